@@ -1,0 +1,139 @@
+"""Domain errors: what services raise when they refuse something.
+
+Services never speak HTTP. Each error carries the status it maps to and a `detail` a
+teacher can act on; `exchange.problems` turns them into RFC 9457 problem details in one
+place. A refusal that comes from the code of conduct names its rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Base of every refusal a user may see."""
+
+    status_code: ClassVar[int] = 400
+    title: ClassVar[str] = "Bad request"
+    type_slug: ClassVar[str] = "bad-request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code_of_conduct_rule: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code_of_conduct_rule = code_of_conduct_rule
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+
+class InvalidInput(DomainError):
+    """The request is well formed but a value is not acceptable (422)."""
+
+    status_code = 422
+    title = "Invalid input"
+    type_slug = "invalid-input"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    title = "Sign-in required"
+    type_slug = "not-authenticated"
+
+    def __init__(self, detail: str = "Sign in first: send 'Authorization: Bearer <token>'.") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="exchange"'})
+
+
+class Forbidden(DomainError):
+    """The caller can see the thing but its role may not do this (403)."""
+
+    status_code = 403
+    title = "Not allowed"
+    type_slug = "forbidden"
+
+
+class NotFound(DomainError):
+    """Missing, or not readable by the caller: the two are never told apart (404)."""
+
+    status_code = 404
+    title = "Not found"
+    type_slug = "not-found"
+
+
+class Conflict(DomainError):
+    """The thing is in a state that does not allow this move (409)."""
+
+    status_code = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
+class RuleRefusal(DomainError):
+    """The code of conduct forbids this; `code_of_conduct_rule` says which rule (403)."""
+
+    status_code = 403
+    title = "Refused by the code of conduct"
+    type_slug = "code-of-conduct"
+
+    def __init__(self, detail: str, *, rule: int, **extra: Any) -> None:
+        super().__init__(detail, code_of_conduct_rule=rule, **extra)
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    title = "Too large"
+    type_slug = "payload-too-large"
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    title = "File type not accepted"
+    type_slug = "unsupported-media-type"
+
+
+class RangeNotSatisfiable(DomainError):
+    status_code = 416
+    title = "Range not satisfiable"
+    type_slug = "range-not-satisfiable"
+
+
+class QuotaExceeded(DomainError):
+    status_code = 507
+    title = "School storage quota reached"
+    type_slug = "quota-exceeded"
+
+
+class TooManyAttempts(DomainError):
+    status_code = 429
+    title = "Too many attempts"
+    type_slug = "too-many-attempts"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+        super().__init__(
+            detail,
+            headers={"Retry-After": str(retry_after_seconds)},
+            retry_after_seconds=retry_after_seconds,
+        )
+
+
+class StoreUnavailable(DomainError):
+    """The file store cannot be reached; the client may retry later (503)."""
+
+    status_code = 503
+    title = "File store unavailable"
+    type_slug = "store-unavailable"
+
+    def __init__(self, detail: str = "The file store is not answering. Try again in a minute.") -> None:
+        super().__init__(detail, headers={"Retry-After": "30"})
+
+
+class RequestTimeout(DomainError):
+    status_code = 408
+    title = "Upload stalled"
+    type_slug = "request-timeout"
