@@ -1,1 +1,3 @@
 """The partner-school exchange."""
+
+__version__ = "0.1.0"

@@ -46,7 +46,9 @@ class NotAuthenticated(DomainError):
     title = "Sign-in required"
     type_slug = "not-authenticated"
 
-    def __init__(self, detail: str = "Sign in first: send 'Authorization: Bearer <token>'.") -> None:
+    def __init__(
+        self, detail: str = "Sign in first: send 'Authorization: Bearer <token>'."
+    ) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="exchange"'})
 
 
@@ -129,7 +131,9 @@ class StoreUnavailable(DomainError):
     title = "File store unavailable"
     type_slug = "store-unavailable"
 
-    def __init__(self, detail: str = "The file store is not answering. Try again in a minute.") -> None:
+    def __init__(
+        self, detail: str = "The file store is not answering. Try again in a minute."
+    ) -> None:
         super().__init__(detail, headers={"Retry-After": "30"})
 
 

@@ -1,0 +1,1 @@
+"""Members of schools, signing in and out, and who the caller is."""

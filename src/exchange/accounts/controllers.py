@@ -1,0 +1,167 @@
+"""HTTP routes of accounts: thin, they parse and call the service."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.accounts.identity import Identity
+from exchange.accounts.schemas import (
+    MemberCreate,
+    MemberOut,
+    MeOut,
+    SchoolSummary,
+    SignIn,
+    TokenOut,
+)
+from exchange.accounts.services import AccountService
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.models import Member
+
+
+async def provide_account_service(
+    db_session: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
+) -> AccountService:
+    return AccountService(db_session, settings, clock)
+
+
+def member_out(member: Member) -> MemberOut:
+    return MemberOut(
+        id=member.id,
+        school_id=member.school_id,
+        email=member.email,
+        full_name=member.full_name,
+        position=member.position,
+        role=member.role,
+        is_active=member.is_active,
+        created_at=member.created_at,
+    )
+
+
+class AuthController(Controller):
+    path = "/api/auth"
+    tags = ["accounts"]
+    dependencies = {"accounts": Provide(provide_account_service)}
+
+    @post(
+        "/token",
+        operation_id="signIn",
+        summary="Sign in with e-mail and password",
+        status_code=HTTP_200_OK,
+        exclude_from_auth=True,
+        security=[],
+    )
+    async def sign_in(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[AccountService],
+        data: JSONBody[SignIn],
+    ) -> TokenOut:
+        address = request.client.host if request.client else None
+        issued = await accounts.sign_in(data.email, data.password, address)
+        return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
+
+    @delete("/token", operation_id="signOut", summary="Sign out: this token stops working")
+    async def sign_out(
+        self, accounts: NamedDependency[AccountService], identity: NamedDependency[Identity]
+    ) -> None:
+        await accounts.sign_out(identity)
+
+
+class MeController(Controller):
+    path = "/api/me"
+    tags = ["accounts"]
+    dependencies = {"accounts": Provide(provide_account_service)}
+
+    @get(operation_id="getMe", summary="The signed-in member, their role and school")
+    async def me(
+        self, accounts: NamedDependency[AccountService], identity: NamedDependency[Identity]
+    ) -> MeOut:
+        member = await accounts.get_me(identity)
+        school = member.school
+        return MeOut(
+            id=member.id,
+            email=member.email,
+            full_name=member.full_name,
+            position=member.position,
+            role=member.role,
+            school_id=member.school_id,
+            school=SchoolSummary(
+                id=school.id,
+                name=school.name,
+                region=school.region,
+                locality=school.locality,
+                kind=school.kind,
+            ),
+        )
+
+
+class MemberController(Controller):
+    path = "/api/members"
+    tags = ["accounts"]
+    dependencies = {"accounts": Provide(provide_account_service)}
+
+    @post(
+        operation_id="addMember",
+        summary="Add a member to your school (admins)",
+        status_code=HTTP_201_CREATED,
+    )
+    async def add(
+        self,
+        accounts: NamedDependency[AccountService],
+        identity: NamedDependency[Identity],
+        data: JSONBody[MemberCreate],
+    ) -> MemberOut:
+        return member_out(await accounts.add_member(identity, data))
+
+    @get(operation_id="listMembers", summary="Members of your school")
+    async def list(
+        self, accounts: NamedDependency[AccountService], identity: NamedDependency[Identity]
+    ) -> list[MemberOut]:
+        return [member_out(m) for m in await accounts.list_members(identity)]
+
+    @get("/{member_id:uuid}", operation_id="getMember", summary="One member of your school")
+    async def get(
+        self,
+        accounts: NamedDependency[AccountService],
+        identity: NamedDependency[Identity],
+        member_id: FromPath[UUID],
+    ) -> MemberOut:
+        return member_out(await accounts.get_member(identity, member_id))
+
+    @post(
+        "/{member_id:uuid}/disable",
+        operation_id="disableMember",
+        summary="Disable a member: their sign-ins stop working at once (admins)",
+        status_code=HTTP_200_OK,
+    )
+    async def disable(
+        self,
+        accounts: NamedDependency[AccountService],
+        identity: NamedDependency[Identity],
+        member_id: FromPath[UUID],
+    ) -> MemberOut:
+        return member_out(await accounts.set_member_active(identity, member_id, active=False))
+
+    @post(
+        "/{member_id:uuid}/enable",
+        operation_id="enableMember",
+        summary="Enable a disabled member again (admins)",
+        status_code=HTTP_200_OK,
+    )
+    async def enable(
+        self,
+        accounts: NamedDependency[AccountService],
+        identity: NamedDependency[Identity],
+        member_id: FromPath[UUID],
+    ) -> MemberOut:
+        return member_out(await accounts.set_member_active(identity, member_id, active=True))

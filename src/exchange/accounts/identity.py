@@ -1,0 +1,107 @@
+"""Who is calling: the bearer token resolved to a member of one school.
+
+Every request under `/api` is authenticated here except the handlers that opt out
+(signing in). The caller's school always comes from the token, never from the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.clock import Clock
+from exchange.errors import NotAuthenticated
+from exchange.models import AccessToken, Member, MemberRole
+
+TOKEN_BYTES = 32  # 256 random bits
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    member_id: UUID
+    school_id: UUID
+    role: MemberRole
+    email: str
+    full_name: str
+    token_id: UUID
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is MemberRole.ADMIN
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_digest(token: str) -> str:
+    # The token carries 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+async def resolve_identity(session: AsyncSession, token: str, clock: Clock) -> Identity | None:
+    row = (
+        await session.execute(
+            select(AccessToken.id, Member)
+            .join(Member, Member.id == AccessToken.member_id)
+            .where(
+                AccessToken.token_hash == token_digest(token),
+                AccessToken.revoked_at.is_(None),
+                AccessToken.expires_at > clock.now(),
+                Member.is_active.is_(True),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    token_id, member = row
+    return Identity(
+        member_id=member.id,
+        school_id=member.school_id,
+        role=MemberRole(member.role),
+        email=member.email,
+        full_name=member.full_name,
+        token_id=token_id,
+    )
+
+
+class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        token = bearer_token(connection)
+        if token is None:
+            raise NotAuthenticated()
+        state = connection.app.state
+        alchemy = cast(SQLAlchemyAsyncConfig, state["alchemy_config"])
+        session = alchemy.provide_session(state, connection.scope)
+        identity = await resolve_identity(session, token, state["clock"])
+        if identity is None:
+            raise NotAuthenticated(
+                "Your sign-in is not valid any more (it expired, you signed out, or the "
+                "account was disabled). Sign in again."
+            )
+        return AuthenticationResult(user=identity, auth=token)
+
+
+def provide_identity(request: Request[Any, Any, Any]) -> Identity:
+    """Dependency: the authenticated caller (set by the middleware)."""
+    return cast(Identity, request.user)

@@ -1,0 +1,45 @@
+"""Passwords are stored only as argon2id hashes."""
+
+from __future__ import annotations
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from exchange.errors import InvalidInput
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+
+_hasher = PasswordHasher()  # argon2id with RFC 9106's low-memory parameters
+# Verified against when the e-mail is unknown, so a wrong address costs as long as a
+# wrong password and response times do not tell which accounts exist.
+_DUMMY_HASH = _hasher.hash("not a real password, only here to spend the same time")
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters. "
+            "A sentence of a few words is easy to remember and hard to guess."
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"The password is too long: at most {MAX_PASSWORD_LENGTH} characters.")
+
+
+async def hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(verify)
+
+
+def hash_password_sync(password: str) -> str:
+    return _hasher.hash(password)

@@ -1,0 +1,96 @@
+"""The app factory: one function wires settings, database, routes, errors and docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar, Request
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from exchange import __version__
+from exchange.accounts.controllers import AuthController, MeController, MemberController
+from exchange.accounts.identity import BearerTokenMiddleware, Identity, provide_identity
+from exchange.clock import Clock, SystemClock
+from exchange.config import Settings
+from exchange.database import create_alchemy_config, create_engine
+from exchange.health import HealthController
+from exchange.observability import RequestContextMiddleware, configure_logging
+from exchange.problems import handle_exception
+
+ROUTE_HANDLERS: list[Any] = [
+    HealthController,
+    AuthController,
+    MeController,
+    MemberController,
+]
+
+
+class ExchangeApp(Litestar):
+    """Litestar with the request context outermost, so that even routing errors and
+    errors raised by authentication carry a request id and reach the access log."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outer = RequestContextMiddleware(super().__call__)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await super().__call__(scope, receive, send)
+            return
+        await self._outer(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+    configure_logging(settings)
+    engine = create_engine(settings)
+    alchemy = create_alchemy_config(settings, engine)
+
+    def provide_settings() -> Settings:
+        return settings
+
+    def provide_clock() -> Clock:
+        return clock
+
+    async def dispose_engine() -> None:
+        await engine.dispose()
+
+    return ExchangeApp(
+        route_handlers=ROUTE_HANDLERS,
+        plugins=[SQLAlchemyPlugin(config=alchemy)],
+        dependencies={
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "clock": Provide(provide_clock, sync_to_thread=False),
+            "identity": Provide(provide_identity, sync_to_thread=False),
+        },
+        state=State({"settings": settings, "clock": clock, "alchemy_config": alchemy}),
+        middleware=[
+            DefineMiddleware(BearerTokenMiddleware, exclude=[r"^/health", r"^/schema"]),
+        ],
+        exception_handlers={Exception: handle_exception},
+        request_max_body_size=settings.max_json_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="The partner-school exchange",
+            version=__version__,
+            description=(
+                "Partner schools share lesson plans, assessments, policies, lesson videos and "
+                "students' work under a code of conduct that protects them."
+            ),
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        signature_namespace={"Identity": Identity, "Request": Request},
+        on_shutdown=[dispose_engine],
+        debug=settings.debug,
+    )

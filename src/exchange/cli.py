@@ -1,0 +1,135 @@
+"""The `exchange` command: serve, migrate, and the operator's tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import click
+
+from exchange.config import Settings, SettingsError
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@click.group()
+@click.version_option(package_name="exchange")
+def main() -> None:
+    """The partner-school exchange."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the service (applies pending migrations first unless EXCHANGE_AUTO_MIGRATE=false)."""
+    import uvicorn
+
+    from exchange.schema import upgrade
+
+    settings = load_settings()
+    if settings.auto_migrate:
+        upgrade(settings)
+    click.echo(
+        f"The exchange is listening on http://{host}:{port} "
+        f"(API docs at http://{host}:{port}/schema)",
+        err=True,
+    )
+    uvicorn.run(
+        "exchange.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=30,
+    )
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations."""
+    from exchange.schema import upgrade
+
+    upgrade(load_settings(), revision)
+    click.echo("The database schema is up to date.", err=True)
+
+
+@db.command("revision")
+@click.option("--message", "-m", required=True)
+@click.option("--autogenerate/--empty", default=True, show_default=True)
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new migration (for developers of the exchange)."""
+    from alembic import command
+
+    from exchange.schema import alembic_config
+
+    command.revision(alembic_config(load_settings()), message=message, autogenerate=autogenerate)
+
+
+@main.group()
+def school() -> None:
+    """Schools and their first admin."""
+
+
+@school.command("create")
+@click.option("--name", required=True, help="The school's name.")
+@click.option("--admin-email", required=True, help="E-mail of the school's first admin.")
+@click.option("--admin-password", required=True, help="Password of the first admin.")
+@click.option("--admin-name", default=None, help="Full name of the first admin.")
+@click.option("--region", default=None, help="Region, e.g. Osh or Chui.")
+def school_create(
+    name: str, admin_email: str, admin_password: str, admin_name: str | None, region: str | None
+) -> None:
+    """Create a school with its first admin; prints JSON with school_id and admin_id."""
+    from exchange.errors import DomainError
+
+    settings = load_settings()
+    try:
+        school_id, admin_id = asyncio.run(
+            _create_school(settings, name, admin_email, admin_password, admin_name, region)
+        )
+    except DomainError as exc:
+        click.echo(f"error: {exc.detail}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps({"school_id": str(school_id), "admin_id": str(admin_id)}))
+
+
+async def _create_school(settings: Settings, *args: Any) -> tuple[Any, Any]:
+    from exchange.accounts.services import AccountService
+    from exchange.clock import SystemClock
+    from exchange.database import create_engine, create_session_factory
+
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            name, admin_email, admin_password, admin_name, region = args
+            created_school, admin = await AccountService(
+                session, settings, SystemClock()
+            ).create_school(
+                name=name,
+                admin_email=admin_email,
+                admin_password=admin_password,
+                admin_name=admin_name,
+                region=region,
+            )
+            return created_school.id, admin.id
+    finally:
+        await engine.dispose()

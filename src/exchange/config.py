@@ -1,0 +1,126 @@
+"""Settings, read once from `EXCHANGE_*` environment variables.
+
+With nothing set, the exchange runs on its embedded defaults: one SQLite file and the
+local `storage/` folder of the working directory, so `exchange serve` works on a fresh
+machine with nothing else running.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """An `EXCHANGE_*` variable holds a value the exchange cannot use."""
+
+
+def default_data_dir() -> Path:
+    return Path("storage").resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the exchange. Field `foo_bar` is read from `EXCHANGE_FOO_BAR`."""
+
+    database_url: str = ""
+    storage_url: str = ""
+    s3_endpoint_url: str | None = None
+    s3_presigned_downloads: bool = False
+    s3_presigned_ttl_seconds: int = 300
+    max_upload_bytes: int = 2 * 1024**3
+    school_quota_bytes: int | None = None
+    upload_idle_timeout_seconds: float = 60.0
+    max_json_body_bytes: int = 1024 * 1024
+    token_ttl_hours: float = 24.0
+    sign_in_window_seconds: int = 15 * 60
+    sign_in_max_failures_per_account: int = 5
+    sign_in_max_failures_per_address: int = 30
+    request_response_days: int = 14
+    smtp_url: str | None = None
+    mail_from: str = "exchange@localhost"
+    auto_migrate: bool = True
+    log_level: str = "INFO"
+    log_format: str = "json"
+    forwarded_allow_ips: str = "127.0.0.1"
+    debug: bool = False
+    data_dir: Path = field(default_factory=default_data_dir)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite+aiosqlite:///{self.data_dir / 'exchange.sqlite3'}"
+            )
+        if not self.storage_url:
+            object.__setattr__(self, "storage_url", (self.data_dir / "files").as_uri())
+        if self.max_upload_bytes <= 0:
+            raise SettingsError("EXCHANGE_MAX_UPLOAD_BYTES must be a positive number of bytes.")
+        if self.school_quota_bytes is not None and self.school_quota_bytes <= 0:
+            raise SettingsError("EXCHANGE_SCHOOL_QUOTA_BYTES must be positive when set.")
+        if self.token_ttl_hours <= 0:
+            raise SettingsError("EXCHANGE_TOKEN_TTL_HOURS must be positive.")
+        if self.log_format not in {"json", "console"}:
+            raise SettingsError("EXCHANGE_LOG_FORMAT must be 'json' or 'console'.")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def request_max_body_bytes(self) -> int:
+        """Upper bound of any request body: the largest upload plus its form fields."""
+        return self.max_upload_bytes + self.max_json_body_bytes
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """The `EXCHANGE_*` variables that reproduce these settings in another process."""
+        env: dict[str, str] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            env[f"EXCHANGE_{spec.name.upper()}"] = str(value)
+        return env
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = env.get(f"EXCHANGE_{spec.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[spec.name] = _parse(spec.name, str(spec.type), raw)
+        return cls(**values)
+
+
+def _parse(name: str, type_name: str, raw: str) -> Any:
+    variable = f"EXCHANGE_{name.upper()}"
+    raw = raw.strip()
+    try:
+        if type_name.startswith("bool"):
+            lowered = raw.lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError(raw)
+        if type_name.startswith("int"):
+            return int(raw.replace("_", ""))
+        if type_name.startswith("float"):
+            return float(raw)
+        if type_name.startswith("Path"):
+            return Path(raw).expanduser().resolve()
+    except ValueError as exc:
+        raise SettingsError(f"{variable}={raw!r} is not a valid {type_name}.") from exc
+    return raw

@@ -1,0 +1,63 @@
+"""The database engine and the per-request session, shared by the app and the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+)
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from exchange.config import Settings
+
+SESSION_DEPENDENCY_KEY = "db_session"
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            settings.database_url, connect_args={"timeout": 30}, pool_pre_ping=False
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        settings.database_url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=10,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets downloads read while an upload commits; foreign keys are off by default
+    # in SQLite and the schema relies on their cascades.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemyAsyncConfig:
+    """One session per request, closed (and so rolled back) when the response starts.
+
+    Services commit explicitly before they answer: a commit that fails must turn into an
+    error response, never into a 2xx for something that was not stored.
+    """
+    return SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_dependency_key=SESSION_DEPENDENCY_KEY,
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        create_all=False,
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    """Sessions for work outside a request: the CLI and background jobs."""
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,47 @@
+"""The exchange's tables, one module per noun, all re-exported here.
+
+Alembic's autogenerate and the migration check import this package so that every
+table is registered on the shared metadata.
+"""
+
+from advanced_alchemy.base import orm_registry
+
+from exchange.models.access_token import AccessToken
+from exchange.models.audit_event import AuditEvent
+from exchange.models.enums import (
+    Licence,
+    MemberRole,
+    PartnershipStatus,
+    ResourceKind,
+    SchoolKind,
+    SchoolLocality,
+    Visibility,
+)
+from exchange.models.member import Member
+from exchange.models.partnership import Partnership
+from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
+from exchange.models.school import School
+from exchange.models.sign_in_failure import SignInFailure
+
+metadata = orm_registry.metadata
+
+__all__ = (
+    "AccessToken",
+    "AuditEvent",
+    "Licence",
+    "Member",
+    "MemberRole",
+    "Partnership",
+    "PartnershipStatus",
+    "Resource",
+    "ResourceAuthor",
+    "ResourceKind",
+    "ResourceShare",
+    "ResourceVersion",
+    "School",
+    "SchoolKind",
+    "SchoolLocality",
+    "SignInFailure",
+    "Visibility",
+    "metadata",
+)

@@ -1,0 +1,56 @@
+"""The closed vocabularies of the contract, stored as their string values."""
+
+from enum import StrEnum
+
+
+class MemberRole(StrEnum):
+    ADMIN = "admin"
+    TEACHER = "teacher"
+
+
+class SchoolLocality(StrEnum):
+    URBAN = "urban"
+    RURAL = "rural"
+
+
+class SchoolKind(StrEnum):
+    STATE = "state"
+    PRIVATE = "private"
+    INTERNATIONAL = "international"
+
+
+class PartnershipStatus(StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    ENDED = "ended"
+
+
+class ResourceKind(StrEnum):
+    LESSON_PLAN = "lesson_plan"
+    ASSESSMENT = "assessment"
+    POLICY = "policy"
+    VIDEO = "video"
+    STUDENT_WORK = "student_work"
+    OTHER = "other"
+
+
+class Visibility(StrEnum):
+    SCHOOL = "school"
+    PARTNERS = "partners"
+    SELECTED = "selected"
+
+
+class Licence(StrEnum):
+    ALL_RIGHTS_RESERVED = "all_rights_reserved"
+    CC_BY = "cc-by"
+    CC_BY_SA = "cc-by-sa"
+    CC_BY_NC = "cc-by-nc"
+    CC_BY_NC_SA = "cc-by-nc-sa"
+    CC0 = "cc0"
+
+    @property
+    def is_open(self) -> bool:
+        """Open licences pre-grant adapt, share and publish (rule 7)."""
+        return self is not Licence.ALL_RIGHTS_RESERVED

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from advanced_alchemy.base import UUIDv7AuditBase
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exchange.models.types import JsonDocument
+
+
+class Resource(UUIDv7AuditBase):
+    """Something a school shares, with one or more stored versions."""
+
+    __tablename__ = "resources"
+
+    owner_school_id: Mapped[UUID] = mapped_column(
+        ForeignKey("schools.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), default=None
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str | None] = mapped_column(String(100), default=None)
+    grades: Mapped[list[int]] = mapped_column(JsonDocument, default=list)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    licence: Mapped[str] = mapped_column(String(32), default="all_rights_reserved")
+    visibility: Mapped[str] = mapped_column(String(16), default="partners", index=True)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    co_authors: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    derived_from_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("resources.id", ondelete="SET NULL"), default=None, index=True
+    )
+    # The number of the original's version this one was adapted from.
+    derived_from_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    current_version_number: Mapped[int] = mapped_column(Integer, default=0)
+
+    authors: Mapped[list[ResourceAuthor]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", passive_deletes=True
+    )
+    shares: Mapped[list[ResourceShare]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", passive_deletes=True
+    )
+
+
+class ResourceAuthor(UUIDv7AuditBase):
+    """A member of the owner school credited as an author (may decide its requests)."""
+
+    __tablename__ = "resource_authors"
+    __table_args__ = (UniqueConstraint("resource_id", "member_id"),)
+
+    resource_id: Mapped[UUID] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    member_id: Mapped[UUID] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+
+
+class ResourceShare(UUIDv7AuditBase):
+    """A partner school named in `shared_with` for visibility `selected`."""
+
+    __tablename__ = "resource_shares"
+    __table_args__ = (UniqueConstraint("resource_id", "school_id"),)
+
+    resource_id: Mapped[UUID] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    school_id: Mapped[UUID] = mapped_column(
+        ForeignKey("schools.id", ondelete="CASCADE"), index=True
+    )
+
+
+class ResourceVersion(UUIDv7AuditBase):
+    """One stored file of a resource. `blob_key` is random: it never holds user text."""
+
+    __tablename__ = "resource_versions"
+    __table_args__ = (UniqueConstraint("resource_id", "number"),)
+
+    resource_id: Mapped[UUID] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    blob_key: Mapped[str] = mapped_column(String(200), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), default=None
+    )

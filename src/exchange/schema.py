@@ -1,0 +1,101 @@
+"""The schema is the Alembic migrations under `migrations/`; this module runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from advanced_alchemy.types import GUID, DateTimeUTC
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+
+from exchange.config import Settings
+from exchange.database import create_engine
+
+
+def compare_type(
+    _context: Any,
+    _inspected_column: Any,
+    metadata_column: Any,
+    _inspected_type: Any,
+    metadata_type: Any,
+) -> bool | None:
+    """Alembic's type comparison, except for advanced-alchemy's portable types.
+
+    GUID and DateTimeUTC are stored as each database's native form (BINARY/NUMERIC on
+    SQLite, UUID/TIMESTAMPTZ on PostgreSQL); reflection cannot map that back, so a
+    difference in their reflected type is not a difference in the schema.
+    """
+    if isinstance(metadata_type, GUID | DateTimeUTC):
+        return False
+    return None
+
+
+def migrations_dir() -> Path:
+    """`migrations/` in a source checkout, or the copy shipped inside the wheel."""
+    shipped = Path(str(resources.files("exchange"))) / "migrations"
+    if (shipped / "env.py").is_file():
+        return shipped
+    checkout = Path(__file__).resolve().parents[2] / "migrations"
+    if (checkout / "env.py").is_file():
+        return checkout
+    raise RuntimeError("The migrations folder is missing from this installation.")
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("path_separator", "os")
+    config.attributes["settings"] = settings
+    return config
+
+
+def _run_outside_event_loop(fn: Any, *args: Any) -> None:
+    """Alembic's env.py drives its own event loop; give it a thread when one runs here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        fn(*args)
+        return
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _run_outside_event_loop(command.upgrade, alembic_config(settings), revision)
+
+
+def head_revision(settings: Settings) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(settings)).get_current_head()
+
+
+async def current_revision(settings: Settings) -> str | None:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+
+            def read(sync_connection: Connection) -> str | None:
+                return MigrationContext.configure(sync_connection).get_current_revision()
+
+            return await connection.run_sync(read)
+    finally:
+        await engine.dispose()

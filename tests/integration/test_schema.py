@@ -1,0 +1,66 @@
+"""The migrations are the schema: they must build exactly what the models describe."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, text
+
+from exchange.config import Settings
+from exchange.database import create_engine
+from exchange.models import metadata
+from exchange.schema import compare_type, current_revision, head_revision, upgrade
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": compare_type, "render_as_batch": True}
+    )
+    return list(compare_metadata(context, metadata))
+
+
+async def test_migrations_build_exactly_the_models(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(_differences)
+    finally:
+        await engine.dispose()
+    assert differences == []
+
+
+async def test_the_database_is_at_the_head_revision(settings: Settings) -> None:
+    assert await current_revision(settings) == head_revision(settings)
+
+
+async def test_upgrading_twice_changes_nothing(settings: Settings) -> None:
+    upgrade(settings)
+    assert await current_revision(settings) == head_revision(settings)
+
+
+async def test_audit_events_cannot_be_updated_or_deleted(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO audit_events "
+                    "(id, occurred_at, action, outcome, owner_school_id, details) "
+                    "VALUES (:id, CURRENT_TIMESTAMP, 'test', 'ok', :school, '{}')"
+                ),
+                {
+                    "id": "0" * 32
+                    if settings.is_sqlite
+                    else "00000000-0000-0000-0000-000000000001",
+                    "school": "1" * 32
+                    if settings.is_sqlite
+                    else "00000000-0000-0000-0000-000000000002",
+                },
+            )
+        for statement in ("UPDATE audit_events SET action = 'changed'", "DELETE FROM audit_events"):
+            with pytest.raises(Exception, match="append-only"):
+                async with engine.begin() as connection:
+                    await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
