@@ -11,18 +11,10 @@ import asyncio
 import itertools
 import os
 import shutil
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-
-# advanced-alchemy still decorates its mixins with SQLAlchemy 2.1's deprecated
-# declarative_mixin; the warning fires once at import, before pytest's filters apply.
-warnings.filterwarnings(
-    "ignore", message="The declarative_mixin decorator", category=DeprecationWarning
-)
-
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text

@@ -70,7 +70,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             "clock": Provide(provide_clock, sync_to_thread=False),
             "identity": Provide(provide_identity, sync_to_thread=False),
         },
-        state=State({"settings": settings, "clock": clock, "alchemy_config": alchemy}),
+        state=State(
+            {"settings": settings, "clock": clock, "alchemy_config": alchemy, "engine": engine}
+        ),
         middleware=[
             DefineMiddleware(BearerTokenMiddleware, exclude=[r"^/health", r"^/schema"]),
         ],
