@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
@@ -18,8 +19,9 @@ from exchange.accounts.controllers import AuthController, MeController, MemberCo
 from exchange.accounts.identity import BearerTokenMiddleware, Identity, provide_identity
 from exchange.clock import Clock, SystemClock
 from exchange.config import Settings
-from exchange.database import create_alchemy_config, create_engine
+from exchange.database import create_alchemy_config, create_engine, create_session_factory
 from exchange.health import HealthController
+from exchange.jobs.worker import JobContext, JobWorker
 from exchange.observability import RequestContextMiddleware, configure_logging
 from exchange.problems import handle_exception
 
@@ -29,6 +31,16 @@ ROUTE_HANDLERS: list[Any] = [
     MeController,
     MemberController,
 ]
+
+
+def load_job_handlers() -> None:
+    """Import the modules that register job handlers (each registers on import)."""
+    for module in JOB_HANDLER_MODULES:
+        importlib.import_module(module)
+
+
+# Modules whose import registers job handlers with `exchange.jobs.worker.job_handler`.
+JOB_HANDLER_MODULES: list[str] = []
 
 
 class ExchangeApp(Litestar):
@@ -59,7 +71,22 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     def provide_clock() -> Clock:
         return clock
 
-    async def dispose_engine() -> None:
+    load_job_handlers()
+    worker = JobWorker(
+        JobContext(
+            session_factory=create_session_factory(engine),
+            settings=settings,
+            clock=clock,
+            state={},
+        )
+    )
+
+    async def start_jobs() -> None:
+        if settings.run_jobs:
+            worker.start()
+
+    async def stop_jobs_and_dispose_engine() -> None:
+        await worker.stop()
         await engine.dispose()
 
     return ExchangeApp(
@@ -71,7 +98,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             "identity": Provide(provide_identity, sync_to_thread=False),
         },
         state=State(
-            {"settings": settings, "clock": clock, "alchemy_config": alchemy, "engine": engine}
+            {
+                "settings": settings,
+                "clock": clock,
+                "alchemy_config": alchemy,
+                "engine": engine,
+                "job_worker": worker,
+            }
         ),
         middleware=[
             DefineMiddleware(BearerTokenMiddleware, exclude=[r"^/health", r"^/schema"]),
@@ -93,6 +126,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             security=[{"BearerToken": []}],
         ),
         signature_namespace={"Identity": Identity, "Request": Request},
-        on_shutdown=[dispose_engine],
+        on_startup=[start_jobs],
+        on_shutdown=[stop_jobs_and_dispose_engine],
         debug=settings.debug,
     )

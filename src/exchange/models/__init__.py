@@ -17,6 +17,7 @@ from exchange.models.enums import (
     SchoolLocality,
     Visibility,
 )
+from exchange.models.job import Job
 from exchange.models.member import Member
 from exchange.models.partnership import Partnership
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
@@ -28,6 +29,7 @@ metadata = orm_registry.metadata
 __all__ = (
     "AccessToken",
     "AuditEvent",
+    "Job",
     "Licence",
     "Member",
     "MemberRole",
