@@ -58,7 +58,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX ix_search_documents_search_vector")
-        op.execute("ALTER TABLE search_documents DROP COLUMN search_vector, DROP COLUMN head_vector")
+        op.execute(
+            "ALTER TABLE search_documents DROP COLUMN search_vector, DROP COLUMN head_vector"
+        )
     else:
         op.execute("DROP TRIGGER search_documents_unindex")
         op.execute("DROP TABLE search_index")

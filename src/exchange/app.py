@@ -24,12 +24,14 @@ from exchange.health import HealthController
 from exchange.jobs.worker import JobContext, JobWorker
 from exchange.observability import RequestContextMiddleware, configure_logging
 from exchange.problems import handle_exception
+from exchange.search.controllers import SearchController
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
     AuthController,
     MeController,
     MemberController,
+    SearchController,
 ]
 
 

@@ -21,7 +21,8 @@ from exchange.schema import (
 
 def _differences(connection: Connection) -> list[object]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": compare_type, "include_name": include_name, "render_as_batch": True}
+        connection,
+        opts={"compare_type": compare_type, "include_name": include_name, "render_as_batch": True},
     )
     return list(compare_metadata(context, metadata))
 
