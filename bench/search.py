@@ -72,6 +72,7 @@ from exchange.models import (
     ResourceVersion,
     School,
     SearchDocument,
+    SearchText,
 )
 from exchange.schema import upgrade
 from exchange.search.fulltext import fts5_expression, tsquery_expression
@@ -171,6 +172,11 @@ LICENCE_WEIGHTS = (60, 12, 8, 8, 6, 6)
 VOCABULARY_SIZE = 60_000
 ZIPF_EXPONENT = 1.05
 WORD = re.compile(r"[^\W\d_]{2,}")
+ALPHABETS = {
+    "ky": re.compile(r"[а-яёңөү]+"),
+    "ru": re.compile(r"[а-яё]+"),
+    "en": re.compile(r"[a-z]+"),
+}
 
 
 def _texts_in(language: str) -> str:
@@ -198,7 +204,12 @@ def _texts_in(language: str) -> str:
 
 def vocabulary(language: str, rng: random.Random) -> list[str]:
     """`VOCABULARY_SIZE` distinct lower-case words, most frequent first."""
-    counts = collections.Counter(word.lower() for word in WORD.findall(_texts_in(language)))
+    alphabet = ALPHABETS[language]
+    counts = collections.Counter(
+        word.lower()
+        for word in WORD.findall(_texts_in(language))
+        if alphabet.fullmatch(word.lower())
+    )
     listed = {"ru": RUSSIAN_WORDS, "en": ENGLISH_WORDS}.get(language, [])
     ranked: list[str] = []
     seen: set[str] = set()
@@ -458,7 +469,7 @@ def rows_of(corpus: Corpus) -> Rows:
                 "invited_at": now,
             }
         )
-    resources, versions, authors, shares, documents = [], [], [], [], []
+    resources, versions, authors, shares, documents, texts = [], [], [], [], [], []
     index: list[tuple[int, str, str, str]] = []
     for number, doc in enumerate(corpus.docs, start=1):
         author_name = members[doc.author]["full_name"]
@@ -528,8 +539,16 @@ def rows_of(corpus: Corpus) -> Rows:
                 "extracted_version": 1,
                 "extracted_at": doc.created_at,
                 "text_truncated": False,
-                "body": doc.body,
                 "authors_text": normalise_text(" ".join(names)),
+            }
+        )
+        texts.append(
+            {
+                "id": number,
+                "created_at": doc.created_at,
+                "updated_at": doc.created_at,
+                "document_id": number,
+                "body": doc.body,
             }
         )
         text = indexed_text(
@@ -550,6 +569,7 @@ def rows_of(corpus: Corpus) -> Rows:
             "resource_authors": authors,
             "resource_shares": shares,
             "search_documents": documents,
+            "search_texts": texts,
         },
         index=index,
     )
@@ -564,6 +584,7 @@ TABLES = {
     "resource_authors": ResourceAuthor,
     "resource_shares": ResourceShare,
     "search_documents": SearchDocument,
+    "search_texts": SearchText,
 }
 
 
@@ -605,7 +626,7 @@ async def load_postgres(url: str, settings: Settings, rows: Rows) -> None:
     try:
         await connection.execute("DROP INDEX ix_search_documents_search_vector")
         for name, model in TABLES.items():
-            if name == "search_documents":
+            if name in {"search_documents", "search_texts"}:
                 continue
             columns = [column.name for column in model.__table__.columns]
             records = [
@@ -670,10 +691,20 @@ async def load_postgres(url: str, settings: Settings, rows: Rows) -> None:
     await asyncio.gather(fill(0, middle), fill(middle, len(staged) + 1))
     connection = await asyncpg.connect(dsn)
     try:
-        await connection.execute("DROP TABLE search_staging")
-        await connection.execute(
-            "ALTER TABLE search_documents ALTER COLUMN id RESTART WITH " + str(len(staged) + 1)
+        text_columns = [column.name for column in SearchText.__table__.columns]
+        await connection.copy_records_to_table(
+            "search_texts",
+            records=[
+                tuple(text[column] for column in text_columns)
+                for text in rows.tables["search_texts"]
+            ],
+            columns=text_columns,
         )
+        await connection.execute("DROP TABLE search_staging")
+        for name in ("search_documents", "search_texts"):
+            await connection.execute(
+                f"ALTER TABLE {name} ALTER COLUMN id RESTART WITH {len(staged) + 1}"
+            )
         await connection.execute("SET maintenance_work_mem = '512MB'")
         await connection.execute(
             "CREATE INDEX ix_search_documents_search_vector "

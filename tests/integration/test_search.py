@@ -515,8 +515,8 @@ async def test_a_cursor_that_was_not_issued_for_this_search_is_refused(
         cursor[:-3],
         "A" * 500,
         tampered(cursor, s="high"),
-        tampered(cursor, t="yesterday"),
-        tampered(cursor, i="zz"),
+        tampered(cursor, p=-1),
+        tampered(cursor, p=True),
         tampered(cursor, v=99),
         base64.urlsafe_b64encode(b"[1, 2]").decode(),
     ):

@@ -22,7 +22,7 @@ from exchange.models.member import Member
 from exchange.models.partnership import Partnership
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
 from exchange.models.school import School
-from exchange.models.search_document import SearchDocument
+from exchange.models.search_document import SearchDocument, SearchText
 from exchange.models.sign_in_failure import SignInFailure
 
 metadata = orm_registry.metadata
@@ -45,6 +45,7 @@ __all__ = (
     "SchoolKind",
     "SchoolLocality",
     "SearchDocument",
+    "SearchText",
     "SignInFailure",
     "Visibility",
     "metadata",

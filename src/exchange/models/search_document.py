@@ -10,8 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 
 class SearchDocument(IdentityAuditBase):
-    """What search knows of one resource: the text extracted from its current version,
-    how that extraction went, and the key of its row in the full-text index.
+    """What search knows of one resource: how extraction of its current version went,
+    and the key of its row in the full-text index (its text is in `SearchText`).
 
     The index itself belongs to migration 0004, not to the models: on SQLite an FTS5
     table whose rowid is this row's integer `id`, on PostgreSQL the `search_vector`
@@ -32,7 +32,21 @@ class SearchDocument(IdentityAuditBase):
     extracted_version: Mapped[int | None] = mapped_column(Integer, default=None)
     extracted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     text_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The text as extracted (not normalised): snippets are cut from it.
-    body: Mapped[str] = mapped_column(Text, default="")
     # Normalised names of the authors and co-authors, for the `author` filter.
     authors_text: Mapped[str] = mapped_column(Text, default="")
+
+
+class SearchText(IdentityAuditBase):
+    """The text extracted from a resource's current version, as extracted (not
+    normalised): snippets are cut from it.
+
+    Kept apart from `SearchDocument` so that the rows a search weighs by the thousand stay
+    narrow; a text is read only for the page of results shown.
+    """
+
+    __tablename__ = "search_texts"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("search_documents.id", ondelete="CASCADE"), unique=True
+    )
+    body: Mapped[str] = mapped_column(Text, default="")

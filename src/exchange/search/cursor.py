@@ -1,7 +1,8 @@
 """Opaque page cursors: where the previous page ended, for one search only.
 
-A cursor holds the sort key of the last item shown (score, creation time, id), so the
-next page starts strictly after it whatever was added meanwhile; and a fingerprint of
+A cursor holds the sort key of the last item shown (its tier and its position in the
+index, which grows as resources are added), so the next page starts strictly after it
+whatever was added meanwhile; and a fingerprint of
 the search it belongs to, so that it cannot be replayed against other words or filters.
 It is not secret: a hand-made cursor can only move where a page starts, and what the
 caller may read is decided in SQL on every page.
@@ -14,13 +15,11 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-from uuid import UUID
+from typing import Any, TypeGuard
 
 from exchange.errors import InvalidInput
 
-_VERSION = 1
+_VERSION = 2
 _MAX_LENGTH = 400
 
 _BAD_CURSOR = (
@@ -38,8 +37,7 @@ class CursorKey:
     """The sort key of the last item of a page (results go in descending order)."""
 
     score: int
-    created_at: datetime
-    id: UUID
+    position: int
 
 
 def search_fingerprint(*parts: Any) -> str:
@@ -53,8 +51,7 @@ def encode_cursor(key: CursorKey, fingerprint: str) -> str:
         "v": _VERSION,
         "f": fingerprint,
         "s": key.score,
-        "t": key.created_at.isoformat(),
-        "i": key.id.hex,
+        "p": key.position,
     }
     raw = json.dumps(document, separators=(",", ":")).encode("ascii")
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
@@ -74,19 +71,11 @@ def decode_cursor(token: str, fingerprint: str) -> CursorKey:
         raise InvalidInput(_BAD_CURSOR, field="cursor")
     if document.get("f") != fingerprint:
         raise InvalidInput(_OTHER_SEARCH, field="cursor")
-    score, created_at, identifier = document.get("s"), document.get("t"), document.get("i")
-    if (
-        not isinstance(score, int)
-        or isinstance(score, bool)
-        or not isinstance(created_at, str)
-        or not isinstance(identifier, str)
-    ):
+    score, position = document.get("s"), document.get("p")
+    if not (_natural(score) and _natural(position)):
         raise InvalidInput(_BAD_CURSOR, field="cursor")
-    try:
-        when = datetime.fromisoformat(created_at)
-        key = CursorKey(score=score, created_at=when, id=UUID(hex=identifier))
-    except ValueError:
-        raise InvalidInput(_BAD_CURSOR, field="cursor") from None
-    if when.tzinfo is None or not -(2**31) < score < 2**31:
-        raise InvalidInput(_BAD_CURSOR, field="cursor")
-    return key
+    return CursorKey(score=score, position=position)
+
+
+def _natural(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62

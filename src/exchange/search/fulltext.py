@@ -5,23 +5,27 @@ digits, already normalised as the index is, so it is written into FTS5 and tsque
 expressions without any escaping: no operator can come through.
 
 Ranking is by tiers that depend on the document alone, never on corpus statistics (bm25
-changes every score when any document is added, which would let a page boundary move
-under a cursor): each query part scores 3 when it matches in the title, 1 when it matches
-in the subject, authors or description, 0 when only the body has it. Newer resources come
-first within a score.
+moves every score when any document is added, which would let a page boundary shift
+under a cursor):
+
+- 3: every part of the query is in the title;
+- 2: every part is in the title, subject, authors or description ("head");
+- 1: some part is in the head, the rest in the text (only for queries of several parts);
+- 0: the text alone has them.
+
+Within a tier the newest resource comes first (the index row's id, which grows as
+resources are added).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
-    Select,
     String,
+    bindparam,
     case,
-    cast,
     column,
     func,
     literal,
@@ -33,28 +37,19 @@ from sqlalchemy import (
 from exchange.models import SearchDocument
 from exchange.search.normalise import ParsedQuery
 
-# Score of a query part found in the title, and in the subject, authors or description.
-TITLE_SCORE = 3
-META_SCORE = 1
+TITLE, HEAD, SOME_IN_HEAD, BODY = 3, 2, 1, 0
 
 
-class FullText(Protocol):
-    def matches(self, query: ParsedQuery) -> ColumnElement[bool]:
-        """Condition on `SearchDocument`: every part of the query is in the document."""
-        ...
-
-    def score(self, query: ParsedQuery) -> ColumnElement[int]:
-        """The document's tier score for the query (see the module's docstring)."""
-        ...
-
-
-def full_text_for(dialect_name: str) -> FullText:
-    return PostgresFullText() if dialect_name == "postgresql" else Fts5FullText()
+def tiers_of(query: ParsedQuery) -> tuple[int, ...]:
+    """The tiers a query's results fall in, best first."""
+    if len(query.terms) + len(query.phrases) > 1:
+        return (TITLE, HEAD, SOME_IN_HEAD, BODY)
+    return (TITLE, HEAD, BODY)
 
 
 # --- SQLite FTS5 ---------------------------------------------------------------------------
 
-_SEARCH_INDEX = table("search_index", column("rowid", Integer))
+SEARCH_INDEX = table("search_index", column("rowid", BigInteger), column("search_index", String))
 
 
 def fts5_parts(query: ParsedQuery) -> list[str]:
@@ -65,33 +60,36 @@ def fts5_parts(query: ParsedQuery) -> list[str]:
 
 
 def fts5_expression(query: ParsedQuery) -> str:
+    """Every part, anywhere in the document."""
     return " AND ".join(fts5_parts(query))
 
 
-def _fts5_rows(expression: str) -> Select[tuple[int]]:
-    return select(_SEARCH_INDEX.c.rowid).where(
-        literal_column("search_index").op("MATCH")(literal(expression, String))
+def fts5_tier_expression(query: ParsedQuery, tier: int) -> str:
+    """The documents of one tier exactly (the better tiers excluded with NOT)."""
+    every = f"({fts5_expression(query)})"
+    some = "(" + " OR ".join(fts5_parts(query)) + ")"
+    in_title = f"({{title}} : {every})"
+    in_head = f"({{title meta}} : {every})"
+    some_in_head = f"({{title meta}} : {some})"
+    if tier == TITLE:
+        return in_title
+    if tier == HEAD:
+        return f"{in_head} NOT {in_title}"
+    if tier == SOME_IN_HEAD:
+        return f"({every} AND {some_in_head}) NOT {in_head}"
+    return f"{every} NOT {some_in_head}"
+
+
+def fts5_match(expression: str) -> ColumnElement[bool]:
+    """`search_index MATCH expression`, for a statement whose FROM has the FTS5 table."""
+    return SEARCH_INDEX.c.search_index.op("MATCH")(literal(expression, String))
+
+
+def fts5_matching_documents(query: ParsedQuery) -> ColumnElement[bool]:
+    """Condition on `SearchDocument`: every part of the query is in the document."""
+    return SearchDocument.id.in_(
+        select(SEARCH_INDEX.c.rowid).where(fts5_match(fts5_expression(query)))
     )
-
-
-class Fts5FullText:
-    """Each condition is `id IN (rows the FTS5 index finds)`: SQLite runs each index
-    lookup once and probes the result, rather than once per candidate row."""
-
-    def matches(self, query: ParsedQuery) -> ColumnElement[bool]:
-        return SearchDocument.id.in_(_fts5_rows(fts5_expression(query)))
-
-    def score(self, query: ParsedQuery) -> ColumnElement[int]:
-        total: ColumnElement[int] = literal(0, Integer)
-        for part in fts5_parts(query):
-            in_title = SearchDocument.id.in_(_fts5_rows("{title} : " + part))
-            in_head = SearchDocument.id.in_(_fts5_rows("{title meta} : " + part))
-            total = (
-                total
-                + case((in_title, TITLE_SCORE - META_SCORE), else_=0)
-                + case((in_head, META_SCORE), else_=0)
-            )
-        return total
 
 
 # --- PostgreSQL tsvector ---------------------------------------------------------------------
@@ -99,7 +97,7 @@ class Fts5FullText:
 
 def tsquery_parts(query: ParsedQuery, weights: str = "") -> list[str]:
     """One tsquery operand per part: `'word':*` for a term, `('two' <-> 'words')` for a
-    phrase; `weights` (e.g. "A") restricts them to those weights."""
+    phrase; `weights` (e.g. "AB") restricts them to those weights."""
     parts = [f"'{term}':*{weights}" for term in query.terms]
     suffix = f":{weights}" if weights else ""
     for phrase in query.phrases:
@@ -107,34 +105,42 @@ def tsquery_parts(query: ParsedQuery, weights: str = "") -> list[str]:
     return parts
 
 
-def tsquery_expression(query: ParsedQuery, weights: str = "") -> str:
-    return " & ".join(tsquery_parts(query, weights))
+def tsquery_expression(query: ParsedQuery, weights: str = "", operator: str = "&") -> str:
+    return f" {operator} ".join(tsquery_parts(query, weights))
 
 
 def _tsquery(expression: str) -> ColumnElement[object]:
-    return func.to_tsquery(literal_column("'simple'"), literal(expression, String))
+    # The query is written into the SQL text rather than bound, so that PostgreSQL
+    # estimates how many documents match from its statistics of the column (a bound
+    # parameter in a prepared statement gets a generic guess, and a plan to match).
+    return func.to_tsquery(
+        literal_column("'simple'"), bindparam(None, expression, String, literal_execute=True)
+    )
 
 
-_SEARCH_VECTOR: ColumnElement[object] = literal_column("search_documents.search_vector")
-_HEAD_VECTOR: ColumnElement[object] = literal_column("search_documents.head_vector")
+SEARCH_VECTOR: ColumnElement[object] = literal_column("search_documents.search_vector")
+HEAD_VECTOR: ColumnElement[object] = literal_column("search_documents.head_vector")
 
 
-class PostgresFullText:
-    """The GIN index on `search_vector` finds the documents; the score reads only the
-    small `head_vector`, never the body's."""
+def tsvector_matches(query: ParsedQuery) -> ColumnElement[bool]:
+    """Condition on `SearchDocument`: every part of the query is in the document (the GIN
+    index on `search_vector` answers it)."""
+    return SEARCH_VECTOR.op("@@")(_tsquery(tsquery_expression(query)))
 
-    def matches(self, query: ParsedQuery) -> ColumnElement[bool]:
-        return _SEARCH_VECTOR.op("@@")(_tsquery(tsquery_expression(query)))
 
-    def score(self, query: ParsedQuery) -> ColumnElement[int]:
-        total: ColumnElement[int] = literal(0, Integer)
-        titles = tsquery_parts(query, "A")
-        heads = tsquery_parts(query, "AB")
-        for in_title, in_head in zip(titles, heads, strict=True):
-            total = (
-                total
-                + cast(_HEAD_VECTOR.op("@@")(_tsquery(in_title)), Integer)
-                * (TITLE_SCORE - META_SCORE)
-                + cast(_HEAD_VECTOR.op("@@")(_tsquery(in_head)), Integer) * META_SCORE
-            )
-        return total
+def tsvector_tier(query: ParsedQuery) -> ColumnElement[int]:
+    """The document's tier, read from the small `head_vector` only. Each tsquery is a
+    scalar subquery, so PostgreSQL parses it once, not once per row."""
+
+    def head_has(expression: str) -> ColumnElement[bool]:
+        return HEAD_VECTOR.op("@@")(select(_tsquery(expression)).scalar_subquery())
+
+    whens = [
+        (head_has(tsquery_expression(query, "A")), literal(TITLE, Integer)),
+        (head_has(tsquery_expression(query, "AB")), literal(HEAD, Integer)),
+    ]
+    if SOME_IN_HEAD in tiers_of(query):
+        whens.append(
+            (head_has(tsquery_expression(query, "AB", "|")), literal(SOME_IN_HEAD, Integer))
+        )
+    return case(*whens, else_=literal(BODY, Integer))

@@ -19,7 +19,7 @@ from uuid import UUID
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.models import Member, Resource, ResourceAuthor, SearchDocument
+from exchange.models import Member, Resource, ResourceAuthor, SearchDocument, SearchText
 from exchange.search.extraction import Extraction
 from exchange.search.normalise import normalise_text
 
@@ -116,6 +116,9 @@ class SearchIndex:
         names = await self._author_names(resource)
         document.authors_text = normalise_text(" ".join(names))
         await self.session.flush()
+        body = await self.session.scalar(
+            select(SearchText.body).where(SearchText.document_id == document.id)
+        )
         await self._write(
             document.id,
             indexed_text(
@@ -123,7 +126,7 @@ class SearchIndex:
                 subject=resource.subject,
                 description=resource.description,
                 author_names=names,
-                body=document.body,
+                body=body or "",
             ),
         )
 
@@ -145,7 +148,13 @@ class SearchIndex:
         document.extracted_version = version_number
         document.extracted_at = now
         document.text_truncated = extraction.truncated
-        document.body = stored_body(extraction.text)
+        text = await self.session.scalar(
+            select(SearchText).where(SearchText.document_id == document.id)
+        )
+        if text is None:
+            self.session.add(SearchText(document_id=document.id, body=stored_body(extraction.text)))
+        else:
+            text.body = stored_body(extraction.text)
         await self.refresh(resource_id)
 
     async def _author_names(self, resource: Resource) -> list[str]:

@@ -7,6 +7,7 @@ read is ever counted or returned, and no filtering happens after the query.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,20 +16,27 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
+    Select,
     String,
     and_,
+    any_,
+    bindparam,
     cast,
     exists,
     func,
     literal,
     null,
     select,
+    text,
     true,
     tuple_,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
@@ -42,10 +50,21 @@ from exchange.models import (
     ResourceVersion,
     School,
     SearchDocument,
+    SearchText,
 )
 from exchange.policy import readable_resources
 from exchange.search.cursor import CursorKey, decode_cursor, encode_cursor, search_fingerprint
-from exchange.search.fulltext import full_text_for
+from exchange.search.fulltext import (
+    BODY,
+    SEARCH_INDEX,
+    fts5_expression,
+    fts5_match,
+    fts5_matching_documents,
+    fts5_tier_expression,
+    tiers_of,
+    tsvector_matches,
+    tsvector_tier,
+)
 from exchange.search.normalise import ParsedQuery, normalise_text, parse_query
 from exchange.search.schemas import (
     AuthorRef,
@@ -68,6 +87,9 @@ MAX_LIMIT = 100
 FACET_VALUES = 30
 # How much of a long extracted text is searched for the snippet's match.
 SNIPPET_SCAN_CHARS = 100_000
+# Above this many matching documents, SQLite counts the newest this many and scales.
+COUNT_SAMPLE = 2000
+UUIDS = ARRAY(PG_UUID(as_uuid=False))
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
@@ -105,6 +127,18 @@ class _Search:
     sort: SortOrder
     limit: int
     fingerprint: str = field(default="")
+
+
+@dataclass(frozen=True)
+class _Universe:
+    """The documents a search's words match, before visibility and filters."""
+
+    # Condition on `SearchDocument` (and `Resource`); None: every document (no words).
+    condition: ColumnElement[bool] | None
+    matched: int
+    # When more than `COUNT_SAMPLE` match: the condition that keeps the newest
+    # `COUNT_SAMPLE` of them, over which totals and facets may be counted and scaled.
+    sample: ColumnElement[bool] | None
 
 
 def _validated(params: SearchParams) -> _Search:
@@ -175,39 +209,59 @@ def _author(value: str | None) -> tuple[UUID | None, tuple[str, ...]]:
 
 
 class SearchService:
+    """Pages, totals and facets of a search, planned for each database.
+
+    SQLite (FTS5) walks each ranking tier newest first straight from the index and stops
+    when the page is full, so a page costs the same for a word in ten resources or in
+    ten thousand. PostgreSQL ranks all matches in one statement (the GIN index finds
+    them, hash joins weigh tens of thousands of rows in tens of milliseconds).
+
+    Totals and facets are exact, except on SQLite for more than `COUNT_SAMPLE`
+    matching documents with no school or author filter: they are then counted over the
+    newest `COUNT_SAMPLE` of them and scaled, and `total_is_estimate` says so.
+    """
+
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
-        self._dialect = session.get_bind().dialect.name
-        self._full_text = full_text_for(self._dialect)
+        self._postgres = session.get_bind().dialect.name == "postgresql"
 
     async def search(self, identity: Identity, params: SearchParams) -> SearchPage:
         search = _validated(params)
         after = (
             decode_cursor(params.cursor, search.fingerprint) if params.cursor is not None else None
         )
-        keys = await self._page_keys(identity, search, after)
+        if self._postgres:
+            # A tsvector match must come from the GIN index: a sequential scan would read
+            # every document's vector, and PostgreSQL cannot tell how many documents a
+            # prefix matches, so it sometimes thinks a scan is cheaper.
+            await self.session.execute(text("SET LOCAL enable_seqscan = off"))
+        universe = await self._universe(search)
+        if self._postgres:
+            keys = await self._page_in_one_pass(identity, search, universe, after)
+        else:
+            keys = await self._page_by_tiers(identity, search, after)
         more = len(keys) > search.limit
         keys = keys[: search.limit]
-        items = await self._items([key.id for key in keys], search.query)
-        total, facets = await self._facets(identity, search)
-        next_cursor = encode_cursor(keys[-1], search.fingerprint) if more and keys else None
+        items = await self._items(keys, search.query)
+        total, estimated, facets = await self._counts(identity, search, universe)
+        if after is None:
+            total = max(total, len(items) + (1 if more else 0))
         return SearchPage(
             items=items,
             total=total,
-            total_is_estimate=False,
+            total_is_estimate=estimated,
             facets=facets,
-            next_cursor=next_cursor,
+            next_cursor=encode_cursor(keys[-1], search.fingerprint) if more else None,
             sort=search.sort,
         )
 
-    # --- the matching set -------------------------------------------------------------
+    # --- what may be shown ----------------------------------------------------------------
 
-    def _conditions(self, identity: Identity, search: _Search) -> list[ColumnElement[bool]]:
+    def _filters(self, identity: Identity, search: _Search) -> list[ColumnElement[bool]]:
+        """Visibility and the filters: conditions on `Resource` and `SearchDocument`."""
         conditions: list[ColumnElement[bool]] = [readable_resources(identity)]
-        if not search.query.is_empty:
-            conditions.append(self._full_text.matches(search.query))
         if search.kinds:
             conditions.append(Resource.kind.in_(search.kinds))
         if search.subjects:
@@ -222,10 +276,9 @@ class SearchService:
             conditions.append(Resource.licence.in_(search.licences))
         if search.author_id is not None:
             conditions.append(
-                exists(
-                    select(ResourceAuthor.id).where(
-                        ResourceAuthor.resource_id == Resource.id,
-                        ResourceAuthor.member_id == search.author_id,
+                Resource.id.in_(
+                    select(ResourceAuthor.resource_id).where(
+                        ResourceAuthor.member_id == search.author_id
                     )
                 )
             )
@@ -237,7 +290,7 @@ class SearchService:
         return conditions
 
     def _has_grade(self, grades: tuple[int, ...]) -> ColumnElement[bool]:
-        if self._dialect == "postgresql":
+        if self._postgres:
             elements = func.jsonb_array_elements_text(Resource.grades).table_valued("value")
             return exists(
                 select(literal(1))
@@ -247,61 +300,109 @@ class SearchService:
         elements = func.json_each(Resource.grades).table_valued("value")
         return exists(select(literal(1)).select_from(elements).where(elements.c.value.in_(grades)))
 
-    def _matching(self, search: _Search, *columns: Any) -> Any:
-        """SELECT `columns` FROM resources joined with their search documents."""
+    def _named(self, rows: Sequence[Any]) -> ColumnElement[bool]:
+        """The documents (and their resources) of `rows` (index position, resource id as
+        text), named outright and sent as one parameter each side (an array, or a JSON
+        list on SQLite), not one parameter per row."""
+        positions = [int(row[0]) for row in rows]
+        if self._postgres:
+            resource_ids = cast(bindparam(None, [row[1] for row in rows], ARRAY(String)), UUIDS)
+            return and_(
+                SearchDocument.id == any_(bindparam(None, positions, ARRAY(BigInteger))),
+                Resource.id == any_(resource_ids),
+            )
+        listed = func.json_each(bindparam(None, json.dumps(positions), String)).table_valued(
+            "value"
+        )
+        documents = SearchDocument.id.in_(select(listed.c.value))
+        return and_(documents, Resource.id.in_(select(SearchDocument.resource_id).where(documents)))
+
+    @staticmethod
+    def _documents_and_resources(*columns: Any) -> Select[Any]:
         return (
             select(*columns)
-            .select_from(Resource)
-            .join(
-                SearchDocument,
-                SearchDocument.resource_id == Resource.id,
-                isouter=search.query.is_empty and not search.author_words,
-            )
+            .select_from(SearchDocument)
+            .join(Resource, Resource.id == SearchDocument.resource_id)
         )
 
-    # --- one page -----------------------------------------------------------------------
+    # --- one page -------------------------------------------------------------------------
 
-    async def _page_keys(
+    async def _page_by_tiers(
         self, identity: Identity, search: _Search, after: CursorKey | None
     ) -> list[CursorKey]:
-        if search.sort == "relevance" and not search.query.is_empty:
-            score: ColumnElement[int] = self._full_text.score(search.query)
+        """SQLite: each tier is read from FTS5 in descending rowid order, which FTS5
+        delivers without sorting, and the reading stops at the end of the page."""
+        wanted = search.limit + 1
+        keys: list[CursorKey] = []
+        if search.query.is_empty or search.sort == "newest":
+            branches: list[tuple[int, str | None]] = [
+                (BODY, None if search.query.is_empty else fts5_expression(search.query))
+            ]
         else:
-            score = literal(0, Integer)
-        ranked = (
-            self._matching(
-                search,
-                Resource.id.label("id"),
-                Resource.created_at.label("created_at"),
-                score.label("score"),
+            branches = [
+                (tier, fts5_tier_expression(search.query, tier)) for tier in tiers_of(search.query)
+            ]
+        for tier, expression in branches:
+            if after is not None and tier > after.score:
+                continue
+            position = SearchDocument.id if expression is None else SEARCH_INDEX.c.rowid
+            statement = self._documents_and_resources(position).where(
+                *self._filters(identity, search)
             )
-            .where(*self._conditions(identity, search))
+            if expression is not None:
+                statement = statement.join(
+                    SEARCH_INDEX, SEARCH_INDEX.c.rowid == SearchDocument.id
+                ).where(fts5_match(expression))
+            if after is not None and tier == after.score:
+                statement = statement.where(position < after.position)
+            statement = statement.order_by(position.desc()).limit(wanted - len(keys))
+            keys.extend(
+                CursorKey(score=tier, position=row)
+                for row in (await self.session.scalars(statement)).all()
+            )
+            if len(keys) >= wanted:
+                break
+        return keys
+
+    async def _page_in_one_pass(
+        self, identity: Identity, search: _Search, universe: _Universe, after: CursorKey | None
+    ) -> list[CursorKey]:
+        """PostgreSQL: every match is weighed in one statement, the best page kept."""
+        ranked_by_tier = search.sort == "relevance" and not search.query.is_empty
+        tier = tsvector_tier(search.query) if ranked_by_tier else literal(BODY, Integer)
+        conditions = self._filters(identity, search)
+        if universe.condition is not None:
+            conditions.append(universe.condition)
+        ranked = (
+            self._documents_and_resources(SearchDocument.id.label("position"), tier.label("score"))
+            .where(*conditions)
             .subquery("ranked")
         )
-        statement = select(ranked.c.score, ranked.c.created_at, ranked.c.id)
+        statement = select(ranked.c.score, ranked.c.position)
         if after is not None:
             statement = statement.where(
-                tuple_(ranked.c.score, ranked.c.created_at, ranked.c.id)
-                < tuple_(
-                    literal(after.score, Integer),
-                    literal(after.created_at, Resource.created_at.type),
-                    literal(after.id, Resource.id.type),
-                )
+                tuple_(ranked.c.score, ranked.c.position)
+                < tuple_(literal(after.score, Integer), literal(after.position, BigInteger))
             )
-        statement = statement.order_by(
-            ranked.c.score.desc(), ranked.c.created_at.desc(), ranked.c.id.desc()
-        ).limit(search.limit + 1)
-        rows = (await self.session.execute(statement)).all()
-        return [CursorKey(score=int(row[0]), created_at=row[1], id=row[2]) for row in rows]
+        statement = statement.order_by(ranked.c.score.desc(), ranked.c.position.desc()).limit(
+            search.limit + 1
+        )
+        return [
+            CursorKey(score=int(score), position=int(position))
+            for score, position in (await self.session.execute(statement)).all()
+        ]
 
-    async def _items(self, ids: list[UUID], query: ParsedQuery) -> list[SearchItem]:
-        if not ids:
+    async def _items(self, keys: list[CursorKey], query: ParsedQuery) -> list[SearchItem]:
+        if not keys:
             return []
-        resources = {
-            row.id: row
+        positions = [key.position for key in keys]
+        rows = {
+            row.position: row
             for row in (
                 await self.session.execute(
-                    select(
+                    self._documents_and_resources(
+                        SearchDocument.id.label("position"),
+                        SearchDocument.extraction_status,
                         Resource.id,
                         Resource.title,
                         Resource.kind,
@@ -315,13 +416,17 @@ class SearchService:
                         Resource.description,
                         Resource.created_at,
                         Resource.owner_school_id,
+                        Resource.current_version_number,
                         School.name.label("school_name"),
+                        func.substr(SearchText.body, 1, SNIPPET_SCAN_CHARS).label("body"),
                     )
                     .join(School, School.id == Resource.owner_school_id)
-                    .where(Resource.id.in_(ids))
+                    .outerjoin(SearchText, SearchText.document_id == SearchDocument.id)
+                    .where(SearchDocument.id.in_(positions))
                 )
             ).all()
         }
+        ids = [row.id for row in rows.values()]
         authors: defaultdict[UUID, list[AuthorRef]] = defaultdict(list)
         for resource_id, member_id, full_name in (
             await self.session.execute(
@@ -348,25 +453,12 @@ class SearchService:
                 )
             ).all()
         }
-        documents = {
-            row[0]: (row[1], row[2])
-            for row in (
-                await self.session.execute(
-                    select(
-                        SearchDocument.resource_id,
-                        SearchDocument.extraction_status,
-                        func.substr(SearchDocument.body, 1, SNIPPET_SCAN_CHARS),
-                    ).where(SearchDocument.resource_id.in_(ids))
-                )
-            ).all()
-        }
         items: list[SearchItem] = []
-        for resource_id in ids:
-            row = resources.get(resource_id)
+        for position in positions:
+            row = rows.get(position)
             if row is None:  # deleted between the two statements
                 continue
-            status, body = documents.get(resource_id, ("pending", ""))
-            version = versions.get(resource_id)
+            version = versions.get(row.id)
             items.append(
                 SearchItem(
                     id=row.id,
@@ -379,7 +471,7 @@ class SearchService:
                     visibility=row.visibility,
                     confidential=row.confidential,
                     school=SchoolRef(id=row.owner_school_id, name=row.school_name),
-                    authors=authors.get(resource_id, []),
+                    authors=authors.get(row.id, []),
                     co_authors=list(row.co_authors or []),
                     current_version=VersionSummary(
                         number=version.number,
@@ -390,30 +482,84 @@ class SearchService:
                     if version is not None
                     else None,
                     created_at=row.created_at,
-                    extraction_status=status,
-                    snippet=make_snippet((body, row.description), query),
+                    extraction_status=row.extraction_status,
+                    snippet=make_snippet((row.body, row.description), query),
                 )
             )
         return items
 
-    # --- total and facets -------------------------------------------------------------
+    # --- total and facets -----------------------------------------------------------------
 
-    async def _facets(self, identity: Identity, search: _Search) -> tuple[int, Facets]:
+    async def _universe(self, search: _Search) -> _Universe:
+        """Which documents the words match (all of them without words), how many, and,
+        when they are many, which are the newest `COUNT_SAMPLE` of them.
+
+        The newest matches come first, straight from the index. When they are all there
+        is, they are named outright, on both sides of the join, so that the database
+        plans for the rows there are: PostgreSQL cannot estimate how many documents a
+        prefix matches, and either database would otherwise start from every resource
+        the caller may read.
+        """
+        # PostgreSQL is sent the resource ids too, as text: thousands of UUID objects
+        # would cost more than the query.
+        resource_id = cast(SearchDocument.resource_id, String) if self._postgres else null()
+        if search.query.is_empty:
+            condition: ColumnElement[bool] | None = None
+            newest = select(SearchDocument.id, resource_id)
+        elif self._postgres:
+            condition = tsvector_matches(search.query)
+            newest = select(SearchDocument.id, resource_id).where(condition)
+        else:
+            condition = fts5_matching_documents(search.query)
+            newest = select(SEARCH_INDEX.c.rowid).where(fts5_match(fts5_expression(search.query)))
+        rows = (
+            await self.session.execute(
+                newest.order_by(newest.selected_columns[0].desc()).limit(COUNT_SAMPLE + 1)
+            )
+        ).all()
+
+        if len(rows) <= COUNT_SAMPLE:
+            return _Universe(self._named(rows), len(rows), None)
+        if search.query.is_empty:
+            counted = select(func.count()).select_from(SearchDocument)
+        elif self._postgres:
+            counted = (
+                select(func.count())
+                .select_from(SearchDocument)
+                .where(tsvector_matches(search.query))
+            )
+        else:
+            counted = select(func.count()).where(fts5_match(fts5_expression(search.query)))
+            counted = counted.select_from(SEARCH_INDEX)
+        matched = int(await self.session.scalar(counted) or 0)
+        return _Universe(condition, matched, self._named(rows[:COUNT_SAMPLE]))
+
+    async def _counts(
+        self, identity: Identity, search: _Search, universe: _Universe
+    ) -> tuple[int, bool, Facets]:
+        """Total and facets: exact, or over the newest `COUNT_SAMPLE` matching documents
+        and scaled when there are more and no school or author filter narrows them (with
+        such a filter the database starts from it, and counting is cheap)."""
+        conditions = self._filters(identity, search)
+        sampled = universe.sample is not None and not search.school_ids and search.author_id is None
+        if sampled and universe.sample is not None:
+            conditions.append(universe.sample)
+        elif universe.condition is not None:
+            conditions.append(universe.condition)
         hits = (
-            self._matching(
-                search,
+            self._documents_and_resources(
                 Resource.kind.label("kind"),
                 Resource.subject.label("subject"),
                 Resource.language.label("language"),
                 Resource.owner_school_id.label("school_id"),
                 Resource.grades.label("grades"),
             )
-            .where(*self._conditions(identity, search))
+            .where(*conditions)
             .cte("hits")
             .prefix_with("MATERIALIZED")
         )
         count = func.count().label("n")
-        if self._dialect == "postgresql":
+        if self._postgres:
             school_value: ColumnElement[str] = cast(hits.c.school_id, String)
             grade_values = func.jsonb_array_elements_text(hits.c.grades).table_valued("value")
             grade_value: ColumnElement[str] = grade_values.c.value
@@ -431,14 +577,15 @@ class SearchService:
             .select_from(hits.join(grade_values, true()))
             .group_by(grade_value),
         )
+        scale = universe.matched / COUNT_SAMPLE if sampled else 1.0
         counted: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
         total = 0
         for facet, value, n in (await self.session.execute(facet_rows)).all():
             if facet == "total":
-                total = int(n)
+                total = round(int(n) * scale)
             elif value is not None:
-                counted[facet].append((str(value), int(n)))
-        return total, await self._facets_shown(counted)
+                counted[facet].append((str(value), max(1, round(int(n) * scale))))
+        return total, sampled, await self._facets_shown(counted)
 
     async def _facets_shown(self, counted: dict[str, list[tuple[str, int]]]) -> Facets:
         def top(facet: str) -> list[tuple[str, int]]:
