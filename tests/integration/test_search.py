@@ -569,3 +569,30 @@ async def test_a_query_without_words_lists_everything_readable_newest_first(
         page = await search(home.admin, q=query)
         assert titles(page) == ["Second", "First"], query
         assert page["sort"] == "newest"
+
+
+async def test_a_very_common_word_is_counted_over_a_sample_and_says_so(
+    schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("exchange.search.services.COUNT_SAMPLE", 4)
+    home = await schools.create()
+    partner = await schools.create()
+    await shelf.partnership(home.id, partner.id)
+    for number in range(4):
+        await shelf.add(home.id, title=f"Manas {number}", kind="assessment")
+    for number in range(4):
+        await shelf.add(partner.id, title=f"Manas shared {number}", grades=[7])
+    for number in range(4):
+        await shelf.add(partner.id, title=f"Manas kept {number}", visibility="school")
+
+    page = await search(home.admin, q="manas", limit=20)
+    # Exactly what the caller may read is listed; the count is scaled from a sample.
+    assert len(page["items"]) == 8
+    assert page["total_is_estimate"] is True
+    assert 0 < page["total"] <= 12
+    assert sum(facet(page, "kind").values()) == page["total"]
+    narrowed = await search(home.admin, q="manas", school_id=str(partner.id))
+    assert narrowed["total_is_estimate"] is False
+    assert narrowed["total"] == 4
+    few = await search(home.admin, q="shared")
+    assert few["total_is_estimate"] is False and few["total"] == 4

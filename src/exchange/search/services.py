@@ -87,9 +87,20 @@ MAX_LIMIT = 100
 FACET_VALUES = 30
 # How much of a long extracted text is searched for the snippet's match.
 SNIPPET_SCAN_CHARS = 100_000
-# Above this many matching documents, SQLite counts the newest this many and scales.
+# Above this many matching documents, totals and facets are counted over this many
+# and scaled (see SearchService).
 COUNT_SAMPLE = 2000
 UUIDS = ARRAY(PG_UUID(as_uuid=False))
+# For the search's transaction on PostgreSQL: every table is reached by key. A tsvector
+# match must come from the GIN index (a sequential scan reads every document's vector),
+# and resources are joined one by one in rank order until a page is full (a hash join
+# reads every resource the caller may read). PostgreSQL cannot estimate how many
+# documents a prefix matches, so left to itself it sometimes picks those plans.
+_POSTGRES_SEARCH_PLAN = text(
+    "SELECT set_config('enable_seqscan', 'off', true), "
+    "set_config('enable_hashjoin', 'off', true), "
+    "set_config('enable_mergejoin', 'off', true)"
+)
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
@@ -130,15 +141,31 @@ class _Search:
 
 
 @dataclass(frozen=True)
+class _Where:
+    """Conditions on `SearchDocument` and on `Resource`, kept apart so that a statement
+    can weigh documents before it joins their resources."""
+
+    documents: tuple[ColumnElement[bool], ...] = ()
+    resources: tuple[ColumnElement[bool], ...] = ()
+
+    def __add__(self, other: _Where) -> _Where:
+        return _Where(self.documents + other.documents, self.resources + other.resources)
+
+    @property
+    def all(self) -> tuple[ColumnElement[bool], ...]:
+        return self.documents + self.resources
+
+
+@dataclass(frozen=True)
 class _Universe:
     """The documents a search's words match, before visibility and filters."""
 
-    # Condition on `SearchDocument` (and `Resource`); None: every document (no words).
-    condition: ColumnElement[bool] | None
+    # Every document when there are no words.
+    matching: _Where
     matched: int
-    # When more than `COUNT_SAMPLE` match: the condition that keeps the newest
-    # `COUNT_SAMPLE` of them, over which totals and facets may be counted and scaled.
-    sample: ColumnElement[bool] | None
+    # When more than `COUNT_SAMPLE` match: `COUNT_SAMPLE` of them, over which
+    # totals and facets may be counted and scaled.
+    sample: _Where | None
 
 
 def _validated(params: SearchParams) -> _Search:
@@ -212,13 +239,15 @@ class SearchService:
     """Pages, totals and facets of a search, planned for each database.
 
     SQLite (FTS5) walks each ranking tier newest first straight from the index and stops
-    when the page is full, so a page costs the same for a word in ten resources or in
-    ten thousand. PostgreSQL ranks all matches in one statement (the GIN index finds
-    them, hash joins weigh tens of thousands of rows in tens of milliseconds).
+    when the page is full, so a page costs about the same for a word in ten resources or
+    in ten thousand. PostgreSQL ranks the documents the GIN index finds by their tier
+    (read from the small head vector), then joins resources in that order until the page
+    is full.
 
-    Totals and facets are exact, except on SQLite for more than `COUNT_SAMPLE`
-    matching documents with no school or author filter: they are then counted over the
-    newest `COUNT_SAMPLE` of them and scaled, and `total_is_estimate` says so.
+    Totals and facets are exact up to `COUNT_SAMPLE` matching documents. Beyond, unless
+    a school or author filter narrows the search (the database then starts from it), they
+    are counted over a sample of `COUNT_SAMPLE` matches and scaled to the number of
+    matches, and `total_is_estimate` says so.
     """
 
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
@@ -233,10 +262,7 @@ class SearchService:
             decode_cursor(params.cursor, search.fingerprint) if params.cursor is not None else None
         )
         if self._postgres:
-            # A tsvector match must come from the GIN index: a sequential scan would read
-            # every document's vector, and PostgreSQL cannot tell how many documents a
-            # prefix matches, so it sometimes thinks a scan is cheaper.
-            await self.session.execute(text("SET LOCAL enable_seqscan = off"))
+            await self.session.execute(_POSTGRES_SEARCH_PLAN)
         universe = await self._universe(search)
         if self._postgres:
             keys = await self._page_in_one_pass(identity, search, universe, after)
@@ -259,8 +285,8 @@ class SearchService:
 
     # --- what may be shown ----------------------------------------------------------------
 
-    def _filters(self, identity: Identity, search: _Search) -> list[ColumnElement[bool]]:
-        """Visibility and the filters: conditions on `Resource` and `SearchDocument`."""
+    def _filters(self, identity: Identity, search: _Search) -> _Where:
+        """Visibility and the filters."""
         conditions: list[ColumnElement[bool]] = [readable_resources(identity)]
         if search.kinds:
             conditions.append(Resource.kind.in_(search.kinds))
@@ -282,12 +308,12 @@ class SearchService:
                     )
                 )
             )
-        for word in search.author_words:
-            # Names are stored normalised: every word of the filter starts a word there.
-            conditions.append(
-                (literal(" ", String) + SearchDocument.authors_text).like(f"% {word}%")
-            )
-        return conditions
+        # Names are stored normalised: every word of the filter starts a word there.
+        names = tuple(
+            (literal(" ", String) + SearchDocument.authors_text).like(f"% {word}%")
+            for word in search.author_words
+        )
+        return _Where(documents=names, resources=tuple(conditions))
 
     def _has_grade(self, grades: tuple[int, ...]) -> ColumnElement[bool]:
         if self._postgres:
@@ -300,22 +326,24 @@ class SearchService:
         elements = func.json_each(Resource.grades).table_valued("value")
         return exists(select(literal(1)).select_from(elements).where(elements.c.value.in_(grades)))
 
-    def _named(self, rows: Sequence[Any]) -> ColumnElement[bool]:
+    def _named(self, rows: Sequence[Any]) -> _Where:
         """The documents (and their resources) of `rows` (index position, resource id as
         text), named outright and sent as one parameter each side (an array, or a JSON
         list on SQLite), not one parameter per row."""
         positions = [int(row[0]) for row in rows]
         if self._postgres:
             resource_ids = cast(bindparam(None, [row[1] for row in rows], ARRAY(String)), UUIDS)
-            return and_(
-                SearchDocument.id == any_(bindparam(None, positions, ARRAY(BigInteger))),
-                Resource.id == any_(resource_ids),
+            return _Where(
+                (SearchDocument.id == any_(bindparam(None, positions, ARRAY(BigInteger))),),
+                (Resource.id == any_(resource_ids),),
             )
         listed = func.json_each(bindparam(None, json.dumps(positions), String)).table_valued(
             "value"
         )
         documents = SearchDocument.id.in_(select(listed.c.value))
-        return and_(documents, Resource.id.in_(select(SearchDocument.resource_id).where(documents)))
+        return _Where(
+            (documents,), (Resource.id.in_(select(SearchDocument.resource_id).where(documents)),)
+        )
 
     @staticmethod
     def _documents_and_resources(*columns: Any) -> Select[Any]:
@@ -347,7 +375,7 @@ class SearchService:
                 continue
             position = SearchDocument.id if expression is None else SEARCH_INDEX.c.rowid
             statement = self._documents_and_resources(position).where(
-                *self._filters(identity, search)
+                *self._filters(identity, search).all
             )
             if expression is not None:
                 statement = statement.join(
@@ -367,25 +395,31 @@ class SearchService:
     async def _page_in_one_pass(
         self, identity: Identity, search: _Search, universe: _Universe, after: CursorKey | None
     ) -> list[CursorKey]:
-        """PostgreSQL: every match is weighed in one statement, the best page kept."""
+        """PostgreSQL: the matching documents are ranked first (their tier read from the
+        small head vector), then walked in that order, each joined to its resource by key
+        and checked for visibility and filters, until the page is full. The ORDER BY
+        inside the subquery keeps PostgreSQL from starting at the resources instead."""
         ranked_by_tier = search.sort == "relevance" and not search.query.is_empty
         tier = tsvector_tier(search.query) if ranked_by_tier else literal(BODY, Integer)
-        conditions = self._filters(identity, search)
-        if universe.condition is not None:
-            conditions.append(universe.condition)
-        ranked = (
-            self._documents_and_resources(SearchDocument.id.label("position"), tier.label("score"))
-            .where(*conditions)
-            .subquery("ranked")
-        )
-        statement = select(ranked.c.score, ranked.c.position)
+        where = self._filters(identity, search) + universe.matching
+        ranked = select(
+            SearchDocument.id.label("position"),
+            SearchDocument.resource_id.label("resource_id"),
+            tier.label("score"),
+        ).where(*where.documents)
         if after is not None:
-            statement = statement.where(
-                tuple_(ranked.c.score, ranked.c.position)
+            ranked = ranked.where(
+                tuple_(tier, SearchDocument.id)
                 < tuple_(literal(after.score, Integer), literal(after.position, BigInteger))
             )
-        statement = statement.order_by(ranked.c.score.desc(), ranked.c.position.desc()).limit(
-            search.limit + 1
+        walked = ranked.order_by(tier.desc(), SearchDocument.id.desc()).subquery("ranked")
+        statement = (
+            select(walked.c.score, walked.c.position)
+            .select_from(walked)
+            .join(Resource, Resource.id == walked.c.resource_id)
+            .where(*where.resources)
+            .order_by(walked.c.score.desc(), walked.c.position.desc())
+            .limit(search.limit + 1)
         )
         return [
             CursorKey(score=int(score), position=int(position))
@@ -492,60 +526,49 @@ class SearchService:
 
     async def _universe(self, search: _Search) -> _Universe:
         """Which documents the words match (all of them without words), how many, and,
-        when they are many, which are the newest `COUNT_SAMPLE` of them.
+        when they are many, a sample of `COUNT_SAMPLE` of them: the first the index
+        yields, in its own order (the oldest).
 
-        The newest matches come first, straight from the index. When they are all there
-        is, they are named outright, on both sides of the join, so that the database
-        plans for the rows there are: PostgreSQL cannot estimate how many documents a
-        prefix matches, and either database would otherwise start from every resource
-        the caller may read.
+        When the first matches are all there is, they are named outright, on both sides
+        of the join, so that the database plans for the rows there are: PostgreSQL cannot
+        estimate how many documents a prefix matches, and either database would otherwise
+        start from every resource the caller may read.
         """
         # PostgreSQL is sent the resource ids too, as text: thousands of UUID objects
         # would cost more than the query.
         resource_id = cast(SearchDocument.resource_id, String) if self._postgres else null()
         if search.query.is_empty:
-            condition: ColumnElement[bool] | None = None
-            newest = select(SearchDocument.id, resource_id)
-        elif self._postgres:
-            condition = tsvector_matches(search.query)
-            newest = select(SearchDocument.id, resource_id).where(condition)
-        else:
-            condition = fts5_matching_documents(search.query)
-            newest = select(SEARCH_INDEX.c.rowid).where(fts5_match(fts5_expression(search.query)))
-        rows = (
-            await self.session.execute(
-                newest.order_by(newest.selected_columns[0].desc()).limit(COUNT_SAMPLE + 1)
-            )
-        ).all()
-
-        if len(rows) <= COUNT_SAMPLE:
-            return _Universe(self._named(rows), len(rows), None)
-        if search.query.is_empty:
+            matching = _Where()
+            first = select(SearchDocument.id, resource_id).order_by(SearchDocument.id)
             counted = select(func.count()).select_from(SearchDocument)
         elif self._postgres:
-            counted = (
-                select(func.count())
-                .select_from(SearchDocument)
-                .where(tsvector_matches(search.query))
-            )
+            matching = _Where((tsvector_matches(search.query),))
+            # No ORDER BY: the GIN index yields matches in the table's order, and stops
+            # at the limit; sorting them would read every one.
+            first = select(SearchDocument.id, resource_id).where(*matching.documents)
+            counted = select(func.count()).select_from(SearchDocument).where(*matching.documents)
         else:
-            counted = select(func.count()).where(fts5_match(fts5_expression(search.query)))
-            counted = counted.select_from(SEARCH_INDEX)
+            matching = _Where((fts5_matching_documents(search.query),))
+            found = fts5_match(fts5_expression(search.query))
+            first = select(SEARCH_INDEX.c.rowid, resource_id).where(found)
+            first = first.order_by(SEARCH_INDEX.c.rowid)
+            counted = select(func.count()).select_from(SEARCH_INDEX).where(found)
+        rows = (await self.session.execute(first.limit(COUNT_SAMPLE + 1))).all()
+        if len(rows) <= COUNT_SAMPLE:
+            return _Universe(self._named(rows), len(rows), None)
         matched = int(await self.session.scalar(counted) or 0)
-        return _Universe(condition, matched, self._named(rows[:COUNT_SAMPLE]))
+        return _Universe(matching, matched, self._named(rows[:COUNT_SAMPLE]))
 
     async def _counts(
         self, identity: Identity, search: _Search, universe: _Universe
     ) -> tuple[int, bool, Facets]:
-        """Total and facets: exact, or over the newest `COUNT_SAMPLE` matching documents
-        and scaled when there are more and no school or author filter narrows them (with
+        """Total and facets: exact, or over the sample of `COUNT_SAMPLE` matching
+        documents and scaled when there are more and no school or author filter narrows them (with
         such a filter the database starts from it, and counting is cheap)."""
-        conditions = self._filters(identity, search)
         sampled = universe.sample is not None and not search.school_ids and search.author_id is None
-        if sampled and universe.sample is not None:
-            conditions.append(universe.sample)
-        elif universe.condition is not None:
-            conditions.append(universe.condition)
+        where = self._filters(identity, search) + (
+            universe.sample if sampled and universe.sample is not None else universe.matching
+        )
         hits = (
             self._documents_and_resources(
                 Resource.kind.label("kind"),
@@ -554,7 +577,7 @@ class SearchService:
                 Resource.owner_school_id.label("school_id"),
                 Resource.grades.label("grades"),
             )
-            .where(*conditions)
+            .where(*where.all)
             .cte("hits")
             .prefix_with("MATERIALIZED")
         )
