@@ -27,6 +27,9 @@ from exchange.config import Settings
 from exchange.schema import upgrade
 from tests.actors import SchoolFactory
 
+# Fixtures shared by many modules: the moto S3 server and the blob stores on it.
+pytest_plugins = ["tests.blobstore_fixtures"]
+
 POSTGRES_URL = os.environ.get("EXCHANGE_TEST_POSTGRES_URL", "").strip()
 POSTGRES_SKIP_REASON = (
     "PostgreSQL tests skipped: set EXCHANGE_TEST_POSTGRES_URL="
