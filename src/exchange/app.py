@@ -22,14 +22,21 @@ from exchange.config import Settings
 from exchange.database import create_alchemy_config, create_engine, create_session_factory
 from exchange.health import HealthController
 from exchange.jobs.worker import JobContext, JobWorker
+from exchange.notifications.controllers import NotificationController
 from exchange.observability import RequestContextMiddleware, configure_logging
+from exchange.partnerships.controllers import CodeOfConductController, PartnershipController
 from exchange.problems import handle_exception
+from exchange.schools.controllers import SchoolController
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
     AuthController,
     MeController,
     MemberController,
+    SchoolController,
+    PartnershipController,
+    CodeOfConductController,
+    NotificationController,
 ]
 
 

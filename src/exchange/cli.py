@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -171,5 +172,50 @@ async def _create_school(settings: Settings, *args: Any) -> tuple[Any, Any]:
                 region=region,
             )
             return created_school.id, admin.id
+    finally:
+        await engine.dispose()
+
+
+@main.group()
+def conduct() -> None:
+    """The code of conduct that partnerships agree to."""
+
+
+@conduct.command("publish")
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON with title, preamble and rules in ky, ru and en (the shape of version 1).",
+)
+def conduct_publish(path: Path) -> None:
+    """Publish a new version; new agreements use it, existing partnerships keep theirs."""
+    from exchange.errors import DomainError
+
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.BadParameter(f"{path} is not UTF-8 JSON: {exc}", param_hint="--file") from exc
+    if not isinstance(raw, dict):
+        raise click.BadParameter(f"{path} must hold one JSON object.", param_hint="--file")
+    try:
+        version = asyncio.run(_publish_conduct(load_settings(), raw))
+    except DomainError as exc:
+        click.echo(f"error: {exc.detail}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps({"version": version}))
+
+
+async def _publish_conduct(settings: Settings, raw: dict[str, Any]) -> int:
+    from exchange.clock import SystemClock
+    from exchange.database import create_engine, create_session_factory
+    from exchange.partnerships.conduct import CodeOfConductService
+
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            published = await CodeOfConductService(session, settings, SystemClock()).publish(raw)
+            return published.version
     finally:
         await engine.dispose()
