@@ -91,6 +91,21 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{len(skipped)} {POSTGRES_SKIP_REASON}", yellow=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Still argon2id, with argon2-cffi's test profile: production parameters cost
+    ~0.1 s a hash, and hundreds of test schools sign in. `test_accounts` checks the
+    production parameters separately."""
+    from argon2 import PasswordHasher, profiles
+
+    from exchange.accounts import passwords
+
+    production = passwords.hasher
+    passwords.hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield
+    passwords.hasher = production
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("sqlite-template")
