@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from exchange import __version__
 from exchange.accounts.controllers import AuthController, MeController, MemberController
 from exchange.accounts.identity import BearerTokenMiddleware, Identity, provide_identity
+from exchange.blobstore import BlobStore, open_blob_store
 from exchange.clock import Clock, SystemClock
 from exchange.config import Settings
 from exchange.database import create_alchemy_config, create_engine, create_session_factory
@@ -24,6 +25,7 @@ from exchange.health import HealthController
 from exchange.jobs.worker import JobContext, JobWorker
 from exchange.observability import RequestContextMiddleware, configure_logging
 from exchange.problems import handle_exception
+from exchange.resources.controllers import resource_routes
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
@@ -58,12 +60,18 @@ class ExchangeApp(Litestar):
         await self._outer(scope, receive, send)
 
 
+def create_blob_store(settings: Settings) -> BlobStore:
+    """The store named by `EXCHANGE_STORAGE_URL` (`file://...` or `s3://bucket/prefix`)."""
+    return open_blob_store(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     configure_logging(settings)
     engine = create_engine(settings)
     alchemy = create_alchemy_config(settings, engine)
+    blob_store = create_blob_store(settings)
 
     def provide_settings() -> Settings:
         return settings
@@ -77,7 +85,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             session_factory=create_session_factory(engine),
             settings=settings,
             clock=clock,
-            state={},
+            state={"blob_store": blob_store},
         )
     )
 
@@ -88,9 +96,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def stop_jobs_and_dispose_engine() -> None:
         await worker.stop()
         await engine.dispose()
+        await blob_store.close()
 
     return ExchangeApp(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, *resource_routes(settings)],
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         dependencies={
             "settings": Provide(provide_settings, sync_to_thread=False),
@@ -104,6 +113,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "alchemy_config": alchemy,
                 "engine": engine,
                 "job_worker": worker,
+                "blob_store": blob_store,
             }
         ),
         middleware=[
