@@ -468,7 +468,7 @@ class ResourceService:
         rows = await self.session.execute(
             select(Member.id, Member.full_name).where(Member.id.in_(wanted))
         )
-        return dict(rows.tuples().all())
+        return {member_id: name for member_id, name in rows}
 
     @staticmethod
     def _authors_out(resource: Resource, names: dict[UUID, str]) -> list[AuthorOut]:
