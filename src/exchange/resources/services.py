@@ -360,15 +360,12 @@ class ResourceService:
     async def delete(self, identity: Identity, resource_id: UUID) -> None:
         resource = await self.get(identity, resource_id)
         policy.require_can_edit(identity, resource, "delete it")
-        stored = list(
-            (
-                await self.session.execute(
-                    select(ResourceVersion.blob_key, ResourceVersion.size).where(
-                        ResourceVersion.resource_id == resource.id
-                    )
-                )
-            ).tuples()
+        rows = await self.session.execute(
+            select(ResourceVersion.blob_key, ResourceVersion.size).where(
+                ResourceVersion.resource_id == resource.id
+            )
         )
+        stored = [(key, size) for key, size in rows]
         record_event(
             self.session,
             self.clock,

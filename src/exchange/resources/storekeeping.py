@@ -137,7 +137,7 @@ async def verify_store(
             ).order_by(ResourceVersion.id)
             if after is not None:
                 query = query.where(ResourceVersion.id > after)
-            rows = list((await session.execute(query.limit(_BATCH))).tuples())
+            rows = [tuple(row) for row in await session.execute(query.limit(_BATCH))]
         if not rows:
             return report
         for version_id, resource_id, number, key, size, sha256 in rows:
