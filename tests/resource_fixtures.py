@@ -88,7 +88,12 @@ class StoreUnderTest:
         )
 
     def stored_keys(self) -> list[str]:
-        return [key for key in self.contents() if not key.startswith(("unfinished:", "."))]
+        """The finished blobs only."""
+        return [
+            key
+            for key in self.contents()
+            if not key.startswith("unfinished:") and not key.rsplit("/", 1)[-1].startswith(".")
+        ]
 
 
 @pytest.fixture(params=["file", "s3"], ids=["file-store", "s3-store"])
