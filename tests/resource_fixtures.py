@@ -33,6 +33,7 @@ from exchange.models import (
 )
 from tests.actors import Actor
 from tests.blobstore_fixtures import MotoEndpoint, new_bucket, s3_client_for
+from tests.live_server import run_exchange
 from tests.sample_files import pdf
 
 S3_PREFIX = "exchange/files"
@@ -281,3 +282,44 @@ async def streaming_client(app: Any, client: Any) -> AsyncIterator[httpx.AsyncCl
         transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
     ) as streaming:
         yield streaming
+
+
+# --- the exchange as a command and as a server --------------------------------------------
+
+
+def run_store_command(
+    settings: Settings, store: StoreUnderTest, cwd: Path, *args: str
+) -> tuple[int, str]:
+    """`exchange store ...` in a child process on the test's database and store."""
+    result = run_exchange("store", *args, cwd=cwd, env=server_env(settings, store))
+    return result.returncode, result.stdout + result.stderr
+
+
+def server_env(settings: Settings, store: StoreUnderTest) -> dict[str, str]:
+    return {**settings.to_env(), **store.env()}
+
+
+def create_school_for(settings: Settings, store: StoreUnderTest, cwd: Path) -> tuple[str, str]:
+    """A school made with `exchange school create`; returns its admin's e-mail and password."""
+    email = f"director-{uuid.uuid4().hex[:8]}@school.kg"
+    password = "a long enough password"
+    result = run_exchange(
+        "school",
+        "create",
+        "--name",
+        "Live school",
+        "--admin-email",
+        email,
+        "--admin-password",
+        password,
+        cwd=cwd,
+        env=server_env(settings, store),
+    )
+    assert result.returncode == 0, result.stderr
+    return email, password
+
+
+def bearer_headers(base_url: str, email: str, password: str) -> dict[str, str]:
+    response = httpx.post(f"{base_url}/api/auth/token", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -20,11 +20,12 @@ from exchange.config import Settings
 from exchange.models import ResourceVersion
 from tests.actors import SchoolFactory
 from tests.blobstore_fixtures import s3_client_for
-from tests.live_server import free_port, run_exchange
+from tests.live_server import free_port
 from tests.problems import assert_problem
 from tests.resource_fixtures import (
     StoreUnderTest,
     database,
+    run_store_command,
     storage_used,
     upload,
     upload_version,
@@ -154,12 +155,6 @@ async def test_not_ready_when_the_store_is_down(
 # --- exchange store gc / verify -----------------------------------------------------------
 
 
-def exchange(settings: Settings, store: StoreUnderTest, cwd: Path, *args: str) -> tuple[int, str]:
-    env = {**settings.to_env(), **store.env()}
-    result = run_exchange("store", *args, cwd=cwd, env=env)
-    return result.returncode, result.stdout + result.stderr
-
-
 async def put_orphan(store: StoreUnderTest, content: bytes = b"left behind") -> str:
     key = new_blob_key()
     blob_store = store.open()
@@ -202,8 +197,10 @@ async def test_gc_removes_only_old_files_no_row_points_at(
     assert len(before) == 2
     referenced = [key for key in before if key != orphan]
 
-    young_code, young_out = exchange(settings, store, tmp_path, "gc")
-    dry_code, dry_out = exchange(settings, store, tmp_path, "gc", "--grace-hours", "0", "--dry-run")
+    young_code, young_out = run_store_command(settings, store, tmp_path, "gc")
+    dry_code, dry_out = run_store_command(
+        settings, store, tmp_path, "gc", "--grace-hours", "0", "--dry-run"
+    )
     assert (young_code, dry_code) == (0, 0)
     assert store.contents() == before
     assert "0 orphaned file(s) removed" in young_out
@@ -212,7 +209,7 @@ async def test_gc_removes_only_old_files_no_row_points_at(
     # to the default grace period above.
     leave_an_interrupted_write(store)
 
-    code, out = exchange(settings, store, tmp_path, "gc", "--grace-hours", "0")
+    code, out = run_store_command(settings, store, tmp_path, "gc", "--grace-hours", "0")
 
     assert code == 0, out
     assert f"removed {orphan}" in out
@@ -229,7 +226,7 @@ async def test_verify_reports_missing_and_changed_files(
     school = await schools.create()
     first = (await upload(school.admin, title="First")).json()
     second = (await upload(school.admin, text("second\n"), filename="s.txt")).json()
-    code, out = exchange(settings, store, tmp_path, "verify")
+    code, out = run_store_command(settings, store, tmp_path, "verify")
     assert code == 0, out
     assert "All 2 stored version(s) are intact" in out
 
@@ -253,7 +250,7 @@ async def test_verify_reports_missing_and_changed_files(
     finally:
         await blob_store.close()
 
-    code, out = exchange(settings, store, tmp_path, "verify")
+    code, out = run_store_command(settings, store, tmp_path, "verify")
 
     assert code == 1, out
     assert f"file missing: resource {first['id']} version 1" in out
