@@ -28,7 +28,7 @@ from exchange.schema import upgrade
 from tests.actors import SchoolFactory
 
 # Fixtures shared by many modules: the moto S3 server and the blob stores on it.
-pytest_plugins = ["tests.blobstore_fixtures"]
+pytest_plugins = ["tests.blobstore_fixtures", "tests.resource_fixtures"]
 
 POSTGRES_URL = os.environ.get("EXCHANGE_TEST_POSTGRES_URL", "").strip()
 POSTGRES_SKIP_REASON = (

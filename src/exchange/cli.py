@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -218,4 +220,102 @@ async def _publish_conduct(settings: Settings, raw: dict[str, Any]) -> int:
             published = await CodeOfConductService(session, settings, SystemClock()).publish(raw)
             return published.version
     finally:
+        await engine.dispose()
+
+
+@main.group()
+def store() -> None:
+    """The file store (EXCHANGE_STORAGE_URL): clean-up and integrity checks."""
+
+
+@store.command("gc")
+@click.option(
+    "--grace-hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Leave files younger than this: an upload may still be committing its row.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+def store_gc(grace_hours: float, dry_run: bool) -> None:
+    """Remove stored files no resource version points at, and leftovers of interrupted
+    uploads (temporary files, unfinished multipart uploads)."""
+    from datetime import timedelta
+
+    from exchange.resources.storekeeping import collect_garbage
+
+    settings = load_settings()
+
+    async def run() -> Any:
+        async with _store_and_sessions(settings) as (blob_store, sessions, now):
+            return await collect_garbage(
+                blob_store,
+                sessions,
+                now=now,
+                grace=timedelta(hours=grace_hours),
+                dry_run=dry_run,
+            )
+
+    report = _run_store_task(run)
+    verb = "would remove" if dry_run else "removed"
+    for key in report.orphans:
+        click.echo(f"{verb} {key}")
+    summary = (
+        f"{len(report.orphans)} orphaned file(s) {verb}; {report.referenced} in use; "
+        f"{report.kept_young} younger than {grace_hours:g} h left alone"
+    )
+    if dry_run:
+        summary += "; leftovers of interrupted uploads not looked at in a dry run."
+    else:
+        summary += f"; {report.incomplete_cleared} leftover(s) of interrupted uploads cleared."
+    click.echo(summary, err=True)
+
+
+@store.command("verify")
+def store_verify() -> None:
+    """Read every stored version back and check its size and SHA-256; exit 1 when any
+    file is missing or differs."""
+    from exchange.resources.storekeeping import Damage, verify_store
+
+    settings = load_settings()
+
+    def report_damage(damage: Damage) -> None:
+        click.echo(damage.describe())
+
+    async def run() -> Any:
+        async with _store_and_sessions(settings) as (blob_store, sessions, _now):
+            return await verify_store(blob_store, sessions, on_damage=report_damage)
+
+    report = _run_store_task(run)
+    if report.damaged:
+        click.echo(
+            f"{len(report.damaged)} of {report.checked} stored version(s) are missing or damaged.",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"All {report.checked} stored version(s) are intact.", err=True)
+
+
+def _run_store_task(task: Any) -> Any:
+    from exchange.errors import DomainError
+
+    try:
+        return asyncio.run(task())
+    except DomainError as exc:  # the store or the database is not answering
+        click.echo(f"error: {exc.detail}", err=True)
+        sys.exit(2)
+
+
+@contextlib.asynccontextmanager
+async def _store_and_sessions(settings: Settings) -> AsyncIterator[tuple[Any, Any, Any]]:
+    from exchange.app import create_blob_store
+    from exchange.clock import SystemClock
+    from exchange.database import create_engine, create_session_factory
+
+    engine = create_engine(settings)
+    blob_store = create_blob_store(settings)
+    try:
+        yield blob_store, create_session_factory(engine), SystemClock().now()
+    finally:
+        await blob_store.close()
         await engine.dispose()
