@@ -17,13 +17,18 @@ from litestar.openapi.spec import Components, SecurityScheme
 from exchange import __version__
 from exchange.accounts.controllers import AuthController, MeController, MemberController
 from exchange.accounts.identity import BearerTokenMiddleware, Identity, provide_identity
+from exchange.blobstore import BlobStore, open_blob_store
 from exchange.clock import Clock, SystemClock
 from exchange.config import Settings
 from exchange.database import create_alchemy_config, create_engine, create_session_factory
 from exchange.health import HealthController
 from exchange.jobs.worker import JobContext, JobWorker
+from exchange.notifications.controllers import NotificationController
 from exchange.observability import RequestContextMiddleware, configure_logging
+from exchange.partnerships.controllers import CodeOfConductController, PartnershipController
 from exchange.problems import handle_exception
+from exchange.resources.controllers import resource_routes
+from exchange.schools.controllers import SchoolController
 from exchange.search.controllers import SearchController
 
 ROUTE_HANDLERS: list[Any] = [
@@ -31,6 +36,10 @@ ROUTE_HANDLERS: list[Any] = [
     AuthController,
     MeController,
     MemberController,
+    SchoolController,
+    PartnershipController,
+    CodeOfConductController,
+    NotificationController,
     SearchController,
 ]
 
@@ -60,12 +69,27 @@ class ExchangeApp(Litestar):
         await self._outer(scope, receive, send)
 
 
+# Downloads read the store in pieces of this size: fewer thread hops and socket writes
+# than the store's default, still a bounded, small amount held per download.
+DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+
+
+def create_blob_store(settings: Settings) -> BlobStore:
+    """The store named by `EXCHANGE_STORAGE_URL` (`file://...` or `s3://bucket/prefix`)."""
+    return open_blob_store(
+        settings.storage_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        read_chunk_bytes=DOWNLOAD_CHUNK_BYTES,
+    )
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     configure_logging(settings)
     engine = create_engine(settings)
     alchemy = create_alchemy_config(settings, engine)
+    blob_store = create_blob_store(settings)
 
     def provide_settings() -> Settings:
         return settings
@@ -79,7 +103,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             session_factory=create_session_factory(engine),
             settings=settings,
             clock=clock,
-            state={},
+            state={"blob_store": blob_store},
         )
     )
 
@@ -90,9 +114,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     async def stop_jobs_and_dispose_engine() -> None:
         await worker.stop()
         await engine.dispose()
+        await blob_store.close()
 
     return ExchangeApp(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, *resource_routes(settings)],
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         dependencies={
             "settings": Provide(provide_settings, sync_to_thread=False),
@@ -106,6 +131,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "alchemy_config": alchemy,
                 "engine": engine,
                 "job_worker": worker,
+                "blob_store": blob_store,
             }
         ),
         middleware=[

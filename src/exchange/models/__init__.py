@@ -8,6 +8,7 @@ from advanced_alchemy.base import orm_registry
 
 from exchange.models.access_token import AccessToken
 from exchange.models.audit_event import AuditEvent
+from exchange.models.code_of_conduct import CodeOfConductVersion
 from exchange.models.enums import (
     Licence,
     MemberRole,
@@ -19,6 +20,7 @@ from exchange.models.enums import (
 )
 from exchange.models.job import Job
 from exchange.models.member import Member
+from exchange.models.notification import Notification
 from exchange.models.partnership import Partnership
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
 from exchange.models.school import School
@@ -30,10 +32,12 @@ metadata = orm_registry.metadata
 __all__ = (
     "AccessToken",
     "AuditEvent",
+    "CodeOfConductVersion",
     "Job",
     "Licence",
     "Member",
     "MemberRole",
+    "Notification",
     "Partnership",
     "PartnershipStatus",
     "Resource",

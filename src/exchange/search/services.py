@@ -287,7 +287,7 @@ class SearchService:
 
     def _filters(self, identity: Identity, search: _Search) -> _Where:
         """Visibility and the filters."""
-        conditions: list[ColumnElement[bool]] = [readable_resources(identity)]
+        conditions: list[ColumnElement[bool]] = [readable_resources(identity, self.clock.now())]
         if search.kinds:
             conditions.append(Resource.kind.in_(search.kinds))
         if search.subjects:
