@@ -29,7 +29,6 @@ from exchange.partnerships.controllers import CodeOfConductController, Partnersh
 from exchange.problems import handle_exception
 from exchange.resources.controllers import resource_routes
 from exchange.schools.controllers import SchoolController
-from exchange.search.controllers import SearchController
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
@@ -40,7 +39,6 @@ ROUTE_HANDLERS: list[Any] = [
     PartnershipController,
     CodeOfConductController,
     NotificationController,
-    SearchController,
 ]
 
 
@@ -51,7 +49,7 @@ def load_job_handlers() -> None:
 
 
 # Modules whose import registers job handlers with `exchange.jobs.worker.job_handler`.
-JOB_HANDLER_MODULES: list[str] = []
+JOB_HANDLER_MODULES: list[str] = ["exchange.search.extraction_job"]
 
 
 class ExchangeApp(Litestar):

@@ -10,6 +10,7 @@ with it (a foreign-key cascade, and on SQLite a trigger that drops the FTS5 row)
 
 from __future__ import annotations
 
+import typing
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.models import Member, Resource, ResourceAuthor, SearchDocument, SearchText
 from exchange.search.extraction import Extraction
 from exchange.search.normalise import normalise_text
+from exchange.search.schemas import ExtractionState, TextExtraction
 
-PENDING = "pending"
+PENDING: ExtractionState = "pending"
 
 # PostgreSQL refuses a tsvector whose distinct words take more than 1 MiB together
 # ("string is too long for tsvector"); stay well below it.
@@ -81,6 +83,21 @@ def stored_body(text: str) -> str:
     """Extracted text as kept for snippets: composed (NFC), so a letter and its accent
     typed as two characters are found as one."""
     return unicodedata.normalize("NFC", text)
+
+
+async def text_extraction_of(session: AsyncSession, resource_id: UUID) -> TextExtraction:
+    """How far the text of the resource's current file is searchable, for its page."""
+    document = await session.scalar(
+        select(SearchDocument).where(SearchDocument.resource_id == resource_id)
+    )
+    if document is None:
+        return TextExtraction(status=PENDING)
+    return TextExtraction(
+        status=typing.cast(ExtractionState, document.extraction_status),
+        reason=document.extraction_reason,
+        version=document.extracted_version,
+        truncated=document.text_truncated,
+    )
 
 
 class SearchIndex:
