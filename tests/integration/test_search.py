@@ -596,3 +596,28 @@ async def test_a_very_common_word_is_counted_over_a_sample_and_says_so(
     assert narrowed["total"] == 4
     few = await search(home.admin, q="shared")
     assert few["total_is_estimate"] is False and few["total"] == 4
+
+
+async def test_listing_without_words_walks_back_until_the_page_is_full(
+    schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Windows of one document at first: what the caller may read is far apart.
+    monkeypatch.setattr("exchange.search.services._FIRST_WINDOW", 1)
+    home = await schools.create()
+    other = await schools.create()
+    await shelf.add(home.id, title="Oldest of ours", kind="policy")
+    for number in range(6):
+        await shelf.add(other.id, title=f"Not ours {number}", kind="policy")
+    await shelf.add(home.id, title="Middle of ours", kind="lesson_plan")
+    for number in range(6):
+        await shelf.add(other.id, title=f"Not ours either {number}", kind="policy")
+    await shelf.add(home.id, title="Newest of ours", kind="policy")
+
+    assert titles(await search(home.admin)) == [
+        "Newest of ours",
+        "Middle of ours",
+        "Oldest of ours",
+    ]
+    assert titles(await search(home.admin, kind="policy")) == ["Newest of ours", "Oldest of ours"]
+    seen, pages = await collect_pages(home.admin, 1)
+    assert pages == 3 and len(set(seen)) == 3

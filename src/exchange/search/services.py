@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import Subquery
 
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
@@ -91,6 +92,9 @@ SNIPPET_SCAN_CHARS = 100_000
 # and scaled (see SearchService).
 COUNT_SAMPLE = 2000
 UUIDS = ARRAY(PG_UUID(as_uuid=False))
+# Documents looked at in the first window of a listing without words (see
+# SearchService._page_without_words).
+_FIRST_WINDOW = 1024
 # For the search's transaction on PostgreSQL: every table is reached by key. A tsvector
 # match must come from the GIN index (a sequential scan reads every document's vector),
 # and resources are joined one by one in rank order until a page is full (a hash join
@@ -99,7 +103,12 @@ UUIDS = ARRAY(PG_UUID(as_uuid=False))
 _POSTGRES_SEARCH_PLAN = text(
     "SELECT set_config('enable_seqscan', 'off', true), "
     "set_config('enable_hashjoin', 'off', true), "
-    "set_config('enable_mergejoin', 'off', true)"
+    "set_config('enable_mergejoin', 'off', true), "
+    # Index lookups by key are cheap: a search's rows are in memory.
+    "set_config('random_page_cost', '1.1', true), "
+    # Per-lookup costs add up to estimates that trigger JIT compilation, which takes
+    # longer than the statement.
+    "set_config('jit', 'off', true)"
 )
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
@@ -166,6 +175,36 @@ class _Universe:
     # When more than `COUNT_SAMPLE` match: `COUNT_SAMPLE` of them, over which
     # totals and facets may be counted and scaled.
     sample: _Where | None
+
+
+def _walk_into_resources(
+    documents: Subquery, resources: Sequence[ColumnElement[bool]], limit: int, *, by_score: bool
+) -> Select[Any]:
+    """PostgreSQL: `documents` (score, position, resource_id; ordered by position, or by
+    score then position) walked one by one into their resources, each looked up by key
+    and checked against `resources` (visibility and filters), until `limit` pass.
+
+    The ORDER BY inside `documents` and the LIMIT 1 of the lateral lookup fix the plan:
+    PostgreSQL cannot estimate how many documents a prefix matches, and costs the
+    visibility check per lookup, so left to itself it gathers every resource the caller
+    may read and joins the documents to them.
+    """
+    readable = (
+        select(literal(1).label("readable"))
+        .where(Resource.id == documents.c.resource_id, *resources)
+        .limit(1)
+        .lateral("readable")
+    )
+    # The order of `documents` exactly, so that PostgreSQL need not sort again.
+    order = [documents.c.position.desc()]
+    if by_score:
+        order.insert(0, documents.c.score.desc())
+    return (
+        select(documents.c.score, documents.c.position)
+        .select_from(documents.join(readable, true()))
+        .order_by(*order)
+        .limit(limit)
+    )
 
 
 def _validated(params: SearchParams) -> _Search:
@@ -264,7 +303,9 @@ class SearchService:
         if self._postgres:
             await self.session.execute(_POSTGRES_SEARCH_PLAN)
         universe = await self._universe(search)
-        if self._postgres:
+        if search.query.is_empty:
+            keys = await self._page_without_words(identity, search, after)
+        elif self._postgres:
             keys = await self._page_in_one_pass(identity, search, universe, after)
         else:
             keys = await self._page_by_tiers(identity, search, after)
@@ -355,6 +396,60 @@ class SearchService:
 
     # --- one page -------------------------------------------------------------------------
 
+    async def _page_without_words(
+        self, identity: Identity, search: _Search, after: CursorKey | None
+    ) -> list[CursorKey]:
+        """Newest first, without words. A school or author filter lets the database
+        start from that filter's index. Otherwise the documents are walked newest first
+        through windows of their ids, each window four times the last, until the page is
+        full: a range of the primary key is what both databases start from, where left
+        to themselves they would gather everything the caller may read and sort it."""
+        wanted = search.limit + 1
+        filters = self._filters(identity, search)
+
+        def newest(*bounds: ColumnElement[bool], limit: int) -> Select[Any]:
+            return (
+                self._documents_and_resources(SearchDocument.id)
+                .where(*filters.all, *bounds)
+                .order_by(SearchDocument.id.desc())
+                .limit(limit)
+            )
+
+        def newest_in(*window: ColumnElement[bool], limit: int) -> Select[Any]:
+            if not self._postgres:
+                return newest(*window, limit=limit)
+            documents = (
+                select(
+                    literal(BODY, Integer).label("score"),
+                    SearchDocument.id.label("position"),
+                    SearchDocument.resource_id,
+                )
+                .where(*filters.documents, *window)
+                .order_by(SearchDocument.id.desc())
+                .subquery("window")
+            )
+            return _walk_into_resources(documents, filters.resources, limit, by_score=False)
+
+        before = [] if after is None else [SearchDocument.id < after.position]
+        if search.school_ids or search.author_id is not None:
+            rows = (await self.session.scalars(newest(*before, limit=wanted))).all()
+            return [CursorKey(score=BODY, position=row) for row in rows]
+        top = (
+            after.position - 1
+            if after is not None
+            else await self.session.scalar(select(func.max(SearchDocument.id)))
+        )
+        keys: list[CursorKey] = []
+        width = _FIRST_WINDOW
+        while top is not None and top > 0 and len(keys) < wanted:
+            low = max(0, top - width)
+            window = (SearchDocument.id > low, SearchDocument.id <= top)
+            statement = newest_in(*window, limit=wanted - len(keys))
+            rows = (await self.session.execute(statement)).all()
+            keys.extend(CursorKey(score=BODY, position=int(row[-1])) for row in rows)
+            top, width = low, width * 4
+        return keys
+
     async def _page_by_tiers(
         self, identity: Identity, search: _Search, after: CursorKey | None
     ) -> list[CursorKey]:
@@ -362,25 +457,22 @@ class SearchService:
         delivers without sorting, and the reading stops at the end of the page."""
         wanted = search.limit + 1
         keys: list[CursorKey] = []
-        if search.query.is_empty or search.sort == "newest":
-            branches: list[tuple[int, str | None]] = [
-                (BODY, None if search.query.is_empty else fts5_expression(search.query))
-            ]
+        if search.sort == "newest":
+            branches = [(BODY, fts5_expression(search.query))]
         else:
             branches = [
                 (tier, fts5_tier_expression(search.query, tier)) for tier in tiers_of(search.query)
             ]
+        position = SEARCH_INDEX.c.rowid
         for tier, expression in branches:
             if after is not None and tier > after.score:
                 continue
-            position = SearchDocument.id if expression is None else SEARCH_INDEX.c.rowid
-            statement = self._documents_and_resources(position).where(
-                *self._filters(identity, search).all
+            statement = (
+                self._documents_and_resources(position)
+                .where(*self._filters(identity, search).all)
+                .join(SEARCH_INDEX, SEARCH_INDEX.c.rowid == SearchDocument.id)
+                .where(fts5_match(expression))
             )
-            if expression is not None:
-                statement = statement.join(
-                    SEARCH_INDEX, SEARCH_INDEX.c.rowid == SearchDocument.id
-                ).where(fts5_match(expression))
             if after is not None and tier == after.score:
                 statement = statement.where(position < after.position)
             statement = statement.order_by(position.desc()).limit(wanted - len(keys))
@@ -396,9 +488,8 @@ class SearchService:
         self, identity: Identity, search: _Search, universe: _Universe, after: CursorKey | None
     ) -> list[CursorKey]:
         """PostgreSQL: the matching documents are ranked first (their tier read from the
-        small head vector), then walked in that order, each joined to its resource by key
-        and checked for visibility and filters, until the page is full. The ORDER BY
-        inside the subquery keeps PostgreSQL from starting at the resources instead."""
+        small head vector), then walked in that order into their resources until the page
+        is full (see `_walk_into_resources`)."""
         ranked_by_tier = search.sort == "relevance" and not search.query.is_empty
         tier = tsvector_tier(search.query) if ranked_by_tier else literal(BODY, Integer)
         where = self._filters(identity, search) + universe.matching
@@ -412,14 +503,14 @@ class SearchService:
                 tuple_(tier, SearchDocument.id)
                 < tuple_(literal(after.score, Integer), literal(after.position, BigInteger))
             )
-        walked = ranked.order_by(tier.desc(), SearchDocument.id.desc()).subquery("ranked")
-        statement = (
-            select(walked.c.score, walked.c.position)
-            .select_from(walked)
-            .join(Resource, Resource.id == walked.c.resource_id)
-            .where(*where.resources)
-            .order_by(walked.c.score.desc(), walked.c.position.desc())
-            .limit(search.limit + 1)
+        order = (
+            [tier.desc(), SearchDocument.id.desc()]
+            if ranked_by_tier
+            else [SearchDocument.id.desc()]
+        )
+        walked = ranked.order_by(*order).subquery("ranked")
+        statement = _walk_into_resources(
+            walked, where.resources, search.limit + 1, by_score=ranked_by_tier
         )
         return [
             CursorKey(score=int(score), position=int(position))
