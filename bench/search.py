@@ -886,7 +886,7 @@ def http_timings(
         return timings, totals
 
 
-def feed_timings(base: str, email: str, rounds: int, partner: UUID) -> list[float]:
+def feed_timings(base: str, email: str, rounds: int, params: dict[str, str]) -> list[float]:
     with httpx.Client(base_url=base, timeout=60) as client:
         token = client.post("/api/auth/token", json={"email": email, "password": PASSWORD}).json()[
             "access_token"
@@ -895,9 +895,7 @@ def feed_timings(base: str, email: str, rounds: int, partner: UUID) -> list[floa
         timings = []
         for round_number in range(rounds * 10 + 5):
             started = time.perf_counter()
-            response = client.get(
-                "/api/resources", params={"sort": "newest", "school_id": str(partner)}
-            )
+            response = client.get("/api/resources", params=params)
             response.raise_for_status()
             if round_number >= 5:
                 timings.append((time.perf_counter() - started) * 1000)
@@ -931,8 +929,9 @@ def report(backend: str, results: dict[str, Any]) -> None:
             f" {http['p99'] / max(raw['p99'], 0.001):>9.2f} {typical['p99']:>16.1f}"
             f" {results['totals'][name]:>12}"
         )
-    feed = results["feed"]
-    print(f"partner feed (sort=newest&school_id=): p50 {feed['p50']} ms, p99 {feed['p99']} ms")
+    for name, label in (("feed", "partner feed (sort=newest&school_id=)"), ("browse", "no words")):
+        figures = results[name]
+        print(f"{label}: p50 {figures['p50']} ms, p99 {figures['p99']} ms")
 
 
 def run_backend(
@@ -982,7 +981,10 @@ def run_backend(
         base = f"http://127.0.0.1:{port}"
         http, totals = http_timings(base, BENCH_EMAIL, queries, args.rounds)
         typical, _ = http_timings(base, TYPICAL_EMAIL, queries, 1)
-        feed = feed_timings(base, BENCH_EMAIL, args.rounds, school_id(1))
+        feed = feed_timings(
+            base, BENCH_EMAIL, args.rounds, {"sort": "newest", "school_id": str(school_id(1))}
+        )
+        browse = feed_timings(base, BENCH_EMAIL, args.rounds, {})
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -992,6 +994,7 @@ def run_backend(
         "typical": {name: summary(values) for name, values in typical.items()},
         "totals": {name: int(statistics.median(values)) for name, values in totals.items()},
         "feed": summary(feed),
+        "browse": summary(browse),
     }
 
 
