@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, CompoundSelect, and_, exists, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
@@ -148,6 +148,24 @@ def own_notifications(identity: Identity) -> ColumnElement[bool]:
 # --- resources (rule 1 of the contract, rule 6 of the code) -------------------------------
 
 
+def active_partner_ids(school_id: UUID) -> CompoundSelect[tuple[UUID]]:
+    """SQL: the ids of the schools in an active partnership with `school_id`.
+
+    Not correlated with any outer row, so a database computes it once per statement and
+    probes the result, where a correlated EXISTS would look up partnerships again for
+    every candidate resource (a search weighs tens of thousands).
+    """
+    active = PartnershipStatus.ACTIVE.value
+    return union_all(
+        select(Partnership.invited_school_id).where(
+            Partnership.status == active, Partnership.inviting_school_id == school_id
+        ),
+        select(Partnership.inviting_school_id).where(
+            Partnership.status == active, Partnership.invited_school_id == school_id
+        ),
+    )
+
+
 def readable_resources(identity: Identity, now: datetime | None = None) -> ColumnElement[bool]:
     """SQL condition: the caller's school may read the resource (metadata, versions, content).
 
@@ -155,18 +173,25 @@ def readable_resources(identity: Identity, now: datetime | None = None) -> Colum
     named in `shared_with` when visibility is `selected`; `school` never leaves the owner.
     `now` is the moment access is judged at: the rules for forwards rest on grants, which
     expire by it.
+
+    Every part is a set keyed by the caller (uncorrelated IN), which the database builds
+    once per statement: the condition then costs a lookup per row however many resources
+    a search weighs, where a correlated EXISTS costs a subquery per row.
     """
     caller = identity.school_id
-    partner = active_partnership_between(Resource.owner_school_id, caller)
-    listed = exists(
-        select(ResourceShare.id).where(
-            ResourceShare.resource_id == Resource.id, ResourceShare.school_id == caller
-        )
-    )
+    partners = active_partner_ids(caller)
+    listed = select(ResourceShare.resource_id).where(ResourceShare.school_id == caller)
     return or_(
         Resource.owner_school_id == caller,
-        and_(Resource.visibility == Visibility.PARTNERS.value, partner),
-        and_(Resource.visibility == Visibility.SELECTED.value, partner, listed),
+        and_(
+            Resource.visibility == Visibility.PARTNERS.value,
+            Resource.owner_school_id.in_(partners),
+        ),
+        and_(
+            Resource.visibility == Visibility.SELECTED.value,
+            Resource.owner_school_id.in_(partners),
+            Resource.id.in_(listed),
+        ),
     )
 
 

@@ -24,6 +24,7 @@ from exchange.models.notification import Notification
 from exchange.models.partnership import Partnership
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
 from exchange.models.school import School
+from exchange.models.search_document import SearchDocument, SearchText
 from exchange.models.sign_in_failure import SignInFailure
 
 metadata = orm_registry.metadata
@@ -47,6 +48,8 @@ __all__ = (
     "School",
     "SchoolKind",
     "SchoolLocality",
+    "SearchDocument",
+    "SearchText",
     "SignInFailure",
     "Visibility",
     "metadata",
