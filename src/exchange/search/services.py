@@ -8,7 +8,6 @@ read is ever counted or returned, and no filtering happens after the query.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from exchange.models import (
     SearchText,
 )
 from exchange.policy import readable_resources
+from exchange.resources.languages import is_language_code
 from exchange.search.cursor import CursorKey, decode_cursor, encode_cursor, search_fingerprint
 from exchange.search.fulltext import (
     BODY,
@@ -110,7 +110,6 @@ _POSTGRES_SEARCH_PLAN = text(
     # longer than the statement.
     "set_config('jit', 'off', true)"
 )
-_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 @dataclass(frozen=True)
@@ -219,9 +218,10 @@ def _validated(params: SearchParams) -> _Search:
             raise InvalidInput("`grade` must be a school grade from 1 to 11.", field="grade")
     languages = tuple(dict.fromkeys(code.strip().lower() for code in params.languages))
     for code in languages:
-        if not _LANGUAGE_CODE.match(code):
+        if not is_language_code(code):
             raise InvalidInput(
-                "`language` must be a language code such as ky, ru or en.", field="language"
+                "`language` must be a two-letter language code (ISO 639-1) such as ky, ru or en.",
+                field="language",
             )
     subjects = tuple(dict.fromkeys(subject.strip() for subject in params.subjects))
     if any(not subject or len(subject) > 100 for subject in subjects):
