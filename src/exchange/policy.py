@@ -3,18 +3,58 @@
 Services ask this module before they touch anything; controllers never decide access.
 Lists and searches use the SQL clauses here, so what a school may not read is never
 counted, shown or paged over.
+
+Who may do what with a resource (rule 1 of the contract, rules 6 and 7 of the code):
+
+- read: the owner school; an active partner when visibility is `partners`; an active
+  partner named in `shared_with` when visibility is `selected`; a school a holder of a
+  `share` grant forwarded it to, while that forward stands (see `forward_stands`).
+  Anyone else is told 404, never 403.
+- edit, delete, decide its reuse requests, revoke its grants: an author, or an admin
+  of the owner school.
+- request reuse: a school that can read it and does not own it; never `share` or
+  `publish` for a confidential resource (rule 6).
+- forward: a school holding a valid `share` grant (or an open licence), only to one of
+  its own active partners, never a confidential resource.
+- derive (upload with `derived_from`): an `adapt` grant or an open licence; a
+  visibility wider than `school` also needs `share`.
+- read the audit trail: the owner school's admins.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import CTE
 
 from exchange.accounts.identity import Identity
-from exchange.errors import Forbidden
-from exchange.models import Partnership, PartnershipStatus, Resource, ResourceShare, Visibility
+from exchange.clock import SystemClock
+from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
+from exchange.models import (
+    Forward,
+    Grant,
+    Licence,
+    Partnership,
+    PartnershipStatus,
+    Resource,
+    ResourceShare,
+    ReuseScope,
+    Visibility,
+)
+
+ARR = Licence.ALL_RIGHTS_RESERVED.value
+
+
+def _at(now: datetime | None) -> datetime:
+    # Services pass their injected clock's time; the fallback serves callers that have
+    # none (a script), never tests of expiry.
+    return now if now is not None else SystemClock().now()
+
 
 # --- roles within the caller's own school -------------------------------------------------
 
@@ -34,41 +74,485 @@ def same_school(identity: Identity, school_id: UUID) -> bool:
 
 def active_partnership_between(school_a: Any, school_b: Any) -> ColumnElement[bool]:
     """SQL condition: the two schools (ids or id columns) are in an active partnership."""
+    p = aliased(Partnership)
     return exists(
-        select(Partnership.id).where(
-            Partnership.status == PartnershipStatus.ACTIVE.value,
+        select(p.id).where(
+            p.status == PartnershipStatus.ACTIVE.value,
             or_(
-                and_(
-                    Partnership.inviting_school_id == school_a,
-                    Partnership.invited_school_id == school_b,
-                ),
-                and_(
-                    Partnership.inviting_school_id == school_b,
-                    Partnership.invited_school_id == school_a,
-                ),
+                and_(p.inviting_school_id == school_a, p.invited_school_id == school_b),
+                and_(p.inviting_school_id == school_b, p.invited_school_id == school_a),
             ),
         )
     )
 
 
-# --- resources (rule 1 of the contract, rule 6 of the code) -------------------------------
+async def are_active_partners(session: AsyncSession, school_a: UUID, school_b: UUID) -> bool:
+    return bool(await session.scalar(select(active_partnership_between(school_a, school_b))))
 
 
-def readable_resources(identity: Identity) -> ColumnElement[bool]:
-    """SQL condition: the caller's school may read the resource (metadata, versions, content).
+# --- grants (rule 7) ----------------------------------------------------------------------
 
-    Own school always; an active partner when visibility is `partners`; an active partner
-    named in `shared_with` when visibility is `selected`; `school` never leaves the owner.
+
+def grant_in_force(grant: Any, now: datetime) -> ColumnElement[bool]:
+    """SQL condition on a Grant (or alias): neither revoked nor expired at `now`."""
+    return and_(grant.revoked_at.is_(None), or_(grant.expires_at.is_(None), grant.expires_at > now))
+
+
+def holds_grant(
+    school: Any, scope: ReuseScope, now: datetime, resource: Any = Resource
+) -> ColumnElement[bool]:
+    """SQL condition: the school may use the resource with this scope.
+
+    An open licence pre-grants every scope to every school that can read the resource;
+    otherwise a stored grant from an approved request, still in force.
     """
-    caller = identity.school_id
-    partner = active_partnership_between(Resource.owner_school_id, caller)
-    listed = exists(
-        select(ResourceShare.id).where(
-            ResourceShare.resource_id == Resource.id, ResourceShare.school_id == caller
+    g = aliased(Grant)
+    return or_(
+        resource.licence != ARR,
+        exists(
+            select(g.id).where(
+                g.resource_id == resource.id,
+                g.school_id == school,
+                g.scope == scope.value,
+                grant_in_force(g, now),
+            )
+        ),
+    )
+
+
+async def grant_in_hand(
+    session: AsyncSession, school_id: UUID, resource: Resource, scope: ReuseScope, now: datetime
+) -> Grant | None:
+    """The stored grant in force of this scope for the school, if any (licence not counted)."""
+    result = await session.scalars(
+        select(Grant)
+        .where(
+            Grant.resource_id == resource.id,
+            Grant.school_id == school_id,
+            Grant.scope == scope.value,
+            grant_in_force(Grant, now),
+        )
+        .order_by(Grant.created_at.desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+def licence_grants(resource: Resource) -> bool:
+    """An open licence pre-grants adapt, share and publish (rule 7)."""
+    return Licence(resource.licence).is_open
+
+
+# --- reading (rule 1, rule 6) -------------------------------------------------------------
+
+
+def directly_readable(resource: Any, school: Any) -> ColumnElement[bool]:
+    """SQL condition: the school reads the resource by ownership or visibility alone."""
+    listed = aliased(ResourceShare)
+    partner = active_partnership_between(resource.owner_school_id, school)
+    return or_(
+        resource.owner_school_id == school,
+        and_(resource.visibility == Visibility.PARTNERS.value, partner),
+        and_(
+            resource.visibility == Visibility.SELECTED.value,
+            partner,
+            exists(
+                select(listed.id).where(
+                    listed.resource_id == resource.id, listed.school_id == school
+                )
+            ),
+        ),
+    )
+
+
+def forward_stands(forward: Any, resource: Any, now: datetime) -> ColumnElement[bool]:
+    """SQL condition: a forward still carries access (to its target) at `now`.
+
+    A forward is cut, at once and without anyone running a job, when: its `share` grant
+    is revoked or expires (a licence forward: when the licence is no longer open); the
+    resource becomes confidential (rule 6: never forwarded); the two schools stop being
+    active partners. The forwarding school must also still read the resource itself,
+    which `forward_reach` checks hop by hop.
+    """
+    g = aliased(Grant)
+    by_grant = exists(select(g.id).where(g.id == forward.grant_id, grant_in_force(g, now)))
+    by_licence = and_(forward.grant_id.is_(None), resource.licence != ARR)
+    return and_(
+        forward.cut_at.is_(None),
+        resource.confidential.is_(False),
+        or_(by_grant, by_licence),
+        active_partnership_between(forward.from_school_id, forward.to_school_id),
+    )
+
+
+def forward_reach(now: datetime) -> CTE:
+    """Recursive CTE of (resource_id, school_id): who reads what through standing forwards.
+
+    The first hop starts at a school that reads the resource directly (a partner); each
+    further hop starts at a school reached by the one before. UNION (not UNION ALL)
+    ends cycles.
+    """
+    f = aliased(Forward)
+    r = aliased(Resource)
+    anchor = (
+        select(f.resource_id.label("resource_id"), f.to_school_id.label("school_id"))
+        .join(r, r.id == f.resource_id)
+        .where(forward_stands(f, r, now), directly_readable(r, f.from_school_id))
+    )
+    reach = anchor.cte("forward_reach", recursive=True, nesting=True)
+    f2 = aliased(Forward)
+    r2 = aliased(Resource)
+    step = (
+        select(f2.resource_id, f2.to_school_id)
+        .join(r2, r2.id == f2.resource_id)
+        .join(
+            reach,
+            and_(reach.c.resource_id == f2.resource_id, reach.c.school_id == f2.from_school_id),
+        )
+        .where(forward_stands(f2, r2, now))
+    )
+    return reach.union(step)
+
+
+def reached_by_forward(school: Any, now: datetime, resource: Any = Resource) -> ColumnElement[bool]:
+    reach = forward_reach(now)
+    return exists(
+        select(reach.c.school_id).where(
+            reach.c.resource_id == resource.id, reach.c.school_id == school
         )
     )
-    return or_(
-        Resource.owner_school_id == caller,
-        and_(Resource.visibility == Visibility.PARTNERS.value, partner),
-        and_(Resource.visibility == Visibility.SELECTED.value, partner, listed),
+
+
+def readable_by_school(school: Any, now: datetime, resource: Any = Resource) -> ColumnElement[bool]:
+    """SQL condition: the school (an id or an id column) may read the resource."""
+    return or_(directly_readable(resource, school), reached_by_forward(school, now, resource))
+
+
+def readable_resources(identity: Identity, now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL condition on Resource: the caller's school may read it (metadata, versions, content).
+
+    Own school always; an active partner when visibility is `partners`; an active partner
+    named in `shared_with` when visibility is `selected`; a school a share-grant holder
+    forwarded it to while the forward stands. `school` never leaves the owner. Pass the
+    injected clock's `now`: grants expire by it.
+    """
+    return readable_by_school(identity.school_id, _at(now))
+
+
+async def readable_resource(
+    session: AsyncSession, identity: Identity, resource_id: UUID, *, now: datetime | None = None
+) -> Resource:
+    """The resource, if the caller may read it; otherwise NotFound (existence never leaks)."""
+    resource = (
+        await session.scalars(
+            select(Resource).where(Resource.id == resource_id, readable_resources(identity, now))
+        )
+    ).first()
+    if resource is None:
+        raise NotFound(
+            "No resource with this id is visible to your school. It may have been deleted, "
+            "or its owner has not shared it with your school."
+        )
+    return resource
+
+
+async def school_can_read(
+    session: AsyncSession, school_id: UUID, resource_id: UUID, now: datetime
+) -> bool:
+    found = await session.scalar(
+        select(Resource.id).where(Resource.id == resource_id, readable_by_school(school_id, now))
     )
+    return found is not None
+
+
+def cache_control_for(resource: Resource) -> str | None:
+    """Rule 6: a confidential resource's metadata and content are never kept in a cache."""
+    return "no-store" if resource.confidential else None
+
+
+def audits_reads_by(identity: Identity, resource: Resource) -> bool:
+    """Rule 6: every read of a confidential resource by another school is audited."""
+    return resource.confidential and identity.school_id != resource.owner_school_id
+
+
+# --- acting on a resource -----------------------------------------------------------------
+
+
+def is_owner_school(identity: Identity, resource: Resource) -> bool:
+    return identity.school_id == resource.owner_school_id
+
+
+def is_author(identity: Identity, resource: Resource) -> bool:
+    return is_owner_school(identity, resource) and any(
+        author.member_id == identity.member_id for author in resource.authors
+    )
+
+
+def is_owner_admin(identity: Identity, resource: Resource) -> bool:
+    return is_owner_school(identity, resource) and identity.is_admin
+
+
+def can_edit(identity: Identity, resource: Resource) -> bool:
+    """Change, delete, add versions: an author or an admin of the owner school."""
+    return is_author(identity, resource) or is_owner_admin(identity, resource)
+
+
+def require_can_edit(identity: Identity, resource: Resource, what: str = "change it") -> None:
+    if not can_edit(identity, resource):
+        if is_owner_school(identity, resource):
+            raise Forbidden(
+                f"Only an author of this resource or an admin of your school can {what}. "
+                "Ask one of its authors or your school's admin."
+            )
+        raise Forbidden(
+            f"Only the school that owns this resource can {what}. To use it your own way, "
+            f"ask its authors for permission to adapt it: POST /api/resources/{resource.id}"
+            "/reuse-requests with scope 'adapt'."
+        )
+
+
+def can_decide(identity: Identity, resource: Resource) -> bool:
+    """Decide reuse requests and revoke grants: an author or an admin of the owner school."""
+    return can_edit(identity, resource)
+
+
+def require_can_decide(identity: Identity, resource: Resource, what: str) -> None:
+    if not can_decide(identity, resource):
+        raise Forbidden(
+            f"Only an author of the resource or an admin of the school that owns it can {what}."
+        )
+
+
+def can_see_grants_of(identity: Identity, resource: Resource) -> bool:
+    """All of a resource's grants are shown to its owner school; others see their own."""
+    return is_owner_school(identity, resource)
+
+
+async def check_shared_with(
+    session: AsyncSession, identity: Identity, visibility: str, school_ids: list[UUID]
+) -> None:
+    """Visibility `selected` must name schools in an active partnership with the owner."""
+    if visibility != Visibility.SELECTED.value:
+        if school_ids:
+            raise InvalidInput(
+                "`shared_with` is only used with visibility 'selected'. Set visibility to "
+                "'selected', or leave `shared_with` empty."
+            )
+        return
+    if not school_ids:
+        raise InvalidInput(
+            "Visibility 'selected' needs at least one partner school in `shared_with`."
+        )
+    for school_id in set(school_ids):
+        if school_id == identity.school_id or not await are_active_partners(
+            session, identity.school_id, school_id
+        ):
+            raise InvalidInput(
+                f"School {school_id} in `shared_with` is not an active partner of your "
+                "school. Only active partners can be named; see GET /api/partnerships."
+            )
+
+
+def check_confidential_licence(confidential: bool, licence: str) -> None:
+    """Rule 6: a confidential resource cannot carry an open licence."""
+    if confidential and Licence(licence).is_open:
+        raise InvalidInput(
+            "A confidential resource cannot carry an open licence: an open licence lets "
+            "anyone pass it on, and the code of conduct (rule 6) says confidential "
+            "documents are never passed on. Choose 'all_rights_reserved', or do not mark "
+            "it confidential.",
+            code_of_conduct_rule=6,
+        )
+
+
+# --- reuse requests (rules 6, 7, 9) -------------------------------------------------------
+
+
+def _confidential_refusal(resource: Resource, scope: ReuseScope) -> RuleRefusal:
+    verb = {ReuseScope.SHARE: "shared", ReuseScope.PUBLISH: "published"}.get(scope, "forwarded")
+    return RuleRefusal(
+        f"This resource is confidential and can never be {verb} (code of conduct, rule 6): "
+        "the schools it is shared with may read it, nothing more. You can still use it "
+        "inside your school, or ask its authors for permission to adapt it: "
+        f"POST /api/resources/{resource.id}/reuse-requests with scope 'adapt'. If you "
+        "need something you can pass on, ask them for a version without the confidential "
+        "content.",
+        rule=6,
+    )
+
+
+async def require_can_request(
+    session: AsyncSession,
+    identity: Identity,
+    resource: Resource,
+    scope: ReuseScope,
+    now: datetime,
+) -> None:
+    """The caller (who can read the resource) may ask its authors for this scope."""
+    if is_owner_school(identity, resource):
+        raise InvalidInput(
+            "Your school owns this resource: it needs no permission to use it. To share it "
+            "with a partner, change its visibility or `shared_with`."
+        )
+    if resource.confidential and scope is not ReuseScope.ADAPT:
+        raise _confidential_refusal(resource, scope)
+    if licence_grants(resource):
+        raise Conflict(
+            f"Its licence ({resource.licence}) already lets every school that can read it "
+            "adapt, share and publish it, with credit to its authors: no request is needed."
+        )
+    grant = await grant_in_hand(session, identity.school_id, resource, scope, now)
+    if grant is not None:
+        until = f" until {grant.expires_at.isoformat()}" if grant.expires_at else ""
+        raise Conflict(
+            f"Your school already holds permission to {scope.value} this resource{until}. "
+            f"See GET /api/resources/{resource.id}/grants."
+        )
+
+
+# --- forwarding (rules 6, 7) --------------------------------------------------------------
+
+
+def _share_next_step(resource: Resource) -> str:
+    return (
+        "Ask the author for permission to share: "
+        f"POST /api/resources/{resource.id}/reuse-requests with scope 'share'."
+    )
+
+
+async def require_can_forward(
+    session: AsyncSession,
+    identity: Identity,
+    resource: Resource,
+    to_school_id: UUID,
+    now: datetime,
+) -> Grant | None:
+    """The caller's school may pass the (readable) resource to `to_school_id`.
+
+    Returns the `share` grant the forward rests on, or None when it rests on an open
+    licence.
+    """
+    if is_owner_school(identity, resource):
+        raise InvalidInput(
+            "Your school owns this resource: share it by changing its visibility, or name "
+            "the partner in `shared_with` with visibility 'selected'."
+        )
+    if resource.confidential:
+        raise _confidential_refusal(resource, ReuseScope.SHARE)
+    grant = await grant_in_hand(session, identity.school_id, resource, ReuseScope.SHARE, now)
+    if grant is None and not licence_grants(resource):
+        raise RuleRefusal(
+            "Your school may read this resource but not pass it on: the code of conduct "
+            "(rule 7) asks for its authors' permission first. " + _share_next_step(resource),
+            rule=7,
+        )
+    if to_school_id == identity.school_id:
+        raise InvalidInput("Your school already has this resource; name a partner school.")
+    if not await are_active_partners(session, identity.school_id, to_school_id):
+        raise RuleRefusal(
+            "You can pass a resource on only to a school your school is in an active "
+            "partnership with (code of conduct, rule 7). See GET /api/partnerships; "
+            "invite the school first if it is not your partner yet.",
+            rule=7,
+        )
+    if await school_can_read(session, to_school_id, resource.id, now):
+        raise Conflict("That school can already read this resource; nothing to forward.")
+    return grant
+
+
+# --- derived resources (rule 7) -----------------------------------------------------------
+
+
+async def check_derivation(
+    session: AsyncSession,
+    identity: Identity,
+    original_id: UUID,
+    visibility: str,
+    *,
+    now: datetime | None = None,
+) -> tuple[Resource, int]:
+    """May the caller upload a resource derived from `original_id` with this visibility?
+
+    Returns the original and the number of its current version (the one adapted).
+    NotFound when the caller cannot read the original; RuleRefusal (rule 7, or rule 6
+    for a confidential original made visible beyond the school) otherwise.
+    """
+    at = _at(now)
+    original = await readable_resource(session, identity, original_id, now=at)
+    if not is_owner_school(identity, original):
+        if not licence_grants(original) and (
+            await grant_in_hand(session, identity.school_id, original, ReuseScope.ADAPT, at) is None
+        ):
+            raise RuleRefusal(
+                "Adapting a partner's resource needs its authors' permission (code of "
+                "conduct, rule 7). Ask the author for permission to adapt: "
+                f"POST /api/resources/{original.id}/reuse-requests with scope 'adapt'.",
+                rule=7,
+            )
+        if visibility != Visibility.SCHOOL.value:
+            if original.confidential:
+                raise RuleRefusal(
+                    "The original is confidential (code of conduct, rule 6): what is "
+                    "adapted from it stays inside your school. Upload it with visibility "
+                    "'school'.",
+                    rule=6,
+                )
+            if not licence_grants(original) and (
+                await grant_in_hand(session, identity.school_id, original, ReuseScope.SHARE, at)
+                is None
+            ):
+                raise RuleRefusal(
+                    "You may adapt this resource for your own school, but showing the "
+                    "adaptation to other schools passes the original on, which needs its "
+                    "authors' permission (code of conduct, rule 7). Upload it with "
+                    "visibility 'school', or ask the author for permission to share: "
+                    f"POST /api/resources/{original.id}/reuse-requests with scope 'share'.",
+                    rule=7,
+                )
+    if original.current_version_number < 1:
+        raise InvalidInput("The original has no stored version yet; try again in a moment.")
+    return original, original.current_version_number
+
+
+# --- the audit trail ----------------------------------------------------------------------
+
+
+def require_audit_reader(identity: Identity) -> None:
+    require_admin(identity, "read the audit trail")
+
+
+def can_read_download_report(identity: Identity, resource: Resource) -> bool:
+    """Who downloaded my resource: its authors and the owner school's admins."""
+    return can_edit(identity, resource)
+
+
+__all__ = [
+    "active_partnership_between",
+    "are_active_partners",
+    "audits_reads_by",
+    "cache_control_for",
+    "can_decide",
+    "can_edit",
+    "check_confidential_licence",
+    "check_derivation",
+    "check_shared_with",
+    "directly_readable",
+    "forward_reach",
+    "forward_stands",
+    "grant_in_force",
+    "grant_in_hand",
+    "holds_grant",
+    "is_author",
+    "is_owner_admin",
+    "is_owner_school",
+    "readable_by_school",
+    "readable_resource",
+    "readable_resources",
+    "require_admin",
+    "require_audit_reader",
+    "require_can_decide",
+    "require_can_edit",
+    "require_can_forward",
+    "require_can_request",
+    "school_can_read",
+]

@@ -8,18 +8,25 @@ from advanced_alchemy.base import orm_registry
 
 from exchange.models.access_token import AccessToken
 from exchange.models.audit_event import AuditEvent
+from exchange.models.dashboard_visit import DashboardVisit
 from exchange.models.enums import (
+    GrantSource,
     Licence,
     MemberRole,
     PartnershipStatus,
     ResourceKind,
+    ReuseRequestStatus,
+    ReuseScope,
     SchoolKind,
     SchoolLocality,
     Visibility,
 )
+from exchange.models.forward import Forward
+from exchange.models.grant import Grant
 from exchange.models.member import Member
 from exchange.models.partnership import Partnership
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
+from exchange.models.reuse_request import ReuseRequest
 from exchange.models.school import School
 from exchange.models.sign_in_failure import SignInFailure
 
@@ -28,6 +35,10 @@ metadata = orm_registry.metadata
 __all__ = (
     "AccessToken",
     "AuditEvent",
+    "DashboardVisit",
+    "Forward",
+    "Grant",
+    "GrantSource",
     "Licence",
     "Member",
     "MemberRole",
@@ -38,6 +49,9 @@ __all__ = (
     "ResourceKind",
     "ResourceShare",
     "ResourceVersion",
+    "ReuseRequest",
+    "ReuseRequestStatus",
+    "ReuseScope",
     "School",
     "SchoolKind",
     "SchoolLocality",
