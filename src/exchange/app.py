@@ -16,18 +16,28 @@ from litestar.openapi.spec import Components, SecurityScheme
 from exchange import __version__
 from exchange.accounts.controllers import AuthController, MeController, MemberController
 from exchange.accounts.identity import BearerTokenMiddleware, Identity, provide_identity
+from exchange.audit.controllers import AuditController, DownloadReportController
 from exchange.clock import Clock, SystemClock
 from exchange.config import Settings
+from exchange.dashboard.controllers import DashboardController
 from exchange.database import create_alchemy_config, create_engine
 from exchange.health import HealthController
+from exchange.mail import outbox
+from exchange.mail.smtp import SmtpTarget
 from exchange.observability import RequestContextMiddleware, configure_logging
 from exchange.problems import handle_exception
+from exchange.reuse.controllers import ResourceReuseController, ReuseRequestController
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
     AuthController,
     MeController,
     MemberController,
+    ResourceReuseController,
+    ReuseRequestController,
+    AuditController,
+    DownloadReportController,
+    DashboardController,
 ]
 
 
@@ -50,6 +60,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     configure_logging(settings)
+    if settings.smtp_url:
+        SmtpTarget.from_url(settings.smtp_url)  # a bad URL stops the start, not a mail
     engine = create_engine(settings)
     alchemy = create_alchemy_config(settings, engine)
 
@@ -60,6 +72,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         return clock
 
     async def dispose_engine() -> None:
+        await outbox.drain()
         await engine.dispose()
 
     return ExchangeApp(

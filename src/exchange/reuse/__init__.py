@@ -1,0 +1,1 @@
+"""Reuse beyond the receiving school: requests to the authors, grants and forwards."""

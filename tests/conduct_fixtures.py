@@ -1,0 +1,287 @@
+"""Partnerships and resources put straight into the database, for the code-of-conduct
+tests: what the partnership and upload endpoints create, without going through them."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from exchange.accounts.identity import new_token, token_digest
+from exchange.accounts.passwords import hash_password_sync
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.database import create_engine, create_session_factory
+from exchange.models import (
+    AccessToken,
+    Member,
+    Partnership,
+    PartnershipStatus,
+    Resource,
+    ResourceAuthor,
+    ResourceShare,
+    ResourceVersion,
+    School,
+)
+from exchange.reuse.closing import close_requests_after_partnership_end
+from tests.actors import Actor, SchoolHandle
+
+# One argon2 hash for every member made here: these tests never sign in with a password.
+_PASSWORD_HASH = hash_password_sync("a long enough password")
+_numbers = itertools.count(1)
+
+
+@dataclass
+class QuickSchool:
+    """A school made straight in the database, with its admin signed in."""
+
+    ground: Ground
+    id: UUID
+    name: str
+    admin: Actor
+
+    async def teacher(self, full_name: str | None = None) -> Actor:
+        return await self.ground.member(self, "teacher", full_name=full_name)
+
+    async def add_member(self, role: str = "teacher") -> Actor:
+        return await self.ground.member(self, role)
+
+
+SchoolLike = SchoolHandle | QuickSchool | Actor | UUID
+
+
+def school_id_of(school: SchoolLike) -> UUID:
+    if isinstance(school, UUID):
+        return school
+    if isinstance(school, SchoolHandle | QuickSchool):
+        return school.id
+    return school.school_id
+
+
+class Ground:
+    def __init__(self, settings: Settings, clock: Clock, client: AsyncTestClient[Litestar]) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.client = client
+        self.engine: AsyncEngine = create_engine(settings)
+        self.sessions = create_session_factory(self.engine, settings)
+
+    async def school(self, name: str | None = None) -> QuickSchool:
+        number = next(_numbers)
+        name = name or f"School {number}"
+        async with self.session() as session:
+            school = School(name=name, region="Chui", search_text=name.casefold())
+            session.add(school)
+            await session.commit()
+            school_id = school.id
+        quick = QuickSchool(self, school_id, name, admin=None)  # type: ignore[arg-type]
+        quick.admin = await self.member(quick, "admin", full_name=f"Director of {name}")
+        return quick
+
+    async def member(self, school: SchoolLike, role: str, *, full_name: str | None = None) -> Actor:
+        """A member with a bearer token that lasts as long as any test moves the clock."""
+        number = next(_numbers)
+        email = f"{role}{number}@quick{number}.kg"
+        token = new_token()
+        async with self.session() as session:
+            member = Member(
+                school_id=school_id_of(school),
+                email=email,
+                full_name=full_name or f"{role.title()} {number}",
+                role=role,
+                password_hash=_PASSWORD_HASH,
+            )
+            session.add(member)
+            await session.flush()
+            session.add(
+                AccessToken(
+                    member_id=member.id,
+                    token_hash=token_digest(token),
+                    expires_at=self.clock.now() + timedelta(days=3650),
+                )
+            )
+            await session.commit()
+            return Actor(
+                client=self.client,
+                school_id=member.school_id,
+                member_id=member.id,
+                email=email,
+                role=role,
+                token=token,
+            )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def session(self) -> AsyncSession:
+        return self.sessions()  # type: ignore[no-any-return]
+
+    async def partnership(
+        self, inviting: SchoolLike, invited: SchoolLike, status: str = "active"
+    ) -> UUID:
+        a, b = school_id_of(inviting), school_id_of(invited)
+        now = self.clock.now()
+        open_pair = ":".join(sorted([str(a), str(b)]))
+        async with self.session() as session:
+            partnership = Partnership(
+                inviting_school_id=a,
+                invited_school_id=b,
+                status=status,
+                open_pair=open_pair if status in {"invited", "active"} else None,
+                language="en",
+                inviter_conduct_version=1,
+                invited_at=now,
+                accepter_conduct_version=1 if status in {"active", "ended"} else None,
+                accepted_at=now if status in {"active", "ended"} else None,
+                closed_at=now if status == "ended" else None,
+            )
+            session.add(partnership)
+            await session.commit()
+            return partnership.id
+
+    async def end_partnership(self, partnership_id: UUID) -> int:
+        """End it as the partnership service will: the end hook runs in the same
+        transaction. Returns how many requests the hook closed."""
+        async with self.session() as session:
+            partnership = await session.get_one(Partnership, partnership_id)
+            partnership.status = PartnershipStatus.ENDED.value
+            partnership.open_pair = None
+            partnership.closed_at = self.clock.now()
+            closed = await close_requests_after_partnership_end(session, self.clock, partnership)
+            await session.commit()
+            return closed
+
+    async def resource(
+        self,
+        owner: SchoolLike,
+        author: Actor | None = None,
+        *,
+        title: str = "Fractions for grade 5",
+        visibility: str = "partners",
+        shared_with: Iterable[SchoolLike] = (),
+        confidential: bool = False,
+        licence: str = "all_rights_reserved",
+        kind: str = "lesson_plan",
+        derived_from: UUID | None = None,
+        derived_from_version: int | None = None,
+        created_at: datetime | None = None,
+        versions: int = 1,
+    ) -> UUID:
+        owner_id = school_id_of(owner)
+        async with self.session() as session:
+            moment = created_at or self.clock.now()
+            resource = Resource(
+                owner_school_id=owner_id,
+                created_by_id=author.member_id if author else None,
+                kind=kind,
+                title=title,
+                visibility=visibility,
+                confidential=confidential,
+                licence=licence,
+                derived_from_id=derived_from,
+                derived_from_version=derived_from_version,
+                current_version_number=versions,
+                created_at=moment,
+                updated_at=moment,
+            )
+            if author is not None:
+                resource.authors.append(ResourceAuthor(member_id=author.member_id))
+            for school in shared_with:
+                resource.shares.append(ResourceShare(school_id=school_id_of(school)))
+            session.add(resource)
+            await session.flush()
+            for number in range(1, versions + 1):
+                body = f"{title} v{number}".encode()
+                session.add(
+                    ResourceVersion(
+                        resource_id=resource.id,
+                        number=number,
+                        blob_key=uuid.uuid4().hex,
+                        original_name=f"{title}.txt",
+                        media_type="text/plain",
+                        size=len(body),
+                        sha256=hashlib.sha256(body).hexdigest(),
+                    )
+                )
+            await session.commit()
+            return resource.id
+
+    async def set_resource(self, resource_id: UUID, **values: object) -> None:
+        async with self.session() as session:
+            resource = await session.get_one(Resource, resource_id)
+            for key, value in values.items():
+                setattr(resource, key, value)
+            await session.commit()
+
+    async def scalar(self, statement: object) -> object:
+        async with self.session() as session:
+            return await session.scalar(statement)  # type: ignore[call-overload]
+
+    async def all(self, statement: object) -> list[object]:
+        async with self.session() as session:
+            return list(await session.scalars(statement))  # type: ignore[call-overload]
+
+
+@pytest.fixture
+async def ground(
+    settings: Settings, clock: Clock, client: AsyncTestClient[Litestar]
+) -> AsyncIterator[Ground]:
+    g = Ground(settings, clock, client)
+    try:
+        yield g
+    finally:
+        await g.close()
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+__all__ = ["Ground", "ground", "school_id_of", "select", "utc"]
+
+
+class Cast:
+    """Owner school A (admin, an author, another teacher), its active partner B (admin,
+    teacher) and a stranger school S, with one partners-visible resource of A."""
+
+    def __init__(
+        self,
+        a: QuickSchool,
+        author: Actor,
+        colleague: Actor,
+        b: QuickSchool,
+        b_teacher: Actor,
+        s: QuickSchool,
+        partnership_id: UUID,
+        resource_id: UUID,
+    ) -> None:
+        self.a = a
+        self.author = author
+        self.colleague = colleague
+        self.b = b
+        self.b_teacher = b_teacher
+        self.s = s
+        self.partnership_id = partnership_id
+        self.resource_id = resource_id
+
+
+async def sister_schools(ground: Ground, **resource: object) -> Cast:
+    a = await ground.school("Osh School 5")
+    author = await a.teacher("Aida Author")
+    colleague = await a.teacher()
+    b = await ground.school("Naryn Village School")
+    b_teacher = await b.teacher()
+    s = await ground.school("Stranger Lyceum")
+    partnership_id = await ground.partnership(a, b)
+    resource_id = await ground.resource(a, author, **resource)  # type: ignore[arg-type]
+    return Cast(a, author, colleague, b, b_teacher, s, partnership_id, resource_id)
