@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from exchange.accounts.identity import new_token, token_digest
+from exchange.accounts.identity import Identity, new_token, token_digest
 from exchange.accounts.passwords import hash_password_sync
 from exchange.clock import Clock
 from exchange.config import Settings
@@ -25,6 +25,7 @@ from exchange.database import create_engine, create_session_factory
 from exchange.models import (
     AccessToken,
     Member,
+    MemberRole,
     Partnership,
     PartnershipStatus,
     Resource,
@@ -285,3 +286,47 @@ async def sister_schools(ground: Ground, **resource: object) -> Cast:
     partnership_id = await ground.partnership(a, b)
     resource_id = await ground.resource(a, author, **resource)  # type: ignore[arg-type]
     return Cast(a, author, colleague, b, b_teacher, s, partnership_id, resource_id)
+
+
+async def can_read(ground: Ground, school: SchoolLike, resource_id: UUID) -> bool:
+    """What the policy says, at the ground's clock: the oracle every read endpoint uses."""
+    from exchange.policy import school_can_read
+
+    async with ground.session() as session:
+        return await school_can_read(session, school_id_of(school), resource_id, ground.clock.now())
+
+
+async def grant_by_request(
+    ground: Ground,
+    requester: Actor,
+    decider: Actor,
+    resource_id: UUID,
+    scope: str,
+    expires_at: datetime | None = None,
+) -> str:
+    """A request of `scope` approved over HTTP; returns the grant id."""
+    created = await requester.post(
+        f"/api/resources/{resource_id}/reuse-requests",
+        json={"scope": scope, "purpose": "For our partner school", "audience": "Its teachers"},
+    )
+    assert created.status_code == 201, created.text
+    decision: dict[str, object] = {"decision": "approve", "note": "Yes"}
+    if expires_at is not None:
+        decision["expires_at"] = expires_at.isoformat()
+    decided = await decider.post(
+        f"/api/reuse-requests/{created.json()['id']}/decision", json=decision
+    )
+    assert decided.status_code == 200, decided.text
+    return str(decided.json()["grant_id"])
+
+
+def identity_of(actor: Actor) -> Identity:
+    """The Identity a request by `actor` would carry, for calling services directly."""
+    return Identity(
+        member_id=actor.member_id,
+        school_id=actor.school_id,
+        role=MemberRole(actor.role),
+        email=actor.email,
+        full_name=actor.email,
+        token_id=uuid.uuid4(),
+    )
