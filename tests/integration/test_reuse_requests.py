@@ -8,9 +8,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from exchange.clock import ManualClock
+from exchange.config import Settings
+from exchange.errors import Conflict
 from exchange.models import AuditEvent
 from exchange.reuse.escalation import escalate_overdue
-from tests.conduct_fixtures import Ground, ground, sister_schools
+from exchange.reuse.requests import ReuseRequestService
+from exchange.reuse.schemas import ReuseRequestCreate
+from tests.actors import Actor
+from tests.conduct_fixtures import Ground, ground, identity_of, sister_schools
 from tests.problems import assert_problem
 
 __all__ = ["ground"]
@@ -64,13 +69,24 @@ async def test_one_pending_request_per_resource_school_and_scope(ground: Ground)
     assert (await cast.b.admin.post(url, json={**ASK, "scope": "share"})).status_code == 201
 
 
-async def test_two_requests_at_the_same_moment_make_one_pending_request(ground: Ground) -> None:
+async def test_two_requests_at_the_same_moment_make_one_pending_request(
+    ground: Ground, settings: Settings, clock: ManualClock
+) -> None:
     cast = await sister_schools(ground)
-    url = f"/api/resources/{cast.resource_id}/reuse-requests"
-    responses = await asyncio.gather(
-        cast.b_teacher.post(url, json=ASK), cast.b.admin.post(url, json=ASK)
-    )
-    assert sorted(r.status_code for r in responses) == [201, 409]
+    data = ReuseRequestCreate(scope="adapt", purpose="Grade 5", audience="Pupils")
+
+    async def ask(actor: Actor) -> str:
+        async with ground.session() as session:
+            try:
+                await ReuseRequestService(session, settings, clock).create(
+                    identity_of(actor), cast.resource_id, data
+                )
+            except Conflict:
+                return "conflict"
+            return "created"
+
+    outcomes = await asyncio.gather(ask(cast.b_teacher), ask(cast.b.admin))
+    assert sorted(outcomes) == ["conflict", "created"]
 
 
 async def test_who_may_not_ask(ground: Ground) -> None:

@@ -85,8 +85,9 @@ def _drop_after_rollback(session: Session, previous_transaction: Any) -> None:
 
 
 async def drain(within_seconds: float = 30.0) -> None:
-    """Wait for mail being sent (on shutdown, at the end of a CLI job, in tests)."""
-    pending = [task for task in _in_flight if not task.done()]
+    """Wait for mail this event loop is sending (on shutdown, at the end of a CLI job)."""
+    loop = asyncio.get_running_loop()
+    pending = [task for task in _in_flight if not task.done() and task.get_loop() is loop]
     if pending:
         await asyncio.wait(pending, timeout=within_seconds)
 
