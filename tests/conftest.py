@@ -27,6 +27,9 @@ from exchange.config import Settings
 from exchange.schema import upgrade
 from tests.actors import SchoolFactory
 
+# Fixtures shared by many modules: the moto S3 server and the blob stores on it.
+pytest_plugins = ["tests.blobstore_fixtures"]
+
 POSTGRES_URL = os.environ.get("EXCHANGE_TEST_POSTGRES_URL", "").strip()
 POSTGRES_SKIP_REASON = (
     "PostgreSQL tests skipped: set EXCHANGE_TEST_POSTGRES_URL="
@@ -56,6 +59,9 @@ def base_settings(data_dir: Path, **changes: object) -> Settings:
         "data_dir": data_dir,
         "log_level": "WARNING",
         "upload_idle_timeout_seconds": 10.0,
+        # Tests run jobs explicitly (`app.state.job_worker.run_until_idle()`), so that
+        # what a job did is known when the test looks.
+        "run_jobs": False,
     }
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 21:28:53.321265
+Create Date: 2026-11-25 21:48:56.587933
 """
 
 from __future__ import annotations
@@ -51,6 +51,34 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_audit_events_resource_at", ["resource_id", "occurred_at"], unique=False
         )
+
+    op.create_table(
+        "jobs",
+        sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=False),
+        sa.Column("run_after", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("locked_until", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("locked_by", sa.String(length=100), nullable=True),
+        sa.Column("finished_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=True),
+        sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_jobs_dedupe_key")),
+    )
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_jobs_kind"), ["kind"], unique=False)
+        batch_op.create_index("ix_jobs_status_run_after", ["status", "run_after"], unique=False)
 
     op.create_table(
         "schools",
@@ -646,6 +674,11 @@ def downgrade() -> None:
 
     op.drop_table("sign_in_failures")
     op.drop_table("schools")
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_jobs_status_run_after")
+        batch_op.drop_index(batch_op.f("ix_jobs_kind"))
+
+    op.drop_table("jobs")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_resource_at")
         batch_op.drop_index("ix_audit_events_owner_at")

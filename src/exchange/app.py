@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
@@ -17,15 +18,18 @@ from exchange import __version__
 from exchange.accounts.controllers import AuthController, MeController, MemberController
 from exchange.accounts.identity import BearerTokenMiddleware, Identity, provide_identity
 from exchange.audit.controllers import AuditController, DownloadReportController
+from exchange.blobstore import BlobStore, open_blob_store
 from exchange.clock import Clock, SystemClock
 from exchange.config import Settings
 from exchange.dashboard.controllers import DashboardController
-from exchange.database import create_alchemy_config, create_engine
+from exchange.database import create_alchemy_config, create_engine, create_session_factory
 from exchange.health import HealthController
+from exchange.jobs.worker import JobContext, JobWorker
 from exchange.mail import outbox
 from exchange.mail.smtp import SmtpTarget
 from exchange.observability import RequestContextMiddleware, configure_logging
 from exchange.problems import handle_exception
+from exchange.resources.controllers import resource_routes
 from exchange.reuse.controllers import ResourceReuseController, ReuseRequestController
 
 ROUTE_HANDLERS: list[Any] = [
@@ -39,6 +43,16 @@ ROUTE_HANDLERS: list[Any] = [
     DownloadReportController,
     DashboardController,
 ]
+
+
+def load_job_handlers() -> None:
+    """Import the modules that register job handlers (each registers on import)."""
+    for module in JOB_HANDLER_MODULES:
+        importlib.import_module(module)
+
+
+# Modules whose import registers job handlers with `exchange.jobs.worker.job_handler`.
+JOB_HANDLER_MODULES: list[str] = []
 
 
 class ExchangeApp(Litestar):
@@ -56,6 +70,11 @@ class ExchangeApp(Litestar):
         await self._outer(scope, receive, send)
 
 
+def create_blob_store(settings: Settings) -> BlobStore:
+    """The store named by `EXCHANGE_STORAGE_URL` (`file://...` or `s3://bucket/prefix`)."""
+    return open_blob_store(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
@@ -64,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         SmtpTarget.from_url(settings.smtp_url)  # a bad URL stops the start, not a mail
     engine = create_engine(settings)
     alchemy = create_alchemy_config(settings, engine)
+    blob_store = create_blob_store(settings)
 
     def provide_settings() -> Settings:
         return settings
@@ -71,19 +91,44 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     def provide_clock() -> Clock:
         return clock
 
-    async def dispose_engine() -> None:
+    load_job_handlers()
+    worker = JobWorker(
+        JobContext(
+            session_factory=create_session_factory(engine, settings),
+            settings=settings,
+            clock=clock,
+            state={"blob_store": blob_store},
+        )
+    )
+
+    async def start_jobs() -> None:
+        if settings.run_jobs:
+            worker.start()
+
+    async def stop_jobs_and_dispose_engine() -> None:
+        await worker.stop()
         await outbox.drain()
         await engine.dispose()
+        await blob_store.close()
 
     return ExchangeApp(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, *resource_routes(settings)],
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         dependencies={
             "settings": Provide(provide_settings, sync_to_thread=False),
             "clock": Provide(provide_clock, sync_to_thread=False),
             "identity": Provide(provide_identity, sync_to_thread=False),
         },
-        state=State({"settings": settings, "clock": clock, "alchemy_config": alchemy}),
+        state=State(
+            {
+                "settings": settings,
+                "clock": clock,
+                "alchemy_config": alchemy,
+                "engine": engine,
+                "job_worker": worker,
+                "blob_store": blob_store,
+            }
+        ),
         middleware=[
             DefineMiddleware(BearerTokenMiddleware, exclude=[r"^/health", r"^/schema"]),
         ],
@@ -104,6 +149,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             security=[{"BearerToken": []}],
         ),
         signature_namespace={"Identity": Identity, "Request": Request},
-        on_shutdown=[dispose_engine],
+        on_startup=[start_jobs],
+        on_shutdown=[stop_jobs_and_dispose_engine],
         debug=settings.debug,
     )

@@ -85,6 +85,46 @@ def db_revision(message: str, autogenerate: bool) -> None:
 
 
 @main.group()
+def jobs() -> None:
+    """Background work (text extraction, reminders)."""
+
+
+@jobs.command("run")
+@click.option("--until-idle", is_flag=True, help="Stop when no job is left instead of waiting.")
+def jobs_run(until_idle: bool) -> None:
+    """Run jobs in this process: a dedicated worker beside the app instances."""
+    settings = load_settings()
+    ran = asyncio.run(_run_jobs(settings, until_idle))
+    if until_idle:
+        click.echo(f"{ran} job(s) run.", err=True)
+
+
+async def _run_jobs(settings: Settings, until_idle: bool) -> int:
+    from exchange.app import load_job_handlers
+    from exchange.clock import SystemClock
+    from exchange.database import create_engine, create_session_factory
+    from exchange.jobs.worker import JobContext, JobWorker
+
+    load_job_handlers()
+    engine = create_engine(settings)
+    worker = JobWorker(
+        JobContext(
+            session_factory=create_session_factory(engine),
+            settings=settings,
+            clock=SystemClock(),
+            state={},
+        )
+    )
+    try:
+        if until_idle:
+            return await worker.run_until_idle()
+        await worker.run_forever()
+        return 0
+    finally:
+        await engine.dispose()
+
+
+@main.group()
 def school() -> None:
     """Schools and their first admin."""
 

@@ -46,6 +46,7 @@ class Settings:
     smtp_url: str | None = None
     mail_from: str = "exchange@localhost"
     auto_migrate: bool = True
+    run_jobs: bool = True
     log_level: str = "INFO"
     log_format: str = "json"
     forwarded_allow_ips: str = "127.0.0.1"

@@ -6,10 +6,13 @@ from typing import Any
 
 import anyio
 import msgspec
+import structlog
 from litestar import Controller, Request, Response, get
 from sqlalchemy import text
 
 from exchange.problems import PROBLEM_JSON, problem_type
+
+logger = structlog.get_logger("exchange.health")
 
 
 class HealthOut(msgspec.Struct):
@@ -37,10 +40,11 @@ class HealthController(Controller):
         checks: dict[str, str] = {}
         try:
             with anyio.fail_after(5):
-                async with state["db_engine"].connect() as connection:
+                async with state["engine"].connect() as connection:
                     await connection.execute(text("SELECT 1"))
             checks["database"] = "ok"
-        except Exception:
+        except Exception as exc:  # any failure means not ready
+            logger.warning("readiness: database check failed", error=repr(exc))
             checks["database"] = "unavailable"
         store = state.get("blob_store")
         if store is not None:
@@ -48,7 +52,8 @@ class HealthController(Controller):
                 with anyio.fail_after(10):
                     await store.check()
                 checks["store"] = "ok"
-            except Exception:
+            except Exception as exc:
+                logger.warning("readiness: store check failed", error=repr(exc))
                 checks["store"] = "unavailable"
         failing = [name for name, result in checks.items() if result != "ok"]
         if not failing:

@@ -343,7 +343,7 @@ async def check_shared_with(
         raise InvalidInput(
             "Visibility 'selected' needs at least one partner school in `shared_with`."
         )
-    for school_id in set(school_ids):
+    for school_id in dict.fromkeys(school_ids):
         if school_id == identity.school_id or not await are_active_partners(
             session, identity.school_id, school_id
         ):

@@ -23,6 +23,7 @@ from exchange.models.enums import (
 )
 from exchange.models.forward import Forward
 from exchange.models.grant import Grant
+from exchange.models.job import Job
 from exchange.models.member import Member
 from exchange.models.partnership import Partnership
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
@@ -39,6 +40,7 @@ __all__ = (
     "Forward",
     "Grant",
     "GrantSource",
+    "Job",
     "Licence",
     "Member",
     "MemberRole",

@@ -1,0 +1,368 @@
+"""Checking an upload by its content while its bytes stream past, never holding it whole.
+
+`ContentInspector` is fed every chunk on its way to the store. It hashes and counts
+them and keeps two bounded windows: the first 8 KiB for libmagic (2 KiB is not enough
+to tell an XLSX from a plain zip) and the last 1 MiB, where a ZIP keeps its central
+directory and where anything appended to a document shows. `finish()` then decides
+from the content, never from the name, what the file is, and refuses what schools do
+not share; the name's extension must agree with the content.
+
+What the content says decides:
+- ZIP containers are documents only when their central directory says so: OOXML by
+  `[Content_Types].xml` plus one of `word/`, `xl/`, `ppt/`; ODF by a first, stored
+  `mimetype` entry naming the type. Any other zip is an archive. Nothing is extracted.
+- Legacy Office files (OLE2) are told apart by their directory entries when those are
+  within the kept bytes, and otherwise by the extension: the directory can sit
+  anywhere in a large file, and refusing teachers' old .doc files for that would be
+  wrong. libmagic names MSI installers and other OLE2 formats, which stay refused.
+- Programs, scripts, web pages, SVG and other XML, archives, macro-carrying Office
+  files, a ZIP hidden at the end of another file, data after a PDF's last `%%EOF`,
+  and ZIPs declaring more than 1 GiB at over 100 times their size are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from dataclasses import dataclass
+from typing import Final
+
+import magic
+
+from exchange.errors import InvalidInput, UnsupportedMediaType
+from exchange.files import media_types
+from exchange.files.containers import (
+    ZIP_LOCAL_HEADER,
+    DamagedZip,
+    KeptBytes,
+    OutsideKeptBytes,
+    find_appended_zip,
+    ole_streams_seen,
+    read_zip,
+)
+from exchange.files.media_types import ACCEPTED, describe
+from exchange.files.names import extension_of
+
+HEAD_BYTES: Final = 8 * 1024
+TAIL_BYTES: Final = 1024 * 1024
+ZIP_BOMB_MIN_DECLARED: Final = 1024**3
+ZIP_BOMB_MIN_RATIO: Final = 100
+# Small chunks are gathered into pieces of this size before joining the tail, so a
+# client sending one byte at a time cannot make the tail a million tiny objects.
+_TAIL_PIECE_BYTES: Final = 64 * 1024
+_PDF_END: Final = b"%%EOF"
+_PDF_WHITESPACE: Final = b"\x00\t\n\x0c\r "
+_UTF8_BOM: Final = b"\xef\xbb\xbf"
+
+WHAT_TO_UPLOAD: Final = (
+    "Upload a PDF, Office/OpenDocument file, plain text, image (PNG, JPEG, GIF, WebP), "
+    "audio (MP3, M4A, OGG, WAV) or video (MP4, WebM)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """What an accepted upload is: its sniffed type, size, SHA-256 (hex) and extension."""
+
+    media_type: str
+    size: int
+    sha256: str
+    extension: str
+
+
+class ContentInspector:
+    """Fed an upload chunk by chunk (`feed`), then asked what it is (`finish`).
+
+    Memory stays bounded whatever the size: the head, the tail and one piece being
+    gathered. `feed` refuses early, once the first 8 KiB are in, anything that can
+    never be accepted (a program, script, web page, SVG/XML, non-document archive), so
+    a large bad upload stops before it is all sent. Each inspector owns its libmagic
+    handle, as those are not safe to share between threads. Not thread-safe itself.
+    """
+
+    def __init__(self, *, tail_bytes: int = TAIL_BYTES) -> None:
+        if tail_bytes < 64 * 1024 + 22:
+            raise ValueError("the tail must hold at least a ZIP's end record search window")
+        self._tail_limit = tail_bytes
+        self._hash = hashlib.sha256()
+        self._size = 0
+        self._head = bytearray()
+        self._tail: deque[bytes] = deque()
+        self._tail_kept = 0
+        self._gathering = bytearray()
+        self._sniffed: str | None = None
+        self._finished = False
+
+    @property
+    def size(self) -> int:
+        """Bytes fed so far."""
+        return self._size
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next chunk. Raises `UnsupportedMediaType` as soon as the head shows
+        a file that can never be accepted."""
+        if self._finished:
+            raise RuntimeError("this inspector has already finished")
+        if not chunk:
+            return
+        self._hash.update(chunk)
+        self._size += len(chunk)
+        if len(self._head) < HEAD_BYTES:
+            self._head += chunk[: HEAD_BYTES - len(self._head)]
+            if len(self._head) == HEAD_BYTES:
+                self._refuse_never_accepted(self._sniff())
+        self._keep_in_tail(chunk)
+
+    def finish(self, display_name: str) -> Inspection:
+        """Decide what the fed file is; `display_name` gives the extension to check.
+
+        Raises `InvalidInput` (422) for empty, damaged or misnamed files and zip bombs,
+        and `UnsupportedMediaType` (415) for every kind of file the exchange refuses.
+        """
+        self._finished = True
+        if self._size == 0:
+            raise InvalidInput("The file is empty (0 bytes). Choose the file again and upload it.")
+        sniffed = self._sniff()
+        self._refuse_never_accepted(sniffed)
+        view = KeptBytes(bytes(self._head), self._tail_bytes(), self._size)
+        extension = extension_of(display_name)
+        head = view.head
+        if head.startswith(ZIP_LOCAL_HEADER) or _is_zip_name(sniffed):
+            media_type = _zip_document(view, sniffed)
+        elif sniffed in media_types.OLE_CONTAINERS:
+            media_type = _ole_document(view, sniffed, extension)
+        else:
+            media_type = _plain_document(view, sniffed, extension)
+        _check_extension(media_type, extension, display_name)
+        return Inspection(
+            media_type=media_type,
+            size=self._size,
+            sha256=self._hash.hexdigest(),
+            extension=extension,
+        )
+
+    def _sniff(self) -> str:
+        if self._sniffed is None:
+            try:
+                found = magic.Magic(mime=True).from_buffer(bytes(self._head))
+            except magic.MagicException:
+                found = "application/octet-stream"
+            self._sniffed = str(found).split(";", 1)[0].strip().lower()
+        return self._sniffed
+
+    def _refuse_never_accepted(self, sniffed: str) -> None:
+        if sniffed in media_types.PROGRAMS:
+            raise _refusal(
+                f"This file looks like a program ({sniffed}), not a document. "
+                "Upload a PDF, Office/OpenDocument file, image, audio or video.",
+                sniffed,
+            )
+        if sniffed in media_types.SCRIPTS or self._head.removeprefix(_UTF8_BOM).startswith(b"#!"):
+            raise _refusal(
+                f"This file is a script ({sniffed}) that a computer can run, not a document. "
+                "To share code with a class, put it in a PDF, or in a .txt file without "
+                "the first '#!' line.",
+                sniffed,
+            )
+        if sniffed in media_types.WEB_PAGES:
+            raise _refusal(
+                "This file is a web page (HTML), which can run code in the reader's "
+                "browser. Print or save it as PDF and upload that.",
+                sniffed,
+            )
+        if media_types.is_markup(sniffed):
+            raise _refusal(
+                f"This file is SVG or XML ({sniffed}), which can carry scripts. Export "
+                "pictures as PNG or JPEG and documents as PDF, and upload that.",
+                sniffed,
+            )
+        if sniffed in media_types.ARCHIVES and not _is_zip_name(sniffed):
+            raise _archive_refusal(sniffed)
+
+    def _keep_in_tail(self, chunk: bytes) -> None:
+        if len(chunk) >= _TAIL_PIECE_BYTES:
+            self._flush_gathering()
+            piece = bytes(chunk[-self._tail_limit :])
+            self._tail.append(piece)
+            self._tail_kept += len(piece)
+        else:
+            self._gathering += chunk
+            if len(self._gathering) >= _TAIL_PIECE_BYTES:
+                self._flush_gathering()
+        # Drop whole pieces from the front while the rest still covers the limit.
+        while self._tail and self._tail_kept + len(self._gathering) - len(self._tail[0]) >= (
+            self._tail_limit
+        ):
+            self._tail_kept -= len(self._tail.popleft())
+
+    def _flush_gathering(self) -> None:
+        if self._gathering:
+            self._tail.append(bytes(self._gathering))
+            self._tail_kept += len(self._gathering)
+            self._gathering.clear()
+
+    def _tail_bytes(self) -> bytes:
+        self._flush_gathering()
+        return b"".join(self._tail)[-self._tail_limit :]
+
+
+def _is_zip_name(sniffed: str) -> bool:
+    return sniffed in {"application/zip", "application/x-zip-compressed"} or sniffed.startswith(
+        ("application/vnd.openxmlformats-officedocument.", "application/vnd.oasis.opendocument.")
+    )
+
+
+def _zip_document(view: KeptBytes, sniffed: str) -> str:
+    try:
+        reading = read_zip(view)
+    except OutsideKeptBytes as exc:
+        raise InvalidInput(
+            "This document has too many parts for the exchange to check (its table of "
+            "contents is over 1 MiB). Save it as PDF, or split it, and upload again.",
+            detected_media_type=sniffed,
+        ) from exc
+    except DamagedZip as exc:
+        raise InvalidInput(
+            "This document is damaged: its ZIP structure cannot be read. Open it in your "
+            "office program, save it again and upload the new copy.",
+            detected_media_type=sniffed,
+        ) from exc
+    if reading.leading_bytes > 0 or not view.head.startswith(ZIP_LOCAL_HEADER):
+        raise _refusal(
+            "This file has something else in front of the document inside it (for "
+            "example a program). Save the document again from your office program and "
+            "upload the new copy.",
+            sniffed,
+        )
+    if reading.media_type is None:
+        raise _archive_refusal(sniffed)
+    if reading.has_macros:
+        raise _refusal(
+            "This Office file contains macros (small programs). Save it as an ordinary "
+            ".docx, .xlsx or .pptx without macros and upload that.",
+            reading.media_type,
+        )
+    if (
+        reading.declared_size > ZIP_BOMB_MIN_DECLARED
+        and reading.declared_size > ZIP_BOMB_MIN_RATIO * view.size
+    ):
+        raise InvalidInput(
+            f"This document says it unpacks to {_human(reading.declared_size)} from "
+            f"{_human(view.size)}, far beyond any real document: it is damaged or made "
+            "to overload computers. Save it again from your office program.",
+            detected_media_type=reading.media_type,
+        )
+    return reading.media_type
+
+
+def _ole_document(view: KeptBytes, sniffed: str, extension: str) -> str:
+    seen = ole_streams_seen(view)
+    if sniffed in {media_types.DOC, media_types.XLS, media_types.PPT}:
+        seen.add(sniffed)
+    by_extension = _type_for_extension(
+        extension, among=(media_types.DOC, media_types.XLS, media_types.PPT)
+    )
+    if by_extension is not None and (not seen or by_extension in seen):
+        return by_extension
+    if seen:
+        # A Word file with an embedded spreadsheet shows both; libmagic's verdict, then
+        # the main-stream order, picks the one the file is.
+        for candidate in (sniffed, media_types.DOC, media_types.PPT, media_types.XLS):
+            if candidate in seen:
+                return candidate
+    raise _refusal(
+        "This is an old-style Office file (97-2003) of a kind the exchange could not "
+        "recognise. Save it as .docx, .xlsx or .pptx (or PDF) and upload that.",
+        sniffed,
+    )
+
+
+def _plain_document(view: KeptBytes, sniffed: str, extension: str) -> str:
+    canonical = media_types.ALIASES.get(sniffed, sniffed)
+    if canonical in ACCEPTED and canonical != media_types.TEXT:
+        media_type = canonical
+    elif _is_text(sniffed):
+        media_type = media_types.TEXT_BY_EXTENSION.get(extension, media_types.TEXT)
+    else:
+        raise _refusal(
+            f"The exchange does not accept this kind of file ({sniffed}). {WHAT_TO_UPLOAD}",
+            sniffed,
+        )
+    if find_appended_zip(view):
+        raise _refusal(
+            f"This file is {describe(media_type)} with a ZIP archive hidden at its end. "
+            "Save or export the document again and upload the new copy.",
+            sniffed,
+        )
+    if media_type == media_types.PDF:
+        _check_pdf_ends_cleanly(view)
+    return media_type
+
+
+def _is_text(sniffed: str) -> bool:
+    # Teachers' text is often taken for source code (libmagic says text/x-c,
+    # text/x-algol68, text/troff ...): that is still text. Scripts, HTML and XML were
+    # refused before this point.
+    return sniffed.startswith("text/") or sniffed in {"application/csv", "text/csv"}
+
+
+def _check_pdf_ends_cleanly(view: KeptBytes) -> None:
+    tail = view.tail
+    end = tail.rfind(_PDF_END)
+    if end < 0 or tail[end + len(_PDF_END) :].strip(_PDF_WHITESPACE):
+        raise _refusal(
+            "This PDF has other data after its end (%%EOF): it is damaged or has "
+            "something hidden in it. Save or print it to PDF again and upload the new copy.",
+            media_types.PDF,
+        )
+
+
+def _check_extension(media_type: str, extension: str, display_name: str) -> None:
+    if media_type in media_types.TEXT_BY_EXTENSION.values():
+        accepted = ACCEPTED[media_types.TEXT]
+    else:
+        accepted = ACCEPTED[media_type]
+    if extension in accepted.extensions:
+        return
+    suggestion = accepted.extensions[0]
+    if not extension:
+        raise InvalidInput(
+            f"The file name '{display_name}' has no extension, and the file is "
+            f"{accepted.label}. Rename it to end in .{suggestion} and upload it again.",
+            detected_media_type=media_type,
+        )
+    raise InvalidInput(
+        f"The file is {accepted.label} but its name ends in .{extension}. Rename it to "
+        f"end in .{suggestion}, or choose the file you meant to upload.",
+        detected_media_type=media_type,
+    )
+
+
+def _type_for_extension(extension: str, *, among: tuple[str, ...]) -> str | None:
+    for media_type in among:
+        if extension in ACCEPTED[media_type].extensions:
+            return media_type
+    return None
+
+
+def _refusal(detail: str, sniffed: str) -> UnsupportedMediaType:
+    return UnsupportedMediaType(detail, detected_media_type=sniffed)
+
+
+def _archive_refusal(sniffed: str) -> UnsupportedMediaType:
+    return _refusal(
+        f"This file is an archive ({sniffed}), not a document the exchange can show. "
+        "Unpack it and upload the documents inside one by one.",
+        sniffed,
+    )
+
+
+def _human(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    value = size / 1024
+    for unit in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"

@@ -1,0 +1,1 @@
+"""Resources: what schools share, their stored versions, uploads and downloads."""

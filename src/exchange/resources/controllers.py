@@ -1,0 +1,222 @@
+"""HTTP routes of resources: thin, they parse and call the service.
+
+Uploads are read from the raw request stream (see `exchange.resources.upload`). The
+resource routes sit on a router whose body limit is the upload limit (a Litestar limit
+is fixed per layer, and settings are only known when the app is made); the one route
+with a JSON body has its own small limit, which the metadata it carries always fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, Router, delete, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import ClientException, InternalServerException
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange import policy
+from exchange.accounts.identity import Identity
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.errors import DomainError, PayloadTooLarge
+from exchange.models import Resource
+from exchange.resources.download import serve_version
+from exchange.resources.schemas import ResourceOut, ResourceUpdate, VersionOut
+from exchange.resources.services import ResourceService
+from exchange.resources.upload import IncomingForm, UploadReceiver
+
+
+async def provide_resource_service(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
+) -> ResourceService:
+    return ResourceService(db_session, settings, clock, request.app.state["blob_store"])
+
+
+def incoming_form(request: Request[Any, Any, Any]) -> IncomingForm:
+    length = request.headers.get("content-length")
+    return IncomingForm(
+        content_type=request.headers.get("content-type", ""),
+        content_length=int(length) if length and length.isdigit() else None,
+        body=_body_of(request),
+    )
+
+
+async def _body_of(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+    """The request body as it arrives, with the framework's refusals as domain errors."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except InternalServerException as exc:  # Litestar's word for "the client went away"
+        raise DomainError(
+            "The upload ended before the file was complete (the connection dropped). "
+            "Upload it again."
+        ) from exc
+    except ClientException as exc:
+        if exc.status_code == 413:
+            raise PayloadTooLarge(
+                "The upload is larger than the exchange accepts. Make the file smaller."
+            ) from exc
+        raise
+
+
+def _receiver(request: Request[Any, Any, Any], resources: ResourceService) -> UploadReceiver:
+    return UploadReceiver(incoming_form(request), resources.settings, resources.store)
+
+
+# Title, 20,000 characters of description, 100 ids...: far below this in UTF-8 JSON.
+MAX_METADATA_BODY_BYTES = 256 * 1024
+
+
+class ResourceController(Controller):
+    path = "/api/resources"
+    tags = ["resources"]
+    dependencies = {"resources": Provide(provide_resource_service)}
+
+    @post(
+        operation_id="uploadResource",
+        summary="Share a file: multipart form with the part 'file' and metadata fields",
+        description=(
+            "Fields: title, kind, subject, grades (repeated or comma-separated), language, "
+            "description, visibility (school|partners|selected), shared_with (school ids, "
+            "for 'selected'), confidential, licence, derived_from, author_ids, co_authors "
+            "(one per field). The file is checked by its content; what schools do not share "
+            "is refused."
+        ),
+        status_code=HTTP_201_CREATED,
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+    ) -> ResourceOut:
+        resource = await resources.create(identity, _receiver(request, resources))
+        return await resources.describe(identity, resource)
+
+    @post(
+        "/{resource_id:uuid}/versions",
+        operation_id="uploadResourceVersion",
+        summary="Upload a new version of the file (an author or an admin of the owner school)",
+        status_code=HTTP_201_CREATED,
+    )
+    async def add_version(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+    ) -> ResourceOut:
+        resource = await resources.add_version(identity, resource_id, _receiver(request, resources))
+        return await resources.describe(identity, resource)
+
+    @get(
+        "/{resource_id:uuid}",
+        operation_id="getResource",
+        summary="A resource: metadata, current version, provenance",
+    )
+    async def get_one(
+        self,
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+    ) -> Response[ResourceOut]:
+        resource = await resources.get(identity, resource_id)
+        return _private(await resources.describe(identity, resource), resource)
+
+    @patch(
+        "/{resource_id:uuid}",
+        operation_id="updateResource",
+        summary="Change a resource's metadata (an author or an admin of the owner school)",
+        request_max_body_size=MAX_METADATA_BODY_BYTES,
+    )
+    async def update(
+        self,
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+        data: JSONBody[ResourceUpdate],
+    ) -> ResourceOut:
+        resource = await resources.update(identity, resource_id, data)
+        return await resources.describe(identity, resource)
+
+    @delete(
+        "/{resource_id:uuid}",
+        operation_id="deleteResource",
+        summary="Delete a resource and all its versions (an author or an admin of the owner "
+        "school)",
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def remove(
+        self,
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+    ) -> None:
+        await resources.delete(identity, resource_id)
+
+    @get(
+        "/{resource_id:uuid}/versions",
+        operation_id="listResourceVersions",
+        summary="The versions of a resource, newest first",
+    )
+    async def versions(
+        self,
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+    ) -> list[VersionOut]:
+        return await resources.versions(identity, resource_id)
+
+    @get(
+        "/{resource_id:uuid}/content",
+        operation_id="downloadResource",
+        summary="Download the current file (Range, If-Range, If-None-Match supported)",
+    )
+    async def content(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+    ) -> Response[Any]:
+        return await serve_version(request.headers, resources, identity, resource_id)
+
+    @get(
+        "/{resource_id:uuid}/versions/{number:int}/content",
+        operation_id="downloadResourceVersion",
+        summary="Download one version's file (Range, If-Range, If-None-Match supported)",
+    )
+    async def version_content(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+        number: FromPath[int],
+    ) -> Response[Any]:
+        return await serve_version(request.headers, resources, identity, resource_id, number)
+
+
+def _private(body: ResourceOut, resource: Resource) -> Response[ResourceOut]:
+    return Response(
+        body, headers={"Cache-Control": policy.cache_control_for(resource) or "private"}
+    )
+
+
+def resource_routes(settings: Settings) -> list[Any]:
+    """The resource routes, on a router whose body limit is the upload limit."""
+    return [
+        Router(
+            path="/",
+            route_handlers=[ResourceController],
+            request_max_body_size=settings.request_max_body_bytes,
+        )
+    ]

@@ -1,0 +1,92 @@
+"""Shapes of the resources API.
+
+Uploads are multipart forms read by `exchange.resources.upload`; their fields are
+described in `exchange.resources.metadata.FORM_FIELDS`. Changes are JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+
+class ResourceUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """A change of metadata: only the fields sent change. The file changes by uploading a
+    new version; `derived_from` never changes (provenance is fixed at upload)."""
+
+    title: str | UnsetType = UNSET
+    kind: str | UnsetType = UNSET
+    subject: str | UnsetType | None = UNSET
+    grades: list[int] | UnsetType = UNSET
+    language: str | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    visibility: str | UnsetType = UNSET
+    shared_with: list[UUID] | UnsetType = UNSET
+    confidential: bool | UnsetType = UNSET
+    licence: str | UnsetType = UNSET
+    author_ids: list[UUID] | UnsetType = UNSET
+    co_authors: list[str] | UnsetType = UNSET
+
+
+class SchoolRef(msgspec.Struct):
+    id: UUID
+    name: str
+
+
+class AuthorOut(msgspec.Struct):
+    id: UUID
+    full_name: str
+
+
+class VersionOut(msgspec.Struct):
+    number: int
+    original_name: str
+    media_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    uploaded_by: AuthorOut | None = None
+
+
+class OriginalOut(msgspec.Struct):
+    """A resource this one was adapted from: credited whether or not the reader can open
+    it (rule 7: a derived resource always shows the original's authors and school)."""
+
+    id: UUID
+    version: int | None
+    title: str
+    school: SchoolRef
+    authors: list[AuthorOut]
+    co_authors: list[str]
+    licence: str
+
+
+class ResourceOut(msgspec.Struct):
+    id: UUID
+    title: str
+    kind: str
+    subject: str | None
+    grades: list[int]
+    language: str | None
+    description: str
+    visibility: str
+    # The partners it is shared with: shown to the owner school only.
+    shared_with: list[UUID]
+    confidential: bool
+    licence: str
+    school: SchoolRef
+    authors: list[AuthorOut]
+    co_authors: list[str]
+    media_type: str
+    size: int
+    sha256: str
+    current_version: VersionOut
+    derived_from: OriginalOut | None
+    # The chain of originals, nearest first, up to the first resource of the line.
+    provenance: list[OriginalOut]
+    can_edit: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,511 @@
+"""Resources: uploads, versions, metadata changes, deletion and the reads behind downloads.
+
+Every method takes the acting identity first and asks the policy before it touches
+anything: what the caller's school may not read is NotFound. Files and rows keep each
+other honest: a file is written first and the row that points at it committed after
+(the upload receiver removes the file if the row is refused); a delete commits first
+and removes the files after. A failure in between leaves at most a file no row points
+at, which `exchange store gc` removes; never a row pointing at a missing file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange import policy
+from exchange.accounts.identity import Identity
+from exchange.audit.trail import record_event
+from exchange.blobstore import BlobNotFound, BlobStore, BlobStream
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.errors import InvalidInput, NotFound
+from exchange.models import (
+    Member,
+    Resource,
+    ResourceAuthor,
+    ResourceShare,
+    ResourceVersion,
+    School,
+)
+from exchange.resources import quota
+from exchange.resources.metadata import (
+    NewResource,
+    ResourceMetadata,
+    apply_update,
+    changed_fields,
+    read_form,
+)
+from exchange.resources.schemas import (
+    AuthorOut,
+    OriginalOut,
+    ResourceOut,
+    ResourceUpdate,
+    SchoolRef,
+    VersionOut,
+)
+from exchange.resources.upload import StoredFile, UploadReceiver
+
+# A chain of adaptations longer than this is shown cut (it cannot loop: an original
+# exists before what is derived from it, but rows can be edited by hand).
+MAX_PROVENANCE_DEPTH = 32
+
+CREATED = "resource.created"
+UPDATED = "resource.updated"
+DELETED = "resource.deleted"
+VERSION_ADDED = "resource.version_added"
+DOWNLOADED = "resource.downloaded"
+
+_log = logging.getLogger(__name__)
+
+
+def _check_early(fields: Sequence[tuple[str, str]]) -> None:
+    read_form(fields, complete=False)
+
+
+class ResourceService:
+    def __init__(
+        self, session: AsyncSession, settings: Settings, clock: Clock, store: BlobStore
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+        self.store = store
+
+    # --- reading ---------------------------------------------------------------------
+
+    async def get(self, identity: Identity, resource_id: UUID) -> Resource:
+        return await policy.readable_resource(
+            self.session, identity, resource_id, now=self.clock.now()
+        )
+
+    async def versions(self, identity: Identity, resource_id: UUID) -> list[VersionOut]:
+        resource = await self.get(identity, resource_id)
+        rows = await self.session.scalars(
+            select(ResourceVersion)
+            .where(ResourceVersion.resource_id == resource.id)
+            .order_by(ResourceVersion.number.desc())
+        )
+        versions = list(rows)
+        names = await self._member_names(v.uploaded_by_id for v in versions)
+        return [self._version_out(v, names) for v in versions]
+
+    async def version_to_download(
+        self, identity: Identity, resource_id: UUID, number: int | None = None
+    ) -> tuple[Resource, ResourceVersion]:
+        """The resource and its version `number` (None: the current one), if readable."""
+        resource = await self.get(identity, resource_id)
+        wanted = resource.current_version_number if number is None else number
+        version = await self.session.scalar(
+            select(ResourceVersion).where(
+                ResourceVersion.resource_id == resource.id, ResourceVersion.number == wanted
+            )
+        )
+        if version is None:
+            raise NotFound(
+                f"This resource has no version {wanted}; see GET "
+                f"/api/resources/{resource.id}/versions for its history."
+            )
+        return resource, version
+
+    async def open_content(
+        self, version: ResourceVersion, start: int = 0, end: int | None = None
+    ) -> BlobStream:
+        try:
+            return await self.store.open_range(version.blob_key, start, end)
+        except BlobNotFound as exc:
+            # A row whose file is gone: the store was changed behind the exchange's back.
+            _log.error("stored file missing for version %s (%s)", version.id, version.blob_key)
+            raise NotFound(
+                "The file of this version is missing from the store. Tell your school's IT "
+                "contact: 'exchange store verify' lists what is missing."
+            ) from exc
+
+    async def record_download(
+        self,
+        identity: Identity,
+        resource: Resource,
+        version: ResourceVersion,
+        *,
+        range_start: int = 0,
+        presigned: bool = False,
+    ) -> None:
+        """Audit a download by another school ("who downloaded my resource") and commit.
+
+        A resumed download (a range not starting at byte 0) continues one already
+        counted, so it is not counted again.
+        """
+        if identity.school_id == resource.owner_school_id or range_start > 0:
+            return
+        record_event(
+            self.session,
+            self.clock,
+            action=DOWNLOADED,
+            owner_school_id=resource.owner_school_id,
+            actor=identity,
+            resource_id=resource.id,
+            other_school_id=identity.school_id,
+            details={
+                "version": version.number,
+                "confidential": resource.confidential,
+                "presigned": presigned,
+            },
+        )
+        await self.session.commit()
+
+    # --- uploading -------------------------------------------------------------------
+
+    async def create(self, identity: Identity, receiver: UploadReceiver) -> Resource:
+        school_quota = await self._quota(identity.school_id)
+        # No transaction stays open while the file arrives, however long that takes.
+        await self.session.commit()
+        school_quota.refuse_if_full()
+        async with receiver.receive(quota=school_quota, check_fields=_check_early) as upload:
+            new = read_form(upload.fields)
+            resource = await self._insert_resource(identity, new, upload.file)
+            upload.committing()
+            await self.session.commit()
+        return resource
+
+    async def add_version(
+        self, identity: Identity, resource_id: UUID, receiver: UploadReceiver
+    ) -> Resource:
+        resource = await self.get(identity, resource_id)
+        policy.require_can_edit(identity, resource, "add a version")
+        school_quota = await self._quota(resource.owner_school_id)
+        await self.session.commit()
+        school_quota.refuse_if_full()
+        async with receiver.receive(quota=school_quota, fields_allowed=False) as upload:
+            # The number is taken atomically: two versions uploaded at once get two numbers.
+            number = await self.session.scalar(
+                update(Resource)
+                .where(Resource.id == resource.id)
+                .values(
+                    current_version_number=Resource.current_version_number + 1,
+                    updated_at=self.clock.now(),
+                )
+                .returning(Resource.current_version_number),
+                execution_options={"synchronize_session": False},
+            )
+            if number is None:
+                raise NotFound("This resource was deleted while the file was being uploaded.")
+            await quota.reserve(
+                self.session, resource.owner_school_id, upload.file.size, school_quota.limit
+            )
+            self._add_version(resource, number, upload.file, identity)
+            record_event(
+                self.session,
+                self.clock,
+                action=VERSION_ADDED,
+                owner_school_id=resource.owner_school_id,
+                actor=identity,
+                resource_id=resource.id,
+                details={"version": number, "size": upload.file.size},
+            )
+            upload.committing()
+            await self.session.commit()
+        await self.session.refresh(resource)
+        return resource
+
+    async def _insert_resource(
+        self, identity: Identity, new: NewResource, stored: StoredFile
+    ) -> Resource:
+        meta = new.metadata
+        policy.check_confidential_licence(meta.confidential, meta.licence)
+        await policy.check_shared_with(
+            self.session, identity, meta.visibility, list(meta.shared_with)
+        )
+        author_ids = list(meta.author_ids) or [identity.member_id]
+        await self._check_authors(identity.school_id, author_ids)
+        original: Resource | None = None
+        original_version: int | None = None
+        if new.derived_from is not None:
+            original, original_version = await policy.check_derivation(
+                self.session, identity, new.derived_from, meta.visibility, now=self.clock.now()
+            )
+        await quota.reserve(
+            self.session, identity.school_id, stored.size, self.settings.school_quota_bytes
+        )
+        resource = Resource(
+            owner_school_id=identity.school_id,
+            created_by_id=identity.member_id,
+            kind=meta.kind,
+            title=meta.title,
+            description=meta.description,
+            subject=meta.subject,
+            grades=list(meta.grades),
+            language=meta.language,
+            licence=meta.licence,
+            visibility=meta.visibility,
+            confidential=meta.confidential,
+            co_authors=list(meta.co_authors),
+            derived_from_id=original.id if original else None,
+            derived_from_version=original_version,
+            current_version_number=1,
+            authors=[ResourceAuthor(member_id=member_id) for member_id in author_ids],
+            shares=[ResourceShare(school_id=school_id) for school_id in meta.shared_with],
+        )
+        self.session.add(resource)
+        await self.session.flush()
+        self._add_version(resource, 1, stored, identity)
+        record_event(
+            self.session,
+            self.clock,
+            action=CREATED,
+            owner_school_id=identity.school_id,
+            actor=identity,
+            resource_id=resource.id,
+            details={
+                "title": resource.title,
+                "size": stored.size,
+                "media_type": stored.media_type,
+                **({"derived_from": str(original.id)} if original else {}),
+            },
+        )
+        return resource
+
+    def _add_version(
+        self, resource: Resource, number: int, stored: StoredFile, identity: Identity
+    ) -> None:
+        self.session.add(
+            ResourceVersion(
+                resource_id=resource.id,
+                number=number,
+                blob_key=stored.key,
+                original_name=stored.original_name,
+                media_type=stored.media_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                uploaded_by_id=identity.member_id,
+            )
+        )
+
+    async def _quota(self, school_id: UUID) -> quota.SchoolQuota:
+        return await quota.quota_of(self.session, school_id, self.settings.school_quota_bytes)
+
+    async def _check_authors(self, school_id: UUID, author_ids: list[UUID]) -> None:
+        found = set(
+            await self.session.scalars(
+                select(Member.id).where(
+                    Member.id.in_(author_ids),
+                    Member.school_id == school_id,
+                    Member.is_active.is_(True),
+                )
+            )
+        )
+        strangers = [str(member_id) for member_id in author_ids if member_id not in found]
+        if strangers:
+            raise InvalidInput(
+                f"Authors must be members of your school ({', '.join(strangers)} is not). "
+                "Name people from other schools in `co_authors`.",
+                errors=[{"field": "author_ids", "message": "not a member of your school"}],
+            )
+
+    # --- changing and deleting -------------------------------------------------------
+
+    async def update(self, identity: Identity, resource_id: UUID, data: ResourceUpdate) -> Resource:
+        resource = await self.get(identity, resource_id)
+        policy.require_can_edit(identity, resource)
+        before = self._metadata_of(resource)
+        after = apply_update(before, data)
+        changed = changed_fields(before, after)
+        if not changed:
+            return resource
+        policy.check_confidential_licence(after.confidential, after.licence)
+        if {"visibility", "shared_with"} & set(changed):
+            await policy.check_shared_with(
+                self.session, identity, after.visibility, list(after.shared_with)
+            )
+        if "author_ids" in changed:
+            await self._check_authors(resource.owner_school_id, list(after.author_ids))
+            keep = {a.member_id: a for a in resource.authors if a.member_id in after.author_ids}
+            resource.authors = [
+                keep.get(member_id) or ResourceAuthor(member_id=member_id)
+                for member_id in after.author_ids
+            ]
+        if "shared_with" in changed:
+            kept = {s.school_id: s for s in resource.shares if s.school_id in after.shared_with}
+            resource.shares = [
+                kept.get(school_id) or ResourceShare(school_id=school_id)
+                for school_id in after.shared_with
+            ]
+        resource.title = after.title
+        resource.kind = after.kind
+        resource.subject = after.subject
+        resource.grades = list(after.grades)
+        resource.language = after.language
+        resource.description = after.description
+        resource.visibility = after.visibility
+        resource.confidential = after.confidential
+        resource.licence = after.licence
+        resource.co_authors = list(after.co_authors)
+        resource.updated_at = self.clock.now()
+        record_event(
+            self.session,
+            self.clock,
+            action=UPDATED,
+            owner_school_id=resource.owner_school_id,
+            actor=identity,
+            resource_id=resource.id,
+            details={"fields": changed},
+        )
+        await self.session.commit()
+        await self.session.refresh(resource)
+        return resource
+
+    async def delete(self, identity: Identity, resource_id: UUID) -> None:
+        resource = await self.get(identity, resource_id)
+        policy.require_can_edit(identity, resource, "delete it")
+        stored = list(
+            (
+                await self.session.execute(
+                    select(ResourceVersion.blob_key, ResourceVersion.size).where(
+                        ResourceVersion.resource_id == resource.id
+                    )
+                )
+            ).tuples()
+        )
+        record_event(
+            self.session,
+            self.clock,
+            action=DELETED,
+            owner_school_id=resource.owner_school_id,
+            actor=identity,
+            resource_id=resource.id,
+            details={"title": resource.title, "versions": len(stored)},
+        )
+        await quota.release(self.session, resource.owner_school_id, sum(s for _, s in stored))
+        await self.session.delete(resource)
+        await self.session.commit()
+        # Only now that no row points at them: a failure here leaves files for gc.
+        for key, _size in stored:
+            try:
+                await self.store.delete(key)
+            except Exception:
+                _log.warning("could not remove %s of a deleted resource; gc will", key)
+
+    # --- what the API shows ------------------------------------------------------------
+
+    async def describe(self, identity: Identity, resource: Resource) -> ResourceOut:
+        current = await self.session.scalar(
+            select(ResourceVersion).where(
+                ResourceVersion.resource_id == resource.id,
+                ResourceVersion.number == resource.current_version_number,
+            )
+        )
+        if current is None:  # pragma: no cover - every committed resource has a version
+            raise NotFound("This resource has no stored file.")
+        chain = await self._provenance(resource)
+        members = await self._member_names(
+            [a.member_id for a in resource.authors] + [current.uploaded_by_id]
+        )
+        school = await self._school_ref(resource.owner_school_id)
+        owner = policy.is_owner_school(identity, resource)
+        return ResourceOut(
+            id=resource.id,
+            title=resource.title,
+            kind=resource.kind,
+            subject=resource.subject,
+            grades=list(resource.grades),
+            language=resource.language,
+            description=resource.description,
+            visibility=resource.visibility,
+            shared_with=sorted((s.school_id for s in resource.shares), key=str) if owner else [],
+            confidential=resource.confidential,
+            licence=resource.licence,
+            school=school,
+            authors=self._authors_out(resource, members),
+            co_authors=list(resource.co_authors),
+            media_type=current.media_type,
+            size=current.size,
+            sha256=current.sha256,
+            current_version=self._version_out(current, members),
+            derived_from=chain[0] if chain else None,
+            provenance=chain,
+            can_edit=policy.can_edit(identity, resource),
+            created_at=resource.created_at,
+            updated_at=resource.updated_at,
+        )
+
+    async def _provenance(self, resource: Resource) -> list[OriginalOut]:
+        """The originals this resource was adapted from, nearest first. Shown whether or
+        not the reader may open them: the credit is due either way (rule 7)."""
+        chain: list[OriginalOut] = []
+        seen = {resource.id}
+        child = resource
+        while child.derived_from_id is not None and len(chain) < MAX_PROVENANCE_DEPTH:
+            original = await self.session.get(Resource, child.derived_from_id)
+            if original is None or original.id in seen:
+                break
+            seen.add(original.id)
+            members = await self._member_names(a.member_id for a in original.authors)
+            chain.append(
+                OriginalOut(
+                    id=original.id,
+                    version=child.derived_from_version,
+                    title=original.title,
+                    school=await self._school_ref(original.owner_school_id),
+                    authors=self._authors_out(original, members),
+                    co_authors=list(original.co_authors),
+                    licence=original.licence,
+                )
+            )
+            child = original
+        return chain
+
+    async def _school_ref(self, school_id: UUID) -> SchoolRef:
+        name = await self.session.scalar(select(School.name).where(School.id == school_id))
+        return SchoolRef(id=school_id, name=name or "")
+
+    async def _member_names(self, ids: Iterable[UUID | None]) -> dict[UUID, str]:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(Member.id, Member.full_name).where(Member.id.in_(wanted))
+        )
+        return dict(rows.tuples().all())
+
+    @staticmethod
+    def _authors_out(resource: Resource, names: dict[UUID, str]) -> list[AuthorOut]:
+        authors = [
+            AuthorOut(id=a.member_id, full_name=names.get(a.member_id, ""))
+            for a in resource.authors
+        ]
+        return sorted(authors, key=lambda a: (a.full_name.casefold(), str(a.id)))
+
+    @staticmethod
+    def _version_out(version: ResourceVersion, names: dict[UUID, str]) -> VersionOut:
+        uploader = version.uploaded_by_id
+        return VersionOut(
+            number=version.number,
+            original_name=version.original_name,
+            media_type=version.media_type,
+            size=version.size,
+            sha256=version.sha256,
+            created_at=version.created_at,
+            uploaded_by=AuthorOut(id=uploader, full_name=names.get(uploader, ""))
+            if uploader is not None
+            else None,
+        )
+
+    @staticmethod
+    def _metadata_of(resource: Resource) -> ResourceMetadata:
+        return ResourceMetadata(
+            title=resource.title,
+            kind=resource.kind,
+            subject=resource.subject,
+            grades=tuple(resource.grades),
+            language=resource.language,
+            description=resource.description,
+            visibility=resource.visibility,
+            shared_with=tuple(s.school_id for s in resource.shares),
+            confidential=resource.confidential,
+            licence=resource.licence,
+            author_ids=tuple(a.member_id for a in resource.authors),
+            co_authors=tuple(resource.co_authors),
+        )

@@ -1,0 +1,205 @@
+"""Receiving an upload: the form read as it arrives, the file streamed into the store.
+
+One pass over the request body, never a whole file in memory and never written twice:
+each chunk of the `file` part is counted against the upload limit and the school's
+quota (refused the moment either is passed), hashed and sniffed by the
+`ContentInspector`, and handed to the blob store, which writes it under a fresh random
+key. Form fields may come before or after the file. Fields sent before the file are
+checked as soon as the file begins, so a form with a wrong value is refused before its
+file is read; fields sent after it are checked once the body is complete, while the
+file waits in the store under its key.
+
+Who owns the stored file: `receive()` does, until the caller says it is committing the
+row that points at it. Any refusal before that (a bad field, the inspector, the quota,
+the database) removes the file; a failure of the commit itself leaves it, because the
+row may exist after all, and `exchange store gc` removes it later if it does not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Final
+
+import anyio
+
+from exchange.blobstore import BlobStore, new_blob_key
+from exchange.config import Settings
+from exchange.errors import InvalidInput, PayloadTooLarge
+from exchange.files.inspection import ContentInspector
+from exchange.files.multipart_stream import Field, FilePart, iter_form
+from exchange.files.names import clean_display_name
+from exchange.resources.quota import SchoolQuota
+
+FILE_PART: Final = "file"
+# Enough for every metadata field of the contract, repeated list fields included.
+MAX_FORM_PARTS: Final = 200
+
+_log = logging.getLogger(__name__)
+
+FieldCheck = Callable[[Sequence[tuple[str, str]]], object]
+
+
+@dataclass(frozen=True)
+class IncomingForm:
+    """A request body still on the wire, with the headers that describe it."""
+
+    content_type: str
+    content_length: int | None
+    body: AsyncIterator[bytes]
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An accepted file, in the store under `key`."""
+
+    key: str
+    original_name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class ReceivedUpload:
+    fields: list[tuple[str, str]]
+    file: StoredFile
+    _committing: bool = field(default=False, repr=False)
+
+    def committing(self) -> None:
+        """Call right before committing the row that points at the file: from here on a
+        failure leaves the file to `gc` instead of removing it."""
+        self._committing = True
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f} MB"
+
+
+class UploadReceiver:
+    """Reads one upload form into the store. Not reusable: a body is read once."""
+
+    def __init__(self, form: IncomingForm, settings: Settings, store: BlobStore) -> None:
+        self._form = form
+        self._settings = settings
+        self._store = store
+
+    @asynccontextmanager
+    async def receive(
+        self,
+        *,
+        quota: SchoolQuota,
+        fields_allowed: bool = True,
+        check_fields: FieldCheck | None = None,
+    ) -> AsyncIterator[ReceivedUpload]:
+        """Read the whole form, the file into the store; yield it to be committed.
+
+        `check_fields` is called with the fields received when the file begins (it
+        raises to refuse them). An exception from the `async with` body removes the
+        file unless `committing()` was called.
+        """
+        upload = await self._read(quota, fields_allowed, check_fields)
+        try:
+            yield upload
+        except BaseException:
+            if not upload._committing:
+                await self._discard(upload.file.key)
+            else:
+                _log.warning(
+                    "the commit of an upload failed; its file %s is left to gc",
+                    upload.file.key,
+                )
+            raise
+
+    async def _read(
+        self, quota: SchoolQuota, fields_allowed: bool, check_fields: FieldCheck | None
+    ) -> ReceivedUpload:
+        limit = self._settings.request_max_body_bytes
+        announced = self._form.content_length
+        if announced is not None and announced > limit:
+            raise self._too_large()
+        fields: list[tuple[str, str]] = []
+        stored: StoredFile | None = None
+        try:
+            async for part in iter_form(
+                self._form.content_type,
+                self._form.body,
+                max_fields=MAX_FORM_PARTS,
+                idle_timeout=self._settings.upload_idle_timeout_seconds,
+                max_body_bytes=limit,
+            ):
+                if isinstance(part, Field):
+                    if not fields_allowed:
+                        raise InvalidInput(
+                            f"A new version is only a file: send the part 'file' and no "
+                            f"other field (this form has {part.name!r}). Change the "
+                            "description with PATCH."
+                        )
+                    fields.append((part.name, part.value))
+                    continue
+                if part.name != FILE_PART:
+                    raise InvalidInput(
+                        f"The form has a file in the part {part.name!r}; send the file in "
+                        "the part 'file'."
+                    )
+                if stored is not None:
+                    raise InvalidInput("Send one file per upload, in the part 'file'.")
+                if check_fields is not None:
+                    check_fields(fields)
+                stored = await self._store_file(part, quota)
+        except BaseException:
+            if stored is not None:
+                await self._discard(stored.key)
+            raise
+        if stored is None:
+            raise InvalidInput("The form has no file: add it in the part 'file'.")
+        return ReceivedUpload(fields=fields, file=stored)
+
+    async def _store_file(self, part: FilePart, quota: SchoolQuota) -> StoredFile:
+        name = clean_display_name(part.filename)
+        inspector = ContentInspector()
+        largest = self._settings.max_upload_bytes
+        room = quota.left
+
+        async def checked_chunks() -> AsyncIterator[bytes]:
+            async for chunk in part.chunks:
+                size = inspector.size + len(chunk)
+                if size > largest:
+                    raise self._too_large()
+                if room is not None and size > room:
+                    raise quota.refusal(size)
+                inspector.feed(chunk)
+                yield chunk
+
+        key = new_blob_key()
+        await self._store.put(key, checked_chunks())
+        try:
+            inspection = inspector.finish(name)
+        except BaseException:
+            await self._discard(key)
+            raise
+        return StoredFile(
+            key=key,
+            original_name=name,
+            media_type=inspection.media_type,
+            size=inspection.size,
+            sha256=inspection.sha256,
+        )
+
+    def _too_large(self) -> PayloadTooLarge:
+        largest = self._settings.max_upload_bytes
+        return PayloadTooLarge(
+            f"The file is larger than {_mib(largest)}, the most the exchange accepts. "
+            "Make it smaller (compress a video, split a long document) and upload it again.",
+            max_upload_bytes=largest,
+        )
+
+    async def _discard(self, key: str) -> None:
+        # Shielded: a client that goes away must not leave half a cleanup behind.
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._store.delete(key)
+            except Exception:
+                _log.warning("could not remove refused upload %s; gc will", key, exc_info=True)
