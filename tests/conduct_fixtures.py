@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -329,4 +330,31 @@ def identity_of(actor: Actor) -> Identity:
         email=actor.email,
         full_name=actor.email,
         token_id=uuid.uuid4(),
+    )
+
+
+async def upload(
+    actor: Actor,
+    *,
+    title: str = "Fractions for grade 5",
+    visibility: str = "partners",
+    derived_from: UUID | str | None = None,
+    confidential: bool = False,
+    licence: str = "all_rights_reserved",
+    kind: str = "lesson_plan",
+    body: bytes | None = None,
+) -> Any:
+    """Upload through the real endpoint; returns the response."""
+    data = {
+        "title": title,
+        "kind": kind,
+        "visibility": visibility,
+        "confidential": "true" if confidential else "false",
+        "licence": licence,
+    }
+    if derived_from is not None:
+        data["derived_from"] = str(derived_from)
+    content = body or f"{title}: a lesson in three parts.\n".encode()
+    return await actor.post(
+        "/api/resources", data=data, files={"file": ("plan.txt", content, "text/plain")}
     )

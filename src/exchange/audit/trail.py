@@ -57,6 +57,7 @@ def record_download(
     resource: Resource,
     version_number: int,
     range_start: int | None = None,
+    presigned: bool = False,
 ) -> bool:
     """Audit a download by another school ("who downloaded my resource"); the caller
     commits. A resumed download (a Range not starting at byte 0) continues one already
@@ -71,7 +72,11 @@ def record_download(
         actor=actor,
         resource_id=resource.id,
         other_school_id=actor.school_id,
-        details={"version": version_number, "confidential": resource.confidential},
+        details={
+            "version": version_number,
+            "confidential": resource.confidential,
+            "presigned": presigned,
+        },
     )
     return True
 
