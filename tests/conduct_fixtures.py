@@ -343,9 +343,10 @@ async def upload(
     licence: str = "all_rights_reserved",
     kind: str = "lesson_plan",
     body: bytes | None = None,
+    shared_with: Iterable[SchoolLike] = (),
 ) -> Any:
     """Upload through the real endpoint; returns the response."""
-    data = {
+    data: dict[str, Any] = {
         "title": title,
         "kind": kind,
         "visibility": visibility,
@@ -354,6 +355,9 @@ async def upload(
     }
     if derived_from is not None:
         data["derived_from"] = str(derived_from)
+    listed = [str(school_id_of(school)) for school in shared_with]
+    if listed:
+        data["shared_with"] = listed
     content = body or f"{title}: a lesson in three parts.\n".encode()
     return await actor.post(
         "/api/resources", data=data, files={"file": ("plan.txt", content, "text/plain")}
