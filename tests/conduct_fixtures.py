@@ -15,7 +15,7 @@ from uuid import UUID
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from exchange.accounts.identity import Identity, new_token, token_digest
@@ -33,9 +33,10 @@ from exchange.models import (
     ResourceAuthor,
     ResourceShare,
     ResourceVersion,
+    ReuseRequest,
     School,
 )
-from exchange.reuse.closing import close_requests_after_partnership_end
+from exchange.partnerships.effects import run_partnership_end_hooks
 from tests.actors import Actor, SchoolHandle
 
 # One argon2 hash for every member made here: these tests never sign in with a password.
@@ -152,16 +153,19 @@ class Ground:
             return partnership.id
 
     async def end_partnership(self, partnership_id: UUID) -> int:
-        """End it as the partnership service will: the end hook runs in the same
-        transaction. Returns how many requests the hook closed."""
+        """End it as the partnership service does: the registered end hooks run in the
+        same transaction. Returns how many requests they closed."""
         async with self.session() as session:
             partnership = await session.get_one(Partnership, partnership_id)
             partnership.status = PartnershipStatus.ENDED.value
             partnership.open_pair = None
             partnership.closed_at = self.clock.now()
-            closed = await close_requests_after_partnership_end(session, self.clock, partnership)
+            closed = select(func.count()).where(ReuseRequest.status == "closed")
+            before = await session.scalar(closed)
+            await run_partnership_end_hooks(session, self.clock, partnership)
+            after = await session.scalar(closed)
             await session.commit()
-            return closed
+            return int(after or 0) - int(before or 0)
 
     async def resource(
         self,

@@ -28,7 +28,7 @@ from exchange.schema import upgrade
 from tests.actors import SchoolFactory
 
 # Fixtures shared by many modules: the moto S3 server and the blob stores on it.
-pytest_plugins = ["tests.blobstore_fixtures"]
+pytest_plugins = ["tests.blobstore_fixtures", "tests.resource_fixtures"]
 
 POSTGRES_URL = os.environ.get("EXCHANGE_TEST_POSTGRES_URL", "").strip()
 POSTGRES_SKIP_REASON = (
@@ -89,6 +89,21 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     ]
     if skipped:
         terminalreporter.write_line(f"{len(skipped)} {POSTGRES_SKIP_REASON}", yellow=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Still argon2id, with argon2-cffi's test profile: production parameters cost
+    ~0.1 s a hash, and hundreds of test schools sign in. `test_accounts` checks the
+    production parameters separately."""
+    from argon2 import PasswordHasher, profiles
+
+    from exchange.accounts import passwords
+
+    production = passwords.hasher
+    passwords.hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield
+    passwords.hasher = production
 
 
 @pytest.fixture(scope="session")

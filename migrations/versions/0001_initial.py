@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 21:48:56.587933
+Create Date: 2026-11-25 22:45:28.565867
 """
 
 from __future__ import annotations
@@ -52,6 +52,34 @@ def upgrade() -> None:
             "ix_audit_events_resource_at", ["resource_id", "occurred_at"], unique=False
         )
 
+    op.create_table(
+        "code_of_conduct_versions",
+        sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column(
+            "title",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "preamble",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "rules",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "published_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False
+        ),
+        sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_code_of_conduct_versions")),
+        sa.UniqueConstraint("version", name=op.f("uq_code_of_conduct_versions_version")),
+    )
     op.create_table(
         "jobs",
         sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
@@ -109,12 +137,16 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("search_text", sa.Text(), nullable=False),
+        sa.Column("region_key", sa.String(length=100), nullable=False),
         sa.Column("storage_used_bytes", sa.BigInteger(), nullable=False),
         sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
         sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
         sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_schools")),
     )
+    with op.batch_alter_table("schools", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_schools_region_key"), ["region_key"], unique=False)
+
     op.create_table(
         "sign_in_failures",
         sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
@@ -195,6 +227,48 @@ def upgrade() -> None:
         sa.UniqueConstraint("member_id", name=op.f("uq_dashboard_visits_member_id")),
     )
     op.create_table(
+        "notifications",
+        sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("recipient_member_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("school_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=64), nullable=False),
+        sa.Column("subject_type", sa.String(length=32), nullable=False),
+        sa.Column("subject_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("read_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["recipient_member_id"],
+            ["members.id"],
+            name=op.f("fk_notifications_recipient_member_id_members"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["school_id"],
+            ["schools.id"],
+            name=op.f("fk_notifications_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_notifications_recipient_created",
+            ["recipient_member_id", "created_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_notifications_recipient_read", ["recipient_member_id", "read_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_notifications_school_id"), ["school_id"], unique=False)
+
+    op.create_table(
         "partnerships",
         sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
         sa.Column("inviting_school_id", advanced_alchemy.types.GUID(length=16), nullable=False),
@@ -233,6 +307,11 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
+            ["accepter_conduct_version"],
+            ["code_of_conduct_versions.version"],
+            name=op.f("fk_partnerships_accepter_conduct_version_code_of_conduct_versions"),
+        ),
+        sa.ForeignKeyConstraint(
             ["closed_by_id"],
             ["members.id"],
             name=op.f("fk_partnerships_closed_by_id_members"),
@@ -255,6 +334,11 @@ def upgrade() -> None:
             ["schools.id"],
             name=op.f("fk_partnerships_invited_school_id_schools"),
             ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["inviter_conduct_version"],
+            ["code_of_conduct_versions.version"],
+            name=op.f("fk_partnerships_inviter_conduct_version_code_of_conduct_versions"),
         ),
         sa.ForeignKeyConstraint(
             ["inviting_coordinator_id"],
@@ -659,6 +743,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_partnerships_invited_school_id"))
 
     op.drop_table("partnerships")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notifications_school_id"))
+        batch_op.drop_index("ix_notifications_recipient_read")
+        batch_op.drop_index("ix_notifications_recipient_created")
+
+    op.drop_table("notifications")
     op.drop_table("dashboard_visits")
     with op.batch_alter_table("access_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_access_tokens_member_id"))
@@ -673,12 +763,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_sign_in_failures_key_at")
 
     op.drop_table("sign_in_failures")
+    with op.batch_alter_table("schools", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_schools_region_key"))
+
     op.drop_table("schools")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index("ix_jobs_status_run_after")
         batch_op.drop_index(batch_op.f("ix_jobs_kind"))
 
     op.drop_table("jobs")
+    op.drop_table("code_of_conduct_versions")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_events_resource_at")
         batch_op.drop_index("ix_audit_events_owner_at")

@@ -27,16 +27,23 @@ from exchange.health import HealthController
 from exchange.jobs.worker import JobContext, JobWorker
 from exchange.mail import outbox
 from exchange.mail.smtp import SmtpTarget
+from exchange.notifications.controllers import NotificationController
 from exchange.observability import RequestContextMiddleware, configure_logging
+from exchange.partnerships.controllers import CodeOfConductController, PartnershipController
 from exchange.problems import handle_exception
 from exchange.resources.controllers import resource_routes
 from exchange.reuse.controllers import ResourceReuseController, ReuseRequestController
+from exchange.schools.controllers import SchoolController
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
     AuthController,
     MeController,
     MemberController,
+    SchoolController,
+    PartnershipController,
+    CodeOfConductController,
+    NotificationController,
     ResourceReuseController,
     ReuseRequestController,
     AuditController,
@@ -70,9 +77,18 @@ class ExchangeApp(Litestar):
         await self._outer(scope, receive, send)
 
 
+# Downloads read the store in pieces of this size: fewer thread hops and socket writes
+# than the store's default, still a bounded, small amount held per download.
+DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+
+
 def create_blob_store(settings: Settings) -> BlobStore:
     """The store named by `EXCHANGE_STORAGE_URL` (`file://...` or `s3://bucket/prefix`)."""
-    return open_blob_store(settings.storage_url, s3_endpoint_url=settings.s3_endpoint_url)
+    return open_blob_store(
+        settings.storage_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        read_chunk_bytes=DOWNLOAD_CHUNK_BYTES,
+    )
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -172,6 +175,149 @@ async def _create_school(settings: Settings, *args: Any) -> tuple[Any, Any]:
             )
             return created_school.id, admin.id
     finally:
+        await engine.dispose()
+
+
+@main.group()
+def conduct() -> None:
+    """The code of conduct that partnerships agree to."""
+
+
+@conduct.command("publish")
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON with title, preamble and rules in ky, ru and en (the shape of version 1).",
+)
+def conduct_publish(path: Path) -> None:
+    """Publish a new version; new agreements use it, existing partnerships keep theirs."""
+    from exchange.errors import DomainError
+
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.BadParameter(f"{path} is not UTF-8 JSON: {exc}", param_hint="--file") from exc
+    if not isinstance(raw, dict):
+        raise click.BadParameter(f"{path} must hold one JSON object.", param_hint="--file")
+    try:
+        version = asyncio.run(_publish_conduct(load_settings(), raw))
+    except DomainError as exc:
+        click.echo(f"error: {exc.detail}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps({"version": version}))
+
+
+async def _publish_conduct(settings: Settings, raw: dict[str, Any]) -> int:
+    from exchange.clock import SystemClock
+    from exchange.database import create_engine, create_session_factory
+    from exchange.partnerships.conduct import CodeOfConductService
+
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            published = await CodeOfConductService(session, settings, SystemClock()).publish(raw)
+            return published.version
+    finally:
+        await engine.dispose()
+
+
+@main.group()
+def store() -> None:
+    """The file store (EXCHANGE_STORAGE_URL): clean-up and integrity checks."""
+
+
+@store.command("gc")
+@click.option(
+    "--grace-hours",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Leave files younger than this: an upload may still be committing its row.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+def store_gc(grace_hours: float, dry_run: bool) -> None:
+    """Remove stored files no resource version points at, and leftovers of interrupted
+    uploads (temporary files, unfinished multipart uploads)."""
+    from datetime import timedelta
+
+    from exchange.resources.storekeeping import collect_garbage
+
+    settings = load_settings()
+
+    async def run() -> Any:
+        async with _store_and_sessions(settings) as (blob_store, sessions, now):
+            return await collect_garbage(
+                blob_store,
+                sessions,
+                now=now,
+                grace=timedelta(hours=grace_hours),
+                dry_run=dry_run,
+            )
+
+    report = _run_store_task(run)
+    verb = "would remove" if dry_run else "removed"
+    for key in report.orphans:
+        click.echo(f"{verb} {key}")
+    summary = (
+        f"{len(report.orphans)} orphaned file(s) {verb}; {report.referenced} in use; "
+        f"{report.kept_young} younger than {grace_hours:g} h left alone"
+    )
+    if dry_run:
+        summary += "; leftovers of interrupted uploads not looked at in a dry run."
+    else:
+        summary += f"; {report.incomplete_cleared} leftover(s) of interrupted uploads cleared."
+    click.echo(summary, err=True)
+
+
+@store.command("verify")
+def store_verify() -> None:
+    """Read every stored version back and check its size and SHA-256; exit 1 when any
+    file is missing or differs."""
+    from exchange.resources.storekeeping import Damage, verify_store
+
+    settings = load_settings()
+
+    def report_damage(damage: Damage) -> None:
+        click.echo(damage.describe())
+
+    async def run() -> Any:
+        async with _store_and_sessions(settings) as (blob_store, sessions, _now):
+            return await verify_store(blob_store, sessions, on_damage=report_damage)
+
+    report = _run_store_task(run)
+    if report.damaged:
+        click.echo(
+            f"{len(report.damaged)} of {report.checked} stored version(s) are missing or damaged.",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"All {report.checked} stored version(s) are intact.", err=True)
+
+
+def _run_store_task(task: Any) -> Any:
+    from exchange.errors import DomainError
+
+    try:
+        return asyncio.run(task())
+    except DomainError as exc:  # the store or the database is not answering
+        click.echo(f"error: {exc.detail}", err=True)
+        sys.exit(2)
+
+
+@contextlib.asynccontextmanager
+async def _store_and_sessions(settings: Settings) -> AsyncIterator[tuple[Any, Any, Any]]:
+    from exchange.app import create_blob_store
+    from exchange.clock import SystemClock
+    from exchange.database import create_engine, create_session_factory
+
+    engine = create_engine(settings)
+    blob_store = create_blob_store(settings)
+    try:
+        yield blob_store, create_session_factory(engine), SystemClock().now()
+    finally:
+        await blob_store.close()
         await engine.dispose()
 
 

@@ -23,7 +23,9 @@ Who may do what with a resource (rule 1 of the contract, rules 6 and 7 of the co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -39,6 +41,7 @@ from exchange.models import (
     Forward,
     Grant,
     Licence,
+    Notification,
     Partnership,
     PartnershipStatus,
     Resource,
@@ -88,6 +91,88 @@ def active_partnership_between(school_a: Any, school_b: Any) -> ColumnElement[bo
 
 async def are_active_partners(session: AsyncSession, school_a: UUID, school_b: UUID) -> bool:
     return bool(await session.scalar(select(active_partnership_between(school_a, school_b))))
+
+
+class PartnershipSide(StrEnum):
+    INVITING = "inviting"
+    INVITED = "invited"
+
+
+class PartnershipMove(StrEnum):
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    WITHDRAW = "withdraw"
+    END = "end"
+    UPDATE = "update"
+
+
+# Which side's admins may make each move on an existing partnership. Inviting is asked
+# through `require_admin`: before the invitation exists there is no side to be on.
+PARTNERSHIP_MOVE_SIDES: Mapping[PartnershipMove, frozenset[PartnershipSide]] = {
+    PartnershipMove.ACCEPT: frozenset({PartnershipSide.INVITED}),
+    PartnershipMove.DECLINE: frozenset({PartnershipSide.INVITED}),
+    PartnershipMove.WITHDRAW: frozenset({PartnershipSide.INVITING}),
+    PartnershipMove.END: frozenset(PartnershipSide),
+    PartnershipMove.UPDATE: frozenset(PartnershipSide),
+}
+_MOVE_WORDING: Mapping[PartnershipMove, str] = {
+    PartnershipMove.ACCEPT: "accept a partnership invitation",
+    PartnershipMove.DECLINE: "decline a partnership invitation",
+    PartnershipMove.WITHDRAW: "withdraw a partnership invitation",
+    PartnershipMove.END: "end a partnership",
+    PartnershipMove.UPDATE: "change a partnership's goals, characteristics or coordinator",
+}
+_WRONG_SIDE: Mapping[PartnershipMove, str] = {
+    PartnershipMove.ACCEPT: "Only the invited school's admin can accept this invitation.",
+    PartnershipMove.DECLINE: "Only the invited school's admin can decline this invitation.",
+    PartnershipMove.WITHDRAW: (
+        "Only the inviting school's admin can withdraw this invitation; your school can "
+        "decline it instead."
+    ),
+}
+
+
+def partnership_side(identity: Identity, partnership: Partnership) -> PartnershipSide | None:
+    """The caller's side of the partnership, or None when the caller's school is a third."""
+    if partnership.inviting_school_id == identity.school_id:
+        return PartnershipSide.INVITING
+    if partnership.invited_school_id == identity.school_id:
+        return PartnershipSide.INVITED
+    return None
+
+
+def partnerships_visible_to(identity: Identity) -> ColumnElement[bool]:
+    """SQL condition: the partnership is one of the caller's school's (either side)."""
+    return or_(
+        Partnership.inviting_school_id == identity.school_id,
+        Partnership.invited_school_id == identity.school_id,
+    )
+
+
+def require_partnership_visible(identity: Identity, partnership: Partnership) -> PartnershipSide:
+    side = partnership_side(identity, partnership)
+    if side is None:
+        raise NotFound("No such partnership among your school's partnerships.")
+    return side
+
+
+def require_partnership_move(
+    identity: Identity, partnership: Partnership, move: PartnershipMove
+) -> PartnershipSide:
+    """A third school gets 404; a teacher 403; an admin of the wrong side 403."""
+    side = require_partnership_visible(identity, partnership)
+    require_admin(identity, _MOVE_WORDING[move])
+    if side not in PARTNERSHIP_MOVE_SIDES[move]:
+        raise Forbidden(_WRONG_SIDE[move])
+    return side
+
+
+# --- notifications ------------------------------------------------------------------------
+
+
+def own_notifications(identity: Identity) -> ColumnElement[bool]:
+    """SQL condition: a member reads only their own inbox (others' notifications are 404)."""
+    return Notification.recipient_member_id == identity.member_id
 
 
 # --- grants (rule 7) ----------------------------------------------------------------------

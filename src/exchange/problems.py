@@ -13,6 +13,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import OperationalError
 
 from exchange.errors import DomainError
 
@@ -100,6 +101,19 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         )
     if isinstance(exc, ValidationException):
         return _validation_problem(request, exc)
+    if isinstance(exc, OperationalError):
+        # The database is unreachable or busy (SQLite's writer lock, a PostgreSQL
+        # restart): nothing was changed and the same request may well work shortly.
+        logger.warning("database unavailable", path=request.url.path, error=str(exc.orig))
+        return problem_response(
+            request,
+            status=503,
+            title=_TITLES[503],
+            detail="The database is busy or unreachable and nothing was changed. "
+            "Try again in a moment.",
+            slug="database-unavailable",
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         return _http_problem(request, exc)
     if isinstance(exc, HTTPException) and exc.status_code != 500:

@@ -25,7 +25,8 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import update
 
-from exchange.models import Forward, Grant, ReuseRequest
+from exchange.models import Forward, Grant, Partnership, ReuseRequest
+from exchange.notifications.service import notify_members
 from tests.actors import PASSWORD, Actor
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
 
@@ -65,6 +66,8 @@ OWNER_EDITS = {
     "forwarded_to": (403, 404),
     **NOT_FOUND_ELSEWHERE,
 }
+THIRD_SCHOOLS = {r: 404 for r in RELATIONS if r not in {"own", "listed_partner"}}
+NOT_INVITED = {r: 404 for r in RELATIONS if r not in {"own", "invited"}}
 DECIDER_SEES = {"teacher": 404, "author": 200, "admin": 200}
 ADMINS_ONLY = {"teacher": 403, "author": 403}
 
@@ -86,6 +89,54 @@ TABLE: dict[str, Row] = {
     "enableMember": {
         "own": {**ADMINS_ONLY, "admin": 200},
         **{r: {**ADMINS_ONLY, "admin": 404} for r in RELATIONS if r != "own"},
+    },
+    # --- schools and partnerships: the resource does not matter; the partnership
+    # acted on is one of the owner school A's -----------------------------------------
+    "listSchools": 200,
+    "getSchool": 200,  # the directory: any school's published profile
+    "getOwnSchool": 200,
+    "getSelfAssessmentQuestions": 200,
+    "suggestPartners": 200,
+    "updateOwnSchoolProfile": {"teacher": 403, "author": 403, "admin": 200},
+    "listPartnerships": 200,
+    # A–P: both sides read it and its letter; their admins change it; third schools 404.
+    "getPartnership": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
+    "downloadInvitationLetter": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
+    "updatePartnership": {
+        "own": {**ADMINS_ONLY, "admin": 200},
+        "listed_partner": {**ADMINS_ONLY, "admin": 200},
+        **THIRD_SCHOOLS,
+    },
+    # A fresh invitation from A to I: the invited side accepts or declines, the inviting
+    # side withdraws.
+    "acceptPartnership": {"own": 403, "invited": {**ADMINS_ONLY, "admin": 200}, **NOT_INVITED},
+    "declinePartnership": {"own": 403, "invited": {**ADMINS_ONLY, "admin": 200}, **NOT_INVITED},
+    "withdrawPartnership": {"own": {**ADMINS_ONLY, "admin": 200}, "invited": 403, **NOT_INVITED},
+    # A fresh active A–U partnership: either side's admin ends it.
+    "endPartnership": {
+        "own": {**ADMINS_ONLY, "admin": 200},
+        "unlisted_partner": {**ADMINS_ONLY, "admin": 200},
+        **{r: 404 for r in RELATIONS if r not in {"own", "unlisted_partner"}},
+    },
+    # The caller's school invites A: not itself, not while a partnership is open.
+    "invitePartner": {
+        "own": {**ADMINS_ONLY, "admin": 422},
+        "listed_partner": {**ADMINS_ONLY, "admin": 409},
+        "unlisted_partner": {**ADMINS_ONLY, "admin": 409},
+        "invited": {**ADMINS_ONLY, "admin": 409},
+        "ended_partner": {**ADMINS_ONLY, "admin": 201},
+        "forwarded_to": {**ADMINS_ONLY, "admin": 201},
+        "stranger": {**ADMINS_ONLY, "admin": 201},
+    },
+    "getCodeOfConduct": 200,
+    "getCodeOfConductVersion": 200,
+    # --- the inbox: one's own only ------------------------------------------------------
+    "listNotifications": 200,
+    "markAllNotificationsRead": 200,
+    # A notification in A's admin's inbox.
+    "markNotificationRead": {
+        "own": {"teacher": 404, "author": 404, "admin": 200},
+        **{r: 404 for r in RELATIONS if r != "own"},
     },
     # --- the resource itself --------------------------------------------------------
     "getResource": READ,
@@ -158,7 +209,13 @@ TABLE: dict[str, Row] = {
 }
 
 # Without a token everything is 401 except these.
-ANONYMOUS = {"healthLive": 200, "healthReady": 200, "signIn": 200}
+ANONYMOUS = {
+    "healthLive": 200,
+    "healthReady": 200,
+    "signIn": 200,
+    "getCodeOfConduct": 200,
+    "getCodeOfConductVersion": 200,
+}
 
 
 def expected(operation: str, role: str, relation: str, confidential: bool) -> int:
@@ -191,6 +248,8 @@ class World:
     actors: dict[tuple[str, str], Actor]
     anonymous: Anonymous
     g: QuickSchool  # a partner of P that cannot read the resource: P forwards to it
+    a_p: UUID  # the partnership A–P
+    a_admin_notification: UUID  # one notification in A's admin's inbox
     resources: dict[bool, UUID] = field(default_factory=dict)
     requests: dict[bool, UUID] = field(default_factory=dict)
 
@@ -214,7 +273,7 @@ async def build_world(ground: Ground) -> World:
         for relation in RELATIONS
     }
     a, p = schools["own"], schools["listed_partner"]
-    await ground.partnership(a, p)
+    a_p = await ground.partnership(a, p)
     await ground.partnership(schools["unlisted_partner"], a)
     await ground.partnership(a, schools["invited"], status="invited")
     await ground.partnership(schools["ended_partner"], a, status="ended")
@@ -232,7 +291,19 @@ async def build_world(ground: Ground) -> World:
             else actors[(relation, "teacher")]
         )
     anonymous = Anonymous(ground.client, a.id, a.admin.member_id, "", "anonymous", "")
-    world = World(ground, schools, actors, anonymous, g)
+    async with ground.session() as session:
+        (notice,) = await notify_members(
+            session,
+            ground.clock,
+            member_ids=[a.admin.member_id],
+            kind="test.notice",
+            subject_type="school",
+            subject_id=a.id,
+            payload={"message": "Welcome to the exchange."},
+        )
+        await session.commit()
+        notification_id = notice.id
+    world = World(ground, schools, actors, anonymous, g, a_p, notification_id)
     for confidential in (False, True):
         world.resources[confidential] = await new_resource(world, confidential)
         world.requests[confidential] = await new_request(world, world.resources[confidential])
@@ -435,10 +506,58 @@ def _get(path: str) -> Action:
                 r=_r(world, confidential),
                 req=world.requests[confidential],
                 member=world.actor("own", "teacher").member_id,
+                school=world.a.id,
+                a_p=world.a_p,
             )
         )
 
     return action
+
+
+GOALS = ["Improve assessment of students' achievement in Kyrgyz language lessons"]
+
+
+async def fresh_partnership(world: World, other: str, status: str) -> UUID:
+    """A new partnership between A (inviting) and `other`, after closing any open one."""
+    other_id = world.schools[other].id
+    pair = ":".join(sorted([str(world.a.id), str(other_id)]))
+    async with world.ground.session() as session:
+        await session.execute(
+            update(Partnership)
+            .where(Partnership.open_pair == pair)
+            .values(status="ended", open_pair=None)
+        )
+        await session.commit()
+    return await world.ground.partnership(world.a, other_id, status=status)
+
+
+def _move(move: str, other: str, status: str) -> Action:
+    async def action(world: World, actor: Actor, confidential: bool) -> Any:
+        partnership_id = await fresh_partnership(world, other, status)
+        return await actor.post(f"/api/partnerships/{partnership_id}/{move}")
+
+    return action
+
+
+async def _invite(world: World, actor: Actor, confidential: bool) -> Any:
+    response = await actor.post(
+        "/api/partnerships",
+        json={"partner_school_id": str(world.a.id), "goals": GOALS, "language": "ky"},
+    )
+    if response.status_code == 201:  # withdraw it, so that the next cell may invite again
+        await actor.post(f"/api/partnerships/{response.json()['id']}/withdraw")
+    return response
+
+
+async def _update_partnership(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.patch(f"/api/partnerships/{world.a_p}", json={"goals": GOALS})
+
+
+async def _update_profile(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.put(
+        "/api/schools/me/profile",
+        json={"region": "Osh", "locality": "rural", "offers": "Strong maths teachers"},
+    )
 
 
 ACTIONS: dict[str, Action] = {
@@ -477,6 +596,28 @@ ACTIONS: dict[str, Action] = {
     "withdrawReuseRequest": _withdraw,
     "listAuditEvents": _get("/api/audit?resource_id={r}"),
     "getDashboard": _get("/api/dashboard"),
+    "listSchools": _get("/api/schools?q=school"),
+    "getSchool": _get("/api/schools/{school}"),
+    "getOwnSchool": _get("/api/schools/me"),
+    "getSelfAssessmentQuestions": _get("/api/schools/self-assessment"),
+    "suggestPartners": _get("/api/schools/suggestions"),
+    "updateOwnSchoolProfile": _update_profile,
+    "listPartnerships": _get("/api/partnerships"),
+    "getPartnership": _get("/api/partnerships/{a_p}"),
+    "downloadInvitationLetter": _get("/api/partnerships/{a_p}/letter"),
+    "updatePartnership": _update_partnership,
+    "acceptPartnership": _move("accept", "invited", "invited"),
+    "declinePartnership": _move("decline", "invited", "invited"),
+    "withdrawPartnership": _move("withdraw", "invited", "invited"),
+    "endPartnership": _move("end", "unlisted_partner", "active"),
+    "invitePartner": _invite,
+    "getCodeOfConduct": _get("/api/code-of-conduct"),
+    "getCodeOfConductVersion": _get("/api/code-of-conduct/1"),
+    "listNotifications": _get("/api/notifications"),
+    "markAllNotificationsRead": lambda w, a, c: a.post("/api/notifications/read-all"),
+    "markNotificationRead": lambda w, a, c: a.post(
+        f"/api/notifications/{w.a_admin_notification}/read"
+    ),
 }
 
 

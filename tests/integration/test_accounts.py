@@ -106,6 +106,15 @@ async def test_tokens_and_passwords_are_stored_only_as_hashes(
     assert all(len(h) == 64 for h in hashes)
 
 
+async def test_production_password_hashing_is_argon2id_with_rfc9106_parameters() -> None:
+    from argon2 import PasswordHasher, extract_parameters, profiles
+
+    production = PasswordHasher()
+    parameters = extract_parameters(production.hash("a long enough password"))
+    assert parameters == profiles.RFC_9106_LOW_MEMORY
+    assert production.verify(production.hash("x" * 12), "x" * 12)
+
+
 async def test_admin_adds_a_teacher_who_can_sign_in(schools: SchoolFactory) -> None:
     school = await schools.create()
     teacher = await school.add_member(

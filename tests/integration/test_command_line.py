@@ -75,7 +75,7 @@ def test_serve_does_not_migrate_when_auto_migrate_is_off(tmp_path: Path) -> None
             f"{server.base_url}/api/auth/token", json={"email": "a@b.kg", "password": "x"}
         )
         # No tables: the failure is reported as a problem, with no SQL in it.
-        assert token.status_code == 500
+        assert token.status_code == 503
         assert token.headers["content-type"].startswith("application/problem+json")
         assert "sign_in_failures" not in token.text
         assert "SELECT" not in token.text

@@ -224,3 +224,23 @@ def test_smtp_urls_are_read_with_credentials_starttls_and_defaults() -> None:
     for bad in ("http://relay", "smtp://", "smtp://relay:notaport"):
         with pytest.raises(SettingsError):
             SmtpTarget.from_url(bad)
+
+
+async def test_partnership_notices_are_mailed_too(
+    ground: Ground, smtp_inbox: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp_inbox
+    inviting = await ground.school("Karakol School 2")
+    invited = await ground.school("Batken Lyceum")
+    response = await inviting.admin.post(
+        "/api/partnerships",
+        json={
+            "partner_school_id": str(invited.id),
+            "goals": ["Exchange lesson plans for grade 7 physics"],
+            "language": "ru",
+        },
+    )
+    assert response.status_code == 201, response.text
+    await inbox.wait_for(1)
+    (mail,) = inbox.to(invited.admin.email)
+    assert "Karakol School 2" in mail.get_content()

@@ -286,3 +286,47 @@ async def test_ending_the_partnership_closes_the_pending_requests_and_says_why(
         await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK),
         404,
     )
+
+
+async def test_ending_through_the_partnership_api_closes_the_requests_and_tells_the_requester(
+    ground: Ground,
+) -> None:
+    cast = await sister_schools(ground)
+    created = (
+        await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
+    ).json()
+    ended = await cast.a.admin.post(f"/api/partnerships/{cast.partnership_id}/end")
+    assert ended.status_code == 200, ended.text
+    closed = (await cast.b_teacher.get(f"/api/reuse-requests/{created['id']}")).json()
+    assert closed["status"] == "closed"
+    inbox = (await cast.b_teacher.get("/api/notifications")).json()
+    kinds = [item["kind"] for item in inbox["items"]]
+    assert "reuse_request.closed" in kinds
+
+
+async def test_every_request_event_reaches_the_inbox_of_the_other_side(ground: Ground) -> None:
+    cast = await sister_schools(ground)
+    created = (
+        await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
+    ).json()
+
+    async def kinds(actor: Actor) -> list[str]:
+        inbox = (await actor.get("/api/notifications")).json()
+        return [item["kind"] for item in inbox["items"]]
+
+    assert await kinds(cast.author) == ["reuse_request.created"]
+    assert await kinds(cast.a.admin) == ["reuse_request.created"]
+    assert await kinds(cast.colleague) == []
+    await cast.author.post(
+        f"/api/reuse-requests/{created['id']}/decision",
+        json={"decision": "deny", "note": "Not this term"},
+    )
+    assert await kinds(cast.b_teacher) == ["reuse_request.denied"]
+    assert await kinds(cast.b.admin) == ["reuse_request.denied"]
+    again = (
+        await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
+    ).json()
+    await cast.b_teacher.post(f"/api/reuse-requests/{again['id']}/withdraw")
+    assert (await kinds(cast.author))[:2] == ["reuse_request.withdrawn", "reuse_request.created"]
+    item = (await cast.b_teacher.get("/api/notifications")).json()["items"][0]
+    assert item["payload"]["message"].startswith("Osh School 5 declined")

@@ -11,10 +11,10 @@ from exchange.errors import InvalidInput
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 
-_hasher = PasswordHasher()  # argon2id with RFC 9106's low-memory parameters
+hasher = PasswordHasher()  # argon2id with RFC 9106's low-memory parameters
 # Verified against when the e-mail is unknown, so a wrong address costs as long as a
 # wrong password and response times do not tell which accounts exist.
-_DUMMY_HASH = _hasher.hash("not a real password, only here to spend the same time")
+_DUMMY_HASH = hasher.hash("not a real password, only here to spend the same time")
 
 
 def check_password_rules(password: str) -> None:
@@ -28,13 +28,13 @@ def check_password_rules(password: str) -> None:
 
 
 async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
+    return await anyio.to_thread.run_sync(hasher.hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     def verify() -> bool:
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+            return hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
@@ -42,4 +42,4 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def hash_password_sync(password: str) -> str:
-    return _hasher.hash(password)
+    return hasher.hash(password)

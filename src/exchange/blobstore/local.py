@@ -9,6 +9,7 @@ an interrupted write leaves behind are found and cleared.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import errno
@@ -67,6 +68,10 @@ class LocalBlobStore:
         calls = BlockingCalls(self._executor)
         pending = await calls.run(_store_io, _PendingFile.create, self.root, target)
         written = 0
+        # One batch is written in a thread while the next one gathers: the disk and the
+        # upload's parsing and hashing work at the same time, and at most two batches
+        # are held.
+        writing: asyncio.Future[None] | None = None
         try:
             batch: list[bytes] = []
             batch_bytes = 0
@@ -76,14 +81,22 @@ class LocalBlobStore:
                 batch.append(chunk)
                 batch_bytes += len(chunk)
                 if batch_bytes >= WRITE_BATCH_BYTES:
-                    await calls.run(_store_io, pending.write, batch)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(calls.run(_store_io, pending.write, batch))
                     written += batch_bytes
                     batch, batch_bytes = [], 0
+            if writing is not None:
+                await writing
             if batch:
                 await calls.run(_store_io, pending.write, batch)
                 written += batch_bytes
             await calls.run(_store_io, pending.commit)
         except BaseException:
+            if writing is not None and not writing.done():
+                # Only the waiting is cancelled: the cleanup below waits for the write.
+                writing.cancel()
+                writing.add_done_callback(_ignore_outcome)
             await calls.run_cleanup(pending.discard)
             raise
         return written
@@ -199,6 +212,11 @@ class _PendingFile:
                 path.unlink(missing_ok=True)
             except OSError:
                 _log.warning("could not remove %s after a failed write", path, exc_info=True)
+
+
+def _ignore_outcome(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _make_folders(root: Path, folder: Path) -> None:

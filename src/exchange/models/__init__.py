@@ -8,6 +8,7 @@ from advanced_alchemy.base import orm_registry
 
 from exchange.models.access_token import AccessToken
 from exchange.models.audit_event import AuditEvent
+from exchange.models.code_of_conduct import CodeOfConductVersion
 from exchange.models.dashboard_visit import DashboardVisit
 from exchange.models.enums import (
     GrantSource,
@@ -25,6 +26,7 @@ from exchange.models.forward import Forward
 from exchange.models.grant import Grant
 from exchange.models.job import Job
 from exchange.models.member import Member
+from exchange.models.notification import Notification
 from exchange.models.partnership import Partnership
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
 from exchange.models.reuse_request import ReuseRequest
@@ -36,6 +38,7 @@ metadata = orm_registry.metadata
 __all__ = (
     "AccessToken",
     "AuditEvent",
+    "CodeOfConductVersion",
     "DashboardVisit",
     "Forward",
     "Grant",
@@ -44,6 +47,7 @@ __all__ = (
     "Licence",
     "Member",
     "MemberRole",
+    "Notification",
     "Partnership",
     "PartnershipStatus",
     "Resource",

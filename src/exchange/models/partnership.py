@@ -42,12 +42,18 @@ class Partnership(UUIDv7AuditBase):
     invited_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )
-    inviter_conduct_version: Mapped[int] = mapped_column(Integer)
+    # The code-of-conduct version each side agreed to: the inviter when inviting, the
+    # invited school when accepting. A later version does not change what was agreed.
+    inviter_conduct_version: Mapped[int] = mapped_column(
+        Integer, ForeignKey("code_of_conduct_versions.version")
+    )
     invited_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     accepted_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )
-    accepter_conduct_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    accepter_conduct_version: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("code_of_conduct_versions.version"), default=None
+    )
     accepted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     closed_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None

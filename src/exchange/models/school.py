@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from advanced_alchemy.base import UUIDv7AuditBase
-from sqlalchemy import BigInteger, String, Text
+from sqlalchemy import BigInteger, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
+from exchange.folding import fold
 from exchange.models.types import JsonDocument
 
 
@@ -28,7 +29,22 @@ class School(UUIDv7AuditBase):
     needs: Mapped[str | None] = mapped_column(Text, default=None)
     strong_subjects: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
     self_assessment: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
-    # Name, region, offers and needs folded the same way on every database, so that
-    # Cyrillic search is case-insensitive whatever the database's collation.
+    # Name, region, strong subjects, offers and needs folded the same way on every
+    # database, so that Cyrillic search is case-insensitive whatever the collation.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The region folded alone, for the directory's region filter ("osh" finds "Osh").
+    region_key: Mapped[str] = mapped_column(String(100), default="", index=True)
     storage_used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def refresh_search_keys(self) -> None:
+        # One field per line, so a query word never matches across two fields.
+        parts = [self.name, self.region, *(self.strong_subjects or []), self.offers, self.needs]
+        self.search_text = "\n".join(fold(part) for part in parts if part)
+        self.region_key = fold(self.region)
+
+
+# Every path that writes a school (the API, the CLI, tests) keeps the folded columns true.
+@event.listens_for(School, "before_insert")
+@event.listens_for(School, "before_update")
+def _fold_search_keys(_mapper: Any, _connection: Any, school: School) -> None:
+    school.refresh_search_keys()

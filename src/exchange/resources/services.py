@@ -359,15 +359,12 @@ class ResourceService:
     async def delete(self, identity: Identity, resource_id: UUID) -> None:
         resource = await self.get(identity, resource_id)
         policy.require_can_edit(identity, resource, "delete it")
-        stored = list(
-            (
-                await self.session.execute(
-                    select(ResourceVersion.blob_key, ResourceVersion.size).where(
-                        ResourceVersion.resource_id == resource.id
-                    )
-                )
-            ).tuples()
+        rows = await self.session.execute(
+            select(ResourceVersion.blob_key, ResourceVersion.size).where(
+                ResourceVersion.resource_id == resource.id
+            )
         )
+        stored = [(key, size) for key, size in rows]
         record_event(
             self.session,
             self.clock,
@@ -467,7 +464,7 @@ class ResourceService:
         rows = await self.session.execute(
             select(Member.id, Member.full_name).where(Member.id.in_(wanted))
         )
-        return dict(rows.tuples().all())
+        return {member_id: name for member_id, name in rows}
 
     @staticmethod
     def _authors_out(resource: Resource, names: dict[UUID, str]) -> list[AuthorOut]:

@@ -17,6 +17,7 @@ row may exist after all, and `exchange store gc` removes it later if it does not
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ from exchange.resources.quota import SchoolQuota
 FILE_PART: Final = "file"
 # Enough for every metadata field of the contract, repeated list fields included.
 MAX_FORM_PARTS: Final = 200
+INSPECT_BATCH_BYTES: Final = 1024 * 1024
 
 _log = logging.getLogger(__name__)
 
@@ -164,14 +166,20 @@ class UploadReceiver:
         room = quota.left
 
         async def checked_chunks() -> AsyncIterator[bytes]:
-            async for chunk in part.chunks:
-                size = inspector.size + len(chunk)
-                if size > largest:
-                    raise self._too_large()
-                if room is not None and size > room:
-                    raise quota.refusal(size)
-                inspector.feed(chunk)
-                yield chunk
+            inspecting = _Inspecting(inspector)
+            size = 0
+            try:
+                async for chunk in part.chunks:
+                    size += len(chunk)
+                    if size > largest:
+                        raise self._too_large()
+                    if room is not None and size > room:
+                        raise quota.refusal(size)
+                    await inspecting.feed(chunk)
+                    yield chunk
+                await inspecting.finish()
+            finally:
+                inspecting.abandon()
 
         key = new_blob_key()
         await self._store.put(key, checked_chunks())
@@ -203,3 +211,58 @@ class UploadReceiver:
                 await self._store.delete(key)
             except Exception:
                 _log.warning("could not remove refused upload %s; gc will", key, exc_info=True)
+
+
+class _Inspecting:
+    """Feeds an inspector in a worker thread while the next chunks arrive.
+
+    Hashing is most of the CPU an upload costs, and hashlib lets go of the GIL for
+    large buffers, so it runs beside the event loop's parsing and writing instead of
+    after it. Chunks are handed over in batches of about `INSPECT_BATCH_BYTES` (one
+    thread hop per network chunk would cost more than it saves), one batch at a time,
+    in order. A refusal (`feed` raising) surfaces at the next `feed` or at `finish`.
+    """
+
+    def __init__(self, inspector: ContentInspector) -> None:
+        self._inspector = inspector
+        self._batch: list[bytes] = []
+        self._batch_bytes = 0
+        self._in_flight: asyncio.Future[None] | None = None
+
+    async def feed(self, chunk: bytes) -> None:
+        self._batch.append(chunk)
+        self._batch_bytes += len(chunk)
+        if self._batch_bytes >= INSPECT_BATCH_BYTES:
+            await self._hand_over()
+
+    async def finish(self) -> None:
+        await self._hand_over()
+        if self._in_flight is not None:
+            await self._in_flight
+            self._in_flight = None
+
+    def abandon(self) -> None:
+        """Stop caring about a batch still being inspected (the upload failed)."""
+        if self._in_flight is not None and not self._in_flight.done():
+            self._in_flight.add_done_callback(_ignore_outcome)
+
+    async def _hand_over(self) -> None:
+        if self._in_flight is not None:
+            await self._in_flight
+        batch, self._batch, self._batch_bytes = self._batch, [], 0
+        if batch:
+            self._in_flight = asyncio.ensure_future(
+                asyncio.to_thread(_feed_all, self._inspector, batch)
+            )
+        else:
+            self._in_flight = None
+
+
+def _feed_all(inspector: ContentInspector, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        inspector.feed(chunk)
+
+
+def _ignore_outcome(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -10,6 +10,7 @@ from exchange import policy
 from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.models import Forward, Partnership, Resource, ReuseRequest, ReuseRequestStatus
+from exchange.partnerships.effects import on_partnership_end
 from exchange.reuse import notices
 
 PENDING = ReuseRequestStatus.PENDING.value
@@ -84,3 +85,10 @@ async def close_requests_after_partnership_end(
         await notices.request_closed(session, clock, request, resource)
         closed += 1
     return closed
+
+
+@on_partnership_end
+async def _close_when_a_partnership_ends(
+    session: AsyncSession, clock: Clock, partnership: Partnership
+) -> None:
+    await close_requests_after_partnership_end(session, clock, partnership)

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
-from exchange.mail.outbox import compose, queue_mail, settings_of
 from exchange.models import (
     Forward,
     Member,
@@ -28,8 +27,7 @@ from exchange.models import (
     ReuseRequest,
     School,
 )
-
-SIGNATURE = "— The partner-school exchange"
+from exchange.notifications.service import notify_members
 
 
 @dataclass(frozen=True)
@@ -80,29 +78,18 @@ async def requesting_side_of(session: AsyncSession, request: ReuseRequest) -> se
 async def deliver(
     session: AsyncSession, clock: Clock, member_ids: Iterable[UUID], notice: Notice
 ) -> None:
-    """Put the notice in each member's inbox and queue its e-mail (sent after commit)."""
-    recipients = sorted(set(member_ids))
+    """Put the notice in each member's inbox; the inbox mails it when SMTP is set."""
+    recipients = set(member_ids)
     if not recipients:
         return
-    settings = settings_of(session)
-    if settings is None or not settings.smtp_url:
-        return
-    members = (
-        await session.scalars(
-            select(Member).where(Member.id.in_(recipients), Member.is_active.is_(True))
-        )
-    ).all()
-    queue_mail(
+    await notify_members(
         session,
-        (
-            compose(
-                sender=settings.mail_from,
-                to=member.email,
-                subject=notice.subject_line,
-                body=f"Dear {member.full_name},\n\n{notice.body}\n\n{SIGNATURE}\n",
-            )
-            for member in members
-        ),
+        clock,
+        member_ids=recipients,
+        kind=notice.kind,
+        subject_type=notice.subject_type,
+        subject_id=notice.subject_id,
+        payload={**notice.payload, "message": notice.body, "subject": notice.subject_line},
     )
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "bundled_code_of_conduct_versions",
     "load_code_of_conduct",
     "load_self_assessment",
+    "parse_code_of_conduct",
     "render_invitation_letter",
 ]
 
@@ -147,15 +148,21 @@ def load_code_of_conduct(version: int = 1) -> CodeOfConductText:
     """The code of conduct as worded in `version`; `LookupError` if none was shipped."""
     if version not in bundled_code_of_conduct_versions():
         raise LookupError(f"No code of conduct version {version} is bundled.")
-    raw = _read_json(f"code_of_conduct_v{version}.json")
+    return parse_code_of_conduct(_read_json(f"code_of_conduct_v{version}.json"))
+
+
+def parse_code_of_conduct(raw: Mapping[str, object]) -> CodeOfConductText:
+    """A code of conduct from its JSON form (the bundled files' shape); `ValueError` names
+    the first thing wrong: a missing language, an empty text, rules out of order."""
     rules = tuple(
         Rule(number=_int(rule, "number"), text=_localized(rule, "text"))
         for rule in _list(raw, "rules")
     )
+    version = _int(raw, "version")
     if [rule.number for rule in rules] != list(range(1, len(rules) + 1)):
         raise ValueError(f"Code of conduct v{version}: rules must be numbered 1..n in order.")
     return CodeOfConductText(
-        version=_int(raw, "version"),
+        version=version,
         title=_localized(raw, "title"),
         preamble=_localized(raw, "preamble"),
         rules=rules,

@@ -1,0 +1,365 @@
+"""How fast files go in and out of the exchange, and what that costs the server in memory.
+
+Run by hand (needs `curl` on the PATH):
+
+    .venv/bin/python bench/transfer.py [--size-mb 200] [--runs 3]
+
+It starts the real server (`exchange serve`, one worker, the embedded defaults: SQLite
+and the folder store) in a child process in a scratch folder, makes one file of the
+given size, and times in the same run:
+
+- `cp` of the file, and an upload of it through the API (`curl -F`), with the server's
+  fsync, hashing, type sniffing and the database commit;
+- `cat file > /dev/null`, and a download of it through the API (`curl -o /dev/null`);
+- four uploads of it at once.
+
+Each figure is the best of `--runs`. The server's memory is its resident set
+(`VmRSS` in /proc/<pid>/status), sampled every few milliseconds during each transfer,
+reported over its idle level after a warm-up upload. Targets on a 2-core machine:
+upload at most 2.5x cp, download at most 3x cat, peak memory at most 32 MiB over idle
+(64 MiB with four uploads at once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "benchmark password"
+MIB = 1024 * 1024
+TARGETS = {"upload": 2.5, "download": 3.0, "memory": 32.0, "memory4": 64.0}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_pdf(path: Path, size: int) -> None:
+    """A PDF of exactly `size` bytes: a one-page document whose bulk is a comment of
+    random bytes (nothing compresses it, nothing reads it)."""
+    head = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+    tail = (
+        b"\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+    body = size - len(head) - len(tail)
+    with path.open("wb") as out:
+        out.write(head)
+        left = body
+        while left:
+            block = os.urandom(min(left, 8 * MIB)).replace(b"\n", b" ").replace(b"\r", b" ")
+            out.write(b"%" + block[1:] if left == body else block)
+            left -= len(block)
+        out.write(tail)
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not found for {pid}")
+
+
+@contextmanager
+def peak_rss(pid: int) -> Iterator[list[int]]:
+    """Samples the process's resident set every 2 ms; yields [peak KiB] once done."""
+    peak = [rss_kib(pid)]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kib(pid))
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        sampler.join()
+
+
+def timed(run: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+@dataclass
+class Server:
+    base: str
+    process: subprocess.Popen[bytes]
+    token: str
+    folder: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def curl_upload(self, path: Path, title: str) -> str:
+        result = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--fail-with-body",
+                "-H",
+                f"Authorization: Bearer {self.token}",
+                "-F",
+                f"title={title}",
+                "-F",
+                "kind=video",
+                "-F",
+                f"file=@{path};type=application/pdf",
+                f"{self.base}/api/resources",
+            ],
+            capture_output=True,
+            check=True,
+        )
+        return str(json.loads(result.stdout)["id"])
+
+    def curl_download(self, resource_id: str) -> None:
+        subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--fail",
+                "-o",
+                "/dev/null",
+                "-H",
+                f"Authorization: Bearer {self.token}",
+                f"{self.base}/api/resources/{resource_id}/content",
+            ],
+            check=True,
+        )
+
+    def delete(self, resource_id: str) -> None:
+        response = httpx.delete(
+            f"{self.base}/api/resources/{resource_id}",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        response.raise_for_status()
+
+
+@contextmanager
+def running_server(folder: Path) -> Iterator[Server]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
+    env |= {
+        "PYTHONPATH": str(ROOT / "src"),
+        "EXCHANGE_DATA_DIR": str(folder / "storage"),
+        "EXCHANGE_MAX_UPLOAD_BYTES": str(1024 * MIB),
+        "EXCHANGE_LOG_LEVEL": "WARNING",
+    }
+    exchange = [sys.executable, "-m", "exchange"]
+    subprocess.run([*exchange, "db", "upgrade"], cwd=folder, env=env, check=True)
+    subprocess.run(
+        [
+            *exchange,
+            "school",
+            "create",
+            "--name",
+            "Benchmark school",
+            "--admin-email",
+            "bench@school.kg",
+            "--admin-password",
+            PASSWORD,
+        ],
+        cwd=folder,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen(
+        [*exchange, "serve", "--port", str(port)],
+        cwd=folder,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise SystemExit((folder / "server.log").read_text())
+            try:
+                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("the server did not start")
+            time.sleep(0.1)
+        token = httpx.post(
+            f"{base}/api/auth/token", json={"email": "bench@school.kg", "password": PASSWORD}
+        ).json()["access_token"]
+        yield Server(base, process, token, folder)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+
+def best(runs: int, measure: Callable[[], float]) -> float:
+    return min(measure() for _ in range(runs))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mb", type=int, default=200, help="file size in MB (10^6 bytes)")
+    parser.add_argument("--runs", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = parser.parse_args()
+    if shutil.which("curl") is None:
+        raise SystemExit("curl is needed on the PATH")
+    folder = Path(tempfile.mkdtemp(prefix="exchange-transfer-"))
+    try:
+        run(folder, args.size_mb * 1_000_000, args.runs)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def run(folder: Path, size: int, runs: int) -> None:
+    source = folder / "lesson.pdf"
+    make_pdf(source, size)
+    small = folder / "small.pdf"
+    make_pdf(small, 64 * 1024)
+    copy = folder / "copy.pdf"
+    print(f"file: {size / 1e6:.0f} MB; best of {runs} runs; {os.cpu_count()} CPUs")
+
+    with running_server(folder) as server:
+        warm = server.curl_upload(small, "warm-up")
+        server.curl_download(warm)
+        server.delete(warm)
+        time.sleep(0.5)
+        idle = rss_kib(server.pid)
+        hwm_before = rss_kib(server.pid, "VmHWM")
+
+        def cp() -> float:
+            copy.unlink(missing_ok=True)
+            return timed(lambda: subprocess.run(["cp", str(source), str(copy)], check=True))
+
+        def cat() -> float:
+            return timed(
+                lambda: subprocess.run(f"cat '{source}' > /dev/null", shell=True, check=True)
+            )
+
+        def cp_fsync() -> float:
+            copy.unlink(missing_ok=True)
+            return timed(
+                lambda: subprocess.run(["sh", "-c", f"cp '{source}' '{copy}' && sync '{copy}'"])
+            )
+
+        cp_time = best(runs, cp)
+        cp_fsync_time = best(runs, cp_fsync)
+        copy.unlink(missing_ok=True)
+        cat_time = best(runs, cat)
+
+        upload_times, download_times = [], []
+        upload_peak = download_peak = idle
+        kept: str | None = None
+        for _ in range(runs):
+            with peak_rss(server.pid) as peak:
+                started = time.perf_counter()
+                resource_id = server.curl_upload(source, "big")
+                upload_times.append(time.perf_counter() - started)
+            upload_peak = max(upload_peak, peak[0])
+            if kept is None:
+                kept = resource_id
+            else:
+                server.delete(resource_id)
+        assert kept is not None
+        for _ in range(runs):
+            with peak_rss(server.pid) as peak:
+                download_times.append(timed(lambda: server.curl_download(kept)))
+            download_peak = max(download_peak, peak[0])
+        server.delete(kept)
+
+        four_ids: list[str] = []
+        lock = threading.Lock()
+
+        def one_upload(n: int) -> None:
+            resource_id = server.curl_upload(source, f"concurrent {n}")
+            with lock:
+                four_ids.append(resource_id)
+
+        with peak_rss(server.pid) as peak:
+            started = time.perf_counter()
+            threads = [threading.Thread(target=one_upload, args=(n,)) for n in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            four_time = time.perf_counter() - started
+        four_peak = peak[0]
+        for resource_id in four_ids:
+            server.delete(resource_id)
+        hwm = rss_kib(server.pid, "VmHWM")
+
+    upload_time, download_time = min(upload_times), min(download_times)
+    upload_ratio, download_ratio = upload_time / cp_time, download_time / cat_time
+    memory = (max(upload_peak, download_peak) - idle) / 1024
+    memory4 = (four_peak - idle) / 1024
+
+    def verdict(value: float, target: float) -> str:
+        return "ok" if value <= target else "OVER"
+
+    mb = size / 1e6
+    print(f"cp                {cp_time:7.3f} s  {mb / cp_time:8.0f} MB/s")
+    print(
+        f"cp + fsync        {cp_fsync_time:7.3f} s  {mb / cp_fsync_time:8.0f} MB/s  (the server "
+        f"fsyncs too: upload is {upload_time / cp_fsync_time:.2f}x this)"
+    )
+    print(f"cat > /dev/null   {cat_time:7.3f} s  {mb / cat_time:8.0f} MB/s")
+    print(
+        f"upload (API)      {upload_time:7.3f} s  {mb / upload_time:8.0f} MB/s  "
+        f"{upload_ratio:5.2f}x cp   (target <= {TARGETS['upload']}x: "
+        f"{verdict(upload_ratio, TARGETS['upload'])})"
+    )
+    print(
+        f"download (API)    {download_time:7.3f} s  {mb / download_time:8.0f} MB/s  "
+        f"{download_ratio:5.2f}x cat  (target <= {TARGETS['download']}x: "
+        f"{verdict(download_ratio, TARGETS['download'])})"
+    )
+    print(f"4 uploads at once {four_time:7.3f} s  {4 * mb / four_time:8.0f} MB/s in total")
+    print(f"server memory: idle {idle / 1024:.1f} MiB (after a warm-up upload and download)")
+    print(
+        f"  peak over idle, one transfer:  {memory:5.1f} MiB  (upload "
+        f"{(upload_peak - idle) / 1024:.1f}, download {(download_peak - idle) / 1024:.1f}; "
+        f"target <= {TARGETS['memory']:.0f}: {verdict(memory, TARGETS['memory'])})"
+    )
+    print(
+        f"  peak over idle, four uploads:  {memory4:5.1f} MiB  (target <= "
+        f"{TARGETS['memory4']:.0f}: {verdict(memory4, TARGETS['memory4'])})"
+    )
+    print(
+        f"  VmHWM (kernel's peak): {hwm_before / 1024:.1f} MiB before the transfers (start-up "
+        f"and migrations), {hwm / 1024:.1f} MiB after them"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+"""Writing notifications for other domains, and reading one's own inbox.
+
+Domains call `notify_school_admins` or `notify_members` inside the transaction of the
+change they announce, so a notification exists exactly when its event does. The
+`payload` carries what the inbox shows without further look-ups: at least an English
+`message`, plus the names and ids a client needs to word it in Kyrgyz or Russian.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.accounts.identity import Identity
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.errors import InvalidInput, NotFound
+from exchange.mail.notifications import email_notifications
+from exchange.models import Member, MemberRole, Notification
+from exchange.policy import own_notifications
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+async def notify_members(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    member_ids: Iterable[UUID],
+    kind: str,
+    subject_type: str,
+    subject_id: UUID,
+    payload: Mapping[str, Any],
+) -> list[Notification]:
+    """One notification for each active member among `member_ids` (added, not committed)."""
+    wanted = set(member_ids)
+    if not wanted:
+        return []
+    recipients = (
+        await session.execute(
+            select(Member.id, Member.school_id)
+            .where(Member.id.in_(wanted), Member.is_active.is_(True))
+            .order_by(Member.id)
+        )
+    ).all()
+    return await _add_and_mail(session, clock, recipients, kind, subject_type, subject_id, payload)
+
+
+async def notify_school_admins(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    school_id: UUID,
+    kind: str,
+    subject_type: str,
+    subject_id: UUID,
+    payload: Mapping[str, Any],
+) -> list[Notification]:
+    """One notification for each active admin of `school_id` (added, not committed)."""
+    recipients = (
+        await session.execute(
+            select(Member.id, Member.school_id)
+            .where(
+                Member.school_id == school_id,
+                Member.role == MemberRole.ADMIN.value,
+                Member.is_active.is_(True),
+            )
+            .order_by(Member.id)
+        )
+    ).all()
+    return await _add_and_mail(session, clock, recipients, kind, subject_type, subject_id, payload)
+
+
+async def _add_and_mail(
+    session: AsyncSession,
+    clock: Clock,
+    recipients: Iterable[Any],
+    kind: str,
+    subject_type: str,
+    subject_id: UUID,
+    payload: Mapping[str, Any],
+) -> list[Notification]:
+    """Add the notifications and queue their e-mails (both go with the commit)."""
+    notifications = _add(session, clock, recipients, kind, subject_type, subject_id, payload)
+    await email_notifications(session, notifications)
+    return notifications
+
+
+def _add(
+    session: AsyncSession,
+    clock: Clock,
+    recipients: Iterable[Any],
+    kind: str,
+    subject_type: str,
+    subject_id: UUID,
+    payload: Mapping[str, Any],
+) -> list[Notification]:
+    if not str(payload.get("message", "")).strip():
+        raise ValueError("A notification payload needs a 'message' the inbox can show.")
+    now = clock.now()
+    notifications = [
+        Notification(
+            recipient_member_id=member_id,
+            school_id=school_id,
+            kind=kind,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            payload=dict(payload),
+            created_at=now,
+            updated_at=now,
+        )
+        for member_id, school_id in recipients
+    ]
+    session.add_all(notifications)
+    return notifications
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    items: list[Notification]
+    unread_count: int
+    next_cursor: str | None
+
+
+class InboxService:
+    """A member's own notifications; anyone else's are 404."""
+
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+
+    async def page(
+        self,
+        identity: Identity,
+        *,
+        unread_only: bool = False,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> InboxPage:
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidInput(f"'limit' must be between 1 and {MAX_PAGE_SIZE}.")
+        query = select(Notification).where(own_notifications(identity))
+        if unread_only:
+            query = query.where(Notification.read_at.is_(None))
+        if cursor:
+            created_at, after_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    Notification.created_at < created_at,
+                    and_(Notification.created_at == created_at, Notification.id < after_id),
+                )
+            )
+        rows = list(
+            await self.session.scalars(
+                query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(
+                    limit + 1
+                )
+            )
+        )
+        items = rows[:limit]
+        next_cursor = _encode_cursor(items[-1]) if len(rows) > limit else None
+        return InboxPage(
+            items=items, unread_count=await self.unread_count(identity), next_cursor=next_cursor
+        )
+
+    async def unread_count(self, identity: Identity) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(own_notifications(identity), Notification.read_at.is_(None))
+        )
+        return int(count or 0)
+
+    async def mark_read(self, identity: Identity, notification_id: UUID) -> Notification:
+        notification = await self.session.scalar(
+            select(Notification).where(
+                Notification.id == notification_id, own_notifications(identity)
+            )
+        )
+        if notification is None:
+            raise NotFound("No such notification in your inbox.")
+        if notification.read_at is None:
+            notification.read_at = self.clock.now()
+            await self.session.commit()
+        return notification
+
+    async def mark_all_read(self, identity: Identity) -> int:
+        result = await self.session.execute(
+            update(Notification)
+            .where(own_notifications(identity), Notification.read_at.is_(None))
+            .values(read_at=self.clock.now())
+        )
+        await self.session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+# The cursor is the last item's (created_at, id): stable while new notifications arrive.
+def _encode_cursor(notification: Notification) -> str:
+    raw = json.dumps([notification.created_at.isoformat(), notification.id.hex])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, after_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError(created_at)
+        return moment, UUID(hex=after_id)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise InvalidInput(
+            "The 'cursor' is not one this inbox gave out; start again without it."
+        ) from exc

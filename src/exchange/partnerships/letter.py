@@ -1,0 +1,80 @@
+"""The invitation letter of a partnership: filled from both schools and the sender.
+
+The text is the handbook's template (appendix 6) in the language the inviter chose; it
+is rendered once, when the invitation is sent, and kept as sent.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
+
+from exchange.models import Member, School
+from exchange.partnerships.content import render_invitation_letter
+
+# Kyrgyzstan keeps UTC+6 all year (no daylight saving since 2005): the letter is dated
+# as its readers' calendars show the day it was sent.
+KYRGYZSTAN_TIME = timezone(timedelta(hours=6), "KGT")
+
+# When the sender has not given their position, the letter still names their role.
+_ADMIN_POSITION = {
+    "ky": "мектептин администратору",
+    "ru": "администратор школы",
+    "en": "school administrator",
+}
+_FILE_STEM = {"ky": "Чакыруу кат", "ru": "Письмо-приглашение", "en": "Invitation letter"}
+_UNSAFE_IN_NAMES = re.compile(r"[^\w .,№()-]+")
+_ATTR_CHARS = "!#$&+-.^_`|~"  # RFC 5987 attr-char: may stay unescaped in `filename*`
+
+
+def school_contacts(school: School, *, fallback_email: str | None = None) -> str:
+    """The school's published address and contacts on one line."""
+    parts = [school.address, school.contact_phone, school.contact_email, school.website]
+    contacts = "; ".join(part.strip() for part in parts if part and part.strip())
+    return contacts or fallback_email or (school.region or "")
+
+
+def invitation_letter(
+    language: str,
+    *,
+    inviting: School,
+    invited: School,
+    sender: Member,
+    sent_at: datetime,
+    goals: Sequence[str],
+    characteristics: Sequence[str],
+) -> str:
+    return render_invitation_letter(
+        language,
+        inviting_school_name=inviting.name,
+        # A letter that asks to be contacted must say how: with no published contact,
+        # the sender's own e-mail stands in.
+        inviting_school_contacts=school_contacts(inviting, fallback_email=sender.email),
+        partner_school_name=invited.name,
+        partner_school_contacts=school_contacts(invited),
+        date=sent_at.astimezone(KYRGYZSTAN_TIME).date(),
+        sender_name=sender.full_name,
+        sender_position=(sender.position or "").strip() or _ADMIN_POSITION[language],
+        goals=goals,
+        characteristics=characteristics,
+    )
+
+
+def letter_filename(language: str, invited_school_name: str) -> str:
+    """ "Invitation letter - <school>.txt" in the letter's language, safe to save."""
+    name = unicodedata.normalize("NFC", invited_school_name)
+    name = " ".join(_UNSAFE_IN_NAMES.sub(" ", name).split()).strip(" .")[:120]
+    stem = _FILE_STEM.get(language, _FILE_STEM["en"])
+    return f"{stem} - {name}.txt" if name else f"{stem}.txt"
+
+
+def attachment_disposition(filename: str) -> str:
+    """`Content-Disposition: attachment` per RFC 6266: the exact name in `filename*`
+    (UTF-8), and a plain ASCII `filename` for clients that know no better."""
+    ascii_name = filename if filename.isascii() else "invitation-letter.txt"
+    ascii_name = ascii_name.replace('"', "").replace("\\", "")
+    encoded = quote(filename, safe=_ATTR_CHARS)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"

@@ -1,0 +1,483 @@
+"""The partnership lifecycle: invite → accept → end, or decline / withdraw an invitation.
+
+Every move asks the policy who may make it, checks the state, writes both schools'
+audit trails, tells the other school's admins through the inbox, and commits once, so a
+move and everything it implies are stored together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from msgspec import UNSET
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.accounts.identity import Identity
+from exchange.audit.trail import record_event
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.errors import Conflict, InvalidInput, NotFound
+from exchange.models import Member, Partnership, PartnershipStatus, School
+from exchange.notifications.service import notify_school_admins
+from exchange.partnerships.conduct import CodeOfConductService
+from exchange.partnerships.effects import run_partnership_end_hooks
+from exchange.partnerships.letter import invitation_letter, letter_filename
+from exchange.partnerships.schemas import PartnershipInvite, PartnershipUpdate
+from exchange.partnerships.terms import clean_characteristics, clean_goals
+from exchange.policy import (
+    PartnershipMove,
+    PartnershipSide,
+    partnerships_visible_to,
+    require_admin,
+    require_partnership_move,
+    require_partnership_visible,
+)
+
+OPEN_STATUSES = (PartnershipStatus.INVITED.value, PartnershipStatus.ACTIVE.value)
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: PartnershipStatus
+    target: PartnershipStatus
+    action: str
+    wrong_state: str
+    message: str  # to the other school's admins; {school} is the mover's school
+
+
+TRANSITIONS: Mapping[PartnershipMove, Transition] = {
+    PartnershipMove.ACCEPT: Transition(
+        PartnershipStatus.INVITED,
+        PartnershipStatus.ACTIVE,
+        "partnership.accepted",
+        "Only an open invitation can be accepted.",
+        "{school} accepted your school's partnership invitation: the partnership is active.",
+    ),
+    PartnershipMove.DECLINE: Transition(
+        PartnershipStatus.INVITED,
+        PartnershipStatus.DECLINED,
+        "partnership.declined",
+        "Only an open invitation can be declined.",
+        "{school} declined your school's partnership invitation.",
+    ),
+    PartnershipMove.WITHDRAW: Transition(
+        PartnershipStatus.INVITED,
+        PartnershipStatus.WITHDRAWN,
+        "partnership.withdrawn",
+        "Only an open invitation can be withdrawn.",
+        "{school} withdrew its partnership invitation to your school.",
+    ),
+    PartnershipMove.END: Transition(
+        PartnershipStatus.ACTIVE,
+        PartnershipStatus.ENDED,
+        "partnership.ended",
+        "Only an active partnership can be ended; an open invitation is withdrawn or "
+        "declined instead.",
+        "{school} ended its partnership with your school.",
+    ),
+}
+
+
+def pair_key(school_a: UUID, school_b: UUID) -> str:
+    """The same key whichever school invites: "<lower id>:<higher id>"."""
+    low, high = sorted((str(school_a), str(school_b)))
+    return f"{low}:{high}"
+
+
+@dataclass(frozen=True)
+class PartnershipView:
+    """A partnership with the schools and members it names, as one side sees it."""
+
+    partnership: Partnership
+    side: PartnershipSide
+    schools: Mapping[UUID, School]
+    members: Mapping[UUID, Member]
+
+    def member(self, member_id: UUID | None) -> Member | None:
+        return self.members.get(member_id) if member_id else None
+
+
+class PartnershipService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+        self.conduct = CodeOfConductService(session, settings, clock)
+
+    # --- reading -----------------------------------------------------------------------
+
+    async def list_for(
+        self, identity: Identity, *, status: PartnershipStatus | None = None
+    ) -> list[PartnershipView]:
+        query = select(Partnership).where(partnerships_visible_to(identity))
+        if status is not None:
+            query = query.where(Partnership.status == status.value)
+        partnerships = list(
+            await self.session.scalars(
+                query.order_by(Partnership.invited_at.desc(), Partnership.id.desc())
+            )
+        )
+        return await self._views(identity, partnerships)
+
+    async def get(self, identity: Identity, partnership_id: UUID) -> PartnershipView:
+        partnership = await self.session.get(Partnership, partnership_id)
+        if partnership is None:
+            raise NotFound("No such partnership among your school's partnerships.")
+        require_partnership_visible(identity, partnership)
+        return (await self._views(identity, [partnership]))[0]
+
+    async def letter(self, identity: Identity, partnership_id: UUID) -> tuple[str, str]:
+        """The invitation letter as sent, and a file name for saving it."""
+        view = await self.get(identity, partnership_id)
+        partnership = view.partnership
+        invited = view.schools[partnership.invited_school_id]
+        return partnership.invitation_letter, letter_filename(partnership.language, invited.name)
+
+    # --- moves -------------------------------------------------------------------------
+
+    async def invite(self, identity: Identity, data: PartnershipInvite) -> PartnershipView:
+        require_admin(identity, "invite a school to a partnership")
+        if data.partner_school_id == identity.school_id:
+            raise InvalidInput(
+                "A school cannot invite itself: choose another school from the directory."
+            )
+        partner = await self.session.get(School, data.partner_school_id)
+        if partner is None:
+            raise InvalidInput(
+                "No school with this 'partner_school_id' is in the exchange; find the school "
+                "in the directory (GET /api/schools) and use its id."
+            )
+        own = await self.session.get(School, identity.school_id)
+        sender = await self.session.get(Member, identity.member_id)
+        if own is None or sender is None:  # pragma: no cover - the token resolved them
+            raise NotFound("Your school is not in the exchange any more.")
+        characteristics = clean_characteristics(data.characteristics)
+        goals = clean_goals(data.goals)
+        coordinator = await self._coordinator(identity.school_id, data.coordinator_id)
+        await self._refuse_if_open(identity.school_id, partner)
+        conduct = await self.conduct.in_force()
+        now = self.clock.now()
+        partnership = Partnership(
+            inviting_school_id=own.id,
+            invited_school_id=partner.id,
+            status=PartnershipStatus.INVITED.value,
+            open_pair=pair_key(own.id, partner.id),
+            characteristics=characteristics,
+            goals=goals,
+            language=data.language,
+            invitation_letter=invitation_letter(
+                data.language,
+                inviting=own,
+                invited=partner,
+                sender=sender,
+                sent_at=now,
+                goals=goals,
+                characteristics=characteristics,
+            ),
+            inviting_coordinator_id=coordinator.id if coordinator else None,
+            invited_by_id=identity.member_id,
+            inviter_conduct_version=conduct.version,
+            invited_at=now,
+        )
+        self.session.add(partnership)
+        partner_name = partner.name  # the rollback below expires what the session holds
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            # Two admins invited at the same moment: the unique open pair kept one.
+            await self.session.rollback()
+            raise Conflict(
+                f"Your school and {partner_name} already have an open invitation or an "
+                "active partnership; see GET /api/partnerships."
+            ) from exc
+        self._audit_both(
+            identity,
+            partnership,
+            "partnership.invited",
+            {
+                "to": partnership.status,
+                "conduct_version": conduct.version,
+                "language": data.language,
+                "characteristics": characteristics,
+                "goals": goals,
+            },
+        )
+        await self._notify_other_side(
+            identity,
+            partnership,
+            "partnership.invited",
+            f"{own.name} invites your school to a partnership under the code of conduct.",
+            own,
+            {"goals": goals, "characteristics": characteristics, "language": data.language},
+        )
+        await self.session.commit()
+        return (await self._views(identity, [partnership]))[0]
+
+    async def accept(
+        self, identity: Identity, partnership_id: UUID, *, coordinator_id: UUID | None = None
+    ) -> PartnershipView:
+        return await self._move(
+            identity, partnership_id, PartnershipMove.ACCEPT, coordinator_id=coordinator_id
+        )
+
+    async def decline(
+        self, identity: Identity, partnership_id: UUID, *, note: str | None = None
+    ) -> PartnershipView:
+        return await self._move(identity, partnership_id, PartnershipMove.DECLINE, note=note)
+
+    async def withdraw(
+        self, identity: Identity, partnership_id: UUID, *, note: str | None = None
+    ) -> PartnershipView:
+        return await self._move(identity, partnership_id, PartnershipMove.WITHDRAW, note=note)
+
+    async def end(
+        self, identity: Identity, partnership_id: UUID, *, note: str | None = None
+    ) -> PartnershipView:
+        return await self._move(identity, partnership_id, PartnershipMove.END, note=note)
+
+    async def update(
+        self, identity: Identity, partnership_id: UUID, data: PartnershipUpdate
+    ) -> PartnershipView:
+        partnership = await self._load_for_move(partnership_id)
+        side = require_partnership_move(identity, partnership, PartnershipMove.UPDATE)
+        if partnership.status != PartnershipStatus.ACTIVE.value:
+            raise Conflict(
+                f"This partnership is {partnership.status}: only an active partnership's "
+                "goals, characteristics and coordinators can be changed.",
+                partnership_status=partnership.status,
+            )
+        changed: dict[str, Any] = {}
+        if data.characteristics is not UNSET:
+            characteristics = clean_characteristics(data.characteristics)
+            if characteristics != partnership.characteristics:
+                partnership.characteristics = changed["characteristics"] = characteristics
+        if data.goals is not UNSET:
+            goals = clean_goals(data.goals)
+            if goals != partnership.goals:
+                partnership.goals = changed["goals"] = goals
+        if data.coordinator_id is not UNSET:
+            coordinator = await self._coordinator(identity.school_id, data.coordinator_id)
+            coordinator_id = coordinator.id if coordinator else None
+            current = (
+                partnership.inviting_coordinator_id
+                if side is PartnershipSide.INVITING
+                else partnership.invited_coordinator_id
+            )
+            if coordinator_id != current:
+                if side is PartnershipSide.INVITING:
+                    partnership.inviting_coordinator_id = coordinator_id
+                else:
+                    partnership.invited_coordinator_id = coordinator_id
+                changed[f"{side.value}_coordinator_id"] = (
+                    str(coordinator_id) if coordinator_id else None
+                )
+        if changed:
+            own = await self.session.get(School, identity.school_id)
+            self._audit_both(identity, partnership, "partnership.updated", {"changed": changed})
+            await self._notify_other_side(
+                identity,
+                partnership,
+                "partnership.updated",
+                f"{own.name if own else 'Your partner school'} changed the partnership's "
+                f"{', '.join(name.replace('_id', '').replace('_', ' ') for name in changed)}.",
+                own,
+                {"changed": sorted(changed)},
+            )
+            await self.session.commit()
+        return (await self._views(identity, [partnership]))[0]
+
+    async def _move(
+        self,
+        identity: Identity,
+        partnership_id: UUID,
+        move: PartnershipMove,
+        *,
+        note: str | None = None,
+        coordinator_id: UUID | None = None,
+    ) -> PartnershipView:
+        partnership = await self._load_for_move(partnership_id)
+        require_partnership_move(identity, partnership, move)
+        transition = TRANSITIONS[move]
+        if partnership.status != transition.source.value:
+            raise Conflict(
+                f"This partnership is {partnership.status}. {transition.wrong_state}",
+                partnership_status=partnership.status,
+            )
+        coordinator = await self._coordinator(identity.school_id, coordinator_id)
+        now = self.clock.now()
+        details: dict[str, Any] = {"from": partnership.status, "to": transition.target.value}
+        note = (note or "").strip() or None
+        if note:
+            details["note"] = note
+        partnership.status = transition.target.value
+        if move is PartnershipMove.ACCEPT:
+            conduct = await self.conduct.in_force()
+            partnership.accepted_by_id = identity.member_id
+            partnership.accepter_conduct_version = conduct.version
+            partnership.accepted_at = now
+            if coordinator is not None:
+                partnership.invited_coordinator_id = coordinator.id
+            details["conduct_version"] = conduct.version
+        else:
+            partnership.open_pair = None
+            partnership.closed_by_id = identity.member_id
+            partnership.closed_at = now
+        await self.session.flush()
+        if move is PartnershipMove.END:
+            await run_partnership_end_hooks(self.session, self.clock, partnership)
+        own = await self.session.get(School, identity.school_id)
+        self._audit_both(identity, partnership, transition.action, details)
+        await self._notify_other_side(
+            identity,
+            partnership,
+            transition.action,
+            transition.message.format(school=own.name if own else "Your partner school"),
+            own,
+            {"note": note} if note else {},
+        )
+        await self.session.commit()
+        return (await self._views(identity, [partnership]))[0]
+
+    # --- the parts ---------------------------------------------------------------------
+
+    async def _load_for_move(self, partnership_id: UUID) -> Partnership:
+        # The row lock (PostgreSQL) makes a second, concurrent move wait and then see
+        # the new status, so it gets a 409 instead of overwriting the first.
+        partnership = await self.session.scalar(
+            select(Partnership)
+            .where(Partnership.id == partnership_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if partnership is None:
+            raise NotFound("No such partnership among your school's partnerships.")
+        return partnership
+
+    async def _refuse_if_open(self, school_id: UUID, partner: School) -> None:
+        existing = await self.session.scalar(
+            select(Partnership).where(
+                Partnership.open_pair == pair_key(school_id, partner.id),
+            )
+        )
+        if existing is None:
+            return
+        if existing.status == PartnershipStatus.ACTIVE.value:
+            detail = f"Your school and {partner.name} are already partners."
+        elif existing.inviting_school_id == school_id:
+            detail = (
+                f"Your school has already invited {partner.name}; wait for their answer "
+                "or withdraw that invitation first."
+            )
+        else:
+            detail = (
+                f"{partner.name} has already invited your school: accept or decline "
+                "their invitation instead."
+            )
+        raise Conflict(detail, partnership_id=str(existing.id), partnership_status=existing.status)
+
+    async def _coordinator(self, school_id: UUID, member_id: UUID | None) -> Member | None:
+        if member_id is None:
+            return None
+        member = await self.session.get(Member, member_id)
+        if member is None or member.school_id != school_id or not member.is_active:
+            raise InvalidInput(
+                "The coordinator must be an active member of your own school; see "
+                "GET /api/members for their ids."
+            )
+        return member
+
+    def _audit_both(
+        self,
+        identity: Identity,
+        partnership: Partnership,
+        action: str,
+        details: dict[str, Any],
+    ) -> None:
+        """One event in each school's trail: each side reads its own trail only."""
+        for owner in (partnership.inviting_school_id, partnership.invited_school_id):
+            record_event(
+                self.session,
+                self.clock,
+                action=action,
+                owner_school_id=owner,
+                actor=identity,
+                partnership_id=partnership.id,
+                other_school_id=partnership.other_school_id(owner),
+                details=details,
+            )
+
+    async def _notify_other_side(
+        self,
+        identity: Identity,
+        partnership: Partnership,
+        kind: str,
+        message: str,
+        own: School | None,
+        extra: Mapping[str, Any],
+    ) -> None:
+        await notify_school_admins(
+            self.session,
+            self.clock,
+            school_id=partnership.other_school_id(identity.school_id),
+            kind=kind,
+            subject_type="partnership",
+            subject_id=partnership.id,
+            payload={
+                "message": message,
+                "partnership_id": str(partnership.id),
+                "status": partnership.status,
+                "other_school": {"id": str(identity.school_id), "name": own.name if own else ""},
+                "actor": {"id": str(identity.member_id), "full_name": identity.full_name},
+                **extra,
+            },
+        )
+
+    async def _views(
+        self, identity: Identity, partnerships: Iterable[Partnership]
+    ) -> list[PartnershipView]:
+        partnerships = list(partnerships)
+        school_ids = {
+            school_id
+            for p in partnerships
+            for school_id in (p.inviting_school_id, p.invited_school_id)
+        }
+        member_ids = {
+            member_id
+            for p in partnerships
+            for member_id in (
+                p.inviting_coordinator_id,
+                p.invited_coordinator_id,
+                p.invited_by_id,
+                p.accepted_by_id,
+                p.closed_by_id,
+            )
+            if member_id is not None
+        }
+        schools = {
+            school.id: school
+            for school in await self.session.scalars(
+                select(School).where(School.id.in_(school_ids))
+            )
+        }
+        members: dict[UUID, Member] = {}
+        if member_ids:
+            members = {
+                member.id: member
+                for member in await self.session.scalars(
+                    select(Member).where(Member.id.in_(member_ids))
+                )
+            }
+        return [
+            PartnershipView(
+                partnership=p,
+                side=require_partnership_visible(identity, p),
+                schools=schools,
+                members=members,
+            )
+            for p in partnerships
+        ]

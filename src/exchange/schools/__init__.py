@@ -1,0 +1,1 @@
+"""The school directory, each school's profile, and partner suggestions."""

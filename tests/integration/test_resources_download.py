@@ -1,0 +1,255 @@
+"""Downloading: whole files and single ranges streamed from the store, validators, the
+headers that keep a file a download, the audit of partners' downloads, and presigned
+redirects on S3."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from exchange.config import Settings
+from tests.actors import Actor, SchoolFactory
+from tests.problems import assert_problem
+from tests.resource_fixtures import (
+    StoreUnderTest,
+    audit_actions,
+    make_partners,
+    upload,
+    upload_version,
+)
+from tests.sample_files import pdf_of_size, text
+
+SIZE = 300_000
+CONTENT = pdf_of_size(SIZE)
+ETAG = f'"{hashlib.sha256(CONTENT).hexdigest()}"'
+
+
+@pytest.fixture
+def settings(settings: Settings, store: StoreUnderTest, request: pytest.FixtureRequest) -> Settings:
+    settings = store.apply(settings)
+    if request.node.get_closest_marker("presigned_downloads"):
+        settings = settings.with_changes(s3_presigned_downloads=True, s3_presigned_ttl_seconds=60)
+    return settings
+
+
+@pytest.fixture
+async def stored(schools: SchoolFactory) -> tuple[Actor, str]:
+    school = await schools.create()
+    response = await upload(school.admin, CONTENT, filename="Бөлчөктөр: 5-класс.pdf")
+    assert response.status_code == 201, response.text
+    return school.admin, f"/api/resources/{response.json()['id']}/content"
+
+
+async def test_the_whole_file_with_the_headers_of_a_safe_download(
+    stored: tuple[Actor, str],
+) -> None:
+    reader, url = stored
+
+    response = await reader.get(url)
+
+    assert response.status_code == 200
+    assert response.content == CONTENT
+    headers = response.headers
+    assert headers["content-type"] == "application/pdf"
+    assert headers["content-length"] == str(SIZE)
+    assert headers["accept-ranges"] == "bytes"
+    assert headers["etag"] == ETAG
+    assert headers["last-modified"].endswith("GMT")
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["content-security-policy"] == "sandbox"
+    assert "content-range" not in headers
+    disposition = headers["content-disposition"]
+    assert disposition.startswith("attachment;")
+    assert 'filename="' in disposition
+    assert disposition.encode("ascii")  # the header itself is plain ASCII
+    assert f"filename*=UTF-8''{quote('Бөлчөктөр_ 5-класс.pdf')}" in disposition
+
+
+@pytest.mark.parametrize(
+    ("range_header", "start", "end"),
+    [
+        ("bytes=0-99", 0, 99),
+        ("bytes=1000-", 1000, SIZE - 1),
+        ("bytes=-500", SIZE - 500, SIZE - 1),
+        ("bytes=-999999", 0, SIZE - 1),
+        ("bytes=299990-400000", 299_990, SIZE - 1),
+        ("bytes=42-42", 42, 42),
+        ("BYTES = 10 - 19", 10, 19),
+    ],
+)
+async def test_a_single_range_answers_206_with_content_range(
+    stored: tuple[Actor, str], range_header: str, start: int, end: int
+) -> None:
+    reader, url = stored
+
+    response = await reader.get(url, headers={"Range": range_header})
+
+    assert response.status_code == 206
+    assert response.content == CONTENT[start : end + 1]
+    assert response.headers["content-range"] == f"bytes {start}-{end}/{SIZE}"
+    assert response.headers["content-length"] == str(end - start + 1)
+    assert response.headers["etag"] == ETAG
+
+
+@pytest.mark.parametrize(
+    "range_header", [f"bytes={SIZE}-", f"bytes={SIZE + 10}-{SIZE + 20}", "bytes=-0"]
+)
+async def test_a_range_past_the_end_answers_416_with_the_size(
+    stored: tuple[Actor, str], range_header: str
+) -> None:
+    reader, url = stored
+
+    response = await reader.get(url, headers={"Range": range_header})
+
+    body = assert_problem(response, 416)
+    assert response.headers["content-range"] == f"bytes */{SIZE}"
+    assert body["size"] == SIZE
+
+
+@pytest.mark.parametrize(
+    "range_header",
+    ["bytes=0-9,20-29", "bytes=5-2", "bytes=abc", "lines=1-2", "bytes=-", "bytes="],
+    ids=["several", "backwards", "garbage", "other-unit", "empty-ends", "empty"],
+)
+async def test_ranges_the_server_ignores_get_the_whole_file(
+    stored: tuple[Actor, str], range_header: str
+) -> None:
+    reader, url = stored
+
+    response = await reader.get(url, headers={"Range": range_header})
+
+    assert response.status_code == 200
+    assert response.content == CONTENT
+
+
+async def test_if_range_resumes_only_the_same_content(stored: tuple[Actor, str]) -> None:
+    reader, url = stored
+    same = await reader.get(url, headers={"Range": "bytes=100-199", "If-Range": ETAG})
+    changed = await reader.get(url, headers={"Range": "bytes=100-199", "If-Range": '"other"'})
+    weak = await reader.get(url, headers={"Range": "bytes=100-199", "If-Range": f"W/{ETAG}"})
+    dated = await reader.get(
+        url,
+        headers={"Range": "bytes=100-199", "If-Range": same.headers["last-modified"]},
+    )
+    old_date = await reader.get(
+        url, headers={"Range": "bytes=100-199", "If-Range": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    )
+
+    assert (same.status_code, same.content) == (206, CONTENT[100:200])
+    assert (changed.status_code, changed.content) == (200, CONTENT)
+    assert weak.status_code == 200
+    assert (dated.status_code, dated.content) == (206, CONTENT[100:200])
+    assert old_date.status_code == 200
+
+
+async def test_if_none_match_answers_304_without_a_body(stored: tuple[Actor, str]) -> None:
+    reader, url = stored
+
+    matching = await reader.get(url, headers={"If-None-Match": f'"x", {ETAG}'})
+    weak = await reader.get(url, headers={"If-None-Match": f"W/{ETAG}"})
+    star = await reader.get(url, headers={"If-None-Match": "*"})
+    other = await reader.get(url, headers={"If-None-Match": '"something-else"'})
+
+    assert matching.status_code == 304
+    assert matching.content == b""
+    assert matching.headers["etag"] == ETAG
+    assert weak.status_code == 304
+    assert star.status_code == 304
+    assert other.status_code == 200
+
+
+async def test_the_type_is_the_sniffed_one_whatever_the_name(
+    schools: SchoolFactory,
+) -> None:
+    school = await schools.create()
+    created = await upload(school.admin, text("Бүгүнкү сабак.\n"), filename="notes.txt")
+    resource_id = created.json()["id"]
+
+    response = await school.admin.get(f"/api/resources/{resource_id}/content")
+
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.content.decode("utf-8") == "Бүгүнкү сабак.\n"
+
+
+async def test_each_version_downloads_with_its_own_validators(
+    schools: SchoolFactory,
+) -> None:
+    school = await schools.create()
+    resource_id = (await upload(school.admin, CONTENT)).json()["id"]
+    newer = text("v2\n")
+    await upload_version(school.admin, resource_id, newer, filename="v2.txt")
+
+    old = await school.admin.get(
+        f"/api/resources/{resource_id}/versions/1/content", headers={"Range": "bytes=0-3"}
+    )
+    current = await school.admin.get(f"/api/resources/{resource_id}/content")
+
+    assert (old.status_code, old.content, old.headers["etag"]) == (206, CONTENT[:4], ETAG)
+    assert current.content == newer
+    assert current.headers["etag"] == f'"{hashlib.sha256(newer).hexdigest()}"'
+
+
+async def test_downloads_by_partners_are_audited_once_per_download(
+    schools: SchoolFactory, settings: Settings
+) -> None:
+    owner = await schools.create()
+    partner = await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    resource_id = (await upload(owner.admin, CONTENT)).json()["id"]
+    url = f"/api/resources/{resource_id}/content"
+
+    await owner.admin.get(url)
+    await partner.admin.get(url, headers={"Range": "bytes=0-999"})
+    await partner.admin.get(url, headers={"Range": "bytes=1000-"})  # the same download, resumed
+    await partner.admin.get(url, headers={"If-None-Match": ETAG})  # nothing sent
+    await partner.admin.get(f"/api/resources/{resource_id}/versions/1/content")
+
+    downloads = [
+        e for e in await audit_actions(settings, resource_id) if e.action == "resource.downloaded"
+    ]
+    assert len(downloads) == 2
+    assert {e.other_school_id for e in downloads} == {partner.id}
+    assert {e.actor_member_id for e in downloads} == {partner.admin.member_id}
+    assert all(e.owner_school_id == owner.id for e in downloads)
+
+
+# --- S3: presigned downloads ---------------------------------------------------------
+
+
+@pytest.mark.presigned_downloads
+@pytest.mark.parametrize("store", ["s3"], indirect=True)
+async def test_with_presigned_downloads_s3_serves_the_bytes_after_the_policy_check(
+    schools: SchoolFactory, settings: Settings, store: StoreUnderTest
+) -> None:
+    owner = await schools.create()
+    partner = await schools.create()
+    stranger = await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    resource_id = (await upload(owner.admin, CONTENT, filename="план.pdf")).json()["id"]
+    url = f"/api/resources/{resource_id}/content"
+
+    redirect = await partner.admin.get(url, follow_redirects=False)
+    hidden = await stranger.admin.get(url)
+
+    assert redirect.status_code == 307, redirect.text
+    assert redirect.headers["cache-control"] == "no-store"
+    location = redirect.headers["location"]
+    assert location.startswith(store.endpoint_url or "")
+    assert "X-Amz-Expires=60" in location
+    direct = httpx.get(location)
+    assert direct.status_code == 200
+    assert direct.content == CONTENT
+    assert direct.headers["content-type"] == "application/pdf"
+    assert "attachment" in direct.headers["content-disposition"]
+    ranged = httpx.get(location, headers={"Range": "bytes=10-19"})
+    assert (ranged.status_code, ranged.content) == (206, CONTENT[10:20])
+    assert_problem(hidden, 404)
+    downloads = [
+        e for e in await audit_actions(settings, resource_id) if e.action == "resource.downloaded"
+    ]
+    assert len(downloads) == 1
+    assert downloads[0].details["presigned"] is True
