@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from exchange.config import Settings
 from exchange.database import create_engine
 from exchange.models import metadata
-from exchange.schema import compare_type
+from exchange.schema import compare_type, include_name
 
 config = context.config
 settings: Settings = config.attributes.get("settings") or Settings.from_env()
@@ -23,6 +23,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=True,
         compare_type=compare_type,
+        include_name=include_name,
         dialect_opts={"paramstyle": "named"},
     )
     with context.begin_transaction():
@@ -35,6 +36,7 @@ def do_run_migrations(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=True,
         compare_type=compare_type,
+        include_name=include_name,
         user_module_prefix="advanced_alchemy.types.",
     )
     with context.begin_transaction():

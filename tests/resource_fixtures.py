@@ -5,8 +5,8 @@ database to prove that nothing was left behind."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,15 +273,32 @@ def random_id() -> str:
     return str(uuid.uuid4())
 
 
+StreamingClient = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
 @pytest.fixture
-async def streaming_client(app: Any, client: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that sends a request body as it is produced. Litestar's test client reads
-    a streamed body whole before the app sees any of it; httpx's ASGI transport hands it
-    over chunk by chunk, as a network would. (The app is started by `client`.)"""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
-    ) as streaming:
-        yield streaming
+def streaming_client(settings: Settings, clock: Any, client: Any) -> StreamingClient:
+    """Opens a client that sends a request body as it is produced, chunk by chunk, as a
+    network would. Litestar's test client reads a streamed body whole before the app
+    sees any of it, and runs the app on a loop of its own; this one runs a second app
+    on the same database and store, on the test's own loop and task (asyncpg
+    connections belong to the loop that opened them, and the app's lifespan to the
+    task that entered it). Use it as `async with streaming_client() as http:`."""
+
+    @asynccontextmanager
+    async def open_client() -> AsyncIterator[httpx.AsyncClient]:
+        from exchange.app import create_app
+
+        app = create_app(settings, clock=clock)
+        async with (
+            app.lifespan(),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+            ) as http,
+        ):
+            yield http
+
+    return open_client
 
 
 # --- the exchange as a command and as a server --------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 22:45:28.565867
+Create Date: 2026-11-25 23:16:30.494205
 """
 
 from __future__ import annotations
@@ -585,6 +585,32 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "search_documents",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.Identity(always=False, start=1, increment=1),
+            nullable=False,
+        ),
+        sa.Column("resource_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("extraction_status", sa.String(length=16), nullable=False),
+        sa.Column("extraction_reason", sa.Text(), nullable=True),
+        sa.Column("extracted_version", sa.Integer(), nullable=True),
+        sa.Column("extracted_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("text_truncated", sa.Boolean(), nullable=False),
+        sa.Column("authors_text", sa.Text(), nullable=False),
+        sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["resources.id"],
+            name=op.f("fk_search_documents_resource_id_resources"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_documents")),
+        sa.UniqueConstraint("resource_id", name=op.f("uq_search_documents_resource_id")),
+    )
+    op.create_table(
         "grants",
         sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
         sa.Column("resource_id", advanced_alchemy.types.GUID(length=16), nullable=False),
@@ -640,6 +666,29 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_grants_school_id"), ["school_id"], unique=False)
 
+    op.create_table(
+        "search_texts",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.Identity(always=False, start=1, increment=1),
+            nullable=False,
+        ),
+        sa.Column(
+            "document_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["search_documents.id"],
+            name=op.f("fk_search_texts_document_id_search_documents"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_texts")),
+        sa.UniqueConstraint("document_id", name=op.f("uq_search_texts_document_id")),
+    )
     op.create_table(
         "forwards",
         sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
@@ -709,12 +758,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_forwards_from_school_id"))
 
     op.drop_table("forwards")
+    op.drop_table("search_texts")
     with op.batch_alter_table("grants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_grants_school_id"))
         batch_op.drop_index(batch_op.f("ix_grants_reuse_request_id"))
         batch_op.drop_index("ix_grants_resource_school_scope")
 
     op.drop_table("grants")
+    op.drop_table("search_documents")
     with op.batch_alter_table("reuse_requests", schema=None) as batch_op:
         batch_op.drop_index("ix_reuse_requests_status_respond_by")
         batch_op.drop_index("ix_reuse_requests_school_status")

@@ -59,7 +59,7 @@ def load_job_handlers() -> None:
 
 
 # Modules whose import registers job handlers with `exchange.jobs.worker.job_handler`.
-JOB_HANDLER_MODULES: list[str] = []
+JOB_HANDLER_MODULES: list[str] = ["exchange.search.extraction_job"]
 
 
 class ExchangeApp(Litestar):

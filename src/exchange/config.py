@@ -45,6 +45,11 @@ class Settings:
     request_response_days: int = 14
     smtp_url: str | None = None
     mail_from: str = "exchange@localhost"
+    # Text extraction for search: wall-clock and memory caps of one extraction, and the
+    # largest file whose text is read at all.
+    extraction_timeout_seconds: float = 30.0
+    extraction_max_memory_bytes: int = 512 * 1024**2
+    extraction_max_file_bytes: int = 200 * 1024**2
     auto_migrate: bool = True
     run_jobs: bool = True
     log_level: str = "INFO"
@@ -66,6 +71,11 @@ class Settings:
             raise SettingsError("EXCHANGE_SCHOOL_QUOTA_BYTES must be positive when set.")
         if self.token_ttl_hours <= 0:
             raise SettingsError("EXCHANGE_TOKEN_TTL_HOURS must be positive.")
+        if self.extraction_timeout_seconds <= 0 or self.extraction_max_memory_bytes <= 0:
+            raise SettingsError(
+                "EXCHANGE_EXTRACTION_TIMEOUT_SECONDS and EXCHANGE_EXTRACTION_MAX_MEMORY_BYTES "
+                "must be positive."
+            )
         if self.log_format not in {"json", "console"}:
             raise SettingsError("EXCHANGE_LOG_FORMAT must be 'json' or 'console'.")
 

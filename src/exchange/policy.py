@@ -29,7 +29,17 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    Table,
+    and_,
+    exists,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import CTE
@@ -270,6 +280,55 @@ def forward_stands(forward: Any, resource: Any, now: datetime) -> ColumnElement[
     )
 
 
+# The recursive CTE below is built for every read, so it is written against the tables
+# (Core aliases) rather than ORM aliases, which cost several times more to build.
+_FORWARDS: Table = Forward.__table__  # type: ignore[assignment]
+_RESOURCES: Table = Resource.__table__  # type: ignore[assignment]
+_GRANTS: Table = Grant.__table__  # type: ignore[assignment]
+_PARTNERSHIPS: Table = Partnership.__table__  # type: ignore[assignment]
+_SHARES: Table = ResourceShare.__table__  # type: ignore[assignment]
+
+
+def _partners(a: Any, b: Any) -> ColumnElement[bool]:
+    p = _PARTNERSHIPS.alias()
+    return exists(
+        select(p.c.id).where(
+            p.c.status == PartnershipStatus.ACTIVE.value,
+            or_(
+                and_(p.c.inviting_school_id == a, p.c.invited_school_id == b),
+                and_(p.c.inviting_school_id == b, p.c.invited_school_id == a),
+            ),
+        )
+    )
+
+
+def _standing_forwards(now: datetime) -> tuple[Select[Any], Any]:
+    """FROM forwards JOIN resources LEFT JOIN grants, WHERE the forward stands at `now`
+    (the table form of `forward_stands`); returns the select and the forwards alias."""
+    f = _FORWARDS.alias()
+    r = _RESOURCES.alias()
+    g = _GRANTS.alias()
+    stands = and_(
+        f.c.cut_at.is_(None),
+        r.c.confidential.is_(False),
+        or_(
+            and_(
+                g.c.id.is_not(None),
+                g.c.revoked_at.is_(None),
+                or_(g.c.expires_at.is_(None), g.c.expires_at > now),
+            ),
+            and_(f.c.grant_id.is_(None), r.c.licence != ARR),
+        ),
+        _partners(f.c.from_school_id, f.c.to_school_id),
+    )
+    joined = (
+        select(f.c.resource_id.label("resource_id"), f.c.to_school_id.label("school_id"))
+        .select_from(f.join(r, r.c.id == f.c.resource_id).outerjoin(g, g.c.id == f.c.grant_id))
+        .where(stands)
+    )
+    return joined, (f, r)
+
+
 def forward_reach(now: datetime) -> CTE:
     """Recursive CTE of (resource_id, school_id): who reads what through standing forwards.
 
@@ -277,24 +336,28 @@ def forward_reach(now: datetime) -> CTE:
     further hop starts at a school reached by the one before. UNION (not UNION ALL)
     ends cycles.
     """
-    f = aliased(Forward)
-    r = aliased(Resource)
-    anchor = (
-        select(f.resource_id.label("resource_id"), f.to_school_id.label("school_id"))
-        .join(r, r.id == f.resource_id)
-        .where(forward_stands(f, r, now), directly_readable(r, f.from_school_id))
+    anchor, (f, r) = _standing_forwards(now)
+    shares = _SHARES.alias()
+    partner = _partners(r.c.owner_school_id, f.c.from_school_id)
+    from_reads = or_(
+        r.c.owner_school_id == f.c.from_school_id,
+        and_(r.c.visibility == Visibility.PARTNERS.value, partner),
+        and_(
+            r.c.visibility == Visibility.SELECTED.value,
+            partner,
+            exists(
+                select(shares.c.id).where(
+                    shares.c.resource_id == r.c.id, shares.c.school_id == f.c.from_school_id
+                )
+            ),
+        ),
     )
-    reach = anchor.cte("forward_reach", recursive=True, nesting=True)
-    f2 = aliased(Forward)
-    r2 = aliased(Resource)
-    step = (
-        select(f2.resource_id, f2.to_school_id)
-        .join(r2, r2.id == f2.resource_id)
-        .join(
-            reach,
-            and_(reach.c.resource_id == f2.resource_id, reach.c.school_id == f2.from_school_id),
-        )
-        .where(forward_stands(f2, r2, now))
+    reach = anchor.where(from_reads).cte("forward_reach", recursive=True, nesting=True)
+    step, (f2, _r2) = _standing_forwards(now)
+    step = step.join_from(
+        f2,
+        reach,
+        and_(reach.c.resource_id == f2.c.resource_id, reach.c.school_id == f2.c.from_school_id),
     )
     return reach.union(step)
 
@@ -313,6 +376,24 @@ def readable_by_school(school: Any, now: datetime, resource: Any = Resource) -> 
     return or_(directly_readable(resource, school), reached_by_forward(school, now, resource))
 
 
+def active_partner_ids(school_id: UUID) -> CompoundSelect[tuple[UUID]]:
+    """SQL: the ids of the schools in an active partnership with `school_id`.
+
+    Not correlated with any outer row, so a database computes it once per statement and
+    probes the result, where a correlated EXISTS would look up partnerships again for
+    every candidate resource (a search weighs tens of thousands).
+    """
+    active = PartnershipStatus.ACTIVE.value
+    return union_all(
+        select(Partnership.invited_school_id).where(
+            Partnership.status == active, Partnership.inviting_school_id == school_id
+        ),
+        select(Partnership.inviting_school_id).where(
+            Partnership.status == active, Partnership.invited_school_id == school_id
+        ),
+    )
+
+
 def readable_resources(identity: Identity, now: datetime | None = None) -> ColumnElement[bool]:
     """SQL condition on Resource: the caller's school may read it (metadata, versions, content).
 
@@ -320,8 +401,30 @@ def readable_resources(identity: Identity, now: datetime | None = None) -> Colum
     named in `shared_with` when visibility is `selected`; a school a share-grant holder
     forwarded it to while the forward stands. `school` never leaves the owner. Pass the
     injected clock's `now`: grants expire by it.
+
+    The same rule as `readable_by_school`, written for one known school: every part is a
+    set keyed by the caller (uncorrelated IN), which the database builds once per
+    statement, so the condition costs a lookup per row however many resources a search
+    weighs.
     """
-    return readable_by_school(identity.school_id, _at(now))
+    caller = identity.school_id
+    partners = active_partner_ids(caller)
+    listed = select(ResourceShare.resource_id).where(ResourceShare.school_id == caller)
+    reach = forward_reach(_at(now))
+    forwarded = select(reach.c.resource_id).where(reach.c.school_id == caller)
+    return or_(
+        Resource.owner_school_id == caller,
+        and_(
+            Resource.visibility == Visibility.PARTNERS.value,
+            Resource.owner_school_id.in_(partners),
+        ),
+        and_(
+            Resource.visibility == Visibility.SELECTED.value,
+            Resource.owner_school_id.in_(partners),
+            Resource.id.in_(listed),
+        ),
+        Resource.id.in_(forwarded),
+    )
 
 
 async def readable_resource(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,29 @@ def compare_type(
     if isinstance(metadata_type, GUID | DateTimeUTC):
         return False
     return None
+
+
+# What the hand-written migrations build and the models do not describe: the full-text
+# index of search (0004: FTS5 tables on SQLite, tsvector columns and a GIN index on
+# PostgreSQL). Comparing the models with a database leaves these out.
+HAND_WRITTEN_TABLE_PREFIXES = ("search_index",)
+HAND_WRITTEN_COLUMNS = frozenset(
+    {("search_documents", "search_vector"), ("search_documents", "head_vector")}
+)
+HAND_WRITTEN_INDEXES = frozenset({"ix_search_documents_search_vector"})
+
+
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Alembic's filter of reflected names: everything except the hand-written objects."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(HAND_WRITTEN_TABLE_PREFIXES)
+    if type_ == "column":
+        return (parent_names.get("table_name"), name) not in HAND_WRITTEN_COLUMNS
+    if type_ == "index":
+        return name not in HAND_WRITTEN_INDEXES
+    return True
 
 
 def migrations_dir() -> Path:

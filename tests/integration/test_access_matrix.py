@@ -140,6 +140,9 @@ TABLE: dict[str, Row] = {
     },
     # --- the resource itself --------------------------------------------------------
     "getResource": READ,
+    # Search answers 200 to everyone; the cell records whether the resource is among
+    # the results (200) or not (404), so search is held to the same rule as a read.
+    "searchResources": READ,
     "listResourceVersions": READ,
     "downloadResource": READ,
     "downloadResourceVersion": READ,
@@ -473,6 +476,23 @@ async def _forward(world: World, actor: Actor, confidential: bool) -> Any:
     return response
 
 
+@dataclass
+class Seen:
+    """What a list showed, in the shape of an answer: 200 found, 404 not among them."""
+
+    status_code: int
+    text: str
+
+
+async def _search(world: World, actor: Actor, confidential: bool) -> Any:
+    response = await actor.get("/api/resources", params={"school_id": str(world.a.id)})
+    if response.status_code != 200:
+        return response
+    found = {item["id"] for item in response.json()["items"]}
+    listed = str(_r(world, confidential)) in found
+    return Seen(200 if listed else 404, f"results: {sorted(found)}")
+
+
 async def _sign_out(world: World, actor: Actor, confidential: bool) -> Any:
     return await (await fresh_token(world, actor)).delete("/api/auth/token")
 
@@ -572,6 +592,7 @@ ACTIONS: dict[str, Action] = {
     "disableMember": _disable,
     "enableMember": _enable,
     "getResource": _get("/api/resources/{r}"),
+    "searchResources": _search,
     "listResourceVersions": _get("/api/resources/{r}/versions"),
     "downloadResource": _get("/api/resources/{r}/content"),
     "downloadResourceVersion": _get("/api/resources/{r}/versions/1/content"),

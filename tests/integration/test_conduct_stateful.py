@@ -46,7 +46,7 @@ from exchange.models import (
     ReuseRequest,
     School,
 )
-from exchange.policy import readable_by_school
+from exchange.policy import readable_by_school, readable_resources
 from exchange.reuse.closing import close_requests_after_partnership_end
 from exchange.reuse.forwards import ForwardService
 from exchange.reuse.grants import GrantService
@@ -598,7 +598,19 @@ class ConductMachine(RuleBasedStateMachine):
                 )
                 return {(row[0], row[1]) for row in rows}
 
+        async def per_school() -> set[tuple[uuid.UUID, uuid.UUID]]:
+            # The form lists and searches use: one known school, uncorrelated sets.
+            found: set[tuple[uuid.UUID, uuid.UUID]] = set()
+            async with self.sessions() as session:
+                for admin in self.admins:
+                    ids = await session.scalars(
+                        select(Resource.id).where(readable_resources(admin, now))
+                    )
+                    found |= {(admin.school_id, resource_id) for resource_id in ids}
+            return found
+
         actual = self.run(pairs())
+        assert self.run(per_school()) == actual
         wanted = {
             (self.school_ids[s], self.resource_ids[r])
             for r in range(len(self.resource_ids))

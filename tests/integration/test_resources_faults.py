@@ -24,6 +24,7 @@ from tests.raw_http import RawConnection
 from tests.resource_fixtures import (
     NOTHING_STORED,
     StoreUnderTest,
+    StreamingClient,
     bearer_headers,
     create_school_for,
     database,
@@ -107,7 +108,7 @@ async def test_a_store_dying_mid_upload_answers_503_and_gc_clears_what_it_kept(
     settings: Settings,
     store: StoreUnderTest,
     moto_restarted: MotoEndpoint,
-    streaming_client: httpx.AsyncClient,
+    streaming_client: StreamingClient,
     tmp_path: Path,
 ) -> None:
     school = await schools.create()
@@ -125,11 +126,12 @@ async def test_a_store_dying_mid_upload_answers_503_and_gc_clears_what_it_kept(
             sent += MIB
         yield after
 
-    response = await streaming_client.post(
-        "/api/resources",
-        content=body(),
-        headers={**school.admin.headers, "Content-Type": content_type},
-    )
+    async with streaming_client() as http:
+        response = await http.post(
+            "/api/resources",
+            content=body(),
+            headers={**school.admin.headers, "Content-Type": content_type},
+        )
 
     assert_problem(response, 503)
     assert await row_counts(settings) == NOTHING_STORED

@@ -24,6 +24,7 @@ from tests.live_server import free_port
 from tests.problems import assert_problem
 from tests.resource_fixtures import (
     StoreUnderTest,
+    StreamingClient,
     database,
     run_store_command,
     storage_used,
@@ -94,6 +95,37 @@ async def test_a_full_school_is_refused_before_its_file_is_read(
 
     assert "storage is full" in assert_problem(refused, 507)["detail"]
     assert len(store.stored_keys()) == 1
+
+
+async def test_an_announced_length_past_the_quota_is_refused_before_reading(
+    schools: SchoolFactory,
+    settings: Settings,
+    store: StoreUnderTest,
+    streaming_client: StreamingClient,
+) -> None:
+    school = await schools.create()
+    reads = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal reads
+        reads += 1
+        yield b"x" * 1024
+
+    announced = QUOTA + settings.max_json_body_bytes + 1
+    async with streaming_client() as http:
+        response = await http.post(
+            "/api/resources",
+            content=body(),
+            headers={
+                **school.admin.headers,
+                "Content-Type": "multipart/form-data; boundary=b",
+                "Content-Length": str(announced),
+            },
+        )
+
+    assert_problem(response, 507)
+    assert reads == 0
+    assert store.contents() == []
 
 
 async def test_uploads_racing_for_the_last_space_cannot_both_win(

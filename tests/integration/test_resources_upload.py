@@ -8,7 +8,6 @@ import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from exchange.config import Settings
@@ -17,6 +16,7 @@ from tests.problems import assert_problem
 from tests.resource_fixtures import (
     NOTHING_STORED,
     StoreUnderTest,
+    StreamingClient,
     audit_actions,
     make_partners,
     multipart_body,
@@ -434,7 +434,7 @@ async def test_an_announced_length_over_the_limit_is_refused_before_reading(
     schools: SchoolFactory,
     settings: Settings,
     store: StoreUnderTest,
-    streaming_client: httpx.AsyncClient,
+    streaming_client: StreamingClient,
 ) -> None:
     school = await schools.create()
     reads = 0
@@ -444,15 +444,16 @@ async def test_an_announced_length_over_the_limit_is_refused_before_reading(
         reads += 1
         yield b"x" * 1024
 
-    response = await streaming_client.post(
-        "/api/resources",
-        content=body(),
-        headers={
-            **school.admin.headers,
-            "Content-Type": "multipart/form-data; boundary=b",
-            "Content-Length": str(settings.request_max_body_bytes + 1),
-        },
-    )
+    async with streaming_client() as http:
+        response = await http.post(
+            "/api/resources",
+            content=body(),
+            headers={
+                **school.admin.headers,
+                "Content-Type": "multipart/form-data; boundary=b",
+                "Content-Length": str(settings.request_max_body_bytes + 1),
+            },
+        )
 
     assert_problem(response, 413)
     assert reads == 0
@@ -535,7 +536,7 @@ async def test_a_wrong_field_before_the_file_is_refused_before_the_file_is_read(
     schools: SchoolFactory,
     settings: Settings,
     store: StoreUnderTest,
-    streaming_client: httpx.AsyncClient,
+    streaming_client: StreamingClient,
 ) -> None:
     school = await schools.create()
     head, content_type = multipart_body([("kind", None, b"poem")])
@@ -554,11 +555,12 @@ async def test_a_wrong_field_before_the_file_is_refused_before_the_file_is_read(
             sent_after_refusal += 1
             yield b"%" * 4096
 
-    response = await streaming_client.post(
-        "/api/resources",
-        content=body(),
-        headers={**school.admin.headers, "Content-Type": content_type},
-    )
+    async with streaming_client() as http:
+        response = await http.post(
+            "/api/resources",
+            content=body(),
+            headers={**school.admin.headers, "Content-Type": content_type},
+        )
 
     body_json = assert_problem(response, 422)
     assert "kind" in body_json["detail"]
@@ -663,7 +665,7 @@ async def test_a_stalled_upload_is_cut_off_and_leaves_nothing(
     schools: SchoolFactory,
     settings: Settings,
     store: StoreUnderTest,
-    streaming_client: httpx.AsyncClient,
+    streaming_client: StreamingClient,
 ) -> None:
     school = await schools.create()
     body, content_type = multipart_body(
@@ -676,11 +678,12 @@ async def test_a_stalled_upload_is_cut_off_and_leaves_nothing(
         await asyncio.sleep(settings.upload_idle_timeout_seconds + 1)
         yield body[cut:]
 
-    response = await streaming_client.post(
-        "/api/resources",
-        content=stalling(),
-        headers={**school.admin.headers, "Content-Type": content_type},
-    )
+    async with streaming_client() as http:
+        response = await http.post(
+            "/api/resources",
+            content=stalling(),
+            headers={**school.admin.headers, "Content-Type": content_type},
+        )
 
     assert_problem(response, 408)
     await assert_nothing_left(settings, store)

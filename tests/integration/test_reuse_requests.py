@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from sqlalchemy import select
 
 from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.errors import Conflict
-from exchange.models import AuditEvent
+from exchange.models import AuditEvent, ReuseRequest
 from exchange.reuse.escalation import escalate_overdue
 from exchange.reuse.requests import ReuseRequestService
 from exchange.reuse.schemas import ReuseRequestCreate
@@ -330,3 +332,33 @@ async def test_every_request_event_reaches_the_inbox_of_the_other_side(ground: G
     assert (await kinds(cast.author))[:2] == ["reuse_request.withdrawn", "reuse_request.created"]
     item = (await cast.b_teacher.get("/api/notifications")).json()["items"][0]
     assert item["payload"]["message"].startswith("Osh School 5 declined")
+
+
+async def test_the_escalation_command_escalates_each_overdue_request_once(
+    ground: Ground, settings: Settings, clock: ManualClock
+) -> None:
+    from click.testing import CliRunner
+
+    from exchange.cli import main
+
+    cast = await sister_schools(ground)
+    created = (
+        await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
+    ).json()
+    # The command runs on the system clock: make the request overdue by that clock.
+    async with ground.session() as session:
+        request = await session.get_one(ReuseRequest, UUID(created["id"]))
+        request.respond_by = datetime.now(UTC) - timedelta(days=1)
+        await session.commit()
+    runner = CliRunner()
+    first = await asyncio.to_thread(
+        runner.invoke, main, ["requests", "escalate"], env=settings.to_env()
+    )
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout) == {"escalated": 1}
+    again = await asyncio.to_thread(
+        runner.invoke, main, ["requests", "escalate"], env=settings.to_env()
+    )
+    assert json.loads(again.stdout) == {"escalated": 0}
+    inbox = (await cast.a.admin.get("/api/notifications")).json()
+    assert [i["kind"] for i in inbox["items"]].count("reuse_request.overdue") == 1

@@ -10,12 +10,19 @@ from sqlalchemy import Connection, text
 from exchange.config import Settings
 from exchange.database import create_engine
 from exchange.models import metadata
-from exchange.schema import compare_type, current_revision, head_revision, upgrade
+from exchange.schema import (
+    compare_type,
+    current_revision,
+    head_revision,
+    include_name,
+    upgrade,
+)
 
 
 def _differences(connection: Connection) -> list[object]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": compare_type, "render_as_batch": True}
+        connection,
+        opts={"compare_type": compare_type, "include_name": include_name, "render_as_batch": True},
     )
     return list(compare_metadata(context, metadata))
 

@@ -36,8 +36,9 @@ TEMP_PREFIX: Final = ".upload-"
 FILE_MODE: Final = 0o600
 FOLDER_MODE: Final = 0o700
 # Chunks are handed to a thread in batches of about this size: one thread hop per
-# 64 KiB network chunk would cost more than the write.
-WRITE_BATCH_BYTES: Final = 1024 * 1024
+# 64 KiB network chunk would cost more than the write. One batch is written while the
+# next gathers, so about two are held.
+WRITE_BATCH_BYTES: Final = 512 * 1024
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -31,6 +31,7 @@ from exchange.models.partnership import Partnership
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
 from exchange.models.reuse_request import ReuseRequest
 from exchange.models.school import School
+from exchange.models.search_document import SearchDocument, SearchText
 from exchange.models.sign_in_failure import SignInFailure
 
 metadata = orm_registry.metadata
@@ -61,6 +62,8 @@ __all__ = (
     "School",
     "SchoolKind",
     "SchoolLocality",
+    "SearchDocument",
+    "SearchText",
     "SignInFailure",
     "Visibility",
     "metadata",

@@ -29,6 +29,9 @@ from exchange.resources.download import serve_version
 from exchange.resources.schemas import ResourceOut, ResourceUpdate, VersionOut
 from exchange.resources.services import ResourceService
 from exchange.resources.upload import IncomingForm, UploadReceiver
+from exchange.search.deps import SEARCH_DESCRIPTION, provide_search_params, provide_search_service
+from exchange.search.schemas import SearchPage
+from exchange.search.services import SearchParams, SearchService
 
 T = TypeVar("T")
 
@@ -118,6 +121,23 @@ class ResourceController(Controller):
     ) -> ResourceOut:
         resource = await resources.add_version(identity, resource_id, _receiver(request, resources))
         return await resources.describe(identity, resource)
+
+    @get(
+        operation_id="searchResources",
+        summary="Search the resources your school may read",
+        description=SEARCH_DESCRIPTION,
+        dependencies={
+            "searches": Provide(provide_search_service),
+            "search": Provide(provide_search_params, sync_to_thread=False),
+        },
+    )
+    async def search(
+        self,
+        identity: NamedDependency[Identity],
+        searches: NamedDependency[SearchService],
+        search: NamedDependency[SearchParams],
+    ) -> SearchPage:
+        return await searches.search(identity, search)
 
     @get(
         "/{resource_id:uuid}",

@@ -12,6 +12,8 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from exchange.search.schemas import ExtractionState
+
 
 class ResourceUpdate(msgspec.Struct, forbid_unknown_fields=True):
     """A change of metadata: only the fields sent change. The file changes by uploading a
@@ -90,3 +92,7 @@ class ResourceOut(msgspec.Struct):
     can_edit: bool
     created_at: datetime
     updated_at: datetime
+    # Whether the text inside the current file is searchable yet: pending | done |
+    # no_text | unsupported | failed, and a sentence when it is not (fully).
+    extraction_status: ExtractionState
+    extraction_reason: str | None

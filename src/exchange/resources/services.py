@@ -50,6 +50,8 @@ from exchange.resources.schemas import (
     VersionOut,
 )
 from exchange.resources.upload import StoredFile, UploadReceiver
+from exchange.search.extraction_job import queue_text_extraction
+from exchange.search.index import SearchIndex, text_extraction_of
 
 # A chain of adaptations longer than this is shown cut (it cannot loop: an original
 # exists before what is derived from it, but rows can be edited by hand).
@@ -166,6 +168,8 @@ class ResourceService:
         async with receiver.receive(quota=school_quota, check_fields=_check_early) as upload:
             new = read_form(upload.fields)
             resource = await self._insert_resource(identity, new, upload.file)
+            await SearchIndex(self.session).refresh(resource.id)
+            await queue_text_extraction(self.session, self.clock, resource.id, 1)
             upload.committing()
             await self.session.commit()
         return resource
@@ -196,6 +200,7 @@ class ResourceService:
                 self.session, resource.owner_school_id, upload.file.size, school_quota.limit
             )
             self._add_version(resource, number, upload.file, identity)
+            await queue_text_extraction(self.session, self.clock, resource.id, number)
             record_event(
                 self.session,
                 self.clock,
@@ -352,6 +357,7 @@ class ResourceService:
             resource_id=resource.id,
             details={"fields": changed},
         )
+        await SearchIndex(self.session).refresh(resource.id)
         await self.session.commit()
         await self.session.refresh(resource)
         return resource
@@ -401,6 +407,7 @@ class ResourceService:
         )
         school = await self._school_ref(resource.owner_school_id)
         owner = policy.is_owner_school(identity, resource)
+        text = await text_extraction_of(self.session, resource.id)
         return ResourceOut(
             id=resource.id,
             title=resource.title,
@@ -425,6 +432,8 @@ class ResourceService:
             can_edit=policy.can_edit(identity, resource),
             created_at=resource.created_at,
             updated_at=resource.updated_at,
+            extraction_status=text.status,
+            extraction_reason=text.reason,
         )
 
     async def _provenance(self, resource: Resource) -> list[OriginalOut]:

@@ -120,8 +120,17 @@ class UploadReceiver:
     ) -> ReceivedUpload:
         limit = self._settings.request_max_body_bytes
         announced = self._form.content_length
-        if announced is not None and announced > limit:
-            raise self._too_large()
+        if announced is not None:
+            # What the announced length already tells, refused before a byte is read
+            # (on a slow link, that is minutes not wasted). The form's fields and
+            # boundaries may take up to the JSON limit, so only a length past that
+            # allowance is sure to carry a file too large.
+            allowance = self._settings.max_json_body_bytes
+            if announced > limit:
+                raise self._too_large()
+            room = quota.left
+            if room is not None and announced > room + allowance:
+                raise quota.refusal(announced - allowance)
         fields: list[tuple[str, str]] = []
         stored: StoredFile | None = None
         try:

@@ -202,6 +202,13 @@ def _reader_for(media_type: str) -> _Reader | Extraction:
     return _unsupported(Reasons.OTHER_KIND)
 
 
+def outcome_without_reading(media_type: str) -> Extraction | None:
+    """The outcome for a media type whose files are never read (pictures, video, old
+    Office formats...), or None when its files are read: a worker need not fetch them."""
+    reader = _reader_for(media_type)
+    return reader if isinstance(reader, Extraction) else None
+
+
 def _unsupported(reason: str) -> Extraction:
     return Extraction(status="unsupported", text="", truncated=False, reason=reason)
 

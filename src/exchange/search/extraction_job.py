@@ -1,0 +1,130 @@
+"""Extracting the text of a new version off the request path, as a job.
+
+A service that commits a new version calls `queue_text_extraction` in the same
+transaction: the resource's text turns `pending` and a job is queued (one per version).
+The job copies the stored file to a private temporary folder, runs extraction in a child
+process with hard limits (a worker thread waits for it), and stores the outcome and the
+reindexed resource in one transaction. A version replaced meanwhile is skipped: the newer
+version has its own job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.blobstore import BlobNotFound, BlobStore
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.jobs.queue import enqueue
+from exchange.jobs.worker import JobContext, job_handler
+from exchange.models import Resource, ResourceVersion
+from exchange.search.extraction import (
+    Extraction,
+    ExtractionLimits,
+    extract_text_isolated,
+    outcome_without_reading,
+)
+from exchange.search.index import SearchIndex
+
+EXTRACT_TEXT = "search.extract_text"
+
+logger = logging.getLogger(__name__)
+
+TOO_LARGE = (
+    "The file is larger than text extraction reads; only the title and description are searchable."
+)
+MISSING = "The stored file could not be found, so its text is not searchable."
+
+
+def extraction_limits(settings: Settings) -> ExtractionLimits:
+    return ExtractionLimits(
+        timeout_seconds=settings.extraction_timeout_seconds,
+        max_memory_bytes=settings.extraction_max_memory_bytes,
+    )
+
+
+async def queue_text_extraction(
+    session: AsyncSession, clock: Clock, resource_id: UUID, version_number: int
+) -> None:
+    """In the caller's transaction: the resource's text is pending, and a job will
+    extract it from version `version_number`."""
+    await SearchIndex(session).mark_pending(resource_id)
+    await enqueue(
+        session,
+        clock,
+        EXTRACT_TEXT,
+        {"resource_id": str(resource_id), "version": version_number},
+        dedupe_key=f"{EXTRACT_TEXT}:{resource_id}:{version_number}",
+    )
+
+
+async def _current_version(
+    session: AsyncSession, resource_id: UUID, number: int
+) -> ResourceVersion | None:
+    """Version `number` of the resource if it is still the current one."""
+    return await session.scalar(
+        select(ResourceVersion)
+        .join(Resource, Resource.id == ResourceVersion.resource_id)
+        .where(
+            ResourceVersion.resource_id == resource_id,
+            ResourceVersion.number == number,
+            Resource.current_version_number == number,
+        )
+    )
+
+
+async def _copy(store: BlobStore, key: str, target: Path) -> None:
+    """Streams the stored file into `target`, writing off the event loop."""
+    stream = await store.open_range(key)
+    with target.open("wb") as out:
+        async with stream:
+            async for chunk in stream:
+                await asyncio.to_thread(out.write, chunk)
+
+
+async def _extract(
+    store: BlobStore, key: str, media_type: str, size: int, settings: Settings
+) -> Extraction:
+    without_reading = outcome_without_reading(media_type)
+    if without_reading is not None:
+        return without_reading
+    if size > settings.extraction_max_file_bytes:
+        return Extraction("unsupported", "", False, TOO_LARGE)
+    with tempfile.TemporaryDirectory(prefix="exchange-extract-") as scratch:
+        path = Path(scratch) / "file"
+        try:
+            await _copy(store, key, path)
+        except BlobNotFound:
+            logger.error("stored file %s missing; its text cannot be extracted", key)
+            return Extraction("failed", "", False, MISSING)
+        return await asyncio.to_thread(
+            extract_text_isolated, path, media_type, extraction_limits(settings)
+        )
+
+
+@job_handler(EXTRACT_TEXT)
+async def extract_version_text(context: JobContext, payload: dict[str, Any]) -> None:
+    resource_id = UUID(str(payload["resource_id"]))
+    number = int(payload["version"])
+    async with context.session_factory() as session:
+        version = await _current_version(session, resource_id, number)
+        if version is None:
+            return  # deleted, or replaced by a newer version that has its own job
+        key, media_type, size = version.blob_key, version.media_type, version.size
+    store: BlobStore = context.state["blob_store"]
+    extraction = await _extract(store, key, media_type, size, context.settings)
+    async with context.session_factory() as session:
+        if await _current_version(session, resource_id, number) is None:
+            return
+        await SearchIndex(session).store_extraction(
+            resource_id, number, extraction, context.clock.now()
+        )
+        await session.commit()

@@ -1,0 +1,146 @@
+"""The full-text conditions of a search, in each database's own language.
+
+A parsed query (`exchange.search.normalise.parse_query`) holds only words of letters and
+digits, already normalised as the index is, so it is written into FTS5 and tsquery
+expressions without any escaping: no operator can come through.
+
+Ranking is by tiers that depend on the document alone, never on corpus statistics (bm25
+moves every score when any document is added, which would let a page boundary shift
+under a cursor):
+
+- 3: every part of the query is in the title;
+- 2: every part is in the title, subject, authors or description ("head");
+- 1: some part is in the head, the rest in the text (only for queries of several parts);
+- 0: the text alone has them.
+
+Within a tier the newest resource comes first (the index row's id, which grows as
+resources are added).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    String,
+    bindparam,
+    case,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+)
+
+from exchange.models import SearchDocument
+from exchange.search.normalise import ParsedQuery
+
+TITLE, HEAD, SOME_IN_HEAD, BODY = 3, 2, 1, 0
+
+
+def tiers_of(query: ParsedQuery) -> tuple[int, ...]:
+    """The tiers a query's results fall in, best first."""
+    if len(query.terms) + len(query.phrases) > 1:
+        return (TITLE, HEAD, SOME_IN_HEAD, BODY)
+    return (TITLE, HEAD, BODY)
+
+
+# --- SQLite FTS5 ---------------------------------------------------------------------------
+
+SEARCH_INDEX = table("search_index", column("rowid", BigInteger), column("search_index", String))
+
+
+def fts5_parts(query: ParsedQuery) -> list[str]:
+    """One FTS5 phrase per query part: `"word"*` for a term, `"two words"` for a phrase."""
+    return [f'"{term}"*' for term in query.terms] + [
+        '"' + " ".join(phrase) + '"' for phrase in query.phrases
+    ]
+
+
+def fts5_expression(query: ParsedQuery) -> str:
+    """Every part, anywhere in the document."""
+    return " AND ".join(fts5_parts(query))
+
+
+def fts5_tier_expression(query: ParsedQuery, tier: int) -> str:
+    """The documents of one tier exactly (the better tiers excluded with NOT)."""
+    every = f"({fts5_expression(query)})"
+    some = "(" + " OR ".join(fts5_parts(query)) + ")"
+    in_title = f"({{title}} : {every})"
+    in_head = f"({{title meta}} : {every})"
+    some_in_head = f"({{title meta}} : {some})"
+    if tier == TITLE:
+        return in_title
+    if tier == HEAD:
+        return f"{in_head} NOT {in_title}"
+    if tier == SOME_IN_HEAD:
+        return f"({every} AND {some_in_head}) NOT {in_head}"
+    return f"{every} NOT {some_in_head}"
+
+
+def fts5_match(expression: str) -> ColumnElement[bool]:
+    """`search_index MATCH expression`, for a statement whose FROM has the FTS5 table."""
+    return SEARCH_INDEX.c.search_index.op("MATCH")(literal(expression, String))
+
+
+def fts5_matching_documents(query: ParsedQuery) -> ColumnElement[bool]:
+    """Condition on `SearchDocument`: every part of the query is in the document."""
+    return SearchDocument.id.in_(
+        select(SEARCH_INDEX.c.rowid).where(fts5_match(fts5_expression(query)))
+    )
+
+
+# --- PostgreSQL tsvector ---------------------------------------------------------------------
+
+
+def tsquery_parts(query: ParsedQuery, weights: str = "") -> list[str]:
+    """One tsquery operand per part: `'word':*` for a term, `('two' <-> 'words')` for a
+    phrase; `weights` (e.g. "AB") restricts them to those weights."""
+    parts = [f"'{term}':*{weights}" for term in query.terms]
+    suffix = f":{weights}" if weights else ""
+    for phrase in query.phrases:
+        parts.append("(" + " <-> ".join(f"'{word}'{suffix}" for word in phrase) + ")")
+    return parts
+
+
+def tsquery_expression(query: ParsedQuery, weights: str = "", operator: str = "&") -> str:
+    return f" {operator} ".join(tsquery_parts(query, weights))
+
+
+def _tsquery(expression: str) -> ColumnElement[object]:
+    # The query is written into the SQL text rather than bound, so that PostgreSQL
+    # estimates how many documents match from its statistics of the column (a bound
+    # parameter in a prepared statement gets a generic guess, and a plan to match).
+    return func.to_tsquery(
+        literal_column("'simple'"), bindparam(None, expression, String, literal_execute=True)
+    )
+
+
+SEARCH_VECTOR: ColumnElement[object] = literal_column("search_documents.search_vector")
+HEAD_VECTOR: ColumnElement[object] = literal_column("search_documents.head_vector")
+
+
+def tsvector_matches(query: ParsedQuery) -> ColumnElement[bool]:
+    """Condition on `SearchDocument`: every part of the query is in the document (the GIN
+    index on `search_vector` answers it)."""
+    return SEARCH_VECTOR.op("@@")(_tsquery(tsquery_expression(query)))
+
+
+def tsvector_tier(query: ParsedQuery) -> ColumnElement[int]:
+    """The document's tier, read from the small `head_vector` only. Each tsquery is a
+    scalar subquery, so PostgreSQL parses it once, not once per row."""
+
+    def head_has(expression: str) -> ColumnElement[bool]:
+        return HEAD_VECTOR.op("@@")(select(_tsquery(expression)).scalar_subquery())
+
+    whens = [
+        (head_has(tsquery_expression(query, "A")), literal(TITLE, Integer)),
+        (head_has(tsquery_expression(query, "AB")), literal(HEAD, Integer)),
+    ]
+    if SOME_IN_HEAD in tiers_of(query):
+        whens.append(
+            (head_has(tsquery_expression(query, "AB", "|")), literal(SOME_IN_HEAD, Integer))
+        )
+    return case(*whens, else_=literal(BODY, Integer))

@@ -1,0 +1,217 @@
+"""Writing the full-text index: one row per resource, in the caller's transaction.
+
+The application normalises every field with `normalise_text` before either database sees
+it, so SQLite's FTS5 and PostgreSQL's tsvector hold the same words. Services call
+`SearchIndex.refresh` after they create or change a resource, its authors or its current
+version, and the extraction job calls `store_extraction`; the index row is then committed
+with the change it describes. Deleting a resource needs no call: its search document goes
+with it (a foreign-key cascade, and on SQLite a trigger that drops the FTS5 row).
+"""
+
+from __future__ import annotations
+
+import typing
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.models import Member, Resource, ResourceAuthor, SearchDocument, SearchText
+from exchange.search.extraction import Extraction
+from exchange.search.normalise import normalise_text
+from exchange.search.schemas import ExtractionState, TextExtraction
+
+PENDING: ExtractionState = "pending"
+
+# PostgreSQL refuses a tsvector whose distinct words take more than 1 MiB together
+# ("string is too long for tsvector"); stay well below it.
+_TSVECTOR_WORD_BYTES = 900_000
+
+
+@dataclass(frozen=True)
+class IndexedText:
+    """The three weighted parts of a resource's index row, normalised."""
+
+    title: str
+    meta: str
+    body: str
+
+
+def indexed_text(
+    *,
+    title: str,
+    subject: str | None,
+    description: str | None,
+    author_names: Iterable[str],
+    body: str,
+) -> IndexedText:
+    """Title (ranked highest), then subject, authors and description, then the body."""
+    meta = " ".join(
+        part for part in (subject or "", *author_names, description or "") if part.strip()
+    )
+    return IndexedText(
+        title=normalise_text(title), meta=normalise_text(meta), body=normalise_text(body)
+    )
+
+
+def within_tsvector_limit(normalised: str, budget: int = _TSVECTOR_WORD_BYTES) -> str:
+    """`normalised` cut where its distinct words reach `budget` bytes.
+
+    Only a document of hundreds of pages gets there; what follows the cut stays
+    searchable on SQLite and is left out on PostgreSQL.
+    """
+    if len(normalised) <= budget // 4:  # at most 4 bytes a character: cannot exceed it
+        return normalised
+    seen: set[str] = set()
+    used = 0
+    position = 0
+    for word in normalised.split(" "):
+        if word not in seen:
+            seen.add(word)
+            used += len(word.encode("utf-8"))
+            if used > budget:
+                return normalised[: max(0, position - 1)]
+        position += len(word) + 1
+    return normalised
+
+
+def stored_body(text: str) -> str:
+    """Extracted text as kept for snippets: composed (NFC), so a letter and its accent
+    typed as two characters are found as one."""
+    return unicodedata.normalize("NFC", text)
+
+
+async def text_extraction_of(session: AsyncSession, resource_id: UUID) -> TextExtraction:
+    """How far the text of the resource's current file is searchable, for its page."""
+    document = await session.scalar(
+        select(SearchDocument).where(SearchDocument.resource_id == resource_id)
+    )
+    if document is None:
+        return TextExtraction(status=PENDING)
+    return TextExtraction(
+        status=typing.cast(ExtractionState, document.extraction_status),
+        reason=document.extraction_reason,
+        version=document.extracted_version,
+        truncated=document.text_truncated,
+    )
+
+
+class SearchIndex:
+    """Keeps the index rows of resources in step with them, inside the session's
+    transaction (the caller commits)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    async def document(self, resource_id: UUID) -> SearchDocument:
+        """The resource's search document, created (pending, no text yet) if missing."""
+        document = await self.session.scalar(
+            select(SearchDocument).where(SearchDocument.resource_id == resource_id)
+        )
+        if document is None:
+            document = SearchDocument(resource_id=resource_id)
+            self.session.add(document)
+            await self.session.flush()
+        return document
+
+    async def refresh(self, resource_id: UUID) -> None:
+        """Rewrites the resource's index row from its current metadata, authors and
+        extracted text. Call it after any change to them, before committing."""
+        await self.session.flush()
+        resource = await self.session.get(Resource, resource_id)
+        if resource is None:
+            return
+        document = await self.document(resource_id)
+        names = await self._author_names(resource)
+        document.authors_text = normalise_text(" ".join(names))
+        await self.session.flush()
+        body = await self.session.scalar(
+            select(SearchText.body).where(SearchText.document_id == document.id)
+        )
+        await self._write(
+            document.id,
+            indexed_text(
+                title=resource.title,
+                subject=resource.subject,
+                description=resource.description,
+                author_names=names,
+                body=body or "",
+            ),
+        )
+
+    async def mark_pending(self, resource_id: UUID) -> None:
+        """A new version arrived: its text is on its way. The previous version's text
+        stays searchable until the new one replaces it."""
+        document = await self.document(resource_id)
+        document.extraction_status = PENDING
+        document.extraction_reason = None
+        await self.session.flush()
+
+    async def store_extraction(
+        self, resource_id: UUID, version_number: int, extraction: Extraction, now: datetime
+    ) -> None:
+        """Keeps what extraction found for this version and reindexes the resource."""
+        document = await self.document(resource_id)
+        document.extraction_status = extraction.status
+        document.extraction_reason = extraction.reason
+        document.extracted_version = version_number
+        document.extracted_at = now
+        document.text_truncated = extraction.truncated
+        text = await self.session.scalar(
+            select(SearchText).where(SearchText.document_id == document.id)
+        )
+        if text is None:
+            self.session.add(SearchText(document_id=document.id, body=stored_body(extraction.text)))
+        else:
+            text.body = stored_body(extraction.text)
+        await self.refresh(resource_id)
+
+    async def _author_names(self, resource: Resource) -> list[str]:
+        member_names: Sequence[str] = (
+            await self.session.scalars(
+                select(Member.full_name)
+                .join(ResourceAuthor, ResourceAuthor.member_id == Member.id)
+                .where(ResourceAuthor.resource_id == resource.id)
+                .order_by(ResourceAuthor.created_at, Member.full_name)
+            )
+        ).all()
+        return [*member_names, *(name for name in resource.co_authors or () if name)]
+
+    async def _write(self, row_id: int, indexed: IndexedText) -> None:
+        if self._dialect == "postgresql":
+            await self.session.execute(
+                text(
+                    "UPDATE search_documents SET "
+                    "head_vector = setweight(to_tsvector('simple', :title), 'A') "
+                    "|| setweight(to_tsvector('simple', :meta), 'B'), "
+                    "search_vector = setweight(to_tsvector('simple', :title), 'A') "
+                    "|| setweight(to_tsvector('simple', :meta), 'B') "
+                    "|| setweight(to_tsvector('simple', :body), 'C') "
+                    "WHERE id = :id"
+                ),
+                {
+                    "id": row_id,
+                    "title": indexed.title,
+                    "meta": indexed.meta,
+                    "body": within_tsvector_limit(indexed.body),
+                },
+            )
+            return
+        await self.session.execute(
+            text("DELETE FROM search_index WHERE rowid = :id"), {"id": row_id}
+        )
+        await self.session.execute(
+            text(
+                "INSERT INTO search_index (rowid, title, meta, body) "
+                "VALUES (:id, :title, :meta, :body)"
+            ),
+            {"id": row_id, "title": indexed.title, "meta": indexed.meta, "body": indexed.body},
+        )

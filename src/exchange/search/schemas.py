@@ -1,0 +1,95 @@
+"""Shapes of the search API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+ExtractionState = Literal["pending", "done", "no_text", "unsupported", "failed"]
+SortOrder = Literal["relevance", "newest"]
+
+
+class SchoolRef(msgspec.Struct):
+    id: UUID
+    name: str
+
+
+class AuthorRef(msgspec.Struct):
+    id: UUID
+    full_name: str
+
+
+class VersionSummary(msgspec.Struct):
+    number: int
+    media_type: str
+    size: int
+    original_name: str
+
+
+class TextExtraction(msgspec.Struct):
+    """How far the text inside the resource's current file is searchable."""
+
+    status: ExtractionState
+    reason: str | None = None
+    version: int | None = None
+    truncated: bool = False
+
+
+class SearchItem(msgspec.Struct):
+    id: UUID
+    title: str
+    kind: str
+    subject: str | None
+    grades: list[int]
+    language: str | None
+    licence: str
+    visibility: str
+    confidential: bool
+    school: SchoolRef
+    authors: list[AuthorRef]
+    co_authors: list[str]
+    current_version: VersionSummary | None
+    created_at: datetime
+    extraction_status: ExtractionState
+    # HTML: escaped text with the matches in <mark> elements; null without any text.
+    snippet: str | None
+
+
+class FacetCount(msgspec.Struct):
+    value: str
+    count: int
+
+
+class GradeCount(msgspec.Struct):
+    value: int
+    count: int
+
+
+class SchoolCount(msgspec.Struct):
+    value: UUID
+    name: str
+    count: int
+
+
+class Facets(msgspec.Struct):
+    """Counts over the whole result set (every page), of what the caller may read."""
+
+    kind: list[FacetCount]
+    subject: list[FacetCount]
+    grade: list[GradeCount]
+    language: list[FacetCount]
+    school: list[SchoolCount]
+
+
+class SearchPage(msgspec.Struct):
+    items: list[SearchItem]
+    total: int
+    # True when `total` and the facets were counted over the first results only (a
+    # very common word); `total` is then a lower bound.
+    total_is_estimate: bool
+    facets: Facets
+    next_cursor: str | None
+    sort: SortOrder

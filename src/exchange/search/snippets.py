@@ -1,0 +1,130 @@
+"""Snippets: a short piece of the original text around the first match, matches marked.
+
+The index holds normalised text (lower case, no punctuation, ё as е), which reads badly
+in a result list; so the snippet is cut from the text as written. The query's words are
+turned into a regular expression over original characters: each normalised letter
+stands for every character that normalises to it (capitals, ё for е, accented Latin
+letters, full-width forms), combining accents may follow any letter, a term matches the
+start of a word and marks the whole word, a phrase marks its words in sequence.
+
+The snippet is HTML: the text is escaped and only `<mark>` elements are added.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+from exchange.search.normalise import ParsedQuery, normalise_text
+
+SNIPPET_CHARS = 220
+# How much text before the first match the snippet shows.
+_LEAD_CHARS = 60
+_COMBINING = "[\u0300-\u036f\u0483-\u0489]*"
+_LETTER_OR_DIGIT = "[^\\W_]"
+_WORD_REST = f"(?:{_LETTER_OR_DIGIT}|[\u0300-\u036f\u0483-\u0489])*"
+_NOT_AFTER_LETTER = f"(?<!{_LETTER_OR_DIGIT})"
+_NOT_BEFORE_LETTER = f"(?!{_LETTER_OR_DIGIT})"
+_BETWEEN_WORDS = "(?:[\\W_])+"
+_SPACES = re.compile(r"\s+")
+# Blocks whose characters normalise to themselves (CJK ideographs, Hangul syllables) or
+# are not characters (surrogates): a letter missing from the table stands for itself.
+_SELF_NORMAL_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3), (0xD800, 0xDFFF))
+
+
+@functools.cache
+def _preimages() -> dict[str, str]:
+    """For every normalised character, the characters (of the Basic Multilingual Plane)
+    that normalise to it alone."""
+    found: defaultdict[str, list[str]] = defaultdict(list)
+    for code_point in range(0x20, 0x10000):
+        if any(low <= code_point <= high for low, high in _SELF_NORMAL_BLOCKS):
+            continue
+        character = chr(code_point)
+        folded = normalise_text(character)
+        if len(folded) == 1:
+            found[folded].append(character)
+    return {folded: "".join(characters) for folded, characters in found.items()}
+
+
+def _letter(normalised: str) -> str:
+    characters = _preimages().get(normalised, normalised)
+    return "[" + "".join(re.escape(character) for character in characters) + "]" + _COMBINING
+
+
+def _word(normalised_word: str) -> str:
+    return "".join(_letter(character) for character in normalised_word)
+
+
+def match_pattern(query: ParsedQuery) -> re.Pattern[str] | None:
+    """A pattern that finds the query's terms and phrases in original text."""
+    alternatives = [
+        _NOT_AFTER_LETTER + _word(term) + _WORD_REST
+        for term in sorted(query.terms, key=len, reverse=True)
+    ]
+    alternatives.extend(
+        _NOT_AFTER_LETTER + _BETWEEN_WORDS.join(_word(word) for word in phrase) + _NOT_BEFORE_LETTER
+        for phrase in query.phrases
+    )
+    if not alternatives:
+        return None
+    return re.compile("|".join(alternatives))
+
+
+def _clean(text: str) -> str:
+    return _SPACES.sub(" ", text)
+
+
+def _marked(text: str, pattern: re.Pattern[str]) -> str:
+    pieces: list[str] = []
+    position = 0
+    for found in pattern.finditer(text):
+        if found.end() == found.start():
+            continue
+        pieces.append(html.escape(text[position : found.start()], quote=False))
+        pieces.append("<mark>" + html.escape(found.group(), quote=False) + "</mark>")
+        position = found.end()
+    pieces.append(html.escape(text[position:], quote=False))
+    return "".join(pieces)
+
+
+def _window(text: str, start: int, end: int) -> tuple[str, bool, bool]:
+    """`text[start:end]` moved out to whole words, and whether it was cut at each side."""
+    if start > 0:
+        space = text.rfind(" ", 0, start)
+        start = space + 1 if space >= 0 and start - space < 30 else start
+    if end < len(text):
+        space = text.find(" ", end)
+        end = space if space >= 0 and space - end < 30 else end
+    return text[start:end].strip(), start > 0, end < len(text)
+
+
+def make_snippet(
+    texts: Iterable[str | None], query: ParsedQuery, *, length: int = SNIPPET_CHARS
+) -> str | None:
+    """About `length` characters of the first of `texts` that contains a match, around
+    the first match, as HTML with the matches in `<mark>`; without any match, the start
+    of the first non-empty text. None when all are empty."""
+    candidates = [_clean(text) for text in texts if text and text.strip()]
+    if not candidates:
+        return None
+    pattern = match_pattern(query)
+    chosen, start = candidates[0], 0
+    if pattern is not None:
+        for candidate in candidates:
+            found = pattern.search(candidate)
+            if found is not None:
+                chosen, start = candidate, max(0, found.start() - _LEAD_CHARS)
+                break
+    piece, cut_before, cut_after = _window(chosen, start, start + length)
+    body = _marked(piece, pattern) if pattern is not None else html.escape(piece, quote=False)
+    return ("…" if cut_before else "") + body + ("…" if cut_after else "")
+
+
+def warm_up() -> None:
+    """Builds the character table now (a tenth of a second) rather than in the first
+    search."""
+    _preimages()
