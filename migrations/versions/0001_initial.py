@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 22:44:42.528513
+Create Date: 2026-11-25 23:16:30.494205
 """
 
 from __future__ import annotations
@@ -209,6 +209,23 @@ def upgrade() -> None:
     with op.batch_alter_table("access_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_access_tokens_member_id"), ["member_id"], unique=False)
 
+    op.create_table(
+        "dashboard_visits",
+        sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("member_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("seen_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["members.id"],
+            name=op.f("fk_dashboard_visits_member_id_members"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_visits")),
+        sa.UniqueConstraint("member_id", name=op.f("uq_dashboard_visits_member_id")),
+    )
     op.create_table(
         "notifications",
         sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
@@ -496,6 +513,78 @@ def upgrade() -> None:
         sa.UniqueConstraint("resource_id", "number", name=op.f("uq_resource_versions_resource_id")),
     )
     op.create_table(
+        "reuse_requests",
+        sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("resource_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("requesting_school_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("requested_by_id", advanced_alchemy.types.GUID(length=16), nullable=True),
+        sa.Column("scope", sa.String(length=16), nullable=False),
+        sa.Column("purpose", sa.Text(), nullable=False),
+        sa.Column("audience", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("pending_key", sa.String(length=120), nullable=True),
+        sa.Column("respond_by", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("decided_by_id", advanced_alchemy.types.GUID(length=16), nullable=True),
+        sa.Column("decided_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("decision_note", sa.Text(), nullable=True),
+        sa.Column(
+            "grant_expires_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True
+        ),
+        sa.Column("escalated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("closed_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("closed_by_id", advanced_alchemy.types.GUID(length=16), nullable=True),
+        sa.Column("closed_reason", sa.Text(), nullable=True),
+        sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["closed_by_id"],
+            ["members.id"],
+            name=op.f("fk_reuse_requests_closed_by_id_members"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"],
+            ["members.id"],
+            name=op.f("fk_reuse_requests_decided_by_id_members"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"],
+            ["members.id"],
+            name=op.f("fk_reuse_requests_requested_by_id_members"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["requesting_school_id"],
+            ["schools.id"],
+            name=op.f("fk_reuse_requests_requesting_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["resources.id"],
+            name=op.f("fk_reuse_requests_resource_id_resources"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reuse_requests")),
+        sa.UniqueConstraint("pending_key", name=op.f("uq_reuse_requests_pending_key")),
+    )
+    with op.batch_alter_table("reuse_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_reuse_requests_requested_by_id"), ["requested_by_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_reuse_requests_resource_id"), ["resource_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_reuse_requests_school_status", ["requesting_school_id", "status"], unique=False
+        )
+        batch_op.create_index(
+            "ix_reuse_requests_status_respond_by", ["status", "respond_by"], unique=False
+        )
+
+    op.create_table(
         "search_documents",
         sa.Column(
             "id",
@@ -522,6 +611,62 @@ def upgrade() -> None:
         sa.UniqueConstraint("resource_id", name=op.f("uq_search_documents_resource_id")),
     )
     op.create_table(
+        "grants",
+        sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("resource_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("school_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("scope", sa.String(length=16), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("reuse_request_id", advanced_alchemy.types.GUID(length=16), nullable=True),
+        sa.Column("granted_by_id", advanced_alchemy.types.GUID(length=16), nullable=True),
+        sa.Column("expires_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("revoked_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("revoked_by_id", advanced_alchemy.types.GUID(length=16), nullable=True),
+        sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["granted_by_id"],
+            ["members.id"],
+            name=op.f("fk_grants_granted_by_id_members"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["resources.id"],
+            name=op.f("fk_grants_resource_id_resources"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["reuse_request_id"],
+            ["reuse_requests.id"],
+            name=op.f("fk_grants_reuse_request_id_reuse_requests"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["revoked_by_id"],
+            ["members.id"],
+            name=op.f("fk_grants_revoked_by_id_members"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["school_id"],
+            ["schools.id"],
+            name=op.f("fk_grants_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_grants")),
+    )
+    with op.batch_alter_table("grants", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_grants_resource_school_scope", ["resource_id", "school_id", "scope"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_grants_reuse_request_id"), ["reuse_request_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_grants_school_id"), ["school_id"], unique=False)
+
+    op.create_table(
         "search_texts",
         sa.Column(
             "id",
@@ -544,13 +689,90 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_texts")),
         sa.UniqueConstraint("document_id", name=op.f("uq_search_texts_document_id")),
     )
+    op.create_table(
+        "forwards",
+        sa.Column("id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("resource_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("from_school_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("to_school_id", advanced_alchemy.types.GUID(length=16), nullable=False),
+        sa.Column("grant_id", advanced_alchemy.types.GUID(length=16), nullable=True),
+        sa.Column("forwarded_by_id", advanced_alchemy.types.GUID(length=16), nullable=True),
+        sa.Column("cut_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=True),
+        sa.Column("cut_reason", sa.String(length=200), nullable=True),
+        sa.Column("sa_orm_sentinel", sa.Integer(), nullable=True),
+        sa.Column("created_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.Column("updated_at", advanced_alchemy.types.DateTimeUTC(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["forwarded_by_id"],
+            ["members.id"],
+            name=op.f("fk_forwards_forwarded_by_id_members"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["from_school_id"],
+            ["schools.id"],
+            name=op.f("fk_forwards_from_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["grant_id"],
+            ["grants.id"],
+            name=op.f("fk_forwards_grant_id_grants"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["resources.id"],
+            name=op.f("fk_forwards_resource_id_resources"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_school_id"],
+            ["schools.id"],
+            name=op.f("fk_forwards_to_school_id_schools"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_forwards")),
+    )
+    with op.batch_alter_table("forwards", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_forwards_from_school_id"), ["from_school_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_forwards_grant_id"), ["grant_id"], unique=False)
+        batch_op.create_index(
+            "ix_forwards_resource_to", ["resource_id", "to_school_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_forwards_to_school_id"), ["to_school_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("forwards", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_forwards_to_school_id"))
+        batch_op.drop_index("ix_forwards_resource_to")
+        batch_op.drop_index(batch_op.f("ix_forwards_grant_id"))
+        batch_op.drop_index(batch_op.f("ix_forwards_from_school_id"))
+
+    op.drop_table("forwards")
     op.drop_table("search_texts")
+    with op.batch_alter_table("grants", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_grants_school_id"))
+        batch_op.drop_index(batch_op.f("ix_grants_reuse_request_id"))
+        batch_op.drop_index("ix_grants_resource_school_scope")
+
+    op.drop_table("grants")
     op.drop_table("search_documents")
+    with op.batch_alter_table("reuse_requests", schema=None) as batch_op:
+        batch_op.drop_index("ix_reuse_requests_status_respond_by")
+        batch_op.drop_index("ix_reuse_requests_school_status")
+        batch_op.drop_index(batch_op.f("ix_reuse_requests_resource_id"))
+        batch_op.drop_index(batch_op.f("ix_reuse_requests_requested_by_id"))
+
+    op.drop_table("reuse_requests")
     op.drop_table("resource_versions")
     with op.batch_alter_table("resource_shares", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_resource_shares_school_id"))
@@ -578,6 +800,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_notifications_recipient_created")
 
     op.drop_table("notifications")
+    op.drop_table("dashboard_visits")
     with op.batch_alter_table("access_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_access_tokens_member_id"))
 

@@ -17,17 +17,22 @@ from litestar.openapi.spec import Components, SecurityScheme
 from exchange import __version__
 from exchange.accounts.controllers import AuthController, MeController, MemberController
 from exchange.accounts.identity import BearerTokenMiddleware, Identity, provide_identity
+from exchange.audit.controllers import AuditController, DownloadReportController
 from exchange.blobstore import BlobStore, open_blob_store
 from exchange.clock import Clock, SystemClock
 from exchange.config import Settings
+from exchange.dashboard.controllers import DashboardController
 from exchange.database import create_alchemy_config, create_engine, create_session_factory
 from exchange.health import HealthController
 from exchange.jobs.worker import JobContext, JobWorker
+from exchange.mail import outbox
+from exchange.mail.smtp import SmtpTarget
 from exchange.notifications.controllers import NotificationController
 from exchange.observability import RequestContextMiddleware, configure_logging
 from exchange.partnerships.controllers import CodeOfConductController, PartnershipController
 from exchange.problems import handle_exception
 from exchange.resources.controllers import resource_routes
+from exchange.reuse.controllers import ResourceReuseController, ReuseRequestController
 from exchange.schools.controllers import SchoolController
 
 ROUTE_HANDLERS: list[Any] = [
@@ -39,6 +44,11 @@ ROUTE_HANDLERS: list[Any] = [
     PartnershipController,
     CodeOfConductController,
     NotificationController,
+    ResourceReuseController,
+    ReuseRequestController,
+    AuditController,
+    DownloadReportController,
+    DashboardController,
 ]
 
 
@@ -85,6 +95,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     configure_logging(settings)
+    if settings.smtp_url:
+        SmtpTarget.from_url(settings.smtp_url)  # a bad URL stops the start, not a mail
     engine = create_engine(settings)
     alchemy = create_alchemy_config(settings, engine)
     blob_store = create_blob_store(settings)
@@ -98,7 +110,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     load_job_handlers()
     worker = JobWorker(
         JobContext(
-            session_factory=create_session_factory(engine),
+            session_factory=create_session_factory(engine, settings),
             settings=settings,
             clock=clock,
             state={"blob_store": blob_store},
@@ -111,6 +123,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     async def stop_jobs_and_dispose_engine() -> None:
         await worker.stop()
+        await outbox.drain()
         await engine.dispose()
         await blob_store.close()
 

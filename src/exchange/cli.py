@@ -319,3 +319,35 @@ async def _store_and_sessions(settings: Settings) -> AsyncIterator[tuple[Any, An
     finally:
         await blob_store.close()
         await engine.dispose()
+
+
+@main.group()
+def requests() -> None:
+    """Reuse requests between schools."""
+
+
+@requests.command("escalate")
+def requests_escalate() -> None:
+    """Escalate overdue requests to the owner schools' admins (rule 9); run it from cron.
+
+    Each request is escalated once, however often this runs and however many app
+    instances also check on their own.
+    """
+    count = asyncio.run(_escalate(load_settings()))
+    click.echo(json.dumps({"escalated": count}))
+
+
+async def _escalate(settings: Settings) -> int:
+    from exchange.clock import SystemClock
+    from exchange.database import create_engine, create_session_factory
+    from exchange.mail import outbox
+    from exchange.reuse.escalation import escalate_overdue
+
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine, settings)() as session:
+            count = await escalate_overdue(session, SystemClock())
+        await outbox.drain()
+        return count
+    finally:
+        await engine.dispose()

@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from exchange.config import Settings
 
 SESSION_DEPENDENCY_KEY = "db_session"
+# Every session carries the settings it was made under, so that work done after its
+# commit (sending mail) knows where to go without threading settings through hooks.
+SETTINGS_INFO_KEY = "exchange.settings"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -57,11 +60,16 @@ def create_alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemy
     return SQLAlchemyAsyncConfig(
         engine_instance=engine,
         session_dependency_key=SESSION_DEPENDENCY_KEY,
-        session_config=AsyncSessionConfig(expire_on_commit=False),
+        session_config=AsyncSessionConfig(
+            expire_on_commit=False, info={SETTINGS_INFO_KEY: settings}
+        ),
         create_all=False,
     )
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+def create_session_factory(
+    engine: AsyncEngine, settings: Settings | None = None
+) -> async_sessionmaker[Any]:
     """Sessions for work outside a request: the CLI and background jobs."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    info = {SETTINGS_INFO_KEY: settings} if settings is not None else None
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)

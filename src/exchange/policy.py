@@ -3,6 +3,22 @@
 Services ask this module before they touch anything; controllers never decide access.
 Lists and searches use the SQL clauses here, so what a school may not read is never
 counted, shown or paged over.
+
+Who may do what with a resource (rule 1 of the contract, rules 6 and 7 of the code):
+
+- read: the owner school; an active partner when visibility is `partners`; an active
+  partner named in `shared_with` when visibility is `selected`; a school a holder of a
+  `share` grant forwarded it to, while that forward stands (see `forward_stands`).
+  Anyone else is told 404, never 403.
+- edit, delete, decide its reuse requests, revoke its grants: an author, or an admin
+  of the owner school.
+- request reuse: a school that can read it and does not own it; never `share` or
+  `publish` for a confidential resource (rule 6).
+- forward: a school holding a valid `share` grant (or an open licence), only to one of
+  its own active partners, never a confidential resource.
+- derive (upload with `derived_from`): an `adapt` grant or an open licence; a
+  visibility wider than `school` also needs `share`.
+- read the audit trail: the owner school's admins.
 """
 
 from __future__ import annotations
@@ -13,20 +29,45 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, CompoundSelect, and_, exists, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    Table,
+    and_,
+    exists,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.selectable import CTE
 
 from exchange.accounts.identity import Identity
-from exchange.errors import Forbidden, InvalidInput, NotFound, RuleRefusal
+from exchange.clock import SystemClock
+from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
 from exchange.models import (
+    Forward,
+    Grant,
     Licence,
     Notification,
     Partnership,
     PartnershipStatus,
     Resource,
     ResourceShare,
+    ReuseScope,
     Visibility,
 )
+
+ARR = Licence.ALL_RIGHTS_RESERVED.value
+
+
+def _at(now: datetime | None) -> datetime:
+    # Services pass their injected clock's time; the fallback serves callers that have
+    # none (a script), never tests of expiry.
+    return now if now is not None else SystemClock().now()
+
 
 # --- roles within the caller's own school -------------------------------------------------
 
@@ -46,21 +87,20 @@ def same_school(identity: Identity, school_id: UUID) -> bool:
 
 def active_partnership_between(school_a: Any, school_b: Any) -> ColumnElement[bool]:
     """SQL condition: the two schools (ids or id columns) are in an active partnership."""
+    p = aliased(Partnership)
     return exists(
-        select(Partnership.id).where(
-            Partnership.status == PartnershipStatus.ACTIVE.value,
+        select(p.id).where(
+            p.status == PartnershipStatus.ACTIVE.value,
             or_(
-                and_(
-                    Partnership.inviting_school_id == school_a,
-                    Partnership.invited_school_id == school_b,
-                ),
-                and_(
-                    Partnership.inviting_school_id == school_b,
-                    Partnership.invited_school_id == school_a,
-                ),
+                and_(p.inviting_school_id == school_a, p.invited_school_id == school_b),
+                and_(p.inviting_school_id == school_b, p.invited_school_id == school_a),
             ),
         )
     )
+
+
+async def are_active_partners(session: AsyncSession, school_a: UUID, school_b: UUID) -> bool:
+    return bool(await session.scalar(select(active_partnership_between(school_a, school_b))))
 
 
 class PartnershipSide(StrEnum):
@@ -145,7 +185,195 @@ def own_notifications(identity: Identity) -> ColumnElement[bool]:
     return Notification.recipient_member_id == identity.member_id
 
 
-# --- resources (rule 1 of the contract, rule 6 of the code) -------------------------------
+# --- grants (rule 7) ----------------------------------------------------------------------
+
+
+def grant_in_force(grant: Any, now: datetime) -> ColumnElement[bool]:
+    """SQL condition on a Grant (or alias): neither revoked nor expired at `now`."""
+    return and_(grant.revoked_at.is_(None), or_(grant.expires_at.is_(None), grant.expires_at > now))
+
+
+def holds_grant(
+    school: Any, scope: ReuseScope, now: datetime, resource: Any = Resource
+) -> ColumnElement[bool]:
+    """SQL condition: the school may use the resource with this scope.
+
+    An open licence pre-grants every scope to every school that can read the resource;
+    otherwise a stored grant from an approved request, still in force.
+    """
+    g = aliased(Grant)
+    return or_(
+        resource.licence != ARR,
+        exists(
+            select(g.id).where(
+                g.resource_id == resource.id,
+                g.school_id == school,
+                g.scope == scope.value,
+                grant_in_force(g, now),
+            )
+        ),
+    )
+
+
+async def grant_in_hand(
+    session: AsyncSession, school_id: UUID, resource: Resource, scope: ReuseScope, now: datetime
+) -> Grant | None:
+    """The stored grant in force of this scope for the school, if any (licence not counted)."""
+    result = await session.scalars(
+        select(Grant)
+        .where(
+            Grant.resource_id == resource.id,
+            Grant.school_id == school_id,
+            Grant.scope == scope.value,
+            grant_in_force(Grant, now),
+        )
+        .order_by(Grant.created_at.desc())
+        .limit(1)
+    )
+    return result.first()
+
+
+def licence_grants(resource: Resource) -> bool:
+    """An open licence pre-grants adapt, share and publish (rule 7)."""
+    return Licence(resource.licence).is_open
+
+
+# --- reading (rule 1, rule 6) -------------------------------------------------------------
+
+
+def directly_readable(resource: Any, school: Any) -> ColumnElement[bool]:
+    """SQL condition: the school reads the resource by ownership or visibility alone."""
+    listed = aliased(ResourceShare)
+    partner = active_partnership_between(resource.owner_school_id, school)
+    return or_(
+        resource.owner_school_id == school,
+        and_(resource.visibility == Visibility.PARTNERS.value, partner),
+        and_(
+            resource.visibility == Visibility.SELECTED.value,
+            partner,
+            exists(
+                select(listed.id).where(
+                    listed.resource_id == resource.id, listed.school_id == school
+                )
+            ),
+        ),
+    )
+
+
+def forward_stands(forward: Any, resource: Any, now: datetime) -> ColumnElement[bool]:
+    """SQL condition: a forward still carries access (to its target) at `now`.
+
+    A forward is cut, at once and without anyone running a job, when: its `share` grant
+    is revoked or expires (a licence forward: when the licence is no longer open); the
+    resource becomes confidential (rule 6: never forwarded); the two schools stop being
+    active partners. The forwarding school must also still read the resource itself,
+    which `forward_reach` checks hop by hop.
+    """
+    g = aliased(Grant)
+    by_grant = exists(select(g.id).where(g.id == forward.grant_id, grant_in_force(g, now)))
+    by_licence = and_(forward.grant_id.is_(None), resource.licence != ARR)
+    return and_(
+        forward.cut_at.is_(None),
+        resource.confidential.is_(False),
+        or_(by_grant, by_licence),
+        active_partnership_between(forward.from_school_id, forward.to_school_id),
+    )
+
+
+# The recursive CTE below is built for every read, so it is written against the tables
+# (Core aliases) rather than ORM aliases, which cost several times more to build.
+_FORWARDS: Table = Forward.__table__  # type: ignore[assignment]
+_RESOURCES: Table = Resource.__table__  # type: ignore[assignment]
+_GRANTS: Table = Grant.__table__  # type: ignore[assignment]
+_PARTNERSHIPS: Table = Partnership.__table__  # type: ignore[assignment]
+_SHARES: Table = ResourceShare.__table__  # type: ignore[assignment]
+
+
+def _partners(a: Any, b: Any) -> ColumnElement[bool]:
+    p = _PARTNERSHIPS.alias()
+    return exists(
+        select(p.c.id).where(
+            p.c.status == PartnershipStatus.ACTIVE.value,
+            or_(
+                and_(p.c.inviting_school_id == a, p.c.invited_school_id == b),
+                and_(p.c.inviting_school_id == b, p.c.invited_school_id == a),
+            ),
+        )
+    )
+
+
+def _standing_forwards(now: datetime) -> tuple[Select[Any], Any]:
+    """FROM forwards JOIN resources LEFT JOIN grants, WHERE the forward stands at `now`
+    (the table form of `forward_stands`); returns the select and the forwards alias."""
+    f = _FORWARDS.alias()
+    r = _RESOURCES.alias()
+    g = _GRANTS.alias()
+    stands = and_(
+        f.c.cut_at.is_(None),
+        r.c.confidential.is_(False),
+        or_(
+            and_(
+                g.c.id.is_not(None),
+                g.c.revoked_at.is_(None),
+                or_(g.c.expires_at.is_(None), g.c.expires_at > now),
+            ),
+            and_(f.c.grant_id.is_(None), r.c.licence != ARR),
+        ),
+        _partners(f.c.from_school_id, f.c.to_school_id),
+    )
+    joined = (
+        select(f.c.resource_id.label("resource_id"), f.c.to_school_id.label("school_id"))
+        .select_from(f.join(r, r.c.id == f.c.resource_id).outerjoin(g, g.c.id == f.c.grant_id))
+        .where(stands)
+    )
+    return joined, (f, r)
+
+
+def forward_reach(now: datetime) -> CTE:
+    """Recursive CTE of (resource_id, school_id): who reads what through standing forwards.
+
+    The first hop starts at a school that reads the resource directly (a partner); each
+    further hop starts at a school reached by the one before. UNION (not UNION ALL)
+    ends cycles.
+    """
+    anchor, (f, r) = _standing_forwards(now)
+    shares = _SHARES.alias()
+    partner = _partners(r.c.owner_school_id, f.c.from_school_id)
+    from_reads = or_(
+        r.c.owner_school_id == f.c.from_school_id,
+        and_(r.c.visibility == Visibility.PARTNERS.value, partner),
+        and_(
+            r.c.visibility == Visibility.SELECTED.value,
+            partner,
+            exists(
+                select(shares.c.id).where(
+                    shares.c.resource_id == r.c.id, shares.c.school_id == f.c.from_school_id
+                )
+            ),
+        ),
+    )
+    reach = anchor.where(from_reads).cte("forward_reach", recursive=True, nesting=True)
+    step, (f2, _r2) = _standing_forwards(now)
+    step = step.join_from(
+        f2,
+        reach,
+        and_(reach.c.resource_id == f2.c.resource_id, reach.c.school_id == f2.c.from_school_id),
+    )
+    return reach.union(step)
+
+
+def reached_by_forward(school: Any, now: datetime, resource: Any = Resource) -> ColumnElement[bool]:
+    reach = forward_reach(now)
+    return exists(
+        select(reach.c.school_id).where(
+            reach.c.resource_id == resource.id, reach.c.school_id == school
+        )
+    )
+
+
+def readable_by_school(school: Any, now: datetime, resource: Any = Resource) -> ColumnElement[bool]:
+    """SQL condition: the school (an id or an id column) may read the resource."""
+    return or_(directly_readable(resource, school), reached_by_forward(school, now, resource))
 
 
 def active_partner_ids(school_id: UUID) -> CompoundSelect[tuple[UUID]]:
@@ -167,20 +395,23 @@ def active_partner_ids(school_id: UUID) -> CompoundSelect[tuple[UUID]]:
 
 
 def readable_resources(identity: Identity, now: datetime | None = None) -> ColumnElement[bool]:
-    """SQL condition: the caller's school may read the resource (metadata, versions, content).
+    """SQL condition on Resource: the caller's school may read it (metadata, versions, content).
 
     Own school always; an active partner when visibility is `partners`; an active partner
-    named in `shared_with` when visibility is `selected`; `school` never leaves the owner.
-    `now` is the moment access is judged at: the rules for forwards rest on grants, which
-    expire by it.
+    named in `shared_with` when visibility is `selected`; a school a share-grant holder
+    forwarded it to while the forward stands. `school` never leaves the owner. Pass the
+    injected clock's `now`: grants expire by it.
 
-    Every part is a set keyed by the caller (uncorrelated IN), which the database builds
-    once per statement: the condition then costs a lookup per row however many resources
-    a search weighs, where a correlated EXISTS costs a subquery per row.
+    The same rule as `readable_by_school`, written for one known school: every part is a
+    set keyed by the caller (uncorrelated IN), which the database builds once per
+    statement, so the condition costs a lookup per row however many resources a search
+    weighs.
     """
     caller = identity.school_id
     partners = active_partner_ids(caller)
     listed = select(ResourceShare.resource_id).where(ResourceShare.school_id == caller)
+    reach = forward_reach(_at(now))
+    forwarded = select(reach.c.resource_id).where(reach.c.school_id == caller)
     return or_(
         Resource.owner_school_id == caller,
         and_(
@@ -192,11 +423,8 @@ def readable_resources(identity: Identity, now: datetime | None = None) -> Colum
             Resource.owner_school_id.in_(partners),
             Resource.id.in_(listed),
         ),
+        Resource.id.in_(forwarded),
     )
-
-
-async def are_active_partners(session: AsyncSession, school_a: UUID, school_b: UUID) -> bool:
-    return bool(await session.scalar(select(active_partnership_between(school_a, school_b))))
 
 
 async def readable_resource(
@@ -216,9 +444,23 @@ async def readable_resource(
     return resource
 
 
+async def school_can_read(
+    session: AsyncSession, school_id: UUID, resource_id: UUID, now: datetime
+) -> bool:
+    found = await session.scalar(
+        select(Resource.id).where(Resource.id == resource_id, readable_by_school(school_id, now))
+    )
+    return found is not None
+
+
 def cache_control_for(resource: Resource) -> str | None:
     """Rule 6: a confidential resource's metadata and content are never kept in a cache."""
     return "no-store" if resource.confidential else None
+
+
+def audits_reads_by(identity: Identity, resource: Resource) -> bool:
+    """Rule 6: every read of a confidential resource by another school is audited."""
+    return resource.confidential and identity.school_id != resource.owner_school_id
 
 
 # --- acting on a resource -----------------------------------------------------------------
@@ -234,26 +476,44 @@ def is_author(identity: Identity, resource: Resource) -> bool:
     )
 
 
+def is_owner_admin(identity: Identity, resource: Resource) -> bool:
+    return is_owner_school(identity, resource) and identity.is_admin
+
+
 def can_edit(identity: Identity, resource: Resource) -> bool:
     """Change, delete, add versions: an author or an admin of the owner school."""
-    return is_author(identity, resource) or (
-        is_owner_school(identity, resource) and identity.is_admin
-    )
+    return is_author(identity, resource) or is_owner_admin(identity, resource)
 
 
 def require_can_edit(identity: Identity, resource: Resource, what: str = "change it") -> None:
-    """The caller can read the resource; may they change it? (403 when not: they see it.)"""
-    if can_edit(identity, resource):
-        return
-    if is_owner_school(identity, resource):
+    if not can_edit(identity, resource):
+        if is_owner_school(identity, resource):
+            raise Forbidden(
+                f"Only an author of this resource or an admin of your school can {what}. "
+                "Ask one of its authors or your school's admin."
+            )
         raise Forbidden(
-            f"Only an author of this resource or an admin of your school can {what}. "
-            "Ask one of its authors or your school's admin."
+            f"Only the school that owns this resource can {what}. To use it your own way, "
+            f"ask its authors for permission to adapt it: POST /api/resources/{resource.id}"
+            "/reuse-requests with scope 'adapt'."
         )
-    raise Forbidden(
-        f"Only the school that owns this resource can {what}. To make your own version, "
-        "upload it as a new resource with `derived_from` set to this one."
-    )
+
+
+def can_decide(identity: Identity, resource: Resource) -> bool:
+    """Decide reuse requests and revoke grants: an author or an admin of the owner school."""
+    return can_edit(identity, resource)
+
+
+def require_can_decide(identity: Identity, resource: Resource, what: str) -> None:
+    if not can_decide(identity, resource):
+        raise Forbidden(
+            f"Only an author of the resource or an admin of the school that owns it can {what}."
+        )
+
+
+def can_see_grants_of(identity: Identity, resource: Resource) -> bool:
+    """All of a resource's grants are shown to its owner school; others see their own."""
+    return is_owner_school(identity, resource)
 
 
 async def check_shared_with(
@@ -293,6 +553,104 @@ def check_confidential_licence(confidential: bool, licence: str) -> None:
         )
 
 
+# --- reuse requests (rules 6, 7, 9) -------------------------------------------------------
+
+
+def _confidential_refusal(resource: Resource, scope: ReuseScope) -> RuleRefusal:
+    verb = {ReuseScope.SHARE: "shared", ReuseScope.PUBLISH: "published"}.get(scope, "forwarded")
+    return RuleRefusal(
+        f"This resource is confidential and can never be {verb} (code of conduct, rule 6): "
+        "the schools it is shared with may read it, nothing more. You can still use it "
+        "inside your school, or ask its authors for permission to adapt it: "
+        f"POST /api/resources/{resource.id}/reuse-requests with scope 'adapt'. If you "
+        "need something you can pass on, ask them for a version without the confidential "
+        "content.",
+        rule=6,
+    )
+
+
+async def require_can_request(
+    session: AsyncSession,
+    identity: Identity,
+    resource: Resource,
+    scope: ReuseScope,
+    now: datetime,
+) -> None:
+    """The caller (who can read the resource) may ask its authors for this scope."""
+    if is_owner_school(identity, resource):
+        raise InvalidInput(
+            "Your school owns this resource: it needs no permission to use it. To share it "
+            "with a partner, change its visibility or `shared_with`."
+        )
+    if resource.confidential and scope is not ReuseScope.ADAPT:
+        raise _confidential_refusal(resource, scope)
+    if licence_grants(resource):
+        raise Conflict(
+            f"Its licence ({resource.licence}) already lets every school that can read it "
+            "adapt, share and publish it, with credit to its authors: no request is needed."
+        )
+    grant = await grant_in_hand(session, identity.school_id, resource, scope, now)
+    if grant is not None:
+        until = f" until {grant.expires_at.isoformat()}" if grant.expires_at else ""
+        raise Conflict(
+            f"Your school already holds permission to {scope.value} this resource{until}. "
+            f"See GET /api/resources/{resource.id}/grants."
+        )
+
+
+# --- forwarding (rules 6, 7) --------------------------------------------------------------
+
+
+def _share_next_step(resource: Resource) -> str:
+    return (
+        "Ask the author for permission to share: "
+        f"POST /api/resources/{resource.id}/reuse-requests with scope 'share'."
+    )
+
+
+async def require_can_forward(
+    session: AsyncSession,
+    identity: Identity,
+    resource: Resource,
+    to_school_id: UUID,
+    now: datetime,
+) -> Grant | None:
+    """The caller's school may pass the (readable) resource to `to_school_id`.
+
+    Returns the `share` grant the forward rests on, or None when it rests on an open
+    licence.
+    """
+    if is_owner_school(identity, resource):
+        raise InvalidInput(
+            "Your school owns this resource: share it by changing its visibility, or name "
+            "the partner in `shared_with` with visibility 'selected'."
+        )
+    if resource.confidential:
+        raise _confidential_refusal(resource, ReuseScope.SHARE)
+    grant = await grant_in_hand(session, identity.school_id, resource, ReuseScope.SHARE, now)
+    if grant is None and not licence_grants(resource):
+        raise RuleRefusal(
+            "Your school may read this resource but not pass it on: the code of conduct "
+            "(rule 7) asks for its authors' permission first. " + _share_next_step(resource),
+            rule=7,
+        )
+    if to_school_id == identity.school_id:
+        raise InvalidInput("Your school already has this resource; name a partner school.")
+    if not await are_active_partners(session, identity.school_id, to_school_id):
+        raise RuleRefusal(
+            "You can pass a resource on only to a school your school is in an active "
+            "partnership with (code of conduct, rule 7). See GET /api/partnerships; "
+            "invite the school first if it is not your partner yet.",
+            rule=7,
+        )
+    if await school_can_read(session, to_school_id, resource.id, now):
+        raise Conflict("That school can already read this resource; nothing to forward.")
+    return grant
+
+
+# --- derived resources (rule 7) -----------------------------------------------------------
+
+
 async def check_derivation(
     session: AsyncSession,
     identity: Identity,
@@ -304,18 +662,85 @@ async def check_derivation(
     """May the caller upload a resource derived from `original_id` with this visibility?
 
     Returns the original and the number of its current version (the one adapted).
-    NotFound when the caller cannot read the original. Rule 7: adapting another
-    school's resource needs its authors' permission, which an open licence gives in
-    advance (it also pre-grants sharing, so `visibility` is not limited then).
+    NotFound when the caller cannot read the original; RuleRefusal (rule 7, or rule 6
+    for a confidential original made visible beyond the school) otherwise.
     """
-    original = await readable_resource(session, identity, original_id, now=now)
-    if not is_owner_school(identity, original) and not Licence(original.licence).is_open:
-        raise RuleRefusal(
-            "Adapting a partner's resource needs its authors' permission (code of conduct, "
-            "rule 7), and this one's licence (all rights reserved) does not give it in "
-            "advance. Ask its authors for permission to adapt it first.",
-            rule=7,
-        )
+    at = _at(now)
+    original = await readable_resource(session, identity, original_id, now=at)
+    if not is_owner_school(identity, original):
+        if not licence_grants(original) and (
+            await grant_in_hand(session, identity.school_id, original, ReuseScope.ADAPT, at) is None
+        ):
+            raise RuleRefusal(
+                "Adapting a partner's resource needs its authors' permission (code of "
+                "conduct, rule 7). Ask the author for permission to adapt: "
+                f"POST /api/resources/{original.id}/reuse-requests with scope 'adapt'.",
+                rule=7,
+            )
+        if visibility != Visibility.SCHOOL.value:
+            if original.confidential:
+                raise RuleRefusal(
+                    "The original is confidential (code of conduct, rule 6): what is "
+                    "adapted from it stays inside your school. Upload it with visibility "
+                    "'school'.",
+                    rule=6,
+                )
+            if not licence_grants(original) and (
+                await grant_in_hand(session, identity.school_id, original, ReuseScope.SHARE, at)
+                is None
+            ):
+                raise RuleRefusal(
+                    "You may adapt this resource for your own school, but showing the "
+                    "adaptation to other schools passes the original on, which needs its "
+                    "authors' permission (code of conduct, rule 7). Upload it with "
+                    "visibility 'school', or ask the author for permission to share: "
+                    f"POST /api/resources/{original.id}/reuse-requests with scope 'share'.",
+                    rule=7,
+                )
     if original.current_version_number < 1:
         raise InvalidInput("The original has no stored version yet; try again in a moment.")
     return original, original.current_version_number
+
+
+# --- the audit trail ----------------------------------------------------------------------
+
+
+def require_audit_reader(identity: Identity) -> None:
+    require_admin(identity, "read the audit trail")
+
+
+def can_read_download_report(identity: Identity, resource: Resource) -> bool:
+    """Who downloaded my resource: its authors and the owner school's admins."""
+    return can_edit(identity, resource)
+
+
+__all__ = [
+    "active_partnership_between",
+    "are_active_partners",
+    "audits_reads_by",
+    "cache_control_for",
+    "can_decide",
+    "can_edit",
+    "check_confidential_licence",
+    "check_derivation",
+    "check_shared_with",
+    "directly_readable",
+    "forward_reach",
+    "forward_stands",
+    "grant_in_force",
+    "grant_in_hand",
+    "holds_grant",
+    "is_author",
+    "is_owner_admin",
+    "is_owner_school",
+    "readable_by_school",
+    "readable_resource",
+    "readable_resources",
+    "require_admin",
+    "require_audit_reader",
+    "require_can_decide",
+    "require_can_edit",
+    "require_can_forward",
+    "require_can_request",
+    "school_can_read",
+]

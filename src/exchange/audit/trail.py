@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
-from exchange.models import AuditEvent
+from exchange.models import AuditEvent, Resource
+from exchange.policy import audits_reads_by
 
 
 def record_event(
@@ -42,3 +43,59 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+DOWNLOADED = "resource.downloaded"
+READ = "resource.read"
+
+
+def record_download(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    actor: Identity,
+    resource: Resource,
+    version_number: int,
+    range_start: int | None = None,
+    presigned: bool = False,
+) -> bool:
+    """Audit a download by another school ("who downloaded my resource"); the caller
+    commits. A resumed download (a Range not starting at byte 0) continues one already
+    counted, so it is not counted again. Returns whether an event was added."""
+    if actor.school_id == resource.owner_school_id or (range_start or 0) > 0:
+        return False
+    record_event(
+        session,
+        clock,
+        action=DOWNLOADED,
+        owner_school_id=resource.owner_school_id,
+        actor=actor,
+        resource_id=resource.id,
+        other_school_id=actor.school_id,
+        details={
+            "version": version_number,
+            "confidential": resource.confidential,
+            "presigned": presigned,
+        },
+    )
+    return True
+
+
+def record_read(
+    session: AsyncSession, clock: Clock, *, actor: Identity, resource: Resource, what: str
+) -> bool:
+    """Rule 6: audit a read of a confidential resource by another school (`what`:
+    "metadata", "versions", ...); the caller commits. Returns whether an event was added."""
+    if not audits_reads_by(actor, resource):
+        return False
+    record_event(
+        session,
+        clock,
+        action=READ,
+        owner_school_id=resource.owner_school_id,
+        actor=actor,
+        resource_id=resource.id,
+        other_school_id=actor.school_id,
+        details={"what": what, "confidential": True},
+    )
+    return True

@@ -9,20 +9,27 @@ from advanced_alchemy.base import orm_registry
 from exchange.models.access_token import AccessToken
 from exchange.models.audit_event import AuditEvent
 from exchange.models.code_of_conduct import CodeOfConductVersion
+from exchange.models.dashboard_visit import DashboardVisit
 from exchange.models.enums import (
+    GrantSource,
     Licence,
     MemberRole,
     PartnershipStatus,
     ResourceKind,
+    ReuseRequestStatus,
+    ReuseScope,
     SchoolKind,
     SchoolLocality,
     Visibility,
 )
+from exchange.models.forward import Forward
+from exchange.models.grant import Grant
 from exchange.models.job import Job
 from exchange.models.member import Member
 from exchange.models.notification import Notification
 from exchange.models.partnership import Partnership
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
+from exchange.models.reuse_request import ReuseRequest
 from exchange.models.school import School
 from exchange.models.search_document import SearchDocument, SearchText
 from exchange.models.sign_in_failure import SignInFailure
@@ -33,6 +40,10 @@ __all__ = (
     "AccessToken",
     "AuditEvent",
     "CodeOfConductVersion",
+    "DashboardVisit",
+    "Forward",
+    "Grant",
+    "GrantSource",
     "Job",
     "Licence",
     "Member",
@@ -45,6 +56,9 @@ __all__ = (
     "ResourceKind",
     "ResourceShare",
     "ResourceVersion",
+    "ReuseRequest",
+    "ReuseRequestStatus",
+    "ReuseScope",
     "School",
     "SchoolKind",
     "SchoolLocality",

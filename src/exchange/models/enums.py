@@ -54,3 +54,25 @@ class Licence(StrEnum):
     def is_open(self) -> bool:
         """Open licences pre-grant adapt, share and publish (rule 7)."""
         return self is not Licence.ALL_RIGHTS_RESERVED
+
+
+class ReuseScope(StrEnum):
+    """What a school asks permission for (rule 7)."""
+
+    ADAPT = "adapt"  # make a derived version
+    SHARE = "share"  # pass it to a school outside the receiving school
+    PUBLISH = "publish"  # use it outside the exchange: print run, web site, training
+
+
+class ReuseRequestStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    WITHDRAWN = "withdrawn"
+    # The requesting school cannot see the resource any more (its partnership ended).
+    CLOSED = "closed"
+
+
+class GrantSource(StrEnum):
+    REQUEST = "request"
+    LICENCE = "licence"

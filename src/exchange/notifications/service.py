@@ -24,6 +24,7 @@ from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
+from exchange.mail.notifications import email_notifications
 from exchange.models import Member, MemberRole, Notification
 from exchange.policy import own_notifications
 
@@ -52,7 +53,7 @@ async def notify_members(
             .order_by(Member.id)
         )
     ).all()
-    return _add(session, clock, recipients, kind, subject_type, subject_id, payload)
+    return await _add_and_mail(session, clock, recipients, kind, subject_type, subject_id, payload)
 
 
 async def notify_school_admins(
@@ -77,7 +78,22 @@ async def notify_school_admins(
             .order_by(Member.id)
         )
     ).all()
-    return _add(session, clock, recipients, kind, subject_type, subject_id, payload)
+    return await _add_and_mail(session, clock, recipients, kind, subject_type, subject_id, payload)
+
+
+async def _add_and_mail(
+    session: AsyncSession,
+    clock: Clock,
+    recipients: Iterable[Any],
+    kind: str,
+    subject_type: str,
+    subject_id: UUID,
+    payload: Mapping[str, Any],
+) -> list[Notification]:
+    """Add the notifications and queue their e-mails (both go with the commit)."""
+    notifications = _add(session, clock, recipients, kind, subject_type, subject_id, payload)
+    await email_notifications(session, notifications)
+    return notifications
 
 
 def _add(

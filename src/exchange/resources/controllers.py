@@ -9,7 +9,7 @@ with a JSON body has its own small limit, which the metadata it carries always f
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from litestar import Controller, Request, Response, Router, delete, get, patch, post
@@ -32,6 +32,8 @@ from exchange.resources.upload import IncomingForm, UploadReceiver
 from exchange.search.deps import SEARCH_DESCRIPTION, provide_search_params, provide_search_service
 from exchange.search.schemas import SearchPage
 from exchange.search.services import SearchParams, SearchService
+
+T = TypeVar("T")
 
 
 async def provide_resource_service(
@@ -149,6 +151,7 @@ class ResourceController(Controller):
         resource_id: FromPath[UUID],
     ) -> Response[ResourceOut]:
         resource = await resources.get(identity, resource_id)
+        await resources.record_read(identity, resource, "metadata")
         return _private(await resources.describe(identity, resource), resource)
 
     @patch(
@@ -192,8 +195,9 @@ class ResourceController(Controller):
         identity: NamedDependency[Identity],
         resources: NamedDependency[ResourceService],
         resource_id: FromPath[UUID],
-    ) -> list[VersionOut]:
-        return await resources.versions(identity, resource_id)
+    ) -> Response[list[VersionOut]]:
+        resource, versions = await resources.versions(identity, resource_id)
+        return _private(versions, resource)
 
     @get(
         "/{resource_id:uuid}/content",
@@ -225,7 +229,8 @@ class ResourceController(Controller):
         return await serve_version(request.headers, resources, identity, resource_id, number)
 
 
-def _private(body: ResourceOut, resource: Resource) -> Response[ResourceOut]:
+def _private(body: T, resource: Resource) -> Response[T]:
+    """Rule 6: a confidential resource's metadata is never stored by a cache."""
     return Response(
         body, headers={"Cache-Control": policy.cache_control_for(resource) or "private"}
     )

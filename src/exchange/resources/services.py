@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.accounts.identity import Identity
+from exchange.audit import trail
 from exchange.audit.trail import record_event
 from exchange.blobstore import BlobNotFound, BlobStore, BlobStream
 from exchange.clock import Clock
@@ -60,7 +61,6 @@ CREATED = "resource.created"
 UPDATED = "resource.updated"
 DELETED = "resource.deleted"
 VERSION_ADDED = "resource.version_added"
-DOWNLOADED = "resource.downloaded"
 
 _log = logging.getLogger(__name__)
 
@@ -85,8 +85,11 @@ class ResourceService:
             self.session, identity, resource_id, now=self.clock.now()
         )
 
-    async def versions(self, identity: Identity, resource_id: UUID) -> list[VersionOut]:
+    async def versions(
+        self, identity: Identity, resource_id: UUID
+    ) -> tuple[Resource, list[VersionOut]]:
         resource = await self.get(identity, resource_id)
+        await self.record_read(identity, resource, "versions")
         rows = await self.session.scalars(
             select(ResourceVersion)
             .where(ResourceVersion.resource_id == resource.id)
@@ -94,7 +97,7 @@ class ResourceService:
         )
         versions = list(rows)
         names = await self._member_names(v.uploaded_by_id for v in versions)
-        return [self._version_out(v, names) for v in versions]
+        return resource, [self._version_out(v, names) for v in versions]
 
     async def version_to_download(
         self, identity: Identity, resource_id: UUID, number: int | None = None
@@ -136,28 +139,24 @@ class ResourceService:
         range_start: int = 0,
         presigned: bool = False,
     ) -> None:
-        """Audit a download by another school ("who downloaded my resource") and commit.
-
-        A resumed download (a range not starting at byte 0) continues one already
-        counted, so it is not counted again.
-        """
-        if identity.school_id == resource.owner_school_id or range_start > 0:
-            return
-        record_event(
+        """Audit a download by another school ("who downloaded my resource") and commit."""
+        if trail.record_download(
             self.session,
             self.clock,
-            action=DOWNLOADED,
-            owner_school_id=resource.owner_school_id,
             actor=identity,
-            resource_id=resource.id,
-            other_school_id=identity.school_id,
-            details={
-                "version": version.number,
-                "confidential": resource.confidential,
-                "presigned": presigned,
-            },
-        )
-        await self.session.commit()
+            resource=resource,
+            version_number=version.number,
+            range_start=range_start,
+            presigned=presigned,
+        ):
+            await self.session.commit()
+
+    async def record_read(self, identity: Identity, resource: Resource, what: str) -> None:
+        """Rule 6: a read of a confidential resource by another school is audited."""
+        if trail.record_read(
+            self.session, self.clock, actor=identity, resource=resource, what=what
+        ):
+            await self.session.commit()
 
     # --- uploading -------------------------------------------------------------------
 

@@ -1,0 +1,175 @@
+"""Reading the audit trail: the owner school's admins see what happened to their
+resources, requests and partnerships. Nothing here (or anywhere) changes a row."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange import policy
+from exchange.accounts.identity import Identity
+from exchange.audit.schemas import AuditEventOut, AuditPage, DownloadReport, SchoolDownloads
+from exchange.audit.trail import DOWNLOADED
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.errors import Forbidden, InvalidInput, NotFound
+from exchange.models import AuditEvent, Resource
+from exchange.reuse.views import Names
+
+MAX_PAGE = 200
+
+
+def encode_cursor(event: AuditEvent) -> str:
+    raw = f"{event.occurred_at.isoformat()}|{event.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, event_id = raw.partition("|")
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise ValueError(at)
+        return moment, UUID(event_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            "This `cursor` is not one the exchange gave out; start again without it."
+        ) from exc
+
+
+class AuditService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+
+    async def page(
+        self,
+        identity: Identity,
+        *,
+        resource_id: UUID | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> AuditPage:
+        if resource_id is not None:
+            await self._require_own_resource(identity, resource_id)
+        policy.require_audit_reader(identity)
+        query = select(AuditEvent).where(AuditEvent.owner_school_id == identity.school_id)
+        if resource_id is not None:
+            query = query.where(AuditEvent.resource_id == resource_id)
+        if since is not None:
+            if since.tzinfo is None:
+                raise InvalidInput("`since` needs a time zone, e.g. 2026-01-31T00:00:00Z.")
+            query = query.where(AuditEvent.occurred_at >= since)
+        if cursor:
+            at, event_id = decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    AuditEvent.occurred_at < at,
+                    and_(AuditEvent.occurred_at == at, AuditEvent.id < event_id),
+                )
+            )
+        events = list(
+            await self.session.scalars(
+                query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit + 1)
+            )
+        )
+        more = len(events) > limit
+        events = events[:limit]
+        names = await Names.load(
+            self.session,
+            schools=[s for e in events for s in (e.actor_school_id, e.other_school_id)],
+            members=[e.actor_member_id for e in events],
+        )
+        items = [
+            AuditEventOut(
+                id=e.id,
+                occurred_at=e.occurred_at,
+                action=e.action,
+                outcome=e.outcome,
+                actor=names.member(e.actor_member_id),
+                actor_school=names.school(e.actor_school_id) if e.actor_school_id else None,
+                resource_id=e.resource_id,
+                partnership_id=e.partnership_id,
+                reuse_request_id=e.reuse_request_id,
+                other_school=names.school(e.other_school_id) if e.other_school_id else None,
+                details=e.details,
+            )
+            for e in events
+        ]
+        return AuditPage(
+            items=items, next_cursor=encode_cursor(events[-1]) if more and events else None
+        )
+
+    async def _require_own_resource(self, identity: Identity, resource_id: UUID) -> None:
+        """Another school's resource is 404, like one that never existed. A deleted one
+        of this school still has its history."""
+        owner = await self.session.scalar(
+            select(Resource.owner_school_id).where(Resource.id == resource_id)
+        )
+        if owner == identity.school_id:
+            return
+        if owner is None:
+            history = await self.session.scalar(
+                select(AuditEvent.id)
+                .where(
+                    AuditEvent.owner_school_id == identity.school_id,
+                    AuditEvent.resource_id == resource_id,
+                )
+                .limit(1)
+            )
+            if history is not None:
+                return
+        raise NotFound("Your school has no resource with this id, now or in its history.")
+
+    async def downloads(self, identity: Identity, resource_id: UUID) -> DownloadReport:
+        resource = await policy.readable_resource(
+            self.session, identity, resource_id, now=self.clock.now()
+        )
+        if not policy.can_read_download_report(identity, resource):
+            raise Forbidden(
+                "Only the resource's authors and the owner school's admins see who downloaded it."
+            )
+        rows = (
+            await self.session.execute(
+                select(
+                    AuditEvent.actor_school_id,
+                    func.count().label("downloads"),
+                    func.max(AuditEvent.occurred_at).label("last_at"),
+                )
+                .where(
+                    AuditEvent.owner_school_id == resource.owner_school_id,
+                    AuditEvent.resource_id == resource.id,
+                    AuditEvent.action == DOWNLOADED,
+                    AuditEvent.actor_school_id.is_not(None),
+                )
+                .group_by(AuditEvent.actor_school_id)
+            )
+        ).all()
+        names = await Names.load(self.session, schools=[row.actor_school_id for row in rows])
+        schools = sorted(
+            (
+                SchoolDownloads(
+                    school=names.school(row.actor_school_id),
+                    downloads=int(row.downloads),
+                    last_downloaded_at=_aware(row.last_at),
+                )
+                for row in rows
+            ),
+            key=lambda item: (-item.downloads, item.school.name),
+        )
+        return DownloadReport(
+            resource_id=resource.id, total=sum(s.downloads for s in schools), schools=schools
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    # max() may come back without its zone on SQLite; the trail is written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

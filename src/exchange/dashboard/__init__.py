@@ -1,0 +1,1 @@
+"""The member's dashboard: what needs an answer, what waits for one, what is new."""

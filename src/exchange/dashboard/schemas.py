@@ -1,0 +1,46 @@
+"""Shapes of the dashboard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from exchange.reuse.schemas import SchoolRef
+
+
+class NewResource(msgspec.Struct):
+    id: UUID
+    title: str
+    kind: str
+    school: SchoolRef
+    created_at: datetime
+
+
+class NewPartnerResources(msgspec.Struct):
+    """Resources of other schools your school can read, added since `since`.
+
+    `basis` says where `since` comes from: your previous look at the dashboard, or,
+    the first time, the last 14 days."""
+
+    since: datetime
+    basis: Literal["last_look", "last_14_days"]
+    count: int
+    latest: list[NewResource]
+
+
+class RequestCounts(msgspec.Struct):
+    open: int
+    overdue: int
+
+
+class Dashboard(msgspec.Struct):
+    """`incoming`: requests you answer (as an admin, all on your school's resources; as
+    a teacher, those on resources you author). `outgoing`: requests your side made that
+    await an answer. Overdue requests passed their answer date (rule 9)."""
+
+    incoming: RequestCounts
+    outgoing: RequestCounts
+    new_partner_resources: NewPartnerResources

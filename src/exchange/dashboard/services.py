@@ -1,0 +1,113 @@
+"""The dashboard: counts of open and overdue requests both ways, and new resources
+from partners since the member's last look."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange import policy
+from exchange.accounts.identity import Identity
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.dashboard.schemas import Dashboard, NewPartnerResources, NewResource, RequestCounts
+from exchange.models import DashboardVisit, Resource, ReuseRequest, ReuseRequestStatus
+from exchange.reuse.escalation import escalate_overdue
+from exchange.reuse.requests import incoming_for, outgoing_for
+from exchange.reuse.views import Names
+
+FIRST_LOOK_WINDOW = timedelta(days=14)
+LATEST = 10
+
+
+class DashboardService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+
+    async def show(self, identity: Identity) -> Dashboard:
+        await escalate_overdue(self.session, self.clock, school_id=identity.school_id)
+        now = self.clock.now()
+        incoming = await self._counts(incoming_for(identity), now)
+        outgoing = await self._counts(outgoing_for(identity), now)
+        visit = await self.session.scalar(
+            select(DashboardVisit).where(DashboardVisit.member_id == identity.member_id)
+        )
+        since = visit.seen_at if visit else now - FIRST_LOOK_WINDOW
+        new = await self._new_resources(identity, since, now)
+        dashboard = Dashboard(
+            incoming=incoming,
+            outgoing=outgoing,
+            new_partner_resources=NewPartnerResources(
+                since=since,
+                basis="last_look" if visit else "last_14_days",
+                count=new[0],
+                latest=new[1],
+            ),
+        )
+        await self._remember_look(identity, visit, now)
+        return dashboard
+
+    async def _counts(self, side: ColumnElement[bool], now: datetime) -> RequestCounts:
+        pending = ReuseRequest.status == ReuseRequestStatus.PENDING.value
+        overdue = and_(pending, ReuseRequest.respond_by < now)
+        row = (
+            await self.session.execute(
+                select(
+                    func.count().filter(pending).label("open"),
+                    func.count().filter(overdue).label("overdue"),
+                )
+                .select_from(ReuseRequest)
+                .join(Resource, Resource.id == ReuseRequest.resource_id)
+                .where(side)
+            )
+        ).one()
+        return RequestCounts(open=int(row.open or 0), overdue=int(row.overdue or 0))
+
+    async def _new_resources(
+        self, identity: Identity, since: datetime, now: datetime
+    ) -> tuple[int, list[NewResource]]:
+        condition = and_(
+            policy.readable_resources(identity, now),
+            Resource.owner_school_id != identity.school_id,
+            Resource.created_at > since,
+        )
+        count = await self.session.scalar(
+            select(func.count()).select_from(Resource).where(condition)
+        )
+        latest = list(
+            await self.session.scalars(
+                select(Resource)
+                .where(condition)
+                .order_by(Resource.created_at.desc(), Resource.id.desc())
+                .limit(LATEST)
+            )
+        )
+        names = await Names.load(self.session, schools=[r.owner_school_id for r in latest])
+        return int(count or 0), [
+            NewResource(
+                id=r.id,
+                title=r.title,
+                kind=r.kind,
+                school=names.school(r.owner_school_id),
+                created_at=r.created_at,
+            )
+            for r in latest
+        ]
+
+    async def _remember_look(
+        self, identity: Identity, visit: DashboardVisit | None, now: datetime
+    ) -> None:
+        if visit is not None:
+            visit.seen_at = now
+        else:
+            self.session.add(DashboardVisit(member_id=identity.member_id, seen_at=now))
+        try:
+            await self.session.commit()
+        except IntegrityError:
+            # Two looks at the same moment from two tabs: either one is the last look.
+            await self.session.rollback()

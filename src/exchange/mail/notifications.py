@@ -1,0 +1,59 @@
+"""Every inbox notification also goes out by e-mail when an SMTP server is configured.
+
+The notifications service calls `email_notifications` for what it adds; the mail is
+queued on the same session and leaves only when the notification is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.mail.outbox import compose, queue_mail, settings_of
+from exchange.models import Member, Notification
+
+SIGNATURE = "— The partner-school exchange"
+SUBJECT_CHARS = 140
+
+
+def subject_of(notification: Notification) -> str:
+    """The payload's `subject` when the domain gave one, else the message's first line."""
+    subject = str(notification.payload.get("subject") or "").strip()
+    if not subject:
+        message = str(notification.payload.get("message") or notification.kind)
+        subject = message.strip().splitlines()[0] if message.strip() else notification.kind
+    if len(subject) > SUBJECT_CHARS:
+        subject = subject[: SUBJECT_CHARS - 1].rstrip() + "…"
+    return subject
+
+
+async def email_notifications(session: AsyncSession, notifications: Sequence[Notification]) -> int:
+    """Queue one e-mail per notification (sent after commit); returns how many."""
+    settings = settings_of(session)
+    if settings is None or not settings.smtp_url or not notifications:
+        return 0
+    ids: set[UUID] = {n.recipient_member_id for n in notifications}
+    rows = await session.execute(
+        select(Member.id, Member.email, Member.full_name).where(
+            Member.id.in_(ids), Member.is_active.is_(True)
+        )
+    )
+    people = {row.id: (row.email, row.full_name) for row in rows}
+    messages = []
+    for notification in notifications:
+        if notification.recipient_member_id not in people:
+            continue
+        email, full_name = people[notification.recipient_member_id]
+        message = str(notification.payload.get("message", "")).strip()
+        messages.append(
+            compose(
+                sender=settings.mail_from,
+                to=email,
+                subject=subject_of(notification),
+                body=f"Dear {full_name},\n\n{message}\n\n{SIGNATURE}\n",
+            )
+        )
+    return queue_mail(session, messages)

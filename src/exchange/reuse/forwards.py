@@ -1,0 +1,172 @@
+"""Forwarding: a school holding a `share` grant passes a partner's resource on to one
+of its own active partners (rule 7). The chain owner → B → C is recorded and shown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange import policy
+from exchange.accounts.identity import Identity
+from exchange.audit.trail import record_event
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.errors import RuleRefusal
+from exchange.models import Forward, Grant, Resource
+from exchange.reuse import notices
+from exchange.reuse.schemas import ForwardChain, ForwardIn, ForwardOut, SchoolRef
+from exchange.reuse.views import Names
+
+
+class ForwardService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+
+    async def forward(self, identity: Identity, resource_id: UUID, data: ForwardIn) -> ForwardOut:
+        now = self.clock.now()
+        resource = await policy.readable_resource(self.session, identity, resource_id, now=now)
+        try:
+            grant = await policy.require_can_forward(
+                self.session, identity, resource, data.school_id, now
+            )
+        except RuleRefusal as refusal:
+            record_event(
+                self.session,
+                self.clock,
+                action="resource.forward_refused",
+                outcome="refused",
+                owner_school_id=resource.owner_school_id,
+                actor=identity,
+                resource_id=resource.id,
+                other_school_id=data.school_id,
+                details={"rule": refusal.code_of_conduct_rule},
+            )
+            await self.session.commit()
+            raise
+        forward = Forward(
+            resource_id=resource.id,
+            from_school_id=identity.school_id,
+            to_school_id=data.school_id,
+            grant_id=grant.id if grant else None,
+            forwarded_by_id=identity.member_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(forward)
+        await self.session.flush()
+        record_event(
+            self.session,
+            self.clock,
+            action="resource.forwarded",
+            owner_school_id=resource.owner_school_id,
+            actor=identity,
+            resource_id=resource.id,
+            other_school_id=data.school_id,
+            details={
+                "forward_id": str(forward.id),
+                "from_school_id": str(identity.school_id),
+                "to_school_id": str(data.school_id),
+                "grant_id": str(grant.id) if grant else None,
+                "licence": resource.licence if grant is None else None,
+            },
+        )
+        await notices.resource_forwarded(self.session, self.clock, forward, resource)
+        await self.session.commit()
+        chain = await self._chain(identity, resource, now)
+        return next(item for item in chain.forwards if item.id == forward.id)
+
+    async def chain(self, identity: Identity, resource_id: UUID) -> ForwardChain:
+        now = self.clock.now()
+        resource = await policy.readable_resource(self.session, identity, resource_id, now=now)
+        return await self._chain(identity, resource, now)
+
+    async def _chain(self, identity: Identity, resource: Resource, now: datetime) -> ForwardChain:
+        """Every forward for the owner school; for another school, the forwards it made
+        or received."""
+        carrying = and_(
+            policy.forward_stands(Forward, Resource, now),
+            policy.readable_by_school(Forward.from_school_id, now, Resource),
+        )
+        rows = (
+            await self.session.execute(
+                select(Forward, carrying.label("standing"))
+                .join(Resource, Resource.id == Forward.resource_id)
+                .where(Forward.resource_id == resource.id)
+                .order_by(Forward.created_at, Forward.id)
+            )
+        ).all()
+        forwards: list[tuple[Forward, bool]] = [(f, bool(standing)) for f, standing in rows]
+        names = await Names.load(
+            self.session,
+            schools=[resource.owner_school_id]
+            + [s for f, _ in forwards for s in (f.from_school_id, f.to_school_id)],
+            members=[f.forwarded_by_id for f, _ in forwards],
+        )
+        reasons = {
+            f.id: await self._cut_reason(f, resource, names, now) for f, ok in forwards if not ok
+        }
+        # Who passed it to each school: the standing forward if there is one.
+        into: dict[UUID, Forward] = {}
+        for f, ok in forwards:
+            if ok or f.to_school_id not in into:
+                into[f.to_school_id] = f
+
+        def path_to(school_id: UUID, seen: frozenset[UUID]) -> list[SchoolRef]:
+            hop = into.get(school_id)
+            if school_id == resource.owner_school_id or hop is None or school_id in seen:
+                if school_id == resource.owner_school_id:
+                    return [names.school(school_id)]
+                return [names.school(resource.owner_school_id), names.school(school_id)]
+            return [*path_to(hop.from_school_id, seen | {school_id}), names.school(school_id)]
+
+        mine = policy.is_owner_school(identity, resource)
+        items = [
+            ForwardOut(
+                id=f.id,
+                from_school=names.school(f.from_school_id),
+                to_school=names.school(f.to_school_id),
+                forwarded_by=names.member(f.forwarded_by_id),
+                created_at=f.created_at,
+                grant_id=f.grant_id,
+                standing=ok,
+                cut_reason=reasons.get(f.id),
+                path=[*path_to(f.from_school_id, frozenset()), names.school(f.to_school_id)],
+            )
+            for f, ok in forwards
+            if mine or identity.school_id in (f.from_school_id, f.to_school_id)
+        ]
+        return ForwardChain(
+            resource_id=resource.id,
+            owner_school=names.school(resource.owner_school_id),
+            forwards=items,
+        )
+
+    async def _cut_reason(
+        self, forward: Forward, resource: Resource, names: Names, now: datetime
+    ) -> str:
+        if forward.cut_at is not None:
+            return forward.cut_reason or "Cut."
+        if resource.confidential:
+            return "The resource is confidential now; confidential resources are never passed on."
+        if forward.grant_id is None:
+            if not policy.licence_grants(resource):
+                return "The resource's open licence was withdrawn."
+        else:
+            grant = await self.session.get(Grant, forward.grant_id)
+            if grant is None or grant.revoked_at is not None:
+                return "The share permission was withdrawn."
+            if grant.expires_at is not None and grant.expires_at <= now:
+                return f"The share permission expired on {grant.expires_at:%d %B %Y}."
+        if not await policy.are_active_partners(
+            self.session, forward.from_school_id, forward.to_school_id
+        ):
+            return (
+                f"{names.school(forward.from_school_id).name} and "
+                f"{names.school(forward.to_school_id).name} are no longer active partners."
+            )
+        return f"{names.school(forward.from_school_id).name} can no longer read the resource."

@@ -1,0 +1,176 @@
+"""Grants: who may adapt, share or publish a resource, since when, until when and why.
+
+Stored grants come from approved requests; an open licence implies the three scopes for
+every school that can read the resource and is listed, not stored, so it can never
+disagree with the licence. Revoking a `share` grant cuts what was forwarded under it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange import policy
+from exchange.accounts.identity import Identity
+from exchange.audit.trail import record_event
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.errors import Conflict, NotFound
+from exchange.models import Forward, Grant, GrantSource, Resource, ReuseRequest, ReuseScope
+from exchange.reuse import notices
+from exchange.reuse.schemas import GrantOut
+from exchange.reuse.views import Names
+
+GrantStatus = Literal["active", "expired", "revoked"]
+
+
+def grant_status(grant: Grant, now: datetime) -> GrantStatus:
+    if grant.revoked_at is not None:
+        return "revoked"
+    if grant.expires_at is not None and grant.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def licence_grant_views(resource: Resource) -> list[GrantOut]:
+    if not policy.licence_grants(resource):
+        return []
+    return [
+        GrantOut(
+            id=None,
+            scope=scope.value,
+            source=GrantSource.LICENCE.value,
+            school=None,
+            status="active",
+            since=resource.created_at,
+            until=None,
+            why=(
+                f"The licence {resource.licence} lets every school that can read it "
+                f"{scope.value} it, with credit to its authors and school."
+            ),
+            reuse_request_id=None,
+            granted_by=None,
+            revoked_at=None,
+            revoked_by=None,
+        )
+        for scope in ReuseScope
+    ]
+
+
+async def grant_views(session: AsyncSession, grants: list[Grant], now: datetime) -> list[GrantOut]:
+    names = await Names.load(
+        session,
+        schools=[g.school_id for g in grants],
+        members=[m for g in grants for m in (g.granted_by_id, g.revoked_by_id)],
+    )
+    request_ids = [g.reuse_request_id for g in grants if g.reuse_request_id]
+    purposes: dict[UUID, str] = {}
+    if request_ids:
+        rows = await session.execute(
+            select(ReuseRequest.id, ReuseRequest.purpose).where(ReuseRequest.id.in_(request_ids))
+        )
+        purposes = {row.id: row.purpose for row in rows}
+    views = []
+    for grant in grants:
+        purpose = purposes.get(grant.reuse_request_id) if grant.reuse_request_id else None
+        why = "Approved reuse request" + (f" for: {purpose}" if purpose else ".")
+        views.append(
+            GrantOut(
+                id=grant.id,
+                scope=grant.scope,
+                source=GrantSource.REQUEST.value,
+                school=names.school(grant.school_id),
+                status=grant_status(grant, now),
+                since=grant.created_at,
+                until=grant.expires_at,
+                why=why,
+                reuse_request_id=grant.reuse_request_id,
+                granted_by=names.member(grant.granted_by_id),
+                revoked_at=grant.revoked_at,
+                revoked_by=names.member(grant.revoked_by_id),
+            )
+        )
+    return views
+
+
+class GrantService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+
+    async def list(self, identity: Identity, resource_id: UUID) -> list[GrantOut]:
+        """The owner school sees every grant; another school sees the licence's and its own."""
+        now = self.clock.now()
+        resource = await policy.readable_resource(self.session, identity, resource_id, now=now)
+        query = select(Grant).where(Grant.resource_id == resource.id)
+        if not policy.can_see_grants_of(identity, resource):
+            query = query.where(Grant.school_id == identity.school_id)
+        grants = list(await self.session.scalars(query.order_by(Grant.created_at, Grant.id)))
+        return licence_grant_views(resource) + await grant_views(self.session, grants, now)
+
+    async def revoke(self, identity: Identity, resource_id: UUID, grant_id: UUID) -> GrantOut:
+        now = self.clock.now()
+        resource = await policy.readable_resource(self.session, identity, resource_id, now=now)
+        grant = await self.session.scalar(
+            select(Grant).where(Grant.id == grant_id, Grant.resource_id == resource.id)
+        )
+        if grant is None or not (
+            policy.can_see_grants_of(identity, resource) or grant.school_id == identity.school_id
+        ):
+            raise NotFound(
+                "This resource has no grant with this id. Licence grants have no id: to "
+                "end them, change the resource's licence."
+            )
+        policy.require_can_decide(identity, resource, "withdraw a permission")
+        status = grant_status(grant, now)
+        if status != "active":
+            raise Conflict(f"This permission is already {status}.", grant_status=status)
+        moved = await self.session.execute(
+            update(Grant)
+            .where(Grant.id == grant.id, Grant.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_by_id=identity.member_id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("This permission was withdrawn a moment ago.")
+        cut = await self.session.execute(
+            update(Forward)
+            .where(Forward.grant_id == grant.id, Forward.cut_at.is_(None))
+            .values(cut_at=now, cut_reason="The share permission was withdrawn.", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        forwards_cut = int(cut.rowcount)  # type: ignore[attr-defined]
+        await self.session.refresh(grant)
+        request = (
+            await self.session.get(ReuseRequest, grant.reuse_request_id)
+            if grant.reuse_request_id
+            else None
+        )
+        record_event(
+            self.session,
+            self.clock,
+            action="grant.revoked",
+            owner_school_id=resource.owner_school_id,
+            actor=identity,
+            resource_id=resource.id,
+            reuse_request_id=grant.reuse_request_id,
+            other_school_id=grant.school_id,
+            details={"grant_id": str(grant.id), "scope": grant.scope, "forwards_cut": forwards_cut},
+        )
+        await notices.grant_revoked(
+            self.session,
+            self.clock,
+            grant_id=grant.id,
+            scope=grant.scope,
+            school_id=grant.school_id,
+            resource=resource,
+            request=request,
+            forwards_cut=forwards_cut,
+        )
+        await self.session.commit()
+        return (await grant_views(self.session, [grant], now))[0]

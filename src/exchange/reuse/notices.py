@@ -1,0 +1,337 @@
+"""Who is told about a reuse request or grant, and what they read.
+
+Every request event reaches the other side (rule 9: every request is answered, and
+the requester learns the answer): a new request its resource's authors and the owner
+school's admins; a decision the requester and their school's admins; a withdrawal
+the deciders; a closing or a revocation the requester's side. Each notice goes to the
+inbox and, when an SMTP server is configured, by e-mail once the change is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.clock import Clock
+from exchange.models import (
+    Forward,
+    Member,
+    MemberRole,
+    Resource,
+    ResourceAuthor,
+    ReuseRequest,
+    School,
+)
+from exchange.notifications.service import notify_members
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    subject_type: str
+    subject_id: UUID
+    subject_line: str
+    body: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+async def school_admin_ids(session: AsyncSession, school_id: UUID) -> set[UUID]:
+    rows = await session.scalars(
+        select(Member.id).where(
+            Member.school_id == school_id,
+            Member.role == MemberRole.ADMIN.value,
+            Member.is_active.is_(True),
+        )
+    )
+    return set(rows)
+
+
+async def author_ids(session: AsyncSession, resource_id: UUID) -> set[UUID]:
+    rows = await session.scalars(
+        select(ResourceAuthor.member_id)
+        .join(Member, Member.id == ResourceAuthor.member_id)
+        .where(ResourceAuthor.resource_id == resource_id, Member.is_active.is_(True))
+    )
+    return set(rows)
+
+
+async def deciders_of(session: AsyncSession, resource: Resource) -> set[UUID]:
+    """The resource's authors and the owner school's admins."""
+    return await author_ids(session, resource.id) | await school_admin_ids(
+        session, resource.owner_school_id
+    )
+
+
+async def requesting_side_of(session: AsyncSession, request: ReuseRequest) -> set[UUID]:
+    """The member who asked and their school's admins."""
+    members = await school_admin_ids(session, request.requesting_school_id)
+    if request.requested_by_id is not None:
+        members.add(request.requested_by_id)
+    return members
+
+
+async def deliver(
+    session: AsyncSession, clock: Clock, member_ids: Iterable[UUID], notice: Notice
+) -> None:
+    """Put the notice in each member's inbox; the inbox mails it when SMTP is set."""
+    recipients = set(member_ids)
+    if not recipients:
+        return
+    await notify_members(
+        session,
+        clock,
+        member_ids=recipients,
+        kind=notice.kind,
+        subject_type=notice.subject_type,
+        subject_id=notice.subject_id,
+        payload={**notice.payload, "message": notice.body, "subject": notice.subject_line},
+    )
+
+
+async def school_name(session: AsyncSession, school_id: UUID) -> str:
+    name = await session.scalar(select(School.name).where(School.id == school_id))
+    return name or "a school"
+
+
+# --- the notices -------------------------------------------------------------------------
+
+
+def _payload(request: ReuseRequest, resource: Resource, **more: Any) -> dict[str, Any]:
+    return {
+        "reuse_request_id": str(request.id),
+        "resource_id": str(resource.id),
+        "resource_title": resource.title,
+        "scope": request.scope,
+        "status": request.status,
+        **more,
+    }
+
+
+async def request_created(
+    session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
+) -> None:
+    school = await school_name(session, request.requesting_school_id)
+    await deliver(
+        session,
+        clock,
+        await deciders_of(session, resource),
+        Notice(
+            kind="reuse_request.created",
+            subject_type="reuse_request",
+            subject_id=request.id,
+            subject_line=f"{school} asks to {request.scope} “{resource.title}”",
+            body=(
+                f"{school} asks for permission to {request.scope} “{resource.title}”.\n\n"
+                f"Purpose: {request.purpose}\nAudience: {request.audience}\n\n"
+                f"Please answer by {request.respond_by:%d %B %Y}: "
+                f"POST /api/reuse-requests/{request.id}/decision "
+                "(the code of conduct, rule 9: every request is answered)."
+            ),
+            payload=_payload(
+                request, resource, requesting_school=school, respond_by=str(request.respond_by)
+            ),
+        ),
+    )
+
+
+async def request_decided(
+    session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
+) -> None:
+    owner = await school_name(session, resource.owner_school_id)
+    approved = request.status == "approved"
+    answer = "approved" if approved else "declined"
+    lines = [f"{owner} {answer} your request to {request.scope} “{resource.title}”."]
+    if request.decision_note:
+        lines.append(f"Their note: {request.decision_note}")
+    if approved and request.grant_expires_at:
+        lines.append(f"The permission lasts until {request.grant_expires_at:%d %B %Y}.")
+    await deliver(
+        session,
+        clock,
+        await requesting_side_of(session, request),
+        Notice(
+            kind=f"reuse_request.{request.status}",
+            subject_type="reuse_request",
+            subject_id=request.id,
+            subject_line=f"Your request to {request.scope} “{resource.title}” was {answer}",
+            body="\n\n".join(lines),
+            payload=_payload(request, resource, note=request.decision_note),
+        ),
+    )
+
+
+async def request_withdrawn(
+    session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
+) -> None:
+    school = await school_name(session, request.requesting_school_id)
+    await deliver(
+        session,
+        clock,
+        await deciders_of(session, resource),
+        Notice(
+            kind="reuse_request.withdrawn",
+            subject_type="reuse_request",
+            subject_id=request.id,
+            subject_line=f"{school} withdrew its request about “{resource.title}”",
+            body=(
+                f"{school} withdrew its request to {request.scope} “{resource.title}”. "
+                "Nothing more is needed from you."
+            ),
+            payload=_payload(request, resource),
+        ),
+    )
+
+
+async def request_closed(
+    session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
+) -> None:
+    await deliver(
+        session,
+        clock,
+        await requesting_side_of(session, request),
+        Notice(
+            kind="reuse_request.closed",
+            subject_type="reuse_request",
+            subject_id=request.id,
+            subject_line=f"Your request about “{resource.title}” was closed",
+            body=(
+                f"Your request to {request.scope} “{resource.title}” was closed without a "
+                f"decision: {request.closed_reason}"
+            ),
+            payload=_payload(request, resource, reason=request.closed_reason),
+        ),
+    )
+    await deliver(
+        session,
+        clock,
+        await deciders_of(session, resource),
+        Notice(
+            kind="reuse_request.closed",
+            subject_type="reuse_request",
+            subject_id=request.id,
+            subject_line=f"A request about “{resource.title}” was closed",
+            body=(
+                f"The request to {request.scope} “{resource.title}” was closed: "
+                f"{request.closed_reason} Nothing more is needed from you."
+            ),
+            payload=_payload(request, resource, reason=request.closed_reason),
+        ),
+    )
+
+
+async def request_overdue(
+    session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
+) -> None:
+    school = await school_name(session, request.requesting_school_id)
+    await deliver(
+        session,
+        clock,
+        await school_admin_ids(session, resource.owner_school_id),
+        Notice(
+            kind="reuse_request.overdue",
+            subject_type="reuse_request",
+            subject_id=request.id,
+            subject_line=f"Overdue: {school}'s request about “{resource.title}”",
+            body=(
+                f"{school} asked on {request.created_at:%d %B %Y} to {request.scope} "
+                f"“{resource.title}” and has had no answer; the answer was due by "
+                f"{request.respond_by:%d %B %Y}. The code of conduct (rule 9) asks that "
+                "every request is answered, even when the answer is no. Please decide it "
+                f"or ask its authors to: POST /api/reuse-requests/{request.id}/decision."
+            ),
+            payload=_payload(request, resource, respond_by=str(request.respond_by)),
+        ),
+    )
+
+
+async def grant_revoked(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    grant_id: UUID,
+    scope: str,
+    school_id: UUID,
+    resource: Resource,
+    request: ReuseRequest | None,
+    forwards_cut: int,
+) -> None:
+    owner = await school_name(session, resource.owner_school_id)
+    members = await school_admin_ids(session, school_id)
+    if request is not None and request.requested_by_id is not None:
+        members.add(request.requested_by_id)
+    cut = (
+        f" The {forwards_cut} school(s) your school passed it to can no longer read it."
+        if forwards_cut
+        else ""
+    )
+    await deliver(
+        session,
+        clock,
+        members,
+        Notice(
+            kind="grant.revoked",
+            subject_type="grant",
+            subject_id=grant_id,
+            subject_line=f"Permission to {scope} “{resource.title}” was withdrawn",
+            body=(f"{owner} withdrew your school's permission to {scope} “{resource.title}”.{cut}"),
+            payload={
+                "grant_id": str(grant_id),
+                "resource_id": str(resource.id),
+                "resource_title": resource.title,
+                "scope": scope,
+                "forwards_cut": forwards_cut,
+            },
+        ),
+    )
+
+
+async def resource_forwarded(
+    session: AsyncSession, clock: Clock, forward: Forward, resource: Resource
+) -> None:
+    sender = await school_name(session, forward.from_school_id)
+    receiver = await school_name(session, forward.to_school_id)
+    payload = {
+        "forward_id": str(forward.id),
+        "resource_id": str(resource.id),
+        "resource_title": resource.title,
+        "from_school": sender,
+        "to_school": receiver,
+    }
+    await deliver(
+        session,
+        clock,
+        await deciders_of(session, resource),
+        Notice(
+            kind="resource.forwarded",
+            subject_type="forward",
+            subject_id=forward.id,
+            subject_line=f"{sender} passed “{resource.title}” on to {receiver}",
+            body=(
+                f"With your permission to share it, {sender} passed “{resource.title}” on "
+                f"to its partner {receiver}. See GET /api/resources/{resource.id}/forwards."
+            ),
+            payload=payload,
+        ),
+    )
+    await deliver(
+        session,
+        clock,
+        await school_admin_ids(session, forward.to_school_id),
+        Notice(
+            kind="resource.received",
+            subject_type="forward",
+            subject_id=forward.id,
+            subject_line=f"{sender} shared “{resource.title}” with your school",
+            body=(
+                f"{sender} passed on “{resource.title}”, a resource of "
+                f"{await school_name(session, resource.owner_school_id)}, with its authors' "
+                f"permission. Your school can read it: GET /api/resources/{resource.id}."
+            ),
+            payload=payload,
+        ),
+    )

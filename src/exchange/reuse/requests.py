@@ -1,0 +1,365 @@
+"""Reuse requests: a school asks a partner resource's authors for permission (rule 7)
+and always gets an answer (rule 9)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange import policy
+from exchange.accounts.identity import Identity
+from exchange.audit.trail import record_event
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
+from exchange.models import (
+    Grant,
+    GrantSource,
+    Resource,
+    ResourceAuthor,
+    ReuseRequest,
+    ReuseRequestStatus,
+    ReuseScope,
+)
+from exchange.reuse import notices
+from exchange.reuse.escalation import escalate_overdue
+from exchange.reuse.schemas import DecisionIn, ReuseRequestCreate, ReuseRequestList, ReuseRequestOut
+from exchange.reuse.views import request_views
+
+Direction = Literal["incoming", "outgoing"]
+PENDING = ReuseRequestStatus.PENDING.value
+
+
+def pending_key(resource_id: UUID, school_id: UUID, scope: str) -> str:
+    return f"{resource_id}:{school_id}:{scope}"
+
+
+def incoming_for(identity: Identity) -> ColumnElement[bool]:
+    """Requests the caller answers: for an admin, all on the school's resources; for a
+    teacher, those on resources they author."""
+    own = Resource.owner_school_id == identity.school_id
+    if identity.is_admin:
+        return own
+    return and_(
+        own,
+        exists(
+            select(ResourceAuthor.id).where(
+                ResourceAuthor.resource_id == ReuseRequest.resource_id,
+                ResourceAuthor.member_id == identity.member_id,
+            )
+        ),
+    )
+
+
+def outgoing_for(identity: Identity) -> ColumnElement[bool]:
+    """Requests the caller's side made: for an admin, all of the school's; for a teacher,
+    their own."""
+    own = ReuseRequest.requesting_school_id == identity.school_id
+    if identity.is_admin:
+        return own
+    return and_(own, ReuseRequest.requested_by_id == identity.member_id)
+
+
+def on_requesting_side(identity: Identity, request: ReuseRequest) -> bool:
+    return identity.school_id == request.requesting_school_id and (
+        identity.is_admin or identity.member_id == request.requested_by_id
+    )
+
+
+class ReuseRequestService:
+    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
+        self.session = session
+        self.settings = settings
+        self.clock = clock
+
+    # --- asking ------------------------------------------------------------------------
+
+    async def create(
+        self, identity: Identity, resource_id: UUID, data: ReuseRequestCreate
+    ) -> ReuseRequestOut:
+        now = self.clock.now()
+        resource = await policy.readable_resource(self.session, identity, resource_id, now=now)
+        scope = ReuseScope(data.scope)
+        try:
+            await policy.require_can_request(self.session, identity, resource, scope, now)
+        except RuleRefusal as refusal:
+            await self._record_refusal(identity, resource, scope, refusal)
+            raise
+        key = pending_key(resource.id, identity.school_id, scope.value)
+        existing = await self.session.scalar(
+            select(ReuseRequest.id).where(ReuseRequest.pending_key == key)
+        )
+        if existing is not None:
+            raise self._duplicate(existing)
+        purpose, audience = data.purpose.strip(), data.audience.strip()
+        if not purpose or not audience:
+            raise InvalidInput(
+                "Say what you want to use it for (`purpose`) and who will see it "
+                "(`audience`): the authors decide on that."
+            )
+        request = ReuseRequest(
+            resource_id=resource.id,
+            requesting_school_id=identity.school_id,
+            requested_by_id=identity.member_id,
+            scope=scope.value,
+            purpose=purpose,
+            audience=audience,
+            status=PENDING,
+            pending_key=key,
+            respond_by=now + timedelta(days=self.settings.request_response_days),
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(request)
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            await self.session.rollback()
+            existing = await self.session.scalar(
+                select(ReuseRequest.id).where(ReuseRequest.pending_key == key)
+            )
+            raise self._duplicate(existing) from exc
+        record_event(
+            self.session,
+            self.clock,
+            action="reuse_request.created",
+            owner_school_id=resource.owner_school_id,
+            actor=identity,
+            resource_id=resource.id,
+            reuse_request_id=request.id,
+            other_school_id=identity.school_id,
+            details={"scope": scope.value, "purpose": purpose, "audience": audience},
+        )
+        await notices.request_created(self.session, self.clock, request, resource)
+        await self.session.commit()
+        return (await request_views(self.session, [(request, resource)], now))[0]
+
+    def _duplicate(self, existing: UUID | None) -> Conflict:
+        return Conflict(
+            "Your school already has a pending request of this scope for this resource. "
+            "Wait for the authors' answer, or withdraw it first: "
+            f"POST /api/reuse-requests/{existing}/withdraw.",
+            existing_request_id=str(existing) if existing else None,
+        )
+
+    async def _record_refusal(
+        self, identity: Identity, resource: Resource, scope: ReuseScope, refusal: RuleRefusal
+    ) -> None:
+        # The refusal is the answer; the owner's trail keeps that it was asked.
+        record_event(
+            self.session,
+            self.clock,
+            action="reuse_request.refused",
+            outcome="refused",
+            owner_school_id=resource.owner_school_id,
+            actor=identity,
+            resource_id=resource.id,
+            other_school_id=identity.school_id,
+            details={"scope": scope.value, "rule": refusal.code_of_conduct_rule},
+        )
+        await self.session.commit()
+
+    # --- reading ---------------------------------------------------------------------
+
+    async def list(
+        self,
+        identity: Identity,
+        *,
+        direction: Direction,
+        status: str | None = None,
+        overdue_only: bool = False,
+        limit: int = 100,
+    ) -> ReuseRequestList:
+        await escalate_overdue(self.session, self.clock, school_id=identity.school_id)
+        now = self.clock.now()
+        side = incoming_for(identity) if direction == "incoming" else outgoing_for(identity)
+        query = (
+            select(ReuseRequest, Resource)
+            .join(Resource, Resource.id == ReuseRequest.resource_id)
+            .where(side)
+        )
+        overdue_condition = and_(ReuseRequest.status == PENDING, ReuseRequest.respond_by < now)
+        if status is not None:
+            query = query.where(ReuseRequest.status == status)
+        if overdue_only:
+            query = query.where(overdue_condition)
+        rows = (
+            await self.session.execute(
+                query.order_by(ReuseRequest.created_at.desc(), ReuseRequest.id.desc()).limit(limit)
+            )
+        ).all()
+        overdue = await self.session.scalar(
+            select(func.count())
+            .select_from(ReuseRequest)
+            .join(Resource, Resource.id == ReuseRequest.resource_id)
+            .where(side, overdue_condition)
+        )
+        items = await request_views(self.session, [(r, res) for r, res in rows], now)
+        return ReuseRequestList(items=items, direction=direction, overdue=int(overdue or 0))
+
+    async def _visible(self, identity: Identity, request_id: UUID) -> tuple[ReuseRequest, Resource]:
+        row = (
+            await self.session.execute(
+                select(ReuseRequest, Resource)
+                .join(Resource, Resource.id == ReuseRequest.resource_id)
+                .where(ReuseRequest.id == request_id)
+            )
+        ).first()
+        if row is not None:
+            request, resource = row
+            if on_requesting_side(identity, request) or policy.can_decide(identity, resource):
+                return request, resource
+        raise NotFound(
+            "No reuse request with this id is visible to you. Requests are shown to the "
+            "member who asked, their school's admins, and the resource's authors and "
+            "owner school's admins."
+        )
+
+    async def get(self, identity: Identity, request_id: UUID) -> ReuseRequestOut:
+        request, resource = await self._visible(identity, request_id)
+        return (await request_views(self.session, [(request, resource)], self.clock.now()))[0]
+
+    # --- answering -------------------------------------------------------------------
+
+    async def decide(
+        self, identity: Identity, request_id: UUID, data: DecisionIn
+    ) -> ReuseRequestOut:
+        now = self.clock.now()
+        request, resource = await self._visible(identity, request_id)
+        policy.require_can_decide(identity, resource, "answer its reuse requests")
+        self._require_pending(request)
+        note = (data.note or "").strip() or None
+        approve = data.decision == "approve"
+        if approve:
+            if data.expires_at is not None:
+                if data.expires_at.tzinfo is None:
+                    raise InvalidInput("`expires_at` needs a time zone, e.g. 2026-06-30T00:00:00Z.")
+                if data.expires_at <= now:
+                    raise InvalidInput(
+                        "`expires_at` is in the past: give a date after today, or leave it "
+                        "out for a permission without an end."
+                    )
+            if resource.confidential and request.scope != ReuseScope.ADAPT.value:
+                raise RuleRefusal(
+                    "This resource is now confidential (code of conduct, rule 6): it can "
+                    f"never be {'shared' if request.scope == 'share' else 'published'}. "
+                    "Decline the request with a note; you may approve a request to adapt it.",
+                    rule=6,
+                )
+        else:
+            if data.expires_at is not None:
+                raise InvalidInput("`expires_at` only goes with an approval.")
+            if note is None:
+                raise InvalidInput(
+                    "Say why in `note` when you decline: the requesting school learns "
+                    "what it can do instead (the code of conduct, rule 9)."
+                )
+        status = ReuseRequestStatus.APPROVED if approve else ReuseRequestStatus.DENIED
+        moved = await self.session.execute(
+            update(ReuseRequest)
+            .where(ReuseRequest.id == request.id, ReuseRequest.status == PENDING)
+            .values(
+                status=status.value,
+                pending_key=None,
+                decided_by_id=identity.member_id,
+                decided_at=now,
+                decision_note=note,
+                grant_expires_at=data.expires_at if approve else None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("This request was answered a moment ago; reload it to see the answer.")
+        await self.session.refresh(request)
+        grant: Grant | None = None
+        if approve:
+            grant = Grant(
+                resource_id=resource.id,
+                school_id=request.requesting_school_id,
+                scope=request.scope,
+                source=GrantSource.REQUEST.value,
+                reuse_request_id=request.id,
+                granted_by_id=identity.member_id,
+                expires_at=data.expires_at,
+                created_at=now,
+                updated_at=now,
+            )
+            self.session.add(grant)
+            await self.session.flush()
+        record_event(
+            self.session,
+            self.clock,
+            action=f"reuse_request.{status.value}",
+            owner_school_id=resource.owner_school_id,
+            actor=identity,
+            resource_id=resource.id,
+            reuse_request_id=request.id,
+            other_school_id=request.requesting_school_id,
+            details={
+                "scope": request.scope,
+                "note": note,
+                "grant_id": str(grant.id) if grant else None,
+                "expires_at": data.expires_at.isoformat() if data.expires_at else None,
+            },
+        )
+        await notices.request_decided(self.session, self.clock, request, resource)
+        await self.session.commit()
+        return (await request_views(self.session, [(request, resource)], now))[0]
+
+    async def withdraw(self, identity: Identity, request_id: UUID) -> ReuseRequestOut:
+        now = self.clock.now()
+        request, resource = await self._visible(identity, request_id)
+        if not on_requesting_side(identity, request):
+            raise Forbidden(
+                "Only the school that asked can withdraw a request. To answer it, use "
+                f"POST /api/reuse-requests/{request.id}/decision."
+            )
+        self._require_pending(request)
+        moved = await self.session.execute(
+            update(ReuseRequest)
+            .where(ReuseRequest.id == request.id, ReuseRequest.status == PENDING)
+            .values(
+                status=ReuseRequestStatus.WITHDRAWN.value,
+                pending_key=None,
+                closed_at=now,
+                closed_by_id=identity.member_id,
+                closed_reason="Withdrawn by the requesting school.",
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict("This request was answered a moment ago; reload it to see the answer.")
+        await self.session.refresh(request)
+        record_event(
+            self.session,
+            self.clock,
+            action="reuse_request.withdrawn",
+            owner_school_id=resource.owner_school_id,
+            actor=identity,
+            resource_id=resource.id,
+            reuse_request_id=request.id,
+            other_school_id=request.requesting_school_id,
+            details={"scope": request.scope},
+        )
+        await notices.request_withdrawn(self.session, self.clock, request, resource)
+        await self.session.commit()
+        return (await request_views(self.session, [(request, resource)], now))[0]
+
+    @staticmethod
+    def _require_pending(request: ReuseRequest) -> None:
+        if request.status != PENDING:
+            raise Conflict(
+                f"This request is already {request.status}; only a pending request can be "
+                "answered or withdrawn. A school can make a new request if it still needs to.",
+                request_status=request.status,
+            )
+
+
+__all__ = ["ReuseRequestService", "incoming_for", "outgoing_for"]

@@ -1,0 +1,111 @@
+"""Turning rows into the API's shapes, with the school and member names they mention."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.models import Grant, Member, Resource, ReuseRequest, School
+from exchange.reuse.schemas import MemberRef, ResourceRef, ReuseRequestOut, SchoolRef
+
+
+class Names:
+    """School and member names, fetched once per answer."""
+
+    def __init__(self, schools: dict[UUID, str], members: dict[UUID, str]) -> None:
+        self.schools = schools
+        self.members = members
+
+    @classmethod
+    async def load(
+        cls,
+        session: AsyncSession,
+        *,
+        schools: Iterable[UUID | None] = (),
+        members: Iterable[UUID | None] = (),
+    ) -> Names:
+        school_ids = {s for s in schools if s is not None}
+        member_ids = {m for m in members if m is not None}
+        school_names: dict[UUID, str] = {}
+        member_names: dict[UUID, str] = {}
+        if school_ids:
+            rows = await session.execute(
+                select(School.id, School.name).where(School.id.in_(school_ids))
+            )
+            school_names = {row.id: row.name for row in rows}
+        if member_ids:
+            rows = await session.execute(
+                select(Member.id, Member.full_name).where(Member.id.in_(member_ids))
+            )
+            member_names = {row.id: row.full_name for row in rows}
+        return cls(school_names, member_names)
+
+    def school(self, school_id: UUID) -> SchoolRef:
+        return SchoolRef(id=school_id, name=self.schools.get(school_id, "(a former school)"))
+
+    def member(self, member_id: UUID | None) -> MemberRef | None:
+        if member_id is None:
+            return None
+        return MemberRef(id=member_id, full_name=self.members.get(member_id, "(a former member)"))
+
+
+def resource_ref(resource: Resource, names: Names) -> ResourceRef:
+    return ResourceRef(
+        id=resource.id,
+        title=resource.title,
+        owner_school=names.school(resource.owner_school_id),
+        confidential=resource.confidential,
+    )
+
+
+def is_overdue(request: ReuseRequest, now: datetime) -> bool:
+    """Rule 9: a pending request past its answer date."""
+    return request.status == "pending" and now > request.respond_by
+
+
+async def request_views(
+    session: AsyncSession,
+    pairs: list[tuple[ReuseRequest, Resource]],
+    now: datetime,
+) -> list[ReuseRequestOut]:
+    names = await Names.load(
+        session,
+        schools=[r.requesting_school_id for r, _ in pairs]
+        + [res.owner_school_id for _, res in pairs],
+        members=[m for r, _ in pairs for m in (r.requested_by_id, r.decided_by_id)],
+    )
+    request_ids = [r.id for r, _ in pairs]
+    grants: dict[UUID, UUID] = {}
+    if request_ids:
+        rows = await session.execute(
+            select(Grant.reuse_request_id, Grant.id).where(Grant.reuse_request_id.in_(request_ids))
+        )
+        grants = {row.reuse_request_id: row.id for row in rows}
+    return [
+        ReuseRequestOut(
+            id=request.id,
+            resource=resource_ref(resource, names),
+            requesting_school=names.school(request.requesting_school_id),
+            requested_by=names.member(request.requested_by_id),
+            scope=request.scope,
+            purpose=request.purpose,
+            audience=request.audience,
+            status=request.status,
+            created_at=request.created_at,
+            respond_by=request.respond_by,
+            overdue=is_overdue(request, now),
+            escalated_at=request.escalated_at,
+            decided_by=names.member(request.decided_by_id),
+            decided_at=request.decided_at,
+            decision_note=request.decision_note,
+            grant_expires_at=request.grant_expires_at,
+            grant_id=grants.get(request.id),
+            closed_at=request.closed_at,
+            closed_reason=request.closed_reason,
+        )
+        for request, resource in pairs
+    ]

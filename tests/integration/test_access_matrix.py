@@ -1,0 +1,705 @@
+"""The authorization matrix: the oracle for who may do what.
+
+`TABLE` says, for every operation of the OpenAPI document, the expected status for each
+role (anonymous, teacher, author, admin) of a school in each relation to the resource's
+owner school, for an ordinary and a confidential resource. One test per operation runs
+every cell against the real app and reports every mismatch; another fails as soon as a
+route exists that the table does not cover.
+
+The world: owner school A (a teacher, an author of the resource, an admin); P, an active
+partner listed in `shared_with` that holds a `share` grant and forwarded the resource to
+its own partner F; U, an active partner not listed; I, invited but not accepted; E, a
+partner that ended; F, forwarded-to; S, a stranger. The resource has visibility
+`selected` (shared with P). The confidential twin was "forwarded" in the database, as a
+confidential resource cannot be: the forward must carry nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import pytest
+from litestar import Litestar
+from sqlalchemy import update
+
+from exchange.models import Forward, Grant, Partnership, ReuseRequest
+from exchange.notifications.service import notify_members
+from tests.actors import PASSWORD, Actor
+from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
+
+__all__ = ["ground"]
+
+ROLES = ("anonymous", "teacher", "author", "admin")
+RELATIONS = (
+    "own",
+    "listed_partner",
+    "unlisted_partner",
+    "invited",
+    "ended_partner",
+    "forwarded_to",
+    "stranger",
+)
+
+# An expectation: a status for every cell; or per relation; a (ordinary, confidential)
+# pair where confidentiality changes the answer; a {role: ...} dict where the role does.
+Outcome = int | tuple[int, int]
+ByRole = Outcome | dict[str, Outcome]
+Row = ByRole | dict[str, ByRole]
+
+NOT_FOUND_ELSEWHERE = {
+    "unlisted_partner": 404,
+    "invited": 404,
+    "ended_partner": 404,
+    "stranger": 404,
+}
+# Read anything about the resource: its school and whoever it is shared with; the
+# forwarded-to school while the forward stands (never for a confidential one).
+READ: Row = {"own": 200, "listed_partner": 200, "forwarded_to": (200, 404), **NOT_FOUND_ELSEWHERE}
+# Change it: an author or an admin of the owner school; other readers see it (403).
+EDIT = {"teacher": 403, "author": 200, "admin": 200}
+OWNER_EDITS = {
+    "own": EDIT,
+    "listed_partner": 403,
+    "forwarded_to": (403, 404),
+    **NOT_FOUND_ELSEWHERE,
+}
+THIRD_SCHOOLS = {r: 404 for r in RELATIONS if r not in {"own", "listed_partner"}}
+NOT_INVITED = {r: 404 for r in RELATIONS if r not in {"own", "invited"}}
+DECIDER_SEES = {"teacher": 404, "author": 200, "admin": 200}
+ADMINS_ONLY = {"teacher": 403, "author": 403}
+
+TABLE: dict[str, Row] = {
+    # --- health and accounts: the resource does not matter -------------------------
+    "healthLive": 200,
+    "healthReady": 200,
+    "signIn": 200,
+    "signOut": 204,
+    "getMe": 200,
+    "listMembers": 200,
+    "addMember": {**ADMINS_ONLY, "admin": 201},
+    # The target member belongs to the owner school.
+    "getMember": {"own": 200, "listed_partner": 404, "forwarded_to": 404, **NOT_FOUND_ELSEWHERE},
+    "disableMember": {
+        "own": {**ADMINS_ONLY, "admin": 200},
+        **{r: {**ADMINS_ONLY, "admin": 404} for r in RELATIONS if r != "own"},
+    },
+    "enableMember": {
+        "own": {**ADMINS_ONLY, "admin": 200},
+        **{r: {**ADMINS_ONLY, "admin": 404} for r in RELATIONS if r != "own"},
+    },
+    # --- schools and partnerships: the resource does not matter; the partnership
+    # acted on is one of the owner school A's -----------------------------------------
+    "listSchools": 200,
+    "getSchool": 200,  # the directory: any school's published profile
+    "getOwnSchool": 200,
+    "getSelfAssessmentQuestions": 200,
+    "suggestPartners": 200,
+    "updateOwnSchoolProfile": {"teacher": 403, "author": 403, "admin": 200},
+    "listPartnerships": 200,
+    # A–P: both sides read it and its letter; their admins change it; third schools 404.
+    "getPartnership": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
+    "downloadInvitationLetter": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
+    "updatePartnership": {
+        "own": {**ADMINS_ONLY, "admin": 200},
+        "listed_partner": {**ADMINS_ONLY, "admin": 200},
+        **THIRD_SCHOOLS,
+    },
+    # A fresh invitation from A to I: the invited side accepts or declines, the inviting
+    # side withdraws.
+    "acceptPartnership": {"own": 403, "invited": {**ADMINS_ONLY, "admin": 200}, **NOT_INVITED},
+    "declinePartnership": {"own": 403, "invited": {**ADMINS_ONLY, "admin": 200}, **NOT_INVITED},
+    "withdrawPartnership": {"own": {**ADMINS_ONLY, "admin": 200}, "invited": 403, **NOT_INVITED},
+    # A fresh active A–U partnership: either side's admin ends it.
+    "endPartnership": {
+        "own": {**ADMINS_ONLY, "admin": 200},
+        "unlisted_partner": {**ADMINS_ONLY, "admin": 200},
+        **{r: 404 for r in RELATIONS if r not in {"own", "unlisted_partner"}},
+    },
+    # The caller's school invites A: not itself, not while a partnership is open.
+    "invitePartner": {
+        "own": {**ADMINS_ONLY, "admin": 422},
+        "listed_partner": {**ADMINS_ONLY, "admin": 409},
+        "unlisted_partner": {**ADMINS_ONLY, "admin": 409},
+        "invited": {**ADMINS_ONLY, "admin": 409},
+        "ended_partner": {**ADMINS_ONLY, "admin": 201},
+        "forwarded_to": {**ADMINS_ONLY, "admin": 201},
+        "stranger": {**ADMINS_ONLY, "admin": 201},
+    },
+    "getCodeOfConduct": 200,
+    "getCodeOfConductVersion": 200,
+    # --- the inbox: one's own only ------------------------------------------------------
+    "listNotifications": 200,
+    "markAllNotificationsRead": 200,
+    # A notification in A's admin's inbox.
+    "markNotificationRead": {
+        "own": {"teacher": 404, "author": 404, "admin": 200},
+        **{r: 404 for r in RELATIONS if r != "own"},
+    },
+    # --- the resource itself --------------------------------------------------------
+    "getResource": READ,
+    # Search answers 200 to everyone; the cell records whether the resource is among
+    # the results (200) or not (404), so search is held to the same rule as a read.
+    "searchResources": READ,
+    "listResourceVersions": READ,
+    "downloadResource": READ,
+    "downloadResourceVersion": READ,
+    "updateResource": OWNER_EDITS,
+    "deleteResource": {**OWNER_EDITS, "own": {"teacher": 403, "author": 204, "admin": 204}},
+    "uploadResourceVersion": {**OWNER_EDITS, "own": {"teacher": 403, "author": 201, "admin": 201}},
+    # Upload adapting the resource (visibility `school`): rule 7 without an adapt grant.
+    "uploadResource": {
+        "own": 201,
+        "listed_partner": 403,
+        "forwarded_to": (403, 404),
+        **NOT_FOUND_ELSEWHERE,
+    },
+    # --- reuse: requests, grants, forwards ------------------------------------------
+    # Scope `publish`: the owner needs none (422); confidential refuses it (rule 6).
+    "createReuseRequest": {
+        "own": 422,
+        "listed_partner": (201, 403),
+        "forwarded_to": (201, 404),
+        **NOT_FOUND_ELSEWHERE,
+    },
+    "listGrants": READ,
+    # P's own grant: P sees it but only the owner side revokes.
+    "revokeGrant": {
+        "own": EDIT,
+        "listed_partner": 403,
+        "forwarded_to": 404,
+        **NOT_FOUND_ELSEWHERE,
+    },
+    # P holds a share grant and forwards to its partner G; F holds none (rule 7).
+    "forwardResource": {
+        "own": 422,
+        "listed_partner": (201, 403),
+        "forwarded_to": (403, 404),
+        **NOT_FOUND_ELSEWHERE,
+    },
+    "listForwards": READ,
+    "getDownloadReport": OWNER_EDITS,
+    "listReuseRequests": 200,
+    # A request (adapt) by P's teacher: seen by the deciders and the requesting side.
+    "getReuseRequest": {
+        "own": DECIDER_SEES,
+        "listed_partner": 200,
+        "forwarded_to": 404,
+        **NOT_FOUND_ELSEWHERE,
+    },
+    "decideReuseRequest": {
+        "own": DECIDER_SEES,
+        "listed_partner": 403,
+        "forwarded_to": 404,
+        **NOT_FOUND_ELSEWHERE,
+    },
+    "withdrawReuseRequest": {
+        "own": {"teacher": 404, "author": 403, "admin": 403},
+        "listed_partner": 200,
+        "forwarded_to": 404,
+        **NOT_FOUND_ELSEWHERE,
+    },
+    # --- audit and dashboard --------------------------------------------------------
+    "listAuditEvents": {
+        "own": {**ADMINS_ONLY, "admin": 200},
+        "listed_partner": 404,
+        "forwarded_to": 404,
+        **NOT_FOUND_ELSEWHERE,
+    },
+    "getDashboard": 200,
+}
+
+# Without a token everything is 401 except these.
+ANONYMOUS = {
+    "healthLive": 200,
+    "healthReady": 200,
+    "signIn": 200,
+    "getCodeOfConduct": 200,
+    "getCodeOfConductVersion": 200,
+}
+
+
+def expected(operation: str, role: str, relation: str, confidential: bool) -> int:
+    if role == "anonymous":
+        return ANONYMOUS.get(operation, 401)
+    row: Any = TABLE[operation]
+    if isinstance(row, dict) and set(row) <= set(RELATIONS):
+        row = row[relation]
+    if isinstance(row, dict):
+        row = row[role]
+    if isinstance(row, tuple):
+        row = row[1] if confidential else row[0]
+    assert isinstance(row, int)
+    return row
+
+
+# --- the world ---------------------------------------------------------------------------
+
+
+class Anonymous(Actor):
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+@dataclass
+class World:
+    ground: Ground
+    schools: dict[str, QuickSchool]
+    actors: dict[tuple[str, str], Actor]
+    anonymous: Anonymous
+    g: QuickSchool  # a partner of P that cannot read the resource: P forwards to it
+    a_p: UUID  # the partnership A–P
+    a_admin_notification: UUID  # one notification in A's admin's inbox
+    resources: dict[bool, UUID] = field(default_factory=dict)
+    requests: dict[bool, UUID] = field(default_factory=dict)
+
+    @property
+    def a(self) -> QuickSchool:
+        return self.schools["own"]
+
+    @property
+    def p(self) -> QuickSchool:
+        return self.schools["listed_partner"]
+
+    def actor(self, relation: str, role: str) -> Actor:
+        if role == "anonymous":
+            return self.anonymous
+        return self.actors[(relation, role)]
+
+
+async def build_world(ground: Ground) -> World:
+    schools = {
+        relation: await ground.school(f"{relation} school".replace("_", " ").capitalize())
+        for relation in RELATIONS
+    }
+    a, p = schools["own"], schools["listed_partner"]
+    a_p = await ground.partnership(a, p)
+    await ground.partnership(schools["unlisted_partner"], a)
+    await ground.partnership(a, schools["invited"], status="invited")
+    await ground.partnership(schools["ended_partner"], a, status="ended")
+    await ground.partnership(p, schools["forwarded_to"])
+    g = await ground.school("G school")
+    await ground.partnership(p, g)
+    actors: dict[tuple[str, str], Actor] = {}
+    for relation, school in schools.items():
+        actors[(relation, "admin")] = school.admin
+        actors[(relation, "teacher")] = await school.teacher()
+        # Authors are members of the owner school; elsewhere "author" is a teacher.
+        actors[(relation, "author")] = (
+            await school.teacher("Aida Author")
+            if relation == "own"
+            else actors[(relation, "teacher")]
+        )
+    anonymous = Anonymous(ground.client, a.id, a.admin.member_id, "", "anonymous", "")
+    async with ground.session() as session:
+        (notice,) = await notify_members(
+            session,
+            ground.clock,
+            member_ids=[a.admin.member_id],
+            kind="test.notice",
+            subject_type="school",
+            subject_id=a.id,
+            payload={"message": "Welcome to the exchange."},
+        )
+        await session.commit()
+        notification_id = notice.id
+    world = World(ground, schools, actors, anonymous, g, a_p, notification_id)
+    for confidential in (False, True):
+        world.resources[confidential] = await new_resource(world, confidential)
+        world.requests[confidential] = await new_request(world, world.resources[confidential])
+    return world
+
+
+async def new_resource(world: World, confidential: bool) -> UUID:
+    """A resource of A shared with P, with P's share grant and P's forward to F."""
+    ground, p = world.ground, world.p
+    author = world.actor("own", "author")
+    response = await upload(
+        author,
+        title="Assessment policy" if confidential else "Fractions lesson",
+        kind="policy" if confidential else "lesson_plan",
+        visibility="selected",
+        shared_with=[p],
+        confidential=confidential,
+    )
+    assert response.status_code == 201, response.text
+    resource_id = UUID(response.json()["id"])
+    async with ground.session() as session:
+        grant = Grant(resource_id=resource_id, school_id=p.id, scope="share", source="request")
+        session.add(grant)
+        await session.flush()
+        session.add(
+            Forward(
+                resource_id=resource_id,
+                from_school_id=p.id,
+                to_school_id=world.schools["forwarded_to"].id,
+                grant_id=grant.id,
+                forwarded_by_id=p.admin.member_id,
+            )
+        )
+        await session.commit()
+    return resource_id
+
+
+async def new_request(world: World, resource_id: UUID) -> UUID:
+    """A fresh pending `adapt` request by P's teacher (any earlier pending one withdrawn)."""
+    ground = world.ground
+    requester = world.actor("listed_partner", "teacher")
+    key = f"{resource_id}:{requester.school_id}:adapt"
+    async with ground.session() as session:
+        await session.execute(
+            update(ReuseRequest)
+            .where(ReuseRequest.pending_key == key)
+            .values(status="withdrawn", pending_key=None)
+        )
+        request = ReuseRequest(
+            resource_id=resource_id,
+            requesting_school_id=requester.school_id,
+            requested_by_id=requester.member_id,
+            scope="adapt",
+            purpose="Our grade 5",
+            audience="Our pupils",
+            status="pending",
+            pending_key=key,
+            respond_by=ground.clock.now(),
+        )
+        session.add(request)
+        await session.commit()
+        return request.id
+
+
+async def new_grant(world: World, resource_id: UUID) -> UUID:
+    async with world.ground.session() as session:
+        grant = Grant(resource_id=resource_id, school_id=world.p.id, scope="publish")
+        session.add(grant)
+        await session.commit()
+        return grant.id
+
+
+async def new_member(world: World) -> UUID:
+    return (await world.ground.member(world.a, "teacher")).member_id
+
+
+async def fresh_token(world: World, actor: Actor) -> Actor:
+    """The same member signed in again: signing out must not end the test's session."""
+    from datetime import timedelta
+
+    from exchange.accounts.identity import new_token, token_digest
+    from exchange.models import AccessToken
+
+    if isinstance(actor, Anonymous):
+        return actor
+    token = new_token()
+    async with world.ground.session() as session:
+        session.add(
+            AccessToken(
+                member_id=actor.member_id,
+                token_hash=token_digest(token),
+                expires_at=world.ground.clock.now() + timedelta(days=1),
+            )
+        )
+        await session.commit()
+    return Actor(actor.client, actor.school_id, actor.member_id, actor.email, actor.role, token)
+
+
+# --- one action per operation ----------------------------------------------------------
+
+Action = Callable[[World, Actor, bool], Awaitable[Any]]
+
+
+def _r(world: World, confidential: bool) -> UUID:
+    return world.resources[confidential]
+
+
+async def _sign_in(world: World, actor: Actor, confidential: bool) -> Any:
+    who = world.actor("own", "teacher") if isinstance(actor, Anonymous) else actor
+    return await world.ground.client.post(
+        "/api/auth/token", json={"email": who.email, "password": PASSWORD}
+    )
+
+
+async def _upload_derived(world: World, actor: Actor, confidential: bool) -> Any:
+    return await upload(
+        actor, title="Adapted", visibility="school", derived_from=_r(world, confidential)
+    )
+
+
+async def _delete(world: World, actor: Actor, confidential: bool) -> Any:
+    doomed = await new_resource(world, confidential)
+    return await actor.delete(f"/api/resources/{doomed}")
+
+
+async def _request(world: World, actor: Actor, confidential: bool) -> Any:
+    response = await actor.post(
+        f"/api/resources/{_r(world, confidential)}/reuse-requests",
+        json={"scope": "publish", "purpose": "A print run", "audience": "The district"},
+    )
+    if response.status_code == 201:  # the next cell of the same school asks afresh
+        await actor.post(f"/api/reuse-requests/{response.json()['id']}/withdraw")
+    return response
+
+
+async def _decide(world: World, actor: Actor, confidential: bool) -> Any:
+    request_id = await new_request(world, _r(world, confidential))
+    return await actor.post(
+        f"/api/reuse-requests/{request_id}/decision", json={"decision": "approve"}
+    )
+
+
+async def _withdraw(world: World, actor: Actor, confidential: bool) -> Any:
+    request_id = await new_request(world, _r(world, confidential))
+    return await actor.post(f"/api/reuse-requests/{request_id}/withdraw")
+
+
+async def _revoke(world: World, actor: Actor, confidential: bool) -> Any:
+    resource_id = _r(world, confidential)
+    grant_id = await new_grant(world, resource_id)
+    return await actor.post(f"/api/resources/{resource_id}/grants/{grant_id}/revoke")
+
+
+async def _forward(world: World, actor: Actor, confidential: bool) -> Any:
+    resource_id = _r(world, confidential)
+    response = await actor.post(
+        f"/api/resources/{resource_id}/forward", json={"school_id": str(world.g.id)}
+    )
+    if response.status_code == 201:  # undo, so that the next cell may forward too
+        async with world.ground.session() as session:
+            await session.execute(
+                update(Forward)
+                .where(Forward.id == UUID(response.json()["id"]))
+                .values(cut_at=world.ground.clock.now())
+            )
+            await session.commit()
+    return response
+
+
+@dataclass
+class Seen:
+    """What a list showed, in the shape of an answer: 200 found, 404 not among them."""
+
+    status_code: int
+    text: str
+
+
+async def _search(world: World, actor: Actor, confidential: bool) -> Any:
+    response = await actor.get("/api/resources", params={"school_id": str(world.a.id)})
+    if response.status_code != 200:
+        return response
+    found = {item["id"] for item in response.json()["items"]}
+    listed = str(_r(world, confidential)) in found
+    return Seen(200 if listed else 404, f"results: {sorted(found)}")
+
+
+async def _sign_out(world: World, actor: Actor, confidential: bool) -> Any:
+    return await (await fresh_token(world, actor)).delete("/api/auth/token")
+
+
+async def _add_member(world: World, actor: Actor, confidential: bool) -> Any:
+    import uuid as _uuid
+
+    return await actor.post(
+        "/api/members",
+        json={
+            "email": f"new-{_uuid.uuid4().hex[:10]}@school.kg",
+            "password": PASSWORD,
+            "full_name": "New Teacher",
+            "role": "teacher",
+        },
+    )
+
+
+async def _disable(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.post(f"/api/members/{await new_member(world)}/disable")
+
+
+async def _enable(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.post(f"/api/members/{await new_member(world)}/enable")
+
+
+def _get(path: str) -> Action:
+    async def action(world: World, actor: Actor, confidential: bool) -> Any:
+        return await actor.get(
+            path.format(
+                r=_r(world, confidential),
+                req=world.requests[confidential],
+                member=world.actor("own", "teacher").member_id,
+                school=world.a.id,
+                a_p=world.a_p,
+            )
+        )
+
+    return action
+
+
+GOALS = ["Improve assessment of students' achievement in Kyrgyz language lessons"]
+
+
+async def fresh_partnership(world: World, other: str, status: str) -> UUID:
+    """A new partnership between A (inviting) and `other`, after closing any open one."""
+    other_id = world.schools[other].id
+    pair = ":".join(sorted([str(world.a.id), str(other_id)]))
+    async with world.ground.session() as session:
+        await session.execute(
+            update(Partnership)
+            .where(Partnership.open_pair == pair)
+            .values(status="ended", open_pair=None)
+        )
+        await session.commit()
+    return await world.ground.partnership(world.a, other_id, status=status)
+
+
+def _move(move: str, other: str, status: str) -> Action:
+    async def action(world: World, actor: Actor, confidential: bool) -> Any:
+        partnership_id = await fresh_partnership(world, other, status)
+        return await actor.post(f"/api/partnerships/{partnership_id}/{move}")
+
+    return action
+
+
+async def _invite(world: World, actor: Actor, confidential: bool) -> Any:
+    response = await actor.post(
+        "/api/partnerships",
+        json={"partner_school_id": str(world.a.id), "goals": GOALS, "language": "ky"},
+    )
+    if response.status_code == 201:  # withdraw it, so that the next cell may invite again
+        await actor.post(f"/api/partnerships/{response.json()['id']}/withdraw")
+    return response
+
+
+async def _update_partnership(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.patch(f"/api/partnerships/{world.a_p}", json={"goals": GOALS})
+
+
+async def _update_profile(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.put(
+        "/api/schools/me/profile",
+        json={"region": "Osh", "locality": "rural", "offers": "Strong maths teachers"},
+    )
+
+
+ACTIONS: dict[str, Action] = {
+    "healthLive": _get("/health/live"),
+    "healthReady": _get("/health/ready"),
+    "signIn": _sign_in,
+    "signOut": _sign_out,
+    "getMe": _get("/api/me"),
+    "listMembers": _get("/api/members"),
+    "addMember": _add_member,
+    "getMember": _get("/api/members/{member}"),
+    "disableMember": _disable,
+    "enableMember": _enable,
+    "getResource": _get("/api/resources/{r}"),
+    "searchResources": _search,
+    "listResourceVersions": _get("/api/resources/{r}/versions"),
+    "downloadResource": _get("/api/resources/{r}/content"),
+    "downloadResourceVersion": _get("/api/resources/{r}/versions/1/content"),
+    "updateResource": lambda w, a, c: a.patch(
+        f"/api/resources/{_r(w, c)}", json={"title": "A better title"}
+    ),
+    "deleteResource": _delete,
+    "uploadResourceVersion": lambda w, a, c: a.post(
+        f"/api/resources/{_r(w, c)}/versions",
+        files={"file": ("plan.txt", b"A second version.\n", "text/plain")},
+    ),
+    "uploadResource": _upload_derived,
+    "createReuseRequest": _request,
+    "listGrants": _get("/api/resources/{r}/grants"),
+    "revokeGrant": _revoke,
+    "forwardResource": _forward,
+    "listForwards": _get("/api/resources/{r}/forwards"),
+    "getDownloadReport": _get("/api/resources/{r}/downloads"),
+    "listReuseRequests": _get("/api/reuse-requests?direction=incoming"),
+    "getReuseRequest": _get("/api/reuse-requests/{req}"),
+    "decideReuseRequest": _decide,
+    "withdrawReuseRequest": _withdraw,
+    "listAuditEvents": _get("/api/audit?resource_id={r}"),
+    "getDashboard": _get("/api/dashboard"),
+    "listSchools": _get("/api/schools?q=school"),
+    "getSchool": _get("/api/schools/{school}"),
+    "getOwnSchool": _get("/api/schools/me"),
+    "getSelfAssessmentQuestions": _get("/api/schools/self-assessment"),
+    "suggestPartners": _get("/api/schools/suggestions"),
+    "updateOwnSchoolProfile": _update_profile,
+    "listPartnerships": _get("/api/partnerships"),
+    "getPartnership": _get("/api/partnerships/{a_p}"),
+    "downloadInvitationLetter": _get("/api/partnerships/{a_p}/letter"),
+    "updatePartnership": _update_partnership,
+    "acceptPartnership": _move("accept", "invited", "invited"),
+    "declinePartnership": _move("decline", "invited", "invited"),
+    "withdrawPartnership": _move("withdraw", "invited", "invited"),
+    "endPartnership": _move("end", "unlisted_partner", "active"),
+    "invitePartner": _invite,
+    "getCodeOfConduct": _get("/api/code-of-conduct"),
+    "getCodeOfConductVersion": _get("/api/code-of-conduct/1"),
+    "listNotifications": _get("/api/notifications"),
+    "markAllNotificationsRead": lambda w, a, c: a.post("/api/notifications/read-all"),
+    "markNotificationRead": lambda w, a, c: a.post(
+        f"/api/notifications/{w.a_admin_notification}/read"
+    ),
+}
+
+
+def cells() -> list[tuple[str, str, bool]]:
+    return [
+        (role, relation, confidential)
+        for confidential in (False, True)
+        for relation in RELATIONS
+        for role in ROLES
+        if role != "author" or relation == "own"
+    ]
+
+
+def openapi_operations(app: Litestar) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for path, item in (app.openapi_schema.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "options", "head", "patch", "trace"):
+            operation = getattr(item, method, None)
+            if operation is not None:
+                assert operation.operation_id, f"{method.upper()} {path} has no operation_id"
+                found[operation.operation_id] = f"{method.upper()} {path}"
+    return found
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+
+def test_every_route_in_the_openapi_document_is_in_the_table(app: Litestar) -> None:
+    operations = openapi_operations(app)
+    missing = {op: route for op, route in operations.items() if op not in TABLE}
+    assert not missing, f"Routes without a row in the authorization matrix: {missing}"
+    stale = set(TABLE) - set(operations)
+    assert not stale, f"Rows for routes that no longer exist: {stale}"
+    assert set(ACTIONS) == set(TABLE)
+
+
+def test_the_table_gives_an_outcome_for_every_cell() -> None:
+    for operation in TABLE:
+        for role, relation, confidential in cells():
+            assert expected(operation, role, relation, confidential) in {
+                200,
+                201,
+                204,
+                401,
+                403,
+                404,
+                409,
+                422,
+            }
+
+
+@pytest.mark.parametrize("operation", sorted(TABLE))
+async def test_the_matrix(operation: str, ground: Ground) -> None:
+    world = await build_world(ground)
+    mismatches = []
+    for role, relation, confidential in cells():
+        response = await ACTIONS[operation](world, world.actor(relation, role), confidential)
+        want = expected(operation, role, relation, confidential)
+        if response.status_code != want:
+            mismatches.append(
+                f"{role:9} {relation:16} {'confidential' if confidential else 'ordinary':12} "
+                f"expected {want}, got {response.status_code}: {response.text[:160]}"
+            )
+    assert not mismatches, f"{operation}:\n" + "\n".join(mismatches)

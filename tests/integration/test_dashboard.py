@@ -1,0 +1,64 @@
+"""The dashboard: requests to answer and awaiting answer, overdue ones, and what
+partners added since the member last looked."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from exchange.clock import ManualClock
+from tests.conduct_fixtures import Ground, ground, sister_schools
+
+__all__ = ["ground"]
+
+ASK = {"scope": "adapt", "purpose": "Our grade 5", "audience": "Our pupils"}
+
+
+async def test_counts_open_and_overdue_requests_both_ways(
+    ground: Ground, clock: ManualClock
+) -> None:
+    cast = await sister_schools(ground)
+    await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
+    clock.advance(timedelta(days=10))
+    await cast.b.admin.post(
+        f"/api/resources/{cast.resource_id}/reuse-requests", json={**ASK, "scope": "share"}
+    )
+    clock.advance(timedelta(days=5))
+    owner = (await cast.a.admin.get("/api/dashboard")).json()
+    assert owner["incoming"] == {"open": 2, "overdue": 1}
+    assert owner["outgoing"] == {"open": 0, "overdue": 0}
+    author = (await cast.author.get("/api/dashboard")).json()
+    assert author["incoming"] == {"open": 2, "overdue": 1}
+    assert (await cast.colleague.get("/api/dashboard")).json()["incoming"]["open"] == 0
+    requester = (await cast.b_teacher.get("/api/dashboard")).json()
+    assert requester["outgoing"] == {"open": 1, "overdue": 1}
+    assert (await cast.b.admin.get("/api/dashboard")).json()["outgoing"] == {
+        "open": 2,
+        "overdue": 1,
+    }
+
+
+async def test_new_partner_resources_since_the_last_look_or_the_last_14_days(
+    ground: Ground, clock: ManualClock
+) -> None:
+    cast = await sister_schools(ground)
+    now = clock.now()
+    await ground.resource(cast.b, cast.b_teacher, title="Old", created_at=now - timedelta(days=20))
+    await ground.resource(
+        cast.b, cast.b_teacher, title="Recent", created_at=now - timedelta(days=3)
+    )
+    await ground.resource(cast.b, cast.b_teacher, title="Only ours", visibility="school")
+    await ground.resource(cast.s, cast.s.admin, title="A stranger's")
+    first = (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]
+    assert first["basis"] == "last_14_days"
+    assert first["count"] == 1
+    assert [r["title"] for r in first["latest"]] == ["Recent"]
+    assert first["latest"][0]["school"]["name"] == "Naryn Village School"
+
+    clock.advance(timedelta(hours=1))
+    second = (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]
+    assert second["basis"] == "last_look"
+    assert second["count"] == 0
+    clock.advance(timedelta(hours=1))
+    await ground.resource(cast.b, cast.b_teacher, title="Brand new")
+    third = (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]
+    assert [r["title"] for r in third["latest"]] == ["Brand new"]

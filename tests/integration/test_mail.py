@@ -1,0 +1,246 @@
+"""E-mail for request events, through a real SMTP server on 127.0.0.1 (aiosmtpd).
+
+Mail goes out only after the change it reports on is committed; a mail server that is
+down never undoes a decision."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from structlog.testing import capture_logs
+
+from exchange.clock import ManualClock
+from exchange.config import Settings, SettingsError
+from exchange.mail.smtp import SmtpTarget
+from tests.conduct_fixtures import Ground, ground, sister_schools
+from tests.problems import assert_problem
+
+__all__ = ["ground"]
+
+ASK = {"scope": "adapt", "purpose": "Grade 5 maths", "audience": "Our pupils"}
+USER, PASSWORD = "exchange", "s3cret pass"
+
+
+class Inbox:
+    """Collects what the SMTP server accepted (it runs in its own thread)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.logins: list[str] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self._lock:
+            parsed = message_from_bytes(envelope.content, policy=policy.default)
+            self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 OK"
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (
+            data.login.decode(),
+            data.password.decode(),
+        ) == (USER, PASSWORD)
+        if ok:
+            self.logins.append(data.login.decode())
+        return AuthResult(success=ok)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self._lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    async def wait_for(self, count: int) -> list[EmailMessage]:
+        # The test client runs the app on its own event loop: poll, do not drain.
+        for _ in range(200):
+            if len(self.messages) >= count:
+                break
+            await asyncio.sleep(0.05)
+        return list(self.messages)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=inbox.authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp_inbox: tuple[Inbox, int]) -> Settings:
+    _, port = smtp_inbox
+    return settings.with_changes(
+        smtp_url=f"smtp://{USER}:{PASSWORD.replace(' ', '%20')}@127.0.0.1:{port}",
+        mail_from="exchange@school.kg",
+    )
+
+
+async def test_a_request_and_its_decision_are_mailed_to_both_sides(
+    ground: Ground, smtp_inbox: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp_inbox
+    cast = await sister_schools(ground, title="Fractions")
+    created = await cast.b_teacher.post(
+        f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK
+    )
+    assert created.status_code == 201
+    await inbox.wait_for(2)
+    for decider in (cast.author, cast.a.admin):
+        (mail,) = inbox.to(decider.email)
+        assert mail["From"] == "exchange@school.kg"
+        assert "Naryn Village School asks to adapt “Fractions”" in mail["Subject"]
+        body = mail.get_content()
+        assert "Grade 5 maths" in body
+        assert f"/api/reuse-requests/{created.json()['id']}/decision" in body
+    assert inbox.logins and set(inbox.logins) == {USER}
+
+    decided = await cast.author.post(
+        f"/api/reuse-requests/{created.json()['id']}/decision",
+        json={"decision": "deny", "note": "Being rewritten, ask in May"},
+    )
+    assert decided.status_code == 200
+    await inbox.wait_for(4)
+    for requester_side in (cast.b_teacher, cast.b.admin):
+        (mail,) = inbox.to(requester_side.email)
+        assert "was declined" in mail["Subject"]
+        assert "Being rewritten, ask in May" in mail.get_content()
+
+
+async def test_a_withdrawal_is_mailed_to_the_deciders(
+    ground: Ground, smtp_inbox: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp_inbox
+    cast = await sister_schools(ground)
+    created = (
+        await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
+    ).json()
+    await inbox.wait_for(2)
+    await cast.b_teacher.post(f"/api/reuse-requests/{created['id']}/withdraw")
+    await inbox.wait_for(4)
+    assert ["withdrew" in m["Subject"] for m in inbox.to(cast.author.email)] == [False, True]
+
+
+async def test_nothing_is_mailed_when_the_change_is_refused(
+    ground: Ground, smtp_inbox: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp_inbox
+    cast = await sister_schools(ground, kind="policy", confidential=True)
+    assert_problem(
+        await cast.b_teacher.post(
+            f"/api/resources/{cast.resource_id}/reuse-requests", json={**ASK, "scope": "share"}
+        ),
+        403,
+        rule=6,
+    )
+    await asyncio.sleep(0.3)
+    assert inbox.messages == []
+
+
+async def test_the_overdue_escalation_is_mailed_to_the_owner_admins_once(
+    ground: Ground, smtp_inbox: tuple[Inbox, int], clock: ManualClock
+) -> None:
+    from datetime import timedelta
+
+    inbox, _ = smtp_inbox
+    cast = await sister_schools(ground)
+    await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
+    await inbox.wait_for(2)
+    clock.advance(timedelta(days=15))
+    await cast.a.admin.get("/api/dashboard")
+    await cast.author.get("/api/dashboard")
+    await inbox.wait_for(3)
+    await asyncio.sleep(0.2)
+    overdue = [m for m in inbox.messages if m["Subject"].startswith("Overdue")]
+    assert [m["To"] for m in overdue] == [cast.a.admin.email]
+
+
+async def test_a_mail_server_that_is_down_does_not_undo_the_decision(
+    ground: Ground, app: Any, settings: Settings
+) -> None:
+    cast = await sister_schools(ground)
+    created = (
+        await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
+    ).json()
+    # Point the running app at a port where nothing listens.
+    dead = settings.with_changes(smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    app.state["alchemy_config"].session_config.info["exchange.settings"] = dead
+    with capture_logs() as logs:
+        decided = await cast.author.post(
+            f"/api/reuse-requests/{created['id']}/decision", json={"decision": "approve"}
+        )
+        assert decided.status_code == 200
+        for _ in range(100):
+            if any(entry["event"] == "mail server unreachable" for entry in logs):
+                break
+            await asyncio.sleep(0.05)
+    assert any(entry["event"] == "mail server unreachable" for entry in logs)
+    again = (await cast.b_teacher.get(f"/api/reuse-requests/{created['id']}")).json()
+    assert again["status"] == "approved"
+
+
+def test_smtp_urls_are_read_with_credentials_starttls_and_defaults() -> None:
+    plain = SmtpTarget.from_url("smtp://mail.school.kg")
+    assert (plain.host, plain.port, plain.start_tls, plain.use_tls) == (
+        "mail.school.kg",
+        25,
+        False,
+        False,
+    )
+    submission = SmtpTarget.from_url("smtp://user%40school.kg:p%3Ass@relay:587?starttls=1")
+    assert (submission.username, submission.password, submission.port) == (
+        "user@school.kg",
+        "p:ss",
+        587,
+    )
+    assert submission.start_tls is True
+    implicit = SmtpTarget.from_url("smtps://relay")
+    assert (implicit.port, implicit.use_tls) == (465, True)
+    for bad in ("http://relay", "smtp://", "smtp://relay:notaport"):
+        with pytest.raises(SettingsError):
+            SmtpTarget.from_url(bad)
+
+
+async def test_partnership_notices_are_mailed_too(
+    ground: Ground, smtp_inbox: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp_inbox
+    inviting = await ground.school("Karakol School 2")
+    invited = await ground.school("Batken Lyceum")
+    response = await inviting.admin.post(
+        "/api/partnerships",
+        json={
+            "partner_school_id": str(invited.id),
+            "goals": ["Exchange lesson plans for grade 7 physics"],
+            "language": "ru",
+        },
+    )
+    assert response.status_code == 201, response.text
+    await inbox.wait_for(1)
+    (mail,) = inbox.to(invited.admin.email)
+    assert "Karakol School 2" in mail.get_content()
