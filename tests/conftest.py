@@ -59,7 +59,8 @@ def base_settings(data_dir: Path, **changes: object) -> Settings:
         "data_dir": data_dir,
         "log_level": "WARNING",
         "upload_idle_timeout_seconds": 10.0,
-        # Tests run jobs explicitly (`app.state.job_worker.run_until_idle()`), so that
+        # Tests run jobs explicitly, with a JobWorker on the test's own engine and event
+        # loop (see test_search_uploads), so that
         # what a job did is known when the test looks.
         "run_jobs": False,
     }
