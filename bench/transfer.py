@@ -169,6 +169,10 @@ def running_server(folder: Path) -> Iterator[Server]:
         "EXCHANGE_DATA_DIR": str(folder / "storage"),
         "EXCHANGE_MAX_UPLOAD_BYTES": str(1024 * MIB),
         "EXCHANGE_LOG_LEVEL": "WARNING",
+        # Each upload queues the extraction of its text; run by the server, that job
+        # would copy and parse the previous 200 MB file while the next transfer is timed.
+        # In production it runs in `exchange jobs run` processes of its own.
+        "EXCHANGE_RUN_JOBS": "false",
     }
     exchange = [sys.executable, "-m", "exchange"]
     subprocess.run([*exchange, "db", "upgrade"], cwd=folder, env=env, check=True)

@@ -82,6 +82,13 @@ def problem_response(
     headers = {**(headers or {}), "X-Request-ID": request_id}
     if extra:
         body.update({k: v for k, v in extra.items() if k not in body})
+    if request.method == "HEAD":
+        # The same status and headers as the GET would get, and no body (RFC 9110 §9.3.2).
+        return Response(
+            content=None,  # type: ignore[arg-type]
+            status_code=status,
+            headers={**headers, "Content-Type": PROBLEM_JSON},
+        )
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

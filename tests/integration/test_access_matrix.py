@@ -146,6 +146,8 @@ TABLE: dict[str, Row] = {
     "listResourceVersions": READ,
     "downloadResource": READ,
     "downloadResourceVersion": READ,
+    "describeResourceContent": READ,
+    "describeResourceVersionContent": READ,
     "updateResource": OWNER_EDITS,
     "deleteResource": {**OWNER_EDITS, "own": {"teacher": 403, "author": 204, "admin": 204}},
     "uploadResourceVersion": {**OWNER_EDITS, "own": {"teacher": 403, "author": 201, "admin": 201}},
@@ -519,16 +521,17 @@ async def _enable(world: World, actor: Actor, confidential: bool) -> Any:
     return await actor.post(f"/api/members/{await new_member(world)}/enable")
 
 
-def _get(path: str) -> Action:
+def _get(path: str, method: str = "GET") -> Action:
     async def action(world: World, actor: Actor, confidential: bool) -> Any:
-        return await actor.get(
+        return await actor.request(
+            method,
             path.format(
                 r=_r(world, confidential),
                 req=world.requests[confidential],
                 member=world.actor("own", "teacher").member_id,
                 school=world.a.id,
                 a_p=world.a_p,
-            )
+            ),
         )
 
     return action
@@ -596,6 +599,8 @@ ACTIONS: dict[str, Action] = {
     "listResourceVersions": _get("/api/resources/{r}/versions"),
     "downloadResource": _get("/api/resources/{r}/content"),
     "downloadResourceVersion": _get("/api/resources/{r}/versions/1/content"),
+    "describeResourceContent": _get("/api/resources/{r}/content", "HEAD"),
+    "describeResourceVersionContent": _get("/api/resources/{r}/versions/1/content", "HEAD"),
     "updateResource": lambda w, a, c: a.patch(
         f"/api/resources/{_r(w, c)}", json={"title": "A better title"}
     ),

@@ -23,6 +23,7 @@ from exchange.blobstore import (
     new_blob_key,
     open_blob_store,
 )
+from exchange.blobstore.contract import DEFAULT_READ_CHUNK_BYTES
 from exchange.blobstore.local import TEMP_PREFIX
 from exchange.blobstore.s3 import S3BlobStore
 from exchange.errors import StoreUnavailable
@@ -122,12 +123,31 @@ async def test_a_range_reads_exactly_its_bytes(
 
 async def test_a_range_is_streamed_in_bounded_chunks(blob_store: BlobStore) -> None:
     key = new_blob_key()
-    await blob_store.put(key, chunks_of(os.urandom(1_000_000)))
+    size = 3 * DEFAULT_READ_CHUNK_BYTES + 1000
+    data = os.urandom(size)
+    await blob_store.put(key, chunks_of(data))
 
-    sizes = [len(chunk) async for chunk in await blob_store.open_range(key)]
+    chunks = [chunk async for chunk in await blob_store.open_range(key)]
 
-    assert sum(sizes) == 1_000_000
-    assert len(sizes) > 1 and max(sizes) <= 256 * 1024
+    assert b"".join(chunks) == data
+    assert len(chunks) > 1 and max(map(len, chunks)) <= DEFAULT_READ_CHUNK_BYTES
+
+
+async def test_a_stream_closed_while_reading_ahead_closes_its_source(
+    blob_store: BlobStore,
+) -> None:
+    key = new_blob_key()
+    data = os.urandom(3 * DEFAULT_READ_CHUNK_BYTES)
+    await blob_store.put(key, chunks_of(data))
+
+    stream = await blob_store.open_range(key)
+    first = await anext(stream)
+    await stream.aclose()
+
+    assert first == data[:DEFAULT_READ_CHUNK_BYTES]
+    assert [chunk async for chunk in stream] == []
+    await blob_store.delete(key)  # nothing holds the file any more
+    assert not await blob_store.exists(key)
 
 
 async def test_a_range_starting_past_the_end_is_refused(blob_store: BlobStore) -> None:

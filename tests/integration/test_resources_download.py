@@ -217,6 +217,76 @@ async def test_downloads_by_partners_are_audited_once_per_download(
     assert all(e.owner_school_id == owner.id for e in downloads)
 
 
+# --- HEAD: what a download would be, without its body ---------------------------------
+
+
+async def test_head_tells_size_type_and_validators_without_the_body(
+    stored: tuple[Actor, str],
+) -> None:
+    reader, url = stored
+
+    whole = await reader.get(url)
+    response = await reader.request("HEAD", url)
+
+    assert response.status_code == 200
+    assert response.content == b""
+    for header in (
+        "content-type",
+        "content-length",
+        "etag",
+        "last-modified",
+        "accept-ranges",
+        "content-disposition",
+        "x-content-type-options",
+        "content-security-policy",
+        "cache-control",
+    ):
+        assert response.headers[header] == whole.headers[header], header
+    assert response.headers["content-length"] == str(SIZE)
+
+
+async def test_head_answers_ranges_and_validators_as_the_download_would(
+    stored: tuple[Actor, str],
+) -> None:
+    reader, url = stored
+
+    ranged = await reader.request("HEAD", url, headers={"Range": "bytes=-500"})
+    unchanged = await reader.request("HEAD", url, headers={"If-None-Match": ETAG})
+    past_the_end = await reader.request("HEAD", url, headers={"Range": f"bytes={SIZE}-"})
+    version = await reader.request("HEAD", url.replace("/content", "/versions/1/content"))
+
+    assert (ranged.status_code, ranged.content) == (206, b"")
+    assert ranged.headers["content-range"] == f"bytes {SIZE - 500}-{SIZE - 1}/{SIZE}"
+    assert ranged.headers["content-length"] == "500"
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+    assert (past_the_end.status_code, past_the_end.content) == (416, b"")
+    assert past_the_end.headers["content-range"] == f"bytes */{SIZE}"
+    assert past_the_end.headers["content-type"] == "application/problem+json"
+    assert (version.status_code, version.headers["etag"]) == (200, ETAG)
+
+
+async def test_head_hides_what_the_caller_may_not_read_and_is_not_a_download(
+    schools: SchoolFactory, settings: Settings
+) -> None:
+    owner = await schools.create()
+    partner = await schools.create()
+    stranger = await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    resource_id = (await upload(owner.admin, CONTENT)).json()["id"]
+    url = f"/api/resources/{resource_id}/content"
+
+    by_stranger = await stranger.admin.request("HEAD", url)
+    missing = await owner.admin.request("HEAD", url.replace("/content", "/versions/9/content"))
+    by_partner = await partner.admin.request("HEAD", url)
+
+    assert (by_stranger.status_code, by_stranger.content) == (404, b"")
+    assert by_stranger.headers["content-type"] == "application/problem+json"
+    assert (missing.status_code, missing.content) == (404, b"")
+    assert (by_partner.status_code, by_partner.headers["content-length"]) == (200, str(SIZE))
+    actions = [e.action for e in await audit_actions(settings, resource_id)]
+    assert "resource.downloaded" not in actions
+
+
 # --- S3: presigned downloads ---------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ file. `gc` removes keys no row points at once they are older than a grace period
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import re
 import uuid
@@ -17,10 +18,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import Final, Protocol, Self
 
-from exchange.blobstore.threads import BlockingCalls
+from exchange.blobstore.threads import BlockingCalls, ignore_outcome
 
 BLOB_KEY: Final = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
-DEFAULT_READ_CHUNK_BYTES: Final = 256 * 1024
+# Large enough that a download costs few thread hops and socket writes per second, small
+# enough that a stream holds two of them (the one being sent, the one read ahead).
+DEFAULT_READ_CHUNK_BYTES: Final = 1024 * 1024
 
 
 class BlobNotFound(LookupError):
@@ -77,8 +80,10 @@ class BlobReader(Protocol):
 class BlobStream:
     """The bytes of a stored range, read in bounded chunks off the event loop.
 
-    Iterate it, and close it (`aclose`, or `async with`) if you stop early; it closes
-    itself when exhausted or when a read fails.
+    While one chunk is being sent, the next is read in a thread, so the disk (or the S3
+    connection) and the client's socket work at the same time; at most two chunks are
+    held. Iterate it, and close it (`aclose`, or `async with`) if you stop early; it
+    closes itself when exhausted or when a read fails.
     """
 
     def __init__(
@@ -96,17 +101,19 @@ class BlobStream:
         self._remaining = length
         self._chunk_bytes = chunk_bytes
         self._calls = BlockingCalls(executor)
+        self._ahead: asyncio.Future[bytes] | None = None
         self._closed = False
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> bytes:
-        if self._remaining <= 0 or self._closed:
+        if self._closed or (self._remaining <= 0 and self._ahead is None):
             await self.aclose()
             raise StopAsyncIteration
+        reading, self._ahead = self._ahead or self._read_next(), None
         try:
-            data = await self._calls.run(self._reader.read, min(self._chunk_bytes, self._remaining))
+            data = await reading
         except BaseException:
             await self.aclose()
             raise
@@ -114,11 +121,23 @@ class BlobStream:
             await self.aclose()
             raise BlobNotFound(self.key)  # shorter than when it was opened: replaced or removed
         self._remaining -= len(data)
+        if self._remaining > 0:
+            self._ahead = self._read_next()
         return data
+
+    def _read_next(self) -> asyncio.Future[bytes]:
+        size = min(self._chunk_bytes, self._remaining)
+        return asyncio.ensure_future(self._calls.run(self._reader.read, size))
 
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
+            ahead, self._ahead = self._ahead, None
+            if ahead is not None:
+                # The read itself goes on in its thread; `run_cleanup` closes the reader
+                # once it is over. Only the waiting for it is dropped here.
+                ahead.cancel()
+                ahead.add_done_callback(ignore_outcome)
             await self._calls.run_cleanup(self._reader.close)
 
     async def __aenter__(self) -> Self:

@@ -29,7 +29,8 @@ from exchange.blobstore.contract import (
     check_blob_key,
     resolve_range,
 )
-from exchange.blobstore.threads import BlockingCalls
+from exchange.blobstore.threads import BlockingCalls, ignore_outcome
+from exchange.blobstore.writeback import start_writeback
 from exchange.errors import StoreUnavailable
 
 TEMP_PREFIX: Final = ".upload-"
@@ -39,6 +40,10 @@ FOLDER_MODE: Final = 0o700
 # 64 KiB network chunk would cost more than the write. One batch is written while the
 # next gathers, so about two are held.
 WRITE_BATCH_BYTES: Final = 512 * 1024
+
+# Written data is handed to the disk in steps of this size while the upload goes on
+# (see `writeback`), so the `fsync` before the commit finds little left to write.
+WRITEBACK_BYTES: Final = 8 * 1024 * 1024
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,7 +102,7 @@ class LocalBlobStore:
             if writing is not None and not writing.done():
                 # Only the waiting is cancelled: the cleanup below waits for the write.
                 writing.cancel()
-                writing.add_done_callback(_ignore_outcome)
+                writing.add_done_callback(ignore_outcome)
             await calls.run_cleanup(pending.discard)
             raise
         return written
@@ -179,6 +184,8 @@ class _PendingFile:
         self._temporary = temporary
         self._target = target
         self._committed = False
+        self._written = 0
+        self._written_back = 0
 
     @classmethod
     def create(cls, root: Path, target: Path) -> _PendingFile:
@@ -193,6 +200,10 @@ class _PendingFile:
             view = memoryview(chunk)
             while view:
                 view = view[os.write(self._fd, view) :]
+            self._written += len(chunk)
+        if self._written - self._written_back >= WRITEBACK_BYTES:
+            start_writeback(self._fd, self._written_back, self._written - self._written_back)
+            self._written_back = self._written
 
     def commit(self) -> None:
         assert self._fd is not None
@@ -213,11 +224,6 @@ class _PendingFile:
                 path.unlink(missing_ok=True)
             except OSError:
                 _log.warning("could not remove %s after a failed write", path, exc_info=True)
-
-
-def _ignore_outcome(future: asyncio.Future[None]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 def _make_folders(root: Path, folder: Path) -> None:

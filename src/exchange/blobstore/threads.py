@@ -45,3 +45,10 @@ class BlockingCalls:
         future = self._executor.submit(after_in_flight)
         self._in_flight = future
         return await asyncio.shield(asyncio.wrap_future(future))
+
+
+def ignore_outcome(future: asyncio.Future[Any]) -> None:
+    """A done-callback for a future nobody awaits any more: marks its exception as
+    retrieved, so asyncio does not log it as never retrieved."""
+    if not future.cancelled():
+        future.exception()

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 from uuid import UUID
 
-from litestar import Controller, Request, Response, Router, delete, get, patch, post
+from litestar import Controller, Request, Response, Router, delete, get, head, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, InternalServerException
 from litestar.params import FromPath, JSONBody
@@ -25,7 +25,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import DomainError, PayloadTooLarge
 from exchange.models import Resource
-from exchange.resources.download import serve_version
+from exchange.resources.download import describe_version, serve_version
 from exchange.resources.schemas import ResourceOut, ResourceUpdate, VersionOut
 from exchange.resources.services import ResourceService
 from exchange.resources.upload import IncomingForm, UploadReceiver
@@ -227,6 +227,35 @@ class ResourceController(Controller):
         number: FromPath[int],
     ) -> Response[Any]:
         return await serve_version(request.headers, resources, identity, resource_id, number)
+
+    @head(
+        "/{resource_id:uuid}/content",
+        operation_id="describeResourceContent",
+        summary="The headers of the current file's download (size, type, ETag), no body",
+    )
+    async def content_head(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+    ) -> Response[None]:
+        return await describe_version(request.headers, resources, identity, resource_id)
+
+    @head(
+        "/{resource_id:uuid}/versions/{number:int}/content",
+        operation_id="describeResourceVersionContent",
+        summary="The headers of one version's download (size, type, ETag), no body",
+    )
+    async def version_content_head(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+        number: FromPath[int],
+    ) -> Response[None]:
+        return await describe_version(request.headers, resources, identity, resource_id, number)
 
 
 def _private(body: T, resource: Resource) -> Response[T]:

@@ -37,6 +37,7 @@ from exchange.errors import RangeNotSatisfiable
 from exchange.files.names import content_disposition
 
 if TYPE_CHECKING:
+    from exchange.models import Resource, ResourceVersion
     from exchange.resources.services import ResourceService
 
 _RANGE: Final = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
@@ -204,6 +205,38 @@ async def stream_and_close(source: ClosableChunks) -> AsyncIterator[bytes]:
         await source.aclose()
 
 
+def _plan(
+    request_headers: Mapping[str, str], resource: Resource, version: ResourceVersion
+) -> DownloadPlan:
+    return plan_download(
+        request_headers,
+        size=version.size,
+        sha256=version.sha256,
+        media_type=version.media_type,
+        last_modified=version.created_at,
+        content_disposition=content_disposition(version.original_name),
+        cache_control=policy.cache_control_for(resource),
+    )
+
+
+async def describe_version(
+    request_headers: Mapping[str, str],
+    resources: ResourceService,
+    identity: Identity,
+    resource_id: UUID,
+    number: int | None = None,
+) -> Response[None]:
+    """Answer a HEAD request: the status and headers the download would get (size,
+    type, ETag, the range it would send), without its body.
+
+    The same read rule as the download (404 for what the caller may not read); no byte
+    of the file leaves the store, so it is not counted as a download.
+    """
+    resource, version = await resources.version_to_download(identity, resource_id, number)
+    plan = _plan(request_headers, resource, version)
+    return Response(content=None, status_code=plan.status, headers=plan.headers)
+
+
 async def serve_version(
     request_headers: Mapping[str, str],
     resources: ResourceService,
@@ -217,15 +250,7 @@ async def serve_version(
     before the download is audited, so a missing file is never counted as downloaded.
     """
     resource, version = await resources.version_to_download(identity, resource_id, number)
-    plan = plan_download(
-        request_headers,
-        size=version.size,
-        sha256=version.sha256,
-        media_type=version.media_type,
-        last_modified=version.created_at,
-        content_disposition=content_disposition(version.original_name),
-        cache_control=policy.cache_control_for(resource),
-    )
+    plan = _plan(request_headers, resource, version)
     if plan.status == 304:
         return Response(content=b"", status_code=304, headers=plan.headers)
     settings = resources.settings

@@ -27,6 +27,7 @@ from typing import Final
 import anyio
 
 from exchange.blobstore import BlobStore, new_blob_key
+from exchange.blobstore.threads import ignore_outcome
 from exchange.config import Settings
 from exchange.errors import InvalidInput, PayloadTooLarge
 from exchange.files.inspection import ContentInspector
@@ -253,7 +254,7 @@ class _Inspecting:
     def abandon(self) -> None:
         """Stop caring about a batch still being inspected (the upload failed)."""
         if self._in_flight is not None and not self._in_flight.done():
-            self._in_flight.add_done_callback(_ignore_outcome)
+            self._in_flight.add_done_callback(ignore_outcome)
 
     async def _hand_over(self) -> None:
         if self._in_flight is not None:
@@ -270,8 +271,3 @@ class _Inspecting:
 def _feed_all(inspector: ContentInspector, chunks: list[bytes]) -> None:
     for chunk in chunks:
         inspector.feed(chunk)
-
-
-def _ignore_outcome(future: asyncio.Future[None]) -> None:
-    if not future.cancelled():
-        future.exception()
