@@ -11,7 +11,15 @@ given size, and times in the same run:
 - `cp` of the file, and an upload of it through the API (`curl -F`), with the server's
   fsync, hashing, type sniffing and the database commit;
 - `cat file > /dev/null`, and a download of it through the API (`curl -o /dev/null`);
-- four uploads of it at once.
+- four uploads of it at once;
+- the same curl commands against a bare HTTP endpoint (a raw socket in a child process
+  that discards an upload's body, and sends a download in 1 MiB writes): what moving the
+  bytes through loopback TCP and curl costs on this machine before any server does any
+  work;
+- the same curl commands against a bare ASGI app (`bench/bare_asgi.py`) served by the
+  same uvicorn as `exchange serve`: what the HTTP server alone costs.
+
+The last two are the floors under the API's figures.
 
 Each figure is the best of `--runs`. The server's memory is its resident set
 (`VmRSS` in /proc/<pid>/status), sampled every few milliseconds during each transfer,
@@ -23,7 +31,9 @@ upload at most 2.5x cp, download at most 3x cat, peak memory at most 32 MiB over
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -104,6 +114,93 @@ def timed(run: Callable[[], None]) -> float:
     started = time.perf_counter()
     run()
     return time.perf_counter() - started
+
+
+def bare_endpoint(listener: socket.socket, path: Path) -> None:
+    """Answers each request on `listener`: a POST has its body read and discarded (and
+    hashed, with `?hash`), anything else gets the file at `path`, sent in 1 MiB writes
+    (faster here than `sendfile`)."""
+    buffer = bytearray(MIB)
+    view = memoryview(buffer)
+    while True:
+        connection, _ = listener.accept()
+        with connection:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += connection.recv(65536)
+            header_block, _, body = head.partition(b"\r\n\r\n")
+            lines = header_block.split(b"\r\n")
+            if lines[0].startswith(b"POST"):
+                if b"100-continue" in header_block.lower():
+                    connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in lines
+                    if line.lower().startswith(b"content-length")
+                )
+                digest = hashlib.sha256(body) if b"?hash" in lines[0] else None
+                received = len(body)
+                while received < length:
+                    count = connection.recv_into(view)
+                    if digest is not None:
+                        digest.update(view[:count])
+                    received += count
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                )
+            else:
+                size = path.stat().st_size
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+                connection.sendall(head.encode())
+                with path.open("rb") as source:
+                    while chunk := source.read(MIB):
+                        connection.sendall(chunk)
+
+
+@contextmanager
+def bare_server(path: Path) -> Iterator[str]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    child = multiprocessing.get_context("fork").Process(
+        target=bare_endpoint, args=(listener, path), daemon=True
+    )
+    child.start()
+    try:
+        yield base
+    finally:
+        child.kill()
+        child.join()
+        listener.close()
+
+
+@contextmanager
+def bare_asgi_server(path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "EXCHANGE_BENCH_FILE": str(path)}
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "bench")]
+    command += ["bare_asgi:app", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    process = subprocess.Popen(command, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.head(base, timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the bare ASGI server did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def curl(*args: str) -> None:
+    subprocess.run(["curl", "-sS", "--fail", "-o", "/dev/null", *args], check=True)
 
 
 @dataclass
@@ -281,6 +378,15 @@ def run(folder: Path, size: int, runs: int) -> None:
         cp_fsync_time = best(runs, cp_fsync)
         copy.unlink(missing_ok=True)
         cat_time = best(runs, cat)
+        with bare_server(source) as bare:
+            bare_up = best(runs, lambda: timed(lambda: curl("-F", f"file=@{source}", bare)))
+            bare_up_hash = best(
+                runs, lambda: timed(lambda: curl("-F", f"file=@{source}", f"{bare}/?hash"))
+            )
+            bare_down = best(runs, lambda: timed(lambda: curl(bare)))
+        with bare_asgi_server(source) as asgi:
+            asgi_up = best(runs, lambda: timed(lambda: curl("-F", f"file=@{source}", asgi)))
+            asgi_down = best(runs, lambda: timed(lambda: curl(asgi)))
 
         upload_times, download_times = [], []
         upload_peak = download_peak = idle
@@ -347,6 +453,30 @@ def run(folder: Path, size: int, runs: int) -> None:
         f"download (API)    {download_time:7.3f} s  {mb / download_time:8.0f} MB/s  "
         f"{download_ratio:5.2f}x cat  (target <= {TARGETS['download']}x: "
         f"{verdict(download_ratio, TARGETS['download'])})"
+    )
+    print(
+        f"bare upload       {bare_up:7.3f} s  {mb / bare_up:8.0f} MB/s  "
+        f"{bare_up / cp_time:5.2f}x cp   (curl -F to a socket that discards the body)"
+    )
+    print(
+        f"bare upload+hash  {bare_up_hash:7.3f} s  {mb / bare_up_hash:8.0f} MB/s  "
+        f"{bare_up_hash / cp_time:5.2f}x cp   (the same, hashing the body with SHA-256)"
+    )
+    print(
+        f"bare download     {bare_down:7.3f} s  {mb / bare_down:8.0f} MB/s  "
+        f"{bare_down / cat_time:5.2f}x cat  (curl -o /dev/null from a bare socket)"
+    )
+    print(
+        f"uvicorn alone up  {asgi_up:7.3f} s  {mb / asgi_up:8.0f} MB/s  "
+        f"{asgi_up / cp_time:5.2f}x cp   (a bare ASGI app that drops the body)"
+    )
+    print(
+        f"uvicorn alone dn  {asgi_down:7.3f} s  {mb / asgi_down:8.0f} MB/s  "
+        f"{asgi_down / cat_time:5.2f}x cat  (a bare ASGI app that sends the file)"
+    )
+    print(
+        f"API over uvicorn alone: upload {upload_time / asgi_up:.2f}x, "
+        f"download {download_time / asgi_down:.2f}x"
     )
     print(f"4 uploads at once {four_time:7.3f} s  {4 * mb / four_time:8.0f} MB/s in total")
     print(f"server memory: idle {idle / 1024:.1f} MiB (after a warm-up upload and download)")
