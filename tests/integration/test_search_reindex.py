@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from litestar import Litestar
 from sqlalchemy import delete, select, text, update
 
 from exchange.cli import main
+from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.models import Job, SearchDocument, SearchText
 from tests.actors import Actor, SchoolFactory, SchoolHandle
@@ -273,7 +275,10 @@ async def test_reindex_extract_requeues_extraction_that_failed_or_never_finished
 
 
 async def test_reindex_extract_then_jobs_make_the_text_searchable_again(
-    app: Litestar, settings: Settings, pair: tuple[SchoolHandle, SchoolHandle]
+    app: Litestar,
+    settings: Settings,
+    clock: ManualClock,
+    pair: tuple[SchoolHandle, SchoolHandle],
 ) -> None:
     home, partner = pair
     failed = await share(partner.admin, "Failed", "Контрольная работа по грамматике.")
@@ -291,6 +296,7 @@ async def test_reindex_extract_then_jobs_make_the_text_searchable_again(
 
     code, summary, err = await reindex(settings, "--extract")
     assert code == 0 and summary is not None and summary["extraction_queued"] == 1, err
+    clock.advance(timedelta(seconds=5))  # the command queued it by the system clock
     assert await run_jobs(app) == 1
     assert titles(await search(home.admin, q="грамматике")) == {"Failed"}
     page = await partner.admin.get(f"/api/resources/{failed}")
@@ -306,6 +312,7 @@ async def test_full_reindex_drops_index_rows_left_without_their_resource(
         pytest.skip("PostgreSQL keeps the vectors in the documents' rows: none can be left")
     home, partner = pair
     await share(partner.admin, "Kept", "Оценивание учащихся.")
+    assert await run_jobs(app) == 1
     async with database(settings) as session:
         await session.execute(
             text(

@@ -72,7 +72,9 @@ class AccountService:
             school.id,
             email=admin_email,
             password=admin_password,
-            full_name=admin_name or admin_email.split("@")[0],
+            full_name=check_full_name(admin_name)
+            if admin_name and admin_name.strip()
+            else admin_email.split("@")[0],
             role=MemberRole.ADMIN,
             position=None,
         )

@@ -158,7 +158,10 @@ class SearchIndex:
         for resource in resources:
             documents[resource.id].authors_text = normalise_text(" ".join(names[resource.id]))
         await self.session.flush()
-        for resource in resources:
+        # In the order of the documents' ids, the order the flush above updated (and
+        # locked) them in: writers of several rows all lock them in that order, so none
+        # waits on another in a circle.
+        for resource in sorted(resources, key=lambda r: documents[r.id].id):
             document = documents[resource.id]
             # One text at a time: an extracted text can run to megabytes.
             body = await self.session.scalar(
@@ -182,8 +185,9 @@ class SearchIndex:
         authored = list(
             await self.session.scalars(
                 select(ResourceAuthor.resource_id)
+                .outerjoin(SearchDocument, SearchDocument.resource_id == ResourceAuthor.resource_id)
                 .where(ResourceAuthor.member_id == member_id)
-                .order_by(ResourceAuthor.resource_id)
+                .order_by(SearchDocument.id)  # the order they are written (and locked) in
             )
         )
         for start in range(0, len(authored), REFRESH_BATCH):

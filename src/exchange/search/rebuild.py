@@ -150,7 +150,7 @@ async def _lock_documents(session: AsyncSession, resource_ids: list[UUID]) -> No
         await session.execute(
             select(SearchDocument.id)
             .where(SearchDocument.resource_id.in_(resource_ids))
-            .order_by(SearchDocument.id)
+            .order_by(SearchDocument.id)  # the order `refresh_many` writes them in
             .with_for_update()
         )
 
