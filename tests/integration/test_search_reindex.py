@@ -326,3 +326,29 @@ async def test_full_reindex_drops_index_rows_left_without_their_resource(
     code, summary, err = await reindex(settings)
     assert code == 0 and summary is not None and summary["stale_rows_removed"] == 1, err
     assert titles(await search(home.admin, q="оценивание")) == {"Kept"}
+
+
+async def test_a_resource_without_a_search_document_gets_one(
+    app: Litestar, settings: Settings, pair: tuple[SchoolHandle, SchoolHandle]
+) -> None:
+    """As a resource written before the index existed, or by a script, would be."""
+    home, partner = pair
+    resource_id = await share(partner.admin, "Планы уроков", "Оценивание учащихся.")
+    assert await run_jobs(app) == 1
+    async with database(settings) as session:
+        await session.execute(
+            delete(SearchDocument).where(SearchDocument.resource_id == resource_id)
+        )
+        await session.commit()
+    assert (await search(home.admin, q="планы"))["total"] == 0
+
+    code, summary, err = await reindex(settings, "--extract")
+    assert code == 0 and summary is not None, err
+    assert (summary["reindexed"], summary["text_missing"], summary["extraction_queued"]) == (
+        1,
+        1,
+        1,
+    )
+    assert titles(await search(home.admin, q="планы")) == {"Планы уроков"}
+    page = await partner.admin.get(f"/api/resources/{resource_id}")
+    assert page.json()["extraction_status"] == "pending"
