@@ -322,6 +322,88 @@ async def _store_and_sessions(settings: Settings) -> AsyncIterator[tuple[Any, An
 
 
 @main.group()
+def search() -> None:
+    """The full-text search index."""
+
+
+@search.command("reindex")
+@click.option("--school", "school_id", type=click.UUID, help="Only this school's resources.")
+@click.option("--resource", "resource_id", type=click.UUID, help="Only this resource.")
+@click.option(
+    "--extract",
+    is_flag=True,
+    help="Also queue text extraction for current versions whose extraction failed or "
+    "is missing (the app's jobs or `exchange jobs run` then read the files).",
+)
+@click.option(
+    "--batch-size",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1, max=5000),
+    help="Resources rewritten and committed per transaction.",
+)
+def search_reindex(school_id: Any, resource_id: Any, extract: bool, batch_size: int) -> None:
+    """Rebuild the search index rows of every resource (or of one school, or one
+    resource) from the database and the text already extracted, a batch per
+    transaction; prints a JSON summary. Safe to run again, and while the app runs."""
+    import time
+
+    from exchange.errors import DomainError
+    from exchange.search.rebuild import ReindexReport
+
+    settings = load_settings()
+    last_progress = time.monotonic()
+
+    def progress(report: ReindexReport) -> None:
+        nonlocal last_progress
+        if time.monotonic() - last_progress >= 5:
+            last_progress = time.monotonic()
+            click.echo(f"{report.reindexed} resource(s) reindexed so far...", err=True)
+
+    try:
+        report = asyncio.run(
+            _reindex(settings, school_id, resource_id, extract, batch_size, progress)
+        )
+    except DomainError as exc:  # no such school or resource
+        click.echo(f"error: {exc.detail}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(report.as_dict()))
+    summary = f"{report.reindexed} resource(s) reindexed in {report.batches} batch(es)."
+    if report.extraction_queued:
+        summary += (
+            f" Text extraction queued for {report.extraction_queued}; the app's background "
+            "jobs (or `exchange jobs run`) will read the files."
+        )
+    elif report.text_missing:
+        summary += (
+            f" {report.text_missing} resource(s) have no text from their current file; "
+            "`--extract` queues their extraction again."
+        )
+    click.echo(summary, err=True)
+
+
+async def _reindex(settings: Settings, *args: Any) -> Any:
+    from exchange.clock import SystemClock
+    from exchange.database import create_engine, create_session_factory
+    from exchange.search.rebuild import reindex
+
+    school_id, resource_id, extract, batch_size, progress = args
+    engine = create_engine(settings)
+    try:
+        return await reindex(
+            create_session_factory(engine, settings),
+            SystemClock(),
+            school_id=school_id,
+            resource_id=resource_id,
+            extract=extract,
+            batch_size=batch_size,
+            on_batch=progress,
+        )
+    finally:
+        await engine.dispose()
+
+
+@main.group()
 def requests() -> None:
     """Reuse requests between schools."""
 

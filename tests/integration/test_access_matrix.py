@@ -90,6 +90,11 @@ TABLE: dict[str, Row] = {
         "own": {**ADMINS_ONLY, "admin": 200},
         **{r: {**ADMINS_ONLY, "admin": 404} for r in RELATIONS if r != "own"},
     },
+    "updateMe": 200,
+    "updateMember": {
+        "own": {**ADMINS_ONLY, "admin": 200},
+        **{r: {**ADMINS_ONLY, "admin": 404} for r in RELATIONS if r != "own"},
+    },
     # --- schools and partnerships: the resource does not matter; the partnership
     # acted on is one of the owner school A's -----------------------------------------
     "listSchools": 200,
@@ -521,6 +526,12 @@ async def _enable(world: World, actor: Actor, confidential: bool) -> Any:
     return await actor.post(f"/api/members/{await new_member(world)}/enable")
 
 
+async def _update_member(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.patch(
+        f"/api/members/{await new_member(world)}", json={"full_name": "Renamed Teacher"}
+    )
+
+
 def _get(path: str, method: str = "GET") -> Action:
     async def action(world: World, actor: Actor, confidential: bool) -> Any:
         return await actor.request(
@@ -594,6 +605,8 @@ ACTIONS: dict[str, Action] = {
     "getMember": _get("/api/members/{member}"),
     "disableMember": _disable,
     "enableMember": _enable,
+    "updateMe": lambda w, a, c: a.patch("/api/me", json={"position": "Class teacher"}),
+    "updateMember": _update_member,
     "getResource": _get("/api/resources/{r}"),
     "searchResources": _search,
     "listResourceVersions": _get("/api/resources/{r}/versions"),

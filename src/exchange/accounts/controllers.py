@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -15,6 +15,7 @@ from exchange.accounts.identity import Identity
 from exchange.accounts.schemas import (
     MemberCreate,
     MemberOut,
+    MemberUpdate,
     MeOut,
     SchoolSummary,
     SignIn,
@@ -44,6 +45,25 @@ def member_out(member: Member) -> MemberOut:
         role=member.role,
         is_active=member.is_active,
         created_at=member.created_at,
+    )
+
+
+def me_out(member: Member) -> MeOut:
+    school = member.school
+    return MeOut(
+        id=member.id,
+        email=member.email,
+        full_name=member.full_name,
+        position=member.position,
+        role=member.role,
+        school_id=member.school_id,
+        school=SchoolSummary(
+            id=school.id,
+            name=school.name,
+            region=school.region,
+            locality=school.locality,
+            kind=school.kind,
+        ),
     )
 
 
@@ -86,23 +106,19 @@ class MeController(Controller):
     async def me(
         self, accounts: NamedDependency[AccountService], identity: NamedDependency[Identity]
     ) -> MeOut:
-        member = await accounts.get_me(identity)
-        school = member.school
-        return MeOut(
-            id=member.id,
-            email=member.email,
-            full_name=member.full_name,
-            position=member.position,
-            role=member.role,
-            school_id=member.school_id,
-            school=SchoolSummary(
-                id=school.id,
-                name=school.name,
-                region=school.region,
-                locality=school.locality,
-                kind=school.kind,
-            ),
-        )
+        return me_out(await accounts.get_me(identity))
+
+    @patch(
+        operation_id="updateMe",
+        summary="Change your own name or position",
+    )
+    async def update_me(
+        self,
+        accounts: NamedDependency[AccountService],
+        identity: NamedDependency[Identity],
+        data: JSONBody[MemberUpdate],
+    ) -> MeOut:
+        return me_out(await accounts.update_me(identity, data))
 
 
 class MemberController(Controller):
@@ -137,6 +153,20 @@ class MemberController(Controller):
         member_id: FromPath[UUID],
     ) -> MemberOut:
         return member_out(await accounts.get_member(identity, member_id))
+
+    @patch(
+        "/{member_id:uuid}",
+        operation_id="updateMember",
+        summary="Change a member's name or position (admins)",
+    )
+    async def update(
+        self,
+        accounts: NamedDependency[AccountService],
+        identity: NamedDependency[Identity],
+        member_id: FromPath[UUID],
+        data: JSONBody[MemberUpdate],
+    ) -> MemberOut:
+        return member_out(await accounts.update_member(identity, member_id, data))
 
     @post(
         "/{member_id:uuid}/disable",

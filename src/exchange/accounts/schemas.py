@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 Email = Annotated[
     str,
@@ -38,6 +39,13 @@ class MemberCreate(msgspec.Struct, forbid_unknown_fields=True):
     full_name: PersonName
     role: Literal["admin", "teacher"] = "teacher"
     position: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class MemberUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """A change of a member's own details: only the fields sent change."""
+
+    full_name: PersonName | UnsetType = UNSET
+    position: Annotated[str, msgspec.Meta(max_length=200)] | UnsetType | None = UNSET
 
 
 class MemberOut(msgspec.Struct):

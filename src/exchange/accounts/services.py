@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from msgspec import UNSET
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity, new_token, token_digest
 from exchange.accounts.passwords import check_password_rules, hash_password, verify_password
-from exchange.accounts.schemas import MemberCreate
+from exchange.accounts.schemas import MemberCreate, MemberUpdate
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from exchange.models import AccessToken, Member, MemberRole, School, SignInFailure
 from exchange.policy import require_admin
+from exchange.search.index import SearchIndex
 
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def check_full_name(full_name: str) -> str:
+    """The name as shown and searched: composed (NFC), spaces collapsed, not empty."""
+    name = " ".join(unicodedata.normalize("NFC", full_name).split())
+    if not name or any(unicodedata.category(char) == "Cc" for char in name):
+        raise InvalidInput(
+            '`full_name` must be a person\'s name, e.g. "Айгүл Асанова".',
+            errors=[{"field": "full_name", "message": "empty or not printable"}],
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,9 @@ class AccountService:
             school.id,
             email=admin_email,
             password=admin_password,
-            full_name=admin_name or admin_email.split("@")[0],
+            full_name=check_full_name(admin_name)
+            if admin_name and admin_name.strip()
+            else admin_email.split("@")[0],
             role=MemberRole.ADMIN,
             position=None,
         )
@@ -72,7 +88,7 @@ class AccountService:
             identity.school_id,
             email=data.email,
             password=data.password,
-            full_name=data.full_name.strip(),
+            full_name=check_full_name(data.full_name),
             role=MemberRole(data.role),
             position=data.position,
         )
@@ -152,6 +168,28 @@ class AccountService:
                 .where(AccessToken.member_id == member.id, AccessToken.revoked_at.is_(None))
                 .values(revoked_at=self.clock.now())
             )
+        await self.session.commit()
+        return member
+
+    async def update_member(
+        self, identity: Identity, member_id: UUID, data: MemberUpdate
+    ) -> Member:
+        require_admin(identity, "change another member's details")
+        return await self._update(await self.get_member(identity, member_id), data)
+
+    async def update_me(self, identity: Identity, data: MemberUpdate) -> Member:
+        return await self._update(await self.get_me(identity), data)
+
+    async def _update(self, member: Member, data: MemberUpdate) -> Member:
+        if data.position is not UNSET:
+            member.position = (data.position or "").strip() or None
+        if data.full_name is not UNSET:
+            name = check_full_name(data.full_name)
+            if name != member.full_name:
+                member.full_name = name
+                # Authors' names are indexed with their resources: a search by the new
+                # name finds them, by the old one no longer, from this commit on.
+                await SearchIndex(self.session).refresh_authored_by(member.id)
         await self.session.commit()
         return member
 

@@ -51,19 +51,26 @@ def extraction_limits(settings: Settings) -> ExtractionLimits:
     )
 
 
+def extraction_dedupe_key(resource_id: UUID, version_number: int) -> str:
+    """Held by the version's extraction job while it is queued or running."""
+    return f"{EXTRACT_TEXT}:{resource_id}:{version_number}"
+
+
 async def queue_text_extraction(
     session: AsyncSession, clock: Clock, resource_id: UUID, version_number: int
-) -> None:
+) -> bool:
     """In the caller's transaction: the resource's text is pending, and a job will
-    extract it from version `version_number`."""
+    extract it from version `version_number`. False when such a job was already queued
+    or running (it will do)."""
     await SearchIndex(session).mark_pending(resource_id)
-    await enqueue(
+    job = await enqueue(
         session,
         clock,
         EXTRACT_TEXT,
         {"resource_id": str(resource_id), "version": version_number},
-        dedupe_key=f"{EXTRACT_TEXT}:{resource_id}:{version_number}",
+        dedupe_key=extraction_dedupe_key(resource_id, version_number),
     )
+    return job is not None
 
 
 async def _current_version(

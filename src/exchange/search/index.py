@@ -3,16 +3,18 @@
 The application normalises every field with `normalise_text` before either database sees
 it, so SQLite's FTS5 and PostgreSQL's tsvector hold the same words. Services call
 `SearchIndex.refresh` after they create or change a resource, its authors or its current
-version, and the extraction job calls `store_extraction`; the index row is then committed
-with the change it describes. Deleting a resource needs no call: its search document goes
-with it (a foreign-key cascade, and on SQLite a trigger that drops the FTS5 row).
+version, and `refresh_authored_by` when a member's name changes; the extraction job calls
+`store_extraction`. The index row is then committed with the change it describes
+(`exchange search reindex` rewrites rows in bulk, see `exchange.search.rebuild`).
+Deleting a resource needs no call: its search document goes with it (a foreign-key
+cascade, and on SQLite a trigger that drops the FTS5 row).
 """
 
 from __future__ import annotations
 
 import typing
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -26,6 +28,9 @@ from exchange.search.normalise import normalise_text
 from exchange.search.schemas import ExtractionState, TextExtraction
 
 PENDING: ExtractionState = "pending"
+
+# Resources refreshed per query round (an IN list of this many ids).
+REFRESH_BATCH = 500
 
 # PostgreSQL refuses a tsvector whose distinct words take more than 1 MiB together
 # ("string is too long for tsvector"); stay well below it.
@@ -125,27 +130,69 @@ class SearchIndex:
     async def refresh(self, resource_id: UUID) -> None:
         """Rewrites the resource's index row from its current metadata, authors and
         extracted text. Call it after any change to them, before committing."""
+        await self.refresh_many([resource_id])
+
+    async def refresh_many(self, resource_ids: Sequence[UUID]) -> int:
+        """`refresh` for several resources at once, reading them in a few queries (the
+        ids are not checked for access: callers pass resources they may change). Returns
+        how many of them exist."""
         await self.session.flush()
-        resource = await self.session.get(Resource, resource_id)
-        if resource is None:
-            return
-        document = await self.document(resource_id)
-        names = await self._author_names(resource)
-        document.authors_text = normalise_text(" ".join(names))
+        if not resource_ids:
+            return 0
+        resources = (
+            await self.session.execute(
+                select(
+                    Resource.id,
+                    Resource.title,
+                    Resource.subject,
+                    Resource.description,
+                    Resource.co_authors,
+                ).where(Resource.id.in_(resource_ids))
+            )
+        ).all()
+        if not resources:
+            return 0
+        ids = [resource.id for resource in resources]
+        documents = await self._documents(ids)
+        names = await self._author_names({r.id: r.co_authors for r in resources})
+        for resource in resources:
+            documents[resource.id].authors_text = normalise_text(" ".join(names[resource.id]))
         await self.session.flush()
-        body = await self.session.scalar(
-            select(SearchText.body).where(SearchText.document_id == document.id)
+        # In the order of the documents' ids, the order the flush above updated (and
+        # locked) them in: writers of several rows all lock them in that order, so none
+        # waits on another in a circle.
+        for resource in sorted(resources, key=lambda r: documents[r.id].id):
+            document = documents[resource.id]
+            # One text at a time: an extracted text can run to megabytes.
+            body = await self.session.scalar(
+                select(SearchText.body).where(SearchText.document_id == document.id)
+            )
+            await self._write(
+                document.id,
+                indexed_text(
+                    title=resource.title,
+                    subject=resource.subject,
+                    description=resource.description,
+                    author_names=names[resource.id],
+                    body=body or "",
+                ),
+            )
+        return len(resources)
+
+    async def refresh_authored_by(self, member_id: UUID) -> int:
+        """Rewrites the index rows of every resource the member is an author of (their
+        name is indexed with them). Returns how many there were."""
+        authored = list(
+            await self.session.scalars(
+                select(ResourceAuthor.resource_id)
+                .outerjoin(SearchDocument, SearchDocument.resource_id == ResourceAuthor.resource_id)
+                .where(ResourceAuthor.member_id == member_id)
+                .order_by(SearchDocument.id)  # the order they are written (and locked) in
+            )
         )
-        await self._write(
-            document.id,
-            indexed_text(
-                title=resource.title,
-                subject=resource.subject,
-                description=resource.description,
-                author_names=names,
-                body=body or "",
-            ),
-        )
+        for start in range(0, len(authored), REFRESH_BATCH):
+            await self.refresh_many(authored[start : start + REFRESH_BATCH])
+        return len(authored)
 
     async def mark_pending(self, resource_id: UUID) -> None:
         """A new version arrived: its text is on its way. The previous version's text
@@ -174,16 +221,37 @@ class SearchIndex:
             text.body = stored_body(extraction.text)
         await self.refresh(resource_id)
 
-    async def _author_names(self, resource: Resource) -> list[str]:
-        member_names: Sequence[str] = (
-            await self.session.scalars(
-                select(Member.full_name)
-                .join(ResourceAuthor, ResourceAuthor.member_id == Member.id)
-                .where(ResourceAuthor.resource_id == resource.id)
-                .order_by(ResourceAuthor.created_at, Member.full_name)
+    async def _documents(self, resource_ids: Sequence[UUID]) -> dict[UUID, SearchDocument]:
+        """The search documents of these resources, creating the missing ones."""
+        documents = {
+            document.resource_id: document
+            for document in await self.session.scalars(
+                select(SearchDocument).where(SearchDocument.resource_id.in_(resource_ids))
             )
-        ).all()
-        return [*member_names, *(name for name in resource.co_authors or () if name)]
+        }
+        missing = [SearchDocument(resource_id=rid) for rid in resource_ids if rid not in documents]
+        if missing:
+            self.session.add_all(missing)
+            await self.session.flush()
+            documents.update((document.resource_id, document) for document in missing)
+        return documents
+
+    async def _author_names(
+        self, co_authors: Mapping[UUID, Sequence[str] | None]
+    ) -> dict[UUID, list[str]]:
+        """Each resource's member authors (in the order they were added), then its
+        free-text co-authors."""
+        names: dict[UUID, list[str]] = {resource_id: [] for resource_id in co_authors}
+        for resource_id, full_name in await self.session.execute(
+            select(ResourceAuthor.resource_id, Member.full_name)
+            .join(Member, Member.id == ResourceAuthor.member_id)
+            .where(ResourceAuthor.resource_id.in_(list(names)))
+            .order_by(ResourceAuthor.resource_id, ResourceAuthor.created_at, Member.full_name)
+        ):
+            names[resource_id].append(full_name)
+        for resource_id, free_text in co_authors.items():
+            names[resource_id].extend(name for name in free_text or () if name)
+        return names
 
     async def _write(self, row_id: int, indexed: IndexedText) -> None:
         if self._dialect == "postgresql":
