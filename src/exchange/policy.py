@@ -23,7 +23,7 @@ Who may do what with a resource (rule 1 of the contract, rules 6 and 7 of the co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -40,9 +40,11 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.selectable import CTE
+from sqlalchemy.sql.selectable import CTE, TableClause
 
 from exchange.accounts.identity import Identity
 from exchange.clock import SystemClock
@@ -280,53 +282,98 @@ def forward_stands(forward: Any, resource: Any, now: datetime) -> ColumnElement[
     )
 
 
-# The recursive CTE below is built for every read, so it is written against the tables
-# (Core aliases) rather than ORM aliases, which cost several times more to build.
-_FORWARDS: Table = Forward.__table__  # type: ignore[assignment]
-_RESOURCES: Table = Resource.__table__  # type: ignore[assignment]
-_GRANTS: Table = Grant.__table__  # type: ignore[assignment]
-_PARTNERSHIPS: Table = Partnership.__table__  # type: ignore[assignment]
-_SHARES: Table = ResourceShare.__table__  # type: ignore[assignment]
+# The recursive CTE below is built for every statement that checks reading, so it is
+# written against narrow table clauses naming only the columns it uses: aliasing a full
+# `Table` (or an ORM entity) copies every one of its columns, which made building the
+# CTE cost milliseconds. Each column keeps its table's type, so values bind as they do
+# against the models.
+def _narrow(table: Any, *names: str) -> TableClause:
+    full: Table = table.__table__
+    return sql_table(full.name, *(sql_column(name, full.c[name].type) for name in names))
+
+
+_FORWARDS = _narrow(Forward, "resource_id", "grant_id", "from_school_id", "to_school_id", "cut_at")
+_RESOURCES = _narrow(Resource, "id", "owner_school_id", "visibility", "confidential", "licence")
+_GRANTS = _narrow(Grant, "id", "revoked_at", "expires_at")
+_PARTNERSHIPS = _narrow(Partnership, "id", "status", "inviting_school_id", "invited_school_id")
+_SHARES = _narrow(ResourceShare, "id", "resource_id", "school_id")
 
 
 def _partners(a: Any, b: Any) -> ColumnElement[bool]:
     p = _PARTNERSHIPS.alias()
+    # Correlated with every enclosing statement, not only the nearest: `a` and `b` may
+    # come from two levels up (see `_forwarder_reads`).
     return exists(
-        select(p.c.id).where(
+        select(p.c.id)
+        .where(
             p.c.status == PartnershipStatus.ACTIVE.value,
             or_(
                 and_(p.c.inviting_school_id == a, p.c.invited_school_id == b),
                 and_(p.c.inviting_school_id == b, p.c.invited_school_id == a),
             ),
         )
+        .correlate_except(p)
     )
 
 
-def _standing_forwards(now: datetime) -> tuple[Select[Any], Any]:
-    """FROM forwards JOIN resources LEFT JOIN grants, WHERE the forward stands at `now`
-    (the table form of `forward_stands`); returns the select and the forwards alias."""
+def _standing_forwards(
+    now: datetime, reads: Callable[[Any, Any], ColumnElement[bool]] | None = None
+) -> tuple[Select[Any], Any]:
+    """FROM forwards LEFT JOIN grants, WHERE the forward stands at `now` (the table form
+    of `forward_stands`) and, when given, `reads(resource, forward)` holds; returns the
+    select and the forwards alias.
+
+    The resource is checked in an EXISTS rather than joined, so that every database
+    starts from the forwards (few, often none): given a join, SQLite has no statistics
+    for an empty forwards table and would scan every resource instead.
+    """
     f = _FORWARDS.alias()
     r = _RESOURCES.alias()
     g = _GRANTS.alias()
-    stands = and_(
-        f.c.cut_at.is_(None),
-        r.c.confidential.is_(False),
-        or_(
-            and_(
-                g.c.id.is_not(None),
-                g.c.revoked_at.is_(None),
-                or_(g.c.expires_at.is_(None), g.c.expires_at > now),
+    resource_allows = exists(
+        select(r.c.id).where(
+            r.c.id == f.c.resource_id,
+            r.c.confidential.is_(False),
+            or_(
+                and_(
+                    g.c.id.is_not(None),
+                    g.c.revoked_at.is_(None),
+                    or_(g.c.expires_at.is_(None), g.c.expires_at > now),
+                ),
+                and_(f.c.grant_id.is_(None), r.c.licence != ARR),
             ),
-            and_(f.c.grant_id.is_(None), r.c.licence != ARR),
-        ),
-        _partners(f.c.from_school_id, f.c.to_school_id),
+            *([reads(r, f)] if reads is not None else []),
+        )
     )
     joined = (
         select(f.c.resource_id.label("resource_id"), f.c.to_school_id.label("school_id"))
-        .select_from(f.join(r, r.c.id == f.c.resource_id).outerjoin(g, g.c.id == f.c.grant_id))
-        .where(stands)
+        .select_from(f.outerjoin(g, g.c.id == f.c.grant_id))
+        .where(
+            f.c.cut_at.is_(None),
+            resource_allows,
+            _partners(f.c.from_school_id, f.c.to_school_id),
+        )
     )
-    return joined, (f, r)
+    return joined, f
+
+
+def _forwarder_reads(r: Any, f: Any) -> ColumnElement[bool]:
+    """The forwarding school reads the resource directly (the first hop's start)."""
+    shares = _SHARES.alias()
+    partner = _partners(r.c.owner_school_id, f.c.from_school_id)
+    return or_(
+        r.c.owner_school_id == f.c.from_school_id,
+        and_(r.c.visibility == Visibility.PARTNERS.value, partner),
+        and_(
+            r.c.visibility == Visibility.SELECTED.value,
+            partner,
+            exists(
+                select(shares.c.id)
+                .where(shares.c.resource_id == r.c.id, shares.c.school_id == f.c.from_school_id)
+                .correlate_except(shares)
+            ),
+        ),
+    )
 
 
 def forward_reach(now: datetime) -> CTE:
@@ -336,24 +383,9 @@ def forward_reach(now: datetime) -> CTE:
     further hop starts at a school reached by the one before. UNION (not UNION ALL)
     ends cycles.
     """
-    anchor, (f, r) = _standing_forwards(now)
-    shares = _SHARES.alias()
-    partner = _partners(r.c.owner_school_id, f.c.from_school_id)
-    from_reads = or_(
-        r.c.owner_school_id == f.c.from_school_id,
-        and_(r.c.visibility == Visibility.PARTNERS.value, partner),
-        and_(
-            r.c.visibility == Visibility.SELECTED.value,
-            partner,
-            exists(
-                select(shares.c.id).where(
-                    shares.c.resource_id == r.c.id, shares.c.school_id == f.c.from_school_id
-                )
-            ),
-        ),
-    )
-    reach = anchor.where(from_reads).cte("forward_reach", recursive=True, nesting=True)
-    step, (f2, _r2) = _standing_forwards(now)
+    anchor, _f = _standing_forwards(now, _forwarder_reads)
+    reach = anchor.cte("forward_reach", recursive=True, nesting=True)
+    step, f2 = _standing_forwards(now)
     step = step.join_from(
         f2,
         reach,
