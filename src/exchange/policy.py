@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +36,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     exists,
     or_,
     select,
@@ -44,6 +46,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import CTE, TableClause
 
 from exchange.accounts.identity import Identity
@@ -317,7 +320,8 @@ def _partners(a: Any, b: Any) -> ColumnElement[bool]:
 
 
 def _standing_forwards(
-    now: datetime, reads: Callable[[Any, Any], ColumnElement[bool]] | None = None
+    now: datetime | BindParameter[datetime],
+    reads: Callable[[Any, Any], ColumnElement[bool]] | None = None,
 ) -> tuple[Select[Any], Any]:
     """FROM forwards LEFT JOIN grants, WHERE the forward stands at `now` (the table form
     of `forward_stands`) and, when given, `reads(resource, forward)` holds; returns the
@@ -376,7 +380,7 @@ def _forwarder_reads(r: Any, f: Any) -> ColumnElement[bool]:
     )
 
 
-def forward_reach(now: datetime) -> CTE:
+def forward_reach(now: datetime | BindParameter[datetime]) -> CTE:
     """Recursive CTE of (resource_id, school_id): who reads what through standing forwards.
 
     The first hop starts at a school that reads the resource directly (a partner); each
@@ -408,7 +412,7 @@ def readable_by_school(school: Any, now: datetime, resource: Any = Resource) -> 
     return or_(directly_readable(resource, school), reached_by_forward(school, now, resource))
 
 
-def active_partner_ids(school_id: UUID) -> CompoundSelect[tuple[UUID]]:
+def active_partner_ids(school_id: Any) -> CompoundSelect[tuple[UUID]]:
     """SQL: the ids of the schools in an active partnership with `school_id`.
 
     Not correlated with any outer row, so a database computes it once per statement and
@@ -434,15 +438,58 @@ def readable_resources(identity: Identity, now: datetime | None = None) -> Colum
     forwarded it to while the forward stands. `school` never leaves the owner. Pass the
     injected clock's `now`: grants expire by it.
 
-    The same rule as `readable_by_school`, written for one known school: every part is a
-    set keyed by the caller (uncorrelated IN), which the database builds once per
-    statement, so the condition costs a lookup per row however many resources a search
-    weighs.
+    The same rule as `readable_by_school`, written for one known school: partners and
+    forwards are sets keyed by the caller (uncorrelated IN), which the database builds
+    once per statement, and `shared_with` is a lookup by key, so the condition costs a
+    lookup or two per row however many resources a search weighs.
+
+    Statements run on every request use `readable_by_caller` instead: the same
+    condition, built once.
     """
-    caller = identity.school_id
+    return _readable(identity.school_id, _at(now))
+
+
+# The caller's school and the time a reading is judged at, as bound parameters of
+# `readable_by_caller`, valued by `reading_parameters`.
+_READER = "readable_by_school"
+_READ_AT = "readable_at"
+
+
+def readable_by_caller() -> ColumnElement[bool]:
+    """`readable_resources` with the caller's school and the time as bound parameters:
+    execute every statement that uses it with `reading_parameters(identity, now)` (a
+    statement run without them fails; it never reads more). The condition, a recursive
+    query in part, is then built once per process rather than once per statement."""
+    return _readable_by_caller()
+
+
+def reading_parameters(identity: Identity, now: datetime | None = None) -> dict[str, Any]:
+    """The values of `readable_by_caller`'s parameters for this caller. Pass the
+    injected clock's `now`: grants expire by it."""
+    return {_READER: identity.school_id, _READ_AT: _at(now)}
+
+
+@cache
+def _readable_by_caller() -> ColumnElement[bool]:
+    return _readable(
+        bindparam(_READER, type_=Resource.__table__.c.owner_school_id.type),
+        bindparam(_READ_AT, type_=Grant.__table__.c.expires_at.type),
+    )
+
+
+def _readable(
+    caller: UUID | BindParameter[UUID], now: datetime | BindParameter[datetime]
+) -> ColumnElement[bool]:
     partners = active_partner_ids(caller)
-    listed = select(ResourceShare.resource_id).where(ResourceShare.school_id == caller)
-    reach = forward_reach(_at(now))
+    # Named in `shared_with`: looked up by key for the few `selected` resources a
+    # statement meets, rather than every resource shared with the caller gathered first
+    # (thousands for a well-connected school, in every statement).
+    listed = exists(
+        select(ResourceShare.id).where(
+            ResourceShare.resource_id == Resource.id, ResourceShare.school_id == caller
+        )
+    )
+    reach = forward_reach(now)
     forwarded = select(reach.c.resource_id).where(reach.c.school_id == caller)
     return or_(
         Resource.owner_school_id == caller,
@@ -453,7 +500,7 @@ def readable_resources(identity: Identity, now: datetime | None = None) -> Colum
         and_(
             Resource.visibility == Visibility.SELECTED.value,
             Resource.owner_school_id.in_(partners),
-            Resource.id.in_(listed),
+            listed,
         ),
         Resource.id.in_(forwarded),
     )
@@ -465,7 +512,8 @@ async def readable_resource(
     """The resource, if the caller may read it; otherwise NotFound (existence never leaks)."""
     resource = (
         await session.scalars(
-            select(Resource).where(Resource.id == resource_id, readable_resources(identity, now))
+            select(Resource).where(Resource.id == resource_id, readable_by_caller()),
+            reading_parameters(identity, now),
         )
     ).first()
     if resource is None:
@@ -765,9 +813,11 @@ __all__ = [
     "is_author",
     "is_owner_admin",
     "is_owner_school",
+    "readable_by_caller",
     "readable_by_school",
     "readable_resource",
     "readable_resources",
+    "reading_parameters",
     "require_admin",
     "require_audit_reader",
     "require_can_decide",

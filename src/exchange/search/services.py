@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -52,7 +52,7 @@ from exchange.models import (
     SearchDocument,
     SearchText,
 )
-from exchange.policy import readable_resources
+from exchange.policy import readable_by_caller, reading_parameters
 from exchange.resources.languages import is_language_code
 from exchange.search.cursor import CursorKey, decode_cursor, encode_cursor, search_fingerprint
 from exchange.search.fulltext import (
@@ -158,9 +158,16 @@ class _Where:
 
     documents: tuple[ColumnElement[bool], ...] = ()
     resources: tuple[ColumnElement[bool], ...] = ()
+    # Values of the conditions' bound parameters that are given at execution (those of
+    # `readable_resources`): every statement built from these conditions runs with them.
+    parameters: Mapping[str, Any] = field(default_factory=dict)
 
     def __add__(self, other: _Where) -> _Where:
-        return _Where(self.documents + other.documents, self.resources + other.resources)
+        return _Where(
+            self.documents + other.documents,
+            self.resources + other.resources,
+            {**self.parameters, **other.parameters},
+        )
 
     @property
     def all(self) -> tuple[ColumnElement[bool], ...]:
@@ -336,7 +343,7 @@ class SearchService:
 
     def _filters(self, identity: Identity, search: _Search) -> _Where:
         """Visibility and the filters."""
-        conditions: list[ColumnElement[bool]] = [readable_resources(identity, self.clock.now())]
+        conditions: list[ColumnElement[bool]] = [readable_by_caller()]
         if search.kinds:
             conditions.append(Resource.kind.in_(search.kinds))
         if search.subjects:
@@ -362,7 +369,11 @@ class SearchService:
             (literal(" ", String) + SearchDocument.authors_text).like(f"% {word}%")
             for word in search.author_words
         )
-        return _Where(documents=names, resources=tuple(conditions))
+        return _Where(
+            documents=names,
+            resources=tuple(conditions),
+            parameters=reading_parameters(identity, self.clock.now()),
+        )
 
     def _has_grade(self, grades: tuple[int, ...]) -> ColumnElement[bool]:
         if self._postgres:
@@ -439,7 +450,9 @@ class SearchService:
 
         before = [] if after is None else [SearchDocument.id < after.position]
         if search.school_ids or search.author_id is not None:
-            rows = (await self.session.scalars(newest(*before, limit=wanted))).all()
+            rows = (
+                await self.session.scalars(newest(*before, limit=wanted), filters.parameters)
+            ).all()
             return [CursorKey(score=BODY, position=row) for row in rows]
         top = (
             after.position - 1
@@ -452,7 +465,7 @@ class SearchService:
             low = max(0, top - width)
             window = (SearchDocument.id > low, SearchDocument.id <= top)
             statement = newest_in(*window, limit=wanted - len(keys))
-            rows = (await self.session.execute(statement)).all()
+            rows = (await self.session.execute(statement, filters.parameters)).all()
             keys.extend(CursorKey(score=BODY, position=int(row[-1])) for row in rows)
             top, width = low, width * 4
         return keys
@@ -485,7 +498,7 @@ class SearchService:
             statement = statement.order_by(position.desc()).limit(wanted - len(keys))
             keys.extend(
                 CursorKey(score=tier, position=row)
-                for row in (await self.session.scalars(statement)).all()
+                for row in (await self.session.scalars(statement, filters.parameters)).all()
             )
             if len(keys) >= wanted:
                 break
@@ -564,7 +577,8 @@ class SearchService:
             )
             rows = (
                 await self.session.execute(
-                    _walk_into_resources(ranked, where.resources, limit, by_score=True)
+                    _walk_into_resources(ranked, where.resources, limit, by_score=True),
+                    where.parameters,
                 )
             ).all()
         else:
@@ -584,7 +598,8 @@ class SearchService:
                     .join(readable, true())
                     .where(*documents)
                     .order_by(SearchDocument.id.desc())
-                    .limit(limit)
+                    .limit(limit),
+                    where.parameters,
                 )
             ).all()
         return [CursorKey(score=int(score), position=int(position)) for score, position in rows]
@@ -771,7 +786,9 @@ class SearchService:
         counted: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
         names: dict[str, str] = {}
         total = 0
-        for facet, value, n, name in (await self.session.execute(facet_rows)).all():
+        for facet, value, n, name in (
+            await self.session.execute(facet_rows, where.parameters)
+        ).all():
             if facet == "total":
                 total = round(int(n) * scale)
             elif value is not None:
