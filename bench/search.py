@@ -756,13 +756,19 @@ def choose_queries(corpus: Corpus, per_class: int, seed: int) -> Queries:
     frequency: collections.Counter[str] = collections.Counter()
     for counter in corpus.document_frequency.values():
         frequency.update(counter)
-    rare = [word for word, n in frequency.items() if 1 <= n <= 30 and len(word) >= 4]
-    middle = [word for word, n in frequency.items() if total * 0.005 <= n <= total * 0.05]
-    common = [word for word, n in frequency.most_common(60) if n >= total * 0.25]
+    # Every list in a fixed order: the counters were filled from sets, whose order
+    # changes from one process to the next, and the same seed must pick the same
+    # queries in every run (runs are compared).
+    counted = sorted(frequency.items())
+    rare = [word for word, n in counted if 1 <= n <= 30 and len(word) >= 4]
+    middle = [word for word, n in counted if total * 0.005 <= n <= total * 0.05]
+    common = [
+        word for word, n in sorted(counted, key=lambda pair: -pair[1])[:60] if n >= total * 0.25
+    ]
     by_language: dict[str, list[str]] = {}
     for language, counter in corpus.document_frequency.items():
         by_language[language] = [
-            word for word, n in counter.items() if total * 0.005 <= n <= total * 0.05
+            word for word, n in sorted(counter.items()) if total * 0.005 <= n <= total * 0.05
         ]
     pairs = []
     for _ in range(per_class):
