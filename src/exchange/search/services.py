@@ -159,7 +159,7 @@ class _Where:
     documents: tuple[ColumnElement[bool], ...] = ()
     resources: tuple[ColumnElement[bool], ...] = ()
     # Values of the conditions' bound parameters that are given at execution (those of
-    # `readable_resources`): every statement built from these conditions runs with them.
+    # `readable_by_caller`): every statement built from these conditions runs with them.
     parameters: Mapping[str, Any] = field(default_factory=dict)
 
     def __add__(self, other: _Where) -> _Where:
@@ -291,9 +291,9 @@ class SearchService:
 
     SQLite (FTS5) walks each ranking tier newest first straight from the index and stops
     when the page is full, so a page costs about the same for a word in ten resources or
-    in ten thousand. PostgreSQL ranks the documents the GIN index finds by their tier
-    (read from the small head vector), then joins resources in that order until the page
-    is full.
+    in ten thousand. PostgreSQL ranks the documents whose title or metadata match (the
+    GIN index on the head vector finds them) by their tier and joins resources in that
+    order until the page is full; text-only matches, newest first, fill what is left.
 
     Totals and facets are exact up to `COUNT_SAMPLE` matching documents. Beyond, unless
     a school or author filter narrows the search (the database then starts from it), they
