@@ -23,9 +23,10 @@ Who may do what with a resource (rule 1 of the contract, rules 6 and 7 of the co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -35,14 +36,18 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     exists,
     or_,
     select,
     union_all,
 )
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.selectable import CTE
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.selectable import CTE, TableClause
 
 from exchange.accounts.identity import Identity
 from exchange.clock import SystemClock
@@ -280,80 +285,111 @@ def forward_stands(forward: Any, resource: Any, now: datetime) -> ColumnElement[
     )
 
 
-# The recursive CTE below is built for every read, so it is written against the tables
-# (Core aliases) rather than ORM aliases, which cost several times more to build.
-_FORWARDS: Table = Forward.__table__  # type: ignore[assignment]
-_RESOURCES: Table = Resource.__table__  # type: ignore[assignment]
-_GRANTS: Table = Grant.__table__  # type: ignore[assignment]
-_PARTNERSHIPS: Table = Partnership.__table__  # type: ignore[assignment]
-_SHARES: Table = ResourceShare.__table__  # type: ignore[assignment]
+# The recursive CTE below is built for every statement that checks reading, so it is
+# written against narrow table clauses naming only the columns it uses: aliasing a full
+# `Table` (or an ORM entity) copies every one of its columns, which made building the
+# CTE cost milliseconds. Each column keeps its table's type, so values bind as they do
+# against the models.
+def _narrow(table: Any, *names: str) -> TableClause:
+    full: Table = table.__table__
+    return sql_table(full.name, *(sql_column(name, full.c[name].type) for name in names))
+
+
+_FORWARDS = _narrow(Forward, "resource_id", "grant_id", "from_school_id", "to_school_id", "cut_at")
+_RESOURCES = _narrow(Resource, "id", "owner_school_id", "visibility", "confidential", "licence")
+_GRANTS = _narrow(Grant, "id", "revoked_at", "expires_at")
+_PARTNERSHIPS = _narrow(Partnership, "id", "status", "inviting_school_id", "invited_school_id")
+_SHARES = _narrow(ResourceShare, "id", "resource_id", "school_id")
 
 
 def _partners(a: Any, b: Any) -> ColumnElement[bool]:
     p = _PARTNERSHIPS.alias()
+    # Correlated with every enclosing statement, not only the nearest: `a` and `b` may
+    # come from two levels up (see `_forwarder_reads`).
     return exists(
-        select(p.c.id).where(
+        select(p.c.id)
+        .where(
             p.c.status == PartnershipStatus.ACTIVE.value,
             or_(
                 and_(p.c.inviting_school_id == a, p.c.invited_school_id == b),
                 and_(p.c.inviting_school_id == b, p.c.invited_school_id == a),
             ),
         )
+        .correlate_except(p)
     )
 
 
-def _standing_forwards(now: datetime) -> tuple[Select[Any], Any]:
-    """FROM forwards JOIN resources LEFT JOIN grants, WHERE the forward stands at `now`
-    (the table form of `forward_stands`); returns the select and the forwards alias."""
+def _standing_forwards(
+    now: datetime | BindParameter[datetime],
+    reads: Callable[[Any, Any], ColumnElement[bool]] | None = None,
+) -> tuple[Select[Any], Any]:
+    """FROM forwards LEFT JOIN grants, WHERE the forward stands at `now` (the table form
+    of `forward_stands`) and, when given, `reads(resource, forward)` holds; returns the
+    select and the forwards alias.
+
+    The resource is checked in an EXISTS rather than joined, so that every database
+    starts from the forwards (few, often none): given a join, SQLite has no statistics
+    for an empty forwards table and would scan every resource instead.
+    """
     f = _FORWARDS.alias()
     r = _RESOURCES.alias()
     g = _GRANTS.alias()
-    stands = and_(
-        f.c.cut_at.is_(None),
-        r.c.confidential.is_(False),
-        or_(
-            and_(
-                g.c.id.is_not(None),
-                g.c.revoked_at.is_(None),
-                or_(g.c.expires_at.is_(None), g.c.expires_at > now),
+    resource_allows = exists(
+        select(r.c.id).where(
+            r.c.id == f.c.resource_id,
+            r.c.confidential.is_(False),
+            or_(
+                and_(
+                    g.c.id.is_not(None),
+                    g.c.revoked_at.is_(None),
+                    or_(g.c.expires_at.is_(None), g.c.expires_at > now),
+                ),
+                and_(f.c.grant_id.is_(None), r.c.licence != ARR),
             ),
-            and_(f.c.grant_id.is_(None), r.c.licence != ARR),
-        ),
-        _partners(f.c.from_school_id, f.c.to_school_id),
+            *([reads(r, f)] if reads is not None else []),
+        )
     )
     joined = (
         select(f.c.resource_id.label("resource_id"), f.c.to_school_id.label("school_id"))
-        .select_from(f.join(r, r.c.id == f.c.resource_id).outerjoin(g, g.c.id == f.c.grant_id))
-        .where(stands)
+        .select_from(f.outerjoin(g, g.c.id == f.c.grant_id))
+        .where(
+            f.c.cut_at.is_(None),
+            resource_allows,
+            _partners(f.c.from_school_id, f.c.to_school_id),
+        )
     )
-    return joined, (f, r)
+    return joined, f
 
 
-def forward_reach(now: datetime) -> CTE:
-    """Recursive CTE of (resource_id, school_id): who reads what through standing forwards.
-
-    The first hop starts at a school that reads the resource directly (a partner); each
-    further hop starts at a school reached by the one before. UNION (not UNION ALL)
-    ends cycles.
-    """
-    anchor, (f, r) = _standing_forwards(now)
+def _forwarder_reads(r: Any, f: Any) -> ColumnElement[bool]:
+    """The forwarding school reads the resource directly (the first hop's start)."""
     shares = _SHARES.alias()
     partner = _partners(r.c.owner_school_id, f.c.from_school_id)
-    from_reads = or_(
+    return or_(
         r.c.owner_school_id == f.c.from_school_id,
         and_(r.c.visibility == Visibility.PARTNERS.value, partner),
         and_(
             r.c.visibility == Visibility.SELECTED.value,
             partner,
             exists(
-                select(shares.c.id).where(
-                    shares.c.resource_id == r.c.id, shares.c.school_id == f.c.from_school_id
-                )
+                select(shares.c.id)
+                .where(shares.c.resource_id == r.c.id, shares.c.school_id == f.c.from_school_id)
+                .correlate_except(shares)
             ),
         ),
     )
-    reach = anchor.where(from_reads).cte("forward_reach", recursive=True, nesting=True)
-    step, (f2, _r2) = _standing_forwards(now)
+
+
+def forward_reach(now: datetime | BindParameter[datetime]) -> CTE:
+    """Recursive CTE of (resource_id, school_id): who reads what through standing forwards.
+
+    The first hop starts at a school that reads the resource directly (a partner); each
+    further hop starts at a school reached by the one before. UNION (not UNION ALL)
+    ends cycles.
+    """
+    anchor, _f = _standing_forwards(now, _forwarder_reads)
+    reach = anchor.cte("forward_reach", recursive=True, nesting=True)
+    step, f2 = _standing_forwards(now)
     step = step.join_from(
         f2,
         reach,
@@ -376,7 +412,7 @@ def readable_by_school(school: Any, now: datetime, resource: Any = Resource) -> 
     return or_(directly_readable(resource, school), reached_by_forward(school, now, resource))
 
 
-def active_partner_ids(school_id: UUID) -> CompoundSelect[tuple[UUID]]:
+def active_partner_ids(school_id: Any) -> CompoundSelect[tuple[UUID]]:
     """SQL: the ids of the schools in an active partnership with `school_id`.
 
     Not correlated with any outer row, so a database computes it once per statement and
@@ -402,15 +438,58 @@ def readable_resources(identity: Identity, now: datetime | None = None) -> Colum
     forwarded it to while the forward stands. `school` never leaves the owner. Pass the
     injected clock's `now`: grants expire by it.
 
-    The same rule as `readable_by_school`, written for one known school: every part is a
-    set keyed by the caller (uncorrelated IN), which the database builds once per
-    statement, so the condition costs a lookup per row however many resources a search
-    weighs.
+    The same rule as `readable_by_school`, written for one known school: partners and
+    forwards are sets keyed by the caller (uncorrelated IN), which the database builds
+    once per statement, and `shared_with` is a lookup by key, so the condition costs a
+    lookup or two per row however many resources a search weighs.
+
+    Statements run on every request use `readable_by_caller` instead: the same
+    condition, built once.
     """
-    caller = identity.school_id
+    return _readable(identity.school_id, _at(now))
+
+
+# The caller's school and the time a reading is judged at, as bound parameters of
+# `readable_by_caller`, valued by `reading_parameters`.
+_READER = "readable_by_school"
+_READ_AT = "readable_at"
+
+
+def readable_by_caller() -> ColumnElement[bool]:
+    """`readable_resources` with the caller's school and the time as bound parameters:
+    execute every statement that uses it with `reading_parameters(identity, now)` (a
+    statement run without them fails; it never reads more). The condition, a recursive
+    query in part, is then built once per process rather than once per statement."""
+    return _readable_by_caller()
+
+
+def reading_parameters(identity: Identity, now: datetime | None = None) -> dict[str, Any]:
+    """The values of `readable_by_caller`'s parameters for this caller. Pass the
+    injected clock's `now`: grants expire by it."""
+    return {_READER: identity.school_id, _READ_AT: _at(now)}
+
+
+@cache
+def _readable_by_caller() -> ColumnElement[bool]:
+    return _readable(
+        bindparam(_READER, type_=Resource.__table__.c.owner_school_id.type),
+        bindparam(_READ_AT, type_=Grant.__table__.c.expires_at.type),
+    )
+
+
+def _readable(
+    caller: UUID | BindParameter[UUID], now: datetime | BindParameter[datetime]
+) -> ColumnElement[bool]:
     partners = active_partner_ids(caller)
-    listed = select(ResourceShare.resource_id).where(ResourceShare.school_id == caller)
-    reach = forward_reach(_at(now))
+    # Named in `shared_with`: looked up by key for the few `selected` resources a
+    # statement meets, rather than every resource shared with the caller gathered first
+    # (thousands for a well-connected school, in every statement).
+    listed = exists(
+        select(ResourceShare.id).where(
+            ResourceShare.resource_id == Resource.id, ResourceShare.school_id == caller
+        )
+    )
+    reach = forward_reach(now)
     forwarded = select(reach.c.resource_id).where(reach.c.school_id == caller)
     return or_(
         Resource.owner_school_id == caller,
@@ -421,7 +500,7 @@ def readable_resources(identity: Identity, now: datetime | None = None) -> Colum
         and_(
             Resource.visibility == Visibility.SELECTED.value,
             Resource.owner_school_id.in_(partners),
-            Resource.id.in_(listed),
+            listed,
         ),
         Resource.id.in_(forwarded),
     )
@@ -433,7 +512,8 @@ async def readable_resource(
     """The resource, if the caller may read it; otherwise NotFound (existence never leaks)."""
     resource = (
         await session.scalars(
-            select(Resource).where(Resource.id == resource_id, readable_resources(identity, now))
+            select(Resource).where(Resource.id == resource_id, readable_by_caller()),
+            reading_parameters(identity, now),
         )
     ).first()
     if resource is None:
@@ -733,9 +813,11 @@ __all__ = [
     "is_author",
     "is_owner_admin",
     "is_owner_school",
+    "readable_by_caller",
     "readable_by_school",
     "readable_resource",
     "readable_resources",
+    "reading_parameters",
     "require_admin",
     "require_audit_reader",
     "require_can_decide",

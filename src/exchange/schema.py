@@ -40,12 +40,15 @@ def compare_type(
 
 # What the hand-written migrations build and the models do not describe: the full-text
 # index of search (0004: FTS5 tables on SQLite, tsvector columns and a GIN index on
-# PostgreSQL). Comparing the models with a database leaves these out.
+# PostgreSQL; 0005: a GIN index on the head vector). Comparing the models with a
+# database leaves these out.
 HAND_WRITTEN_TABLE_PREFIXES = ("search_index",)
 HAND_WRITTEN_COLUMNS = frozenset(
     {("search_documents", "search_vector"), ("search_documents", "head_vector")}
 )
-HAND_WRITTEN_INDEXES = frozenset({"ix_search_documents_search_vector"})
+HAND_WRITTEN_INDEXES = frozenset(
+    {"ix_search_documents_search_vector", "ix_search_documents_head_vector"}
+)
 
 
 def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:

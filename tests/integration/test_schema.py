@@ -71,3 +71,27 @@ async def test_audit_events_cannot_be_updated_or_deleted(settings: Settings) -> 
                     await connection.execute(text(statement))
     finally:
         await engine.dispose()
+
+
+async def test_the_head_vector_has_its_own_full_text_index(settings: Settings) -> None:
+    """Migration 0005: on PostgreSQL a GIN index answers title and metadata matches;
+    SQLite's FTS5 table already does, and gets nothing new."""
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            if settings.is_sqlite:
+                indexes = await connection.scalars(
+                    text("SELECT name FROM sqlite_master WHERE tbl_name = 'search_documents'")
+                )
+                assert "ix_search_documents_head_vector" not in set(indexes)
+            else:
+                definition = await connection.scalar(
+                    text(
+                        "SELECT indexdef FROM pg_indexes "
+                        "WHERE indexname = 'ix_search_documents_head_vector'"
+                    )
+                )
+                assert definition is not None
+                assert "USING gin (head_vector)" in definition
+    finally:
+        await engine.dispose()

@@ -310,6 +310,46 @@ async def test_more_query_words_in_the_title_rank_higher(
     ]
 
 
+async def test_pages_go_through_every_tier_in_order_one_at_a_time(
+    schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The title and metadata tiers are read apart from the text-only tier: a page that
+    # starts in one and ends in the other, and cursors inside each, keep the order.
+    home = await schools.create()
+    partner = await schools.create()
+    await shelf.partnership(home.id, partner.id)
+    await shelf.add(home.id, title="Notes one", body="manas epic test")
+    await shelf.add(home.id, title="Manas epic test", body="grade seven")
+    await shelf.add(partner.id, title="Kept", body="manas test", visibility="school")
+    await shelf.add(home.id, title="Plan", description="manas", body="test")
+    await shelf.add(partner.id, title="Manas test shared", body="text")
+    await shelf.add(home.id, title="Notes two", body="test manas")
+    await shelf.add(home.id, title="Manas", description="test of the epic", body="text")
+    expected = [
+        "Manas test shared",  # every word in the title, newest first
+        "Manas epic test",
+        "Manas",  # every word in title and metadata
+        "Plan",  # a word in the metadata, the other in the text
+        "Notes two",  # the text alone, newest first
+        "Notes one",
+    ]
+    assert titles(await search(home.admin, q="manas test")) == expected
+    for limit in (1, 2, 4):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = await search(
+                home.admin, q="manas test", limit=limit, **({"cursor": cursor} if cursor else {})
+            )
+            seen += titles(page)
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == expected
+    newest = await search(home.admin, q="manas test", sort="newest", limit=4)
+    assert titles(newest) == ["Manas", "Notes two", "Manas test shared", "Plan"]
+
+
 # --- filters and facets -------------------------------------------------------------------
 
 

@@ -72,19 +72,21 @@ class DashboardService:
         self, identity: Identity, since: datetime, now: datetime
     ) -> tuple[int, list[NewResource]]:
         condition = and_(
-            policy.readable_resources(identity, now),
+            policy.readable_by_caller(),
             Resource.owner_school_id != identity.school_id,
             Resource.created_at > since,
         )
+        reading = policy.reading_parameters(identity, now)
         count = await self.session.scalar(
-            select(func.count()).select_from(Resource).where(condition)
+            select(func.count()).select_from(Resource).where(condition), reading
         )
         latest = list(
             await self.session.scalars(
                 select(Resource)
                 .where(condition)
                 .order_by(Resource.created_at.desc(), Resource.id.desc())
-                .limit(LATEST)
+                .limit(LATEST),
+                reading,
             )
         )
         names = await Names.load(self.session, schools=[r.owner_school_id for r in latest])

@@ -128,6 +128,13 @@ def tsvector_matches(query: ParsedQuery) -> ColumnElement[bool]:
     return SEARCH_VECTOR.op("@@")(_tsquery(tsquery_expression(query)))
 
 
+def tsvector_head_matches(query: ParsedQuery) -> ColumnElement[bool]:
+    """Condition on `SearchDocument`: some part of the query is in the head (title or
+    metadata), which is where every document of a tier above `BODY` has one. The GIN
+    index on `head_vector` answers it."""
+    return HEAD_VECTOR.op("@@")(_tsquery(tsquery_expression(query, "AB", "|")))
+
+
 def tsvector_tier(query: ParsedQuery) -> ColumnElement[int]:
     """The document's tier, read from the small `head_vector` only. Each tsquery is a
     scalar subquery, so PostgreSQL parses it once, not once per row."""

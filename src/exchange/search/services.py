@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -52,7 +52,7 @@ from exchange.models import (
     SearchDocument,
     SearchText,
 )
-from exchange.policy import readable_resources
+from exchange.policy import readable_by_caller, reading_parameters
 from exchange.resources.languages import is_language_code
 from exchange.search.cursor import CursorKey, decode_cursor, encode_cursor, search_fingerprint
 from exchange.search.fulltext import (
@@ -63,6 +63,7 @@ from exchange.search.fulltext import (
     fts5_matching_documents,
     fts5_tier_expression,
     tiers_of,
+    tsvector_head_matches,
     tsvector_matches,
     tsvector_tier,
 )
@@ -108,7 +109,9 @@ _POSTGRES_SEARCH_PLAN = text(
     "set_config('random_page_cost', '1.1', true), "
     # Per-lookup costs add up to estimates that trigger JIT compilation, which takes
     # longer than the statement.
-    "set_config('jit', 'off', true)"
+    "set_config('jit', 'off', true), "
+    # Starting parallel workers costs more than the few rows a search reads.
+    "set_config('max_parallel_workers_per_gather', '0', true)"
 )
 
 
@@ -155,9 +158,16 @@ class _Where:
 
     documents: tuple[ColumnElement[bool], ...] = ()
     resources: tuple[ColumnElement[bool], ...] = ()
+    # Values of the conditions' bound parameters that are given at execution (those of
+    # `readable_by_caller`): every statement built from these conditions runs with them.
+    parameters: Mapping[str, Any] = field(default_factory=dict)
 
     def __add__(self, other: _Where) -> _Where:
-        return _Where(self.documents + other.documents, self.resources + other.resources)
+        return _Where(
+            self.documents + other.documents,
+            self.resources + other.resources,
+            {**self.parameters, **other.parameters},
+        )
 
     @property
     def all(self) -> tuple[ColumnElement[bool], ...]:
@@ -174,6 +184,8 @@ class _Universe:
     # When more than `COUNT_SAMPLE` match: `COUNT_SAMPLE` of them, over which
     # totals and facets may be counted and scaled.
     sample: _Where | None
+    # `matching` names its documents and their resources (see `SearchService._named`).
+    named: bool = False
 
 
 def _walk_into_resources(
@@ -279,9 +291,9 @@ class SearchService:
 
     SQLite (FTS5) walks each ranking tier newest first straight from the index and stops
     when the page is full, so a page costs about the same for a word in ten resources or
-    in ten thousand. PostgreSQL ranks the documents the GIN index finds by their tier
-    (read from the small head vector), then joins resources in that order until the page
-    is full.
+    in ten thousand. PostgreSQL ranks the documents whose title or metadata match (the
+    GIN index on the head vector finds them) by their tier and joins resources in that
+    order until the page is full; text-only matches, newest first, fill what is left.
 
     Totals and facets are exact up to `COUNT_SAMPLE` matching documents. Beyond, unless
     a school or author filter narrows the search (the database then starts from it), they
@@ -303,16 +315,19 @@ class SearchService:
         if self._postgres:
             await self.session.execute(_POSTGRES_SEARCH_PLAN)
         universe = await self._universe(search)
+        # Built once: every statement of the search shares the caller's visibility at
+        # one instant (and building it is the costliest part of writing the SQL).
+        filters = self._filters(identity, search)
         if search.query.is_empty:
-            keys = await self._page_without_words(identity, search, after)
+            keys = await self._page_without_words(filters, search, after)
         elif self._postgres:
-            keys = await self._page_in_one_pass(identity, search, universe, after)
+            keys = await self._page_head_then_body(filters, search, universe, after)
         else:
-            keys = await self._page_by_tiers(identity, search, after)
+            keys = await self._page_by_tiers(filters, search, after)
         more = len(keys) > search.limit
         keys = keys[: search.limit]
         items = await self._items(keys, search.query)
-        total, estimated, facets = await self._counts(identity, search, universe)
+        total, estimated, facets = await self._counts(filters, search, universe)
         if after is None:
             total = max(total, len(items) + (1 if more else 0))
         return SearchPage(
@@ -328,7 +343,7 @@ class SearchService:
 
     def _filters(self, identity: Identity, search: _Search) -> _Where:
         """Visibility and the filters."""
-        conditions: list[ColumnElement[bool]] = [readable_resources(identity, self.clock.now())]
+        conditions: list[ColumnElement[bool]] = [readable_by_caller()]
         if search.kinds:
             conditions.append(Resource.kind.in_(search.kinds))
         if search.subjects:
@@ -354,7 +369,11 @@ class SearchService:
             (literal(" ", String) + SearchDocument.authors_text).like(f"% {word}%")
             for word in search.author_words
         )
-        return _Where(documents=names, resources=tuple(conditions))
+        return _Where(
+            documents=names,
+            resources=tuple(conditions),
+            parameters=reading_parameters(identity, self.clock.now()),
+        )
 
     def _has_grade(self, grades: tuple[int, ...]) -> ColumnElement[bool]:
         if self._postgres:
@@ -397,7 +416,7 @@ class SearchService:
     # --- one page -------------------------------------------------------------------------
 
     async def _page_without_words(
-        self, identity: Identity, search: _Search, after: CursorKey | None
+        self, filters: _Where, search: _Search, after: CursorKey | None
     ) -> list[CursorKey]:
         """Newest first, without words. A school or author filter lets the database
         start from that filter's index. Otherwise the documents are walked newest first
@@ -405,7 +424,6 @@ class SearchService:
         full: a range of the primary key is what both databases start from, where left
         to themselves they would gather everything the caller may read and sort it."""
         wanted = search.limit + 1
-        filters = self._filters(identity, search)
 
         def newest(*bounds: ColumnElement[bool], limit: int) -> Select[Any]:
             return (
@@ -432,7 +450,9 @@ class SearchService:
 
         before = [] if after is None else [SearchDocument.id < after.position]
         if search.school_ids or search.author_id is not None:
-            rows = (await self.session.scalars(newest(*before, limit=wanted))).all()
+            rows = (
+                await self.session.scalars(newest(*before, limit=wanted), filters.parameters)
+            ).all()
             return [CursorKey(score=BODY, position=row) for row in rows]
         top = (
             after.position - 1
@@ -445,13 +465,13 @@ class SearchService:
             low = max(0, top - width)
             window = (SearchDocument.id > low, SearchDocument.id <= top)
             statement = newest_in(*window, limit=wanted - len(keys))
-            rows = (await self.session.execute(statement)).all()
+            rows = (await self.session.execute(statement, filters.parameters)).all()
             keys.extend(CursorKey(score=BODY, position=int(row[-1])) for row in rows)
             top, width = low, width * 4
         return keys
 
     async def _page_by_tiers(
-        self, identity: Identity, search: _Search, after: CursorKey | None
+        self, filters: _Where, search: _Search, after: CursorKey | None
     ) -> list[CursorKey]:
         """SQLite: each tier is read from FTS5 in descending rowid order, which FTS5
         delivers without sorting, and the reading stops at the end of the page."""
@@ -469,7 +489,7 @@ class SearchService:
                 continue
             statement = (
                 self._documents_and_resources(position)
-                .where(*self._filters(identity, search).all)
+                .where(*filters.all)
                 .join(SEARCH_INDEX, SEARCH_INDEX.c.rowid == SearchDocument.id)
                 .where(fts5_match(expression))
             )
@@ -478,44 +498,111 @@ class SearchService:
             statement = statement.order_by(position.desc()).limit(wanted - len(keys))
             keys.extend(
                 CursorKey(score=tier, position=row)
-                for row in (await self.session.scalars(statement)).all()
+                for row in (await self.session.scalars(statement, filters.parameters)).all()
             )
             if len(keys) >= wanted:
                 break
         return keys
 
-    async def _page_in_one_pass(
-        self, identity: Identity, search: _Search, universe: _Universe, after: CursorKey | None
+    async def _page_head_then_body(
+        self, filters: _Where, search: _Search, universe: _Universe, after: CursorKey | None
     ) -> list[CursorKey]:
-        """PostgreSQL: the matching documents are ranked first (their tier read from the
-        small head vector), then walked in that order into their resources until the page
-        is full (see `_walk_into_resources`)."""
-        ranked_by_tier = search.sort == "relevance" and not search.query.is_empty
-        tier = tsvector_tier(search.query) if ranked_by_tier else literal(BODY, Integer)
-        where = self._filters(identity, search) + universe.matching
-        ranked = select(
-            SearchDocument.id.label("position"),
-            SearchDocument.resource_id.label("resource_id"),
-            tier.label("score"),
-        ).where(*where.documents)
+        """PostgreSQL, in two steps. First the documents whose head (title and metadata)
+        has a part of the query, found by the GIN index on the head vector: every
+        document ranked above the text-only tier is among them, and they are few even
+        when a prefix matches a quarter of the corpus. They are ranked by tier, then
+        walked into their resources until the page is full (see
+        `_walk_into_resources`). Only when the page is not full yet are the text-only
+        matches walked, newest first: when they are many, PostgreSQL walks the documents
+        backwards by key and stops at the end of the page, reading none of the rest.
+        Newest first, without tiers, is that second step alone over every match.
+        """
+        wanted = search.limit + 1
+        where = filters + universe.matching
+        if search.sort != "relevance":
+            return await self._walk(where, literal(BODY, Integer), after, wanted, by_score=False)
+        keys: list[CursorKey] = []
+        in_head = tsvector_head_matches(search.query)
+        if after is None or after.score > BODY:
+            # A query of one part that is in the head is in the document: asking the
+            # full vector too would read every candidate's (large, out-of-line) vector.
+            single = len(search.query.terms) + len(search.query.phrases) == 1
+            keys = await self._walk(
+                (filters if single else where) + _Where((in_head,)),
+                tsvector_tier(search.query),
+                after,
+                wanted,
+                by_score=True,
+            )
+        if len(keys) < wanted:
+            body_after = after if after is not None and after.score == BODY else None
+            keys += await self._walk(
+                where + _Where((~in_head,)),
+                literal(BODY, Integer),
+                body_after,
+                wanted - len(keys),
+                by_score=False,
+            )
+        return keys
+
+    async def _walk(
+        self,
+        where: _Where,
+        tier: ColumnElement[int],
+        after: CursorKey | None,
+        limit: int,
+        *,
+        by_score: bool,
+    ) -> list[CursorKey]:
+        """The documents of `where`, ordered by `tier` (when `by_score`) then newest
+        first, after the cursor, walked into their resources until `limit` pass."""
+        documents = list(where.documents)
         if after is not None:
-            ranked = ranked.where(
+            documents.append(
                 tuple_(tier, SearchDocument.id)
                 < tuple_(literal(after.score, Integer), literal(after.position, BigInteger))
+                if by_score
+                else SearchDocument.id < after.position
             )
-        order = (
-            [tier.desc(), SearchDocument.id.desc()]
-            if ranked_by_tier
-            else [SearchDocument.id.desc()]
-        )
-        walked = ranked.order_by(*order).subquery("ranked")
-        statement = _walk_into_resources(
-            walked, where.resources, search.limit + 1, by_score=ranked_by_tier
-        )
-        return [
-            CursorKey(score=int(score), position=int(position))
-            for score, position in (await self.session.execute(statement)).all()
-        ]
+        if by_score:
+            ranked = (
+                select(
+                    SearchDocument.id.label("position"),
+                    SearchDocument.resource_id.label("resource_id"),
+                    tier.label("score"),
+                )
+                .where(*documents)
+                .order_by(tier.desc(), SearchDocument.id.desc())
+                .subquery("ranked")
+            )
+            rows = (
+                await self.session.execute(
+                    _walk_into_resources(ranked, where.resources, limit, by_score=True),
+                    where.parameters,
+                )
+            ).all()
+        else:
+            # Newest first needs no subquery: with the order and the limit on the outer
+            # statement, PostgreSQL walks the key backwards and stops at the limit when
+            # many documents match (a subquery would be planned to return every row).
+            readable = (
+                select(literal(1).label("readable"))
+                .where(Resource.id == SearchDocument.resource_id, *where.resources)
+                .limit(1)
+                .lateral("readable")
+            )
+            rows = (
+                await self.session.execute(
+                    select(tier.label("score"), SearchDocument.id.label("position"))
+                    .select_from(SearchDocument)
+                    .join(readable, true())
+                    .where(*documents)
+                    .order_by(SearchDocument.id.desc())
+                    .limit(limit),
+                    where.parameters,
+                )
+            ).all()
+        return [CursorKey(score=int(score), position=int(position)) for score, position in rows]
 
     async def _items(self, keys: list[CursorKey], query: ParsedQuery) -> list[SearchItem]:
         if not keys:
@@ -544,9 +631,20 @@ class SearchService:
                         Resource.current_version_number,
                         School.name.label("school_name"),
                         func.substr(SearchText.body, 1, SNIPPET_SCAN_CHARS).label("body"),
+                        ResourceVersion.number.label("version_number"),
+                        ResourceVersion.media_type.label("version_media_type"),
+                        ResourceVersion.size.label("version_size"),
+                        ResourceVersion.original_name.label("version_original_name"),
                     )
                     .join(School, School.id == Resource.owner_school_id)
                     .outerjoin(SearchText, SearchText.document_id == SearchDocument.id)
+                    .outerjoin(
+                        ResourceVersion,
+                        and_(
+                            ResourceVersion.resource_id == Resource.id,
+                            ResourceVersion.number == Resource.current_version_number,
+                        ),
+                    )
                     .where(SearchDocument.id.in_(positions))
                 )
             ).all()
@@ -562,28 +660,11 @@ class SearchService:
             )
         ).all():
             authors[resource_id].append(AuthorRef(id=member_id, full_name=full_name))
-        versions = {
-            version.resource_id: version
-            for version in (
-                await self.session.scalars(
-                    select(ResourceVersion)
-                    .join(
-                        Resource,
-                        and_(
-                            Resource.id == ResourceVersion.resource_id,
-                            Resource.current_version_number == ResourceVersion.number,
-                        ),
-                    )
-                    .where(Resource.id.in_(ids))
-                )
-            ).all()
-        }
         items: list[SearchItem] = []
         for position in positions:
             row = rows.get(position)
             if row is None:  # deleted between the two statements
                 continue
-            version = versions.get(row.id)
             items.append(
                 SearchItem(
                     id=row.id,
@@ -599,12 +680,12 @@ class SearchService:
                     authors=authors.get(row.id, []),
                     co_authors=list(row.co_authors or []),
                     current_version=VersionSummary(
-                        number=version.number,
-                        media_type=version.media_type,
-                        size=version.size,
-                        original_name=version.original_name,
+                        number=row.version_number,
+                        media_type=row.version_media_type,
+                        size=row.version_size,
+                        original_name=row.version_original_name,
                     )
-                    if version is not None
+                    if row.version_number is not None
                     else None,
                     created_at=row.created_at,
                     extraction_status=row.extraction_status,
@@ -646,62 +727,78 @@ class SearchService:
             counted = select(func.count()).select_from(SEARCH_INDEX).where(found)
         rows = (await self.session.execute(first.limit(COUNT_SAMPLE + 1))).all()
         if len(rows) <= COUNT_SAMPLE:
-            return _Universe(self._named(rows), len(rows), None)
+            return _Universe(self._named(rows), len(rows), None, named=True)
         matched = int(await self.session.scalar(counted) or 0)
         return _Universe(matching, matched, self._named(rows[:COUNT_SAMPLE]))
 
     async def _counts(
-        self, identity: Identity, search: _Search, universe: _Universe
+        self, filters: _Where, search: _Search, universe: _Universe
     ) -> tuple[int, bool, Facets]:
         """Total and facets: exact, or over the sample of `COUNT_SAMPLE` matching
         documents and scaled when there are more and no school or author filter narrows them (with
         such a filter the database starts from it, and counting is cheap)."""
         sampled = universe.sample is not None and not search.school_ids and search.author_id is None
-        where = self._filters(identity, search) + (
+        where = filters + (
             universe.sample if sampled and universe.sample is not None else universe.matching
         )
-        hits = (
-            self._documents_and_resources(
-                Resource.kind.label("kind"),
-                Resource.subject.label("subject"),
-                Resource.language.label("language"),
-                Resource.owner_school_id.label("school_id"),
-                Resource.grades.label("grades"),
-            )
-            .where(*where.all)
-            .cte("hits")
-            .prefix_with("MATERIALIZED")
+        columns = (
+            Resource.kind.label("kind"),
+            Resource.subject.label("subject"),
+            Resource.language.label("language"),
+            Resource.owner_school_id.label("school_id"),
+            Resource.grades.label("grades"),
         )
+        if (sampled or universe.named) and not filters.documents:
+            # The resources are named too: the documents need not be read.
+            source = select(*columns).where(*where.resources)
+        else:
+            source = self._documents_and_resources(*columns).where(*where.all)
+        hits = source.cte("hits").prefix_with("MATERIALIZED")
         count = func.count().label("n")
+        # Schools are counted first and named after, one lookup per school.
+        schools = (
+            select(hits.c.school_id.label("school_id"), count)
+            .group_by(hits.c.school_id)
+            .subquery("by_school")
+        )
         if self._postgres:
-            school_value: ColumnElement[str] = cast(hits.c.school_id, String)
+            school_value: ColumnElement[str] = cast(schools.c.school_id, String)
             grade_values = func.jsonb_array_elements_text(hits.c.grades).table_valued("value")
             grade_value: ColumnElement[str] = grade_values.c.value
         else:
-            school_value = func.hex(hits.c.school_id)
+            school_value = func.hex(schools.c.school_id)
             grade_values = func.json_each(hits.c.grades).table_valued("value")
             grade_value = cast(grade_values.c.value, String)
+        no_name = cast(null(), String)
         facet_rows = union_all(
-            select(literal("total"), cast(null(), String), count).select_from(hits),
-            select(literal("kind"), hits.c.kind, count).group_by(hits.c.kind),
-            select(literal("subject"), hits.c.subject, count).group_by(hits.c.subject),
-            select(literal("language"), hits.c.language, count).group_by(hits.c.language),
-            select(literal("school"), school_value, count).group_by(hits.c.school_id),
-            select(literal("grade"), grade_value, count)
+            select(literal("total"), cast(null(), String), count, no_name).select_from(hits),
+            select(literal("kind"), hits.c.kind, count, no_name).group_by(hits.c.kind),
+            select(literal("subject"), hits.c.subject, count, no_name).group_by(hits.c.subject),
+            select(literal("language"), hits.c.language, count, no_name).group_by(hits.c.language),
+            select(literal("school"), school_value, schools.c.n, School.name).select_from(
+                schools.join(School, School.id == schools.c.school_id)
+            ),
+            select(literal("grade"), grade_value, count, no_name)
             .select_from(hits.join(grade_values, true()))
             .group_by(grade_value),
         )
         scale = universe.matched / COUNT_SAMPLE if sampled else 1.0
         counted: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
+        names: dict[str, str] = {}
         total = 0
-        for facet, value, n in (await self.session.execute(facet_rows)).all():
+        for facet, value, n, name in (
+            await self.session.execute(facet_rows, where.parameters)
+        ).all():
             if facet == "total":
                 total = round(int(n) * scale)
             elif value is not None:
                 counted[facet].append((str(value), max(1, round(int(n) * scale))))
-        return total, sampled, await self._facets_shown(counted)
+                if name is not None:
+                    names[str(value)] = name
+        return total, sampled, self._facets_shown(counted, names)
 
-    async def _facets_shown(self, counted: dict[str, list[tuple[str, int]]]) -> Facets:
+    @staticmethod
+    def _facets_shown(counted: dict[str, list[tuple[str, int]]], names: dict[str, str]) -> Facets:
         def top(facet: str) -> list[tuple[str, int]]:
             return sorted(counted.get(facet, []), key=lambda pair: (-pair[1], pair[0]))[
                 :FACET_VALUES
@@ -712,23 +809,13 @@ class SearchService:
             if value.lstrip("-").isdigit():
                 grades.append(GradeCount(value=int(value), count=n))
         grades.sort(key=lambda grade: grade.value)
-        school_counts = [(UUID(value), n) for value, n in top("school")]
-        names = dict(
-            (
-                await self.session.execute(
-                    select(School.id, School.name).where(
-                        School.id.in_([school_id for school_id, _ in school_counts])
-                    )
-                )
-            ).all()
-        )
         return Facets(
             kind=[FacetCount(value=value, count=n) for value, n in top("kind")],
             subject=[FacetCount(value=value, count=n) for value, n in top("subject")],
             grade=grades,
             language=[FacetCount(value=value, count=n) for value, n in top("language")],
             school=[
-                SchoolCount(value=school_id, name=names.get(school_id, ""), count=n)
-                for school_id, n in school_counts
+                SchoolCount(value=UUID(value), name=names.get(value, ""), count=n)
+                for value, n in top("school")
             ],
         )

@@ -59,8 +59,11 @@ def _word(normalised_word: str) -> str:
     return "".join(_letter(character) for character in normalised_word)
 
 
+@functools.lru_cache(maxsize=256)
 def match_pattern(query: ParsedQuery) -> re.Pattern[str] | None:
-    """A pattern that finds the query's terms and phrases in original text."""
+    """A pattern that finds the query's terms and phrases in original text (kept for
+    the next snippets of the page, and for the same search again: writing it out
+    character by character costs more than using it)."""
     alternatives = [
         _NOT_AFTER_LETTER + _word(term) + _WORD_REST
         for term in sorted(query.terms, key=len, reverse=True)
@@ -91,14 +94,18 @@ def _marked(text: str, pattern: re.Pattern[str]) -> str:
     return "".join(pieces)
 
 
+# How far a snippet's edge moves out to finish a word.
+_WORD_SLACK = 30
+
+
 def _window(text: str, start: int, end: int) -> tuple[str, bool, bool]:
     """`text[start:end]` moved out to whole words, and whether it was cut at each side."""
     if start > 0:
         space = text.rfind(" ", 0, start)
-        start = space + 1 if space >= 0 and start - space < 30 else start
+        start = space + 1 if space >= 0 and start - space < _WORD_SLACK else start
     if end < len(text):
         space = text.find(" ", end)
-        end = space if space >= 0 and space - end < 30 else end
+        end = space if space >= 0 and space - end < _WORD_SLACK else end
     return text[start:end].strip(), start > 0, end < len(text)
 
 
@@ -108,18 +115,28 @@ def make_snippet(
     """About `length` characters of the first of `texts` that contains a match, around
     the first match, as HTML with the matches in `<mark>`; without any match, the start
     of the first non-empty text. None when all are empty."""
-    candidates = [_clean(text) for text in texts if text and text.strip()]
+    candidates = [text for text in texts if text and text.strip()]
     if not candidates:
         return None
     pattern = match_pattern(query)
-    chosen, start = candidates[0], 0
+    chosen, reach = candidates[0], 2 * length
     if pattern is not None:
         for candidate in candidates:
             found = pattern.search(candidate)
             if found is not None:
-                chosen, start = candidate, max(0, found.start() - _LEAD_CHARS)
+                chosen, reach = candidate, found.end() + 2 * length
                 break
-    piece, cut_before, cut_after = _window(chosen, start, start + length)
+    # Spaces are collapsed only as far as the snippet can reach, not through a whole
+    # extracted text; the pattern finds the same first match either way (it treats any
+    # run of non-letters alike). Whitespace can make the reach fall short: then further.
+    while True:
+        text = _clean(chosen[:reach])
+        found = pattern.search(text) if pattern is not None else None
+        start = max(0, found.start() - _LEAD_CHARS) if found is not None else 0
+        if reach >= len(chosen) or len(text) > start + length + 2 * _WORD_SLACK:
+            break
+        reach *= 2
+    piece, cut_before, cut_after = _window(text, start, start + length)
     body = _marked(piece, pattern) if pattern is not None else html.escape(piece, quote=False)
     return ("…" if cut_before else "") + body + ("…" if cut_after else "")
 
