@@ -15,11 +15,12 @@ from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
 from exchange.jobs.queue import claim, enqueue
-from exchange.jobs.worker import JOB_HANDLERS, JobContext, JobWorker
+from exchange.jobs.worker import GIVE_UP_HANDLERS, JOB_HANDLERS, JobContext, JobWorker
 from exchange.models import Job
 
 ran: list[dict[str, Any]] = []
 failures_left: dict[str, int] = {}
+given_up: list[tuple[dict[str, Any], str]] = []
 
 
 async def record(_context: JobContext, payload: dict[str, Any]) -> None:
@@ -30,13 +31,20 @@ async def record(_context: JobContext, payload: dict[str, Any]) -> None:
     ran.append(payload)
 
 
+async def record_giving_up(_context: JobContext, payload: dict[str, Any], error: str) -> None:
+    given_up.append((payload, error))
+
+
 @pytest.fixture(autouse=True)
 def test_handler() -> Any:
     JOB_HANDLERS["test.record"] = record
+    GIVE_UP_HANDLERS["test.record"] = record_giving_up
     ran.clear()
     failures_left.clear()
+    given_up.clear()
     yield
     JOB_HANDLERS.pop("test.record", None)
+    GIVE_UP_HANDLERS.pop("test.record", None)
 
 
 @pytest.fixture
@@ -106,13 +114,20 @@ async def test_a_failing_job_is_retried_later_then_given_up(
     assert job.status == "queued"
     assert job.run_after > clock.now()
     assert "not this time" in (job.last_error or "")
-    for _ in range(4):
+    for _ in range(3):
         clock.advance(timedelta(hours=2))
         assert await runner.run_until_idle() == 1
+    assert given_up == []  # one attempt is left
+    clock.advance(timedelta(hours=2))
+    assert await runner.run_until_idle() == 1
     (job,) = await jobs(sessions)
     assert job.status == "failed"
     assert job.attempts == 5
     assert ran == []
+    assert given_up == [({"name": "flaky"}, "RuntimeError('not this time')")]
+    clock.advance(timedelta(days=1))
+    assert await runner.run_until_idle() == 0
+    assert len(given_up) == 1
 
 
 async def test_a_job_whose_worker_died_is_taken_again_after_its_lease(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from datetime import timedelta
 from typing import Any
 
 import docx
@@ -22,6 +23,8 @@ from odf.opendocument import OpenDocumentText
 from odf.text import P
 
 from exchange.app import create_blob_store
+from exchange.blobstore.local import LocalBlobStore
+from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
 from exchange.jobs.worker import JobContext, JobWorker
@@ -354,3 +357,37 @@ async def test_an_extraction_that_runs_past_its_deadline_stops_and_the_worker_go
     assert status in {"failed", "done"}, (status, reason)
     assert reason and "took too long" in reason
     assert titles(await search(home.admin, q="long plan")) == ["Long plan"]
+
+
+async def test_text_that_cannot_be_read_after_every_attempt_says_so_instead_of_pending(
+    app: Litestar, pair: tuple[SchoolHandle, SchoolHandle], clock: ManualClock
+) -> None:
+    home, partner = pair
+    resource_id = await shared(
+        partner.admin,
+        russian_docx("Оценивание учебных достижений учащихся."),
+        "Оценивание.docx",
+        DOCX,
+        title="Оценивание",
+    )
+    store = create_blob_store(app.state["settings"])
+    assert isinstance(store, LocalBlobStore)
+    try:
+        (stored,) = [path for path in store.root.rglob("*") if path.is_file()]
+        content = stored.read_bytes()
+        stored.unlink()
+        stored.mkdir()  # the store answers, but reading the file fails every time
+        for _ in range(5):
+            assert await run_jobs(app) == 1
+            assert await extraction_of(partner.admin, resource_id) != ("done", None)
+            clock.advance(timedelta(hours=2))
+
+        status, reason = await extraction_of(partner.admin, resource_id)
+        assert status == "failed"
+        assert reason is not None and "failed several times" in reason
+        assert await run_jobs(app) == 0
+        stored.rmdir()
+        stored.write_bytes(content)
+        assert titles(await search(home.admin, q="Оценивание")) == ["Оценивание"]
+    finally:
+        await store.close()

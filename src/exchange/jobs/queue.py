@@ -108,12 +108,13 @@ async def complete(session: AsyncSession, clock: Clock, job: Job) -> None:
     await session.commit()
 
 
-async def fail(session: AsyncSession, clock: Clock, job: Job, error: str) -> None:
-    """Retry later with a growing delay, or give up after the last attempt."""
+async def fail(session: AsyncSession, clock: Clock, job: Job, error: str) -> bool:
+    """Retry later with a growing delay, or give up after the last attempt (True)."""
     await session.refresh(job)  # the handler's failure may have rolled the session back
     job.last_error = error[:2000]
     job.locked_until = None
-    if job.attempts >= job.max_attempts:
+    gave_up = job.attempts >= job.max_attempts
+    if gave_up:
         job.status = FAILED
         job.finished_at = clock.now()
         job.dedupe_key = None
@@ -121,3 +122,4 @@ async def fail(session: AsyncSession, clock: Clock, job: Job, error: str) -> Non
         job.status = QUEUED
         job.run_after = clock.now() + timedelta(seconds=min(3600, 5 * 4 ** (job.attempts - 1)))
     await session.commit()
+    return gave_up

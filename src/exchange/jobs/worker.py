@@ -32,14 +32,25 @@ class JobContext:
 
 
 JobHandler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
+# Called with the job's payload and last error once its last attempt has failed.
+GiveUpHandler = Callable[[JobContext, dict[str, Any], str], Awaitable[None]]
 
 # kind -> handler; each domain registers its own when its module is imported.
 JOB_HANDLERS: dict[str, JobHandler] = {}
+# kind -> what to do when a job of that kind is given up, so that what waited for it
+# (a resource's text, say) does not wait forever.
+GIVE_UP_HANDLERS: dict[str, GiveUpHandler] = {}
 
 
-def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+def job_handler(
+    kind: str, *, on_give_up: GiveUpHandler | None = None
+) -> Callable[[JobHandler], JobHandler]:
     def register(fn: JobHandler) -> JobHandler:
         JOB_HANDLERS[kind] = fn
+        if on_give_up is None:
+            GIVE_UP_HANDLERS.pop(kind, None)
+        else:
+            GIVE_UP_HANDLERS[kind] = on_give_up
         return fn
 
     return register
@@ -81,17 +92,31 @@ class JobWorker:
             if job is None:
                 return False
             handler = JOB_HANDLERS[job.kind]
-            job_id, kind = str(job.id), job.kind
+            job_id, kind, payload = str(job.id), job.kind, dict(job.payload)
             try:
-                await handler(self.context, dict(job.payload))
+                await handler(self.context, dict(payload))
             except Exception as exc:
-                logger.warning("job failed", job_id=job_id, kind=kind, error=repr(exc))
+                error = repr(exc)
+                logger.warning("job failed", job_id=job_id, kind=kind, error=error)
                 await session.rollback()
-                await fail(session, self.context.clock, job, repr(exc))
+                gave_up = await fail(session, self.context.clock, job, error)
             else:
                 await complete(session, self.context.clock, job)
                 logger.info("job done", job_id=job_id, kind=kind)
-            return True
+                return True
+        if gave_up:
+            await self._give_up(job_id, kind, payload, error)
+        return True
+
+    async def _give_up(self, job_id: str, kind: str, payload: dict[str, Any], error: str) -> None:
+        logger.error("job given up", job_id=job_id, kind=kind, error=error)
+        on_give_up = GIVE_UP_HANDLERS.get(kind)
+        if on_give_up is None:
+            return
+        try:
+            await on_give_up(self.context, payload, error)
+        except Exception:
+            logger.exception("could not record a job given up", job_id=job_id, kind=kind)
 
     async def run_until_idle(self, limit: int = 1000) -> int:
         ran = 0

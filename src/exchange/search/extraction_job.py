@@ -42,6 +42,10 @@ TOO_LARGE = (
     "The file is larger than text extraction reads; only the title and description are searchable."
 )
 MISSING = "The stored file could not be found, so its text is not searchable."
+GAVE_UP = (
+    "Reading the text failed several times, so only the title and description are "
+    "searchable. Upload the file again as a new version to try once more."
+)
 
 
 def extraction_limits(settings: Settings) -> ExtractionLimits:
@@ -117,7 +121,21 @@ async def _extract(
         )
 
 
-@job_handler(EXTRACT_TEXT)
+async def _mark_unreadable(context: JobContext, payload: dict[str, Any], error: str) -> None:
+    """The last attempt failed (the store unreachable each time, say): the resource says
+    its text could not be read, instead of showing "pending" for ever."""
+    resource_id = UUID(str(payload["resource_id"]))
+    number = int(payload["version"])
+    async with context.session_factory() as session:
+        if await _current_version(session, resource_id, number) is None:
+            return
+        await SearchIndex(session).store_extraction(
+            resource_id, number, Extraction("failed", "", False, GAVE_UP), context.clock.now()
+        )
+        await session.commit()
+
+
+@job_handler(EXTRACT_TEXT, on_give_up=_mark_unreadable)
 async def extract_version_text(context: JobContext, payload: dict[str, Any]) -> None:
     resource_id = UUID(str(payload["resource_id"]))
     number = int(payload["version"])
