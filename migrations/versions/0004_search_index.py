@@ -12,9 +12,9 @@ becomes fast. A trigger drops the index row with its document (also when a resou
 deletion cascades to it).
 
 PostgreSQL: `search_vector` (title A, meta B, body C) with a GIN index answers the
-match; `head_vector` (title A, meta B) is small and unindexed, and ranking reads it to
-tell title and metadata matches from body matches without reading the body's vector,
-which is stored out of line.
+match; `head_vector` (title A, meta B) is small, and ranking reads it to tell title and
+metadata matches from body matches without reading the body's vector, which is stored
+out of line (0005 adds a GIN index on it, so title matches are found first).
 
 Revision ID: 0004
 Revises: 0003
