@@ -33,8 +33,14 @@ def pdf_of_size(size: int) -> bytes:
 
 
 def word_document(text: str = "Сабак планы: бөлчөктөр, 5-класс") -> bytes:
+    return docx_of(text)
+
+
+def docx_of(*paragraphs: str) -> bytes:
+    """A Word document with one paragraph per argument."""
     document = docx.Document()
-    document.add_paragraph(text)
+    for paragraph in paragraphs:
+        document.add_paragraph(paragraph)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

@@ -4,28 +4,16 @@ old one no longer does, in the words searched and in the `author` filter alike."
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.actors import Actor, SchoolFactory, SchoolHandle
 from tests.partnering import partners
 from tests.problems import assert_problem
 from tests.resource_fixtures import upload
+from tests.searching import search, title_set
 
 OLD = "Айзада Токтогулова"
 NEW = "Айзада Жумабаева"
-
-
-async def search(actor: Actor, **params: Any) -> dict[str, Any]:
-    response = await actor.get("/api/resources", params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def titles(page: dict[str, Any]) -> set[str]:
-    return {item["title"] for item in page["items"]}
 
 
 class Scene:
@@ -57,10 +45,12 @@ async def scene(schools: SchoolFactory) -> Scene:
 async def assert_found_by(scene: Scene, name: str, gone: str) -> None:
     both = {"Манас: сабак планы", "Бөлчөктөр: текшерүү"}
     surname = name.split()[-1]
-    assert titles(await search(scene.reader.admin, q=surname.upper())) == both
-    assert titles(await search(scene.reader.admin, q=surname[:5])) == both
-    assert titles(await search(scene.reader.admin, author=surname)) == both
-    assert titles(await search(scene.reader.admin, q=f"манас {surname}")) == {"Манас: сабак планы"}
+    assert title_set(await search(scene.reader.admin, q=surname.upper())) == both
+    assert title_set(await search(scene.reader.admin, q=surname[:5])) == both
+    assert title_set(await search(scene.reader.admin, author=surname)) == both
+    assert title_set(await search(scene.reader.admin, q=f"манас {surname}")) == {
+        "Манас: сабак планы"
+    }
     old_surname = gone.split()[-1]
     assert (await search(scene.reader.admin, q=old_surname))["total"] == 0
     assert (await search(scene.reader.admin, author=old_surname))["total"] == 0
@@ -71,7 +61,7 @@ async def assert_found_by(scene: Scene, name: str, gone: str) -> None:
 
 
 async def test_a_member_renaming_themselves_is_found_by_the_new_name_only(scene: Scene) -> None:
-    assert titles(await search(scene.reader.admin, q="токтогулова")) == {
+    assert title_set(await search(scene.reader.admin, q="токтогулова")) == {
         "Манас: сабак планы",
         "Бөлчөктөр: текшерүү",
     }

@@ -10,13 +10,11 @@ the command, run as an operator runs it, must bring search back.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-import docx
 import pytest
 from click.testing import CliRunner
 from litestar import Litestar
@@ -30,34 +28,16 @@ from tests.actors import Actor, SchoolFactory, SchoolHandle
 from tests.integration.test_search_uploads import run_jobs
 from tests.partnering import partners
 from tests.resource_fixtures import database, upload, upload_version
+from tests.sample_files import docx_of
+from tests.searching import search, title_set
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def russian_docx(*paragraphs: str) -> bytes:
-    document = docx.Document()
-    for paragraph in paragraphs:
-        document.add_paragraph(paragraph)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
-async def search(actor: Actor, **params: Any) -> dict[str, Any]:
-    response = await actor.get("/api/resources", params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def titles(page: dict[str, Any]) -> set[str]:
-    return {item["title"] for item in page["items"]}
 
 
 async def share(actor: Actor, title: str, *paragraphs: str, **fields: Any) -> UUID:
     response = await upload(
         actor,
-        russian_docx(*paragraphs),
+        docx_of(*paragraphs),
         filename="plan.docx",
         media_type=DOCX,
         title=title,
@@ -130,7 +110,7 @@ async def test_reindex_rebuilds_every_row_in_batches_and_again_to_the_same_resul
 
     async def what_search_finds() -> list[set[str]]:
         return [
-            titles(await search(home.admin, q=query))
+            title_set(await search(home.admin, q=query))
             for query in ("изучают", "гүлмира", "ЕЛКА", "математика", "director", "эпос")
         ]
 
@@ -186,12 +166,12 @@ async def test_reindex_of_one_school_or_one_resource_leaves_the_others_alone(
     code, summary, err = await reindex(settings, "--resource", str(first))
     assert code == 0, err
     assert summary is not None and summary["reindexed"] == 1
-    assert titles(await search(home.admin, q="оценивание")) == {"Первый план"}
+    assert title_set(await search(home.admin, q="оценивание")) == {"Первый план"}
 
     code, summary, err = await reindex(settings, "--school", str(third.id))
     assert code == 0, err
     assert summary is not None and summary["reindexed"] == 1
-    assert titles(await search(home.admin, q="оценивание")) == {"Первый план", "Третий план"}
+    assert title_set(await search(home.admin, q="оценивание")) == {"Первый план", "Третий план"}
 
     code, summary, err = await reindex(settings, "--school", str(partner.id))
     assert code == 0, err
@@ -221,7 +201,7 @@ async def test_reindex_extract_requeues_extraction_that_failed_or_never_finished
     response = await upload_version(
         partner.admin,
         str(lost),
-        russian_docx("Вторая версия."),
+        docx_of("Вторая версия."),
         filename="plan-v2.docx",
         media_type=DOCX,
     )
@@ -298,7 +278,7 @@ async def test_reindex_extract_then_jobs_make_the_text_searchable_again(
     assert code == 0 and summary is not None and summary["extraction_queued"] == 1, err
     clock.advance(timedelta(seconds=5))  # the command queued it by the system clock
     assert await run_jobs(app) == 1
-    assert titles(await search(home.admin, q="грамматике")) == {"Failed"}
+    assert title_set(await search(home.admin, q="грамматике")) == {"Failed"}
     page = await partner.admin.get(f"/api/resources/{failed}")
     assert page.json()["extraction_status"] == "done"
     code, summary, err = await reindex(settings, "--extract")
@@ -325,7 +305,7 @@ async def test_full_reindex_drops_index_rows_left_without_their_resource(
     assert code == 0 and summary is not None and summary["stale_rows_removed"] == 0, err
     code, summary, err = await reindex(settings)
     assert code == 0 and summary is not None and summary["stale_rows_removed"] == 1, err
-    assert titles(await search(home.admin, q="оценивание")) == {"Kept"}
+    assert title_set(await search(home.admin, q="оценивание")) == {"Kept"}
 
 
 async def test_a_resource_without_a_search_document_gets_one(
@@ -349,6 +329,6 @@ async def test_a_resource_without_a_search_document_gets_one(
         1,
         1,
     )
-    assert titles(await search(home.admin, q="планы")) == {"Планы уроков"}
+    assert title_set(await search(home.admin, q="планы")) == {"Планы уроков"}
     page = await partner.admin.get(f"/api/resources/{resource_id}")
     assert page.json()["extraction_status"] == "pending"

@@ -14,7 +14,6 @@ import zipfile
 from datetime import timedelta
 from typing import Any
 
-import docx
 import pytest
 from fpdf import FPDF
 from litestar import Litestar
@@ -31,7 +30,8 @@ from exchange.jobs.worker import JobContext, JobWorker
 from tests.actors import Actor, SchoolFactory, SchoolHandle
 from tests.partnering import partners
 from tests.resource_fixtures import upload, upload_version
-from tests.sample_files import png
+from tests.sample_files import docx_of, png
+from tests.searching import search, titles
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ODT = "application/vnd.oasis.opendocument.text"
@@ -50,15 +50,6 @@ WITHIN_LIMITS_SECONDS = 30.0
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.with_changes(extraction_timeout_seconds=3.0)
-
-
-def russian_docx(*paragraphs: str) -> bytes:
-    document = docx.Document()
-    for paragraph in paragraphs:
-        document.add_paragraph(paragraph)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
 
 
 def kyrgyz_odt(*paragraphs: str) -> bytes:
@@ -135,17 +126,6 @@ async def run_jobs(app: Litestar, **changes: Any) -> int:
         await engine.dispose()
 
 
-async def search(actor: Actor, **params: Any) -> dict[str, Any]:
-    response = await actor.get("/api/resources", params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def titles(page: dict[str, Any]) -> list[str]:
-    return [item["title"] for item in page["items"]]
-
-
 async def shared(
     actor: Actor, content: bytes, filename: str, media_type: str, **fields: Any
 ) -> str:
@@ -175,7 +155,7 @@ async def test_an_uploaded_document_is_searchable_by_its_text_once_extracted(
     home, partner = pair
     resource_id = await shared(
         partner.admin,
-        russian_docx("Оценивание учебных достижений учащихся.", "Ёлка во дворе школы."),
+        docx_of("Оценивание учебных достижений учащихся.", "Ёлка во дворе школы."),
         "plan.docx",
         DOCX,
         title="План урока",
@@ -228,7 +208,7 @@ async def test_a_new_version_is_extracted_again_and_replaces_the_old_text(
 ) -> None:
     home, partner = pair
     resource_id = await shared(
-        partner.admin, russian_docx("Контрольная работа по грамматике."), "v1.docx", DOCX
+        partner.admin, docx_of("Контрольная работа по грамматике."), "v1.docx", DOCX
     )
     await run_jobs(app)
     assert (await search(home.admin, q="грамматик"))["total"] == 1
@@ -236,7 +216,7 @@ async def test_a_new_version_is_extracted_again_and_replaces_the_old_text(
     response = await upload_version(
         partner.admin,
         resource_id,
-        russian_docx("Сочинение об эпосе «Манас»."),
+        docx_of("Сочинение об эпосе «Манас»."),
         filename="v2.docx",
         media_type=DOCX,
     )
@@ -257,11 +237,11 @@ async def test_a_version_replaced_before_its_job_ran_is_not_indexed(
     app: Litestar, pair: tuple[SchoolHandle, SchoolHandle]
 ) -> None:
     home, partner = pair
-    resource_id = await shared(partner.admin, russian_docx("Первая версия текста."), "a.docx", DOCX)
+    resource_id = await shared(partner.admin, docx_of("Первая версия текста."), "a.docx", DOCX)
     response = await upload_version(
         partner.admin,
         resource_id,
-        russian_docx("Вторая версия текста."),
+        docx_of("Вторая версия текста."),
         filename="b.docx",
         media_type=DOCX,
     )
@@ -333,7 +313,7 @@ async def test_hostile_files_end_extraction_within_its_limits(
     assert reason
     # The resource stays findable by its title, and the worker is free for more work.
     assert titles(await search(home.admin, q="hostile")) == ["Hostile"]
-    await shared(partner.admin, russian_docx("После бомбы."), "next.docx", DOCX)
+    await shared(partner.admin, docx_of("После бомбы."), "next.docx", DOCX)
     assert await run_jobs(app) == 1
     assert (await search(home.admin, q="бомбы"))["total"] == 1
 
@@ -365,7 +345,7 @@ async def test_text_that_cannot_be_read_after_every_attempt_says_so_instead_of_p
     home, partner = pair
     resource_id = await shared(
         partner.admin,
-        russian_docx("Оценивание учебных достижений учащихся."),
+        docx_of("Оценивание учебных достижений учащихся."),
         "Оценивание.docx",
         DOCX,
         title="Оценивание",
