@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
@@ -57,8 +58,16 @@ def create_alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemy
     Services commit explicitly before they answer: a commit that fails must turn into an
     error response, never into a 2xx for something that was not stored.
     """
+    # advanced-alchemy records every config's keys in a registry shared by the class and
+    # numbers a repeated key by walking that registry one recursive call per config made
+    # before: a process that builds many apps (the tests build one per test) reaches
+    # Python's recursion limit after about a thousand. Each app's keys are its own.
+    own = uuid.uuid4().hex
     return SQLAlchemyAsyncConfig(
         engine_instance=engine,
+        session_scope_key=f"_exchange_db_session_{own}",
+        engine_app_state_key=f"exchange_db_engine_{own}",
+        session_maker_app_state_key=f"exchange_session_maker_{own}",
         session_dependency_key=SESSION_DEPENDENCY_KEY,
         session_config=AsyncSessionConfig(
             expire_on_commit=False, info={SETTINGS_INFO_KEY: settings}
