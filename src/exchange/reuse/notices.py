@@ -101,15 +101,32 @@ async def school_name(session: AsyncSession, school_id: UUID) -> str:
 # --- the notices -------------------------------------------------------------------------
 
 
-def _payload(request: ReuseRequest, resource: Resource, **more: Any) -> dict[str, Any]:
-    return {
-        "reuse_request_id": str(request.id),
-        "resource_id": str(resource.id),
-        "resource_title": resource.title,
-        "scope": request.scope,
-        "status": request.status,
-        **more,
-    }
+def _about_request(
+    request: ReuseRequest,
+    resource: Resource,
+    kind: str,
+    *,
+    subject_line: str,
+    body: str,
+    **more: Any,
+) -> Notice:
+    """A notice about a reuse request; its payload names the request and the resource,
+    with `more`."""
+    return Notice(
+        kind=f"reuse_request.{kind}",
+        subject_type="reuse_request",
+        subject_id=request.id,
+        subject_line=subject_line,
+        body=body,
+        payload={
+            "reuse_request_id": str(request.id),
+            "resource_id": str(resource.id),
+            "resource_title": resource.title,
+            "scope": request.scope,
+            "status": request.status,
+            **more,
+        },
+    )
 
 
 async def request_created(
@@ -120,10 +137,10 @@ async def request_created(
         session,
         clock,
         await deciders_of(session, resource),
-        Notice(
-            kind="reuse_request.created",
-            subject_type="reuse_request",
-            subject_id=request.id,
+        _about_request(
+            request,
+            resource,
+            "created",
             subject_line=f"{school} asks to {request.scope} “{resource.title}”",
             body=(
                 f"{school} asks for permission to {request.scope} “{resource.title}”.\n\n"
@@ -132,9 +149,8 @@ async def request_created(
                 f"POST /api/reuse-requests/{request.id}/decision "
                 "(the code of conduct, rule 9: every request is answered)."
             ),
-            payload=_payload(
-                request, resource, requesting_school=school, respond_by=str(request.respond_by)
-            ),
+            requesting_school=school,
+            respond_by=str(request.respond_by),
         ),
     )
 
@@ -154,13 +170,13 @@ async def request_decided(
         session,
         clock,
         await requesting_side_of(session, request),
-        Notice(
-            kind=f"reuse_request.{request.status}",
-            subject_type="reuse_request",
-            subject_id=request.id,
+        _about_request(
+            request,
+            resource,
+            request.status,
             subject_line=f"Your request to {request.scope} “{resource.title}” was {answer}",
             body="\n\n".join(lines),
-            payload=_payload(request, resource, note=request.decision_note),
+            note=request.decision_note,
         ),
     )
 
@@ -173,16 +189,15 @@ async def request_withdrawn(
         session,
         clock,
         await deciders_of(session, resource),
-        Notice(
-            kind="reuse_request.withdrawn",
-            subject_type="reuse_request",
-            subject_id=request.id,
+        _about_request(
+            request,
+            resource,
+            "withdrawn",
             subject_line=f"{school} withdrew its request about “{resource.title}”",
             body=(
                 f"{school} withdrew its request to {request.scope} “{resource.title}”. "
                 "Nothing more is needed from you."
             ),
-            payload=_payload(request, resource),
         ),
     )
 
@@ -194,32 +209,32 @@ async def request_closed(
         session,
         clock,
         await requesting_side_of(session, request),
-        Notice(
-            kind="reuse_request.closed",
-            subject_type="reuse_request",
-            subject_id=request.id,
+        _about_request(
+            request,
+            resource,
+            "closed",
             subject_line=f"Your request about “{resource.title}” was closed",
             body=(
                 f"Your request to {request.scope} “{resource.title}” was closed without a "
                 f"decision: {request.closed_reason}"
             ),
-            payload=_payload(request, resource, reason=request.closed_reason),
+            reason=request.closed_reason,
         ),
     )
     await deliver(
         session,
         clock,
         await deciders_of(session, resource),
-        Notice(
-            kind="reuse_request.closed",
-            subject_type="reuse_request",
-            subject_id=request.id,
+        _about_request(
+            request,
+            resource,
+            "closed",
             subject_line=f"A request about “{resource.title}” was closed",
             body=(
                 f"The request to {request.scope} “{resource.title}” was closed: "
                 f"{request.closed_reason} Nothing more is needed from you."
             ),
-            payload=_payload(request, resource, reason=request.closed_reason),
+            reason=request.closed_reason,
         ),
     )
 
@@ -232,10 +247,10 @@ async def request_overdue(
         session,
         clock,
         await school_admin_ids(session, resource.owner_school_id),
-        Notice(
-            kind="reuse_request.overdue",
-            subject_type="reuse_request",
-            subject_id=request.id,
+        _about_request(
+            request,
+            resource,
+            "overdue",
             subject_line=f"Overdue: {school}'s request about “{resource.title}”",
             body=(
                 f"{school} asked on {request.created_at:%d %B %Y} to {request.scope} "
@@ -244,7 +259,7 @@ async def request_overdue(
                 "every request is answered, even when the answer is no. Please decide it "
                 f"or ask its authors to: POST /api/reuse-requests/{request.id}/decision."
             ),
-            payload=_payload(request, resource, respond_by=str(request.respond_by)),
+            respond_by=str(request.respond_by),
         ),
     )
 
