@@ -80,16 +80,16 @@ def fts5_tier_expression(query: ParsedQuery, tier: int) -> str:
     return f"{every} NOT {some_in_head}"
 
 
-def fts5_match(expression: str) -> ColumnElement[bool]:
-    """`search_index MATCH expression`, for a statement whose FROM has the FTS5 table."""
-    return SEARCH_INDEX.c.search_index.op("MATCH")(literal(expression, String))
+def fts5_match(parameter: str) -> ColumnElement[bool]:
+    """`search_index MATCH :parameter`, for a statement whose FROM has the FTS5 table;
+    the parameter's value is an expression of `fts5_expression` or
+    `fts5_tier_expression`."""
+    return SEARCH_INDEX.c.search_index.op("MATCH")(bindparam(parameter, type_=String))
 
 
-def fts5_matching_documents(query: ParsedQuery) -> ColumnElement[bool]:
-    """Condition on `SearchDocument`: every part of the query is in the document."""
-    return SearchDocument.id.in_(
-        select(SEARCH_INDEX.c.rowid).where(fts5_match(fts5_expression(query)))
-    )
+def fts5_matching_documents(parameter: str) -> ColumnElement[bool]:
+    """Condition on `SearchDocument`: the FTS5 expression in `parameter` matches it."""
+    return SearchDocument.id.in_(select(SEARCH_INDEX.c.rowid).where(fts5_match(parameter)))
 
 
 # --- PostgreSQL tsvector ---------------------------------------------------------------------
@@ -109,12 +109,30 @@ def tsquery_expression(query: ParsedQuery, weights: str = "", operator: str = "&
     return f" {operator} ".join(tsquery_parts(query, weights))
 
 
-def _tsquery(expression: str) -> ColumnElement[object]:
-    # The query is written into the SQL text rather than bound, so that PostgreSQL
-    # estimates how many documents match from its statistics of the column (a bound
-    # parameter in a prepared statement gets a generic guess, and a plan to match).
+# The parameters of the tsquery conditions below: every part anywhere; every part in the
+# title (weight A); every part in the head (A, B); some part in the head.
+TSQUERY_ALL = "tsquery_all"
+TSQUERY_TITLE = "tsquery_title"
+TSQUERY_HEAD = "tsquery_head"
+TSQUERY_SOME_IN_HEAD = "tsquery_some_in_head"
+
+
+def tsquery_values(query: ParsedQuery) -> dict[str, str]:
+    """The values of the tsquery parameters for one query."""
+    return {
+        TSQUERY_ALL: tsquery_expression(query),
+        TSQUERY_TITLE: tsquery_expression(query, "A"),
+        TSQUERY_HEAD: tsquery_expression(query, "AB"),
+        TSQUERY_SOME_IN_HEAD: tsquery_expression(query, "AB", "|"),
+    }
+
+
+def _tsquery(parameter: str) -> ColumnElement[object]:
+    # The query is written into the SQL text at execution rather than bound, so that
+    # PostgreSQL estimates how many documents match from its statistics of the column (a
+    # bound parameter in a prepared statement gets a generic guess, and a plan to match).
     return func.to_tsquery(
-        literal_column("'simple'"), bindparam(None, expression, String, literal_execute=True)
+        literal_column("'simple'"), bindparam(parameter, type_=String, literal_execute=True)
     )
 
 
@@ -122,32 +140,31 @@ SEARCH_VECTOR: ColumnElement[object] = literal_column("search_documents.search_v
 HEAD_VECTOR: ColumnElement[object] = literal_column("search_documents.head_vector")
 
 
-def tsvector_matches(query: ParsedQuery) -> ColumnElement[bool]:
+def tsvector_matches() -> ColumnElement[bool]:
     """Condition on `SearchDocument`: every part of the query is in the document (the GIN
     index on `search_vector` answers it)."""
-    return SEARCH_VECTOR.op("@@")(_tsquery(tsquery_expression(query)))
+    return SEARCH_VECTOR.op("@@")(_tsquery(TSQUERY_ALL))
 
 
-def tsvector_head_matches(query: ParsedQuery) -> ColumnElement[bool]:
+def tsvector_head_matches() -> ColumnElement[bool]:
     """Condition on `SearchDocument`: some part of the query is in the head (title or
     metadata), which is where every document of a tier above `BODY` has one. The GIN
     index on `head_vector` answers it."""
-    return HEAD_VECTOR.op("@@")(_tsquery(tsquery_expression(query, "AB", "|")))
+    return HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_SOME_IN_HEAD))
 
 
-def tsvector_tier(query: ParsedQuery) -> ColumnElement[int]:
-    """The document's tier, read from the small `head_vector` only. Each tsquery is a
-    scalar subquery, so PostgreSQL parses it once, not once per row."""
+def tsvector_tier(several_parts: bool) -> ColumnElement[int]:
+    """The document's tier, read from the small `head_vector` only, for a query of one
+    part or of several. Each tsquery is a scalar subquery, so PostgreSQL parses it once,
+    not once per row."""
 
-    def head_has(expression: str) -> ColumnElement[bool]:
-        return HEAD_VECTOR.op("@@")(select(_tsquery(expression)).scalar_subquery())
+    def head_has(parameter: str) -> ColumnElement[bool]:
+        return HEAD_VECTOR.op("@@")(select(_tsquery(parameter)).scalar_subquery())
 
     whens = [
-        (head_has(tsquery_expression(query, "A")), literal(TITLE, Integer)),
-        (head_has(tsquery_expression(query, "AB")), literal(HEAD, Integer)),
+        (head_has(TSQUERY_TITLE), literal(TITLE, Integer)),
+        (head_has(TSQUERY_HEAD), literal(HEAD, Integer)),
     ]
-    if SOME_IN_HEAD in tiers_of(query):
-        whens.append(
-            (head_has(tsquery_expression(query, "AB", "|")), literal(SOME_IN_HEAD, Integer))
-        )
+    if several_parts:
+        whens.append((head_has(TSQUERY_SOME_IN_HEAD), literal(SOME_IN_HEAD, Integer)))
     return case(*whens, else_=literal(BODY, Integer))

@@ -26,7 +26,8 @@ _LEAD_CHARS = 60
 _COMBINING = "[\u0300-\u036f\u0483-\u0489]*"
 _LETTER_OR_DIGIT = "[^\\W_]"
 _WORD_REST = f"(?:{_LETTER_OR_DIGIT}|[\u0300-\u036f\u0483-\u0489])*"
-_NOT_AFTER_LETTER = f"(?<!{_LETTER_OR_DIGIT})"
+# Checked just after a word's first character: no letter comes before that character.
+_FIRST_NOT_AFTER_LETTER = f"(?<!{_LETTER_OR_DIGIT}(?s:.))"
 _NOT_BEFORE_LETTER = f"(?!{_LETTER_OR_DIGIT})"
 _BETWEEN_WORDS = "(?:[\\W_])+"
 _SPACES = re.compile(r"\s+")
@@ -50,13 +51,26 @@ def _preimages() -> dict[str, str]:
     return {folded: "".join(characters) for folded, characters in found.items()}
 
 
-def _letter(normalised: str) -> str:
+def _character(normalised: str) -> str:
     characters = _preimages().get(normalised, normalised)
-    return "[" + "".join(re.escape(character) for character in characters) + "]" + _COMBINING
+    return "[" + "".join(re.escape(character) for character in characters) + "]"
 
 
 def _word(normalised_word: str) -> str:
-    return "".join(_letter(character) for character in normalised_word)
+    """A word that starts where no letter comes before it.
+
+    That check follows the word's first character rather than preceding it: a pattern
+    whose every alternative starts with a character class is searched for those
+    characters first, where one that starts with a look-behind is tried at every
+    position of the text, several times slower over a long extracted text.
+    """
+    first, rest = normalised_word[0], normalised_word[1:]
+    return (
+        _character(first)
+        + _FIRST_NOT_AFTER_LETTER
+        + _COMBINING
+        + "".join(_character(character) + _COMBINING for character in rest)
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -64,12 +78,9 @@ def match_pattern(query: ParsedQuery) -> re.Pattern[str] | None:
     """A pattern that finds the query's terms and phrases in original text (kept for
     the next snippets of the page, and for the same search again: writing it out
     character by character costs more than using it)."""
-    alternatives = [
-        _NOT_AFTER_LETTER + _word(term) + _WORD_REST
-        for term in sorted(query.terms, key=len, reverse=True)
-    ]
+    alternatives = [_word(term) + _WORD_REST for term in sorted(query.terms, key=len, reverse=True)]
     alternatives.extend(
-        _NOT_AFTER_LETTER + _BETWEEN_WORDS.join(_word(word) for word in phrase) + _NOT_BEFORE_LETTER
+        _BETWEEN_WORDS.join(_word(word) for word in phrase) + _NOT_BEFORE_LETTER
         for phrase in query.phrases
     )
     if not alternatives:
@@ -119,26 +130,46 @@ def make_snippet(
     if not candidates:
         return None
     pattern = match_pattern(query)
-    chosen, reach = candidates[0], 2 * length
+    chosen, found = candidates[0], None
     if pattern is not None:
         for candidate in candidates:
             found = pattern.search(candidate)
             if found is not None:
-                chosen, reach = candidate, found.end() + 2 * length
+                chosen = candidate
                 break
-    # Spaces are collapsed only as far as the snippet can reach, not through a whole
-    # extracted text; the pattern finds the same first match either way (it treats any
+    # Spaces are collapsed only in the part of the text the snippet can show: from a
+    # word's start some way before the first match to a little past it, not through a
+    # whole extracted text. The pattern finds the same first match there (it treats any
     # run of non-letters alike). Whitespace can make the reach fall short: then further.
+    offset = _word_start_before(chosen, found.start() - _LEAD_SLACK) if found is not None else 0
+    reach = (found.end() if found is not None else 0) + 2 * length
     while True:
-        text = _clean(chosen[:reach])
-        found = pattern.search(text) if pattern is not None else None
-        start = max(0, found.start() - _LEAD_CHARS) if found is not None else 0
+        text = _clean(chosen[offset:reach])
+        match = pattern.search(text) if pattern is not None else None
+        start = max(0, match.start() - _LEAD_CHARS) if match is not None else 0
         if reach >= len(chosen) or len(text) > start + length + 2 * _WORD_SLACK:
             break
-        reach *= 2
+        reach = offset + 2 * (reach - offset)
     piece, cut_before, cut_after = _window(text, start, start + length)
     body = _marked(piece, pattern) if pattern is not None else html.escape(piece, quote=False)
-    return ("…" if cut_before else "") + body + ("…" if cut_after else "")
+    return ("…" if cut_before or offset > 0 else "") + body + ("…" if cut_after else "")
+
+
+# How far before the first match the shown part of a text may start.
+_LEAD_SLACK = 4 * _LEAD_CHARS
+# How far back the start of a word is looked for.
+_WORD_SEARCH = 200
+
+
+def _word_start_before(text: str, position: int) -> int:
+    """Where the word at or before `position` starts (after whitespace); 0 from the
+    text's start, or when no whitespace is near."""
+    if position <= 0:
+        return 0
+    boundary = 0
+    for space in _SPACES.finditer(text, max(0, position - _WORD_SEARCH), position):
+        boundary = space.end()
+    return boundary
 
 
 def warm_up() -> None:
