@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from exchange.config import Settings
@@ -50,6 +52,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA mmap_size=1073741824")
     cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
+
+
+# The readers of SQLite databases, one per engine of the app's, closed with it.
+_SQLITE_READERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def sqlite_reader(bind: Any) -> Engine:
+    """A synchronous engine over the same SQLite file as `bind` (the app's engine, or a
+    connection of it), for reads that run many statements in a row: run in one worker
+    thread, they cost one hand-off, where the async driver hands every step of every
+    statement (cursor, execute, fetch, close) to its thread and back. It reads only what
+    is committed: use it for work that writes nothing first."""
+    engine: Engine = bind.engine if hasattr(bind, "engine") else bind
+    reader = _SQLITE_READERS.get(engine)
+    if reader is None:
+        reader = create_sync_engine(
+            engine.url.set(drivername="sqlite"),
+            connect_args={"timeout": 30, "check_same_thread": False},
+        )
+        event.listen(reader, "connect", _sqlite_pragmas)
+        _SQLITE_READERS[engine] = reader
+    return reader
 
 
 def create_alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemyAsyncConfig:

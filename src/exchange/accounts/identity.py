@@ -16,7 +16,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
@@ -57,26 +57,33 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return value.strip()
 
 
+# One statement, columns only, built once: it runs before every request under /api, and
+# loading a whole `Member` into the session, or building and walking a new statement,
+# costs more than the lookup itself.
+_IDENTITY_BY_TOKEN = (
+    select(
+        AccessToken.id,
+        Member.id,
+        Member.school_id,
+        Member.role,
+        Member.email,
+        Member.full_name,
+    )
+    .join(Member, Member.id == AccessToken.member_id)
+    .where(
+        AccessToken.token_hash
+        == bindparam("token_hash", type_=AccessToken.__table__.c.token_hash.type),
+        AccessToken.revoked_at.is_(None),
+        AccessToken.expires_at > bindparam("now", type_=AccessToken.__table__.c.expires_at.type),
+        Member.is_active.is_(True),
+    )
+)
+
+
 async def resolve_identity(session: AsyncSession, token: str, clock: Clock) -> Identity | None:
-    # One statement, columns only: it runs before every request under /api, and loading
-    # a whole `Member` into the session costs more than the lookup itself.
     row = (
         await session.execute(
-            select(
-                AccessToken.id,
-                Member.id,
-                Member.school_id,
-                Member.role,
-                Member.email,
-                Member.full_name,
-            )
-            .join(Member, Member.id == AccessToken.member_id)
-            .where(
-                AccessToken.token_hash == token_digest(token),
-                AccessToken.revoked_at.is_(None),
-                AccessToken.expires_at > clock.now(),
-                Member.is_active.is_(True),
-            )
+            _IDENTITY_BY_TOKEN, {"token_hash": token_digest(token), "now": clock.now()}
         )
     ).first()
     if row is None:

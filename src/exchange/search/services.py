@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import anyio
 from sqlalchemy import Executable, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.database import sqlite_reader
 from exchange.errors import InvalidInput
 from exchange.policy import reading_parameters
 from exchange.resources.languages import is_language_code
@@ -227,29 +230,22 @@ class SearchService:
         # Every statement of the search is given these, so all of them share the caller's
         # visibility at one instant.
         values = self._values(identity, search)
+
+        def run(db: Session) -> SearchPage:
+            return _Run(db, self._postgres, search, shape, values).page(after)
+
         if self._postgres:
-            await self.session.execute(_POSTGRES_SEARCH_PLAN)
-        universe = await self._universe(search, values)
-        if search.query.is_empty:
-            keys = await self._page_without_words(shape, values, search, after)
-        elif self._postgres:
-            keys = await self._page_head_then_body(shape, values, search, universe, after)
-        else:
-            keys = await self._page_by_tiers(shape, values, search, after)
-        more = len(keys) > search.limit
-        keys = keys[: search.limit]
-        items = await self._items(keys, search.query)
-        total, estimated, facets = await self._counts(shape, values, universe)
-        if after is None:
-            total = max(total, len(items) + (1 if more else 0))
-        return SearchPage(
-            items=items,
-            total=total,
-            total_is_estimate=estimated,
-            facets=facets,
-            next_cursor=encode_cursor(keys[-1], search.fingerprint) if more else None,
-            sort=search.sort,
-        )
+            return await self.session.run_sync(run)
+        # SQLite: the whole search in one worker thread, on a connection of its own (a
+        # search only reads what is committed), rather than a hand-off to the driver's
+        # thread for every step of every statement (see `database.sqlite_reader`).
+        reader = sqlite_reader(self.session.get_bind())
+
+        def run_on_reader() -> SearchPage:
+            with Session(reader) as db:
+                return run(db)
+
+        return await anyio.to_thread.run_sync(run_on_reader)
 
     # --- shape and values -----------------------------------------------------------------
 
@@ -291,12 +287,58 @@ class SearchService:
                 values[statements.MATCH] = fts5_expression(search.query)
         return values
 
-    async def _rows(self, statement: Executable, values: dict[str, Any]) -> Sequence[Any]:
-        return (await self.session.execute(statement, values)).all()
+
+class _Run:
+    """One search's statements, run in order on a synchronous session: the request's
+    (PostgreSQL, through `AsyncSession.run_sync`) or a reader's in a worker thread
+    (SQLite)."""
+
+    def __init__(
+        self,
+        db: Session,
+        postgres: bool,
+        search: _Search,
+        shape: Shape,
+        values: dict[str, Any],
+    ) -> None:
+        self.db = db
+        self._postgres = postgres
+        self.search = search
+        self.shape = shape
+        self.values = values
+
+    def page(self, after: CursorKey | None) -> SearchPage:
+        search, shape, values = self.search, self.shape, self.values
+        if self._postgres:
+            self.db.execute(_POSTGRES_SEARCH_PLAN)
+        universe = self._universe(search, values)
+        if search.query.is_empty:
+            keys = self._page_without_words(shape, values, search, after)
+        elif self._postgres:
+            keys = self._page_head_then_body(shape, values, search, universe, after)
+        else:
+            keys = self._page_by_tiers(shape, values, search, after)
+        more = len(keys) > search.limit
+        keys = keys[: search.limit]
+        items = self._items(keys, search.query)
+        total, estimated, facets = self._counts(shape, values, universe)
+        if after is None:
+            total = max(total, len(items) + (1 if more else 0))
+        return SearchPage(
+            items=items,
+            total=total,
+            total_is_estimate=estimated,
+            facets=facets,
+            next_cursor=encode_cursor(keys[-1], search.fingerprint) if more else None,
+            sort=search.sort,
+        )
+
+    def _rows(self, statement: Executable, values: dict[str, Any]) -> Sequence[Any]:
+        return self.db.execute(statement, values).all()
 
     # --- what the words match -------------------------------------------------------------
 
-    async def _universe(self, search: _Search, values: dict[str, Any]) -> _Universe:
+    def _universe(self, search: _Search, values: dict[str, Any]) -> _Universe:
         """Which documents the words match (all of them without words), how many, and,
         when they are many, a sample of `COUNT_SAMPLE` of them: the first the index
         yields, in its own order (the oldest).
@@ -308,7 +350,7 @@ class SearchService:
         parameter each side (an array, or a JSON list on SQLite), not one per row.
         """
         words = not search.query.is_empty
-        rows = await self._rows(statements.first_matches(self._postgres, words), values)
+        rows = self._rows(statements.first_matches(self._postgres, words), values)
         named = rows[:COUNT_SAMPLE]
         positions = [int(row[0]) for row in named]
         if self._postgres:
@@ -318,14 +360,12 @@ class SearchService:
             values[statements.NAMED_POSITIONS] = json.dumps(positions)
         if len(rows) <= COUNT_SAMPLE:
             return _Universe("named", len(rows))
-        matched = int(
-            await self.session.scalar(statements.count_matches(self._postgres, words), values) or 0
-        )
+        matched = int(self.db.scalar(statements.count_matches(self._postgres, words), values) or 0)
         return _Universe("matching" if words else "all", matched, sampled=True)
 
     # --- one page -------------------------------------------------------------------------
 
-    async def _page_without_words(
+    def _page_without_words(
         self, shape: Shape, values: dict[str, Any], search: _Search, after: CursorKey | None
     ) -> list[CursorKey]:
         """Newest first, without words. A school or author filter lets the database
@@ -339,11 +379,9 @@ class SearchService:
         if shape.narrowed:
             values[statements.PAGE_LIMIT] = wanted
             bounds = "none" if after is None else "after"
-            return _keys(await self._rows(statements.newest(shape, bounds), values))
+            return _keys(self._rows(statements.newest(shape, bounds), values))
         top = (
-            after.position - 1
-            if after is not None
-            else await self.session.scalar(statements.last_position())
+            after.position - 1 if after is not None else self.db.scalar(statements.last_position())
         )
         keys: list[CursorKey] = []
         width = _FIRST_WINDOW
@@ -354,11 +392,11 @@ class SearchService:
                 statements.WINDOW_TOP: top,
                 statements.PAGE_LIMIT: wanted - len(keys),
             }
-            keys += _keys(await self._rows(statements.newest(shape, "window"), values | window))
+            keys += _keys(self._rows(statements.newest(shape, "window"), values | window))
             top, width = low, width * 4
         return keys
 
-    async def _page_by_tiers(
+    def _page_by_tiers(
         self, shape: Shape, values: dict[str, Any], search: _Search, after: CursorKey | None
     ) -> list[CursorKey]:
         """SQLite: each tier is read from FTS5 in descending rowid order, which FTS5
@@ -381,15 +419,13 @@ class SearchService:
             }
             if after is not None:
                 tier_values[statements.AFTER_POSITION] = after.position
-            rows = await self.session.scalars(
-                statements.tier_page(shape, resumed), values | tier_values
-            )
+            rows = self.db.scalars(statements.tier_page(shape, resumed), values | tier_values)
             keys.extend(CursorKey(score=tier, position=row) for row in rows.all())
             if len(keys) >= wanted:
                 break
         return keys
 
-    async def _page_head_then_body(
+    def _page_head_then_body(
         self,
         shape: Shape,
         values: dict[str, Any],
@@ -415,30 +451,30 @@ class SearchService:
         if search.sort != "relevance":
             values[statements.PAGE_LIMIT] = wanted
             statement = statements.walk(shape, source, "newest", after is not None)
-            return _keys(await self._rows(statement, values))
+            return _keys(self._rows(statement, values))
         keys: list[CursorKey] = []
         if after is None or after.score > BODY:
             values[statements.PAGE_LIMIT] = wanted
             statement = statements.walk(shape, source, "ranked", after is not None)
-            keys = _keys(await self._rows(statement, values))
+            keys = _keys(self._rows(statement, values))
         if len(keys) < wanted:
             resumed = after is not None and after.score == BODY
             values[statements.PAGE_LIMIT] = wanted - len(keys)
             statement = statements.walk(shape, source, "body", resumed)
-            keys += _keys(await self._rows(statement, values))
+            keys += _keys(self._rows(statement, values))
         return keys
 
-    async def _items(self, keys: list[CursorKey], query: ParsedQuery) -> list[SearchItem]:
+    def _items(self, keys: list[CursorKey], query: ParsedQuery) -> list[SearchItem]:
         if not keys:
             return []
         positions = [key.position for key in keys]
         rows = {
             row.position: row
-            for row in await self._rows(statements.items(), {statements.POSITIONS: positions})
+            for row in self._rows(statements.items(), {statements.POSITIONS: positions})
         }
         ids = [row.id for row in rows.values()]
         authors: defaultdict[UUID, list[AuthorRef]] = defaultdict(list)
-        for resource_id, member_id, full_name in await self._rows(
+        for resource_id, member_id, full_name in self._rows(
             statements.authors(), {statements.RESOURCE_IDS: ids}
         ):
             authors[resource_id].append(AuthorRef(id=member_id, full_name=full_name))
@@ -478,7 +514,7 @@ class SearchService:
 
     # --- total and facets -----------------------------------------------------------------
 
-    async def _counts(
+    def _counts(
         self, shape: Shape, values: dict[str, Any], universe: _Universe
     ) -> tuple[int, bool, Facets]:
         """Total and facets: exact, or over the sample of `COUNT_SAMPLE` matching
@@ -490,37 +526,35 @@ class SearchService:
         counted: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
         names: dict[str, str] = {}
         total = 0
-        for facet, value, n, name in await self._rows(statements.facets(shape, source), values):
+        for facet, value, n, name in self._rows(statements.facets(shape, source), values):
             if facet == "total":
                 total = round(int(n) * scale)
             elif value is not None:
                 counted[facet].append((str(value), max(1, round(int(n) * scale))))
                 if name is not None:
                     names[str(value)] = name
-        return total, sampled, self._facets_shown(counted, names)
+        return total, sampled, _facets_shown(counted, names)
 
-    @staticmethod
-    def _facets_shown(counted: dict[str, list[tuple[str, int]]], names: dict[str, str]) -> Facets:
-        def top(facet: str) -> list[tuple[str, int]]:
-            return sorted(counted.get(facet, []), key=lambda pair: (-pair[1], pair[0]))[
-                :FACET_VALUES
-            ]
 
-        grades: list[GradeCount] = []
-        for value, n in counted.get("grade", []):
-            if value.lstrip("-").isdigit():
-                grades.append(GradeCount(value=int(value), count=n))
-        grades.sort(key=lambda grade: grade.value)
-        return Facets(
-            kind=[FacetCount(value=value, count=n) for value, n in top("kind")],
-            subject=[FacetCount(value=value, count=n) for value, n in top("subject")],
-            grade=grades,
-            language=[FacetCount(value=value, count=n) for value, n in top("language")],
-            school=[
-                SchoolCount(value=UUID(value), name=names.get(value, ""), count=n)
-                for value, n in top("school")
-            ],
-        )
+def _facets_shown(counted: dict[str, list[tuple[str, int]]], names: dict[str, str]) -> Facets:
+    def top(facet: str) -> list[tuple[str, int]]:
+        return sorted(counted.get(facet, []), key=lambda pair: (-pair[1], pair[0]))[:FACET_VALUES]
+
+    grades: list[GradeCount] = []
+    for value, n in counted.get("grade", []):
+        if value.lstrip("-").isdigit():
+            grades.append(GradeCount(value=int(value), count=n))
+    grades.sort(key=lambda grade: grade.value)
+    return Facets(
+        kind=[FacetCount(value=value, count=n) for value, n in top("kind")],
+        subject=[FacetCount(value=value, count=n) for value, n in top("subject")],
+        grade=grades,
+        language=[FacetCount(value=value, count=n) for value, n in top("language")],
+        school=[
+            SchoolCount(value=UUID(value), name=names.get(value, ""), count=n)
+            for value, n in top("school")
+        ],
+    )
 
 
 def _keys(rows: Sequence[Any]) -> list[CursorKey]:
