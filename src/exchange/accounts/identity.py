@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
+import anyio
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
+from exchange.database import sqlite_reader
 from exchange.errors import NotAuthenticated
 from exchange.models import AccessToken, Member, MemberRole
 
@@ -81,11 +83,20 @@ _IDENTITY_BY_TOKEN = (
 
 
 async def resolve_identity(session: AsyncSession, token: str, clock: Clock) -> Identity | None:
-    row = (
-        await session.execute(
-            _IDENTITY_BY_TOKEN, {"token_hash": token_digest(token), "now": clock.now()}
-        )
-    ).first()
+    row = (await session.execute(_IDENTITY_BY_TOKEN, _lookup(token, clock))).first()
+    return _identity(row)
+
+
+def _resolve_on_reader(reader: Engine, token: str, clock: Clock) -> Identity | None:
+    with reader.connect() as connection:
+        return _identity(connection.execute(_IDENTITY_BY_TOKEN, _lookup(token, clock)).first())
+
+
+def _lookup(token: str, clock: Clock) -> dict[str, Any]:
+    return {"token_hash": token_digest(token), "now": clock.now()}
+
+
+def _identity(row: Any) -> Identity | None:
     if row is None:
         return None
     token_id, member_id, school_id, role, email, full_name = row
@@ -108,8 +119,18 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             raise NotAuthenticated()
         state = connection.app.state
         alchemy = cast(SQLAlchemyAsyncConfig, state["alchemy_config"])
-        session = alchemy.provide_session(state, connection.scope)
-        identity = await resolve_identity(session, token, state["clock"])
+        engine = alchemy.get_engine()
+        if engine.dialect.name == "sqlite":
+            # One hand-off to a worker thread on a reader connection, instead of one to
+            # the async driver's thread for each step of the statement and of the
+            # request's transaction (see `database.sqlite_reader`).
+            reader = sqlite_reader(engine.sync_engine)
+            identity = await anyio.to_thread.run_sync(
+                _resolve_on_reader, reader, token, state["clock"]
+            )
+        else:
+            session = alchemy.provide_session(state, connection.scope)
+            identity = await resolve_identity(session, token, state["clock"])
         if identity is None:
             raise NotAuthenticated(
                 "Your sign-in is not valid any more (it expired, you signed out, or the "

@@ -293,6 +293,10 @@ def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
     cursor (`AFTER_SCORE`, `AFTER_POSITION`) when `after`.
     """
     where = filters(shape) + source_conditions(True, source)
+    # Each document's resource is looked up by key and checked against visibility and
+    # the filters only: named documents need not have their resources found in the
+    # list of named resources as well (an array compared once per candidate).
+    resources = filters(shape).resources
     in_head = tsvector_head_matches()
     limit = bindparam(PAGE_LIMIT, type_=Integer)
     after_position = bindparam(AFTER_POSITION, type_=BigInteger)
@@ -317,7 +321,7 @@ def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
             .order_by(tier.desc(), SearchDocument.id.desc())
             .subquery("ranked")
         )
-        return _walk_into_resources(ranked, where.resources, limit, by_score=True)
+        return _walk_into_resources(ranked, resources, limit, by_score=True)
     documents = list(where.documents)
     if step == "body":
         documents.append(~in_head)
@@ -328,7 +332,7 @@ def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
     # documents match (a subquery would be planned to return every row).
     readable = (
         select(literal(1).label("readable"))
-        .where(Resource.id == SearchDocument.resource_id, *where.resources)
+        .where(Resource.id == SearchDocument.resource_id, *resources)
         .limit(1)
         .lateral("readable")
     )
