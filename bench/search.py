@@ -71,6 +71,7 @@ from exchange.accounts.passwords import hash_password_sync
 from exchange.clock import SystemClock
 from exchange.config import Settings
 from exchange.database import create_engine as create_app_engine
+from exchange.database import sqlite_reader
 from exchange.models import (
     Member,
     MemberRole,
@@ -877,6 +878,9 @@ async def search_statements(
                 token_id=member.id,
             )
         event.listen(engine.sync_engine, "before_cursor_execute", keep)
+        if engine.dialect.name == "sqlite":
+            # SQLite searches run on the reader engine (see `database.sqlite_reader`).
+            event.listen(sqlite_reader(engine.sync_engine), "before_cursor_execute", keep)
         captured: dict[str, list[Statements]] = {}
         for name, words in queries.classes.items():
             captured[name] = []
