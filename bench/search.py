@@ -635,8 +635,13 @@ async def load_postgres(url: str, settings: Settings, rows: Rows) -> None:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     connection = await asyncpg.connect(dsn)
     try:
-        await connection.execute("DROP INDEX ix_search_documents_search_vector")
-        await connection.execute("DROP INDEX ix_search_documents_head_vector")
+        # The full-text indexes (as the migrations made them) are built after the load.
+        full_text_indexes = await connection.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename = 'search_documents' AND indexdef LIKE '%USING gin%'"
+        )
+        for index in full_text_indexes:
+            await connection.execute(f'DROP INDEX "{index["indexname"]}"')
         for name, model in TABLES.items():
             if name in {"search_documents", "search_texts"}:
                 continue
@@ -718,14 +723,8 @@ async def load_postgres(url: str, settings: Settings, rows: Rows) -> None:
                 f"ALTER TABLE {name} ALTER COLUMN id RESTART WITH {len(staged) + 1}"
             )
         await connection.execute("SET maintenance_work_mem = '512MB'")
-        await connection.execute(
-            "CREATE INDEX ix_search_documents_search_vector "
-            "ON search_documents USING gin (search_vector)"
-        )
-        await connection.execute(
-            "CREATE INDEX ix_search_documents_head_vector "
-            "ON search_documents USING gin (head_vector)"
-        )
+        for index in full_text_indexes:
+            await connection.execute(index["indexdef"])
         await connection.execute("VACUUM ANALYZE")
     finally:
         await connection.close()

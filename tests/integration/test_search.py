@@ -638,6 +638,24 @@ async def test_a_very_common_word_is_counted_over_a_sample_and_says_so(
     assert few["total_is_estimate"] is False and few["total"] == 4
 
 
+async def test_many_matches_are_estimated_from_a_quarter_of_the_documents(
+    schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On PostgreSQL the number of matches is estimated from the quarter of the documents
+    # that migration 0006 indexes (here from as few as one); SQLite counts them all.
+    monkeypatch.setattr("exchange.search.services.COUNT_SAMPLE", 4)
+    monkeypatch.setattr("exchange.search.services._ESTIMATE_FROM", 1)
+    home = await schools.create()
+    for number in range(40):
+        await shelf.add(home.id, title=f"Manas {number}")
+
+    page = await search(home.admin, q="manas", limit=5)
+    assert page["total_is_estimate"] is True
+    assert 20 <= page["total"] <= 60
+    assert sum(facet(page, "kind").values()) == page["total"]
+    assert len(page["items"]) == 5 and page["next_cursor"] is not None
+
+
 async def test_listing_without_words_walks_back_until_the_page_is_full(
     schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -39,7 +39,9 @@ def test_a_phrase_marks_its_words_in_sequence_only() -> None:
 
 def test_a_match_deep_in_a_long_text_is_shown_with_words_before_it() -> None:
     before = "сабак " * 20_000
-    snippet = make_snippet([before + "өнөктөштүктү   бекемдөө\n\nжана  башка"], parse_query("өнөктөш"))
+    snippet = make_snippet(
+        [before + "өнөктөштүктү   бекемдөө\n\nжана  башка"], parse_query("өнөктөш")
+    )
     assert snippet is not None
     assert snippet.startswith("…сабак ")
     assert "<mark>өнөктөштүктү</mark> бекемдөө жана башка" in snippet
