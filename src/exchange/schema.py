@@ -47,7 +47,11 @@ HAND_WRITTEN_COLUMNS = frozenset(
     {("search_documents", "search_vector"), ("search_documents", "head_vector")}
 )
 HAND_WRITTEN_INDEXES = frozenset(
-    {"ix_search_documents_search_vector", "ix_search_documents_head_vector"}
+    {
+        "ix_search_documents_search_vector",
+        "ix_search_documents_head_vector",
+        "ix_search_documents_search_vector_quarter",
+    }
 )
 
 

@@ -17,6 +17,7 @@ from exchange.schema import (
     include_name,
     upgrade,
 )
+from exchange.search.statements import count_quarter_matches
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -93,5 +94,39 @@ async def test_the_head_vector_has_its_own_full_text_index(settings: Settings) -
                 )
                 assert definition is not None
                 assert "USING gin (head_vector)" in definition
+    finally:
+        await engine.dispose()
+
+
+async def test_large_counts_are_estimated_through_the_quarter_index(settings: Settings) -> None:
+    """Migration 0006: on PostgreSQL a partial GIN index over a quarter of the documents,
+    which the estimating statement must be able to use (its predicate written as the
+    index's); SQLite gets nothing new."""
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as connection:
+            if settings.is_sqlite:
+                indexes = await connection.scalars(
+                    text("SELECT name FROM sqlite_master WHERE tbl_name = 'search_documents'")
+                )
+                assert "ix_search_documents_search_vector_quarter" not in set(indexes)
+                return
+            definition = await connection.scalar(
+                text(
+                    "SELECT indexdef FROM pg_indexes "
+                    "WHERE indexname = 'ix_search_documents_search_vector_quarter'"
+                )
+            )
+            assert definition is not None
+            assert "USING gin (search_vector)" in definition
+            assert "WHERE ((hashint8(id) & 3) = 0)" in definition
+            sql = str(
+                count_quarter_matches()
+                .params(tsquery_all="'manas':*")
+                .compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+            )
+            await connection.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = "\n".join(await connection.scalars(text("EXPLAIN " + sql)))
+            assert "ix_search_documents_search_vector_quarter" in plan
     finally:
         await engine.dispose()

@@ -87,8 +87,9 @@ class Facets(msgspec.Struct):
 class SearchPage(msgspec.Struct):
     items: list[SearchItem]
     total: int
-    # True when `total` and the facets were counted over the first results only (a
-    # very common word); `total` is then a lower bound.
+    # True when very many resources match (a common word, a short prefix): `total` and
+    # the facets are then the share of a sample of the matches that the caller may read,
+    # scaled to the number of matches (itself estimated on PostgreSQL, see migration 0006).
     total_is_estimate: bool
     facets: Facets
     next_cursor: str | None
