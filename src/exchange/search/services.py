@@ -63,7 +63,7 @@ COUNT_SAMPLE = 2000
 # quarter holds at least this many of them (a relative error of about 4% or less).
 _ESTIMATE_FROM = 500
 # Documents looked at in the first window of a listing without words (see
-# SearchService._page_without_words).
+# _Run._page_without_words).
 _FIRST_WINDOW = 1024
 # For the search's transaction on PostgreSQL: every table is reached by key. A tsvector
 # match must come from the GIN index (a sequential scan reads every document's vector),
@@ -212,7 +212,8 @@ class SearchService:
     Totals and facets are exact up to `COUNT_SAMPLE` matching documents. Beyond, unless
     a school or author filter narrows the search (the database then starts from it), they
     are counted over a sample of `COUNT_SAMPLE` matches and scaled to the number of
-    matches, and `total_is_estimate` says so.
+    matches (on PostgreSQL itself estimated from a quarter of the documents when they
+    are many, see migration 0006), and `total_is_estimate` says so.
 
     The statements come from `exchange.search.statements`, built once per shape of
     search; this service gives them the search's values (`_values`) at execution.
