@@ -64,7 +64,7 @@ def sqlite_reader(bind: Any) -> Engine:
     thread, they cost one hand-off, where the async driver hands every step of every
     statement (cursor, execute, fetch, close) to its thread and back. It reads only what
     is committed: use it for work that writes nothing first."""
-    engine: Engine = bind.engine if hasattr(bind, "engine") else bind
+    engine: Engine = bind.engine
     reader = _SQLITE_READERS.get(engine)
     if reader is None:
         reader = create_sync_engine(

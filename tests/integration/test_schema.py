@@ -6,6 +6,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange.config import Settings
 from exchange.database import create_engine
@@ -74,6 +75,19 @@ async def test_audit_events_cannot_be_updated_or_deleted(settings: Settings) -> 
         await engine.dispose()
 
 
+async def _sqlite_indexes(connection: AsyncConnection) -> set[str]:
+    names = await connection.scalars(
+        text("SELECT name FROM sqlite_master WHERE tbl_name = 'search_documents'")
+    )
+    return set(names)
+
+
+async def _postgres_index(connection: AsyncConnection, name: str) -> str | None:
+    return await connection.scalar(
+        text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": name}
+    )
+
+
 async def test_the_head_vector_has_its_own_full_text_index(settings: Settings) -> None:
     """Migration 0005: on PostgreSQL a GIN index answers title and metadata matches;
     SQLite's FTS5 table already does, and gets nothing new."""
@@ -81,17 +95,9 @@ async def test_the_head_vector_has_its_own_full_text_index(settings: Settings) -
     try:
         async with engine.connect() as connection:
             if settings.is_sqlite:
-                indexes = await connection.scalars(
-                    text("SELECT name FROM sqlite_master WHERE tbl_name = 'search_documents'")
-                )
-                assert "ix_search_documents_head_vector" not in set(indexes)
+                assert "ix_search_documents_head_vector" not in await _sqlite_indexes(connection)
             else:
-                definition = await connection.scalar(
-                    text(
-                        "SELECT indexdef FROM pg_indexes "
-                        "WHERE indexname = 'ix_search_documents_head_vector'"
-                    )
-                )
+                definition = await _postgres_index(connection, "ix_search_documents_head_vector")
                 assert definition is not None
                 assert "USING gin (head_vector)" in definition
     finally:
@@ -106,16 +112,11 @@ async def test_large_counts_are_estimated_through_the_quarter_index(settings: Se
     try:
         async with engine.begin() as connection:
             if settings.is_sqlite:
-                indexes = await connection.scalars(
-                    text("SELECT name FROM sqlite_master WHERE tbl_name = 'search_documents'")
-                )
-                assert "ix_search_documents_search_vector_quarter" not in set(indexes)
+                indexes = await _sqlite_indexes(connection)
+                assert "ix_search_documents_search_vector_quarter" not in indexes
                 return
-            definition = await connection.scalar(
-                text(
-                    "SELECT indexdef FROM pg_indexes "
-                    "WHERE indexname = 'ix_search_documents_search_vector_quarter'"
-                )
+            definition = await _postgres_index(
+                connection, "ix_search_documents_search_vector_quarter"
             )
             assert definition is not None
             assert "USING gin (search_vector)" in definition

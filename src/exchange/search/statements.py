@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import CompoundSelect, Subquery
 
 from exchange.models import (
@@ -196,7 +197,7 @@ def _has_grade(postgres: bool) -> ColumnElement[bool]:
     )
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def source_conditions(postgres: bool, source: Source) -> Conditions:
     """The documents (and resources) a search starts from."""
     if source == "all":
@@ -251,7 +252,7 @@ def first_matches(postgres: bool, words: bool) -> AnySelect:
 # PostgreSQL: a fixed quarter of the documents, chosen by a hash of their id; the
 # predicate of the partial GIN index of migration 0006, written exactly as there so that
 # the planner can use that index.
-SAMPLE_QUARTER: ColumnElement[bool] = text("(hashint8(search_documents.id) & 3) = 0")  # type: ignore[assignment]
+SAMPLE_QUARTER: TextClause = text("(hashint8(search_documents.id) & 3) = 0")
 # Matches in that quarter, times this, estimate the matches in all.
 SAMPLE_QUARTER_SCALE = 4
 
