@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import Any
 
@@ -60,6 +61,19 @@ def load_job_handlers() -> None:
 
 # Modules whose import registers job handlers with `exchange.jobs.worker.job_handler`.
 JOB_HANDLER_MODULES: list[str] = ["exchange.search.extraction_job"]
+
+
+def freeze_startup_objects() -> None:
+    """Leaves what the process holds once the app has started (modules, routes, models,
+    the engine: some 170,000 objects) out of Python's cyclic garbage collection while it
+    serves.
+
+    A full collection walks every object it tracks, and with all of these it takes about
+    100 ms, a pause that lands on whichever request happens to be running. Objects made
+    after the start are collected as before. Shutting down hands the frozen ones back
+    (`gc.unfreeze`), so a process that starts many apps, as the tests do, keeps none.
+    """
+    gc.freeze()
 
 
 class ExchangeApp(Litestar):
@@ -122,6 +136,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             worker.start()
 
     async def stop_jobs_and_dispose_engine() -> None:
+        gc.unfreeze()
         await worker.stop()
         await outbox.drain()
         await engine.dispose()
@@ -165,7 +180,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             security=[{"BearerToken": []}],
         ),
         signature_namespace={"Identity": Identity, "Request": Request},
-        on_startup=[start_jobs],
+        on_startup=[start_jobs, freeze_startup_objects],
         on_shutdown=[stop_jobs_and_dispose_engine],
         debug=settings.debug,
     )
