@@ -40,8 +40,8 @@ def compare_type(
 
 # What the hand-written migrations build and the models do not describe: the full-text
 # index of search (0004: FTS5 tables on SQLite, tsvector columns and a GIN index on
-# PostgreSQL; 0005: a GIN index on the head vector). Comparing the models with a
-# database leaves these out.
+# PostgreSQL; 0005: a GIN index on the head vector; 0006 and 0007: GIN indexes over
+# samples of the documents). Comparing the models with a database leaves these out.
 HAND_WRITTEN_TABLE_PREFIXES = ("search_index",)
 HAND_WRITTEN_COLUMNS = frozenset(
     {("search_documents", "search_vector"), ("search_documents", "head_vector")}
@@ -51,6 +51,8 @@ HAND_WRITTEN_INDEXES = frozenset(
         "ix_search_documents_search_vector",
         "ix_search_documents_head_vector",
         "ix_search_documents_search_vector_quarter",
+        "ix_search_documents_search_vector_sixteenth",
+        "ix_search_documents_search_vector_sixty_fourth",
     }
 )
 

@@ -18,7 +18,7 @@ from exchange.schema import (
     include_name,
     upgrade,
 )
-from exchange.search.statements import count_quarter_matches
+from exchange.search.statements import SAMPLE_FRACTIONS, sampled_matches
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -104,30 +104,37 @@ async def test_the_head_vector_has_its_own_full_text_index(settings: Settings) -
         await engine.dispose()
 
 
-async def test_large_counts_are_estimated_through_the_quarter_index(settings: Settings) -> None:
-    """Migration 0006: on PostgreSQL a partial GIN index over a quarter of the documents,
-    which the estimating statement must be able to use (its predicate written as the
-    index's); SQLite gets nothing new."""
+# The partial GIN indexes over fixed samples of the documents: of migrations 0006 and 0007.
+SAMPLE_INDEXES = {
+    4: "ix_search_documents_search_vector_quarter",
+    16: "ix_search_documents_search_vector_sixteenth",
+    64: "ix_search_documents_search_vector_sixty_fourth",
+}
+
+
+async def test_large_counts_are_estimated_through_the_sample_indexes(settings: Settings) -> None:
+    """Migrations 0006 and 0007: on PostgreSQL partial GIN indexes over a quarter, a
+    sixteenth and a sixty-fourth of the documents, which the sampling statement of each
+    must be able to use (its predicate written as the index's); SQLite gets nothing."""
+    assert set(SAMPLE_INDEXES) == set(SAMPLE_FRACTIONS)
     engine = create_engine(settings)
     try:
         async with engine.begin() as connection:
             if settings.is_sqlite:
-                indexes = await _sqlite_indexes(connection)
-                assert "ix_search_documents_search_vector_quarter" not in indexes
+                assert not set(SAMPLE_INDEXES.values()) & await _sqlite_indexes(connection)
                 return
-            definition = await _postgres_index(
-                connection, "ix_search_documents_search_vector_quarter"
-            )
-            assert definition is not None
-            assert "USING gin (search_vector)" in definition
-            assert "WHERE ((hashint8(id) & 3) = 0)" in definition
-            sql = str(
-                count_quarter_matches()
-                .params(tsquery_all="'manas':*")
-                .compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
-            )
             await connection.execute(text("SET LOCAL enable_seqscan = off"))
-            plan = "\n".join(await connection.scalars(text("EXPLAIN " + sql)))
-            assert "ix_search_documents_search_vector_quarter" in plan
+            for fraction, name in SAMPLE_INDEXES.items():
+                definition = await _postgres_index(connection, name)
+                assert definition is not None, name
+                assert "USING gin (search_vector)" in definition
+                assert f"WHERE ((hashint8(id) & {fraction - 1}) = 0)" in definition
+                sql = str(
+                    sampled_matches(fraction)
+                    .params(tsquery_all="'manas':*")
+                    .compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+                )
+                plan = "\n".join(await connection.scalars(text("EXPLAIN " + sql)))
+                assert name in plan, plan
     finally:
         await engine.dispose()

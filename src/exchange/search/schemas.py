@@ -89,7 +89,8 @@ class SearchPage(msgspec.Struct):
     total: int
     # True when very many resources match (a common word, a short prefix): `total` and
     # the facets are then the share of a sample of the matches that the caller may read,
-    # scaled to the number of matches (itself estimated on PostgreSQL, see migration 0006).
+    # scaled to the number of matches (itself estimated on PostgreSQL, see migrations 0006
+    # and 0007).
     total_is_estimate: bool
     facets: Facets
     next_cursor: str | None

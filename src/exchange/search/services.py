@@ -8,6 +8,7 @@ read is ever counted or returned, and no filtering happens after the query.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,12 +57,13 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 # Values shown per facet, the most frequent first.
 FACET_VALUES = 30
-# Above this many matching documents, totals and facets are counted over this many
-# and scaled (see SearchService).
+# Above this many matching documents, totals and facets are counted over a sample of
+# at most this many and scaled (see SearchService).
 COUNT_SAMPLE = 2000
-# PostgreSQL estimates the number of matches from a quarter of the documents when that
-# quarter holds at least this many of them (a relative error of about 4% or less).
-_ESTIMATE_FROM = 500
+# PostgreSQL estimates the number of matches, and samples them, from a fixed sample of the
+# documents when it holds at least this many of them (a relative error of about 4.5% or
+# less in the estimate).
+_SAMPLE_AT_LEAST = 500
 # Documents looked at in the first window of a listing without words (see
 # _Run._page_without_words).
 _FIRST_WINDOW = 1024
@@ -194,10 +196,15 @@ class _Universe:
 
     # Every document when there are no words; named outright when few match.
     source: Source
+    # How many match: exactly, or estimated from a sample (`sample` is then not 0).
     matched: int
-    # More than `COUNT_SAMPLE` match: `COUNT_SAMPLE` of them are named, over which
-    # totals and facets may be counted and scaled.
-    sampled: bool = False
+    # When many match, the number of matching documents named as a sample, over which
+    # totals and facets may be counted and scaled to `matched`.
+    sample: int = 0
+
+    @property
+    def sampled(self) -> bool:
+        return self.sample > 0
 
 
 class SearchService:
@@ -211,9 +218,10 @@ class SearchService:
 
     Totals and facets are exact up to `COUNT_SAMPLE` matching documents. Beyond, unless
     a school or author filter narrows the search (the database then starts from it), they
-    are counted over a sample of `COUNT_SAMPLE` matches and scaled to the number of
-    matches (on PostgreSQL itself estimated from a quarter of the documents when they
-    are many, see migration 0006), and `total_is_estimate` says so.
+    are counted over a sample of the matches and scaled to the number of matches, and
+    `total_is_estimate` says so. On PostgreSQL both the sample and that number come from
+    fixed samples of the documents, spread evenly over the corpus (migrations 0006 and
+    0007); SQLite counts the matches and samples them evenly by their position.
 
     The statements come from `exchange.search.statements`, built once per shape of
     search; this service gives them the search's values (`_values`) at execution.
@@ -344,41 +352,87 @@ class _Run:
 
     def _universe(self, search: _Search, values: dict[str, Any]) -> _Universe:
         """Which documents the words match (all of them without words), how many, and,
-        when they are many, a sample of `COUNT_SAMPLE` of them: the first the index
-        yields, in its own order (the oldest).
+        when they are many, a sample of them.
 
-        When the first matches are all there is, they are named outright, on both sides
-        of the join, so that the database plans for the rows there are: PostgreSQL cannot
-        estimate how many documents a prefix matches, and either database would otherwise
-        start from every resource the caller may read. Named documents are sent as one
-        parameter each side (an array, or a JSON list on SQLite), not one per row.
+        When the first `COUNT_SAMPLE` matches are all there is, they are named outright,
+        on both sides of the join, so that the database plans for the rows there are:
+        PostgreSQL cannot estimate how many documents a prefix matches, and either
+        database would otherwise start from every resource the caller may read. Named
+        documents are sent as one parameter each side (an array, or a JSON list on
+        SQLite), not one per row.
+
+        When more match, PostgreSQL estimates how many, and samples them, from the
+        smallest of its fixed samples of the documents (see `_hash_sample`) that holds
+        enough of them; that is tried first, from the smallest sample, so that a common
+        word never reads its first matches at all. SQLite counts the matches and samples
+        about `COUNT_SAMPLE` of them, evenly by position, in one pass over FTS5's list
+        of matches (see `_spread_sample`). Otherwise (PostgreSQL, a few thousand
+        matches) the matches are counted and the first `COUNT_SAMPLE` are the sample.
+        Either way the sample is spread over the whole corpus, so that schools count in
+        the facets as much when they joined late as when they joined early. Without
+        words, the sample is the oldest documents.
         """
         words = not search.query.is_empty
+        smallest, *larger = sorted(statements.SAMPLE_FRACTIONS, reverse=True)
+        hashed = words and self._postgres
+        if hashed and (universe := self._hash_sample(values, smallest)) is not None:
+            return universe
         rows = self._rows(statements.first_matches(self._postgres, words), values)
-        named = rows[:COUNT_SAMPLE]
-        positions = [int(row[0]) for row in named]
-        if self._postgres:
-            values[statements.NAMED_POSITIONS] = positions
-            values[statements.NAMED_RESOURCES] = [row[1] for row in named]
-        else:
-            values[statements.NAMED_POSITIONS] = json.dumps(positions)
+        self._name(values, rows[:COUNT_SAMPLE])
         if len(rows) <= COUNT_SAMPLE:
             return _Universe("named", len(rows))
-        matched = self._estimated_matches(values) if words and self._postgres else None
-        if matched is None:
-            matched = int(
-                self.db.scalar(statements.count_matches(self._postgres, words), values) or 0
-            )
-        return _Universe("matching" if words else "all", max(matched, len(rows)), sampled=True)
+        for fraction in larger if hashed else ():
+            if (universe := self._hash_sample(values, fraction)) is not None:
+                return universe
+        if words and not self._postgres:
+            return self._spread_sample(values, rows)
+        matched = int(self.db.scalar(statements.count_matches(self._postgres, words), values) or 0)
+        matched = max(matched, len(rows))
+        source: Source = "matching" if words else "all"
+        return _Universe(source, matched, sample=COUNT_SAMPLE)
 
-    def _estimated_matches(self, values: dict[str, Any]) -> int | None:
-        """PostgreSQL: the number of matches estimated from a quarter of the documents
-        (see migration 0006), or None when that quarter holds too few for a good
-        estimate (then counting them all is cheap)."""
-        quarter = int(self.db.scalar(statements.count_quarter_matches(), values) or 0)
-        if quarter < _ESTIMATE_FROM:
+    def _name(self, values: dict[str, Any], rows: Sequence[Any]) -> None:
+        """Names documents, from (position, resource id as text) rows."""
+        positions = [int(row[0]) for row in rows]
+        if self._postgres:
+            values[statements.NAMED_POSITIONS] = positions
+            values[statements.NAMED_RESOURCES] = [row[1] for row in rows]
+        else:
+            values[statements.NAMED_POSITIONS] = json.dumps(positions)
+
+    def _spread_sample(self, values: dict[str, Any], first: Sequence[Any]) -> _Universe:
+        """SQLite, more than `COUNT_SAMPLE` matches: counts them, and samples every k-th
+        by index position, which spreads the sample over the whole corpus, in one pass.
+        k comes from where the first matches end: the first `COUNT_SAMPLE` + 1 matches
+        end at position p of the corpus's n, so about (COUNT_SAMPLE + 1) * n / p match,
+        and k is that over `COUNT_SAMPLE`."""
+        last = int(first[-1][0])
+        top = int(self.db.scalar(statements.last_position()) or last)
+        every = max(1, round(len(first) * top / last / COUNT_SAMPLE))
+        matched, spread = self.db.execute(
+            statements.count_and_spread(), values | {statements.SPREAD_EVERY: every}
+        ).one()
+        positions = json.loads(spread or "[]")
+        matched = max(int(matched), len(first))
+        if not positions:  # matches clustered between multiples of k: the first ones
+            return _Universe("matching", matched, sample=COUNT_SAMPLE)
+        step = math.ceil(len(positions) / COUNT_SAMPLE)
+        self._name(values, [(position,) for position in positions[::step]])
+        return _Universe("matching", matched, sample=len(positions[::step]))
+
+    def _hash_sample(self, values: dict[str, Any], fraction: int) -> _Universe | None:
+        """PostgreSQL: the matches among the documents of the sample of 1 in `fraction`
+        (migrations 0006 and 0007), when it holds at least `_SAMPLE_AT_LEAST` of them:
+        they, times `fraction`, estimate the number of matches, and they are named as
+        the sample (evenly thinned to `COUNT_SAMPLE` when there are more). None when the
+        sample holds too few for a good estimate."""
+        rows = self._rows(statements.sampled_matches(fraction), values)
+        if len(rows) < _SAMPLE_AT_LEAST:
             return None
-        return quarter * statements.SAMPLE_QUARTER_SCALE
+        step = math.ceil(len(rows) / COUNT_SAMPLE)
+        sample = rows[::step]
+        self._name(values, sample)
+        return _Universe("matching", len(rows) * fraction, sample=len(sample))
 
     # --- one page -------------------------------------------------------------------------
 
@@ -539,7 +593,7 @@ class _Run:
         them (with such a filter the database starts from it, and counting is cheap)."""
         sampled = universe.sampled and not shape.narrowed
         source: Source = "named" if sampled else universe.source
-        scale = universe.matched / COUNT_SAMPLE if sampled else 1.0
+        scale = universe.matched / universe.sample if sampled else 1.0
         counted: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
         names: dict[str, str] = {}
         total = 0

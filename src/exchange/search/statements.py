@@ -249,20 +249,43 @@ def first_matches(postgres: bool, words: bool) -> AnySelect:
     )
 
 
-# PostgreSQL: a fixed quarter of the documents, chosen by a hash of their id; the
-# predicate of the partial GIN index of migration 0006, written exactly as there so that
-# the planner can use that index.
-SAMPLE_QUARTER: TextClause = text("(hashint8(search_documents.id) & 3) = 0")
-# Matches in that quarter, times this, estimate the matches in all.
-SAMPLE_QUARTER_SCALE = 4
+# PostgreSQL: nested samples of the documents, chosen by a hash of their id (not by time
+# or school): a quarter, a sixteenth and a sixty-fourth, each inside the last. Their
+# predicates are those of the partial GIN indexes of migrations 0006 and 0007, written
+# exactly as there so that the planner can use those indexes.
+SAMPLE_FRACTIONS = (4, 16, 64)
+
+
+def sample_predicate(fraction: int) -> TextClause:
+    """The documents of the sample of 1 in `fraction` (one of `SAMPLE_FRACTIONS`)."""
+    if fraction not in SAMPLE_FRACTIONS:
+        raise ValueError(f"no index holds a sample of 1 in {fraction}")
+    return text(f"(hashint8(search_documents.id) & {fraction - 1}) = 0")
+
+
+@functools.lru_cache(maxsize=len(SAMPLE_FRACTIONS))
+def sampled_matches(fraction: int) -> AnySelect:
+    """PostgreSQL: the documents of the sample of 1 in `fraction` that the words match,
+    as `first_matches` gives them: index position and the resource's id as text."""
+    return select(SearchDocument.id, cast(SearchDocument.resource_id, String)).where(
+        tsvector_matches(), sample_predicate(fraction)
+    )
+
+
+# SQLite: every how many matches, by index position, one is sampled.
+SPREAD_EVERY = "spread_every"
 
 
 @functools.lru_cache(maxsize=1)
-def count_quarter_matches() -> AnySelect:
-    """PostgreSQL: the matches of the words among the quarter of `SAMPLE_QUARTER`."""
-    return (
-        select(func.count()).select_from(SearchDocument).where(tsvector_matches(), SAMPLE_QUARTER)
-    )
+def count_and_spread() -> AnySelect:
+    """SQLite: the number of matches, and those whose index position is a multiple of
+    `SPREAD_EVERY` (a JSON list), in one pass over FTS5's list of matches: no document
+    is read."""
+    position = SEARCH_INDEX.c.rowid
+    every = bindparam(SPREAD_EVERY, type_=BigInteger)
+    return select(
+        func.count(), func.json_group_array(position).filter(position % every == 0)
+    ).where(fts5_match(MATCH))
 
 
 @functools.lru_cache(maxsize=4)
