@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import anyio
-from sqlalchemy import Executable, text
+from sqlalchemy import Connection, Executable, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -64,6 +64,9 @@ COUNT_SAMPLE = 2000
 # documents when it holds at least this many of them (a relative error of about 4.5% or
 # less in the estimate).
 _SAMPLE_AT_LEAST = 500
+# ... and counts totals and facets over at most this many of them (a share of the
+# sample is then known within about 1.5 percentage points).
+_SAMPLE_AT_MOST = 1000
 # Documents looked at in the first window of a listing without words (see
 # _Run._page_without_words).
 _FIRST_WINDOW = 1024
@@ -303,7 +306,11 @@ class SearchService:
 class _Run:
     """One search's statements, run in order on a synchronous session: the request's
     (PostgreSQL, through `AsyncSession.run_sync`) or a reader's in a worker thread
-    (SQLite)."""
+    (SQLite).
+
+    They run on the session's connection, in its transaction: they select columns, not
+    entities, and the ORM's handling of each result row (thousands, for a sample) would
+    cost more than reading them."""
 
     def __init__(
         self,
@@ -313,7 +320,7 @@ class _Run:
         shape: Shape,
         values: dict[str, Any],
     ) -> None:
-        self.db = db
+        self.db: Connection = db.connection()
         self._postgres = postgres
         self.search = search
         self.shape = shape
@@ -363,8 +370,8 @@ class _Run:
 
         When more match, PostgreSQL estimates how many, and samples them, from the
         smallest of its fixed samples of the documents (see `_hash_sample`) that holds
-        enough of them; that is tried first, from the smallest sample, so that a common
-        word never reads its first matches at all. SQLite counts the matches and samples
+        enough of them; the two smallest are tried first, so that a common word or a
+        short prefix never reads its first matches at all. SQLite counts the matches and samples
         about `COUNT_SAMPLE` of them, evenly by position, in one pass over FTS5's list
         of matches (see `_spread_sample`). Otherwise (PostgreSQL, a few thousand
         matches) the matches are counted and the first `COUNT_SAMPLE` are the sample.
@@ -373,17 +380,19 @@ class _Run:
         words, the sample is the oldest documents.
         """
         words = not search.query.is_empty
-        smallest, *larger = sorted(statements.SAMPLE_FRACTIONS, reverse=True)
         hashed = words and self._postgres
-        if hashed and (universe := self._hash_sample(values, smallest)) is not None:
-            return universe
+        # The smallest samples first; the quarter only once the first matches are known
+        # to be more than `COUNT_SAMPLE` (it would read a quarter of them).
+        *smaller, quarter = sorted(statements.SAMPLE_FRACTIONS, reverse=True)
+        for fraction in smaller if hashed else ():
+            if (universe := self._hash_sample(values, fraction)) is not None:
+                return universe
         rows = self._rows(statements.first_matches(self._postgres, words), values)
         self._name(values, rows[:COUNT_SAMPLE])
         if len(rows) <= COUNT_SAMPLE:
             return _Universe("named", len(rows))
-        for fraction in larger if hashed else ():
-            if (universe := self._hash_sample(values, fraction)) is not None:
-                return universe
+        if hashed and (universe := self._hash_sample(values, quarter)) is not None:
+            return universe
         if words and not self._postgres:
             return self._spread_sample(values, rows)
         matched = int(self.db.scalar(statements.count_matches(self._postgres, words), values) or 0)
@@ -424,12 +433,12 @@ class _Run:
         """PostgreSQL: the matches among the documents of the sample of 1 in `fraction`
         (migrations 0006 and 0007), when it holds at least `_SAMPLE_AT_LEAST` of them:
         they, times `fraction`, estimate the number of matches, and they are named as
-        the sample (evenly thinned to `COUNT_SAMPLE` when there are more). None when the
-        sample holds too few for a good estimate."""
+        the sample (evenly thinned to `_SAMPLE_AT_MOST` when there are more). None when
+        the sample holds too few for a good estimate."""
         rows = self._rows(statements.sampled_matches(fraction), values)
         if len(rows) < _SAMPLE_AT_LEAST:
             return None
-        step = math.ceil(len(rows) / COUNT_SAMPLE)
+        step = math.ceil(len(rows) / _SAMPLE_AT_MOST)
         sample = rows[::step]
         self._name(values, sample)
         return _Universe("matching", len(rows) * fraction, sample=len(sample))
