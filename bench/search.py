@@ -693,13 +693,16 @@ async def load_postgres(url: str, settings: Settings, rows: Rows) -> None:
         worker = await asyncpg.connect(dsn)
         try:
             await worker.execute(
-                f"INSERT INTO search_documents ({listed}, head_vector, search_vector) "
+                f"INSERT INTO search_documents ({listed}, head_vector, search_vector, "
+                "owner_school_id) "
                 f"SELECT {listed}, "
                 "setweight(to_tsvector('simple', title_text), 'A') "
                 "|| setweight(to_tsvector('simple', meta_text), 'B'), "
                 "setweight(to_tsvector('simple', title_text), 'A') "
                 "|| setweight(to_tsvector('simple', meta_text), 'B') "
-                "|| setweight(to_tsvector('simple', body_text), 'C') "
+                "|| setweight(to_tsvector('simple', body_text), 'C'), "
+                "(SELECT owner_school_id FROM resources "
+                "WHERE resources.id = search_staging.resource_id) "
                 f"FROM search_staging WHERE id >= {low} AND id < {high}"
             )
         finally:

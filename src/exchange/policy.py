@@ -470,6 +470,26 @@ def reading_parameters(identity: Identity, now: datetime | None = None) -> dict[
 
 
 @cache
+def caller_and_partner_schools() -> CompoundSelect[tuple[UUID]]:
+    """SQL: the caller's school and its active partners (`reading_parameters`' caller).
+    The caller may read no resource of any other school except those forwarded to it
+    (`forwarded_to_caller`): together they hold every resource `readable_by_caller`
+    passes, and more (a partner's `school` resources), which lets a search start from
+    these schools' resources when they are few."""
+    caller = bindparam(_READER, type_=Resource.__table__.c.owner_school_id.type)
+    # One flat UNION ALL: SQLite takes no compound query in parentheses.
+    return union_all(select(caller), *active_partner_ids(caller).selects)
+
+
+@cache
+def forwarded_to_caller() -> Select[tuple[UUID]]:
+    """SQL: the resources forwarded to the caller's school, while the forwards stand."""
+    reach = forward_reach(bindparam(_READ_AT, type_=Grant.__table__.c.expires_at.type))
+    caller = bindparam(_READER, type_=Resource.__table__.c.owner_school_id.type)
+    return select(reach.c.resource_id).where(reach.c.school_id == caller)
+
+
+@cache
 def _readable_by_caller() -> ColumnElement[bool]:
     return _readable(
         bindparam(_READER, type_=Resource.__table__.c.owner_school_id.type),

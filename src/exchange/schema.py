@@ -41,10 +41,15 @@ def compare_type(
 # What the hand-written migrations build and the models do not describe: the full-text
 # index of search (0004: FTS5 tables on SQLite, tsvector columns and a GIN index on
 # PostgreSQL; 0005: a GIN index on the head vector; 0006 and 0007: GIN indexes over
-# samples of the documents). Comparing the models with a database leaves these out.
+# samples of the documents; 0008: the owner school of each document, indexed).
+# Comparing the models with a database leaves these out.
 HAND_WRITTEN_TABLE_PREFIXES = ("search_index",)
 HAND_WRITTEN_COLUMNS = frozenset(
-    {("search_documents", "search_vector"), ("search_documents", "head_vector")}
+    {
+        ("search_documents", "search_vector"),
+        ("search_documents", "head_vector"),
+        ("search_documents", "owner_school_id"),
+    }
 )
 HAND_WRITTEN_INDEXES = frozenset(
     {
@@ -53,6 +58,7 @@ HAND_WRITTEN_INDEXES = frozenset(
         "ix_search_documents_search_vector_quarter",
         "ix_search_documents_search_vector_sixteenth",
         "ix_search_documents_search_vector_sixty_fourth",
+        "ix_search_documents_owner_school_id",
     }
 )
 

@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 from exchange.clock import ManualClock
 from exchange.models import AuditEvent
+from exchange.search.index import SearchIndex
 from tests.conduct_fixtures import Ground, can_read, grant_by_request, ground, sister_schools
 from tests.problems import assert_problem
+from tests.searching import search, titles
 
 __all__ = ["ground"]
 
@@ -277,3 +279,24 @@ async def test_making_a_resource_confidential_cuts_its_forwards(ground: Ground) 
     await ground.set_resource(cast.resource_id, confidential=True)
     assert not await can_read(ground, c, cast.resource_id)
     assert await can_read(ground, cast.b, cast.resource_id)
+
+
+async def test_the_school_a_resource_is_forwarded_to_finds_it_in_search(ground: Ground) -> None:
+    # The school it reaches has one partner and none of the owner's: search finds the
+    # resource among what is forwarded to it, not among its partners' resources.
+    cast = await sister_schools(ground, licence="cc-by", title="Manas epic for grade 7")
+    c = await ground.school()
+    await ground.partnership(cast.b, c)
+    async with ground.session() as session:
+        await SearchIndex(session).refresh(cast.resource_id)
+        await session.commit()
+    assert (await search(c.admin, q="manas"))["total"] == 0
+    forwarded = await cast.b_teacher.post(
+        f"/api/resources/{cast.resource_id}/forward", json={"school_id": str(c.id)}
+    )
+    assert forwarded.status_code == 201, forwarded.text
+
+    page = await search(c.admin, q="mana")
+    assert titles(page) == ["Manas epic for grade 7"] and page["total"] == 1
+    assert page["facets"]["school"][0]["value"] == str(cast.a.id)
+    assert (await search(cast.s.admin, q="manas"))["total"] == 0

@@ -138,3 +138,21 @@ async def test_large_counts_are_estimated_through_the_sample_indexes(settings: S
                 assert name in plan, plan
     finally:
         await engine.dispose()
+
+
+async def test_documents_know_their_school_in_an_index_of_its_own(settings: Settings) -> None:
+    """Migration 0008: on PostgreSQL each document's owner school is a column of its own
+    with a btree index, which a search intersects with the GIN index's matches; SQLite
+    gets nothing."""
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            if settings.is_sqlite:
+                indexes = await _sqlite_indexes(connection)
+                assert "ix_search_documents_owner_school_id" not in indexes
+                return
+            definition = await _postgres_index(connection, "ix_search_documents_owner_school_id")
+            assert definition is not None
+            assert "USING btree (owner_school_id)" in definition
+    finally:
+        await engine.dispose()

@@ -668,6 +668,54 @@ async def test_many_matches_are_estimated_from_a_sample_spread_over_the_corpus(
     assert len(page["items"]) == 5 and page["next_cursor"] is not None
 
 
+async def test_a_school_with_few_partners_counts_exactly_what_it_may_read_among_many_matches(
+    schools: SchoolFactory, shelf: Shelf, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every match the caller may read is among the documents of its school and its
+    # partners. When those schools share few resources, PostgreSQL starts from their
+    # matches: the total and the facets are exact, however many documents the words
+    # match across the exchange. SQLite estimates them as for any caller. On both the
+    # pages hold exactly what the caller may read.
+    monkeypatch.setattr("exchange.search.services.COUNT_SAMPLE", 8)
+    monkeypatch.setattr("exchange.search.services._SAMPLE_AT_LEAST", 4)
+    home = await schools.create()
+    partner = await schools.create()
+    stranger = await schools.create()
+    await shelf.partnership(home.id, partner.id)
+    for number in range(12):
+        await shelf.add(stranger.id, title=f"Manas elsewhere {number}")
+    for number in range(3):
+        await shelf.add(partner.id, title=f"Manas at the partner {number}")
+    await shelf.add(partner.id, title="Manas kept at the partner", visibility="school")
+    await shelf.add(home.id, title="Manas at home", kind="assessment")
+    for number in range(12):
+        await shelf.add(stranger.id, title=f"Manas elsewhere again {number}")
+
+    page = await search(home.admin, q="mana", limit=2)
+    assert titles(page) == ["Manas at home", "Manas at the partner 2"]
+    if settings.is_sqlite:
+        assert page["total_is_estimate"] is True
+        assert set(facet(page, "school")) <= {str(partner.id), str(home.id)}
+    else:
+        assert page["total_is_estimate"] is False and page["total"] == 4
+        assert facet(page, "school") == {str(partner.id): 3, str(home.id): 1}
+        assert facet(page, "kind") == {"lesson_plan": 3, "assessment": 1}
+    seen, pages = await collect_pages(home.admin, 3, q="manas")
+    assert pages == 2 and len(set(seen)) == 4
+    newest = await search(home.admin, q="manas", sort="newest")
+    assert titles(newest) == [
+        "Manas at home",
+        "Manas at the partner 2",
+        "Manas at the partner 1",
+        "Manas at the partner 0",
+    ]
+    # The partner reaches the same schools: its own resource kept to itself counts too.
+    theirs = await search(partner.admin, q="manas", limit=10)
+    assert len(theirs["items"]) == 5 and theirs["next_cursor"] is None
+    if not settings.is_sqlite:
+        assert theirs["total_is_estimate"] is False and theirs["total"] == 5
+
+
 async def test_listing_without_words_walks_back_until_the_page_is_full(
     schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
 ) -> None:

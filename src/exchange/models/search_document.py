@@ -16,7 +16,9 @@ class SearchDocument(IdentityAuditBase):
     The index itself belongs to migration 0004, not to the models: on SQLite an FTS5
     table whose rowid is this row's integer `id`, on PostgreSQL the `search_vector`
     (everything, weighted) and `head_vector` (title and metadata only) tsvector columns of
-    this table. `exchange.search.index` writes both from the same normalised text.
+    this table. `exchange.search.index` writes both from the same normalised text,
+    and on PostgreSQL the resource's school with them (`owner_school_id`, migration
+    0008, indexed: a search intersects a few schools' documents with the matches).
     """
 
     __tablename__ = "search_documents"

@@ -138,6 +138,9 @@ def _tsquery(parameter: str) -> ColumnElement[object]:
 
 SEARCH_VECTOR: ColumnElement[object] = literal_column("search_documents.search_vector")
 HEAD_VECTOR: ColumnElement[object] = literal_column("search_documents.head_vector")
+# The school that shares the document's resource, written with the vectors (migration
+# 0008): a search can intersect the matches with a few schools' documents in the index.
+DOCUMENT_SCHOOL: ColumnElement[object] = literal_column("search_documents.owner_school_id")
 
 
 def tsvector_matches() -> ColumnElement[bool]:

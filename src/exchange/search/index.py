@@ -262,7 +262,9 @@ class SearchIndex:
                     "|| setweight(to_tsvector('simple', :meta), 'B'), "
                     "search_vector = setweight(to_tsvector('simple', :title), 'A') "
                     "|| setweight(to_tsvector('simple', :meta), 'B') "
-                    "|| setweight(to_tsvector('simple', :body), 'C') "
+                    "|| setweight(to_tsvector('simple', :body), 'C'), "
+                    "owner_school_id = (SELECT owner_school_id FROM resources "
+                    "WHERE resources.id = search_documents.resource_id) "
                     "WHERE id = :id"
                 ),
                 {

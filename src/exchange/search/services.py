@@ -67,6 +67,10 @@ _SAMPLE_AT_LEAST = 500
 # ... and counts totals and facets over at most this many of them (a share of the
 # sample is then known within about 1.5 percentage points).
 _SAMPLE_AT_MOST = 1000
+# PostgreSQL: a caller whose school and partners share at most this many times
+# `COUNT_SAMPLE` resources reaches few documents, and its search starts from their
+# matches (see _Run._universe).
+_FEW_REACHED = 2
 # Documents looked at in the first window of a listing without words (see
 # _Run._page_without_words).
 _FIRST_WINDOW = 1024
@@ -366,7 +370,11 @@ class _Run:
         PostgreSQL cannot estimate how many documents a prefix matches, and either
         database would otherwise start from every resource the caller may read. Named
         documents are sent as one parameter each side (an array, or a JSON list on
-        SQLite), not one per row.
+        SQLite), not one per row. On PostgreSQL, a caller whose school and partners
+        share few resources (`_reaches_few`) names the matches among those first: they
+        are all the caller may read, and usually few even when the words match
+        thousands across the exchange. (SQLite joins each match to its resource by key
+        as it walks them, which costs little.)
 
         When more match, PostgreSQL estimates how many, and samples them, from the
         smallest of its fixed samples of the documents (see `_hash_sample`) that holds
@@ -380,6 +388,11 @@ class _Run:
         words, the sample is the oldest documents.
         """
         words = not search.query.is_empty
+        if words and self._postgres and self._reaches_few(values):
+            rows = self._rows(statements.reached_matches(), values)
+            if len(rows) <= COUNT_SAMPLE:
+                self._name(values, rows)
+                return _Universe("named", len(rows))
         hashed = words and self._postgres
         # The smallest samples first; the quarter only once the first matches are known
         # to be more than `COUNT_SAMPLE` (it would read a quarter of them).
@@ -399,6 +412,19 @@ class _Run:
         matched = max(matched, len(rows))
         source: Source = "matching" if words else "all"
         return _Universe(source, matched, sample=COUNT_SAMPLE)
+
+    def _reaches_few(self, values: dict[str, Any]) -> bool:
+        """PostgreSQL: whether the caller's school and its partners share few resources
+        (at most `_FEW_REACHED` times `COUNT_SAMPLE`): then what the caller may read is
+        a small part of what the words match, and the matches among those schools' documents
+        (and those forwarded to the caller) are few enough to name outright, where a
+        walk through every match newest first would meet one the caller may read only
+        now and then."""
+        most = _FEW_REACHED * COUNT_SAMPLE
+        reached = self.db.scalar(
+            statements.reached_count(), values | {statements.REACH_LIMIT: most + 1}
+        )
+        return int(reached or 0) <= most
 
     def _name(self, values: dict[str, Any], rows: Sequence[Any]) -> None:
         """Names documents, from (position, resource id as text) rows."""

@@ -33,6 +33,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
     text,
     true,
@@ -53,9 +54,10 @@ from exchange.models import (
     SearchDocument,
     SearchText,
 )
-from exchange.policy import readable_by_caller
+from exchange.policy import caller_and_partner_schools, forwarded_to_caller, readable_by_caller
 from exchange.search.fulltext import (
     BODY,
+    DOCUMENT_SCHOOL,
     SEARCH_INDEX,
     fts5_match,
     fts5_matching_documents,
@@ -89,6 +91,7 @@ NAMED_POSITIONS = "named_positions"
 NAMED_RESOURCES = "named_resources"
 # How many documents the first look at the matches reads.
 PROBE_LIMIT = "probe_limit"
+REACH_LIMIT = "reach_limit"
 PAGE_LIMIT = "page_limit"
 AFTER_SCORE = "after_score"
 AFTER_POSITION = "after_position"
@@ -249,6 +252,54 @@ def first_matches(postgres: bool, words: bool) -> AnySelect:
     )
 
 
+def _caller_and_partner_schools(school: Any) -> ColumnElement[bool]:
+    """PostgreSQL: `school` is the caller's or a partner's, against an array computed
+    once (planned at once, and indexable in a bitmap)."""
+    condition: ColumnElement[bool] = school == any_(
+        func.array(caller_and_partner_schools().scalar_subquery())
+    )
+    return condition
+
+
+@functools.lru_cache(maxsize=1)
+def reached_count() -> AnySelect:
+    """PostgreSQL: how many resources the caller's school and its partners share,
+    counted up to `REACH_LIMIT` (from the index of their owners, reading no resource)."""
+    reached = (
+        select(literal(1))
+        .select_from(Resource)
+        .where(_caller_and_partner_schools(Resource.owner_school_id))
+        .limit(bindparam(REACH_LIMIT, type_=Integer))
+        .subquery("reached")
+    )
+    return select(func.count()).select_from(reached)
+
+
+@functools.lru_cache(maxsize=1)
+def reached_matches() -> AnySelect:
+    """PostgreSQL: the first `PROBE_LIMIT` documents the words match among those of the
+    caller's school and its partners and those forwarded to it: every match the caller
+    may read is among them (see `policy.caller_and_partner_schools`). As
+    `first_matches` gives them: index position and the resource's id as text.
+
+    The schools and the forwarded resources are arrays computed once, so that the
+    database intersects the GIN index's matches with the documents of those schools (a
+    bitmap of each, migration 0008) and reads neither the documents' vectors nor the
+    documents of other schools."""
+    forwarded = func.array(forwarded_to_caller().scalar_subquery())
+    return (
+        select(SearchDocument.id, cast(SearchDocument.resource_id, String))
+        .where(
+            tsvector_matches(),
+            or_(
+                _caller_and_partner_schools(DOCUMENT_SCHOOL),
+                SearchDocument.resource_id == any_(forwarded),
+            ),
+        )
+        .limit(bindparam(PROBE_LIMIT, type_=Integer))
+    )
+
+
 # PostgreSQL: nested samples of the documents, chosen by a hash of their id (not by time
 # or school): a quarter, a sixteenth and a sixty-fourth, each inside the last. Their
 # predicates are those of the partial GIN indexes of migrations 0006 and 0007, written
@@ -343,8 +394,11 @@ def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
     after_position = bindparam(AFTER_POSITION, type_=BigInteger)
     if step == "ranked":
         # A query of one part that is in the head is in the document: asking the full
-        # vector too would read every candidate's (large, out-of-line) vector.
-        documents = list((where if shape.several_parts else filters(shape)).documents)
+        # vector too would read every candidate's (large, out-of-line) vector. Named
+        # documents are kept to those named, which costs nothing (their keys) and
+        # leaves out the head matches of documents the caller cannot read.
+        full = shape.several_parts or source == "named"
+        documents = list((where if full else filters(shape)).documents)
         documents.append(in_head)
         tier = tsvector_tier(shape.several_parts)
         if after:
