@@ -127,13 +127,25 @@ def tsquery_values(query: ParsedQuery) -> dict[str, str]:
     }
 
 
-def _tsquery(parameter: str) -> ColumnElement[object]:
-    # The query is written into the SQL text at execution rather than bound, so that
-    # PostgreSQL estimates how many documents match from its statistics of the column (a
-    # bound parameter in a prepared statement gets a generic guess, and a plan to match).
-    return func.to_tsquery(
-        literal_column("'simple'"), bindparam(parameter, type_=String, literal_execute=True)
+def _tsquery(parameter: str, *, written: bool = False) -> ColumnElement[object]:
+    """The tsquery of `parameter`, bound, or `written` into the SQL text at execution.
+
+    Written, PostgreSQL estimates how many documents match from its statistics of the
+    column: the statements whose plan depends on that (the first matches, the samples)
+    write it, and they are cheap to plan. Bound, a statement's text is the same for every
+    search of its shape, so it is prepared once per connection and planned once (see
+    `exchange.search.services`): the statements that hold the access policy take about
+    2 ms to plan, longer than most of them take to run, and their plans are fixed by
+    their shape and the search's planner settings, not by estimates.
+    """
+    query = func.to_tsquery(
+        literal_column("'simple'"), bindparam(parameter, type_=String, literal_execute=written)
     )
+    if written:
+        return query
+    # A scalar subquery, so that the query is parsed once per execution, not again for
+    # every row the index's matches are checked against.
+    return select(query).scalar_subquery()
 
 
 SEARCH_VECTOR: ColumnElement[object] = literal_column("search_documents.search_vector")
@@ -143,10 +155,11 @@ HEAD_VECTOR: ColumnElement[object] = literal_column("search_documents.head_vecto
 DOCUMENT_SCHOOL: ColumnElement[object] = literal_column("search_documents.owner_school_id")
 
 
-def tsvector_matches() -> ColumnElement[bool]:
+def tsvector_matches(*, written: bool = False) -> ColumnElement[bool]:
     """Condition on `SearchDocument`: every part of the query is in the document (the GIN
-    index on `search_vector` answers it)."""
-    return SEARCH_VECTOR.op("@@")(_tsquery(TSQUERY_ALL))
+    index on `search_vector` answers it); the query `written` into the SQL text or bound
+    (see `_tsquery`)."""
+    return SEARCH_VECTOR.op("@@")(_tsquery(TSQUERY_ALL, written=written))
 
 
 def tsvector_head_matches() -> ColumnElement[bool]:
@@ -162,7 +175,7 @@ def tsvector_tier(several_parts: bool) -> ColumnElement[int]:
     not once per row."""
 
     def head_has(parameter: str) -> ColumnElement[bool]:
-        return HEAD_VECTOR.op("@@")(select(_tsquery(parameter)).scalar_subquery())
+        return HEAD_VECTOR.op("@@")(_tsquery(parameter))
 
     whens = [
         (head_has(TSQUERY_TITLE), literal(TITLE, Integer)),

@@ -89,7 +89,11 @@ _POSTGRES_SEARCH_PLAN = text(
     # longer than the statement.
     "set_config('jit', 'off', true), "
     # Starting parallel workers costs more than the few rows a search reads.
-    "set_config('max_parallel_workers_per_gather', '0', true)"
+    "set_config('max_parallel_workers_per_gather', '0', true), "
+    # Each statement is planned once per connection, not at every execution: the words
+    # are bound where estimates do not choose the plan (see `fulltext._tsquery`), so a
+    # statement's text, and its plan, serve every search of its shape.
+    "set_config('plan_cache_mode', 'force_generic_plan', true)"
 )
 
 

@@ -243,7 +243,11 @@ def first_matches(postgres: bool, words: bool) -> AnySelect:
     if postgres:
         # No ORDER BY: the GIN index yields matches in the table's order, and stops at the
         # limit; sorting them would read every one.
-        return select(SearchDocument.id, resource_id).where(tsvector_matches()).limit(probe)
+        return (
+            select(SearchDocument.id, resource_id)
+            .where(tsvector_matches(written=True))
+            .limit(probe)
+        )
     return (
         select(SEARCH_INDEX.c.rowid, resource_id)
         .where(fts5_match(MATCH))
@@ -319,7 +323,7 @@ def sampled_matches(fraction: int) -> AnySelect:
     """PostgreSQL: the documents of the sample of 1 in `fraction` that the words match,
     as `first_matches` gives them: index position and the resource's id as text."""
     return select(SearchDocument.id, cast(SearchDocument.resource_id, String)).where(
-        tsvector_matches(), sample_predicate(fraction)
+        tsvector_matches(written=True), sample_predicate(fraction)
     )
 
 
@@ -344,7 +348,9 @@ def count_matches(postgres: bool, words: bool) -> AnySelect:
     if not words:
         return select(func.count()).select_from(SearchDocument)
     if postgres:
-        return select(func.count()).select_from(SearchDocument).where(tsvector_matches())
+        return (
+            select(func.count()).select_from(SearchDocument).where(tsvector_matches(written=True))
+        )
     return select(func.count()).select_from(SEARCH_INDEX).where(fts5_match(MATCH))
 
 
