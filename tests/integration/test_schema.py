@@ -156,3 +156,24 @@ async def test_documents_know_their_school_in_an_index_of_its_own(settings: Sett
             assert "USING btree (owner_school_id)" in definition
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_indexes_prefixes_of_up_to_six_letters(settings: Settings) -> None:
+    """Migration 0009: every search word is a prefix, and FTS5 answers one of an indexed
+    length from a single list; five and six letters are indexed too. The trigger that
+    drops a document's index row is made again for the rebuilt table."""
+    if not settings.is_sqlite:
+        pytest.skip("PostgreSQL's GIN index answers a prefix of any length")
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            table = await connection.scalar(
+                text("SELECT sql FROM sqlite_master WHERE name = 'search_index'")
+            )
+            assert "prefix = '2 3 4 5 6'" in table
+            trigger = await connection.scalar(
+                text("SELECT sql FROM sqlite_master WHERE name = 'search_documents_unindex'")
+            )
+            assert "DELETE FROM search_index WHERE rowid = old.id" in trigger
+    finally:
+        await engine.dispose()

@@ -64,8 +64,10 @@ COUNT_SAMPLE = 2000
 # documents when it holds at least this many of them (a relative error of about 4.5% or
 # less in the estimate).
 _SAMPLE_AT_LEAST = 500
-# ... and counts totals and facets over at most this many of them (a share of the
-# sample is then known within about 1.5 percentage points).
+# Either database counts totals and facets over at most this many sampled matches (a
+# share of the sample is then known within about 1.5 percentage points): each is a
+# resource looked up and checked against the access policy, the largest part of a
+# search of many matches.
 _SAMPLE_AT_MOST = 1000
 # PostgreSQL: a caller whose school and partners share at most this many times
 # `COUNT_SAMPLE` resources reaches few documents, and its search starts from their
@@ -384,7 +386,7 @@ class _Run:
         smallest of its fixed samples of the documents (see `_hash_sample`) that holds
         enough of them; the two smallest are tried first, so that a common word or a
         short prefix never reads its first matches at all. SQLite counts the matches and samples
-        about `COUNT_SAMPLE` of them, evenly by position, in one pass over FTS5's list
+        about `_SAMPLE_AT_MOST` of them, evenly by position, in one pass over FTS5's list
         of matches (see `_spread_sample`). Otherwise (PostgreSQL, a few thousand
         matches) the matches are counted and the first `COUNT_SAMPLE` are the sample.
         Either way the sample is spread over the whole corpus, so that schools count in
@@ -444,10 +446,11 @@ class _Run:
         by index position, which spreads the sample over the whole corpus, in one pass.
         k comes from where the first matches end: the first `COUNT_SAMPLE` + 1 matches
         end at position p of the corpus's n, so about (COUNT_SAMPLE + 1) * n / p match,
-        and k is that over `COUNT_SAMPLE`."""
+        and k is that over the sample's size (`_SAMPLE_AT_MOST`)."""
+        size = min(COUNT_SAMPLE, _SAMPLE_AT_MOST)
         last = int(first[-1][0])
         top = int(self.db.scalar(statements.last_position()) or last)
-        every = max(1, round(len(first) * top / last / COUNT_SAMPLE))
+        every = max(1, round(len(first) * top / last / size))
         matched, spread = self.db.execute(
             statements.count_and_spread(), values | {statements.SPREAD_EVERY: every}
         ).one()
@@ -455,7 +458,7 @@ class _Run:
         matched = max(int(matched), len(first))
         if not positions:  # matches clustered between multiples of k: the first ones
             return _Universe("matching", matched, sample=COUNT_SAMPLE)
-        step = math.ceil(len(positions) / COUNT_SAMPLE)
+        step = math.ceil(len(positions) / size)
         self._name(values, [(position,) for position in positions[::step]])
         return _Universe("matching", matched, sample=len(positions[::step]))
 
