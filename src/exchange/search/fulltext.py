@@ -109,12 +109,13 @@ def tsquery_expression(query: ParsedQuery, weights: str = "", operator: str = "&
     return f" {operator} ".join(tsquery_parts(query, weights))
 
 
-# The parameters of the tsquery conditions below: every part anywhere; every part in the
-# title (weight A); every part in the head (A, B); some part in the head.
+# The parameters of the tsquery conditions below: every part; every part in the title
+# (weight A); some part. The head vector holds the title (A) and metadata (B) only, so
+# on it "every part" means every part in the head and "some part" some part in the head,
+# with no weights for the index's matches to be rechecked against.
 TSQUERY_ALL = "tsquery_all"
 TSQUERY_TITLE = "tsquery_title"
-TSQUERY_HEAD = "tsquery_head"
-TSQUERY_SOME_IN_HEAD = "tsquery_some_in_head"
+TSQUERY_SOME = "tsquery_some"
 
 
 def tsquery_values(query: ParsedQuery) -> dict[str, str]:
@@ -122,8 +123,7 @@ def tsquery_values(query: ParsedQuery) -> dict[str, str]:
     return {
         TSQUERY_ALL: tsquery_expression(query),
         TSQUERY_TITLE: tsquery_expression(query, "A"),
-        TSQUERY_HEAD: tsquery_expression(query, "AB"),
-        TSQUERY_SOME_IN_HEAD: tsquery_expression(query, "AB", "|"),
+        TSQUERY_SOME: tsquery_expression(query, operator="|"),
     }
 
 
@@ -166,21 +166,20 @@ def tsvector_head_matches() -> ColumnElement[bool]:
     """Condition on `SearchDocument`: some part of the query is in the head (title or
     metadata), which is where every document of a tier above `BODY` has one. The GIN
     index on `head_vector` answers it."""
-    return HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_SOME_IN_HEAD))
+    return HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_SOME))
 
 
-def tsvector_tier(several_parts: bool) -> ColumnElement[int]:
-    """The document's tier, read from the small `head_vector` only, for a query of one
-    part or of several. Each tsquery is a scalar subquery, so PostgreSQL parses it once,
-    not once per row."""
-
-    def head_has(parameter: str) -> ColumnElement[bool]:
-        return HEAD_VECTOR.op("@@")(_tsquery(parameter))
-
-    whens = [
-        (head_has(TSQUERY_TITLE), literal(TITLE, Integer)),
-        (head_has(TSQUERY_HEAD), literal(HEAD, Integer)),
-    ]
-    if several_parts:
-        whens.append((head_has(TSQUERY_SOME_IN_HEAD), literal(SOME_IN_HEAD, Integer)))
-    return case(*whens, else_=literal(BODY, Integer))
+def tsvector_head_tier(several_parts: bool) -> ColumnElement[int]:
+    """The tier of a document whose head has some part of the query (the documents
+    `tsvector_head_matches` finds), read from the small `head_vector` only, for a query
+    of one part or of several. With one part, that part is in the head: the tier is
+    `TITLE` or `HEAD`, one test per document."""
+    in_title = HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_TITLE))
+    if not several_parts:
+        return case((in_title, literal(TITLE, Integer)), else_=literal(HEAD, Integer))
+    every_in_head = HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_ALL))
+    return case(
+        (in_title, literal(TITLE, Integer)),
+        (every_in_head, literal(HEAD, Integer)),
+        else_=literal(SOME_IN_HEAD, Integer),
+    )

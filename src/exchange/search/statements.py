@@ -62,8 +62,8 @@ from exchange.search.fulltext import (
     fts5_match,
     fts5_matching_documents,
     tsvector_head_matches,
+    tsvector_head_tier,
     tsvector_matches,
-    tsvector_tier,
 )
 
 # How much of a long extracted text is searched for the snippet's match.
@@ -406,7 +406,7 @@ def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
         full = shape.several_parts or source == "named"
         documents = list((where if full else filters(shape)).documents)
         documents.append(in_head)
-        tier = tsvector_tier(shape.several_parts)
+        tier = tsvector_head_tier(shape.several_parts)
         if after:
             documents.append(
                 tuple_(tier, SearchDocument.id)
