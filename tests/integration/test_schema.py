@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from exchange.config import Settings
 from exchange.database import create_engine
-from exchange.models import metadata
+from exchange.models import SearchDocument, metadata
 from exchange.schema import (
     compare_type,
     current_revision,
@@ -18,6 +18,7 @@ from exchange.schema import (
     include_name,
     upgrade,
 )
+from exchange.search.fulltext import tsvector_title_matches
 from exchange.search.statements import SAMPLE_FRACTIONS, sampled_matches
 
 
@@ -175,5 +176,30 @@ async def test_sqlite_indexes_prefixes_of_up_to_six_letters(settings: Settings) 
                 text("SELECT sql FROM sqlite_master WHERE name = 'search_documents_unindex'")
             )
             assert "DELETE FROM search_index WHERE rowid = old.id" in trigger
+    finally:
+        await engine.dispose()
+
+
+async def test_titles_words_have_a_gin_index_that_the_title_step_uses(settings: Settings) -> None:
+    """Migration 0010: on PostgreSQL the words of each title (the head vector's lexemes
+    of weight A) have a GIN index of their own, and the condition the first step of a
+    ranked page uses is the index's expression, so the planner can use it."""
+    if settings.is_sqlite:
+        pytest.skip("FTS5 filters by column")
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            definition = await _postgres_index(connection, "ix_search_documents_title_vector")
+            assert definition is not None
+            assert "USING gin (ts_filter(head_vector, '{a}'::\"char\"[]))" in definition
+            await connection.execute(text("SET LOCAL enable_seqscan = off"))
+            sql = str(
+                select(SearchDocument.id)
+                .where(tsvector_title_matches())
+                .params(tsquery_all="'manas':*")
+                .compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+            )
+            plan = "\n".join(await connection.scalars(text("EXPLAIN " + sql)))
+            assert "ix_search_documents_title_vector" in plan, plan
     finally:
         await engine.dispose()

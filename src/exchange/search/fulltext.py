@@ -169,17 +169,35 @@ def tsvector_head_matches() -> ColumnElement[bool]:
     return HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_SOME))
 
 
-def tsvector_head_tier(several_parts: bool) -> ColumnElement[int]:
+# The title's words alone: the lexemes of weight A of the head vector, as the GIN index
+# of migration 0010 holds them (the expression written exactly as there).
+TITLE_VECTOR: ColumnElement[object] = func.ts_filter(HEAD_VECTOR, literal_column("'{a}'"))
+
+
+def tsvector_title_matches() -> ColumnElement[bool]:
+    """Condition on `SearchDocument`: every part of the query is in the title, the
+    `TITLE` tier. The GIN index of the titles' words answers it without reading the
+    documents whose metadata alone has the words."""
+    return TITLE_VECTOR.op("@@")(_tsquery(TSQUERY_ALL))
+
+
+def tsvector_in_title() -> ColumnElement[bool]:
+    """The same as `tsvector_title_matches`, tested on one document's head vector
+    (no index, no new vector made)."""
+    return HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_TITLE))
+
+
+def tsvector_head_tier(several_parts: bool, *, title: bool) -> ColumnElement[int]:
     """The tier of a document whose head has some part of the query (the documents
-    `tsvector_head_matches` finds), read from the small `head_vector` only, for a query
-    of one part or of several. With one part, that part is in the head: the tier is
-    `TITLE` or `HEAD`, one test per document."""
-    in_title = HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_TITLE))
+    `tsvector_head_matches` finds), read from the small `head_vector` only: `TITLE` when
+    every part is in the title (unless `title` is false: the document is known not to
+    be), `HEAD` when every part is in the head, else `SOME_IN_HEAD`. With one part, that
+    part is in the head: `TITLE` or `HEAD`, one test or none."""
+    whens: list[tuple[ColumnElement[bool], ColumnElement[int]]] = []
+    if title:
+        whens.append((tsvector_in_title(), literal(TITLE, Integer)))
     if not several_parts:
-        return case((in_title, literal(TITLE, Integer)), else_=literal(HEAD, Integer))
+        return case(*whens, else_=literal(HEAD, Integer)) if whens else literal(HEAD, Integer)
     every_in_head = HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_ALL))
-    return case(
-        (in_title, literal(TITLE, Integer)),
-        (every_in_head, literal(HEAD, Integer)),
-        else_=literal(SOME_IN_HEAD, Integer),
-    )
+    whens.append((every_in_head, literal(HEAD, Integer)))
+    return case(*whens, else_=literal(SOME_IN_HEAD, Integer))

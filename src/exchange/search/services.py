@@ -31,6 +31,7 @@ from exchange.search import statements
 from exchange.search.cursor import CursorKey, decode_cursor, encode_cursor, search_fingerprint
 from exchange.search.fulltext import (
     BODY,
+    TITLE,
     fts5_expression,
     fts5_tier_expression,
     tiers_of,
@@ -546,15 +547,19 @@ class _Run:
         universe: _Universe,
         after: CursorKey | None,
     ) -> list[CursorKey]:
-        """PostgreSQL, in two steps. First the documents whose head (title and metadata)
-        has a part of the query, found by the GIN index on the head vector: every
-        document ranked above the text-only tier is among them, and they are few even
-        when a prefix matches a quarter of the corpus. They are ranked by tier, then
-        walked into their resources until the page is full (see
-        `statements.walk`). Only when the page is not full yet are the text-only
-        matches walked, newest first: when they are many, PostgreSQL walks the documents
-        backwards by key and stops at the end of the page, reading none of the rest.
-        Newest first, without tiers, is that second step alone over every match.
+        """PostgreSQL, in three steps, each only while the page is not full. First the
+        documents with every part of the query in the title, found by the GIN index of
+        the titles' words, newest first. Then the other documents whose head (title and
+        metadata) has a part of the query, found by the GIN index on the head vector:
+        every document ranked above the text-only tier is among them, and they are few
+        even when a prefix matches a quarter of the corpus; they are ranked by tier.
+        (Named documents, a few thousand at most, are tested by key in one pass for
+        both.)
+        Each is walked into its resources until the page is full (see
+        `statements.walk`). Last the text-only matches, newest first: when they are
+        many, PostgreSQL walks the documents backwards by key and stops at the end of
+        the page, reading none of the rest. Newest first, without tiers, is that last
+        step alone over every match.
         """
         wanted = search.limit + 1
         source = universe.source
@@ -565,11 +570,22 @@ class _Run:
             values[statements.PAGE_LIMIT] = wanted
             statement = statements.walk(shape, source, "newest", after is not None)
             return _keys(self._rows(statement, values))
-        keys: list[CursorKey] = []
+        steps: list[tuple[statements.Step, bool]] = []
         if after is None or after.score > BODY:
-            values[statements.PAGE_LIMIT] = wanted
-            statement = statements.walk(shape, source, "ranked", after is not None)
-            keys = _keys(self._rows(statement, values))
+            if source == "named":
+                # Few documents, tested by key: every head tier in one pass over them.
+                steps.append(("ranked", after is not None))
+            else:
+                if after is None or after.score == TITLE:
+                    steps.append(("title", after is not None))
+                steps.append(("head", after is not None and after.score < TITLE))
+        keys: list[CursorKey] = []
+        for step, resumed in steps:
+            if len(keys) >= wanted:
+                break
+            values[statements.PAGE_LIMIT] = wanted - len(keys)
+            statement = statements.walk(shape, source, step, resumed)
+            keys += _keys(self._rows(statement, values))
         if len(keys) < wanted:
             resumed = after is not None and after.score == BODY
             values[statements.PAGE_LIMIT] = wanted - len(keys)

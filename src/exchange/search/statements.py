@@ -59,11 +59,14 @@ from exchange.search.fulltext import (
     BODY,
     DOCUMENT_SCHOOL,
     SEARCH_INDEX,
+    TITLE,
     fts5_match,
     fts5_matching_documents,
     tsvector_head_matches,
     tsvector_head_tier,
+    tsvector_in_title,
     tsvector_matches,
+    tsvector_title_matches,
 )
 
 # How much of a long extracted text is searched for the snippet's match.
@@ -374,15 +377,19 @@ def tier_page(shape: Shape, after: bool) -> AnySelect:
     return statement.order_by(position.desc()).limit(bindparam(PAGE_LIMIT, type_=Integer))
 
 
-Step = Literal["ranked", "body", "newest"]
+Step = Literal["ranked", "title", "head", "body", "newest"]
 
 
 @functools.lru_cache(maxsize=_SHAPES_KEPT)
 def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
     """PostgreSQL: one step of a page, as (score, position) rows, up to `PAGE_LIMIT`.
 
-    - `ranked`: the documents whose head has a part of the query (found by the GIN index
-      on the head vector), by tier then newest first;
+    - `ranked`: the documents whose head has a part of the query, by tier then newest
+      first: for named documents, each tested by key;
+    - `title`: the documents with every part of the query in the title (the `TITLE`
+      tier, found by the GIN index of the titles' words), newest first;
+    - `head`: the other documents whose head has a part of the query (found by the GIN
+      index on the head vector), by tier then newest first;
     - `body`: the text-only matches (no part in the head), newest first;
     - `newest`: every match, newest first.
 
@@ -398,20 +405,34 @@ def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
     in_head = tsvector_head_matches()
     limit = bindparam(PAGE_LIMIT, type_=Integer)
     after_position = bindparam(AFTER_POSITION, type_=BigInteger)
-    if step == "ranked":
+    if step in ("ranked", "title", "head"):
         # A query of one part that is in the head is in the document: asking the full
         # vector too would read every candidate's (large, out-of-line) vector. Named
         # documents are kept to those named, which costs nothing (their keys) and
         # leaves out the head matches of documents the caller cannot read.
         full = shape.several_parts or source == "named"
         documents = list((where if full else filters(shape)).documents)
-        documents.append(in_head)
-        tier = tsvector_head_tier(shape.several_parts)
-        if after:
+        if step == "title":
+            documents.append(tsvector_title_matches())
+            tier: ColumnElement[int] = literal(TITLE, Integer)
+        elif step == "head":
+            documents += [in_head, ~tsvector_in_title()]
+            tier = tsvector_head_tier(shape.several_parts, title=False)
+        else:
+            documents.append(in_head)
+            tier = tsvector_head_tier(shape.several_parts, title=True)
+        if after and step == "title":
+            documents.append(SearchDocument.id < after_position)
+        elif after:
             documents.append(
                 tuple_(tier, SearchDocument.id)
                 < tuple_(bindparam(AFTER_SCORE, type_=Integer), after_position)
             )
+        # One tier is in the order of its positions alone: a sort by the tier too, a
+        # parameter of the statement, would be made after every candidate's resource
+        # was looked up, rather than stopping at the end of the page.
+        by_score = step != "title"
+        order = [tier.desc(), SearchDocument.id.desc()] if by_score else [SearchDocument.id.desc()]
         ranked = (
             select(
                 SearchDocument.id.label("position"),
@@ -419,10 +440,10 @@ def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
                 tier.label("score"),
             )
             .where(*documents)
-            .order_by(tier.desc(), SearchDocument.id.desc())
+            .order_by(*order)
             .subquery("ranked")
         )
-        return _walk_into_resources(ranked, resources, limit, by_score=True)
+        return _walk_into_resources(ranked, resources, limit, by_score=by_score)
     documents = list(where.documents)
     if step == "body":
         documents.append(~in_head)
