@@ -196,8 +196,8 @@ def tsvector_head_tier(several_parts: bool, *, title: bool) -> ColumnElement[int
     whens: list[tuple[ColumnElement[bool], ColumnElement[int]]] = []
     if title:
         whens.append((tsvector_in_title(), literal(TITLE, Integer)))
-    if not several_parts:
-        return case(*whens, else_=literal(HEAD, Integer)) if whens else literal(HEAD, Integer)
-    every_in_head = HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_ALL))
-    whens.append((every_in_head, literal(HEAD, Integer)))
-    return case(*whens, else_=literal(SOME_IN_HEAD, Integer))
+    if several_parts:
+        every_in_head = HEAD_VECTOR.op("@@")(_tsquery(TSQUERY_ALL))
+        whens.append((every_in_head, literal(HEAD, Integer)))
+    below = literal(SOME_IN_HEAD if several_parts else HEAD, Integer)
+    return case(*whens, else_=below) if whens else below

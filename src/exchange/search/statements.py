@@ -428,10 +428,11 @@ def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
                 tuple_(tier, SearchDocument.id)
                 < tuple_(bindparam(AFTER_SCORE, type_=Integer), after_position)
             )
-        # One tier is in the order of its positions alone: a sort by the tier too, a
-        # parameter of the statement, would be made after every candidate's resource
-        # was looked up, rather than stopping at the end of the page.
-        by_score = step != "title"
+        # A step of one tier (the titles; the rest of the head for a query of one part)
+        # is in the order of its positions alone: a sort by the tier too, a parameter
+        # of the statement, would be made after every candidate's resource was looked
+        # up, rather than stopping at the end of the page.
+        by_score = step == "ranked" or (step == "head" and shape.several_parts)
         order = [tier.desc(), SearchDocument.id.desc()] if by_score else [SearchDocument.id.desc()]
         ranked = (
             select(
