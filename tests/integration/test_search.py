@@ -310,7 +310,7 @@ async def test_more_query_words_in_the_title_rank_higher(
     ]
 
 
-@pytest.mark.parametrize("matches", ["few", "many"])
+@pytest.mark.parametrize("matches", ["few", "named", "many"])
 async def test_pages_go_through_every_tier_in_order_one_at_a_time(
     schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch, matches: str
 ) -> None:
@@ -318,8 +318,13 @@ async def test_pages_go_through_every_tier_in_order_one_at_a_time(
     # and ends in another, and cursors inside each, keep the order. Few matches are
     # named and tested by key; many are found through the indexes (on PostgreSQL the
     # titles' words, then the heads, then the text), which "many" stands in for here.
+    # Between the two ("named"), PostgreSQL names every match but finds the head
+    # matches among them through the indexes.
     if matches == "many":
         monkeypatch.setattr("exchange.search.services.COUNT_SAMPLE", 2)
+    if matches == "named":
+        monkeypatch.setattr("exchange.search.services._FEW_REACHED", 0)
+        monkeypatch.setattr("exchange.search.services._HEAD_BY_KEY_AT_MOST", 0)
     home = await schools.create()
     partner = await schools.create()
     await shelf.partnership(home.id, partner.id)
@@ -680,6 +685,35 @@ async def test_many_matches_are_estimated_from_a_sample_spread_over_the_corpus(
     assert set(facet(page, "kind")) == {"lesson_plan", "assessment"}
     assert sum(facet(page, "kind").values()) == page["total"]
     assert len(page["items"]) == 5 and page["next_cursor"] is not None
+
+
+@pytest.mark.parametrize("quarter_first", [True, False])
+async def test_a_search_counts_the_same_whether_the_quarter_sample_is_read_first_or_not(
+    schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch, quarter_first: bool
+) -> None:
+    # PostgreSQL reads the quarter sample before the first matches when a smaller sample
+    # promises it enough; when the quarter falls short all the same, the first matches
+    # name every match and the count is exact. Forced here either way.
+    monkeypatch.setattr("exchange.search.services.COUNT_SAMPLE", 8)
+    monkeypatch.setattr("exchange.search.services._SAMPLE_AT_LEAST", 4)
+    margin = 0.0 if quarter_first else float("inf")
+    monkeypatch.setattr("exchange.search.services._QUARTER_FIRST_MARGIN", margin)
+    home = await schools.create()
+    partner = await schools.create()
+    await shelf.partnership(home.id, partner.id)
+    for number in range(3):
+        await shelf.add(partner.id, title=f"Komuz {number}", kind="assessment")
+    for number in range(48):
+        await shelf.add(partner.id, title=f"Manas {number}")
+
+    few = await search(home.admin, q="komuz", limit=2)
+    assert few["total_is_estimate"] is False and few["total"] == 3
+    assert facet(few, "kind") == {"assessment": 3}
+    assert titles(few) == ["Komuz 2", "Komuz 1"]
+    many = await search(home.admin, q="manas", limit=2)
+    assert len(many["items"]) == 2 and many["next_cursor"] is not None
+    assert 16 <= many["total"] <= 128
+    assert sum(facet(many, "kind").values()) == many["total"]
 
 
 async def test_a_school_with_few_partners_counts_exactly_what_it_may_read_among_many_matches(

@@ -65,6 +65,10 @@ COUNT_SAMPLE = 2000
 # documents when it holds at least this many of them (a relative error of about 4.5% or
 # less in the estimate).
 _SAMPLE_AT_LEAST = 500
+# PostgreSQL: when a smaller sample's matches, scaled, promise the quarter at least this
+# many times `_SAMPLE_AT_LEAST`, the quarter is read first, and the first matches only if
+# it falls short (at 1.25 times, a shortfall is more than five standard deviations away).
+_QUARTER_FIRST_MARGIN = 1.25
 # Either database counts totals and facets over at most this many sampled matches (a
 # share of the sample is then known within about 1.5 percentage points): each is a
 # resource looked up and checked against the access policy, the largest part of a
@@ -77,6 +81,11 @@ _FEW_REACHED = 2
 # Documents looked at in the first window of a listing without words (see
 # _Run._page_without_words).
 _FIRST_WINDOW = 1024
+# PostgreSQL: up to this many named documents, a relevance page tests each of them for a
+# match in its head, by key; beyond, when they are every match of the words, it finds
+# the head matches from the GIN indexes, which are a small part of them (see
+# _Run._page_head_then_body).
+_HEAD_BY_KEY_AT_MOST = 500
 # For the search's transaction on PostgreSQL: every table is reached by key. A tsvector
 # match must come from the GIN index (a sequential scan reads every document's vector),
 # and resources are joined one by one in rank order until a page is full (a hash join
@@ -215,6 +224,9 @@ class _Universe:
     # When many match, the number of matching documents named as a sample, over which
     # totals and facets may be counted and scaled to `matched`.
     sample: int = 0
+    # Named documents: every match of the words, not only those of the caller's school
+    # and partners (see `_Run._reaches_few`).
+    every_match: bool = True
 
     @property
     def sampled(self) -> bool:
@@ -386,7 +398,8 @@ class _Run:
         When more match, PostgreSQL estimates how many, and samples them, from the
         smallest of its fixed samples of the documents (see `_hash_sample`) that holds
         enough of them; the two smallest are tried first, so that a common word or a
-        short prefix never reads its first matches at all. SQLite counts the matches and samples
+        short prefix never reads its first matches at all, nor does a search whose
+        sixteenth promises enough in the quarter. SQLite counts the matches and samples
         about `_SAMPLE_AT_MOST` of them, evenly by position, in one pass over FTS5's list
         of matches (see `_spread_sample`). Otherwise (PostgreSQL, a few thousand
         matches) the matches are counted and the first `COUNT_SAMPLE` are the sample.
@@ -399,19 +412,28 @@ class _Run:
             rows = self._rows(statements.reached_matches(), values)
             if len(rows) <= COUNT_SAMPLE:
                 self._name(values, rows)
-                return _Universe("named", len(rows))
+                return _Universe("named", len(rows), every_match=False)
         hashed = words and self._postgres
-        # The smallest samples first; the quarter only once the first matches are known
-        # to be more than `COUNT_SAMPLE` (it would read a quarter of them).
+        # The smallest samples first; the quarter only once the matches are known to be
+        # more than `COUNT_SAMPLE` (it would read a quarter of them): from the first
+        # matches, or from a sixteenth that holds so many that the quarter is sure to
+        # hold enough, when the first matches would be read for nothing.
         *smaller, quarter = sorted(statements.SAMPLE_FRACTIONS, reverse=True)
+        quarter_first = False
         for fraction in smaller if hashed else ():
-            if (universe := self._hash_sample(values, fraction)) is not None:
+            rows = self._rows(statements.sampled_matches(fraction), values)
+            if (universe := self._hash_sample(values, fraction, rows)) is not None:
                 return universe
+            promised = len(rows) * fraction / quarter
+            quarter_first = promised >= _QUARTER_FIRST_MARGIN * _SAMPLE_AT_LEAST
+        if quarter_first and (universe := self._quarter_sample(values, quarter)) is not None:
+            return universe
         rows = self._rows(statements.first_matches(self._postgres, words), values)
         self._name(values, rows[:COUNT_SAMPLE])
         if len(rows) <= COUNT_SAMPLE:
             return _Universe("named", len(rows))
-        if hashed and (universe := self._hash_sample(values, quarter)) is not None:
+        read_quarter = hashed and not quarter_first
+        if read_quarter and (universe := self._quarter_sample(values, quarter)) is not None:
             return universe
         if words and not self._postgres:
             return self._spread_sample(values, rows)
@@ -463,13 +485,18 @@ class _Run:
         self._name(values, [(position,) for position in positions[::step]])
         return _Universe("matching", matched, sample=len(positions[::step]))
 
-    def _hash_sample(self, values: dict[str, Any], fraction: int) -> _Universe | None:
-        """PostgreSQL: the matches among the documents of the sample of 1 in `fraction`
-        (migrations 0006 and 0007), when it holds at least `_SAMPLE_AT_LEAST` of them:
+    def _quarter_sample(self, values: dict[str, Any], quarter: int) -> _Universe | None:
+        rows = self._rows(statements.sampled_matches(quarter), values)
+        return self._hash_sample(values, quarter, rows)
+
+    def _hash_sample(
+        self, values: dict[str, Any], fraction: int, rows: Sequence[Any]
+    ) -> _Universe | None:
+        """PostgreSQL: `rows`, the matches among the documents of the sample of 1 in
+        `fraction` (migrations 0006 and 0007), when they are at least `_SAMPLE_AT_LEAST`:
         they, times `fraction`, estimate the number of matches, and they are named as
         the sample (evenly thinned to `_SAMPLE_AT_MOST` when there are more). None when
         the sample holds too few for a good estimate."""
-        rows = self._rows(statements.sampled_matches(fraction), values)
         if len(rows) < _SAMPLE_AT_LEAST:
             return None
         step = math.ceil(len(rows) / _SAMPLE_AT_MOST)
@@ -553,8 +580,10 @@ class _Run:
         metadata) has a part of the query, found by the GIN index on the head vector:
         every document ranked above the text-only tier is among them, and they are few
         even when a prefix matches a quarter of the corpus; they are ranked by tier.
-        (Named documents, a few thousand at most, are tested by key in one pass for
-        both.)
+        (Named documents are tested by key in one pass for both when they are at most
+        `_HEAD_BY_KEY_AT_MOST`, or only the matches among the caller's schools; more
+        named documents that are every match go through the indexes as above: their head
+        matches are a small part of them.)
         Each is walked into its resources until the page is full (see
         `statements.walk`). Last the text-only matches, newest first: when they are
         many, PostgreSQL walks the documents backwards by key and stops at the end of
@@ -570,9 +599,14 @@ class _Run:
             values[statements.PAGE_LIMIT] = wanted
             statement = statements.walk(shape, source, "newest", after is not None)
             return _keys(self._rows(statement, values))
+        by_key = source == "named" and (
+            universe.matched <= _HEAD_BY_KEY_AT_MOST or not universe.every_match
+        )
+        # Every match named: the head matches among them are the head matches.
+        head_source: Source = "matching" if source == "named" and not by_key else source
         steps: list[tuple[statements.Step, bool]] = []
         if after is None or after.score > BODY:
-            if source == "named":
+            if by_key:
                 # Few documents, tested by key: every head tier in one pass over them.
                 steps.append(("ranked", after is not None))
             else:
@@ -584,7 +618,7 @@ class _Run:
             if len(keys) >= wanted:
                 break
             values[statements.PAGE_LIMIT] = wanted - len(keys)
-            statement = statements.walk(shape, source, step, resumed)
+            statement = statements.walk(shape, head_source, step, resumed)
             keys += _keys(self._rows(statement, values))
         if len(keys) < wanted:
             resumed = after is not None and after.score == BODY
