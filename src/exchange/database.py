@@ -70,6 +70,10 @@ def sqlite_reader(bind: Any) -> Engine:
         reader = create_sync_engine(
             engine.url.set(drivername="sqlite"),
             connect_args={"timeout": 30, "check_same_thread": False},
+            # A connection for every thread that asks, kept for reuse up to the pool's
+            # size: no thread waits for another's connection (a search holds one while
+            # its count, in another thread, holds a second).
+            max_overflow=-1,
         )
         event.listen(reader, "connect", _sqlite_pragmas)
         _SQLITE_READERS[engine] = reader

@@ -10,6 +10,7 @@ nor repeat a resource when another is added between pages.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from dataclasses import dataclass
@@ -628,6 +629,21 @@ async def test_a_query_without_words_lists_everything_readable_newest_first(
         page = await search(home.admin, q=query)
         assert titles(page) == ["Second", "First"], query
         assert page["sort"] == "newest"
+
+
+async def test_many_searches_at_once_each_get_their_page_total_and_facets(
+    schools: SchoolFactory, shelf: Shelf
+) -> None:
+    # More searches at once than connections a database pool keeps: on SQLite each
+    # holds a reader connection for its page while its count holds a second, and none
+    # waits for another's.
+    home = await schools.create()
+    for number in range(6):
+        await shelf.add(home.id, title=f"Manas {number}", kind="assessment")
+    pages = await asyncio.gather(*(search(home.admin, q="manas", limit=2) for _ in range(40)))
+    for page in pages:
+        assert titles(page) == ["Manas 5", "Manas 4"]
+        assert page["total"] == 6 and facet(page, "kind") == {"assessment": 6}
 
 
 async def test_a_very_common_word_is_counted_over_a_sample_and_says_so(

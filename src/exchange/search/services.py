@@ -11,12 +11,13 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import anyio
-from sqlalchemy import Connection, Executable, text
+from sqlalchemy import Connection, Engine, Executable, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -213,6 +214,14 @@ def _author(value: str | None) -> tuple[UUID | None, tuple[str, ...]]:
     return None, words
 
 
+# The total, whether it is an estimate, and the facets.
+_Counts: TypeAlias = tuple[int, bool, Facets]
+
+# SQLite: the threads that count totals and facets while a search's page is read (see
+# `_Run._count_aside`); searches beyond this many at once wait their turn for them.
+_COUNTING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="exchange-search-counts")
+
+
 @dataclass(frozen=True)
 class _Universe:
     """The documents a search's words match, before visibility and filters."""
@@ -269,19 +278,21 @@ class SearchService:
         # visibility at one instant.
         values = self._values(identity, search)
 
-        def run(db: Session) -> SearchPage:
-            return _Run(db, self._postgres, search, shape, values).page(after)
-
         if self._postgres:
+
+            def run(db: Session) -> SearchPage:
+                return _Run(db, True, search, shape, values).page(after)
+
             return await self.session.run_sync(run)
         # SQLite: the whole search in one worker thread, on a connection of its own (a
         # search only reads what is committed), rather than a hand-off to the driver's
-        # thread for every step of every statement (see `database.sqlite_reader`).
+        # thread for every step of every statement (see `database.sqlite_reader`); the
+        # total and facets on a second one, at the same time (see `_Run.page`).
         reader = sqlite_reader(self.session.get_bind())
 
         def run_on_reader() -> SearchPage:
             with Session(reader) as db:
-                return run(db)
+                return _Run(db, False, search, shape, values, reader=reader).page(after)
 
         return await anyio.to_thread.run_sync(run_on_reader)
 
@@ -342,18 +353,22 @@ class _Run:
         search: _Search,
         shape: Shape,
         values: dict[str, Any],
+        *,
+        reader: Engine | None = None,
     ) -> None:
         self.db: Connection = db.connection()
         self._postgres = postgres
         self.search = search
         self.shape = shape
         self.values = values
+        self._reader = reader
 
     def page(self, after: CursorKey | None) -> SearchPage:
         search, shape, values = self.search, self.shape, self.values
         if self._postgres:
             self.db.execute(_POSTGRES_SEARCH_PLAN)
         universe = self._universe(search, values)
+        counting = self._count_aside(universe)
         if search.query.is_empty:
             keys = self._page_without_words(shape, values, search, after)
         elif self._postgres:
@@ -363,7 +378,10 @@ class _Run:
         more = len(keys) > search.limit
         keys = keys[: search.limit]
         items = self._items(keys, search.query)
-        total, estimated, facets = self._counts(shape, values, universe)
+        if counting is not None:
+            total, estimated, facets = counting.result()
+        else:
+            total, estimated, facets = self._counts(shape, values, universe)
         if after is None:
             total = max(total, len(items) + (1 if more else 0))
         return SearchPage(
@@ -374,6 +392,23 @@ class _Run:
             next_cursor=encode_cursor(keys[-1], search.fingerprint) if more else None,
             sort=search.sort,
         )
+
+    def _count_aside(self, universe: _Universe) -> Future[_Counts] | None:
+        """SQLite: the total and facets, counted on a second reader connection in a thread
+        of `_COUNTING` while this one reads the page. Both mostly wait on SQLite, which
+        lets other threads run meanwhile, so on a machine of two cores or more the
+        search takes about the longer of the two rather than their sum."""
+        if self._reader is None:
+            return None
+        reader, search, shape = self._reader, self.search, self.shape
+        # The page's steps add their own values as they go; the count has its own copy.
+        values = dict(self.values)
+
+        def count() -> _Counts:
+            with Session(reader) as db:
+                return _Run(db, False, search, shape, values)._counts(shape, values, universe)
+
+        return _COUNTING.submit(count)
 
     def _rows(self, statement: Executable, values: dict[str, Any]) -> Sequence[Any]:
         return self.db.execute(statement, values).all()
@@ -677,9 +712,7 @@ class _Run:
 
     # --- total and facets -----------------------------------------------------------------
 
-    def _counts(
-        self, shape: Shape, values: dict[str, Any], universe: _Universe
-    ) -> tuple[int, bool, Facets]:
+    def _counts(self, shape: Shape, values: dict[str, Any], universe: _Universe) -> _Counts:
         """Total and facets: exact, or over the sample of `COUNT_SAMPLE` matching
         documents and scaled when there are more and no school or author filter narrows
         them (with such a filter the database starts from it, and counting is cheap)."""
