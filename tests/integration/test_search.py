@@ -428,6 +428,21 @@ async def test_facets_count_the_whole_result_set_not_the_page(library: Library) 
     assert facet(words, "grade") == {7: 2}
 
 
+async def test_a_resource_counts_once_in_each_of_its_grades(
+    schools: SchoolFactory, shelf: Shelf
+) -> None:
+    home = await schools.create()
+    await shelf.add(home.id, title="Manas one", grades=[7, 8])
+    await shelf.add(home.id, title="Manas two", grades=[8, 7])
+    await shelf.add(home.id, title="Manas three", grades=[7, 8])
+    await shelf.add(home.id, title="Manas four", grades=[8])
+    await shelf.add(home.id, title="Manas five")
+    page = await search(home.admin, q="manas", limit=1)
+    assert page["total"] == 5
+    assert facet(page, "grade") == {7: 3, 8: 4}
+    assert [entry["value"] for entry in page["facets"]["grade"]] == [7, 8]
+
+
 # --- who sees what ------------------------------------------------------------------------
 
 

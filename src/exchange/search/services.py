@@ -247,9 +247,10 @@ class SearchService:
 
     SQLite (FTS5) walks each ranking tier newest first straight from the index and stops
     when the page is full, so a page costs about the same for a word in ten resources or
-    in ten thousand; the total and facets are counted meanwhile on a second connection. PostgreSQL ranks the documents whose title or metadata match (the
-    GIN index on the head vector finds them) by their tier and joins resources in that
-    order until the page is full; text-only matches, newest first, fill what is left.
+    in ten thousand; the total and facets are counted meanwhile on a second connection.
+    PostgreSQL ranks the documents whose title or metadata match (the GIN index on the
+    head vector finds them) by their tier and joins resources in that order until the
+    page is full; text-only matches, newest first, fill what is left.
 
     Totals and facets are exact up to `COUNT_SAMPLE` matching documents. Beyond, unless
     a school or author filter narrows the search (the database then starts from it), they

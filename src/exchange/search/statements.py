@@ -626,13 +626,19 @@ def facets(shape: Shape, source: Source) -> CompoundSelect[*tuple[Any, ...]]:
         .group_by(hits.c.school_id)
         .subquery("by_school")
     )
+    # Grades are counted by list first (a few dozen lists of grades among thousands of
+    # resources), and each list's grades taken apart after: one unnesting per list, not
+    # one per resource.
+    grade_lists = (
+        select(hits.c.grades.label("grades"), count).group_by(hits.c.grades).subquery("by_grades")
+    )
     if shape.postgres:
         school_value: ColumnElement[str] = cast(schools.c.school_id, String)
-        grade_values = func.jsonb_array_elements_text(hits.c.grades).table_valued("value")
+        grade_values = func.jsonb_array_elements_text(grade_lists.c.grades).table_valued("value")
         grade_value: ColumnElement[str] = grade_values.c.value
     else:
         school_value = func.hex(schools.c.school_id)
-        grade_values = func.json_each(hits.c.grades).table_valued("value")
+        grade_values = func.json_each(grade_lists.c.grades).table_valued("value")
         grade_value = cast(grade_values.c.value, String)
     no_name = cast(null(), String)
     return union_all(
@@ -643,7 +649,7 @@ def facets(shape: Shape, source: Source) -> CompoundSelect[*tuple[Any, ...]]:
         select(literal("school"), school_value, schools.c.n, School.name).select_from(
             schools.join(School, School.id == schools.c.school_id)
         ),
-        select(literal("grade"), grade_value, count, no_name)
-        .select_from(hits.join(grade_values, true()))
+        select(literal("grade"), grade_value, cast(func.sum(grade_lists.c.n), BigInteger), no_name)
+        .select_from(grade_lists.join(grade_values, true()))
         .group_by(grade_value),
     )
