@@ -19,11 +19,15 @@ Who may do what with a resource (rule 1 of the contract, rules 6 and 7 of the co
 - derive (upload with `derived_from`): an `adapt` grant or an open licence; a
   visibility wider than `school` also needs `share`.
 - read the audit trail: the owner school's admins.
+
+Who may read a school's self-assessment (rule 6): the school itself and the schools it
+has an open invitation with (either way) or an active partnership with; see
+`reads_self_assessment`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -180,6 +184,35 @@ def require_partnership_move(
     if side not in PARTNERSHIP_MOVE_SIDES[move]:
         raise Forbidden(_WRONG_SIDE[move])
     return side
+
+
+# --- the directory (rule 6) ----------------------------------------------------------------
+
+# A school's self-assessment (the handbook's appendix 2) names its weaknesses ("our
+# internet is slow"): rule 6 keeps it between the school and the schools it is in touch
+# with, an invitation not yet answered (either way) or an active partnership. A partnership
+# that ended, an invitation declined or withdrawn, and every other school see the public
+# profile only (name, region, kind, languages, offers and needs, published contact).
+SELF_ASSESSMENT_STATUSES: frozenset[str] = frozenset(
+    {PartnershipStatus.INVITED.value, PartnershipStatus.ACTIVE.value}
+)
+
+
+def self_assessment_partnerships(identity: Identity) -> ColumnElement[bool]:
+    """SQL condition on Partnership: one that lets its other school read the caller's
+    school's self-assessment, and the caller read the other school's."""
+    return and_(
+        partnerships_visible_to(identity),
+        Partnership.status.in_(sorted(SELF_ASSESSMENT_STATUSES)),
+    )
+
+
+def reads_self_assessment(
+    identity: Identity, school_id: UUID, schools_in_touch: Collection[UUID]
+) -> bool:
+    """May the caller read this school's self-assessment? `schools_in_touch`: the other
+    schools of the caller's partnerships that `self_assessment_partnerships` selects."""
+    return school_id == identity.school_id or school_id in schools_in_touch
 
 
 # --- notifications ------------------------------------------------------------------------
@@ -838,6 +871,7 @@ __all__ = [
     "readable_resource",
     "readable_resources",
     "reading_parameters",
+    "reads_self_assessment",
     "require_admin",
     "require_audit_reader",
     "require_can_decide",
@@ -845,4 +879,5 @@ __all__ = [
     "require_can_forward",
     "require_can_request",
     "school_can_read",
+    "self_assessment_partnerships",
 ]

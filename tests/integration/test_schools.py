@@ -337,3 +337,111 @@ async def test_a_school_without_a_profile_gets_a_hint_instead_of_suggestions(
     assert body["items"] == []
     assert "PUT /api/schools/me/profile" in body["hint"]
     assert_problem(await me.admin.get("/api/schools/suggestions?limit=0"), 422)
+
+
+# --- the self-assessment: rule 6 ---------------------------------------------------------
+
+WEAKNESS = {"ict_use": "Our internet is slow and often cut in winter."}
+PUBLIC_PROFILE = {
+    "region": "Naryn",
+    "kind": "state",
+    "languages": ["ky"],
+    "offers": "Mathematics olympiad training",
+    "needs": "English conversation",
+}
+
+
+async def _relation(me: SchoolHandle, subject: SchoolHandle, relation: str) -> None:
+    """Put `me` (the viewer) in `relation` to `subject` (the school whose profile is read)."""
+    if relation == "inviting":  # the viewer invited the subject, not answered yet
+        await invited(me, subject)
+    elif relation == "invited":  # the subject invited the viewer, not answered yet
+        await invited(subject, me)
+    elif relation == "active_partner":
+        await partners(subject, me)
+    elif relation == "ended_partner":
+        partnership = await partners(me, subject)
+        assert (await me.admin.post(f"/api/partnerships/{partnership}/end")).status_code == 200
+    elif relation == "declined":
+        partnership = await invited(subject, me)
+        assert (await me.admin.post(f"/api/partnerships/{partnership}/decline")).status_code == 200
+    elif relation == "withdrawn":
+        partnership = await invited(me, subject)
+        assert (await me.admin.post(f"/api/partnerships/{partnership}/withdraw")).status_code == 200
+    else:
+        assert relation == "stranger"
+
+
+SHOWN = {"invited": True, "inviting": True, "active_partner": True}
+
+
+@pytest.mark.parametrize(
+    "relation",
+    ["invited", "inviting", "active_partner", "ended_partner", "declined", "withdrawn", "stranger"],
+)
+async def test_the_self_assessment_is_shown_only_to_schools_in_an_invitation_or_partnership(
+    schools: SchoolFactory, relation: str
+) -> None:
+    subject = await schools.create("Naryn Village School")
+    await _profile(subject, **PUBLIC_PROFILE, self_assessment=WEAKNESS)
+    viewer = await schools.create("Viewer School")
+    await _profile(viewer, offers="English conversation clubs", needs="Mathematics olympiad")
+    await _relation(viewer, subject, relation)
+    teacher = await viewer.teacher()
+
+    listed = (await teacher.get("/api/schools?q=naryn")).json()["items"]
+    single = (await teacher.get(f"/api/schools/{subject.id}")).json()
+    suggested = [
+        item["school"]
+        for item in (await viewer.admin.get("/api/schools/suggestions")).json()["items"]
+    ]
+
+    seen = [*listed, single, *suggested]
+    assert seen, "the school is in the directory in every relation"
+    for shown in seen:
+        assert shown["id"] == str(subject.id)
+        for name, value in PUBLIC_PROFILE.items():
+            assert shown[name] == value, name
+        if SHOWN.get(relation):
+            assert shown["self_assessment"] == WEAKNESS
+        else:
+            assert shown["self_assessment"] is None
+    if not SHOWN.get(relation):
+        for response in (
+            await teacher.get("/api/schools?q=naryn"),
+            await teacher.get(f"/api/schools/{subject.id}"),
+            await viewer.admin.get("/api/schools/suggestions"),
+        ):
+            assert "internet is slow" not in response.text
+
+
+async def test_a_school_always_reads_its_own_self_assessment(schools: SchoolFactory) -> None:
+    school = await schools.create("Own School")
+    saved = await _profile(school, **PUBLIC_PROFILE, self_assessment=WEAKNESS)
+    teacher = await school.teacher()
+
+    own = (await teacher.get("/api/schools/me")).json()
+    listed = (await teacher.get("/api/schools?q=own")).json()["items"]
+    single = (await teacher.get(f"/api/schools/{school.id}")).json()
+
+    assert saved["self_assessment"] == WEAKNESS
+    assert own["self_assessment"] == WEAKNESS
+    assert [item["self_assessment"] for item in listed] == [WEAKNESS]
+    assert single["self_assessment"] == WEAKNESS
+
+
+async def test_the_self_assessment_is_hidden_again_once_a_partnership_ends(
+    schools: SchoolFactory,
+) -> None:
+    subject = await schools.create("Subject School")
+    await _profile(subject, **PUBLIC_PROFILE, self_assessment=WEAKNESS)
+    viewer = await schools.create("Viewer School")
+    partnership = await partners(viewer, subject)
+    before = (await viewer.admin.get(f"/api/schools/{subject.id}")).json()
+
+    await subject.admin.post(f"/api/partnerships/{partnership}/end")
+    after = (await viewer.admin.get(f"/api/schools/{subject.id}")).json()
+
+    assert before["self_assessment"] == WEAKNESS
+    assert after["self_assessment"] is None
+    assert after["offers"] == PUBLIC_PROFILE["offers"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from uuid import UUID
 
 from litestar import Controller, get, put
@@ -9,6 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
@@ -35,9 +37,15 @@ async def provide_school_service(
 
 
 def school_out(
-    school: School, identity: Identity, open_partnerships: dict[UUID, OpenPartnership]
+    school: School,
+    identity: Identity,
+    open_partnerships: dict[UUID, OpenPartnership],
+    in_touch: Collection[UUID] = frozenset(),
 ) -> SchoolOut:
+    """A school as the caller may see it: its self-assessment only when the policy lets
+    the caller's school read it (rule 6), otherwise None."""
     partnership = open_partnerships.get(school.id)
+    answers = school.self_assessment or {}
     return SchoolOut(
         id=school.id,
         name=school.name,
@@ -52,7 +60,9 @@ def school_out(
         strong_subjects=list(school.strong_subjects or []),
         offers=school.offers,
         needs=school.needs,
-        self_assessment={str(k): str(v) for k, v in (school.self_assessment or {}).items()},
+        self_assessment={str(k): str(v) for k, v in answers.items()}
+        if policy.reads_self_assessment(identity, school.id, in_touch)
+        else None,
         is_own=school.id == identity.school_id,
         partnership_id=partnership.id if partnership else None,
         partnership_status=partnership.status if partnership else None,
@@ -89,7 +99,9 @@ class SchoolController(Controller):
             offset=offset,
         )
         return SchoolPage(
-            items=[school_out(s, identity, page.open_partnerships) for s in page.schools],
+            items=[
+                school_out(s, identity, page.open_partnerships, page.in_touch) for s in page.schools
+            ],
             total=page.total,
             limit=limit,
             offset=offset,
@@ -141,7 +153,7 @@ class SchoolController(Controller):
         return SuggestionsOut(
             items=[
                 SuggestionOut(
-                    school=school_out(found.schools[s.school_id], identity, {}),
+                    school=school_out(found.schools[s.school_id], identity, {}, found.in_touch),
                     score=s.score,
                     two_way=s.two_way,
                     reasons=[
@@ -162,4 +174,9 @@ class SchoolController(Controller):
         school_id: FromPath[UUID],
     ) -> SchoolOut:
         school = await schools.get(identity, school_id)
-        return school_out(school, identity, await schools.open_partnerships(identity))
+        return school_out(
+            school,
+            identity,
+            await schools.open_partnerships(identity),
+            await schools.schools_in_touch(identity),
+        )

@@ -54,7 +54,11 @@ class SchoolOut(msgspec.Struct):
     strong_subjects: list[str]
     offers: str | None
     needs: str | None
-    self_assessment: dict[str, str]
+    # The self-assessment's answers, keyed by question: shown to the school itself and to
+    # the schools it has an open invitation (either way) or an active partnership with;
+    # null for every other school (rule 6: what a school says of its weaknesses stays
+    # between partners).
+    self_assessment: dict[str, str] | None
     is_own: bool
     # The caller's school's open partnership with this school, if any.
     partnership_id: UUID | None

@@ -17,7 +17,11 @@ from exchange.errors import InvalidInput, NotFound
 from exchange.folding import LIKE_ESCAPE, contains_pattern, fold
 from exchange.models import Partnership, School, SchoolKind, SchoolLocality
 from exchange.partnerships.content import SelfAssessment, load_self_assessment
-from exchange.policy import partnerships_visible_to, require_admin
+from exchange.policy import (
+    partnerships_visible_to,
+    require_admin,
+    self_assessment_partnerships,
+)
 from exchange.schools.matching import Profile, Suggestion, suggest
 from exchange.schools.schemas import ProfileUpdate
 
@@ -40,6 +44,8 @@ class Suggestions:
     ranked: list[Suggestion]
     schools: dict[UUID, School]
     hint: str | None
+    # The schools whose self-assessment the caller may read (see `schools_in_touch`).
+    in_touch: frozenset[UUID] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class DirectoryPage:
     schools: list[School]
     total: int
     open_partnerships: dict[UUID, OpenPartnership]
+    in_touch: frozenset[UUID] = frozenset()
 
 
 class SchoolService:
@@ -105,6 +112,7 @@ class SchoolService:
             schools=schools,
             total=int(total or 0),
             open_partnerships=await self.open_partnerships(identity),
+            in_touch=await self.schools_in_touch(identity),
         )
 
     async def get(self, identity: Identity, school_id: UUID) -> School:
@@ -131,6 +139,18 @@ class SchoolService:
             other = invited if inviting == identity.school_id else inviting
             found[other] = OpenPartnership(id=partnership_id, status=status)
         return found
+
+    async def schools_in_touch(self, identity: Identity) -> frozenset[UUID]:
+        """The other schools that may read the caller's school's self-assessment, and
+        whose self-assessment it may read (rule 6; the policy says which partnerships)."""
+        rows = await self.session.execute(
+            select(Partnership.inviting_school_id, Partnership.invited_school_id).where(
+                self_assessment_partnerships(identity)
+            )
+        )
+        return frozenset(
+            invited if inviting == identity.school_id else inviting for inviting, invited in rows
+        )
 
     def self_assessment(self) -> SelfAssessment:
         return load_self_assessment()
@@ -190,7 +210,12 @@ class SchoolService:
                 "Fill in what your school offers and needs (PUT /api/schools/me/profile) "
                 "to get partner suggestions."
             )
-        return Suggestions(ranked, {school.id: school for school in candidates}, hint)
+        return Suggestions(
+            ranked,
+            {school.id: school for school in candidates},
+            hint,
+            await self.schools_in_touch(identity),
+        )
 
 
 def _profile(school: School) -> Profile:
