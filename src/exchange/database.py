@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 import uuid
 import weakref
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -21,10 +25,17 @@ SESSION_DEPENDENCY_KEY = "db_session"
 # commit (sending mail) knows where to go without threading settings through hooks.
 SETTINGS_INFO_KEY = "exchange.settings"
 
+# The SQLite file holds password hashes and e-mail addresses: readable by the service's
+# user only, as the file store is. SQLite gives its WAL and shared-memory files the mode
+# of the database file, so they follow.
+SQLITE_FILE_MODE: Final = 0o600
+DATA_FOLDER_MODE: Final = 0o700
+_SQLITE_COMPANIONS: Final = ("-wal", "-shm", "-journal")
+
 
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        protect_sqlite_file(settings)
         engine = create_async_engine(
             settings.database_url, connect_args={"timeout": 30}, pool_pre_ping=False
         )
@@ -37,6 +48,41 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=10,
         pool_timeout=10,
     )
+
+
+def protect_sqlite_file(settings: Settings) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would make it 0644 under the
+    usual umask), tighten one an older version left readable, and keep the data folder
+    to the service's user. Folders the exchange does not own (an explicit
+    `EXCHANGE_DATABASE_URL` elsewhere) are created 0700 if missing, never changed."""
+    database = make_url(settings.database_url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser().resolve()
+    _private_folder(settings.data_dir, tighten=True)
+    _private_folder(path.parent, tighten=path.parent == settings.data_dir)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE))
+    for name in (path.name, *(path.name + suffix for suffix in _SQLITE_COMPANIONS)):
+        _tighten(path.with_name(name), SQLITE_FILE_MODE)
+
+
+def _private_folder(folder: Path, *, tighten: bool) -> None:
+    try:
+        folder.mkdir(mode=DATA_FOLDER_MODE, parents=True)
+    except FileExistsError:
+        if tighten:
+            _tighten(folder, DATA_FOLDER_MODE)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Take away what others and the group may do with `path`, if it is ours."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return
+    if status.st_uid == os.getuid() and stat.S_IMODE(status.st_mode) & ~mode:
+        path.chmod(stat.S_IMODE(status.st_mode) & mode)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from exchange.config import Settings
-from exchange.database import create_engine
+from exchange.database import create_engine, protect_sqlite_file
 
 
 def compare_type(
@@ -121,7 +121,7 @@ def _run_outside_event_loop(fn: Any, *args: Any) -> None:
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        protect_sqlite_file(settings)
     _run_outside_event_loop(command.upgrade, alembic_config(settings), revision)
 
 
