@@ -22,7 +22,39 @@ def load_settings() -> Settings:
         raise click.UsageError(str(exc)) from exc
 
 
-@click.group()
+NOT_MIGRATED = (
+    "The database has no tables yet, or an older schema: run `exchange db upgrade` first."
+)
+
+
+class _Commands(click.Group):
+    """The top-level group: a command that meets a database without its schema says in
+    one line what to do, instead of a page of traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            return super().invoke(ctx)
+        except DBAPIError:
+            if not _schema_is_behind():
+                raise
+            click.echo(f"error: {NOT_MIGRATED}", err=True)
+            sys.exit(2)
+
+
+def _schema_is_behind() -> bool:
+    """Whether the database's schema is missing or older than the migrations."""
+    from exchange.schema import current_revision, head_revision
+
+    try:
+        settings = Settings.from_env()
+        return asyncio.run(current_revision(settings)) != head_revision(settings)
+    except Exception:
+        return False
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="exchange")
 def main() -> None:
     """The partner-school exchange."""
@@ -135,16 +167,36 @@ def school() -> None:
 @school.command("create")
 @click.option("--name", required=True, help="The school's name.")
 @click.option("--admin-email", required=True, help="E-mail of the school's first admin.")
-@click.option("--admin-password", required=True, help="Password of the first admin.")
+@click.option(
+    "--admin-password",
+    default=None,
+    help="Password of the first admin. Prefer the prompt or --admin-password-stdin: a "
+    "password on the command line shows in `ps` and in the shell's history ('-' reads "
+    "it from standard input).",
+)
+@click.option(
+    "--admin-password-stdin",
+    is_flag=True,
+    help="Read the first admin's password from the first line of standard input.",
+)
 @click.option("--admin-name", default=None, help="Full name of the first admin.")
 @click.option("--region", default=None, help="Region, e.g. Osh or Chui.")
 def school_create(
-    name: str, admin_email: str, admin_password: str, admin_name: str | None, region: str | None
+    name: str,
+    admin_email: str,
+    admin_password: str | None,
+    admin_password_stdin: bool,
+    admin_name: str | None,
+    region: str | None,
 ) -> None:
-    """Create a school with its first admin; prints JSON with school_id and admin_id."""
+    """Create a school with its first admin; prints JSON with school_id and admin_id.
+
+    The password is asked for (twice, not shown) unless it comes on standard input.
+    """
     from exchange.errors import DomainError
 
     settings = load_settings()
+    admin_password = _admin_password(admin_password, from_stdin=admin_password_stdin)
     try:
         school_id, admin_id = asyncio.run(
             _create_school(settings, name, admin_email, admin_password, admin_name, region)
@@ -153,6 +205,38 @@ def school_create(
         click.echo(f"error: {exc.detail}", err=True)
         sys.exit(1)
     click.echo(json.dumps({"school_id": str(school_id), "admin_id": str(admin_id)}))
+
+
+def _admin_password(given: str | None, *, from_stdin: bool) -> str:
+    """The first admin's password: from standard input, the command line (with a
+    warning), or a hidden prompt asked twice."""
+    if from_stdin or given == "-":
+        if given not in (None, "-"):
+            raise click.UsageError(
+                "Give the password either with --admin-password or on standard input "
+                "(--admin-password-stdin), not both."
+            )
+        line = sys.stdin.readline()
+        password = line.removesuffix("\n").removesuffix("\r")
+        if not password:
+            raise click.UsageError(
+                "Standard input held no password: send it as the first line, e.g. "
+                "`printf '%s\\n' \"$PASSWORD\" | exchange school create ... "
+                "--admin-password-stdin`."
+            )
+        return password
+    if given is not None:
+        click.echo(
+            "warning: a password given with --admin-password shows in `ps` and in the "
+            "shell's history; leave the option out to be asked for it, or use "
+            "--admin-password-stdin.",
+            err=True,
+        )
+        return given
+    typed: str = click.prompt(
+        "Password of the first admin", hide_input=True, confirmation_prompt=True
+    )
+    return typed
 
 
 async def _create_school(settings: Settings, *args: Any) -> tuple[Any, Any]:

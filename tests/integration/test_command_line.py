@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -85,3 +86,103 @@ def test_a_bad_setting_is_refused_before_starting(tmp_path: Path) -> None:
     result = run_exchange("db", "upgrade", cwd=tmp_path, env={"EXCHANGE_MAX_UPLOAD_BYTES": "lots"})
     assert result.returncode != 0
     assert "EXCHANGE_MAX_UPLOAD_BYTES" in result.stderr
+
+
+def _create_school(tmp_path: Path, *password_args: str, input: str | None = None) -> Any:
+    return run_exchange(
+        "school",
+        "create",
+        "--name",
+        "Кара-Суу №3 мектеби",
+        "--admin-email",
+        "director@karasuu.kg",
+        *password_args,
+        cwd=tmp_path,
+        input=input,
+    )
+
+
+def _signs_in(tmp_path: Path, password: str) -> bool:
+    with live_server(tmp_path) as server:
+        answer = httpx.post(
+            f"{server.base_url}/api/auth/token",
+            json={"email": "director@karasuu.kg", "password": password},
+        )
+    return answer.status_code == 200
+
+
+def test_school_create_reads_the_password_from_standard_input(tmp_path: Path) -> None:
+    assert run_exchange("db", "upgrade", cwd=tmp_path).returncode == 0
+    created = _create_school(tmp_path, "--admin-password-stdin", input="a passphrase from a pipe\n")
+    assert created.returncode == 0, created.stderr
+    assert set(json.loads(created.stdout)) == {"school_id", "admin_id"}
+    assert "warning" not in created.stderr
+    assert _signs_in(tmp_path, "a passphrase from a pipe")
+
+
+def test_school_create_reads_the_password_from_standard_input_given_a_dash(
+    tmp_path: Path,
+) -> None:
+    assert run_exchange("db", "upgrade", cwd=tmp_path).returncode == 0
+    created = _create_school(tmp_path, "--admin-password", "-", input="dash means stdin\n")
+    assert created.returncode == 0, created.stderr
+    assert "warning" not in created.stderr
+    assert _signs_in(tmp_path, "dash means stdin")
+
+
+def test_school_create_with_the_password_on_the_command_line_warns(tmp_path: Path) -> None:
+    assert run_exchange("db", "upgrade", cwd=tmp_path).returncode == 0
+    created = _create_school(tmp_path, "--admin-password", "still works for scripts")
+    assert created.returncode == 0, created.stderr
+    assert "warning:" in created.stderr
+    assert "--admin-password-stdin" in created.stderr
+    assert set(json.loads(created.stdout)) == {"school_id", "admin_id"}
+
+
+def test_school_create_asks_for_the_password_twice_without_showing_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from exchange.cli import main
+
+    assert run_exchange("db", "upgrade", cwd=tmp_path).returncode == 0
+    env = {"EXCHANGE_DATA_DIR": str(tmp_path / "storage")}
+    runner = CliRunner()
+    mismatch = runner.invoke(
+        main,
+        ["school", "create", "--name", "X", "--admin-email", "director@karasuu.kg"],
+        input="first typing of it\nsecond typing of it\n",
+        env=env,
+    )
+    assert "do not match" in mismatch.output
+    typed = runner.invoke(
+        main,
+        ["school", "create", "--name", "X", "--admin-email", "director@karasuu.kg"],
+        input="typed at the prompt\ntyped at the prompt\n",
+        env=env,
+    )
+    assert typed.exit_code == 0, typed.output
+    assert "typed at the prompt" not in typed.output
+    assert "Password of the first admin" in typed.output
+    assert _signs_in(tmp_path, "typed at the prompt")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("school", "create", "--name", "X", "--admin-email", "a@b.kg", "--admin-password-stdin"),
+        ("store", "verify"),
+        ("search", "reindex"),
+        ("requests", "escalate"),
+        ("jobs", "run", "--until-idle"),
+    ],
+)
+def test_a_command_on_a_database_without_tables_says_to_upgrade_in_one_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    result = run_exchange(*command, cwd=tmp_path, input="a long enough password\n")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: The database has no tables yet, or an older schema: run "
+        "`exchange db upgrade` first."
+    ]
+    assert "Traceback" not in result.stderr
