@@ -32,6 +32,7 @@ from exchange.notifications.controllers import NotificationController
 from exchange.observability import RequestContextMiddleware, configure_logging
 from exchange.partnerships.controllers import CodeOfConductController, PartnershipController
 from exchange.problems import handle_exception
+from exchange.request_bodies import ExchangeRequest, require_json_content_type
 from exchange.resources.controllers import resource_routes
 from exchange.reuse.controllers import ResourceReuseController, ReuseRequestController
 from exchange.schools.controllers import SchoolController
@@ -163,6 +164,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         middleware=[
             DefineMiddleware(BearerTokenMiddleware, exclude=[r"^/health", r"^/schema"]),
         ],
+        request_class=ExchangeRequest,
+        guards=[require_json_content_type],
         exception_handlers={Exception: handle_exception},
         request_max_body_size=settings.max_json_body_bytes,
         openapi_config=OpenAPIConfig(

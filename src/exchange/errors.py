@@ -99,6 +99,22 @@ class UnsupportedMediaType(DomainError):
     type_slug = "unsupported-media-type"
 
 
+class UnreadableBody(DomainError):
+    """The request body cannot be read as what the route takes (400)."""
+
+    status_code = 400
+    title = "Bad request"
+    type_slug = "unreadable-body"
+
+
+class BodyNotJson(DomainError):
+    """A route that takes JSON was sent something labelled otherwise (415)."""
+
+    status_code = 415
+    title = "Unsupported media type"
+    type_slug = "json-required"
+
+
 class RangeNotSatisfiable(DomainError):
     status_code = 416
     title = "Range not satisfiable"

@@ -6,9 +6,11 @@ A 500 never carries a stack trace or SQL: it names the request id the logs hold.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -140,36 +142,173 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 def _validation_problem(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
-    errors = []
-    if isinstance(exc.extra, list):
-        for item in exc.extra:
-            if isinstance(item, dict):
-                errors.append(
-                    {
-                        "field": item.get("key") or "",
-                        "source": item.get("source") or "body",
-                        "message": str(item.get("message", "")),
-                    }
-                )
-    if errors:
-        parts = "; ".join(
-            f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
-        )
+    items = (
+        [item for item in exc.extra if isinstance(item, dict)]
+        if isinstance(exc.extra, list)
+        else []
+    )
+    if any(_is_missing_body(item) for item in items):
+        fields = _required_body_fields(request)
+        if fields:
+            detail = _SENTENCES["no body, fields"].format(
+                fields=", ".join(f"'{field}'" for field in fields)
+            )
+        else:
+            detail = _SENTENCES["no body"]
         return problem_response(
             request,
             status=422,
             title=_TITLES[422],
-            detail=f"Some values are not acceptable. {parts}",
+            detail=detail,
+            slug="invalid-input",
+            extra={
+                "errors": [
+                    {"field": field, "source": "body", "message": _say("required", field=field)}
+                    for field in fields
+                ]
+            },
+        )
+    errors = [_field_error(item) for item in items]
+    if errors:
+        return problem_response(
+            request,
+            status=422,
+            title=_TITLES[422],
+            detail=_SENTENCES["some values"].format(
+                errors=" ".join(error["message"] for error in errors)
+            ),
             slug="invalid-input",
             extra={"errors": errors},
         )
     message = str(exc.detail or "")
-    detail = _DETAILS[400]
-    if message and "Validation failed" not in message:
-        detail = f"{detail} ({message})"
+    if missing := _MISSING_PARAMETER.match(message):
+        kind, name = missing.groups()
+        detail = _say(f"missing {kind} parameter", "missing parameter", name=name)
+    else:
+        detail = _DETAILS[400]
+        if message and "Validation failed" not in message:
+            detail = f"{detail} ({message})"
     return problem_response(
         request, status=400, title=_TITLES[400], detail=detail, slug="bad-request"
     )
+
+
+# Litestar's and msgspec's messages about a request's values, put into words a teacher
+# (or a client's developer) can act on. Each sentence is whole, with named placeholders.
+_SENTENCES = {
+    "no body": "The request has no body. Send a JSON object.",
+    "no body, fields": "The request has no body. Send a JSON object with the fields {fields}.",
+    "some values": "Some values are not acceptable. {errors}",
+    "missing query parameter": "The query parameter '{name}' is required.",
+    "missing header parameter": "The header '{name}' is required.",
+    "missing parameter": "The parameter '{name}' is required.",
+    "required": "'{field}' is required.",
+    "unknown": "'{field}' is not a field this address accepts. Leave it out.",
+    "wrong type": "{field} must be {expected}, not {actual}.",
+    ">=": "{field} must be at least {limit}.",
+    "<=": "{field} must be at most {limit}.",
+    ">": "{field} must be more than {limit}.",
+    "<": "{field} must be less than {limit}.",
+    "str >= 1": "{field} must not be empty.",
+    "str >=": "{field} must be at least {limit} characters long.",
+    "str <=": "{field} must be at most {limit} characters long.",
+    "bytes >=": "{field} must be at least {limit} bytes long.",
+    "bytes <=": "{field} must be at most {limit} bytes long.",
+    "array >=": "{field} must list at least {limit} items.",
+    "array <=": "{field} may list at most {limit} items.",
+    "object >=": "{field} must hold at least {limit} entries.",
+    "object <=": "{field} may hold at most {limit} entries.",
+    "pattern": "{field} is not written in the form it needs (see the API documentation).",
+    "enum": "{field} cannot be {value}: see the API documentation for the values it takes.",
+    "Invalid UUID": "{field} must be an id (a UUID).",
+    "Invalid RFC3339 encoded datetime": "{field} must be a date and time such as "
+    "2026-09-01T08:00:00Z.",
+    "Invalid RFC3339 encoded date": "{field} must be a date such as 2026-09-01.",
+    "other": "{field} is not acceptable: {reason}.",
+}
+
+_KINDS = {
+    "str": "text",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "array": "a list",
+    "object": "a JSON object",
+    "null": "null",
+    "uuid": "an id (a UUID)",
+    "datetime": "a date and time",
+    "date": "a date",
+}
+
+_MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']*)'")
+_MISSING_FIELD = re.compile(r"Object missing required field `([^`]*)`")
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `([^`]*)`")
+_WRONG_TYPE = re.compile(r"Expected `([^`]*)`, got `([^`]*)`")
+_BOUND = re.compile(r"Expected `(?:int|float)` (>=|<=|>|<) (\S+)")
+_LENGTH = re.compile(r"Expected `(str|array|object|bytes)` of length (>=|<=) (\d+)")
+_PATTERN = re.compile(r"Expected `str` matching regex")
+_ENUM = re.compile(r"Invalid enum value (.*)")
+
+
+def _say(key: str, fallback: str | None = None, **values: str) -> str:
+    template = _SENTENCES.get(key) or _SENTENCES[fallback or "other"]
+    return template.format(**values)
+
+
+def _is_missing_body(item: dict[str, Any]) -> bool:
+    # Litestar reports an absent body as the key error of its `data` parameter.
+    return item.get("key") == "data" and str(item.get("message", "")) == "'data'"
+
+
+def _required_body_fields(request: Request[Any, Any, Any]) -> list[str]:
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return []
+    shape = data.annotation
+    for candidate in (shape, *getattr(shape, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, msgspec.Struct):
+            return [
+                field.encode_name for field in msgspec.structs.fields(candidate) if field.required
+            ]
+    return []
+
+
+def _kind_in_words(expected: str) -> str:
+    return " or ".join(_KINDS.get(part.strip(), part.strip()) for part in expected.split("|"))
+
+
+def _field_error(item: dict[str, Any]) -> dict[str, str]:
+    key = str(item.get("key") or "")
+    source = str(getattr(item.get("source"), "value", item.get("source")) or "body")
+    message = str(item.get("message", ""))
+    parent = "" if key == "data" else key
+    for pattern, sentence in ((_MISSING_FIELD, "required"), (_UNKNOWN_FIELD, "unknown")):
+        if match := pattern.match(message):
+            field = ".".join(part for part in (parent, match.group(1)) if part)
+            return {"field": field, "source": source, "message": _say(sentence, field=field)}
+    subject = f"'{parent}'" if parent else "The request body"
+    return {"field": parent, "source": source, "message": _value_in_words(subject, message)}
+
+
+def _value_in_words(field: str, message: str) -> str:
+    if match := _WRONG_TYPE.match(message):
+        expected, actual = (_kind_in_words(kind) for kind in match.groups())
+        return _say("wrong type", field=field, expected=expected, actual=actual)
+    if match := _BOUND.match(message):
+        bound, limit = match.groups()
+        return _say(bound, field=field, limit=limit)
+    if match := _LENGTH.match(message):
+        kind, bound, limit = match.groups()
+        if kind == "str" and bound == ">=" and limit == "1":
+            return _say("str >= 1", field=field)
+        return _say(f"{kind} {bound}", field=field, limit=limit)
+    if _PATTERN.match(message):
+        return _say("pattern", field=field)
+    if match := _ENUM.match(message):
+        return _say("enum", field=field, value=match.group(1))
+    if message in _SENTENCES:
+        return _say(message, field=field)
+    return _say("other", field=field, reason=message.rstrip("."))
 
 
 def _http_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
