@@ -36,6 +36,8 @@ from exchange.request_bodies import ExchangeRequest, require_json_content_type
 from exchange.resources.controllers import resource_routes
 from exchange.reuse.controllers import ResourceReuseController, ReuseRequestController
 from exchange.schools.controllers import SchoolController
+from exchange.web.routes import create_compression_config, create_csrf_config, web_routes
+from exchange.web.templating import create_template_config
 
 ROUTE_HANDLERS: list[Any] = [
     HealthController,
@@ -144,7 +146,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await blob_store.close()
 
     return ExchangeApp(
-        route_handlers=[*ROUTE_HANDLERS, *resource_routes(settings)],
+        route_handlers=[*ROUTE_HANDLERS, *resource_routes(settings), *web_routes(settings)],
         plugins=[SQLAlchemyPlugin(config=alchemy)],
         dependencies={
             "settings": Provide(provide_settings, sync_to_thread=False),
@@ -167,6 +169,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         request_class=ExchangeRequest,
         guards=[require_json_content_type],
         exception_handlers={Exception: handle_exception},
+        template_config=create_template_config(),
+        csrf_config=create_csrf_config(settings),
+        compression_config=create_compression_config(),
         request_max_body_size=settings.max_json_body_bytes,
         openapi_config=OpenAPIConfig(
             title="The partner-school exchange",

@@ -55,6 +55,12 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"
     forwarded_allow_ips: str = "127.0.0.1"
+    # The pages' cookies: `Secure` unless set to false; unset, they are `Secure` except
+    # on plain http to this machine (127.0.0.1, localhost), where browsers would drop them.
+    cookie_secure: bool | None = None
+    # Signs the pages' form tokens; instances behind one address need the same value.
+    # Unset, one is made and kept in `<data_dir>/secret_key`.
+    secret_key: str = ""
     debug: bool = False
     data_dir: Path = field(default_factory=default_data_dir)
 

@@ -1,0 +1,100 @@
+"""Signing in and out, and a member's own account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.response import Redirect, Response
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from exchange.accounts.controllers import provide_account_service
+from exchange.accounts.services import AccountService
+from exchange.errors import NotAuthenticated, TooManyAttempts
+from exchange.web.forms import FormErrors, first, form_values
+from exchange.web.language import _
+from exchange.web.page import Page
+from exchange.web.sessions import ending_session_cookie, safe_next, session_cookie
+
+
+class SignInController(Controller):
+    tags = ["pages"]
+    include_in_schema = False
+    dependencies = {"accounts": Provide(provide_account_service)}
+
+    @get("/sign-in")
+    async def show(self, page: NamedDependency[Page]) -> Any:
+        next_path = page.request.query_params.get("next")
+        if page.viewer is not None:
+            return Redirect(safe_next(next_path), status_code=HTTP_303_SEE_OTHER)
+        return page.render(
+            "account/sign_in.html", errors=FormErrors(), email="", next=safe_next(next_path)
+        )
+
+    @post("/sign-in", status_code=HTTP_303_SEE_OTHER)
+    async def sign_in(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        accounts: NamedDependency[AccountService],
+    ) -> Any:
+        values = await form_values(request)
+        email, password = first(values, "email"), first(values, "password")
+        next_path = safe_next(first(values, "next"))
+        errors = FormErrors()
+        if not email:
+            errors.add("email", _("Enter your e-mail address."))
+        if not password:
+            errors.add("password", _("Enter your password."))
+        status = 422
+        if not errors:
+            address = request.client.host if request.client else None
+            try:
+                issued = await accounts.sign_in(email, password, address)
+            except TooManyAttempts as exc:
+                minutes = max(1, round(int(exc.headers.get("Retry-After", "60")) / 60))
+                errors.add(
+                    None,
+                    _(
+                        "Too many failed sign-ins. Wait about {minutes} min and try again, "
+                        "or ask your school's admin to check your account.",
+                        minutes=minutes,
+                    ),
+                )
+                status = 429
+            except NotAuthenticated:
+                errors.add(
+                    "password",
+                    _(
+                        "The e-mail address or the password is not right (or the account "
+                        "is disabled). Check them and try again."
+                    ),
+                )
+                status = 401
+            else:
+                response: Response[Any] = Redirect(next_path, status_code=HTTP_303_SEE_OTHER)
+                response.cookies.append(
+                    session_cookie(page.settings, request, issued.token, issued.expires_at)
+                )
+                return response
+        return page.render(
+            "account/sign_in.html",
+            status_code=status,
+            errors=errors,
+            email=email,
+            next=next_path,
+        )
+
+    @post("/sign-out", status_code=HTTP_303_SEE_OTHER)
+    async def sign_out(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        accounts: NamedDependency[AccountService],
+    ) -> Any:
+        if page.viewer is not None:
+            await accounts.sign_out(page.viewer)
+        response: Response[Any] = Redirect("/sign-in", status_code=HTTP_303_SEE_OTHER)
+        response.cookies.append(ending_session_cookie(page.settings, request))
+        return response

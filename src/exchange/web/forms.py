@@ -1,0 +1,61 @@
+"""Forms on the pages: what was sent, and what was refused, field by field.
+
+Refusals follow the GOV.UK pattern: a summary at the top that links to each field, and
+the same message next to the field. A refusal the services raise is placed next to the
+field it names (`errors=[{"field": ...}]`), or at the top when it names none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Request
+
+from exchange.errors import DomainError
+
+
+@dataclass
+class FormErrors:
+    by_field: dict[str, str] = field(default_factory=dict)
+    general: list[str] = field(default_factory=list)
+
+    def add(self, name: str | None, message: str) -> None:
+        if name and name not in self.by_field:
+            self.by_field[name] = message
+        elif not name:
+            self.general.append(message)
+
+    def add_refusal(self, exc: DomainError, known_fields: set[str]) -> None:
+        """Place a service's refusal next to the field it is about."""
+        named = [
+            str(item.get("field"))
+            for item in exc.extra.get("errors") or []
+            if isinstance(item, dict) and item.get("field") in known_fields
+        ]
+        if named:
+            for name in named:
+                self.add(name, exc.detail)
+        else:
+            self.add(
+                exc.extra.get("field") if exc.extra.get("field") in known_fields else None,
+                exc.detail,
+            )
+
+    def __bool__(self) -> bool:
+        return bool(self.by_field or self.general)
+
+
+async def form_values(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
+    """An url-encoded form as lists of values per name (checkboxes repeat a name)."""
+    form = await request.form()
+    values: dict[str, list[str]] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            values.setdefault(name, []).append(value)
+    return values
+
+
+def first(values: dict[str, list[str]], name: str, default: str = "") -> str:
+    found = values.get(name)
+    return found[0].strip() if found else default

@@ -1,0 +1,91 @@
+"""What every page handler is given: who is looking, in which language, and `render`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.accounts.identity import Identity
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.models import Member
+from exchange.web.language import (
+    LANGUAGE_COOKIE,
+    explicit_choice,
+    page_language,
+    use_page_language,
+)
+from exchange.web.sessions import SignInRequired, cookies_secure, session_identity
+
+ONE_YEAR_SECONDS = 365 * 24 * 3600
+
+
+@dataclass
+class Page:
+    request: Request[Any, Any, Any]
+    settings: Settings
+    language: str
+    viewer: Identity | None
+    member: Member | None
+    cookies: list[Cookie] = field(default_factory=list)
+
+    def require_member(self) -> Identity:
+        """The signed-in member; anyone else is sent to the sign-in page and back."""
+        if self.viewer is None:
+            target = self.request.url.path
+            if self.request.url.query:
+                target += "?" + self.request.url.query
+            raise SignInRequired(target)
+        return self.viewer
+
+    def language_url(self, language: str) -> str:
+        """This page in another language (the choice is remembered)."""
+        query = [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"]
+        query.append(("lang", language))
+        return f"{self.request.url.path}?{urlencode(query)}"
+
+    def render(self, template: str, *, status_code: int = 200, **context: Any) -> Template:
+        cookies = list(self.cookies)
+        if explicit_choice(self.request):
+            cookies.append(
+                Cookie(
+                    key=LANGUAGE_COOKIE,
+                    value=self.language,
+                    path="/",
+                    max_age=ONE_YEAR_SECONDS,
+                    samesite="lax",
+                    httponly=True,
+                    secure=cookies_secure(self.settings, self.request),
+                )
+            )
+        return Template(
+            template_name=template,
+            context={"page": self, **context},
+            status_code=status_code,
+            cookies=cookies,
+            headers={"Cache-Control": "private, no-cache", "Vary": "Cookie"},
+        )
+
+
+async def provide_page(
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
+) -> Page:
+    viewer = await session_identity(request, db_session, clock)
+    member = await db_session.get(Member, viewer.member_id) if viewer else None
+    language = page_language(
+        request,
+        member_language=getattr(member, "language", None),
+        school_languages=list(member.school.languages or []) if member else None,
+    )
+    use_page_language(language)
+    return Page(request=request, settings=settings, language=language, viewer=viewer, member=member)

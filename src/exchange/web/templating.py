@@ -1,0 +1,60 @@
+"""Pages rendered by Jinja2 through Litestar's template support, in the page's language.
+
+One environment serves every language: `jinja2.ext.i18n`'s `_`, `gettext` and
+`ngettext` read the request's language when a template is rendered. Every sentence a
+person reads is written in a template inside `_()` or `{% trans %}`, so it is in the
+catalogs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from exchange.resources.languages import EXCHANGE_LANGUAGES
+from exchange.web.assets import asset_url
+from exchange.web.language import LANGUAGE_NAMES, install_translations
+
+
+def _day(value: datetime | date | None) -> str:
+    """A date as every language here reads it: 2026-12-07."""
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%d")
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return ""
+    units = ["B", "KB", "MB", "GB"]
+    size = float(value)
+    for unit in units:
+        if size < 1024 or unit == units[-1]:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{value} B"  # pragma: no cover
+
+
+def create_environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("exchange.web", "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    install_translations(environment)
+    environment.globals["asset_url"] = asset_url
+    environment.globals["language_names"] = LANGUAGE_NAMES
+    environment.globals["languages"] = EXCHANGE_LANGUAGES
+    environment.filters["day"] = _day
+    environment.filters["size"] = _size
+    return environment
+
+
+def create_template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(create_environment()))
