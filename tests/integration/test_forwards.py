@@ -245,7 +245,11 @@ async def test_ending_the_owner_partnership_cuts_the_forwarded_school_too(
     assert not await can_read(ground, cast.b, cast.resource_id)
     assert not await can_read(ground, c, cast.resource_id)
     chain = (await cast.a.admin.get(f"/api/resources/{cast.resource_id}/forwards")).json()
-    assert "no longer read" in chain["forwards"][0]["cut_reason"]
+    (forward,) = chain["forwards"]
+    assert forward["cut_reason"] == (
+        "The partnership between Osh School 5 and Naryn Village School ended."
+    )
+    assert forward["cut_at"] is not None
 
 
 async def test_an_open_licence_forward_lasts_as_long_as_the_licence(ground: Ground) -> None:

@@ -11,6 +11,7 @@ from exchange.models.audit_event import AuditEvent
 from exchange.models.code_of_conduct import CodeOfConductVersion
 from exchange.models.dashboard_visit import DashboardVisit
 from exchange.models.enums import (
+    GrantRevocation,
     GrantSource,
     Licence,
     MemberRole,
@@ -43,6 +44,7 @@ __all__ = (
     "DashboardVisit",
     "Forward",
     "Grant",
+    "GrantRevocation",
     "GrantSource",
     "Job",
     "Licence",

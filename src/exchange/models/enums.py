@@ -76,3 +76,10 @@ class ReuseRequestStatus(StrEnum):
 class GrantSource(StrEnum):
     REQUEST = "request"
     LICENCE = "licence"
+
+
+class GrantRevocation(StrEnum):
+    """Why a grant was revoked."""
+
+    WITHDRAWN = "withdrawn"  # an author or the owner school's admin withdrew it
+    PARTNERSHIP_ENDED = "partnership_ended"  # the partnership it rested on ended

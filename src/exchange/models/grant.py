@@ -38,3 +38,6 @@ class Grant(UUIDv7AuditBase):
     revoked_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )
+    # Why it was revoked: `GrantRevocation` ('withdrawn' by the owner school, or
+    # 'partnership_ended'). A revoked grant stays revoked whatever happens later.
+    revoked_reason: Mapped[str | None] = mapped_column(String(32), default=None)

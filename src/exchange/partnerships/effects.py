@@ -1,11 +1,14 @@
 """What else changes when a partnership ends, registered by the domains it affects.
 
-Access to `partners` and `selected` resources needs nothing here: the policy computes it
-from the partnership's status in SQL, so it ends with the status change. Other domains
-(reuse requests: a request from a school whose partnership ended is closed) register a
-hook with `on_partnership_end` when their module is imported; the lifecycle service runs
-every hook inside the transaction that ends the partnership, so the end and its effects
-are committed together or not at all. A hook must not commit.
+Access to `partners` resources follows the partnership's status in SQL, so it ends with
+the status change, and a new partnership gives it again. What rested on the partnership
+itself ends for good, so that partnering again does not bring it back: `shared_with`
+entries naming the former partner, the grants from requests made under it, the forwards
+made with them, pending requests (`exchange.reuse.partnership_end`, registered when the
+`exchange.reuse` package is imported). A domain registers a hook with
+`on_partnership_end`; the lifecycle service runs every hook inside the transaction that
+ends the partnership, so the end and its effects are committed together or not at all.
+A hook must not commit.
 """
 
 from __future__ import annotations

@@ -1,19 +1,24 @@
-"""Rule 9 when a partnership ends: a pending request from a school that can no longer
-see the resource is closed, and both sides are told why, instead of waiting forever."""
+"""Rule 9 when a partnership ends: the pending requests made under it, and those of a
+school that can no longer see the resource, are closed, and both sides are told why,
+instead of waiting forever."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, not_, or_, select, update
+from sqlalchemy import and_, exists, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.models import Forward, Partnership, Resource, ReuseRequest, ReuseRequestStatus
-from exchange.partnerships.effects import on_partnership_end
 from exchange.reuse import notices
 
 PENDING = ReuseRequestStatus.PENDING.value
+
+CLOSED_REASON = (
+    "The partnership between {school_a} and {school_b} ended. If the schools become "
+    "partners again, the request can be made again."
+)
 
 
 async def close_requests_after_partnership_end(
@@ -21,10 +26,11 @@ async def close_requests_after_partnership_end(
 ) -> int:
     """Close the pending requests the ended partnership left without a reader.
 
-    Runs inside the transaction that ends the partnership (registered in
-    `exchange.partnerships.effects.partnership_end_hooks`); the caller commits.
-    Covers the two schools' requests on each other's resources and requests of
-    schools downstream of a forward one of them made.
+    Runs inside the transaction that ends the partnership, last of what ends with it
+    (`exchange.reuse.partnership_end`); the caller commits. Closes the two schools'
+    requests on each other's resources, whatever else lets them read the resource,
+    and the requests of schools downstream of a forward one of them made that can no
+    longer read it.
     """
     await session.flush()
     now = clock.now()
@@ -34,6 +40,10 @@ async def close_requests_after_partnership_end(
             Forward.resource_id == Resource.id, Forward.from_school_id.in_(sides)
         )
     )
+    made_under_the_partnership = or_(
+        and_(ReuseRequest.requesting_school_id == sides[0], Resource.owner_school_id == sides[1]),
+        and_(ReuseRequest.requesting_school_id == sides[1], Resource.owner_school_id == sides[0]),
+    )
     rows = (
         await session.execute(
             select(ReuseRequest, Resource)
@@ -41,19 +51,26 @@ async def close_requests_after_partnership_end(
             .where(
                 ReuseRequest.status == PENDING,
                 or_(
-                    ReuseRequest.requesting_school_id.in_(sides),
-                    Resource.owner_school_id.in_(sides),
-                    forwarded_by_a_side,
+                    made_under_the_partnership,
+                    and_(
+                        or_(
+                            ReuseRequest.requesting_school_id.in_(sides),
+                            Resource.owner_school_id.in_(sides),
+                            forwarded_by_a_side,
+                        ),
+                        not_(
+                            policy.readable_by_school(
+                                ReuseRequest.requesting_school_id, now, Resource
+                            )
+                        ),
+                    ),
                 ),
-                not_(policy.readable_by_school(ReuseRequest.requesting_school_id, now, Resource)),
             )
+            .order_by(ReuseRequest.created_at, ReuseRequest.id)
         )
     ).all()
     names = {school_id: await notices.school_name(session, school_id) for school_id in set(sides)}
-    reason = (
-        f"The partnership between {names[sides[0]]} and {names[sides[1]]} ended, so the "
-        "requesting school can no longer see the resource."
-    )
+    reason = CLOSED_REASON.format(school_a=names[sides[0]], school_b=names[sides[1]])
     closed = 0
     for request, resource in rows:
         moved = await session.execute(
@@ -85,10 +102,3 @@ async def close_requests_after_partnership_end(
         await notices.request_closed(session, clock, request, resource)
         closed += 1
     return closed
-
-
-@on_partnership_end
-async def _close_when_a_partnership_ends(
-    session: AsyncSession, clock: Clock, partnership: Partnership
-) -> None:
-    await close_requests_after_partnership_end(session, clock, partnership)

@@ -135,6 +135,7 @@ class ForwardService:
                 grant_id=f.grant_id,
                 standing=ok,
                 cut_reason=reasons.get(f.id),
+                cut_at=f.cut_at,
                 path=[*path_to(f.from_school_id, frozenset()), names.school(f.to_school_id)],
             )
             for f, ok in forwards

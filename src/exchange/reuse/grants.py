@@ -20,12 +20,25 @@ from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, NotFound
-from exchange.models import Forward, Grant, GrantSource, Resource, ReuseRequest, ReuseScope
+from exchange.models import (
+    Forward,
+    Grant,
+    GrantRevocation,
+    GrantSource,
+    Resource,
+    ReuseRequest,
+    ReuseScope,
+)
 from exchange.reuse import notices
 from exchange.reuse.schemas import GrantOut
 from exchange.reuse.views import Names
 
 GrantStatus = Literal["active", "expired", "revoked"]
+
+PARTNERSHIP_ENDED_WHY = (
+    "The permission ended when the partnership between the two schools ended; a new "
+    "partnership does not bring it back."
+)
 
 
 def grant_status(grant: Grant, now: datetime) -> GrantStatus:
@@ -78,6 +91,8 @@ async def grant_views(session: AsyncSession, grants: list[Grant], now: datetime)
     for grant in grants:
         purpose = purposes.get(grant.reuse_request_id) if grant.reuse_request_id else None
         why = "Approved reuse request" + (f" for: {purpose}" if purpose else ".")
+        if grant.revoked_reason == GrantRevocation.PARTNERSHIP_ENDED.value:
+            why += " " + PARTNERSHIP_ENDED_WHY
         views.append(
             GrantOut(
                 id=grant.id,
@@ -92,6 +107,7 @@ async def grant_views(session: AsyncSession, grants: list[Grant], now: datetime)
                 granted_by=names.member(grant.granted_by_id),
                 revoked_at=grant.revoked_at,
                 revoked_by=names.member(grant.revoked_by_id),
+                revoked_reason=grant.revoked_reason,
             )
         )
     return views
@@ -133,7 +149,12 @@ class GrantService:
         moved = await self.session.execute(
             update(Grant)
             .where(Grant.id == grant.id, Grant.revoked_at.is_(None))
-            .values(revoked_at=now, revoked_by_id=identity.member_id, updated_at=now)
+            .values(
+                revoked_at=now,
+                revoked_by_id=identity.member_id,
+                revoked_reason=GrantRevocation.WITHDRAWN.value,
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.clock import Clock
 from exchange.models import (
     Forward,
+    Grant,
     Member,
     MemberRole,
     Resource,
@@ -348,5 +349,119 @@ async def resource_forwarded(
                 f"permission. Your school can read it: GET /api/resources/{resource.id}."
             ),
             payload=payload,
+        ),
+    )
+
+
+# --- when a partnership ends ----------------------------------------------------------------
+# Each text is one string with named placeholders, so that it can be translated whole.
+
+GRANT_ENDED_SUBJECT = "Permission to {scope} “{title}” ended with the partnership"
+GRANT_ENDED_BODY = (
+    "The partnership between {school_a} and {school_b} ended, so your school's permission "
+    "to {scope} “{title}” of {owner} ended with it. A new partnership does not bring it "
+    "back: ask its authors again if you still need it."
+)
+GRANT_ENDED_BODY_WITH_FORWARDS = (
+    "The partnership between {school_a} and {school_b} ended, so your school's permission "
+    "to {scope} “{title}” of {owner} ended with it, and the schools your school passed it "
+    "to ({count}) can no longer read it. A new partnership does not bring it back: ask its "
+    "authors again if you still need it."
+)
+ACCESS_ENDED_SUBJECT = "Your school can no longer read “{title}”"
+ACCESS_ENDED_BODY = (
+    "{sender} passed “{title}” of {owner} on to your school. The partnership between "
+    "{school_a} and {school_b} ended, so your school can no longer read it. If you still "
+    "need it, ask {owner} to share it with your school."
+)
+
+
+async def grant_ended_with_partnership(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    grant: Grant,
+    resource: Resource,
+    request: ReuseRequest | None,
+    forwards_cut: int,
+    school_a: str,
+    school_b: str,
+) -> None:
+    """Tell the school that held the grant (its admins and who asked) that it ended."""
+    owner = await school_name(session, resource.owner_school_id)
+    members = await school_admin_ids(session, grant.school_id)
+    if request is not None and request.requested_by_id is not None:
+        members.add(request.requested_by_id)
+    words = {
+        "scope": grant.scope,
+        "title": resource.title,
+        "owner": owner,
+        "school_a": school_a,
+        "school_b": school_b,
+        "count": forwards_cut,
+    }
+    body = GRANT_ENDED_BODY_WITH_FORWARDS if forwards_cut else GRANT_ENDED_BODY
+    await deliver(
+        session,
+        clock,
+        members,
+        Notice(
+            kind="grant.revoked",
+            subject_type="grant",
+            subject_id=grant.id,
+            subject_line=GRANT_ENDED_SUBJECT.format(**words),
+            body=body.format(**words),
+            payload={
+                "grant_id": str(grant.id),
+                "resource_id": str(resource.id),
+                "resource_title": resource.title,
+                "owner_school": owner,
+                "scope": grant.scope,
+                "reason": "partnership_ended",
+                "school_a": school_a,
+                "school_b": school_b,
+                "forwards_cut": forwards_cut,
+            },
+        ),
+    )
+
+
+async def forwarded_access_ended(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    forward: Forward,
+    resource: Resource,
+    school_a: str,
+    school_b: str,
+) -> None:
+    """Tell the school a forward reached that it can no longer read the resource."""
+    words = {
+        "sender": await school_name(session, forward.from_school_id),
+        "title": resource.title,
+        "owner": await school_name(session, resource.owner_school_id),
+        "school_a": school_a,
+        "school_b": school_b,
+    }
+    await deliver(
+        session,
+        clock,
+        await school_admin_ids(session, forward.to_school_id),
+        Notice(
+            kind="resource.access_ended",
+            subject_type="forward",
+            subject_id=forward.id,
+            subject_line=ACCESS_ENDED_SUBJECT.format(**words),
+            body=ACCESS_ENDED_BODY.format(**words),
+            payload={
+                "forward_id": str(forward.id),
+                "resource_id": str(resource.id),
+                "resource_title": resource.title,
+                "owner_school": words["owner"],
+                "from_school": words["sender"],
+                "reason": "partnership_ended",
+                "school_a": school_a,
+                "school_b": school_b,
+            },
         ),
     )

@@ -137,7 +137,7 @@ class ReuseRequestService:
         )
         await notices.request_created(self.session, self.clock, request, resource)
         await self.session.commit()
-        return (await request_views(self.session, [(request, resource)], now))[0]
+        return (await request_views(self.session, identity, [(request, resource)], now))[0]
 
     def _duplicate(self, existing: UUID | None) -> Conflict:
         return Conflict(
@@ -199,7 +199,7 @@ class ReuseRequestService:
             .join(Resource, Resource.id == ReuseRequest.resource_id)
             .where(side, overdue_condition)
         )
-        items = await request_views(self.session, [(r, res) for r, res in rows], now)
+        items = await request_views(self.session, identity, [(r, res) for r, res in rows], now)
         return ReuseRequestList(items=items, direction=direction, overdue=int(overdue or 0))
 
     async def _visible(self, identity: Identity, request_id: UUID) -> tuple[ReuseRequest, Resource]:
@@ -222,7 +222,9 @@ class ReuseRequestService:
 
     async def get(self, identity: Identity, request_id: UUID) -> ReuseRequestOut:
         request, resource = await self._visible(identity, request_id)
-        return (await request_views(self.session, [(request, resource)], self.clock.now()))[0]
+        return (
+            await request_views(self.session, identity, [(request, resource)], self.clock.now())
+        )[0]
 
     # --- answering -------------------------------------------------------------------
 
@@ -310,7 +312,7 @@ class ReuseRequestService:
         )
         await notices.request_decided(self.session, self.clock, request, resource)
         await self.session.commit()
-        return (await request_views(self.session, [(request, resource)], now))[0]
+        return (await request_views(self.session, identity, [(request, resource)], now))[0]
 
     async def withdraw(self, identity: Identity, request_id: UUID) -> ReuseRequestOut:
         now = self.clock.now()
@@ -350,7 +352,7 @@ class ReuseRequestService:
         )
         await notices.request_withdrawn(self.session, self.clock, request, resource)
         await self.session.commit()
-        return (await request_views(self.session, [(request, resource)], now))[0]
+        return (await request_views(self.session, identity, [(request, resource)], now))[0]
 
     @staticmethod
     def _require_pending(request: ReuseRequest) -> None:

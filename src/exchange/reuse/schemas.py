@@ -24,10 +24,14 @@ class MemberRef(msgspec.Struct):
 
 
 class ResourceRef(msgspec.Struct):
+    """The resource a request is about. To a school that can no longer read it (its
+    partnership with the owner ended) the title is not shown and `readable` is false."""
+
     id: UUID
     title: str
     owner_school: SchoolRef
     confidential: bool
+    readable: bool = True
 
 
 class ReuseRequestCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -98,6 +102,8 @@ class GrantOut(msgspec.Struct):
     granted_by: MemberRef | None
     revoked_at: datetime | None
     revoked_by: MemberRef | None
+    # 'withdrawn' (by an author or the owner school's admin) or 'partnership_ended'.
+    revoked_reason: str | None = None
 
 
 class ForwardIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -115,6 +121,9 @@ class ForwardOut(msgspec.Struct):
     grant_id: UUID | None
     standing: bool
     cut_reason: str | None
+    # When the forward was cut for good (its grant revoked, or the partnership it was
+    # made under ended); null while it stands or when it only lapsed (an expiry).
+    cut_at: datetime | None
     path: list[SchoolRef]
 
 

@@ -9,6 +9,8 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange import policy
+from exchange.accounts.identity import Identity
 from exchange.models import Grant, Member, Resource, ReuseRequest, School
 from exchange.reuse.schemas import MemberRef, ResourceRef, ReuseRequestOut, SchoolRef
 
@@ -53,13 +55,34 @@ class Names:
         return MemberRef(id=member_id, full_name=self.members.get(member_id, "(a former member)"))
 
 
-def resource_ref(resource: Resource, names: Names) -> ResourceRef:
+# Shown instead of the title to a school that can no longer read the resource (its
+# partnership with the owner ended): what it may not read, it is not shown.
+UNREADABLE_TITLE = "a resource you can no longer read"
+
+
+def resource_ref(resource: Resource, names: Names, *, readable: bool = True) -> ResourceRef:
     return ResourceRef(
         id=resource.id,
-        title=resource.title,
+        title=resource.title if readable else UNREADABLE_TITLE,
         owner_school=names.school(resource.owner_school_id),
         confidential=resource.confidential,
+        readable=readable,
     )
+
+
+async def readable_among(
+    session: AsyncSession, identity: Identity, resources: Iterable[Resource], now: datetime
+) -> set[UUID]:
+    """The ids among `resources` the caller's school may read (its own always)."""
+    others = {r.id for r in resources if r.owner_school_id != identity.school_id}
+    readable = {r.id for r in resources if r.owner_school_id == identity.school_id}
+    if others:
+        rows = await session.scalars(
+            select(Resource.id).where(Resource.id.in_(others), policy.readable_by_caller()),
+            policy.reading_parameters(identity, now),
+        )
+        readable |= set(rows)
+    return readable
 
 
 def is_overdue(request: ReuseRequest, now: datetime) -> bool:
@@ -69,9 +92,13 @@ def is_overdue(request: ReuseRequest, now: datetime) -> bool:
 
 async def request_views(
     session: AsyncSession,
+    identity: Identity,
     pairs: list[tuple[ReuseRequest, Resource]],
     now: datetime,
 ) -> list[ReuseRequestOut]:
+    """The requests as `identity` sees them: the title of a resource its school can
+    no longer read is not shown."""
+    readable = await readable_among(session, identity, [res for _, res in pairs], now)
     names = await Names.load(
         session,
         schools=[r.requesting_school_id for r, _ in pairs]
@@ -88,7 +115,7 @@ async def request_views(
     return [
         ReuseRequestOut(
             id=request.id,
-            resource=resource_ref(resource, names),
+            resource=resource_ref(resource, names, readable=resource.id in readable),
             requesting_school=names.school(request.requesting_school_id),
             requested_by=names.member(request.requested_by_id),
             scope=request.scope,

@@ -1,0 +1,325 @@
+"""What ends with a partnership, for good (rules 1, 7 and 9 of the code of conduct).
+
+A partnership's access rests on rows as well as on its status: the `shared_with`
+entries naming the partner, the grants from requests made under it and the forwards
+made with them. Computing access from the status alone brought all of it back when
+the two schools partnered again, so when a partnership ends, in the transaction that
+ends it:
+
+1. the `shared_with` entries naming the former partner are removed (the owner chooses
+   again after a new partnership);
+2. the grants each school holds on the other's resources are revoked, reason
+   `partnership_ended`;
+3. the forwards that no longer carry access are cut (`cut_at`): those made between the
+   two schools, those made with the revoked grants, and those further down a chain
+   whose forwarding school can no longer read the resource;
+4. the grants of the schools those forwards reached, who can no longer read the
+   resource, are revoked too;
+5. pending requests are closed (`exchange.reuse.closing`).
+
+A revoked grant and a cut forward never carry access again; a new partnership starts
+with nothing but the resources its schools share with all their partners. The schools
+that lose a grant or a forwarded resource are told why in their inbox.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, delete, exists, false, not_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange import policy
+from exchange.audit.trail import record_event
+from exchange.clock import Clock
+from exchange.models import (
+    Forward,
+    Grant,
+    GrantRevocation,
+    Licence,
+    Partnership,
+    Resource,
+    ResourceShare,
+    ReuseRequest,
+)
+from exchange.partnerships.effects import on_partnership_end
+from exchange.reuse import notices
+from exchange.reuse.closing import close_requests_after_partnership_end
+
+ENDED = GrantRevocation.PARTNERSHIP_ENDED.value
+
+# Stored with the forward and shown in its chain (`cut_reason`, at most 200 characters).
+FORWARD_CUT_REASON = "The partnership between {school_a} and {school_b} ended."
+FORWARD_CUT_REASON_SHORT = "The partnership between the two schools ended."
+
+
+@dataclass
+class PartnershipEnding:
+    """What one partnership's end took away (for the audit trail and the tests)."""
+
+    shares_removed: int = 0
+    grants_revoked: list[UUID] = field(default_factory=list)
+    forwards_cut: list[UUID] = field(default_factory=list)
+    requests_closed: int = 0
+
+
+def _between(owner: Any, school: Any, a: UUID, b: UUID) -> Any:
+    """SQL: (`owner`, `school`) is the pair of the partnership's two schools."""
+    return or_(and_(owner == a, school == b), and_(owner == b, school == a))
+
+
+async def end_what_rested_on_the_partnership(
+    session: AsyncSession, clock: Clock, partnership: Partnership
+) -> PartnershipEnding:
+    """Run inside the transaction that ended `partnership` (its status is already
+    `ended`); the caller commits."""
+    await session.flush()
+    now = clock.now()
+    a, b = partnership.inviting_school_id, partnership.invited_school_id
+    names = {school: await notices.school_name(session, school) for school in (a, b)}
+    ending = PartnershipEnding()
+
+    ending.shares_removed = await _remove_shares(session, clock, partnership, a, b)
+    side_grants = await _revoke(
+        session,
+        now,
+        select(Grant.id)
+        .join(Resource, Resource.id == Grant.resource_id)
+        .where(
+            _between(Resource.owner_school_id, Grant.school_id, a, b),
+            policy.grant_in_force(Grant, now),
+        ),
+    )
+    cut = await _cut_forwards(session, now, a, b, side_grants, names)
+    # The schools the cut forwards reached, that no longer read the resource, lose what
+    # they were granted on it (their own forwards of it were cut above).
+    reached = {(forward.to_school_id, forward.resource_id) for forward in cut}
+    downstream_grants: list[UUID] = []
+    if reached:
+        downstream_grants = await _revoke(
+            session,
+            now,
+            select(Grant.id)
+            .join(Resource, Resource.id == Grant.resource_id)
+            .where(
+                or_(
+                    *(
+                        and_(Grant.school_id == school, Grant.resource_id == resource)
+                        for school, resource in reached
+                    )
+                ),
+                policy.grant_in_force(Grant, now),
+                not_(policy.readable_by_school(Grant.school_id, now, Resource)),
+            ),
+        )
+    ending.grants_revoked = side_grants + downstream_grants
+    ending.forwards_cut = [forward.id for forward in cut]
+
+    await _record_and_tell(session, clock, partnership, ending, cut, names)
+    ending.requests_closed = await close_requests_after_partnership_end(session, clock, partnership)
+    return ending
+
+
+async def _remove_shares(
+    session: AsyncSession, clock: Clock, partnership: Partnership, a: UUID, b: UUID
+) -> int:
+    rows = (
+        await session.execute(
+            select(ResourceShare.id, ResourceShare.school_id, Resource.id, Resource.owner_school_id)
+            .join(Resource, Resource.id == ResourceShare.resource_id)
+            .where(_between(Resource.owner_school_id, ResourceShare.school_id, a, b))
+            .order_by(Resource.id)
+        )
+    ).all()
+    if not rows:
+        return 0
+    await session.execute(
+        delete(ResourceShare)
+        .where(ResourceShare.id.in_([row[0] for row in rows]))
+        .execution_options(synchronize_session=False)
+    )
+    for _share_id, school_id, resource_id, owner_id in rows:
+        record_event(
+            session,
+            clock,
+            action="resource.shared_with_removed",
+            owner_school_id=owner_id,
+            resource_id=resource_id,
+            partnership_id=partnership.id,
+            other_school_id=school_id,
+            details={"reason": ENDED},
+        )
+    return len(rows)
+
+
+async def _revoke(session: AsyncSession, now: datetime, grant_ids: Any) -> list[UUID]:
+    """Revoke the grants `grant_ids` (a select of ids) selects; returns their ids."""
+    ids = list(await session.scalars(grant_ids.order_by(Grant.id)))
+    if ids:
+        await session.execute(
+            update(Grant)
+            .where(Grant.id.in_(ids), Grant.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=ENDED, revoked_by_id=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+async def _cut_forwards(
+    session: AsyncSession,
+    now: datetime,
+    a: UUID,
+    b: UUID,
+    revoked: list[UUID],
+    names: dict[UUID, str],
+) -> list[Forward]:
+    """Cut the forwards the end took the access from; returns them."""
+    sides = (a, b)
+    touches_a_side = or_(
+        Resource.owner_school_id.in_(sides),
+        exists(
+            select(Forward.id)
+            .where(
+                Forward.resource_id == Resource.id,
+                or_(Forward.from_school_id.in_(sides), Forward.to_school_id.in_(sides)),
+            )
+            .correlate(Resource)
+        ),
+    )
+    # Forwards that stood until now: not confidential, on a grant in force or just
+    # revoked by this end, or on an open licence. One that had lapsed for another
+    # reason (an expiry, the resource made confidential) is left as it was.
+    carried_until_now = and_(
+        Resource.confidential.is_(False),
+        or_(
+            exists(
+                select(Grant.id).where(
+                    Grant.id == Forward.grant_id, policy.grant_in_force(Grant, now)
+                )
+            ),
+            Forward.grant_id.in_(revoked) if revoked else false(),
+            and_(Forward.grant_id.is_(None), Resource.licence != Licence.ALL_RIGHTS_RESERVED.value),
+        ),
+    )
+    carries_now = and_(
+        policy.forward_stands(Forward, Resource, now),
+        policy.readable_by_school(Forward.from_school_id, now, Resource),
+    )
+    cut = list(
+        await session.scalars(
+            select(Forward)
+            .join(Resource, Resource.id == Forward.resource_id)
+            .where(Forward.cut_at.is_(None), touches_a_side, carried_until_now, not_(carries_now))
+            .order_by(Forward.created_at, Forward.id)
+        )
+    )
+    if not cut:
+        return []
+    reason = FORWARD_CUT_REASON.format(school_a=names[a], school_b=names[b])
+    if len(reason) > 200:
+        reason = FORWARD_CUT_REASON_SHORT
+    await session.execute(
+        update(Forward)
+        .where(Forward.id.in_([forward.id for forward in cut]), Forward.cut_at.is_(None))
+        .values(cut_at=now, cut_reason=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    for forward in cut:
+        await session.refresh(forward)
+    return cut
+
+
+async def _record_and_tell(
+    session: AsyncSession,
+    clock: Clock,
+    partnership: Partnership,
+    ending: PartnershipEnding,
+    cut: list[Forward],
+    names: dict[UUID, str],
+) -> None:
+    now = clock.now()
+    a, b = partnership.inviting_school_id, partnership.invited_school_id
+    ended_between = {"school_a": names[a], "school_b": names[b]}
+    cut_per_grant = Counter(forward.grant_id for forward in cut if forward.grant_id)
+    grants = (
+        (
+            await session.execute(
+                select(Grant, Resource)
+                .join(Resource, Resource.id == Grant.resource_id)
+                .where(Grant.id.in_(ending.grants_revoked))
+                .order_by(Grant.id)
+            )
+        ).all()
+        if ending.grants_revoked
+        else []
+    )
+    for grant, resource in grants:
+        await session.refresh(grant)
+        record_event(
+            session,
+            clock,
+            action="grant.revoked",
+            owner_school_id=resource.owner_school_id,
+            resource_id=resource.id,
+            reuse_request_id=grant.reuse_request_id,
+            partnership_id=partnership.id,
+            other_school_id=grant.school_id,
+            details={
+                "grant_id": str(grant.id),
+                "scope": grant.scope,
+                "reason": ENDED,
+                "forwards_cut": cut_per_grant[grant.id],
+            },
+        )
+        request = (
+            await session.get(ReuseRequest, grant.reuse_request_id)
+            if grant.reuse_request_id
+            else None
+        )
+        await notices.grant_ended_with_partnership(
+            session,
+            clock,
+            grant=grant,
+            resource=resource,
+            request=request,
+            forwards_cut=cut_per_grant[grant.id],
+            **ended_between,
+        )
+    told: set[tuple[UUID, UUID]] = set()
+    for forward in cut:
+        resource = await session.get_one(Resource, forward.resource_id)
+        record_event(
+            session,
+            clock,
+            action="resource.forward_cut",
+            owner_school_id=resource.owner_school_id,
+            resource_id=resource.id,
+            partnership_id=partnership.id,
+            other_school_id=forward.to_school_id,
+            details={
+                "forward_id": str(forward.id),
+                "from_school_id": str(forward.from_school_id),
+                "to_school_id": str(forward.to_school_id),
+                "reason": ENDED,
+            },
+        )
+        key = (forward.to_school_id, resource.id)
+        if key in told or await policy.school_can_read(
+            session, forward.to_school_id, resource.id, now
+        ):
+            continue
+        told.add(key)
+        await notices.forwarded_access_ended(
+            session, clock, forward=forward, resource=resource, **ended_between
+        )
+
+
+@on_partnership_end
+async def _end_what_rested_on_it(
+    session: AsyncSession, clock: Clock, partnership: Partnership
+) -> None:
+    await end_what_rested_on_the_partnership(session, clock, partnership)
