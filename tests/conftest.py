@@ -176,6 +176,9 @@ def app(settings: Settings, clock: ManualClock) -> Litestar:
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=app) as test_client:
+        # The tests read the English texts unless they ask for another language
+        # (tests/integration/test_languages.py); a request that names none gets Kyrgyz.
+        test_client.headers["Accept-Language"] = "en"
         yield test_client
 
 

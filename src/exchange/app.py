@@ -25,6 +25,7 @@ from exchange.config import Settings
 from exchange.dashboard.controllers import DashboardController
 from exchange.database import create_alchemy_config, create_engine, create_session_factory
 from exchange.health import HealthController
+from exchange.i18n import LanguageMiddleware
 from exchange.jobs.worker import JobContext, JobWorker
 from exchange.mail import outbox
 from exchange.mail.smtp import SmtpTarget
@@ -80,12 +81,13 @@ def freeze_startup_objects() -> None:
 
 
 class ExchangeApp(Litestar):
-    """Litestar with the request context outermost, so that even routing errors and
-    errors raised by authentication carry a request id and reach the access log."""
+    """Litestar with the request context and the language outermost, so that even
+    routing errors and errors raised by authentication carry a request id, reach the
+    access log and are written in the caller's language."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._outer = RequestContextMiddleware(super().__call__)
+        self._outer = RequestContextMiddleware(LanguageMiddleware(super().__call__))
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

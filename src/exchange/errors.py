@@ -3,6 +3,9 @@
 Services never speak HTTP. Each error carries the status it maps to and a `detail` a
 teacher can act on; `exchange.problems` turns them into RFC 9457 problem details in one
 place. A refusal that comes from the code of conduct names its rule.
+
+Titles and details are written in the language of the request (`exchange.i18n`): a
+detail is a whole sentence passed through `_()` with named placeholders.
 """
 
 from __future__ import annotations
@@ -10,17 +13,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from exchange.i18n import LazyText, lazy_gettext
+
 
 class DomainError(Exception):
     """Base of every refusal a user may see."""
 
     status_code: ClassVar[int] = 400
-    title: ClassVar[str] = "Bad request"
+    title: ClassVar[LazyText] = lazy_gettext("Bad request")
     type_slug: ClassVar[str] = "bad-request"
 
     def __init__(
         self,
-        detail: str,
+        detail: str | LazyText,
         *,
         code_of_conduct_rule: int | None = None,
         headers: Mapping[str, str] | None = None,
@@ -37,17 +42,20 @@ class InvalidInput(DomainError):
     """The request is well formed but a value is not acceptable (422)."""
 
     status_code = 422
-    title = "Invalid input"
+    title = lazy_gettext("Invalid input")
     type_slug = "invalid-input"
 
 
 class NotAuthenticated(DomainError):
     status_code = 401
-    title = "Sign-in required"
+    title = lazy_gettext("Sign-in required")
     type_slug = "not-authenticated"
 
     def __init__(
-        self, detail: str = "Sign in first: send 'Authorization: Bearer <token>'."
+        self,
+        detail: str | LazyText = lazy_gettext(
+            "Sign in first: send 'Authorization: Bearer <token>'."
+        ),
     ) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="exchange"'})
 
@@ -56,7 +64,7 @@ class Forbidden(DomainError):
     """The caller can see the thing but its role may not do this (403)."""
 
     status_code = 403
-    title = "Not allowed"
+    title = lazy_gettext("Not allowed")
     type_slug = "forbidden"
 
 
@@ -64,7 +72,7 @@ class NotFound(DomainError):
     """Missing, or not readable by the caller: the two are never told apart (404)."""
 
     status_code = 404
-    title = "Not found"
+    title = lazy_gettext("Not found")
     type_slug = "not-found"
 
 
@@ -72,7 +80,7 @@ class Conflict(DomainError):
     """The thing is in a state that does not allow this move (409)."""
 
     status_code = 409
-    title = "Conflict"
+    title = lazy_gettext("Conflict")
     type_slug = "conflict"
 
 
@@ -80,22 +88,22 @@ class RuleRefusal(DomainError):
     """The code of conduct forbids this; `code_of_conduct_rule` says which rule (403)."""
 
     status_code = 403
-    title = "Refused by the code of conduct"
+    title = lazy_gettext("Refused by the code of conduct")
     type_slug = "code-of-conduct"
 
-    def __init__(self, detail: str, *, rule: int, **extra: Any) -> None:
+    def __init__(self, detail: str | LazyText, *, rule: int, **extra: Any) -> None:
         super().__init__(detail, code_of_conduct_rule=rule, **extra)
 
 
 class PayloadTooLarge(DomainError):
     status_code = 413
-    title = "Too large"
+    title = lazy_gettext("Too large")
     type_slug = "payload-too-large"
 
 
 class UnsupportedMediaType(DomainError):
     status_code = 415
-    title = "File type not accepted"
+    title = lazy_gettext("File type not accepted")
     type_slug = "unsupported-media-type"
 
 
@@ -117,22 +125,22 @@ class BodyNotJson(DomainError):
 
 class RangeNotSatisfiable(DomainError):
     status_code = 416
-    title = "Range not satisfiable"
+    title = lazy_gettext("Range not satisfiable")
     type_slug = "range-not-satisfiable"
 
 
 class QuotaExceeded(DomainError):
     status_code = 507
-    title = "School storage quota reached"
+    title = lazy_gettext("School storage quota reached")
     type_slug = "quota-exceeded"
 
 
 class TooManyAttempts(DomainError):
     status_code = 429
-    title = "Too many attempts"
+    title = lazy_gettext("Too many attempts")
     type_slug = "too-many-attempts"
 
-    def __init__(self, detail: str, *, retry_after_seconds: int) -> None:
+    def __init__(self, detail: str | LazyText, *, retry_after_seconds: int) -> None:
         super().__init__(
             detail,
             headers={"Retry-After": str(retry_after_seconds)},
@@ -144,16 +152,19 @@ class StoreUnavailable(DomainError):
     """The file store cannot be reached; the client may retry later (503)."""
 
     status_code = 503
-    title = "File store unavailable"
+    title = lazy_gettext("File store unavailable")
     type_slug = "store-unavailable"
 
     def __init__(
-        self, detail: str = "The file store is not answering. Try again in a minute."
+        self,
+        detail: str | LazyText = lazy_gettext(
+            "The file store is not answering. Try again in a minute."
+        ),
     ) -> None:
         super().__init__(detail, headers={"Retry-After": "30"})
 
 
 class RequestTimeout(DomainError):
     status_code = 408
-    title = "Upload stalled"
+    title = lazy_gettext("Upload stalled")
     type_slug = "request-timeout"

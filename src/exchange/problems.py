@@ -2,6 +2,8 @@
 
 This is the one place where domain errors and framework errors become HTTP answers.
 A 500 never carries a stack trace or SQL: it names the request id the logs hold.
+`title` and `detail` are in the request's language; `type`, `status` and the field
+names are the same in every language.
 """
 
 from __future__ import annotations
@@ -18,36 +20,59 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import OperationalError
 
 from exchange.errors import DomainError
+from exchange.i18n import LazyText, _, lazy_gettext
 
 PROBLEM_JSON = "application/problem+json"
 logger = structlog.get_logger("exchange.errors")
 
 _TITLES = {
-    400: "Bad request",
-    401: "Sign-in required",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    408: "Request timeout",
-    409: "Conflict",
-    413: "Too large",
-    415: "Unsupported media type",
-    416: "Range not satisfiable",
-    422: "Invalid input",
-    429: "Too many requests",
-    500: "Internal error",
-    503: "Service unavailable",
+    400: lazy_gettext("Bad request"),
+    401: lazy_gettext("Sign-in required"),
+    403: lazy_gettext("Not allowed"),
+    404: lazy_gettext("Not found"),
+    405: lazy_gettext("Method not allowed"),
+    408: lazy_gettext("Request timeout"),
+    409: lazy_gettext("Conflict"),
+    413: lazy_gettext("Too large"),
+    415: lazy_gettext("Unsupported media type"),
+    416: lazy_gettext("Range not satisfiable"),
+    422: lazy_gettext("Invalid input"),
+    429: lazy_gettext("Too many requests"),
+    500: lazy_gettext("Internal error"),
+    503: lazy_gettext("Service unavailable"),
+}
+
+# The `type` of a framework error is named from its English title, whatever the language.
+_SLUGS = {
+    400: "bad-request",
+    401: "sign-in-required",
+    403: "not-allowed",
+    404: "not-found",
+    405: "method-not-allowed",
+    408: "request-timeout",
+    409: "conflict",
+    413: "too-large",
+    415: "unsupported-media-type",
+    416: "range-not-satisfiable",
+    422: "invalid-input",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "service-unavailable",
 }
 
 _DETAILS = {
-    400: "The request could not be read. Check that it is well-formed JSON or form data.",
-    401: "Sign in first: send 'Authorization: Bearer <token>'.",
-    403: "Your role in your school does not allow this. Ask your school's admin.",
-    404: "Nothing here. Check the address, or ask whoever gave it to you whether your "
-    "school can see it.",
-    413: "The request is larger than the exchange accepts.",
-    429: "Too many requests. Wait a little and try again.",
-    503: "The service is not ready. Try again in a minute.",
+    400: lazy_gettext(
+        "The request could not be read. Check that it is well-formed JSON or form data."
+    ),
+    401: lazy_gettext("Sign in first: send 'Authorization: Bearer <token>'."),
+    403: lazy_gettext("Your role in your school does not allow this. Ask your school's admin."),
+    404: lazy_gettext(
+        "Nothing here. Check the address, or ask whoever gave it to you whether your "
+        "school can see it."
+    ),
+    413: lazy_gettext("The request is larger than the exchange accepts."),
+    429: lazy_gettext("Too many requests. Wait a little and try again."),
+    503: lazy_gettext("The service is not ready. Try again in a minute."),
 }
 
 
@@ -66,17 +91,17 @@ def problem_response(
     request: Request[Any, Any, Any],
     *,
     status: int,
-    title: str,
-    detail: str,
+    title: str | LazyText,
+    detail: str | LazyText,
     slug: str,
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
         "type": problem_type(slug),
-        "title": title,
+        "title": str(title),
         "status": status,
-        "detail": detail,
+        "detail": str(detail),
         "instance": request.url.path,
     }
     request_id = request_id_of(request)
@@ -118,8 +143,10 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             request,
             status=503,
             title=_TITLES[503],
-            detail="The database is busy or unreachable and nothing was changed. "
-            "Try again in a moment.",
+            detail=_(
+                "The database is busy or unreachable and nothing was changed. "
+                "Try again in a moment."
+            ),
             slug="database-unavailable",
             headers={"Retry-After": "5"},
         )
@@ -133,8 +160,11 @@ def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         request,
         status=HTTP_500_INTERNAL_SERVER_ERROR,
         title=_TITLES[500],
-        detail="Something went wrong on our side and nothing was changed. Try again; if it "
-        f"keeps happening, give your school's IT contact this reference: {request_id}.",
+        detail=_(
+            "Something went wrong on our side and nothing was changed. Try again; if it "
+            "keeps happening, give your school's IT contact this reference: {request_id}.",
+            request_id=request_id,
+        ),
         slug="internal-error",
     )
 
@@ -150,11 +180,9 @@ def _validation_problem(
     if any(_is_missing_body(item) for item in items):
         fields = _required_body_fields(request)
         if fields:
-            detail = _SENTENCES["no body, fields"].format(
-                fields=", ".join(f"'{field}'" for field in fields)
-            )
+            detail = _say("no body, fields", fields=", ".join(f"'{field}'" for field in fields))
         else:
-            detail = _SENTENCES["no body"]
+            detail = _say("no body")
         return problem_response(
             request,
             status=422,
@@ -174,9 +202,7 @@ def _validation_problem(
             request,
             status=422,
             title=_TITLES[422],
-            detail=_SENTENCES["some values"].format(
-                errors=" ".join(error["message"] for error in errors)
-            ),
+            detail=_say("some values", errors=" ".join(error["message"] for error in errors)),
             slug="invalid-input",
             extra={"errors": errors},
         )
@@ -185,9 +211,13 @@ def _validation_problem(
         kind, name = missing.groups()
         detail = _say(f"missing {kind} parameter", "missing parameter", name=name)
     else:
-        detail = _DETAILS[400]
+        detail = str(_DETAILS[400])
         if message and "Validation failed" not in message:
-            detail = f"{detail} ({message})"
+            detail = _(
+                "The request could not be read. Check that it is well-formed JSON or form "
+                "data. ({reason})",
+                reason=message,
+            )
     return problem_response(
         request, status=400, title=_TITLES[400], detail=detail, slug="bad-request"
     )
@@ -196,48 +226,55 @@ def _validation_problem(
 # Litestar's and msgspec's messages about a request's values, put into words a teacher
 # (or a client's developer) can act on. Each sentence is whole, with named placeholders.
 _SENTENCES = {
-    "no body": "The request has no body. Send a JSON object.",
-    "no body, fields": "The request has no body. Send a JSON object with the fields {fields}.",
-    "some values": "Some values are not acceptable. {errors}",
-    "missing query parameter": "The query parameter '{name}' is required.",
-    "missing header parameter": "The header '{name}' is required.",
-    "missing parameter": "The parameter '{name}' is required.",
-    "required": "'{field}' is required.",
-    "unknown": "'{field}' is not a field this address accepts. Leave it out.",
-    "wrong type": "{field} must be {expected}, not {actual}.",
-    ">=": "{field} must be at least {limit}.",
-    "<=": "{field} must be at most {limit}.",
-    ">": "{field} must be more than {limit}.",
-    "<": "{field} must be less than {limit}.",
-    "str >= 1": "{field} must not be empty.",
-    "str >=": "{field} must be at least {limit} characters long.",
-    "str <=": "{field} must be at most {limit} characters long.",
-    "bytes >=": "{field} must be at least {limit} bytes long.",
-    "bytes <=": "{field} must be at most {limit} bytes long.",
-    "array >=": "{field} must list at least {limit} items.",
-    "array <=": "{field} may list at most {limit} items.",
-    "object >=": "{field} must hold at least {limit} entries.",
-    "object <=": "{field} may hold at most {limit} entries.",
-    "pattern": "{field} is not written in the form it needs (see the API documentation).",
-    "enum": "{field} cannot be {value}: see the API documentation for the values it takes.",
-    "Invalid UUID": "{field} must be an id (a UUID).",
-    "Invalid RFC3339 encoded datetime": "{field} must be a date and time such as "
-    "2026-09-01T08:00:00Z.",
-    "Invalid RFC3339 encoded date": "{field} must be a date such as 2026-09-01.",
-    "other": "{field} is not acceptable: {reason}.",
+    "no body": lazy_gettext("The request has no body. Send a JSON object."),
+    "no body, fields": lazy_gettext(
+        "The request has no body. Send a JSON object with the fields {fields}."
+    ),
+    "some values": lazy_gettext("Some values are not acceptable. {errors}"),
+    "missing query parameter": lazy_gettext("The query parameter '{name}' is required."),
+    "missing header parameter": lazy_gettext("The header '{name}' is required."),
+    "missing parameter": lazy_gettext("The parameter '{name}' is required."),
+    "required": lazy_gettext("'{field}' is required."),
+    "unknown": lazy_gettext("'{field}' is not a field this address accepts. Leave it out."),
+    "wrong type": lazy_gettext("{field} must be {expected}, not {actual}."),
+    ">=": lazy_gettext("{field} must be at least {limit}."),
+    "<=": lazy_gettext("{field} must be at most {limit}."),
+    ">": lazy_gettext("{field} must be more than {limit}."),
+    "<": lazy_gettext("{field} must be less than {limit}."),
+    "str >= 1": lazy_gettext("{field} must not be empty."),
+    "str >=": lazy_gettext("{field} must be at least {limit} characters long."),
+    "str <=": lazy_gettext("{field} must be at most {limit} characters long."),
+    "bytes >=": lazy_gettext("{field} must be at least {limit} bytes long."),
+    "bytes <=": lazy_gettext("{field} must be at most {limit} bytes long."),
+    "array >=": lazy_gettext("{field} must list at least {limit} items."),
+    "array <=": lazy_gettext("{field} may list at most {limit} items."),
+    "object >=": lazy_gettext("{field} must hold at least {limit} entries."),
+    "object <=": lazy_gettext("{field} may hold at most {limit} entries."),
+    "pattern": lazy_gettext(
+        "{field} is not written in the form it needs (see the API documentation)."
+    ),
+    "enum": lazy_gettext(
+        "{field} cannot be {value}: see the API documentation for the values it takes."
+    ),
+    "Invalid UUID": lazy_gettext("{field} must be an id (a UUID)."),
+    "Invalid RFC3339 encoded datetime": lazy_gettext(
+        "{field} must be a date and time such as 2026-09-01T08:00:00Z."
+    ),
+    "Invalid RFC3339 encoded date": lazy_gettext("{field} must be a date such as 2026-09-01."),
+    "other": lazy_gettext("{field} is not acceptable: {reason}."),
 }
 
 _KINDS = {
-    "str": "text",
-    "int": "a whole number",
-    "float": "a number",
-    "bool": "true or false",
-    "array": "a list",
-    "object": "a JSON object",
-    "null": "null",
-    "uuid": "an id (a UUID)",
-    "datetime": "a date and time",
-    "date": "a date",
+    "str": lazy_gettext("text"),
+    "int": lazy_gettext("a whole number"),
+    "float": lazy_gettext("a number"),
+    "bool": lazy_gettext("true or false"),
+    "array": lazy_gettext("a list"),
+    "object": lazy_gettext("a JSON object"),
+    "null": lazy_gettext("null"),
+    "uuid": lazy_gettext("an id (a UUID)"),
+    "datetime": lazy_gettext("a date and time"),
+    "date": lazy_gettext("a date"),
 }
 
 _MISSING_PARAMETER = re.compile(r"Missing required (\w+) parameter '([^']*)'")
@@ -252,7 +289,7 @@ _ENUM = re.compile(r"Invalid enum value (.*)")
 
 def _say(key: str, fallback: str | None = None, **values: str) -> str:
     template = _SENTENCES.get(key) or _SENTENCES[fallback or "other"]
-    return template.format(**values)
+    return str(template).format(**values)
 
 
 def _is_missing_body(item: dict[str, Any]) -> bool:
@@ -274,7 +311,10 @@ def _required_body_fields(request: Request[Any, Any, Any]) -> list[str]:
 
 
 def _kind_in_words(expected: str) -> str:
-    return " or ".join(_KINDS.get(part.strip(), part.strip()) for part in expected.split("|"))
+    kinds = [str(_KINDS.get(part.strip(), part.strip())) for part in expected.split("|")]
+    if len(kinds) == 1:
+        return kinds[0]
+    return _("{kinds} or {last}", kinds=", ".join(kinds[:-1]), last=kinds[-1])
 
 
 def _field_error(item: dict[str, Any]) -> dict[str, str]:
@@ -286,7 +326,7 @@ def _field_error(item: dict[str, Any]) -> dict[str, str]:
         if match := pattern.match(message):
             field = ".".join(part for part in (parent, match.group(1)) if part)
             return {"field": field, "source": source, "message": _say(sentence, field=field)}
-    subject = f"'{parent}'" if parent else "The request body"
+    subject = f"'{parent}'" if parent else _("The request body")
     return {"field": parent, "source": source, "message": _value_in_words(subject, message)}
 
 
@@ -314,19 +354,26 @@ def _value_in_words(field: str, message: str) -> str:
 def _http_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
     headers = dict(exc.headers or {})
-    detail = _DETAILS.get(status) or str(exc.detail or _TITLES.get(status, "Error"))
+    detail: str | LazyText = _DETAILS.get(status) or str(
+        exc.detail or _TITLES.get(status) or _("Error")
+    )
     if status == 405:
         allowed = headers.get("Allow") or headers.get("allow")
-        detail = f"This address does not accept {request.method}."
         if allowed:
-            detail += f" It accepts: {allowed}."
+            detail = _(
+                "This address does not accept {method}. It accepts: {allowed}.",
+                method=request.method,
+                allowed=allowed,
+            )
+        else:
+            detail = _("This address does not accept {method}.", method=request.method)
     elif status == 413:
-        detail = (
+        detail = _(
             "The request body is larger than the exchange accepts. Make the file smaller "
             "or split it, or ask your administrator about the upload limit."
         )
-    title = _TITLES.get(status, "Error")
-    slug = title.lower().replace(" ", "-")
+    title = _TITLES.get(status) or _("Error")
+    slug = _SLUGS.get(status, "error")
     return problem_response(
         request, status=status, title=title, detail=detail, slug=slug, headers=headers or None
     )

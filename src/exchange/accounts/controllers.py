@@ -24,6 +24,7 @@ from exchange.accounts.schemas import (
 from exchange.accounts.services import AccountService
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.i18n import resolve_language, use_language
 from exchange.models import Member
 
 
@@ -45,6 +46,7 @@ def member_out(member: Member) -> MemberOut:
         role=member.role,
         is_active=member.is_active,
         created_at=member.created_at,
+        language=member.language,
     )
 
 
@@ -64,6 +66,7 @@ def me_out(member: Member) -> MeOut:
             locality=school.locality,
             kind=school.kind,
         ),
+        language=member.language,
     )
 
 
@@ -110,15 +113,26 @@ class MeController(Controller):
 
     @patch(
         operation_id="updateMe",
-        summary="Change your own name or position",
+        summary="Change your own name, position or language",
     )
     async def update_me(
         self,
+        request: Request[Any, Any, Any],
         accounts: NamedDependency[AccountService],
         identity: NamedDependency[Identity],
         data: JSONBody[MemberUpdate],
     ) -> MeOut:
-        return me_out(await accounts.update_me(identity, data))
+        member = await accounts.update_me(identity, data)
+        # The answer is already in the language just chosen.
+        use_language(
+            request.scope,
+            resolve_language(
+                member_choice=member.language,
+                accept_language=request.headers.get("accept-language"),
+                school_languages=member.school.languages or (),
+            ),
+        )
+        return me_out(member)
 
 
 class MemberController(Controller):

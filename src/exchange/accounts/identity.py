@@ -23,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.clock import Clock
 from exchange.database import sqlite_reader
 from exchange.errors import NotAuthenticated
-from exchange.models import AccessToken, Member, MemberRole
+from exchange.i18n import _, resolve_language, use_language
+from exchange.i18n.middleware import accept_language_of
+from exchange.models import AccessToken, Member, MemberRole, School
 
 TOKEN_BYTES = 32  # 256 random bits
 
@@ -36,6 +38,9 @@ class Identity:
     email: str
     full_name: str
     token_id: UUID
+    # What the language of the member's requests is resolved from (`exchange.i18n`).
+    language: str | None = None
+    school_languages: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -70,8 +75,11 @@ _IDENTITY_BY_TOKEN = (
         Member.role,
         Member.email,
         Member.full_name,
+        Member.language,
+        School.languages,
     )
     .join(Member, Member.id == AccessToken.member_id)
+    .join(School, School.id == Member.school_id)
     .where(
         AccessToken.token_hash
         == bindparam("token_hash", type_=AccessToken.__table__.c.token_hash.type),
@@ -99,7 +107,7 @@ def _lookup(token: str, clock: Clock) -> dict[str, Any]:
 def _identity(row: Any) -> Identity | None:
     if row is None:
         return None
-    token_id, member_id, school_id, role, email, full_name = row
+    token_id, member_id, school_id, role, email, full_name, language, school_languages = row
     return Identity(
         member_id=member_id,
         school_id=school_id,
@@ -107,6 +115,8 @@ def _identity(row: Any) -> Identity | None:
         email=email,
         full_name=full_name,
         token_id=token_id,
+        language=language,
+        school_languages=tuple(school_languages or ()),
     )
 
 
@@ -133,9 +143,19 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             identity = await resolve_identity(session, token, state["clock"])
         if identity is None:
             raise NotAuthenticated(
-                "Your sign-in is not valid any more (it expired, you signed out, or the "
-                "account was disabled). Sign in again."
+                _(
+                    "Your sign-in is not valid any more (it expired, you signed out, or "
+                    "the account was disabled). Sign in again."
+                )
             )
+        use_language(
+            connection.scope,
+            resolve_language(
+                member_choice=identity.language,
+                accept_language=accept_language_of(connection.scope),
+                school_languages=identity.school_languages,
+            ),
+        )
         return AuthenticationResult(user=identity, auth=token)
 
 

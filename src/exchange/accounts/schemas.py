@@ -20,6 +20,7 @@ Email = Annotated[
 ]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Language = Literal["ky", "ru", "en"]
 
 
 class SignIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -42,10 +43,13 @@ class MemberCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class MemberUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    """A change of a member's own details: only the fields sent change."""
+    """A change of a member's own details: only the fields sent change. `language` is
+    the language the member reads the exchange in (`null`: their browser's, else their
+    school's first language)."""
 
     full_name: PersonName | UnsetType = UNSET
     position: Annotated[str, msgspec.Meta(max_length=200)] | UnsetType | None = UNSET
+    language: Language | UnsetType | None = UNSET
 
 
 class MemberOut(msgspec.Struct):
@@ -57,6 +61,7 @@ class MemberOut(msgspec.Struct):
     role: str
     is_active: bool
     created_at: datetime
+    language: str | None = None
 
 
 class SchoolSummary(msgspec.Struct):
@@ -77,3 +82,4 @@ class MeOut(msgspec.Struct):
     role: str
     school_id: UUID
     school: SchoolSummary
+    language: str | None = None

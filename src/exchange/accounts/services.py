@@ -183,6 +183,8 @@ class AccountService:
     async def _update(self, member: Member, data: MemberUpdate) -> Member:
         if data.position is not UNSET:
             member.position = (data.position or "").strip() or None
+        if data.language is not UNSET:
+            member.language = data.language
         if data.full_name is not UNSET:
             name = check_full_name(data.full_name)
             if name != member.full_name:

@@ -25,6 +25,9 @@ class Member(UUIDv7AuditBase):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The language the member reads the exchange in (`ky`, `ru`, `en`); None until they
+    # choose, when their browser's or their school's language is used.
+    language: Mapped[str | None] = mapped_column(String(2), default=None)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
     school: Mapped[School] = relationship(lazy="joined", innerjoin=True)

@@ -1,0 +1,54 @@
+"""The exchange in Kyrgyz, Russian and English: catalogs, the language of a request,
+and the functions every person-facing sentence goes through.
+
+- `gettext` / `_`, `ngettext`: a sentence in the current language, placeholders filled.
+- `lazy_gettext`, `lazy_ngettext`: the same, translated when shown (module constants,
+  stored notices).
+- `resolve_language(member_choice=, explicit_choice=, accept_language=, school_languages=)`:
+  which language a person reads.
+- `use_language(scope, language)`: make it the request's language (texts, problems,
+  `Content-Language`); `using_language(language)`: a block written for someone else
+  (a notice's recipient).
+- `exchange.i18n.jinja.install(environment)`: the same catalogs in Jinja2 templates.
+
+Catalogs: `exchange/locale/<language>/LC_MESSAGES/messages.po`; how to change a
+translation is in the README ("Translations").
+"""
+
+from __future__ import annotations
+
+from exchange.i18n.catalogs import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, translations
+from exchange.i18n.current import (
+    LazyText,
+    _,
+    current_language,
+    gettext,
+    lazy_gettext,
+    lazy_ngettext,
+    ngettext,
+    set_language,
+    using_language,
+)
+from exchange.i18n.middleware import LanguageMiddleware, request_language, use_language
+from exchange.i18n.negotiation import preferred_language, resolve_language
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "LANGUAGE_NAMES",
+    "LanguageMiddleware",
+    "LazyText",
+    "_",
+    "current_language",
+    "gettext",
+    "lazy_gettext",
+    "lazy_ngettext",
+    "ngettext",
+    "preferred_language",
+    "request_language",
+    "resolve_language",
+    "set_language",
+    "translations",
+    "use_language",
+    "using_language",
+]
