@@ -111,7 +111,7 @@ class UnreadableBody(DomainError):
     """The request body cannot be read as what the route takes (400)."""
 
     status_code = 400
-    title = "Bad request"
+    title = lazy_gettext("Bad request")
     type_slug = "unreadable-body"
 
 
@@ -119,7 +119,7 @@ class BodyNotJson(DomainError):
     """A route that takes JSON was sent something labelled otherwise (415)."""
 
     status_code = 415
-    title = "Unsupported media type"
+    title = lazy_gettext("Unsupported media type")
     type_slug = "json-required"
 
 
