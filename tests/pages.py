@@ -34,6 +34,9 @@ class _OwnCookies:
         self.client.cookies = self.cookies
         try:
             kwargs.setdefault("follow_redirects", False)
+            # A browser that names no language, unless the test gives one (the API
+            # tests' client asks for English by default).
+            kwargs["headers"] = {"Accept-Language": "", **(kwargs.get("headers") or {})}
             return await self.client.request(method, url, **kwargs)
         finally:
             self.cookies = self.client.cookies

@@ -3,7 +3,8 @@
 The outer middleware sets the language from `Accept-Language` alone (the caller is not
 known yet, so an error before sign-in is still in the asked language); authentication
 refines it with the member's choice and their school's languages (`use_language`). The
-answer's `Content-Language` is the language the request ended in.
+answer's `Content-Language` is the language the request ended in, unless the handler
+set one itself.
 """
 
 from __future__ import annotations
@@ -52,13 +53,11 @@ class LanguageMiddleware:
 
         async def send_with_language(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.lower() != b"content-language"
-                ]
-                headers.append((b"content-language", request_language(scope).encode()))
-                message = {**message, "headers": headers}
+                headers = list(message.get("headers", []))
+                # A page that says its own language (the pages' switch) keeps it.
+                if not any(name.lower() == b"content-language" for name, _ in headers):
+                    headers.append((b"content-language", request_language(scope).encode()))
+                    message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_language)

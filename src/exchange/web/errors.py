@@ -42,7 +42,7 @@ def handle_page_exception(request: Request[Any, Any, Any], exc: Exception) -> Re
     elif isinstance(exc, DomainError):
         status = exc.status_code
         kind = _KINDS.get(status, "invalid" if status < 500 else "server")
-        detail = exc.detail
+        detail = str(exc.detail)
     elif isinstance(exc, OperationalError):
         status, kind = 503, "busy"
     elif isinstance(exc, HTTPException) and exc.status_code < 500:

@@ -35,11 +35,11 @@ class FormErrors:
         ]
         if named:
             for name in named:
-                self.add(name, exc.detail)
+                self.add(name, str(exc.detail))
         else:
             self.add(
                 exc.extra.get("field") if exc.extra.get("field") in known_fields else None,
-                exc.detail,
+                str(exc.detail),
             )
 
     def __bool__(self) -> bool:
