@@ -11,7 +11,7 @@ import asyncio
 import itertools
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,7 @@ from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.schema import upgrade
 from tests.actors import SchoolFactory
+from tests.pages import Visitor
 
 # Fixtures shared by many modules: the moto S3 server and the blob stores on it.
 pytest_plugins = ["tests.blobstore_fixtures", "tests.resource_fixtures"]
@@ -63,6 +64,9 @@ def base_settings(data_dir: Path, **changes: object) -> Settings:
         # loop (see test_search_uploads), so that
         # what a job did is known when the test looks.
         "run_jobs": False,
+        # The test client speaks plain http to a host that is not this machine's
+        # loopback name: the pages' cookies go without `Secure` there.
+        "cookie_secure": False,
     }
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]
@@ -185,3 +189,9 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 @pytest.fixture
 def schools(client: AsyncTestClient[Litestar], settings: Settings) -> SchoolFactory:
     return SchoolFactory(client, settings)
+
+
+@pytest.fixture
+def visitors(client: AsyncTestClient[Litestar]) -> Callable[[], Visitor]:
+    """Browsers for page tests: each call gives one with its own cookies."""
+    return lambda: Visitor(client)

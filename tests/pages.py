@@ -69,3 +69,18 @@ class Visitor:
         response = await self.post_form("/sign-in", {"email": email, "password": password})
         assert response.status_code == 303, response.text
         return response
+
+
+async def upload_page(
+    visitor: Visitor, content: bytes, *, filename: str = "plan.pdf", **fields: Any
+) -> httpx.Response:
+    """Post the upload form as a browser does: the token first, the fields, the file."""
+    form = await visitor.get("/resources/new")
+    assert form.status_code == 200, form.text
+    data: dict[str, Any] = {"_csrf_token": csrf_token_in(form.text), "kind": "lesson_plan"}
+    data.update(fields)
+    return await visitor.http.post(
+        "/resources/new",
+        data={k: v for k, v in data.items() if v is not None},
+        files={"file": (filename, content, "application/octet-stream")},
+    )

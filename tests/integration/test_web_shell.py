@@ -5,30 +5,11 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Callable
-from pathlib import Path
 
-import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-
-from exchange.config import Settings
 from exchange.web.assets import ASSETS
 from exchange.web.sessions import SESSION_COOKIE
 from tests.actors import PASSWORD, SchoolFactory
-from tests.conftest import base_settings
 from tests.pages import Visitor, csrf_token_in
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    data_dir = tmp_path / "storage"
-    data_dir.mkdir(exist_ok=True)
-    return base_settings(data_dir, database_url=database_url, cookie_secure=False)
-
-
-@pytest.fixture
-def visitors(client: AsyncTestClient[Litestar]) -> Callable[[], Visitor]:
-    return lambda: Visitor(client)
 
 
 async def test_a_page_for_members_sends_a_visitor_to_sign_in_and_back(
@@ -41,6 +22,7 @@ async def test_a_page_for_members_sends_a_visitor_to_sign_in_and_back(
     assert home.headers["location"] == "/sign-in?next=%2F%3Ffrom%3Dmail"
     form = await browser.get(home.headers["location"])
     assert form.status_code == 200
+    assert form.headers["content-type"] == "text/html; charset=utf-8"
     signed_in = await browser.http.post(
         "/sign-in",
         data={

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import structlog
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
@@ -52,6 +52,7 @@ def handle_page_exception(request: Request[Any, Any, Any], exc: Exception) -> Re
         logger.error("page failed", path=request.url.path, exc_info=exc)
     return Template(
         template_name="error.html",
+        media_type=MediaType.HTML,
         context={
             "page": None,
             "language": language,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request
+from litestar import MediaType, Request
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.response import Template
@@ -67,6 +67,7 @@ class Page:
             )
         return Template(
             template_name=template,
+            media_type=MediaType.HTML,
             context={"page": self, **context},
             status_code=status_code,
             cookies=cookies,

@@ -16,6 +16,8 @@ from exchange.config import Settings
 from exchange.web.assets import static_file
 from exchange.web.controllers.account import SignInController
 from exchange.web.controllers.home import HomeController
+from exchange.web.controllers.resources import ResourcePages, UploadController
+from exchange.web.controllers.search import SearchPages
 from exchange.web.errors import handle_page_exception
 from exchange.web.page import provide_page
 
@@ -27,18 +29,29 @@ CSRF_COOKIE = "exchange_csrf"
 NOT_PAGES = [r"^/api(/|$)", r"^/health", r"^/schema", r"^/static/"]
 
 
+_PAGES: dict[str, Any] = {
+    "dependencies": {"page": Provide(provide_page)},
+    "exception_handlers": {Exception: handle_page_exception},
+    # Pages authenticate by their session cookie (`exchange.web.sessions`), not by the
+    # API's bearer tokens.
+    "opt": {"exclude_from_auth": True},
+    "include_in_schema": False,
+}
+
+
 def web_routes(settings: Settings) -> list[Any]:
     return [
         static_file,
         Router(
             path="/",
-            route_handlers=[HomeController, SignInController],
-            dependencies={"page": Provide(provide_page)},
-            exception_handlers={Exception: handle_page_exception},
-            # Pages authenticate by their session cookie (`exchange.web.sessions`), not
-            # by the API's bearer tokens.
-            opt={"exclude_from_auth": True},
-            include_in_schema=False,
+            route_handlers=[HomeController, SignInController, ResourcePages, SearchPages],
+            **_PAGES,
+        ),
+        Router(
+            path="/",
+            route_handlers=[UploadController],
+            request_max_body_size=settings.request_max_body_bytes,
+            **_PAGES,
         ),
     ]
 

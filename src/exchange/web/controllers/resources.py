@@ -1,0 +1,348 @@
+"""A resource's pages: sharing one (`/resources/new`), reading one, downloading it,
+asking its authors for permission, and the owner's view of who may do what with it."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange import policy
+from exchange.audit.services import AuditService
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.errors import (
+    DomainError,
+    PayloadTooLarge,
+    QuotaExceeded,
+    RuleRefusal,
+    UnsupportedMediaType,
+)
+from exchange.models import PartnershipStatus
+from exchange.partnerships.services import PartnershipService
+from exchange.resources.controllers import incoming_form, provide_resource_service
+from exchange.resources.download import serve_version
+from exchange.resources.metadata import FORM_FIELDS, KINDS, LICENCES
+from exchange.resources.services import ResourceService
+from exchange.reuse.forwards import ForwardService
+from exchange.reuse.grants import GrantService
+from exchange.reuse.requests import ReuseRequestService
+from exchange.reuse.schemas import ForwardIn, ReuseRequestCreate
+from exchange.web.forms import FormErrors, first, form_values
+from exchange.web.language import _
+from exchange.web.page import Page
+from exchange.web.uploads import PageUploadReceiver
+
+UPLOAD_FIELDS = {*FORM_FIELDS, "file", "student_consent"}
+SCOPES = ("adapt", "share", "publish")
+
+
+async def _partners(page: Page, session: AsyncSession, clock: Clock) -> list[tuple[UUID, str]]:
+    """The school's active partners, as (id, name), for `shared_with` and forwarding."""
+    identity = page.require_member()
+    views = await PartnershipService(session, page.settings, clock).list_for(
+        identity, status=PartnershipStatus.ACTIVE
+    )
+    partners: dict[UUID, str] = {}
+    for view in views:
+        for school_id, school in view.schools.items():
+            if school_id != identity.school_id:
+                partners[school_id] = school.name
+    return sorted(partners.items(), key=lambda item: item[1].casefold())
+
+
+def _upload_form(
+    page: Page,
+    partners: list[tuple[UUID, str]],
+    values: dict[str, list[str]],
+    errors: FormErrors,
+    status_code: int = 200,
+) -> Any:
+    return page.render(
+        "resources/new.html",
+        status_code=status_code,
+        partners=partners,
+        values=values,
+        errors=errors,
+        kinds=KINDS,
+        licences=LICENCES,
+        consent_supported="student_consent" in FORM_FIELDS,
+        max_upload_bytes=page.settings.max_upload_bytes,
+    )
+
+
+def _place_upload_refusal(errors: FormErrors, exc: DomainError) -> None:
+    """Put a refusal next to the field it concerns (GOV.UK: message by the field)."""
+    if isinstance(exc, RuleRefusal):
+        field = "confidential" if exc.code_of_conduct_rule == 6 else "derived_from"
+        if "visibility" in exc.detail and exc.code_of_conduct_rule == 7:
+            field = "visibility"
+        errors.add(field, exc.detail)
+        return
+    named = [
+        str(item.get("field"))
+        for item in exc.extra.get("errors") or []
+        if isinstance(item, dict) and item.get("field") in UPLOAD_FIELDS
+    ]
+    if named:
+        for item in exc.extra.get("errors") or []:
+            if isinstance(item, dict) and item.get("field") in UPLOAD_FIELDS:
+                errors.add(str(item["field"]), str(item.get("message") or exc.detail))
+        return
+    if isinstance(exc, PayloadTooLarge | UnsupportedMediaType | QuotaExceeded) or exc.detail:
+        errors.add("file", exc.detail)
+
+
+class UploadController(Controller):
+    """The upload form: on a router whose body limit is the upload limit."""
+
+    include_in_schema = False
+    dependencies = {"resources": Provide(provide_resource_service)}
+
+    @get("/resources/new")
+    async def new(
+        self,
+        page: NamedDependency[Page],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+    ) -> Any:
+        page.require_member()
+        values: dict[str, list[str]] = {}
+        derived_from = page.request.query_params.get("derived_from")
+        if derived_from:
+            values["derived_from"] = [derived_from]
+        partners = await _partners(page, db_session, clock)
+        return _upload_form(page, partners, values, FormErrors())
+
+    @post("/resources/new", opt={"exclude_from_csrf": True}, status_code=HTTP_303_SEE_OTHER)
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+    ) -> Any:
+        identity = page.require_member()
+        receiver = PageUploadReceiver(
+            incoming_form(request), resources.settings, resources.store, request=request
+        )
+        try:
+            resource = await resources.create(identity, receiver)
+        except DomainError as exc:
+            await db_session.rollback()
+            errors = FormErrors()
+            _place_upload_refusal(errors, exc)
+            values: dict[str, list[str]] = {}
+            for name, value in receiver.sent:
+                values.setdefault(name, []).append(value)
+            partners = await _partners(page, db_session, clock)
+            return _upload_form(page, partners, values, errors, status_code=exc.status_code)
+        return Redirect(f"/resources/{resource.id}?shared=1", status_code=HTTP_303_SEE_OTHER)
+
+
+class ResourcePages(Controller):
+    include_in_schema = False
+    dependencies = {"resources": Provide(provide_resource_service)}
+
+    @get("/resources/{resource_id:uuid}")
+    async def show(
+        self,
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
+        resource_id: FromPath[UUID],
+    ) -> Any:
+        return await self._show(page, resources, db_session, clock, settings, resource_id)
+
+    async def _show(
+        self,
+        page: Page,
+        resources: ResourceService,
+        session: AsyncSession,
+        clock: Clock,
+        settings: Settings,
+        resource_id: UUID,
+        *,
+        ask_errors: FormErrors | None = None,
+        ask_values: dict[str, list[str]] | None = None,
+        forward_errors: FormErrors | None = None,
+        status_code: int = 200,
+    ) -> Any:
+        identity = page.require_member()
+        resource = await resources.get(identity, resource_id)
+        await resources.record_read(identity, resource, "metadata")
+        described = await resources.describe(identity, resource)
+        _, versions = await resources.versions(identity, resource_id)
+        owner = policy.is_owner_school(identity, resource)
+        grants = await GrantService(session, settings, clock).list(identity, resource_id)
+        context: dict[str, Any] = {
+            "resource": described,
+            "versions": versions,
+            "owner": owner,
+            "grants": grants,
+            "scopes": SCOPES,
+            "ask_errors": ask_errors or FormErrors(),
+            "ask_values": ask_values or {},
+            "forward_errors": forward_errors or FormErrors(),
+            "shared": page.request.query_params.get("shared") == "1",
+            "asked": page.request.query_params.get("asked") == "1",
+            "forwarded": page.request.query_params.get("forwarded") == "1",
+            "requests": [],
+            "downloads": None,
+            "forwards": None,
+            "forward_targets": [],
+        }
+        if owner:
+            incoming = await ReuseRequestService(session, settings, clock).list(
+                identity, direction="incoming"
+            )
+            context["requests"] = [r for r in incoming.items if r.resource.id == resource.id]
+            if policy.can_read_download_report(identity, resource):
+                context["downloads"] = await AuditService(session, settings, clock).downloads(
+                    identity, resource_id
+                )
+        forwards = ForwardService(session, settings, clock)
+        context["forwards"] = await forwards.chain(identity, resource_id)
+        if not owner and any(
+            g.scope == "share" and g.status == "active" and not resource.confidential
+            for g in grants
+        ):
+            context["forward_targets"] = [
+                (school_id, name)
+                for school_id, name in await _partners(page, session, clock)
+                if school_id != resource.owner_school_id
+            ]
+        response = page.render("resources/show.html", status_code=status_code, **context)
+        cache = policy.cache_control_for(resource)
+        if cache:
+            response.headers["Cache-Control"] = cache
+        return response
+
+    @get("/resources/{resource_id:uuid}/content")
+    async def content(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+    ) -> Response[Any]:
+        identity = page.require_member()
+        return await serve_version(request.headers, resources, identity, resource_id)
+
+    @post("/resources/{resource_id:uuid}/ask", status_code=HTTP_303_SEE_OTHER)
+    async def ask(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
+        resource_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        values = await form_values(request)
+        scope, purpose, audience = (
+            first(values, "scope"),
+            first(values, "purpose"),
+            first(values, "audience"),
+        )
+        errors = FormErrors()
+        if scope not in SCOPES:
+            errors.add("scope", _("Choose what you want to do with it."))
+        if not purpose:
+            errors.add("purpose", _("Say what you want to use it for."))
+        if not audience:
+            errors.add("audience", _("Say who will see or use it."))
+        if not errors:
+            try:
+                await ReuseRequestService(db_session, settings, clock).create(
+                    identity,
+                    resource_id,
+                    ReuseRequestCreate(scope=scope, purpose=purpose, audience=audience),  # type: ignore[arg-type]
+                )
+            except DomainError as exc:
+                if exc.status_code == 404:
+                    raise
+                await db_session.rollback()
+                field = "scope" if isinstance(exc, RuleRefusal) else None
+                errors.add(field, exc.detail)
+            else:
+                return Redirect(
+                    f"/resources/{resource_id}?asked=1#ask", status_code=HTTP_303_SEE_OTHER
+                )
+        return await self._show(
+            page,
+            resources,
+            db_session,
+            clock,
+            settings,
+            resource_id,
+            ask_errors=errors,
+            ask_values=values,
+            status_code=422,
+        )
+
+    @post("/resources/{resource_id:uuid}/forward", status_code=HTTP_303_SEE_OTHER)
+    async def forward(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
+        resource_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        values = await form_values(request)
+        errors = FormErrors()
+        try:
+            school_id = UUID(first(values, "school_id"))
+        except ValueError:
+            errors.add("school_id", _("Choose the partner school to pass it to."))
+        else:
+            try:
+                await ForwardService(db_session, settings, clock).forward(
+                    identity, resource_id, ForwardIn(school_id=school_id)
+                )
+            except DomainError as exc:
+                if exc.status_code == 404 and "resource" in exc.detail.lower():
+                    raise
+                await db_session.rollback()
+                errors.add("school_id", exc.detail)
+            else:
+                return Redirect(
+                    f"/resources/{resource_id}?forwarded=1#forward",
+                    status_code=HTTP_303_SEE_OTHER,
+                )
+        return await self._show(
+            page,
+            resources,
+            db_session,
+            clock,
+            settings,
+            resource_id,
+            forward_errors=errors,
+            status_code=422,
+        )
+
+    @post("/resources/{resource_id:uuid}/delete", status_code=HTTP_303_SEE_OTHER)
+    async def delete(
+        self,
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        await resources.delete(identity, resource_id)
+        return Redirect("/?deleted=1", status_code=HTTP_303_SEE_OTHER)

@@ -1,0 +1,89 @@
+"""Uploads from the page: the same streaming pipeline as the API, with the form's token
+checked before a byte of the file is stored.
+
+The form token cannot be left to the CSRF middleware here: it reads a whole form into
+memory to find the token. The upload form sends `_csrf_token` as its first field, so it
+has arrived when the file begins, where the pipeline already checks the fields sent so
+far; a form without a valid token is refused there and nothing is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from secrets import compare_digest
+from typing import Any, Final
+
+from litestar import Request
+from litestar.exceptions import PermissionDeniedException
+
+from exchange.resources.metadata import FORM_FIELDS
+from exchange.resources.quota import SchoolQuota
+from exchange.resources.upload import FieldCheck, ReceivedUpload, UploadReceiver
+
+TOKEN_FIELD: Final = "_csrf_token"
+_SECRET_HEX_LENGTH: Final = 64
+# Fields the page sends that the upload API does not know (yet): left out before the
+# service reads the form. `student_consent` joins the API with its own change.
+PAGE_ONLY_FIELDS: Final = frozenset({TOKEN_FIELD, "student_consent"} - set(FORM_FIELDS))
+
+
+def _token_secret(token: str, secret: str) -> str | None:
+    if len(token) <= _SECRET_HEX_LENGTH:
+        return None
+    value, signature = token[:_SECRET_HEX_LENGTH], token[_SECRET_HEX_LENGTH:]
+    expected = hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+    return value if compare_digest(signature, expected) else None
+
+
+def form_token_matches(sent: str | None, cookie: str | None, secret: str) -> bool:
+    """The check of Litestar's CSRF middleware: both tokens signed, and the same."""
+    if not sent or not cookie:
+        return False
+    sent_value, cookie_value = _token_secret(sent, secret), _token_secret(cookie, secret)
+    return sent_value is not None and cookie_value is not None and sent_value == cookie_value
+
+
+class PageUploadReceiver(UploadReceiver):
+    """An `UploadReceiver` that checks the form token first and keeps what was sent, so
+    a refused form can be shown again with the reader's answers in place."""
+
+    def __init__(self, *args: Any, request: Request[Any, Any, Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        csrf = request.app.csrf_config
+        assert csrf is not None
+        self._secret = csrf.secret
+        self._cookie = request.cookies.get(csrf.cookie_name)
+        self._header = request.headers.get(csrf.header_name)
+        self.sent: list[tuple[str, str]] = []
+
+    def _check_token(self, fields: Sequence[tuple[str, str]]) -> None:
+        sent = self._header or next((v for k, v in fields if k == TOKEN_FIELD), None)
+        if not form_token_matches(sent, self._cookie, self._secret):
+            raise PermissionDeniedException("CSRF token verification failed")
+
+    @asynccontextmanager
+    async def receive(
+        self,
+        *,
+        quota: SchoolQuota,
+        fields_allowed: bool = True,
+        check_fields: FieldCheck | None = None,
+    ) -> AsyncIterator[ReceivedUpload]:
+        def checked(fields: Sequence[tuple[str, str]]) -> object:
+            self.sent = list(fields)
+            self._check_token(fields)
+            return check_fields(_api_fields(fields)) if check_fields else None
+
+        async with super().receive(
+            quota=quota, fields_allowed=fields_allowed, check_fields=checked
+        ) as upload:
+            self.sent = list(upload.fields)
+            upload.fields = _api_fields(upload.fields)
+            yield upload
+
+
+def _api_fields(fields: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in fields if name not in PAGE_ONLY_FIELDS]

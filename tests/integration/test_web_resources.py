@@ -1,0 +1,175 @@
+"""The resource pages: sharing a file from the form, reading it, downloading it, and
+asking its authors, through the same services and policy as the API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from exchange.config import Settings
+from tests.actors import SchoolFactory
+from tests.pages import Visitor, csrf_token_in, upload_page
+from tests.resource_fixtures import NOTHING_STORED, make_partners, row_counts
+from tests.sample_files import html_page, pdf
+
+
+def stored_files(settings: Settings) -> list[Path]:
+    return [p for p in Path(settings.data_dir, "files").rglob("*") if p.is_file()]
+
+
+async def test_a_file_shared_from_the_form_is_the_apis_resource(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    school = await schools.create()
+    browser = visitors()
+    await browser.sign_in(school.admin.email)
+    content = pdf(2)
+    answer = await upload_page(
+        browser,
+        content,
+        title="Бөлчөктөр: сабак планы",
+        subject="Математика",
+        grades=["5", "6"],
+        language="ky",
+        licence="cc-by",
+        visibility="partners",
+    )
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    found = re.fullmatch(r"/resources/([0-9a-f-]{36})\?shared=1", location)
+    assert found
+    resource_id = found.group(1)
+    api = await school.admin.get(f"/api/resources/{resource_id}")
+    assert api.status_code == 200
+    body = api.json()
+    assert body["title"] == "Бөлчөктөр: сабак планы"
+    assert body["grades"] == [5, 6]
+    assert body["licence"] == "cc-by"
+    assert body["size"] == len(content)
+    page = await browser.get(location)
+    assert page.status_code == 200
+    assert "Бөлчөктөр: сабак планы" in page.text
+    assert f'href="/resources/{resource_id}/content"' in page.text
+    download = await browser.get(f"/resources/{resource_id}/content")
+    assert download.status_code == 200
+    assert download.content == content
+    assert download.headers["content-disposition"].startswith("attachment")
+    assert "content-encoding" not in download.headers
+
+
+async def test_a_refused_file_is_shown_next_to_the_field_and_nothing_is_kept(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    school = await schools.create()
+    browser = visitors()
+    await browser.sign_in(school.admin.email)
+    answer = await upload_page(browser, html_page(), filename="page.html", title="A web page")
+    assert answer.status_code == 415
+    assert "text/html" in answer.headers["content-type"], answer.text
+    assert 'class="error-summary"' in answer.text
+    assert '<a href="#file">' in answer.text
+    assert 'id="file-error"' in answer.text
+    assert 'value="A web page"' in answer.text  # the reader's answers stay in place
+    assert await row_counts(settings) == NOTHING_STORED
+    assert stored_files(settings) == []
+
+
+async def test_a_wrong_field_is_shown_next_to_it(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    school = await schools.create()
+    browser = visitors()
+    await browser.sign_in(school.admin.email)
+    answer = await upload_page(browser, pdf(), title="", grades=["14"])
+    assert answer.status_code == 422
+    assert '<a href="#title">' in answer.text
+    assert '<a href="#grades">' in answer.text
+    assert await row_counts(settings) == NOTHING_STORED
+
+
+async def test_an_upload_without_the_form_token_stores_nothing(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    school = await schools.create()
+    browser = visitors()
+    await browser.sign_in(school.admin.email)
+    await browser.get("/resources/new")
+    answer = await browser.http.post(
+        "/resources/new",
+        data={"title": "Forged", "kind": "lesson_plan"},
+        files={"file": ("plan.pdf", pdf(), "application/pdf")},
+    )
+    assert answer.status_code == 403
+    assert await row_counts(settings) == NOTHING_STORED
+    assert stored_files(settings) == []
+
+
+async def test_another_schools_resource_page_is_not_found_as_in_the_api(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, partner, stranger = (
+        await schools.create(),
+        await schools.create(),
+        await schools.create(),
+    )
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    shared = await upload_page(author, pdf(), title="Shared with partners")
+    resource_id = shared.headers["location"].split("/")[2].split("?")[0]
+    kept = await upload_page(author, pdf(), title="Our own", visibility="school")
+    own_id = kept.headers["location"].split("/")[2].split("?")[0]
+
+    outsider = visitors()
+    await outsider.sign_in(stranger.admin.email)
+    for path in (f"/resources/{resource_id}", f"/resources/{resource_id}/content"):
+        page = await outsider.get(path)
+        assert page.status_code == 404
+        assert "text/html" in page.headers["content-type"]
+        assert "Shared with partners" not in page.text
+        assert (await stranger.admin.get(f"/api{path}")).status_code == 404
+
+    reader = visitors()
+    await reader.sign_in(partner.admin.email)
+    assert (await reader.get(f"/resources/{resource_id}")).status_code == 200
+    assert (await reader.get(f"/resources/{own_id}")).status_code == 404
+    assert (await reader.get("/resources/00000000-0000-0000-0000-000000000000")).status_code == 404
+
+
+async def test_a_partner_asks_to_adapt_from_the_resource_page(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, partner = await schools.create(), await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    shared = await upload_page(author, pdf(), title="Fractions")
+    page_path = shared.headers["location"].split("?")[0]
+    resource_id = page_path.split("/")[2]
+
+    reader = visitors()
+    await reader.sign_in(partner.admin.email)
+    page = await reader.get(page_path)
+    assert 'action="' + page_path + '/ask"' in page.text
+    incomplete = await reader.http.post(
+        f"{page_path}/ask",
+        data={"_csrf_token": csrf_token_in(page.text), "scope": "adapt", "purpose": ""},
+    )
+    assert incomplete.status_code == 422
+    assert '<a href="#purpose">' in incomplete.text
+    assert '<a href="#audience">' in incomplete.text
+    asked = await reader.post_form(
+        f"{page_path}/ask",
+        {"scope": "adapt", "purpose": "A version for grade 6", "audience": "Two classes"},
+        token_from=page_path,
+    )
+    assert asked.status_code == 303
+    assert asked.headers["location"] == f"{page_path}?asked=1#ask"
+    incoming = await owner.admin.get("/api/reuse-requests?direction=incoming")
+    [request] = incoming.json()["items"]
+    assert request["resource"]["id"] == resource_id
+    assert request["scope"] == "adapt"
+    assert request["purpose"] == "A version for grade 6"
+    owner_view = await author.get(page_path)
+    assert partner.name in owner_view.text
