@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import hashlib
 from urllib.parse import quote
+from uuid import UUID
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from exchange.config import Settings
+from exchange.models import ResourceVersion
 from tests.actors import Actor, SchoolFactory
 from tests.problems import assert_problem
 from tests.resource_fixtures import (
     StoreUnderTest,
     audit_actions,
+    database,
     make_partners,
     upload,
     upload_version,
@@ -173,6 +177,78 @@ async def test_the_type_is_the_sniffed_one_whatever_the_name(
     assert response.headers["content-type"].startswith("text/plain")
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.content.decode("utf-8") == "Бүгүнкү сабак.\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "content_type"),
+    [
+        ("Бүгүнкү сабак: ң, ө, ү.\n".encode(), "notes.txt", "text/plain; charset=utf-8"),
+        ("name,grade\nАйгүл,5\n".encode(), "marks.csv", "text/csv; charset=utf-8"),
+        (
+            "Урок 1. Тема: дроби. Цель урока: научиться складывать дроби.\n".encode("cp1251"),
+            "notes.txt",
+            "text/plain; charset=windows-1251",
+        ),
+        (
+            "\ufeffUTF-8 с меткой порядка байтов.\n".encode(),
+            "notes.md",
+            "text/markdown; charset=utf-8",
+        ),
+    ],
+    ids=["utf-8", "csv", "windows-1251", "utf-8-with-bom"],
+)
+async def test_text_downloads_name_the_charset_they_were_written_in(
+    schools: SchoolFactory, content: bytes, filename: str, content_type: str
+) -> None:
+    school = await schools.create()
+    created = await upload(school.admin, content, filename=filename, media_type="text/plain")
+    assert created.status_code == 201, created.text
+    url = f"/api/resources/{created.json()['id']}/content"
+
+    download = await school.admin.get(url)
+    head = await school.admin.request("HEAD", url)
+    part = await school.admin.get(url, headers={"Range": "bytes=0-3"})
+
+    assert download.content == content
+    assert download.headers["content-type"] == content_type
+    assert head.headers["content-type"] == content_type
+    assert part.headers["content-type"] == content_type
+    assert created.json()["media_type"] == content_type.split(";")[0]
+
+
+async def test_text_stored_before_charsets_were_recorded_names_the_detected_one(
+    schools: SchoolFactory, settings: Settings
+) -> None:
+    school = await schools.create()
+    content = "Урок 2. Тема: проценты. Цель урока: научиться считать проценты.\n"
+    created = await upload(school.admin, content.encode("cp1251"), filename="notes.txt")
+    resource_id = created.json()["id"]
+    async with database(settings) as session:
+        await session.execute(
+            update(ResourceVersion)
+            .where(ResourceVersion.resource_id == UUID(resource_id))
+            .values(charset=None)
+        )
+        await session.commit()
+
+    download = await school.admin.get(f"/api/resources/{resource_id}/content")
+
+    assert download.headers["content-type"] == "text/plain; charset=windows-1251"
+    assert download.content.decode("windows-1251") == content
+
+
+async def test_a_text_version_after_a_pdf_carries_its_charset_and_the_pdf_none(
+    schools: SchoolFactory,
+) -> None:
+    school = await schools.create()
+    resource_id = (await upload(school.admin, CONTENT)).json()["id"]
+    await upload_version(school.admin, resource_id, "Экинчи.\n".encode(), filename="v2.txt")
+
+    pdf = await school.admin.get(f"/api/resources/{resource_id}/versions/1/content")
+    current = await school.admin.get(f"/api/resources/{resource_id}/content")
+
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert current.headers["content-type"] == "text/plain; charset=utf-8"
 
 
 async def test_each_version_downloads_with_its_own_validators(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -302,12 +303,38 @@ def test_files_schools_share_are_accepted_with_their_sniffed_type(
 
     result = inspect(data, name)
 
-    assert result == Inspection(
+    assert dataclasses.replace(result, charset=None) == Inspection(
         media_type=media_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         extension=name.rsplit(".", 1)[1].lower(),
     )
+    assert (result.charset is not None) == media_type.startswith("text/")
+
+
+@pytest.mark.parametrize(
+    ("data", "chunk_size", "charset"),
+    [
+        pytest.param("Сабак ң ө ү\n".encode() * 2000, 7, "utf-8", id="utf-8-cut-mid-letter"),
+        pytest.param(
+            "Сабак ң ө ү\n".encode() * 2000 + "Урок\n".encode("cp1251"),
+            64 * 1024,
+            "windows-1251",
+            id="utf-8-head-but-not-after",
+        ),
+        pytest.param(
+            "Урок 1. Тема: дроби. Цель: сложение дробей.\n".encode("cp1251") * 10,
+            64,
+            "windows-1251",
+            id="windows-1251",
+        ),
+        pytest.param("Сабак\n".encode("utf-16"), 64, "utf-16", id="utf-16-with-mark"),
+    ],
+)
+def test_text_is_given_the_charset_it_was_written_in(
+    data: bytes, chunk_size: int, charset: str
+) -> None:
+    assert inspect(data, "notes.txt", chunk_size=chunk_size).charset == charset
 
 
 @pytest.mark.parametrize("chunk_size", [1, 7, 4096, 64 * 1024, 10**9])

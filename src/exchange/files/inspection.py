@@ -22,6 +22,7 @@ What the content says decides:
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from collections import deque
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from exchange.files.containers import (
 )
 from exchange.files.media_types import ACCEPTED, describe
 from exchange.files.names import extension_of
+from exchange.search.plain_text import detect_encoding
 
 HEAD_BYTES: Final = 8 * 1024
 TAIL_BYTES: Final = 1024 * 1024
@@ -50,6 +52,7 @@ ZIP_BOMB_MIN_RATIO: Final = 100
 # Small chunks are gathered into pieces of this size before joining the tail, so a
 # client sending one byte at a time cannot make the tail a million tiny objects.
 _TAIL_PIECE_BYTES: Final = 64 * 1024
+_CHARSET_SAMPLE_BYTES: Final = 64 * 1024
 _PDF_END: Final = b"%%EOF"
 _PDF_WHITESPACE: Final = b"\x00\t\n\x0c\r "
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
@@ -68,6 +71,7 @@ class Inspection:
     size: int
     sha256: str
     extension: str
+    charset: str | None = None  # the IANA name of a text file's encoding; None for others
 
 
 class ContentInspector:
@@ -92,6 +96,9 @@ class ContentInspector:
         self._gathering = bytearray()
         self._sniffed: str | None = None
         self._finished = False
+        # Whether every byte so far is UTF-8, checked while the file may still be text.
+        self._utf8: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
+        self._not_utf8: bytes = b""  # the bytes around where UTF-8 failed, to guess from
 
     @property
     def size(self) -> int:
@@ -110,7 +117,11 @@ class ContentInspector:
         if len(self._head) < HEAD_BYTES:
             self._head += chunk[: HEAD_BYTES - len(self._head)]
             if len(self._head) == HEAD_BYTES:
-                self._refuse_never_accepted(self._sniff())
+                sniffed = self._sniff()
+                self._refuse_never_accepted(sniffed)
+                if not _is_text(sniffed):
+                    self._utf8 = None
+        self._check_utf8(chunk, final=False)
         self._keep_in_tail(chunk)
 
     def finish(self, display_name: str) -> Inspection:
@@ -139,7 +150,31 @@ class ContentInspector:
             size=self._size,
             sha256=self._hash.hexdigest(),
             extension=extension,
+            charset=self._charset() if media_type.startswith("text/") else None,
         )
+
+    def _check_utf8(self, chunk: bytes, *, final: bool) -> None:
+        if self._utf8 is None:
+            return
+        try:
+            self._utf8.decode(chunk, final=final)
+        except UnicodeDecodeError as exc:
+            self._utf8 = None
+            around = max(0, exc.start - _CHARSET_SAMPLE_BYTES // 2)
+            self._not_utf8 = bytes(chunk[around : around + _CHARSET_SAMPLE_BYTES])
+
+    def _charset(self) -> str:
+        """The encoding a text file was written in: UTF-8 when every byte decoded as
+        UTF-8 (a byte-order mark says so too), else the guess the search's text
+        extraction makes from the first bytes (Windows-1251, KOI8-R ...)."""
+        self._check_utf8(b"", final=True)
+        if self._utf8 is not None:
+            return "utf-8"
+        if self._head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return charset_of_text(bytes(self._head), complete=False)
+        # The head may be plain ASCII (or look like UTF-8) while the file is not: the
+        # bytes where UTF-8 failed tell the encoding.
+        return charset_of_text(self._not_utf8 or bytes(self._head), complete=False)
 
     def _sniff(self) -> str:
         if self._sniffed is None:
@@ -297,6 +332,25 @@ def _plain_document(view: KeptBytes, sniffed: str, extension: str) -> str:
     if media_type == media_types.PDF:
         _check_pdf_ends_cleanly(view)
     return media_type
+
+
+_IANA_CHARSETS: Final = {
+    "utf_8": "utf-8",
+    "utf_8_sig": "utf-8",
+    "utf_16": "utf-16",
+    "utf_32": "utf-32",
+    "cp1251": "windows-1251",
+    "cp1252": "windows-1252",
+    "koi8_r": "koi8-r",
+    "cp866": "ibm866",
+}
+
+
+def charset_of_text(data: bytes, *, complete: bool) -> str:
+    """The IANA charset name (for `Content-Type`) of text beginning with `data`;
+    `complete` says `data` is the whole file."""
+    codec = codecs.lookup(detect_encoding(data, complete=complete)).name.replace("-", "_")
+    return _IANA_CHARSETS.get(codec, codec.replace("_", "-"))
 
 
 def _is_text(sniffed: str) -> bool:

@@ -80,6 +80,9 @@ class ResourceVersion(UUIDv7AuditBase):
     blob_key: Mapped[str] = mapped_column(String(200), unique=True)
     original_name: Mapped[str] = mapped_column(String(255))
     media_type: Mapped[str] = mapped_column(String(255))
+    # The encoding of a text file (an IANA name such as utf-8 or windows-1251), sent in
+    # the download's Content-Type; None for every other kind of file.
+    charset: Mapped[str | None] = mapped_column(String(40), default=None)
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[UUID | None] = mapped_column(

@@ -34,6 +34,7 @@ from litestar.response import Redirect, Stream
 from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.errors import RangeNotSatisfiable
+from exchange.files.inspection import charset_of_text
 from exchange.files.names import content_disposition
 
 if TYPE_CHECKING:
@@ -205,14 +206,37 @@ async def stream_and_close(source: ClosableChunks) -> AsyncIterator[bytes]:
         await source.aclose()
 
 
+# Enough of a text file to tell its encoding, for versions stored before it was recorded.
+_CHARSET_SAMPLE_BYTES = 64 * 1024
+
+
+async def content_type_of(resources: ResourceService, version: ResourceVersion) -> str:
+    """The version's `Content-Type`: its media type, and for text the charset it was
+    written in (recorded at upload; read from its first bytes for older versions)."""
+    if not version.media_type.startswith("text/"):
+        return version.media_type
+    charset = version.charset
+    if charset is None:
+        sample = bytearray()
+        content = await resources.open_content(version, 0, _CHARSET_SAMPLE_BYTES - 1)
+        async with content:
+            async for chunk in content:
+                sample += chunk
+        charset = charset_of_text(bytes(sample), complete=version.size <= len(sample))
+    return f"{version.media_type}; charset={charset}"
+
+
 def _plan(
-    request_headers: Mapping[str, str], resource: Resource, version: ResourceVersion
+    request_headers: Mapping[str, str],
+    resource: Resource,
+    version: ResourceVersion,
+    content_type: str,
 ) -> DownloadPlan:
     return plan_download(
         request_headers,
         size=version.size,
         sha256=version.sha256,
-        media_type=version.media_type,
+        media_type=content_type,
         last_modified=version.created_at,
         content_disposition=content_disposition(version.original_name),
         cache_control=policy.cache_control_for(resource),
@@ -233,7 +257,8 @@ async def describe_version(
     of the file leaves the store, so it is not counted as a download.
     """
     resource, version = await resources.version_to_download(identity, resource_id, number)
-    plan = _plan(request_headers, resource, version)
+    content_type = await content_type_of(resources, version)
+    plan = _plan(request_headers, resource, version, content_type)
     return Response(content=None, status_code=plan.status, headers=plan.headers)
 
 
@@ -250,7 +275,8 @@ async def serve_version(
     before the download is audited, so a missing file is never counted as downloaded.
     """
     resource, version = await resources.version_to_download(identity, resource_id, number)
-    plan = _plan(request_headers, resource, version)
+    content_type = await content_type_of(resources, version)
+    plan = _plan(request_headers, resource, version, content_type)
     if plan.status == 304:
         return Response(content=b"", status_code=304, headers=plan.headers)
     settings = resources.settings
@@ -258,7 +284,7 @@ async def serve_version(
         url = await resources.store.presigned_get_url(
             version.blob_key,
             filename=version.original_name,
-            media_type=version.media_type,
+            media_type=content_type,
             expires_seconds=settings.s3_presigned_ttl_seconds,
         )
         if url is not None:
@@ -280,5 +306,5 @@ async def serve_version(
         stream_and_close(content),
         status_code=plan.status,
         headers=plan.headers,
-        media_type=version.media_type,
+        media_type=content_type,
     )

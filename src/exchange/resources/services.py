@@ -282,6 +282,7 @@ class ResourceService:
                 blob_key=stored.key,
                 original_name=stored.original_name,
                 media_type=stored.media_type,
+                charset=stored.charset,
                 size=stored.size,
                 sha256=stored.sha256,
                 uploaded_by_id=identity.member_id,

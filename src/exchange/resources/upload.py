@@ -63,6 +63,7 @@ class StoredFile:
     media_type: str
     size: int
     sha256: str
+    charset: str | None = None
 
 
 @dataclass
@@ -204,6 +205,7 @@ class UploadReceiver:
             media_type=inspection.media_type,
             size=inspection.size,
             sha256=inspection.sha256,
+            charset=inspection.charset,
         )
 
     def _too_large(self) -> PayloadTooLarge:
