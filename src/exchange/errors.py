@@ -32,10 +32,15 @@ class DomainError(Exception):
         **extra: Any,
     ) -> None:
         super().__init__(detail)
-        self.detail = detail
+        self._detail = detail
         self.code_of_conduct_rule = code_of_conduct_rule
         self.headers = dict(headers or {})
         self.extra = extra
+
+    @property
+    def detail(self) -> str:
+        """The detail in the current language (a lazy one is translated when read)."""
+        return str(self._detail)
 
 
 class InvalidInput(DomainError):

@@ -10,6 +10,7 @@ is text outside `{% trans %}` / `_()`. Script and style bodies are code, not tex
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -32,6 +33,23 @@ READ_ATTRIBUTES = {
     "abbr",
 }
 MARKER = "\x00"
+# Attributes a macro writes into the tag that calls it (`{% if x %} checked{% endif %}`,
+# ` aria-describedby="..."`): markup, not text, unless a person reads the attribute.
+BOOLEAN_ATTRIBUTES = {
+    "checked",
+    "selected",
+    "disabled",
+    "required",
+    "multiple",
+    "readonly",
+    "hidden",
+    "autofocus",
+    "open",
+    "novalidate",
+    "async",
+    "defer",
+}
+ATTRIBUTE = re.compile(r"""([A-Za-z_:][-\w:.]*)\s*=\s*("[^"]*"|'[^']*')""")
 
 
 def templates() -> list[Path]:
@@ -88,7 +106,14 @@ class _TextFinder(HTMLParser):
             self._code -= 1
 
     def handle_data(self, data: str) -> None:
-        if not self._code and _has_letters(data):
+        if self._code:
+            return
+        for name, quoted in ATTRIBUTE.findall(data):
+            if name.lower() in READ_ATTRIBUTES and _has_letters(quoted[1:-1]):
+                self.found.append(f"{name}={quoted}")
+        rest = ATTRIBUTE.sub(" ", data)
+        words = [word for word in rest.split() if word.lower() not in BOOLEAN_ATTRIBUTES]
+        if _has_letters(" ".join(words)):
             self.found.append(data.strip())
 
 
@@ -111,6 +136,9 @@ def test_the_check_finds_text_outside_the_catalogs() -> None:
         '<button value="Send">'
     ]
     assert untranslated_text("{% block title %}Кирүү{% endblock %}") == ["Кирүү"]
+    assert untranslated_text('{% macro m() %} title="Open the file"{% endmacro %}') == [
+        'title="Open the file"'
+    ]
 
 
 def test_the_check_passes_translated_text_markup_and_code() -> None:
@@ -124,6 +152,7 @@ def test_the_check_passes_translated_text_markup_and_code() -> None:
       <script>htmx.config.defaultSwapStyle = "outerHTML";</script>
       <style>.card { color: red }</style>
       &nbsp;&mdash; {{ resource.title }} · 2026
+      <input{% if on %} checked{% endif %}{% if bad %} aria-invalid="true"{% endif %}>
     </section>
     {% endblock %}"""
     assert untranslated_text(source) == []
@@ -142,3 +171,11 @@ def test_no_template_holds_text_outside_the_catalogs() -> None:
         f"{len(problems)} of {len(found)} templates hold text outside {{% trans %}}/_(): "
         + "; ".join(f"{name}: {texts}" for name, texts in problems.items())
     )
+
+
+def test_a_macro_that_writes_attributes_is_markup() -> None:
+    source = (
+        '{% macro describedby(name) %}{% if name %} aria-describedby="{{ name }}-hint"'
+        '{% endif %} aria-invalid="true"{% endmacro %}'
+    )
+    assert untranslated_text(source) == []
