@@ -118,6 +118,8 @@ async def test_the_language_switch_is_remembered(
     browser = visitors()
     russian = await browser.get("/sign-in?lang=ru")
     assert '<html lang="ru">' in russian.text
+    assert "Войти" in russian.text
+    assert russian.headers["content-language"] == "ru"
     assert (await browser.get("/sign-in")).text.count('<html lang="ru">') == 1
     english = await browser.get("/sign-in", headers={"Accept-Language": "en"})
     assert '<html lang="ru">' in english.text
@@ -152,3 +154,18 @@ async def test_pages_are_gzipped(client: object, visitors: Callable[[], Visitor]
     browser = visitors()
     page = await browser.http.get("/sign-in", headers={"Accept-Encoding": "gzip"})
     assert page.headers.get("content-encoding") == "gzip"
+
+
+async def test_a_members_switch_of_language_is_their_choice_everywhere(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    school = await schools.create()
+    browser = visitors()
+    await browser.sign_in(school.admin.email)
+    english = await browser.get("/?lang=en")
+    assert '<html lang="en">' in english.text
+    me = await school.admin.get("/api/me")
+    assert me.json()["language"] == "en"
+    other_device = visitors()
+    await other_device.sign_in(school.admin.email)
+    assert '<html lang="en">' in (await other_device.get("/")).text

@@ -31,7 +31,7 @@ def handle_page_exception(request: Request[Any, Any, Any], exc: Exception) -> Re
             f"/sign-in?{urlencode({'next': exc.next_path})}", status_code=HTTP_303_SEE_OTHER
         )
     language = page_language(request)
-    use_page_language(language)
+    use_page_language(request, language)
     status = 500
     kind = "server"
     detail: str | None = None

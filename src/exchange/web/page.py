@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from litestar import MediaType, Request
@@ -13,6 +13,8 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
+from exchange.accounts.schemas import Language, MemberUpdate
+from exchange.accounts.services import AccountService
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.models import Member
@@ -71,7 +73,11 @@ class Page:
             context={"page": self, **context},
             status_code=status_code,
             cookies=cookies,
-            headers={"Cache-Control": "private, no-cache", "Vary": "Cookie"},
+            headers={
+                "Cache-Control": "private, no-cache",
+                "Vary": "Cookie",
+                "Content-Language": self.language,
+            },
         )
 
 
@@ -85,8 +91,21 @@ async def provide_page(
     member = await db_session.get(Member, viewer.member_id) if viewer else None
     language = page_language(
         request,
-        member_language=getattr(member, "language", None),
+        member_language=member.language if member else None,
         school_languages=list(member.school.languages or []) if member else None,
     )
-    use_page_language(language)
+    if (
+        viewer is not None
+        and member is not None
+        and explicit_choice(request)
+        not in (
+            None,
+            member.language,
+        )
+    ):
+        # The switch is the member's choice from now on, on every device.
+        await AccountService(db_session, settings, clock).update_me(
+            viewer, MemberUpdate(language=cast(Language, language))
+        )
+    use_page_language(request, language)
     return Page(request=request, settings=settings, language=language, viewer=viewer, member=member)

@@ -9,14 +9,17 @@ catalogs.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup, escape
 
+from exchange.i18n import jinja as i18n_jinja
 from exchange.resources.languages import EXCHANGE_LANGUAGES
 from exchange.web.assets import asset_url
-from exchange.web.language import LANGUAGE_NAMES, install_translations
+from exchange.web.language import LANGUAGE_NAMES
 
 
 def _day(value: datetime | date | None) -> str:
@@ -38,6 +41,19 @@ def _size(value: int | None) -> str:
     return f"{value} B"  # pragma: no cover
 
 
+def _field_state(errors: Any, name: str, hint: bool = False) -> Markup:
+    """The attributes that tie a control to its hint and its error (WCAG 1.3.1, 3.3.1)."""
+    ids = ([f"{name}-hint"] if hint else []) + (
+        [f"{name}-error"] if errors.by_field.get(name) else []
+    )
+    attributes = ""
+    if ids:
+        attributes += f' aria-describedby="{escape(" ".join(ids))}"'
+    if errors.by_field.get(name):
+        attributes += ' aria-invalid="true"'
+    return Markup(attributes)  # noqa: S704 - built from escaped ids only
+
+
 def create_environment() -> Environment:
     environment = Environment(
         loader=PackageLoader("exchange.web", "templates"),
@@ -47,8 +63,9 @@ def create_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    install_translations(environment)
+    i18n_jinja.install(environment)
     environment.globals["asset_url"] = asset_url
+    environment.globals["field_state"] = _field_state
     environment.globals["language_names"] = LANGUAGE_NAMES
     environment.globals["languages"] = EXCHANGE_LANGUAGES
     environment.filters["day"] = _day

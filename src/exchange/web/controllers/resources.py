@@ -81,9 +81,9 @@ def _place_upload_refusal(errors: FormErrors, exc: DomainError) -> None:
     """Put a refusal next to the field it concerns (GOV.UK: message by the field)."""
     if isinstance(exc, RuleRefusal):
         field = "confidential" if exc.code_of_conduct_rule == 6 else "derived_from"
-        if "visibility" in exc.detail and exc.code_of_conduct_rule == 7:
+        if "visibility" in str(exc.detail) and exc.code_of_conduct_rule == 7:
             field = "visibility"
-        errors.add(field, exc.detail)
+        errors.add(field, str(exc.detail))
         return
     named = [
         str(item.get("field"))
@@ -96,7 +96,7 @@ def _place_upload_refusal(errors: FormErrors, exc: DomainError) -> None:
                 errors.add(str(item["field"]), str(item.get("message") or exc.detail))
         return
     if isinstance(exc, PayloadTooLarge | UnsupportedMediaType | QuotaExceeded) or exc.detail:
-        errors.add("file", exc.detail)
+        errors.add("file", str(exc.detail))
 
 
 class UploadController(Controller):
@@ -275,7 +275,7 @@ class ResourcePages(Controller):
                     raise
                 await db_session.rollback()
                 field = "scope" if isinstance(exc, RuleRefusal) else None
-                errors.add(field, exc.detail)
+                errors.add(field, str(exc.detail))
             else:
                 return Redirect(
                     f"/resources/{resource_id}?asked=1#ask", status_code=HTTP_303_SEE_OTHER
@@ -316,10 +316,10 @@ class ResourcePages(Controller):
                     identity, resource_id, ForwardIn(school_id=school_id)
                 )
             except DomainError as exc:
-                if exc.status_code == 404 and "resource" in exc.detail.lower():
+                if exc.status_code == 404 and "resource" in str(exc.detail).lower():
                     raise
                 await db_session.rollback()
-                errors.add("school_id", exc.detail)
+                errors.add("school_id", str(exc.detail))
             else:
                 return Redirect(
                     f"/resources/{resource_id}?forwarded=1#forward",
