@@ -42,6 +42,8 @@ class Settings:
     sign_in_window_seconds: int = 15 * 60
     sign_in_max_failures_per_account: int = 5
     sign_in_max_failures_per_address: int = 30
+    sign_in_first_delay_seconds: int = 60
+    sign_in_known_address_days: int = 90
     request_response_days: int = 14
     smtp_url: str | None = None
     mail_from: str = "exchange@localhost"
@@ -82,6 +84,17 @@ class Settings:
                 "EXCHANGE_EXTRACTION_TIMEOUT_SECONDS and EXCHANGE_EXTRACTION_MAX_MEMORY_BYTES "
                 "must be positive."
             )
+        if (
+            min(
+                self.sign_in_window_seconds,
+                self.sign_in_max_failures_per_account,
+                self.sign_in_max_failures_per_address,
+                self.sign_in_first_delay_seconds,
+                self.sign_in_known_address_days,
+            )
+            <= 0
+        ):
+            raise SettingsError("The EXCHANGE_SIGN_IN_* settings must be positive numbers.")
         if self.log_format not in {"json", "console"}:
             raise SettingsError("EXCHANGE_LOG_FORMAT must be 'json' or 'console'.")
 

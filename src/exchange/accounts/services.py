@@ -8,17 +8,18 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from msgspec import UNSET
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange.accounts import throttle
 from exchange.accounts.identity import Identity, new_token, token_digest
 from exchange.accounts.passwords import check_password_rules, hash_password, verify_password
 from exchange.accounts.schemas import MemberCreate, MemberUpdate
 from exchange.clock import Clock
 from exchange.config import Settings
-from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
-from exchange.models import AccessToken, Member, MemberRole, School, SignInFailure
+from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from exchange.models import AccessToken, Member, MemberRole, School
 from exchange.policy import require_admin
 from exchange.search.index import SearchIndex
 
@@ -204,19 +205,31 @@ class AccountService:
     # --- signing in and out ----------------------------------------------------------
 
     async def sign_in(self, email: str, password: str, address: str | None) -> IssuedToken:
+        """Check the password, throttled as `exchange.accounts.throttle` describes."""
         email = normalise_email(email)
         now = self.clock.now()
-        keys = [f"account:{email}"] + ([f"address:{address}"] if address else [])
-        await self._refuse_if_throttled(keys, now)
         member = await self.session.scalar(select(Member).where(Member.email == email))
+        known = (
+            member is not None
+            and address is not None
+            and await throttle.is_known_address(
+                self.session, self.settings, member.id, address, now
+            )
+        )
+        # The reads end here: the counting transaction below starts with its first write,
+        # so on SQLite it waits its turn instead of failing on a stale snapshot.
+        await self.session.commit()
+        counters = throttle.counters_for(self.settings, email, address, known_address=known)
+        await throttle.count_attempt(self.session, self.settings, counters, now)
         valid = await verify_password(member.password_hash if member else None, password)
         if member is None or not valid or not member.is_active:
-            await self._record_failure(keys, now)
             raise NotAuthenticated(
                 "The e-mail address or the password is not right (or the account is "
                 "disabled). Check them and try again; your school's admin can reset it."
             )
-        await self.session.execute(delete(SignInFailure).where(SignInFailure.key == keys[0]))
+        await throttle.forget_attempt(self.session, self.settings, counters, now)
+        if address is not None:
+            await throttle.remember_address(self.session, self.settings, member.id, address, now)
         token = new_token()
         expires_at = now + timedelta(hours=self.settings.token_ttl_hours)
         self.session.add(
@@ -231,38 +244,4 @@ class AccountService:
             .where(AccessToken.id == identity.token_id)
             .values(revoked_at=self.clock.now())
         )
-        await self.session.commit()
-
-    async def _refuse_if_throttled(self, keys: list[str], now: datetime) -> None:
-        window = timedelta(seconds=self.settings.sign_in_window_seconds)
-        limits = {
-            "account": self.settings.sign_in_max_failures_per_account,
-            "address": self.settings.sign_in_max_failures_per_address,
-        }
-        for key in keys:
-            count, oldest = (
-                await self.session.execute(
-                    select(func.count(), func.min(SignInFailure.occurred_at)).where(
-                        SignInFailure.key == key, SignInFailure.occurred_at > now - window
-                    )
-                )
-            ).one()
-            if count >= limits[key.split(":", 1)[0]]:
-                retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
-                minutes = max(1, round(retry_after / 60))
-                raise TooManyAttempts(
-                    f"Too many failed sign-ins. Wait about {minutes} minute(s) and try again, "
-                    "or ask your school's admin to check your account.",
-                    retry_after_seconds=retry_after,
-                )
-
-    async def _record_failure(self, keys: list[str], now: datetime) -> None:
-        window = timedelta(seconds=self.settings.sign_in_window_seconds)
-        # The failure must be kept although the answer is an error: commit it now.
-        await self.session.execute(
-            delete(SignInFailure).where(
-                SignInFailure.key.in_(keys), SignInFailure.occurred_at <= now - window
-            )
-        )
-        self.session.add_all(SignInFailure(key=key, occurred_at=now) for key in keys)
         await self.session.commit()

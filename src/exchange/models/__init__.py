@@ -33,7 +33,7 @@ from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, Re
 from exchange.models.reuse_request import ReuseRequest
 from exchange.models.school import School
 from exchange.models.search_document import SearchDocument, SearchText
-from exchange.models.sign_in_failure import SignInFailure
+from exchange.models.sign_in import KnownSignInAddress, SignInThrottle
 
 metadata = orm_registry.metadata
 
@@ -47,6 +47,7 @@ __all__ = (
     "GrantRevocation",
     "GrantSource",
     "Job",
+    "KnownSignInAddress",
     "Licence",
     "Member",
     "MemberRole",
@@ -66,7 +67,7 @@ __all__ = (
     "SchoolLocality",
     "SearchDocument",
     "SearchText",
-    "SignInFailure",
+    "SignInThrottle",
     "Visibility",
     "metadata",
 )
