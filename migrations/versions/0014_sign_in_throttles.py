@@ -7,8 +7,8 @@ limit is 5). Each counter is now one row that a single statement counts and chec
 kept in clear; neither is a member's known address. The old rows only slowed guessing
 for fifteen minutes and are dropped.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import advanced_alchemy.types
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
