@@ -19,6 +19,8 @@ Who may do what with a resource (rule 1 of the contract, rules 6 and 7 of the co
 - derive (upload with `derived_from`): an `adapt` grant or an open licence; a
   visibility wider than `school` also needs `share`.
 - read the audit trail: the owner school's admins.
+- a student's work leaves its school (visibility beyond `school`, forward, `share`,
+  `publish`) only with students' consent on file; see `student_work_visibility`.
 
 Who may read a school's self-assessment (rule 6): the school itself and the schools it
 has an open invitation with (either way) or an active partnership with; see
@@ -64,8 +66,10 @@ from exchange.models import (
     Partnership,
     PartnershipStatus,
     Resource,
+    ResourceKind,
     ResourceShare,
     ReuseScope,
+    StudentConsent,
     Visibility,
 )
 
@@ -686,6 +690,103 @@ def check_confidential_licence(confidential: bool, licence: str) -> None:
         )
 
 
+# --- students' work ----------------------------------------------------------------------
+
+# A student's work is children's work and often carries their names: it leaves its school
+# (visibility `partners` or `selected`, a forward, a `share` or `publish` permission) only
+# while its school has recorded that consent is on file (`StudentConsent`). Without it the
+# work stays at visibility `school`; withdrawing the consent narrows it back there.
+STUDENT_WORK = ResourceKind.STUDENT_WORK.value
+STUDENT_CONSENTS: tuple[str, ...] = tuple(consent.value for consent in StudentConsent)
+ASK_FOR_CONSENT = (
+    "Record that parents agreed, or that the work is anonymous, before sharing a student's "
+    "work with partners."
+)
+_CONSENT_VALUES = (
+    "Send `student_consent` 'parents' (the parents agreed, and your school keeps their "
+    "consent) or 'not_needed_anonymous' (the work shows no student's name or face)"
+)
+
+
+def consent_on_file(kind: str, student_consent: str | None) -> bool:
+    """May this resource leave its school as far as students' consent goes?"""
+    return kind != STUDENT_WORK or student_consent in STUDENT_CONSENTS
+
+
+def default_visibility(kind: str, student_consent: str | None) -> str:
+    """The visibility of an upload that names none: `partners`, but `school` for a
+    student's work without consent on file."""
+    if consent_on_file(kind, student_consent):
+        return Visibility.PARTNERS.value
+    return Visibility.SCHOOL.value
+
+
+def _consent_needed(detail: str) -> InvalidInput:
+    return InvalidInput(detail, errors=[{"field": "student_consent", "message": ASK_FOR_CONSENT}])
+
+
+def student_work_visibility(
+    kind: str, visibility: str, student_consent: str | None, *, consent_withdrawn: bool = False
+) -> str:
+    """The visibility a resource may have, given its students' consent.
+
+    Unchanged while it stays in the school or consent is on file. When the change at
+    hand withdraws the consent (and does not itself ask for a wider visibility), the
+    work is narrowed to `school`: the parents' wish takes effect at once, in one step.
+    Any other attempt to widen a student's work without consent is refused.
+    """
+    if visibility == Visibility.SCHOOL.value or consent_on_file(kind, student_consent):
+        return visibility
+    if consent_withdrawn:
+        return Visibility.SCHOOL.value
+    raise _consent_needed(
+        f"{ASK_FOR_CONSENT} {_CONSENT_VALUES}, or keep its visibility 'school' (your school only)."
+    )
+
+
+def require_anonymous_restated(resource: Resource, restated: str | None) -> None:
+    """A new file of a student's work shared as anonymous must be anonymous too: the
+    uploader says so again (or that parents agreed), or narrows the work first."""
+    if (
+        resource.kind == STUDENT_WORK
+        and resource.visibility != Visibility.SCHOOL.value
+        and resource.student_consent == StudentConsent.NOT_NEEDED_ANONYMOUS.value
+        and restated is None
+    ):
+        raise _consent_needed(
+            f"{ASK_FOR_CONSENT} This student's work is shared as anonymous, and the "
+            "new file will be shared the same way: send `student_consent` "
+            "'not_needed_anonymous' with it if it shows no student's name or face "
+            "either, or 'parents' if the parents agreed. Otherwise change its visibility "
+            "to 'school' first."
+        )
+
+
+def require_consent_to_leave(
+    identity: Identity, resource: Resource, scope: ReuseScope | None = None
+) -> None:
+    """A student's work is never forwarded, shared or published without consent on file.
+    `scope` None is a forward; `adapt` stays inside the receiving school and needs none
+    beyond what reading it needs."""
+    if scope is ReuseScope.ADAPT or consent_on_file(resource.kind, resource.student_consent):
+        return
+    what = {ReuseScope.SHARE: "shared", ReuseScope.PUBLISH: "published"}.get(
+        scope if scope is not None else ReuseScope.SHARE, "shared"
+    )
+    if scope is None:
+        what = "forwarded"
+    if is_owner_school(identity, resource):
+        raise _consent_needed(
+            f"{ASK_FOR_CONSENT} This student's work has no consent on file, so it cannot "
+            f"be {what}. {_CONSENT_VALUES} with PATCH /api/resources/{resource.id}, "
+            "then decide again."
+        )
+    raise _consent_needed(
+        f"{ASK_FOR_CONSENT} This student's work has no consent on file at its school, so "
+        f"it cannot be {what}: its school has to record that first."
+    )
+
+
 # --- reuse requests (rules 6, 7, 9) -------------------------------------------------------
 
 
@@ -717,6 +818,7 @@ async def require_can_request(
         )
     if resource.confidential and scope is not ReuseScope.ADAPT:
         raise _confidential_refusal(resource, scope)
+    require_consent_to_leave(identity, resource, scope)
     if licence_grants(resource):
         raise Conflict(
             f"Its licence ({resource.licence}) already lets every school that can read it "
@@ -760,6 +862,7 @@ async def require_can_forward(
         )
     if resource.confidential:
         raise _confidential_refusal(resource, ReuseScope.SHARE)
+    require_consent_to_leave(identity, resource)
     grant = await grant_in_hand(session, identity.school_id, resource, ReuseScope.SHARE, now)
     if grant is None and not licence_grants(resource):
         raise RuleRefusal(
@@ -857,6 +960,8 @@ __all__ = [
     "check_confidential_licence",
     "check_derivation",
     "check_shared_with",
+    "consent_on_file",
+    "default_visibility",
     "directly_readable",
     "forward_reach",
     "forward_stands",
@@ -878,6 +983,8 @@ __all__ = [
     "require_can_edit",
     "require_can_forward",
     "require_can_request",
+    "require_consent_to_leave",
     "school_can_read",
     "self_assessment_partnerships",
+    "student_work_visibility",
 ]

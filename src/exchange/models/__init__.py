@@ -21,6 +21,7 @@ from exchange.models.enums import (
     ReuseScope,
     SchoolKind,
     SchoolLocality,
+    StudentConsent,
     Visibility,
 )
 from exchange.models.forward import Forward
@@ -68,6 +69,7 @@ __all__ = (
     "SearchDocument",
     "SearchText",
     "SignInThrottle",
+    "StudentConsent",
     "Visibility",
     "metadata",
 )

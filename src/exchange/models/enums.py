@@ -42,6 +42,13 @@ class Visibility(StrEnum):
     SELECTED = "selected"
 
 
+class StudentConsent(StrEnum):
+    """Why a student's work may be shared beyond its school: the consent on file."""
+
+    PARENTS = "parents"  # the parents (guardians) agreed; the school keeps their consent
+    NOT_NEEDED_ANONYMOUS = "not_needed_anonymous"  # the work names and shows no student
+
+
 class Licence(StrEnum):
     ALL_RIGHTS_RESERVED = "all_rights_reserved"
     CC_BY = "cc-by"

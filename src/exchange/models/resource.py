@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,6 +38,15 @@ class Resource(UUIDv7AuditBase):
     # The number of the original's version this one was adapted from.
     derived_from_version: Mapped[int | None] = mapped_column(Integer, default=None)
     current_version_number: Mapped[int] = mapped_column(Integer, default=0)
+    # A student's work leaves its school only with consent on file (`StudentConsent`),
+    # recorded by a member at a time; the audit trail keeps every change.
+    student_consent: Mapped[str | None] = mapped_column(String(32), default=None)
+    student_consent_recorded_by_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), default=None
+    )
+    student_consent_recorded_at: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None
+    )
 
     authors: Mapped[list[ResourceAuthor]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", passive_deletes=True

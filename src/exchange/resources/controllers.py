@@ -92,8 +92,11 @@ class ResourceController(Controller):
             "Fields: title, kind, subject, grades (repeated or comma-separated), language, "
             "description, visibility (school|partners|selected), shared_with (school ids, "
             "for 'selected'), confidential, licence, derived_from, author_ids, co_authors "
-            "(one per field). The file is checked by its content; what schools do not share "
-            "is refused."
+            "(one per field), student_consent. The file is checked by its content; what "
+            "schools do not share is refused. A student's work (kind student_work) leaves "
+            "the school only with student_consent recorded: 'parents' (the parents agreed) "
+            "or 'not_needed_anonymous' (it shows no student's name or face); without it "
+            "its visibility is 'school', and a wider one is refused (422)."
         ),
         status_code=HTTP_201_CREATED,
     )
@@ -110,6 +113,11 @@ class ResourceController(Controller):
         "/{resource_id:uuid}/versions",
         operation_id="uploadResourceVersion",
         summary="Upload a new version of the file (an author or an admin of the owner school)",
+        description=(
+            "Multipart: the part 'file', and for a student's work the field "
+            "student_consent ('parents' or 'not_needed_anonymous') restating the consent "
+            "for the new file; a work shared as anonymous needs it."
+        ),
         status_code=HTTP_201_CREATED,
     )
     async def add_version(

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from msgspec import UNSET
 
+from exchange import policy
 from exchange.errors import InvalidInput
 from exchange.models import Licence, ResourceKind, Visibility
 from exchange.resources.languages import EXCHANGE_LANGUAGES, is_language_code
@@ -52,7 +53,10 @@ FORM_FIELDS: Final = (
     "derived_from",
     "author_ids",
     "co_authors",
+    "student_consent",
 )
+# A new version is a file; the one field it may carry restates the students' consent.
+VERSION_FORM_FIELDS: Final = ("student_consent",)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class ResourceMetadata:
     # Members of the owner school credited as authors; empty means "the uploader".
     author_ids: tuple[UUID, ...] = ()
     co_authors: tuple[str, ...] = ()
+    # For a student's work: the consent on file that lets it leave the school, or None.
+    student_consent: str | None = None
 
     def changed(self, **changes: Any) -> ResourceMetadata:
         return replace(self, **changes)
@@ -202,6 +208,21 @@ def check_licence(value: str, problems: Problems) -> str:
     return licence
 
 
+def check_student_consent(value: str | None, problems: Problems) -> str | None:
+    consent = (value or "").strip().lower()
+    if not consent:
+        return None
+    if consent not in policy.STUDENT_CONSENTS:
+        problems.add(
+            "student_consent",
+            f"{value!r} is not a consent on file; use 'parents' (the parents agreed, and "
+            "your school keeps their consent) or 'not_needed_anonymous' (the work shows no "
+            "student's name or face), or leave it empty when there is none.",
+        )
+        return None
+    return consent
+
+
 def check_ids(name: str, values: Iterable[UUID], problems: Problems) -> tuple[UUID, ...]:
     ids = tuple(dict.fromkeys(values))
     if len(ids) > MAX_LISTED:
@@ -260,14 +281,18 @@ def read_form(fields: Sequence[tuple[str, str]], *, complete: bool = True) -> Ne
     kind = one("kind")
     if kind is None and complete:
         problems.add("kind", f"Say what kind of resource this is: one of {', '.join(KINDS)}.")
+    checked_kind = check_kind(kind, problems) if kind is not None else ""
+    consent = check_student_consent(one("student_consent"), problems)
     metadata = ResourceMetadata(
         title=check_title(title, problems) if title is not None else "",
-        kind=check_kind(kind, problems) if kind is not None else "",
+        kind=checked_kind,
         subject=check_subject(one("subject"), problems),
         grades=check_grades(_integers("grades", items("grades"), problems), problems),
         language=check_language(one("language"), problems),
         description=check_description(one("description"), problems),
-        visibility=check_visibility(one("visibility") or Visibility.PARTNERS.value, problems),
+        visibility=check_visibility(
+            one("visibility") or policy.default_visibility(checked_kind, consent), problems
+        ),
         shared_with=check_ids(
             "shared_with", _uuids("shared_with", items("shared_with"), problems), problems
         ),
@@ -278,6 +303,7 @@ def read_form(fields: Sequence[tuple[str, str]], *, complete: bool = True) -> Ne
         ),
         # Names may hold commas ("Asanova, A."): one co-author per field.
         co_authors=check_co_authors(values.get("co_authors", []), problems),
+        student_consent=consent,
     )
     derived = _uuids("derived_from", [one("derived_from") or ""], problems)
     problems.raise_if_any()
@@ -356,8 +382,22 @@ def apply_update(current: ResourceMetadata, update: ResourceUpdate) -> ResourceM
             problems.add("author_ids", "A resource needs at least one author from your school.")
     if update.co_authors is not UNSET:
         changes["co_authors"] = check_co_authors(update.co_authors, problems)
+    if update.student_consent is not UNSET:
+        changes["student_consent"] = check_student_consent(update.student_consent, problems)
     problems.raise_if_any()
     return current.changed(**changes)
+
+
+def read_version_form(fields: Sequence[tuple[str, str]]) -> str | None:
+    """The fields a new version may carry: only `student_consent`, restated for the new
+    file (None when not sent)."""
+    problems = Problems()
+    sent = [value for name, value in fields if name == "student_consent"]
+    if len(sent) > 1:
+        problems.add("student_consent", "Send this field once.")
+    consent = check_student_consent(sent[0], problems) if sent else None
+    problems.raise_if_any()
+    return consent
 
 
 def changed_fields(before: ResourceMetadata, after: ResourceMetadata) -> list[str]:

@@ -31,6 +31,9 @@ class ResourceUpdate(msgspec.Struct, forbid_unknown_fields=True):
     licence: str | UnsetType = UNSET
     author_ids: list[UUID] | UnsetType = UNSET
     co_authors: list[str] | UnsetType = UNSET
+    # A student's work: 'parents' | 'not_needed_anonymous' records the consent on file;
+    # null withdraws it, which narrows a shared student's work to visibility 'school'.
+    student_consent: str | UnsetType | None = UNSET
 
 
 class SchoolRef(msgspec.Struct):
@@ -89,6 +92,11 @@ class ResourceOut(msgspec.Struct):
     derived_from: OriginalOut | None
     # The chain of originals, nearest first, up to the first resource of the line.
     provenance: list[OriginalOut]
+    # The consent on file that lets a student's work leave its school ('parents',
+    # 'not_needed_anonymous' or null), who recorded it and when (null if never).
+    student_consent: str | None
+    student_consent_recorded_by: AuthorOut | None
+    student_consent_recorded_at: datetime | None
     can_edit: bool
     created_at: datetime
     updated_at: datetime

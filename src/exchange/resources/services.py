@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from uuid import UUID
 
+from msgspec import UNSET
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
 from exchange.models import (
+    Forward,
     Member,
     Resource,
     ResourceAuthor,
@@ -35,11 +37,13 @@ from exchange.models import (
 )
 from exchange.resources import quota
 from exchange.resources.metadata import (
+    VERSION_FORM_FIELDS,
     NewResource,
     ResourceMetadata,
     apply_update,
     changed_fields,
     read_form,
+    read_version_form,
 )
 from exchange.resources.schemas import (
     AuthorOut,
@@ -61,6 +65,9 @@ CREATED = "resource.created"
 UPDATED = "resource.updated"
 DELETED = "resource.deleted"
 VERSION_ADDED = "resource.version_added"
+STUDENT_CONSENT_CHANGED = "resource.student_consent_changed"
+# The fields whose change may widen a student's work beyond its school.
+_CONSENT_FIELDS = frozenset({"kind", "visibility", "shared_with", "student_consent"})
 
 _log = logging.getLogger(__name__)
 
@@ -182,7 +189,14 @@ class ResourceService:
         school_quota = await self._quota(resource.owner_school_id)
         await self.session.commit()
         school_quota.refuse_if_full()
-        async with receiver.receive(quota=school_quota, fields_allowed=False) as upload:
+        async with receiver.receive(
+            quota=school_quota, fields_allowed=False, allowed_fields=VERSION_FORM_FIELDS
+        ) as upload:
+            consent = read_version_form(upload.fields)
+            await self.session.refresh(resource)
+            policy.require_anonymous_restated(resource, consent)
+            if consent is not None:
+                self._record_consent(identity, resource, consent)
             # The number is taken atomically: two versions uploaded at once get two numbers.
             number = await self.session.scalar(
                 update(Resource)
@@ -220,6 +234,7 @@ class ResourceService:
     ) -> Resource:
         meta = new.metadata
         policy.check_confidential_licence(meta.confidential, meta.licence)
+        policy.student_work_visibility(meta.kind, meta.visibility, meta.student_consent)
         await policy.check_shared_with(
             self.session, identity, meta.visibility, list(meta.shared_with)
         )
@@ -255,6 +270,8 @@ class ResourceService:
         )
         self.session.add(resource)
         await self.session.flush()
+        if meta.student_consent is not None:
+            self._record_consent(identity, resource, meta.student_consent)
         self._add_version(resource, 1, stored, identity)
         record_event(
             self.session,
@@ -289,6 +306,49 @@ class ResourceService:
             )
         )
 
+    def _record_consent(
+        self,
+        identity: Identity,
+        resource: Resource,
+        consent: str | None,
+        *,
+        narrowed: bool = False,
+    ) -> None:
+        """Record (or withdraw) the students' consent on file: who, when, and in the
+        audit trail, with what it was before."""
+        previous = resource.student_consent
+        resource.student_consent = consent
+        resource.student_consent_recorded_by_id = identity.member_id
+        resource.student_consent_recorded_at = self.clock.now()
+        record_event(
+            self.session,
+            self.clock,
+            action=STUDENT_CONSENT_CHANGED,
+            owner_school_id=resource.owner_school_id,
+            actor=identity,
+            resource_id=resource.id,
+            details={
+                "student_consent": consent,
+                "previous": previous,
+                **({"visibility": resource.visibility} if narrowed else {}),
+            },
+        )
+
+    async def _cut_forwards(self, resource: Resource) -> None:
+        """A student's work whose consent was withdrawn: what was forwarded is cut for
+        good (recording the consent again does not bring it back)."""
+        now = self.clock.now()
+        await self.session.execute(
+            update(Forward)
+            .where(Forward.resource_id == resource.id, Forward.cut_at.is_(None))
+            .values(
+                cut_at=now,
+                cut_reason="The consent for this student's work was withdrawn.",
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
     async def _quota(self, school_id: UUID) -> quota.SchoolQuota:
         return await quota.quota_of(self.session, school_id, self.settings.school_quota_bytes)
 
@@ -320,6 +380,17 @@ class ResourceService:
         changed = changed_fields(before, after)
         if not changed:
             return resource
+        withdrawn = before.student_consent is not None and after.student_consent is None
+        if _CONSENT_FIELDS & set(changed):
+            visibility = policy.student_work_visibility(
+                after.kind,
+                after.visibility,
+                after.student_consent,
+                consent_withdrawn=withdrawn and data.visibility is UNSET,
+            )
+            if visibility != after.visibility:
+                after = after.changed(visibility=visibility, shared_with=())
+                changed = changed_fields(before, after)
         policy.check_confidential_licence(after.confidential, after.licence)
         if {"visibility", "shared_with"} & set(changed):
             await policy.check_shared_with(
@@ -349,6 +420,11 @@ class ResourceService:
         resource.licence = after.licence
         resource.co_authors = list(after.co_authors)
         resource.updated_at = self.clock.now()
+        if "student_consent" in changed:
+            narrowed = "visibility" in changed and after.visibility == "school"
+            self._record_consent(identity, resource, after.student_consent, narrowed=narrowed)
+            if withdrawn and narrowed:
+                await self._cut_forwards(resource)
         record_event(
             self.session,
             self.clock,
@@ -403,8 +479,9 @@ class ResourceService:
         if current is None:  # pragma: no cover - every committed resource has a version
             raise NotFound("This resource has no stored file.")
         chain = await self._provenance(resource)
+        recorder = resource.student_consent_recorded_by_id
         members = await self._member_names(
-            [a.member_id for a in resource.authors] + [current.uploaded_by_id]
+            [a.member_id for a in resource.authors] + [current.uploaded_by_id, recorder]
         )
         school = await self._school_ref(resource.owner_school_id)
         owner = policy.is_owner_school(identity, resource)
@@ -430,6 +507,11 @@ class ResourceService:
             current_version=self._version_out(current, members),
             derived_from=chain[0] if chain else None,
             provenance=chain,
+            student_consent=resource.student_consent,
+            student_consent_recorded_by=AuthorOut(id=recorder, full_name=members.get(recorder, ""))
+            if recorder is not None
+            else None,
+            student_consent_recorded_at=resource.student_consent_recorded_at,
             can_edit=policy.can_edit(identity, resource),
             created_at=resource.created_at,
             updated_at=resource.updated_at,
@@ -514,4 +596,5 @@ class ResourceService:
             licence=resource.licence,
             author_ids=tuple(a.member_id for a in resource.authors),
             co_authors=tuple(resource.co_authors),
+            student_consent=resource.student_consent,
         )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Final
@@ -97,14 +97,16 @@ class UploadReceiver:
         quota: SchoolQuota,
         fields_allowed: bool = True,
         check_fields: FieldCheck | None = None,
+        allowed_fields: Collection[str] = (),
     ) -> AsyncIterator[ReceivedUpload]:
         """Read the whole form, the file into the store; yield it to be committed.
 
         `check_fields` is called with the fields received when the file begins (it
-        raises to refuse them). An exception from the `async with` body removes the
+        raises to refuse them). With `fields_allowed=False`, only the fields named in
+        `allowed_fields` may come with the file. An exception from the `async with` body removes the
         file unless `committing()` was called.
         """
-        upload = await self._read(quota, fields_allowed, check_fields)
+        upload = await self._read(quota, fields_allowed, check_fields, allowed_fields)
         try:
             yield upload
         except BaseException:
@@ -118,7 +120,11 @@ class UploadReceiver:
             raise
 
     async def _read(
-        self, quota: SchoolQuota, fields_allowed: bool, check_fields: FieldCheck | None
+        self,
+        quota: SchoolQuota,
+        fields_allowed: bool,
+        check_fields: FieldCheck | None,
+        allowed_fields: Collection[str] = (),
     ) -> ReceivedUpload:
         limit = self._settings.request_max_body_bytes
         announced = self._form.content_length
@@ -144,10 +150,11 @@ class UploadReceiver:
                 max_body_bytes=limit,
             ):
                 if isinstance(part, Field):
-                    if not fields_allowed:
+                    if not fields_allowed and part.name not in allowed_fields:
                         raise InvalidInput(
                             f"A new version is only a file: send the part 'file' and no "
-                            f"other field (this form has {part.name!r}). Change the "
+                            f"other field (this form has {part.name!r}), except "
+                            "'student_consent' for a student's work. Change the "
                             "description with PATCH."
                         )
                     fields.append((part.name, part.value))

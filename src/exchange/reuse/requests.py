@@ -253,6 +253,7 @@ class ReuseRequestService:
                     "Decline the request with a note; you may approve a request to adapt it.",
                     rule=6,
                 )
+            policy.require_consent_to_leave(identity, resource, ReuseScope(request.scope))
         else:
             if data.expires_at is not None:
                 raise InvalidInput("`expires_at` only goes with an approval.")

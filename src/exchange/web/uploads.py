@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from secrets import compare_digest
 from typing import Any, Final
@@ -71,6 +71,7 @@ class PageUploadReceiver(UploadReceiver):
         quota: SchoolQuota,
         fields_allowed: bool = True,
         check_fields: FieldCheck | None = None,
+        allowed_fields: Collection[str] = (),
     ) -> AsyncIterator[ReceivedUpload]:
         def checked(fields: Sequence[tuple[str, str]]) -> object:
             self.sent = list(fields)
@@ -78,7 +79,10 @@ class PageUploadReceiver(UploadReceiver):
             return check_fields(_api_fields(fields)) if check_fields else None
 
         async with super().receive(
-            quota=quota, fields_allowed=fields_allowed, check_fields=checked
+            quota=quota,
+            fields_allowed=fields_allowed,
+            check_fields=checked,
+            allowed_fields=allowed_fields,
         ) as upload:
             self.sent = list(upload.fields)
             upload.fields = _api_fields(upload.fields)
