@@ -38,8 +38,17 @@ class Page:
     member: Member | None
     cookies: list[Cookie] = field(default_factory=list)
 
+    def speak(self) -> None:
+        """Make the page's language the request's, for what the handler does next.
+
+        Needed in the handler itself: Litestar may resolve dependencies in tasks of their
+        own, whose context variables the handler does not see.
+        """
+        use_page_language(self.request, self.language)
+
     def require_member(self) -> Identity:
         """The signed-in member; anyone else is sent to the sign-in page and back."""
+        self.speak()
         if self.viewer is None:
             target = self.request.url.path
             if self.request.url.query:
@@ -54,6 +63,7 @@ class Page:
         return f"{self.request.url.path}?{urlencode(query)}"
 
     def render(self, template: str, *, status_code: int = 200, **context: Any) -> Template:
+        self.speak()
         cookies = list(self.cookies)
         if explicit_choice(self.request):
             cookies.append(

@@ -16,6 +16,7 @@ from exchange.config import Settings
 from exchange.web.assets import static_file
 from exchange.web.controllers.account import SignInController
 from exchange.web.controllers.home import HomeController
+from exchange.web.controllers.requests import RequestPages
 from exchange.web.controllers.resources import ResourcePages, UploadController
 from exchange.web.controllers.search import SearchPages
 from exchange.web.errors import handle_page_exception
@@ -44,7 +45,13 @@ def web_routes(settings: Settings) -> list[Any]:
         static_file,
         Router(
             path="/",
-            route_handlers=[HomeController, SignInController, ResourcePages, SearchPages],
+            route_handlers=[
+                HomeController,
+                SignInController,
+                ResourcePages,
+                SearchPages,
+                RequestPages,
+            ],
             **_PAGES,
         ),
         Router(

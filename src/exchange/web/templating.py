@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from exchange.i18n import jinja as i18n_jinja
 from exchange.resources.languages import EXCHANGE_LANGUAGES
 from exchange.web.assets import asset_url
+from exchange.web.forms import FormErrors
 from exchange.web.language import LANGUAGE_NAMES
 
 
@@ -66,6 +67,7 @@ def create_environment() -> Environment:
     i18n_jinja.install(environment)
     environment.globals["asset_url"] = asset_url
     environment.globals["field_state"] = _field_state
+    environment.globals["empty_errors"] = FormErrors()
     environment.globals["language_names"] = LANGUAGE_NAMES
     environment.globals["languages"] = EXCHANGE_LANGUAGES
     environment.filters["day"] = _day

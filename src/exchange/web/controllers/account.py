@@ -39,6 +39,7 @@ class SignInController(Controller):
         page: NamedDependency[Page],
         accounts: NamedDependency[AccountService],
     ) -> Any:
+        page.speak()
         values = await form_values(request)
         email, password = first(values, "email"), first(values, "password")
         next_path = safe_next(first(values, "next"))

@@ -1,20 +1,72 @@
-"""The home page: what waits for me, what partners shared, my inbox."""
+"""The home page (what waits for me, what partners shared, my inbox) and the inbox."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange.clock import Clock
+from exchange.dashboard.services import DashboardService
+from exchange.notifications.controllers import notification_out, provide_inbox
+from exchange.notifications.service import InboxService
+from exchange.reuse.controllers import provide_requests
+from exchange.reuse.requests import ReuseRequestService
 from exchange.web.page import Page
+
+SHOWN = 5
 
 
 class HomeController(Controller):
-    tags = ["pages"]
     include_in_schema = False
+    dependencies = {"requests": Provide(provide_requests), "inbox": Provide(provide_inbox)}
 
     @get("/")
-    async def home(self, page: NamedDependency[Page]) -> Any:
-        page.require_member()
-        return page.render("home.html")
+    async def home(
+        self,
+        page: NamedDependency[Page],
+        requests: NamedDependency[ReuseRequestService],
+        inbox: NamedDependency[InboxService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+    ) -> Any:
+        identity = page.require_member()
+        dashboard = await DashboardService(db_session, page.settings, clock).show(identity)
+        await db_session.commit()
+        incoming = await requests.list(identity, direction="incoming", status="pending")
+        waiting = sorted(incoming.items, key=lambda r: (not r.overdue, r.respond_by))
+        outgoing = await requests.list(identity, direction="outgoing")
+        answers = [r for r in outgoing.items if r.status in {"approved", "denied", "closed"}]
+        return page.render(
+            "home.html",
+            dashboard=dashboard,
+            waiting=waiting[:SHOWN],
+            waiting_count=len(waiting),
+            answers=answers[:SHOWN],
+            unread=await inbox.unread_count(identity),
+            deleted=page.request.query_params.get("deleted") == "1",
+        )
+
+    @get("/inbox")
+    async def inbox(self, page: NamedDependency[Page], inbox: NamedDependency[InboxService]) -> Any:
+        identity = page.require_member()
+        cursor = page.request.query_params.get("cursor") or None
+        found = await inbox.page(identity, cursor=cursor)
+        return page.render(
+            "inbox.html",
+            items=[notification_out(n) for n in found.items],
+            unread=found.unread_count,
+            next_cursor=found.next_cursor,
+        )
+
+    @post("/inbox/read", status_code=HTTP_303_SEE_OTHER)
+    async def read_all(
+        self, page: NamedDependency[Page], inbox: NamedDependency[InboxService]
+    ) -> Any:
+        identity = page.require_member()
+        await inbox.mark_all_read(identity)
+        return Redirect("/inbox", status_code=HTTP_303_SEE_OTHER)

@@ -1,0 +1,88 @@
+"""The requests page: the owner answers from the page (a note is required to refuse),
+the asking school sees the answer and the permission."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from exchange.config import Settings
+from tests.actors import SchoolFactory
+from tests.pages import Visitor, upload_page
+from tests.resource_fixtures import make_partners
+from tests.sample_files import pdf
+
+
+async def _asked(
+    visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> tuple[Visitor, Visitor, str, str, object]:
+    owner, partner = await schools.create("Ош №5"), await schools.create("Нарын №2")
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    shared = await upload_page(author, pdf(), title="Бөлчөктөр")
+    page_path = shared.headers["location"].split("?")[0]
+    reader = visitors()
+    await reader.sign_in(partner.admin.email)
+    asked = await reader.post_form(
+        f"{page_path}/ask",
+        {"scope": "adapt", "purpose": "Grade 6 version", "audience": "Two classes"},
+        token_from=page_path,
+    )
+    assert asked.status_code == 303
+    [request] = (await owner.admin.get("/api/reuse-requests?direction=incoming")).json()["items"]
+    return author, reader, page_path, request["id"], owner
+
+
+async def test_the_owner_approves_and_the_partner_sees_the_permission(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    author, reader, page_path, request_id, _owner = await _asked(visitors, schools, settings)
+    home = await author.get("/")
+    assert home.status_code == 200
+    assert f'href="/requests#request-{request_id}"' in home.text
+    assert "Нарын №2" in home.text
+    partner_home = await reader.get("/")
+    assert f'href="{page_path}"' in partner_home.text  # shared by a partner recently
+    inbox = await author.get("/requests")
+    assert inbox.status_code == 200
+    assert f'action="/requests/{request_id}/decision"' in inbox.text
+    assert "Grade 6 version" in inbox.text
+    approved = await author.post_form(
+        f"/requests/{request_id}/decision",
+        {"decision": "approve", "note": "", "expires_at": "2099-06-30"},
+        token_from="/requests",
+    )
+    assert approved.status_code == 303
+    assert approved.headers["location"] == f"/requests?decided=approve#request-{request_id}"
+    notices = await reader.get("/inbox")
+    assert notices.status_code == 200
+    assert f'href="/requests#request-{request_id}"' in notices.text
+    theirs = await reader.get("/requests?lang=en")
+    assert f'id="request-{request_id}"' in theirs.text
+    assert "Approved" in theirs.text
+    resource_page = await reader.get(page_path)
+    assert "Нарын №2" in resource_page.text  # the grant names the school that holds it
+    assert "2099-06-30" in resource_page.text
+
+
+async def test_a_refusal_needs_a_note(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    author, _reader, _page_path, request_id, owner = await _asked(visitors, schools, settings)
+    refused = await author.post_form(
+        f"/requests/{request_id}/decision", {"decision": "deny", "note": ""}, token_from="/requests"
+    )
+    assert refused.status_code == 422
+    assert f'<a href="#note-{request_id}">' in refused.text
+    assert f'id="note-{request_id}-error"' in refused.text
+    [still] = (await owner.admin.get("/api/reuse-requests?direction=incoming")).json()["items"]
+    assert still["status"] == "pending"
+    denied = await author.post_form(
+        f"/requests/{request_id}/decision",
+        {"decision": "deny", "note": "It is being rewritten; ask again in May."},
+        token_from="/requests",
+    )
+    assert denied.status_code == 303
+    [answered] = (await owner.admin.get("/api/reuse-requests?direction=incoming")).json()["items"]
+    assert answered["status"] == "denied"
+    assert answered["decision_note"] == "It is being rewritten; ask again in May."
