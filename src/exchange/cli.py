@@ -67,6 +67,7 @@ def main() -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Run the service (applies pending migrations first unless EXCHANGE_AUTO_MIGRATE=false)."""
     import uvicorn
+    from sqlalchemy.exc import DBAPIError
 
     from exchange.schema import upgrade
 
@@ -78,6 +79,16 @@ def serve(host: str, port: int, workers: int) -> None:
         f"(API docs at http://{host}:{port}/schema)",
         err=True,
     )
+    try:
+        setup_code = asyncio.run(_issue_setup_code(settings))
+    except DBAPIError:  # no tables yet (EXCHANGE_AUTO_MIGRATE=false): the app says so
+        setup_code = None
+    if setup_code:
+        click.echo(
+            f"First run: open http://{host}:{port}/ in a browser to create the first school "
+            f"and its admin, with this one-time setup code: {setup_code}",
+            err=True,
+        )
     uvicorn.run(
         "exchange.app:create_app",
         factory=True,
@@ -237,6 +248,20 @@ def _admin_password(given: str | None, *, from_stdin: bool) -> str:
         "Password of the first admin", hide_input=True, confirmation_prompt=True
     )
     return typed
+
+
+async def _issue_setup_code(settings: Settings) -> str | None:
+    """A setup code for the first-run page while the database holds no school."""
+    from exchange.accounts.first_run import FirstRunService
+    from exchange.clock import SystemClock
+    from exchange.database import create_engine, create_session_factory
+
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            return await FirstRunService(session, settings, SystemClock()).issue_code()
+    finally:
+        await engine.dispose()
 
 
 async def _create_school(settings: Settings, *args: Any) -> tuple[Any, Any]:

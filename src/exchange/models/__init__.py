@@ -34,6 +34,7 @@ from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, Re
 from exchange.models.reuse_request import ReuseRequest
 from exchange.models.school import School
 from exchange.models.search_document import SearchDocument, SearchText
+from exchange.models.setup_code import SetupCode
 from exchange.models.sign_in import KnownSignInAddress, SignInThrottle
 
 metadata = orm_registry.metadata
@@ -68,6 +69,7 @@ __all__ = (
     "SchoolLocality",
     "SearchDocument",
     "SearchText",
+    "SetupCode",
     "SignInThrottle",
     "StudentConsent",
     "Visibility",

@@ -15,6 +15,7 @@ from litestar.di import Provide
 from exchange.config import Settings
 from exchange.web.assets import static_file
 from exchange.web.controllers.account import SignInController
+from exchange.web.controllers.first_run import FirstRunController
 from exchange.web.controllers.home import HomeController
 from exchange.web.controllers.requests import RequestPages
 from exchange.web.controllers.resources import ResourcePages, UploadController
@@ -51,6 +52,7 @@ def web_routes(settings: Settings) -> list[Any]:
                 ResourcePages,
                 SearchPages,
                 RequestPages,
+                FirstRunController,
             ],
             **_PAGES,
         ),

@@ -10,12 +10,15 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange.accounts.first_run import FirstRunService
 from exchange.clock import Clock
 from exchange.dashboard.services import DashboardService
 from exchange.notifications.controllers import notification_out, provide_inbox
 from exchange.notifications.service import InboxService
 from exchange.reuse.controllers import provide_requests
 from exchange.reuse.requests import ReuseRequestService
+from exchange.web.controllers.first_run import first_run_form
+from exchange.web.forms import FormErrors
 from exchange.web.page import Page
 
 SHOWN = 5
@@ -34,6 +37,8 @@ class HomeController(Controller):
         db_session: NamedDependency[AsyncSession],
         clock: NamedDependency[Clock],
     ) -> Any:
+        if page.viewer is None and await FirstRunService(db_session, page.settings, clock).needed():
+            return first_run_form(page, {}, FormErrors())
         identity = page.require_member()
         dashboard = await DashboardService(db_session, page.settings, clock).show(identity)
         await db_session.commit()
