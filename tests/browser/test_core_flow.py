@@ -1,0 +1,266 @@
+"""The core flow in a real browser (Debian's Chromium driven by Playwright) against the
+real service started by `exchange serve` in a child process: the first run with the
+setup code from the console, two partner schools, sign in, share a lesson plan, find it
+from the partner by a Kyrgyz word stem, ask to adapt it, approve, see the permission;
+the same with JavaScript disabled; axe-core (shipped here, injected into each page)
+finds no serious or critical accessibility violation on any page in ky, ru and en.
+Screenshots go to tests/screenshots/ (ignored by git) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.actors import PASSWORD
+from tests.live_server import LiveServer, live_server, run_exchange
+from tests.partnering import GOALS
+from tests.sample_files import pdf
+
+pytestmark = pytest.mark.slow
+
+AXE = Path(__file__).with_name("axe.min.js")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+LANGUAGES = ("ky", "ru", "en")
+SETUP_CODE = re.compile(r"setup code: ([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})")
+
+
+@dataclass
+class Exchange:
+    server: LiveServer
+    owner_email: str
+    owner_school: str
+    partner_email: str
+    partner_school: str
+
+    @property
+    def url(self) -> str:
+        return self.server.base_url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium (.ci/run installs it)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ["violations"]});
+            return result.violations
+                .filter(v => v.impact === "serious" || v.impact === "critical")
+                .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                            nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}));
+        }"""
+    )
+    return found
+
+
+def check_accessible(page: Page, url: str, language: str, name: str) -> None:
+    page.goto(f"{url}{'&' if '?' in url else '?'}lang={language}")
+    assert page.locator("html").get_attribute("lang") == language
+    assert serious_violations(page) == [], f"{name} in {language}"
+    shot(page, f"{name}-{language}")
+
+
+def sign_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(f"{base}/")
+
+
+@pytest.fixture(scope="module")
+def exchange(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exchange]:
+    cwd = tmp_path_factory.mktemp("browser-exchange")
+    with live_server(cwd, {"EXCHANGE_LOG_LEVEL": "WARNING"}) as server:
+        code = SETUP_CODE.search(server.log())
+        assert code, server.log()
+        # The first run, from the browser: the first school with the console's code.
+        context = browser.new_context(locale="ky-KG")
+        page = context.new_page()
+        page.goto(f"{server.base_url}/")
+        for language in LANGUAGES:
+            check_accessible(page, f"{server.base_url}/", language, "first-run")
+        page.goto(f"{server.base_url}/?lang=ky")
+        page.fill("#setup_code", code.group(1))
+        page.fill("#name", "Ош шаарындагы №5 мектеп")
+        page.fill("#region", "Osh")
+        page.fill("#full_name", "Айгүл Асанова")
+        page.fill("#email", "director@school5.kg")
+        page.fill("#password", PASSWORD)
+        page.locator("main button[type=submit]").click()
+        page.wait_for_url(f"{server.base_url}/")
+        assert "Айгүл Асанова" in page.inner_text("header")
+        context.close()
+        # The partner school from the command line, the partnership through the API.
+        made = run_exchange(
+            "school", "create", "--name", "Нарын шаарындагы №2 мектеп",
+            "--admin-email", "director@school2.kg", "--admin-password", PASSWORD,
+            "--admin-name", "Бакыт Токтогулов", cwd=cwd,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        partner_id = re.search(r'"school_id": "([^"]+)"', made.stdout)
+        assert partner_id
+        tokens = {
+            email: httpx.post(
+                f"{server.base_url}/api/auth/token", json={"email": email, "password": PASSWORD}
+            ).json()["access_token"]
+            for email in ("director@school5.kg", "director@school2.kg")
+        }
+        invited = httpx.post(
+            f"{server.base_url}/api/partnerships",
+            headers={"Authorization": f"Bearer {tokens['director@school5.kg']}"},
+            json={
+                "partner_school_id": partner_id.group(1),
+                "characteristics": ["local", "virtual"],
+                "goals": GOALS,
+                "language": "ky",
+            },
+        )
+        assert invited.status_code == 201, invited.text
+        accepted = httpx.post(
+            f"{server.base_url}/api/partnerships/{invited.json()['id']}/accept",
+            headers={"Authorization": f"Bearer {tokens['director@school2.kg']}"},
+        )
+        assert accepted.status_code == 200, accepted.text
+        yield Exchange(
+            server=server,
+            owner_email="director@school5.kg",
+            owner_school="Ош шаарындагы №5 мектеп",
+            partner_email="director@school2.kg",
+            partner_school="Нарын шаарындагы №2 мектеп",
+        )
+
+
+def share_lesson_plan(page: Page, base: str, title: str, *, javascript: bool) -> str:
+    page.goto(f"{base}/resources/new")
+    page.fill("#title", title)
+    page.select_option("#kind", "lesson_plan")
+    page.fill("#subject", "Математика")
+    page.check("#grade-5")
+    page.select_option("#language", "ky")
+    page.fill("#description", "5-класс үчүн бир сабак: бөлчөктөрдү кошуу жана кемитүү.")
+    page.set_input_files(
+        "#file", files=[{"name": "plan.pdf", "mimeType": "application/pdf", "buffer": pdf(2)}]
+    )
+    page.locator("#upload-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/resources/[0-9a-f-]{36}\?shared=1$"))
+    if javascript:
+        assert page.locator("#upload-bar").count() == 0  # the page moved on after the bar
+    found = re.search(r"/resources/([0-9a-f-]{36})", page.url)
+    assert found
+    return found.group(1)
+
+
+def find_by_stem(page: Page, base: str, stem: str, resource_id: str, *, javascript: bool) -> None:
+    page.goto(f"{base}/search")
+    page.fill("#q", stem)
+    page.press("#q", "Enter")
+    link = page.locator(f'#search-results a[href="/resources/{resource_id}"]')
+    link.wait_for()
+    if javascript:
+        page.wait_for_url(re.compile(r"/search\?q="))  # htmx keeps the address in step
+    link.click()
+    page.wait_for_url(f"{base}/resources/{resource_id}")
+
+
+def ask_to_adapt(page: Page, base: str, resource_id: str) -> None:
+    page.check("#scope-adapt")
+    page.fill("#purpose", "6-класстарыбыз үчүн жергиликтүү мисалдар менен вариант.")
+    page.fill("#audience", "Эки 6-класс, 50гө жакын окуучу.")
+    page.locator(f'form[action="/resources/{resource_id}/ask"] button[type=submit]').click()
+    page.wait_for_url(re.compile(r"asked=1"))
+
+
+def approve_first_request(page: Page, base: str) -> None:
+    page.goto(f"{base}/requests")
+    form = page.locator('form[action$="/decision"]').first
+    form.locator('input[value="approve"]').check()
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(re.compile(r"decided=approve"))
+
+
+def core_flow(
+    browser: Browser, exchange: Exchange, *, javascript: bool, title: str, stem: str
+) -> tuple[BrowserContext, BrowserContext, str]:
+    base = exchange.url
+    label = "js" if javascript else "nojs"
+    owner_context = browser.new_context(java_script_enabled=javascript, locale="ky-KG")
+    partner_context = browser.new_context(java_script_enabled=javascript, locale="ky-KG")
+    owner, partner = owner_context.new_page(), partner_context.new_page()
+    sign_in(owner, base, exchange.owner_email)
+    sign_in(partner, base, exchange.partner_email)
+    owner.goto(f"{base}/?lang=ky")
+    resource_id = share_lesson_plan(owner, base, title, javascript=javascript)
+    shot(owner, f"{label}-1-shared")
+    partner.goto(f"{base}/?lang=ky")
+    find_by_stem(partner, base, stem, resource_id, javascript=javascript)
+    shot(partner, f"{label}-2-found")
+    ask_to_adapt(partner, base, resource_id)
+    shot(partner, f"{label}-3-asked")
+    approve_first_request(owner, base)
+    shot(owner, f"{label}-4-approved")
+    partner.goto(f"{base}/resources/{resource_id}")
+    permissions = partner.locator("#grants + ul").inner_text()
+    assert exchange.partner_school in permissions
+    shot(partner, f"{label}-5-permission")
+    return owner_context, partner_context, resource_id
+
+
+def test_the_core_flow_with_javascript_and_every_page_accessible_in_each_language(
+    browser: Browser, exchange: Exchange
+) -> None:
+    owner_context, partner_context, resource_id = core_flow(
+        browser, exchange, javascript=True, title="Бөлчөктөр: сабак планы", stem="бөлчөк"
+    )
+    base = exchange.url
+    owner, partner = owner_context.new_page(), partner_context.new_page()
+    visitor = browser.new_context().new_page()
+    for language in LANGUAGES:
+        check_accessible(visitor, f"{base}/sign-in", language, "sign-in")
+        check_accessible(owner, f"{base}/", language, "home")
+        check_accessible(owner, f"{base}/resources/new", language, "upload")
+        check_accessible(owner, f"{base}/resources/{resource_id}", language, "resource-owner")
+        check_accessible(owner, f"{base}/requests", language, "requests-owner")
+        check_accessible(partner, f"{base}/resources/{resource_id}", language, "resource-partner")
+        check_accessible(partner, f"{base}/search?q=бөлчөк", language, "search")
+        check_accessible(partner, f"{base}/search?q=жок-нерсе", language, "search-empty")
+        check_accessible(partner, f"{base}/requests", language, "requests-partner")
+        check_accessible(partner, f"{base}/inbox", language, "inbox")
+    owner_context.close()
+    partner_context.close()
+
+
+def test_the_core_flow_without_javascript(browser: Browser, exchange: Exchange) -> None:
+    owner_context, partner_context, _ = core_flow(
+        browser, exchange, javascript=False, title="Геометрия: үч бурчтуктар", stem="геометр"
+    )
+    owner_context.close()
+    partner_context.close()
