@@ -169,3 +169,29 @@ async def test_a_members_switch_of_language_is_their_choice_everywhere(
     other_device = visitors()
     await other_device.sign_in(school.admin.email)
     assert '<html lang="en">' in (await other_device.get("/")).text
+
+
+async def test_the_account_page_changes_name_position_and_language(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    school = await schools.create()
+    browser = visitors()
+    await browser.sign_in(school.admin.email)
+    form = await browser.get("/account")
+    assert form.status_code == 200
+    assert school.admin.email in form.text
+    empty = await browser.post_form("/account", {"full_name": " ", "language": ""})
+    assert empty.status_code == 422
+    assert '<a href="#full_name">' in empty.text
+    saved = await browser.post_form(
+        "/account", {"full_name": "Айгүл Асанова", "position": "Директор", "language": "ru"}
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/account?saved=1"
+    me = (await school.admin.get("/api/me")).json()
+    assert (me["full_name"], me["position"], me["language"]) == (
+        "Айгүл Асанова",
+        "Директор",
+        "ru",
+    )
+    assert '<html lang="ru">' in (await browser.get("/account?saved=1")).text

@@ -29,6 +29,19 @@ from exchange.web.sessions import SignInRequired, cookies_secure, session_identi
 ONE_YEAR_SECONDS = 365 * 24 * 3600
 
 
+def language_cookie(settings: Settings, request: Request[Any, Any, Any], language: str) -> Cookie:
+    """The remembered language switch."""
+    return Cookie(
+        key=LANGUAGE_COOKIE,
+        value=language,
+        path="/",
+        max_age=ONE_YEAR_SECONDS,
+        samesite="lax",
+        httponly=True,
+        secure=cookies_secure(settings, request),
+    )
+
+
 @dataclass
 class Page:
     request: Request[Any, Any, Any]
@@ -66,17 +79,7 @@ class Page:
         self.speak()
         cookies = list(self.cookies)
         if explicit_choice(self.request):
-            cookies.append(
-                Cookie(
-                    key=LANGUAGE_COOKIE,
-                    value=self.language,
-                    path="/",
-                    max_age=ONE_YEAR_SECONDS,
-                    samesite="lax",
-                    httponly=True,
-                    secure=cookies_secure(self.settings, self.request),
-                )
-            )
+            cookies.append(language_cookie(self.settings, self.request, self.language))
         return Template(
             template_name=template,
             media_type=MediaType.HTML,

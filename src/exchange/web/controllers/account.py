@@ -2,20 +2,95 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Response
 from litestar.status_codes import HTTP_303_SEE_OTHER
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.controllers import provide_account_service
+from exchange.accounts.schemas import Language, MemberUpdate
 from exchange.accounts.services import AccountService
-from exchange.errors import NotAuthenticated, TooManyAttempts
+from exchange.errors import DomainError, NotAuthenticated, TooManyAttempts
+from exchange.i18n import LANGUAGES
 from exchange.web.forms import FormErrors, first, form_values
 from exchange.web.language import _
-from exchange.web.page import Page
+from exchange.web.page import Page, language_cookie
 from exchange.web.sessions import ending_session_cookie, safe_next, session_cookie
+
+
+class AccountController(Controller):
+    """A member's own account: name, position, language (and password)."""
+
+    include_in_schema = False
+    dependencies = {"accounts": Provide(provide_account_service)}
+
+    @get("/account")
+    async def show(self, page: NamedDependency[Page]) -> Any:
+        page.require_member()
+        member = page.member
+        assert member is not None
+        values = {
+            "full_name": [member.full_name],
+            "position": [member.position or ""],
+            "language": [member.language or ""],
+        }
+        return self._form(page, values, FormErrors())
+
+    def _form(
+        self,
+        page: Page,
+        values: dict[str, list[str]],
+        errors: FormErrors,
+        status_code: int = 200,
+    ) -> Any:
+        return page.render(
+            "account/account.html",
+            status_code=status_code,
+            values=values,
+            errors=errors,
+            saved=page.request.query_params.get("saved") == "1",
+        )
+
+    @post("/account", status_code=HTTP_303_SEE_OTHER)
+    async def save(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        accounts: NamedDependency[AccountService],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Any:
+        identity = page.require_member()
+        values = await form_values(request)
+        language = first(values, "language")
+        errors = FormErrors()
+        if language and language not in LANGUAGES:
+            errors.add("language", _("Choose one of the languages offered."))
+        if not first(values, "full_name"):
+            errors.add("full_name", _("Enter your name."))
+        if not errors:
+            try:
+                await accounts.update_me(
+                    identity,
+                    MemberUpdate(
+                        full_name=first(values, "full_name"),
+                        position=first(values, "position") or None,
+                        language=cast(Language, language) if language else None,
+                    ),
+                )
+            except DomainError as exc:
+                await db_session.rollback()
+                errors.add("full_name", str(exc.detail))
+            else:
+                response: Response[Any] = Redirect(
+                    "/account?saved=1", status_code=HTTP_303_SEE_OTHER
+                )
+                if language:
+                    response.cookies.append(language_cookie(page.settings, request, language))
+                return response
+        return self._form(page, values, errors, status_code=422)
 
 
 class SignInController(Controller):
