@@ -721,3 +721,89 @@ async def test_the_matrix(operation: str, ground: Ground) -> None:
                 f"expected {want}, got {response.status_code}: {response.text[:160]}"
             )
     assert not mismatches, f"{operation}:\n" + "\n".join(mismatches)
+
+
+# --- a student's work: the same rules while consent is on file, its school alone after ------
+
+STUDENT_WORK_OPERATIONS = (
+    "getResource",
+    "searchResources",
+    "listResourceVersions",
+    "downloadResource",
+    "describeResourceContent",
+    "listGrants",
+    "listForwards",
+    "updateResource",
+    "createReuseRequest",
+    "forwardResource",
+)
+
+
+async def new_student_work(world: World) -> UUID:
+    """A student's work of A with consent on file, shared like the ordinary resource: with
+    P (which holds a share grant and forwarded it to F)."""
+    author = world.actor("own", "author")
+    response = await author.post(
+        "/api/resources",
+        data={
+            "title": "Aibek's essay",
+            "kind": "student_work",
+            "visibility": "selected",
+            "shared_with": str(world.p.id),
+            "student_consent": "parents",
+        },
+        files={"file": ("essay.txt", b"My summer, by Aibek.\n", "text/plain")},
+    )
+    assert response.status_code == 201, response.text
+    resource_id = UUID(response.json()["id"])
+    async with world.ground.session() as session:
+        grant = Grant(resource_id=resource_id, school_id=world.p.id, scope="share")
+        session.add(grant)
+        await session.flush()
+        session.add(
+            Forward(
+                resource_id=resource_id,
+                from_school_id=world.p.id,
+                to_school_id=world.schools["forwarded_to"].id,
+                grant_id=grant.id,
+                forwarded_by_id=world.p.admin.member_id,
+            )
+        )
+        await session.commit()
+    return resource_id
+
+
+async def _mismatches(world: World, consent: bool) -> list[str]:
+    found = []
+    for operation in STUDENT_WORK_OPERATIONS:
+        for role, relation, confidential in cells():
+            if confidential:
+                continue
+            want = expected(operation, role, relation, False)
+            if not consent and relation != "own" and role != "anonymous":
+                want = 404  # without consent, no other school learns it exists
+            response = await ACTIONS[operation](world, world.actor(relation, role), False)
+            if response.status_code != want:
+                found.append(
+                    f"{operation} {role:9} {relation:16} consent={consent} expected {want}, "
+                    f"got {response.status_code}: {response.text[:160]}"
+                )
+    return found
+
+
+async def test_a_students_work_follows_the_matrix_and_stays_home_without_consent(
+    ground: Ground,
+) -> None:
+    world = await build_world(ground)
+    work = await new_student_work(world)
+    world.resources[False] = work
+
+    with_consent = await _mismatches(world, consent=True)
+    withdrawn = await world.actor("own", "author").patch(
+        f"/api/resources/{work}", json={"student_consent": None}
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["visibility"] == "school"
+    without_consent = await _mismatches(world, consent=False)
+
+    assert not with_consent + without_consent, "\n".join(with_consent + without_consent)

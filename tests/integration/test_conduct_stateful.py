@@ -30,6 +30,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from msgspec import UNSET
 from sqlalchemy import select
 
 from exchange.accounts.identity import Identity
@@ -47,6 +48,8 @@ from exchange.models import (
     School,
 )
 from exchange.policy import readable_by_school, readable_resources
+from exchange.resources.schemas import ResourceUpdate
+from exchange.resources.services import ResourceService
 from exchange.reuse.closing import close_requests_after_partnership_end
 from exchange.reuse.forwards import ForwardService
 from exchange.reuse.grants import GrantService
@@ -68,6 +71,13 @@ class MResource:
     shared: frozenset[int]
     confidential: bool
     licence_open: bool
+    # A student's work, and whether its consent is on file (without, it stays home).
+    student_work: bool = False
+    consent: bool = False
+
+    @property
+    def stays_home_without_consent(self) -> bool:
+        return self.student_work and not self.consent
 
 
 @dataclass
@@ -242,6 +252,10 @@ class ConductMachine(RuleBasedStateMachine):
         for _ in range(len(self._pairs("invited"))):
             self.accept(0)
 
+    @initialize(owner=st.integers(0, SCHOOLS - 1))
+    def a_shared_students_work(self, owner: int) -> None:
+        self.upload(owner, "partners", set(), False, False, student_work=True)
+
     @initialize(owner=st.integers(0, SCHOOLS - 1), licence_open=st.booleans())
     def a_shared_resource(self, owner: int, licence_open: bool) -> None:
         self.upload(owner, "partners", set(), False, licence_open)
@@ -330,7 +344,13 @@ class ConductMachine(RuleBasedStateMachine):
         licence_open=st.booleans(),
     )
     def upload(
-        self, owner: int, visibility: str, listed: set[int], confidential: bool, licence_open: bool
+        self,
+        owner: int,
+        visibility: str,
+        listed: set[int],
+        confidential: bool,
+        licence_open: bool,
+        student_work: bool = False,
     ) -> None:
         if len(self.resource_ids) >= 6:
             return
@@ -340,12 +360,15 @@ class ConductMachine(RuleBasedStateMachine):
         )
         if visibility == "selected" and not shared:
             visibility = "partners"
+        # A student's work shared beyond its school carries consent, as uploads require.
+        consent = student_work and visibility != "school"
 
         async def insert() -> uuid.UUID:
             async with self.sessions() as session:
                 resource = Resource(
                     owner_school_id=self.school_ids[owner],
-                    kind="lesson_plan",
+                    kind="student_work" if student_work else "lesson_plan",
+                    student_consent="parents" if consent else None,
                     title=f"Resource {len(self.resource_ids)}",
                     visibility=visibility,
                     confidential=confidential,
@@ -361,8 +384,75 @@ class ConductMachine(RuleBasedStateMachine):
 
         self.resource_ids.append(self.run(insert()))
         self.model.resources.append(
-            MResource(owner, visibility, shared, confidential, licence_open)
+            MResource(owner, visibility, shared, confidential, licence_open, student_work, consent)
         )
+
+    async def _update(self, school: int, r: int, change: ResourceUpdate) -> Any:
+        async with self.sessions() as session:
+            service = ResourceService(session, self.settings, self.clock, None)  # type: ignore[arg-type]
+            return await service.update(self.admins[school], self.resource_ids[r], change)
+
+    @precondition(lambda self: any(r.student_work for r in self.model.resources))
+    @rule(pick=st.integers(0, 50), visibility=st.sampled_from(["partners", "selected"]))
+    def students_consent(self, pick: int, visibility: str) -> None:
+        """A student's work with consent has it withdrawn; one without is shared: refused
+        ('selected'), or with the consent recorded again ('partners')."""
+        works = [i for i, r in enumerate(self.model.resources) if r.student_work]
+        if not works:
+            return
+        r = works[pick % len(works)]
+        if self.model.resources[r].consent:
+            self.withdraw_consent(r)
+        elif visibility == "selected":
+            self.share_without_consent(r, visibility)
+        else:
+            self.share_with_consent(r)
+
+    def share_with_consent(self, r: int) -> None:
+        """Consent recorded again: shared with partners; what was forwarded stays cut."""
+        res = self.model.resources[r]
+        change = ResourceUpdate(student_consent="parents", visibility="partners")
+        try:
+            self.run(self._update(res.owner, r, change))
+            error: DomainError | None = None
+        except DomainError as refusal:
+            error = refusal
+        count("share_with_consent", error)
+        assert error is None, error
+        res.consent, res.visibility = True, "partners"
+
+    def withdraw_consent(self, r: int) -> None:
+        """Parents change their mind: the work goes back home, its forwards are cut."""
+        res = self.model.resources[r]
+        try:
+            updated = self.run(self._update(res.owner, r, ResourceUpdate(student_consent=None)))
+            error = None
+        except DomainError as refusal:
+            updated, error = None, refusal
+        count("withdraw_consent", error)
+        assert error is None, error
+        assert updated.visibility == "school"
+        res.consent, res.visibility, res.shared = False, "school", frozenset()
+        for f in self.model.forwards:
+            if f.resource == r:
+                f.cut = True
+
+    def share_without_consent(self, r: int, visibility: str) -> None:
+        owner = self.model.resources[r].owner
+        partners = [s for s in range(SCHOOLS) if self.model.active(owner, s)]
+        change = ResourceUpdate(
+            visibility=visibility,
+            shared_with=[self.school_ids[s] for s in partners[:1]]
+            if visibility == "selected"
+            else UNSET,
+        )
+        try:
+            self.run(self._update(owner, r, change))
+            error: DomainError | None = None
+        except DomainError as refusal:
+            error = refusal
+        count("share_without_consent", error)
+        assert isinstance(error, InvalidInput), error
 
     @precondition(lambda self: bool(self.resource_ids))
     @rule(pick=st.integers(0, 50))
@@ -406,6 +496,8 @@ class ConductMachine(RuleBasedStateMachine):
             expected = InvalidInput
         elif res.confidential and scope != "adapt":
             expected = RuleRefusal
+        elif res.stays_home_without_consent and scope != "adapt":
+            expected = InvalidInput
         elif (
             res.licence_open
             or self.model.grant_in_hand(school, r, scope, now)
@@ -441,6 +533,8 @@ class ConductMachine(RuleBasedStateMachine):
             expected: Any = Conflict
         elif approve and res.confidential and request.scope != "adapt":
             expected = RuleRefusal
+        elif approve and res.stays_home_without_consent and request.scope != "adapt":
+            expected = InvalidInput
         else:
             expected = None
         decided, error = self.attempt(
@@ -511,7 +605,11 @@ class ConductMachine(RuleBasedStateMachine):
             expected: Any = NotFound
         elif school == res.owner:
             expected = InvalidInput
-        elif res.confidential or (grant is None and not res.licence_open):
+        elif res.confidential:
+            expected = RuleRefusal
+        elif res.stays_home_without_consent:
+            expected = InvalidInput
+        elif grant is None and not res.licence_open:
             expected = RuleRefusal
         elif to == school:
             expected = InvalidInput
@@ -644,5 +742,14 @@ def test_reads_and_moves_follow_the_rules_in_random_lives(sqlite_template: Path)
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
-    for move in ("request: ok", "decide: ok", "revoke: ok", "forward: ok", "forward: RuleRefusal"):
+    for move in (
+        "request: ok",
+        "decide: ok",
+        "revoke: ok",
+        "forward: ok",
+        "forward: RuleRefusal",
+        "withdraw_consent: ok",
+        "share_without_consent: InvalidInput",
+        "share_with_consent: ok",
+    ):
         assert OUTCOMES[move] > 0, f"no '{move}' in {dict(OUTCOMES)}"
