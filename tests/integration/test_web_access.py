@@ -1,0 +1,114 @@
+"""Every page route goes through the same policy as the API: a visitor is sent to sign
+in, another school's resource (and everything done to it) is 404, as in the API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from exchange.config import Settings
+from tests.actors import SchoolFactory
+from tests.pages import Visitor, csrf_token_in, upload_page
+from tests.resource_fixtures import make_partners, row_counts
+from tests.sample_files import pdf
+
+MEMBER_PAGES = ["/", "/account", "/resources/new", "/search", "/requests", "/inbox"]
+
+
+async def test_every_member_page_sends_a_visitor_to_sign_in(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    school = await schools.create()
+    visitor = visitors()
+    for path in [*MEMBER_PAGES, "/resources/00000000-0000-0000-0000-000000000001"]:
+        answer = await visitor.get(path)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/sign-in?next="), path
+    token = csrf_token_in((await visitor.get("/sign-in")).text)
+    upload = await visitor.http.post(
+        "/resources/new",
+        data={"_csrf_token": token, "title": "x", "kind": "lesson_plan"},
+        files={"file": ("plan.pdf", pdf(), "application/pdf")},
+    )
+    assert upload.status_code == 303
+    assert upload.headers["location"].startswith("/sign-in")
+    member = visitors()
+    await member.sign_in(school.admin.email)
+    for path in MEMBER_PAGES:
+        assert (await member.get(path)).status_code == 200, path
+
+
+async def test_another_schools_resource_is_404_on_every_page_route(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, partner, stranger = (
+        await schools.create(),
+        await schools.create(),
+        await schools.create(),
+    )
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    shared = await upload_page(author, pdf(), title="Shared with partners")
+    found = re.search(r"/resources/([0-9a-f-]{36})", shared.headers["location"])
+    assert found
+    resource_id = found.group(1)
+    reader = visitors()
+    await reader.sign_in(partner.admin.email)
+    await reader.post_form(
+        f"/resources/{resource_id}/ask",
+        {"scope": "adapt", "purpose": "Grade 6", "audience": "Two classes"},
+        token_from=f"/resources/{resource_id}",
+    )
+    [request] = (await owner.admin.get("/api/reuse-requests?direction=incoming")).json()["items"]
+    before = await row_counts(settings)
+
+    outsider = visitors()
+    await outsider.sign_in(stranger.admin.email)
+    assert (await outsider.get(f"/resources/{resource_id}")).status_code == 404
+    assert (await outsider.get(f"/resources/{resource_id}/content")).status_code == 404
+    for path, data in [
+        (f"/resources/{resource_id}/ask", {"scope": "adapt", "purpose": "x", "audience": "y"}),
+        (f"/resources/{resource_id}/forward", {"school_id": str(stranger.id)}),
+        (f"/resources/{resource_id}/delete", {}),
+        (f"/requests/{request['id']}/decision", {"decision": "approve"}),
+        (f"/requests/{request['id']}/withdraw", {}),
+    ]:
+        answer = await outsider.post_form(path, data, token_from="/")
+        assert answer.status_code == 404, path
+        assert "text/html" in answer.headers["content-type"], path
+    # The partner may read it, but neither delete it nor answer its requests.
+    assert (
+        await reader.post_form(f"/resources/{resource_id}/delete", {}, token_from="/")
+    ).status_code in {403, 404}
+    assert await row_counts(settings) == before
+    [still] = (await owner.admin.get("/api/reuse-requests?direction=incoming")).json()["items"]
+    assert still["status"] == "pending"
+
+
+async def test_a_first_and_a_later_visit_stay_within_their_byte_budgets(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    """A first visit (page, stylesheet, scripts, gzipped) at most 100 KB; a later page,
+    its files cached, at most 30 KB."""
+    school = await schools.create()
+    gzip = {"Accept-Encoding": "gzip"}
+    stranger, browser = visitors(), visitors()
+    await browser.sign_in(school.admin.email)
+    for who, path in [
+        (stranger, "/sign-in"),
+        (browser, "/"),
+        (browser, "/search?q=бөлчөк"),
+        (browser, "/resources/new"),
+        (browser, "/requests"),
+    ]:
+        page = await who.get(path, headers=gzip)
+        assert page.status_code == 200, path
+        page_bytes = page.num_bytes_downloaded
+        assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+        asset_bytes = 0
+        for asset in assets:
+            answer = await who.get(asset, headers=gzip)
+            asset_bytes += answer.num_bytes_downloaded
+        assert page_bytes + asset_bytes <= 100 * 1024, (path, page_bytes, asset_bytes)
+        assert page_bytes <= 30 * 1024, (path, page_bytes)
