@@ -34,6 +34,7 @@ from exchange.observability import RequestContextMiddleware, configure_logging
 from exchange.partnerships.controllers import CodeOfConductController, PartnershipController
 from exchange.problems import handle_exception
 from exchange.request_bodies import ExchangeRequest, require_json_content_type
+from exchange.request_pace import PacedReceive, PaceRule
 from exchange.resources.controllers import resource_routes
 from exchange.reuse.controllers import ResourceReuseController, ReuseRequestController
 from exchange.schools.controllers import SchoolController
@@ -85,14 +86,17 @@ class ExchangeApp(Litestar):
     routing errors and errors raised by authentication carry a request id, reach the
     access log and are written in the caller's language."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, body_pace: PaceRule | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._outer = RequestContextMiddleware(LanguageMiddleware(super().__call__))
+        self._body_pace = body_pace
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await super().__call__(scope, receive, send)
             return
+        if scope["type"] == "http" and self._body_pace is not None:
+            receive = PacedReceive(receive, self._body_pace)
         await self._outer(scope, receive, send)
 
 
@@ -193,4 +197,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         on_startup=[start_jobs, freeze_startup_objects],
         on_shutdown=[stop_jobs_and_dispose_engine],
         debug=settings.debug,
+        body_pace=settings.body_pace,
     )

@@ -69,6 +69,7 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
     from sqlalchemy.exc import DBAPIError
 
+    from exchange.connections import ConnectionLimits, http_protocol
     from exchange.schema import upgrade
 
     settings = load_settings()
@@ -95,6 +96,8 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        # A header timeout and a cap on connections per address (exchange.connections).
+        http=http_protocol(ConnectionLimits.from_settings(settings)),  # type: ignore[arg-type]
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,

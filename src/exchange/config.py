@@ -11,7 +11,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from exchange.request_pace import PaceRule
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -37,6 +40,13 @@ class Settings:
     max_upload_bytes: int = 2 * 1024**3
     school_quota_bytes: int | None = None
     upload_idle_timeout_seconds: float = 60.0
+    # Slow clients: a request body (an upload above all) must average this rate over
+    # every window of waiting for it (0 turns the floor off); a request's head must be
+    # complete this soon; one client address holds at most this many connections.
+    upload_min_bytes_per_second: int = 1024
+    upload_rate_window_seconds: float = 60.0
+    header_timeout_seconds: float = 20.0
+    max_connections_per_address: int = 100
     max_json_body_bytes: int = 1024 * 1024
     token_ttl_hours: float = 24.0
     sign_in_window_seconds: int = 15 * 60
@@ -95,12 +105,30 @@ class Settings:
             <= 0
         ):
             raise SettingsError("The EXCHANGE_SIGN_IN_* settings must be positive numbers.")
+        if self.upload_min_bytes_per_second < 0 or self.upload_rate_window_seconds <= 0:
+            raise SettingsError(
+                "EXCHANGE_UPLOAD_MIN_BYTES_PER_SECOND must be 0 (no floor) or more, and "
+                "EXCHANGE_UPLOAD_RATE_WINDOW_SECONDS positive."
+            )
+        if self.header_timeout_seconds <= 0:
+            raise SettingsError("EXCHANGE_HEADER_TIMEOUT_SECONDS must be positive.")
+        if self.max_connections_per_address < 0:
+            raise SettingsError("EXCHANGE_MAX_CONNECTIONS_PER_ADDRESS must be 0 (no cap) or more.")
         if self.log_format not in {"json", "console"}:
             raise SettingsError("EXCHANGE_LOG_FORMAT must be 'json' or 'console'.")
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def body_pace(self) -> PaceRule | None:
+        """The slowest a request body may arrive, or None when there is no floor."""
+        from exchange.request_pace import PaceRule
+
+        if not self.upload_min_bytes_per_second:
+            return None
+        return PaceRule(self.upload_min_bytes_per_second, self.upload_rate_window_seconds)
 
     @property
     def request_max_body_bytes(self) -> int:

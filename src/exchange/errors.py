@@ -173,3 +173,15 @@ class RequestTimeout(DomainError):
     status_code = 408
     title = lazy_gettext("Upload stalled")
     type_slug = "request-timeout"
+
+
+class RequestTooSlow(DomainError):
+    """A request body arrives more slowly than the exchange waits for (408); the
+    connection is closed with the answer, since the rest of the body is not read."""
+
+    status_code = 408
+    title = lazy_gettext("Too slow")
+    type_slug = "request-too-slow"
+
+    def __init__(self, detail: str | LazyText) -> None:
+        super().__init__(detail, headers={"Connection": "close"})

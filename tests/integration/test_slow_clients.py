@@ -1,0 +1,283 @@
+"""Slow and greedy clients against the real server in a child process, over real sockets:
+a request head that never ends, more connections from one address than it may hold, an
+upload that trickles in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import select
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from exchange.config import Settings
+from tests.live_server import LiveServer, live_server
+from tests.raw_http import RawConnection
+from tests.resource_fixtures import (
+    NOTHING_STORED,
+    StoreUnderTest,
+    bearer_headers,
+    create_school_for,
+    multipart_body,
+    row_counts,
+    server_env,
+)
+from tests.sample_files import pdf
+
+pytestmark = pytest.mark.slow
+
+# Generous: how long a test waits for the server to do what a timeout of a second or two
+# asks of it, on a busy machine. Never a measure of the server's speed.
+PATIENCE = 30.0
+
+
+def connect(server: LiveServer) -> socket.socket:
+    port = int(server.base_url.rsplit(":", 1)[1])
+    return socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (PATIENCE at most)."""
+    received = bytearray()
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        try:
+            data = sock.recv(65536)
+        except ConnectionResetError:
+            break
+        if not data:
+            return bytes(received)
+        received += data
+    raise AssertionError(f"the server kept the connection open; it sent {bytes(received)!r}")
+
+
+def problem_of(raw: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return status, headers, json.loads(body)
+
+
+@pytest.fixture
+def cwd(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@contextmanager
+def served(cwd: Path, **env: str) -> Iterator[LiveServer]:
+    with live_server(cwd, {"EXCHANGE_LOG_LEVEL": "WARNING", **env}) as server:
+        yield server
+
+
+# --- the head of a request ------------------------------------------------------------------
+
+
+def test_half_request_lines_are_answered_408_and_closed_after_the_header_timeout(
+    cwd: Path,
+) -> None:
+    timeout = 1.0
+    with served(cwd, EXCHANGE_HEADER_TIMEOUT_SECONDS=str(timeout)) as server:
+        slow = [connect(server) for _ in range(20)]
+        for sock in slow:
+            sock.sendall(b"GET /health/li")
+        silent = connect(server)  # sends nothing at all
+        # A keep-alive connection: one whole request, then the start of another.
+        kept = httpx.Client(base_url=server.base_url)
+        assert kept.get("/health/live").status_code == 200
+        time.sleep(timeout + 0.5)
+
+        for sock in [*slow, silent]:
+            status, headers, problem = problem_of(read_until_closed(sock))
+            assert status == 408
+            assert headers["connection"] == "close"
+            assert problem["type"] == "urn:exchange:problem:header-timeout"
+            assert "1 seconds" in str(problem["detail"])
+            sock.close()
+        # The server still answers whoever sends a whole request.
+        assert httpx.get(f"{server.base_url}/health/live").status_code == 200
+        kept.close()
+
+
+def test_a_second_request_that_stops_half_way_is_closed_too(cwd: Path) -> None:
+    with served(cwd, EXCHANGE_HEADER_TIMEOUT_SECONDS="1") as server:
+        sock = connect(server)
+        sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200")
+        # Bytes every half second: the keep-alive timeout never fires, the header one does.
+        for piece in (b"GET ", b"/hea", b"lth/", b"live", b" HTT", b"P/1.", b"1\r\n"):
+            try:
+                sock.sendall(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(0.5)
+        status, _headers, problem = problem_of(read_until_closed(sock))
+        assert status == 408
+        assert problem["type"] == "urn:exchange:problem:header-timeout"
+
+
+# --- connections per address ----------------------------------------------------------------
+
+
+def test_connections_beyond_the_cap_of_one_address_are_refused_429(cwd: Path) -> None:
+    # 127.0.0.1 is not a trusted proxy here: the connections count for the address itself.
+    with served(
+        cwd,
+        EXCHANGE_MAX_CONNECTIONS_PER_ADDRESS="3",
+        EXCHANGE_FORWARDED_ALLOW_IPS="192.0.2.1",
+        EXCHANGE_HEADER_TIMEOUT_SECONDS="60",
+    ) as server:
+        held = [connect(server) for _ in range(3)]
+        for sock in held:  # the connections are established and counted
+            sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+
+        extra = connect(server)
+        status, headers, problem = problem_of(read_until_closed(extra))
+        assert status == 429
+        assert headers["retry-after"]
+        assert problem["type"] == "urn:exchange:problem:too-many-connections"
+        assert "3 connections" in str(problem["detail"])
+
+        # One of the three goes away: its place is free again.
+        held.pop().close()
+        deadline = time.monotonic() + PATIENCE
+        while True:
+            with httpx.Client(base_url=server.base_url) as http:
+                answer = http.get("/health/live")
+            if answer.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert answer.status_code == 200
+        for sock in held:
+            sock.close()
+
+
+def test_behind_the_trusted_proxy_the_cap_counts_the_clients_the_proxy_names(
+    cwd: Path,
+) -> None:
+    # 127.0.0.1 is the trusted proxy (the default): each request counts for the client
+    # in X-Forwarded-For, not for the proxy.
+    with served(cwd, EXCHANGE_MAX_CONNECTIONS_PER_ADDRESS="2") as server:
+
+        def sign_in_started(client: str) -> RawConnection:
+            """A request whose body is still on its way: it holds its connection."""
+            connection = RawConnection(server.base_url, timeout=PATIENCE)
+            connection.send_head(
+                "POST",
+                "/api/auth/token",
+                {
+                    "Content-Type": "application/json",
+                    "Content-Length": "200",
+                    "X-Forwarded-For": f"198.51.100.99, {client}",
+                },
+            )
+            connection.send(b'{"email": ')
+            return connection
+
+        busy = [sign_in_started("203.0.113.7") for _ in range(2)]
+        time.sleep(0.5)  # let the server read both heads
+        third = sign_in_started("203.0.113.7")
+        refused = third.read_response()
+        assert refused.status == 429
+        assert refused.json()["type"] == "urn:exchange:problem:too-many-connections"
+        third.close()
+
+        # Another client of the same proxy, and the proxy itself, are not held back.
+        other = httpx.get(
+            f"{server.base_url}/health/live", headers={"X-Forwarded-For": "203.0.113.8"}
+        )
+        assert other.status_code == 200
+        assert httpx.get(f"{server.base_url}/health/live").status_code == 200
+
+        # When a request of 203.0.113.7 ends, it may send another.
+        busy.pop().close()
+        deadline = time.monotonic() + PATIENCE
+        while True:
+            again = httpx.get(
+                f"{server.base_url}/health/live", headers={"X-Forwarded-For": "203.0.113.7"}
+            )
+            if again.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert again.status_code == 200
+        for connection in busy:
+            connection.close()
+
+
+# --- a trickling upload ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_trickling_upload_is_cut_with_408_and_leaves_nothing(
+    settings: Settings, store: StoreUnderTest, cwd: Path
+) -> None:
+    # At least 1 KB a second over every 2 seconds; the idle timeout never fires (a byte
+    # comes every 0.2 s).
+    settings = store.apply(settings).with_changes(
+        upload_min_bytes_per_second=1024,
+        upload_rate_window_seconds=2.0,
+        upload_idle_timeout_seconds=60.0,
+    )
+    env = server_env(settings, store)
+    body, content_type = multipart_body(
+        [("title", None, b"Trickle"), ("kind", None, b"other"), ("file", "plan.pdf", pdf())]
+    )
+    start_of_file = body.index(b"%PDF") + 200
+    with live_server(cwd, env) as server:
+        headers = bearer_headers(server.base_url, *create_school_for(settings, store, cwd))
+        sock = connect(server)
+        head = [
+            "POST /api/resources HTTP/1.1",
+            "Host: exchange",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+            *(f"{name}: {value}" for name, value in headers.items()),
+        ]
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        sock.sendall(body[:start_of_file])
+        answered = False
+        deadline = time.monotonic() + PATIENCE
+        for offset in range(start_of_file, len(body) - 1):
+            if select.select([sock], [], [], 0.2)[0]:
+                answered = True
+                break
+            if time.monotonic() > deadline:
+                break
+            try:
+                sock.sendall(body[offset : offset + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                answered = True
+                break
+        assert answered, "the trickling upload was never cut"
+        status, response_headers, problem = problem_of(read_until_closed(sock))
+        sock.close()
+
+        assert status == 408
+        assert response_headers["connection"] == "close"
+        assert response_headers["content-type"].startswith("application/problem+json")
+        assert problem["type"] == "urn:exchange:problem:request-too-slow"
+        # In the school's language; the figures are the settings'.
+        assert "1 KB" in str(problem["detail"])
+        assert " 2 " in str(problem["detail"])
+
+        # A steady upload on the same server is stored.
+        kept = httpx.post(
+            f"{server.base_url}/api/resources",
+            headers=headers,
+            data={"title": "Steady", "kind": "lesson_plan"},
+            files={"file": ("steady.pdf", pdf(), "application/pdf")},
+        )
+        assert kept.status_code == 201, kept.text
+    counts = asyncio.run(row_counts(settings))
+    assert counts["resources"] == 1
+    assert counts != NOTHING_STORED
+    # Only the steady upload's file: nothing half-written, no temporary file.
+    assert len(store.contents()) == 1
