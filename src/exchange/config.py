@@ -54,6 +54,9 @@ class Settings:
     sign_in_max_failures_per_address: int = 30
     sign_in_first_delay_seconds: int = 60
     sign_in_known_address_days: int = 90
+    # Where people reach the exchange: the base of the links it sends (set-password links).
+    public_url: str = "http://127.0.0.1:8000"
+    password_link_ttl_hours: float = 72.0
     request_response_days: int = 14
     smtp_url: str | None = None
     mail_from: str = "exchange@localhost"
@@ -87,6 +90,13 @@ class Settings:
             raise SettingsError("EXCHANGE_MAX_UPLOAD_BYTES must be a positive number of bytes.")
         if self.school_quota_bytes is not None and self.school_quota_bytes <= 0:
             raise SettingsError("EXCHANGE_SCHOOL_QUOTA_BYTES must be positive when set.")
+        if self.password_link_ttl_hours <= 0:
+            raise SettingsError("EXCHANGE_PASSWORD_LINK_TTL_HOURS must be positive.")
+        if not self.public_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                "EXCHANGE_PUBLIC_URL must be the address people open the exchange at, "
+                "e.g. https://exchange.example.kg"
+            )
         if self.token_ttl_hours <= 0:
             raise SettingsError("EXCHANGE_TOKEN_TTL_HOURS must be positive.")
         if self.extraction_timeout_seconds <= 0 or self.extraction_max_memory_bytes <= 0:

@@ -91,6 +91,14 @@ TABLE: dict[str, Row] = {
         **{r: {**ADMINS_ONLY, "admin": 404} for r in RELATIONS if r != "own"},
     },
     "updateMe": 200,
+    # One's own password (a member of the caller's school with the caller's role).
+    "changeMyPassword": 204,
+    # A link is its own authority: whoever holds it sets the password.
+    "setPasswordWithLink": 204,
+    "resetMemberPassword": {
+        "own": {**ADMINS_ONLY, "admin": 201},
+        **{r: {**ADMINS_ONLY, "admin": 404} for r in RELATIONS if r != "own"},
+    },
     "updateMember": {
         "own": {**ADMINS_ONLY, "admin": 200},
         **{r: {**ADMINS_ONLY, "admin": 404} for r in RELATIONS if r != "own"},
@@ -223,6 +231,7 @@ ANONYMOUS = {
     "healthLive": 200,
     "healthReady": 200,
     "signIn": 200,
+    "setPasswordWithLink": 204,
     "getCodeOfConduct": 200,
     "getCodeOfConductVersion": 200,
 }
@@ -532,6 +541,46 @@ async def _update_member(world: World, actor: Actor, confidential: bool) -> Any:
     )
 
 
+async def _reset_password(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.post(f"/api/members/{await new_member(world)}/password-reset")
+
+
+async def _change_my_password(world: World, actor: Actor, confidential: bool) -> Any:
+    """The change ends the member's other sign-ins, so a member like the caller changes it."""
+    if isinstance(actor, Anonymous):
+        member = actor
+    else:
+        role = "admin" if actor.role == "admin" else "teacher"
+        member = await world.ground.member(actor.school_id, role)
+    return await member.post(
+        "/api/me/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+    )
+
+
+async def _set_password_with_link(world: World, actor: Actor, confidential: bool) -> Any:
+    from datetime import timedelta
+
+    from exchange.accounts.identity import new_token, token_digest
+    from exchange.models import PasswordLink
+
+    member = await new_member(world)
+    token = new_token()
+    async with world.ground.session() as session:
+        session.add(
+            PasswordLink(
+                member_id=member,
+                token_hash=token_digest(token),
+                purpose="reset",
+                expires_at=world.ground.clock.now() + timedelta(days=1),
+            )
+        )
+        await session.commit()
+    return await actor.post(
+        "/api/auth/set-password", json={"token": token, "new_password": "a brand new passphrase"}
+    )
+
+
 def _get(path: str, method: str = "GET") -> Action:
     async def action(world: World, actor: Actor, confidential: bool) -> Any:
         return await actor.request(
@@ -607,6 +656,9 @@ ACTIONS: dict[str, Action] = {
     "enableMember": _enable,
     "updateMe": lambda w, a, c: a.patch("/api/me", json={"position": "Class teacher"}),
     "updateMember": _update_member,
+    "changeMyPassword": _change_my_password,
+    "setPasswordWithLink": _set_password_with_link,
+    "resetMemberPassword": _reset_password,
     "getResource": _get("/api/resources/{r}"),
     "searchResources": _search,
     "listResourceVersions": _get("/api/resources/{r}/versions"),

@@ -5,19 +5,24 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.accounts.schemas import (
+    MemberAdded,
     MemberCreate,
     MemberOut,
     MemberUpdate,
     MeOut,
+    PasswordChange,
+    PasswordLinkOut,
     SchoolSummary,
+    SetPassword,
     SignIn,
     TokenOut,
 )
@@ -93,6 +98,26 @@ class AuthController(Controller):
         issued = await accounts.sign_in(data.email, data.password, address)
         return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
 
+    @post(
+        "/set-password",
+        operation_id="setPasswordWithLink",
+        summary="Set a password with a one-time link's token",
+        description=(
+            "The token is the `token` of a link from `POST /api/members` or "
+            "`POST /api/members/{id}/password-reset`. It works once, before it expires, "
+            "and only while it is the member's newest link; a used, replaced or expired "
+            "link is refused with 409 and a `link_status` saying which. Every sign-in of "
+            "the member ends."
+        ),
+        status_code=HTTP_204_NO_CONTENT,
+        exclude_from_auth=True,
+        security=[],
+    )
+    async def set_password(
+        self, accounts: NamedDependency[AccountService], data: JSONBody[SetPassword]
+    ) -> None:
+        await accounts.set_password_with_link(data.token, data.new_password)
+
     @delete("/token", operation_id="signOut", summary="Sign out: this token stops working")
     async def sign_out(
         self, accounts: NamedDependency[AccountService], identity: NamedDependency[Identity]
@@ -134,6 +159,26 @@ class MeController(Controller):
         )
         return me_out(member)
 
+    @post(
+        "/password",
+        operation_id="changeMyPassword",
+        summary="Change your own password (the current one required)",
+        description=(
+            "Your other sign-ins (tokens and the pages' sessions) end; this one stays. "
+            "Wrong current passwords are throttled as sign-ins are."
+        ),
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[AccountService],
+        identity: NamedDependency[Identity],
+        data: JSONBody[PasswordChange],
+    ) -> None:
+        address = request.client.host if request.client else None
+        await accounts.change_password(identity, data.current_password, data.new_password, address)
+
 
 class MemberController(Controller):
     path = "/api/members"
@@ -150,8 +195,38 @@ class MemberController(Controller):
         accounts: NamedDependency[AccountService],
         identity: NamedDependency[Identity],
         data: JSONBody[MemberCreate],
-    ) -> MemberOut:
-        return member_out(await accounts.add_member(identity, data))
+    ) -> MemberAdded:
+        member, link = await accounts.add_member(identity, data)
+        added = MemberAdded(**msgspec.structs.asdict(member_out(member)))
+        if link is not None:
+            added.set_password_url = link.url
+            added.expires_at = link.expires_at
+            added.link_emailed = link.mailed
+        return added
+
+    @post(
+        "/{member_id:uuid}/password-reset",
+        operation_id="resetMemberPassword",
+        summary="Make a new one-time link for a member to set a new password (admins)",
+        description=(
+            "The member's earlier links stop working; their password works until the "
+            "link is used. The link is e-mailed to the member when the exchange sends mail."
+        ),
+        status_code=HTTP_201_CREATED,
+    )
+    async def password_reset(
+        self,
+        accounts: NamedDependency[AccountService],
+        identity: NamedDependency[Identity],
+        member_id: FromPath[UUID],
+    ) -> PasswordLinkOut:
+        link = await accounts.issue_password_reset(identity, member_id)
+        return PasswordLinkOut(
+            member_id=member_id,
+            set_password_url=link.url,
+            expires_at=link.expires_at,
+            emailed=link.mailed,
+        )
 
     @get(operation_id="listMembers", summary="Members of your school")
     async def list(

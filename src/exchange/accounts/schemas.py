@@ -34,10 +34,24 @@ class TokenOut(msgspec.Struct):
     token_type: Literal["bearer"] = "bearer"
 
 
+NewPassword = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=256,
+        description="At least 10 characters; a sentence of a few words is a good one.",
+    ),
+]
+
+
 class MemberCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """A new member. Without `password` the answer carries a one-time
+    `set_password_url` (valid 72 hours) for the member to choose theirs, e-mailed to
+    them when the exchange sends mail."""
+
     email: Email
-    password: Password
     full_name: PersonName
+    password: NewPassword | UnsetType = UNSET
     role: Literal["admin", "teacher"] = "teacher"
     position: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
@@ -62,6 +76,36 @@ class MemberOut(msgspec.Struct):
     is_active: bool
     created_at: datetime
     language: str | None = None
+
+
+class MemberAdded(MemberOut):
+    """The member added; when added without a password, the link to set it with."""
+
+    set_password_url: str | None = None
+    expires_at: datetime | None = None
+    link_emailed: bool | None = None
+
+
+class PasswordLinkOut(msgspec.Struct):
+    """A one-time link to set a password (`/set-password?token=...`): it works once,
+    until `expires_at`, and earlier links of the member no longer work."""
+
+    member_id: UUID
+    set_password_url: str
+    expires_at: datetime
+    emailed: bool
+
+
+class SetPassword(msgspec.Struct, forbid_unknown_fields=True):
+    """The token of a set-password link (the `token` of its URL) and the new password."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    new_password: NewPassword
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: NewPassword
 
 
 class SchoolSummary(msgspec.Struct):

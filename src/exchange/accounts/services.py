@@ -1,4 +1,5 @@
-"""Accounts: creating schools with their first admin, members, signing in and out."""
+"""Accounts: creating schools with their first admin, members, signing in and out,
+and setting or changing passwords."""
 
 from __future__ import annotations
 
@@ -8,20 +9,26 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from msgspec import UNSET
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.accounts import throttle
+from exchange.accounts import password_links, throttle
 from exchange.accounts.identity import Identity, new_token, token_digest
+from exchange.accounts.password_links import IssuedLink
 from exchange.accounts.passwords import check_password_rules, hash_password, verify_password
 from exchange.accounts.schemas import MemberCreate, MemberUpdate
+from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from exchange.models import AccessToken, Member, MemberRole, School
+from exchange.models import AccessToken, Member, MemberRole, PasswordLink, School
 from exchange.policy import require_admin
 from exchange.search.index import SearchIndex
+
+PASSWORD_LINK_ISSUED = "member.password_link_issued"
+PASSWORD_SET = "member.password_set"
+PASSWORD_CHANGED = "member.password_changed"
 
 
 def normalise_email(email: str) -> str:
@@ -82,26 +89,71 @@ class AccountService:
         await self.session.commit()
         return school, admin
 
-    async def add_member(self, identity: Identity, data: MemberCreate) -> Member:
+    async def add_member(
+        self, identity: Identity, data: MemberCreate
+    ) -> tuple[Member, IssuedLink | None]:
+        """Add a member; without a password, with a link to set theirs."""
         require_admin(identity, "add members")
-        check_password_rules(data.password)
+        password = data.password if isinstance(data.password, str) else None
+        if password is not None:
+            check_password_rules(password)
         member = await self._insert_member(
             identity.school_id,
             email=data.email,
-            password=data.password,
+            password=password,
             full_name=check_full_name(data.full_name),
             role=MemberRole(data.role),
             position=data.position,
         )
+        link = None
+        if password is None:
+            link = await self._issue_link(identity, member, password_links.JOIN)
         await self.session.commit()
-        return member
+        return member, link
+
+    async def issue_password_reset(self, identity: Identity, member_id: UUID) -> IssuedLink:
+        """A new link for a member of the admin's school to set a new password with;
+        the member's earlier links stop working."""
+        require_admin(identity, "issue password links")
+        member = await self.get_member(identity, member_id)
+        if not member.is_active:
+            raise Conflict(
+                "This member's account is disabled. Enable it first, then make a new link."
+            )
+        link = await self._issue_link(identity, member, password_links.RESET)
+        await self.session.commit()
+        return link
+
+    async def _issue_link(self, identity: Identity, member: Member, purpose: str) -> IssuedLink:
+        now = self.clock.now()
+        school_name = await self.session.scalar(
+            select(School.name).where(School.id == member.school_id)
+        )
+        link = await password_links.issue_link(
+            self.session,
+            self.settings,
+            member,
+            school_name=school_name or "",
+            purpose=purpose,
+            issued_by=identity.member_id,
+            now=now,
+        )
+        record_event(
+            self.session,
+            self.clock,
+            action=PASSWORD_LINK_ISSUED,
+            owner_school_id=member.school_id,
+            actor=identity,
+            details={"member_id": str(member.id), "purpose": purpose, "emailed": link.mailed},
+        )
+        return link
 
     async def _insert_member(
         self,
         school_id: UUID,
         *,
         email: str,
-        password: str,
+        password: str | None,
         full_name: str,
         role: MemberRole,
         position: str | None,
@@ -119,7 +171,8 @@ class AccountService:
             full_name=full_name,
             role=role.value,
             position=(position or "").strip() or None,
-            password_hash=await hash_password(password),
+            # No password yet (it is set with a link): nothing can match an empty hash.
+            password_hash=await hash_password(password) if password is not None else "",
         )
         self.session.add(member)
         try:
@@ -245,3 +298,137 @@ class AccountService:
             .values(revoked_at=self.clock.now())
         )
         await self.session.commit()
+
+    # --- passwords ----------------------------------------------------------------------
+
+    async def set_password_with_link(self, token: str, new_password: str) -> None:
+        """Set a member's password with a link's token: once, before it expires, and only
+        the newest link. Every sign-in of the member ends."""
+        now = self.clock.now()
+        link = await self.session.scalar(
+            select(PasswordLink).where(PasswordLink.token_hash == token_digest(token))
+        )
+        if link is None:
+            raise NotFound(
+                "This link is not one the exchange made. Check that you copied the whole "
+                "link, or ask your school's admin for a new one."
+            )
+        refuse_unusable_link(link, now)
+        check_password_rules(new_password)
+        member = await self.session.get(Member, link.member_id)
+        if member is None or not member.is_active:
+            raise Conflict(
+                "This account is disabled, so its password cannot be set. Ask your school's admin."
+            )
+        await self.session.commit()  # the reads end before the slow hash
+        password_hash = await hash_password(new_password)
+        # Claimed in one statement: of two uses at once, one sets the password.
+        claimed = await self.session.execute(
+            update(PasswordLink)
+            .where(
+                PasswordLink.id == link.id,
+                PasswordLink.used_at.is_(None),
+                PasswordLink.replaced_at.is_(None),
+                PasswordLink.expires_at > now,
+            )
+            .values(used_at=now)
+        )
+        if _rowcount(claimed) != 1:
+            await self.session.rollback()
+            await self.session.refresh(link)
+            refuse_unusable_link(link, now)
+        await self.session.execute(
+            update(Member).where(Member.id == member.id).values(password_hash=password_hash)
+        )
+        await password_links.void_links(self.session, member.id, now)
+        ended = await end_sign_ins(self.session, member.id, now)
+        record_event(
+            self.session,
+            self.clock,
+            action=PASSWORD_SET,
+            owner_school_id=member.school_id,
+            details={
+                "member_id": str(member.id),
+                "purpose": link.purpose,
+                "sign_ins_ended": ended,
+            },
+        )
+        await self.session.commit()
+
+    async def change_password(
+        self, identity: Identity, current_password: str, new_password: str, address: str | None
+    ) -> None:
+        """Change one's own password, the current one required (and throttled as
+        sign-ins are). The member's other sign-ins end; this one stays."""
+        check_password_rules(new_password)
+        member = await self.get_me(identity)
+        now = self.clock.now()
+        await self.session.commit()
+        counters = throttle.counters_for(self.settings, member.email, address, known_address=True)
+        await throttle.count_attempt(self.session, self.settings, counters, now)
+        if not await verify_password(member.password_hash, current_password):
+            raise InvalidInput(
+                "Your current password is not right. Type it again; if you forgot it, ask "
+                "your school's admin for a link to set a new one.",
+                errors=[{"field": "current_password", "message": "not right"}],
+            )
+        password_hash = await hash_password(new_password)
+        await throttle.forget_attempt(self.session, self.settings, counters, now)
+        await self.session.execute(
+            update(Member).where(Member.id == member.id).values(password_hash=password_hash)
+        )
+        await password_links.void_links(self.session, member.id, now)
+        ended = await end_sign_ins(self.session, member.id, now, keep_token_id=identity.token_id)
+        record_event(
+            self.session,
+            self.clock,
+            action=PASSWORD_CHANGED,
+            owner_school_id=member.school_id,
+            actor=identity,
+            details={"member_id": str(member.id), "sign_ins_ended": ended},
+        )
+        await self.session.commit()
+
+
+def refuse_unusable_link(link: PasswordLink, now: datetime) -> None:
+    """Say plainly why a link no longer works."""
+    if link.used_at is not None:
+        raise Conflict(
+            "This link was already used to set a password. Sign in with that password, or "
+            "ask your school's admin for a new link.",
+            link_status="used",
+        )
+    if link.replaced_at is not None:
+        raise Conflict(
+            "This link no longer works: a newer link was made for this account, or its "
+            "password was changed. Use the newest link, or ask your school's admin for a "
+            "new one.",
+            link_status="replaced",
+        )
+    if link.expires_at <= now:
+        raise Conflict(
+            "This link expired on {expires} (UTC). Ask your school's admin for a new one.".format(
+                expires=link.expires_at.strftime("%Y-%m-%d %H:%M")
+            ),
+            link_status="expired",
+        )
+
+
+async def end_sign_ins(
+    session: AsyncSession, member_id: UUID, now: datetime, *, keep_token_id: UUID | None = None
+) -> int:
+    """End the member's sign-ins, all of them or all but one; returns how many.
+
+    The pages' sessions are access tokens too, so they end with the API's; a store of
+    sessions kept elsewhere would be ended here as well.
+    """
+    statement = update(AccessToken).where(
+        AccessToken.member_id == member_id, AccessToken.revoked_at.is_(None)
+    )
+    if keep_token_id is not None:
+        statement = statement.where(AccessToken.id != keep_token_id)
+    return _rowcount(await session.execute(statement.values(revoked_at=now)))
+
+
+def _rowcount(result: object) -> int:
+    return result.rowcount if isinstance(result, CursorResult) else 0

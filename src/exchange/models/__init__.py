@@ -30,6 +30,7 @@ from exchange.models.job import Job
 from exchange.models.member import Member
 from exchange.models.notification import Notification
 from exchange.models.partnership import Partnership
+from exchange.models.password_link import PasswordLink
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
 from exchange.models.reuse_request import ReuseRequest
 from exchange.models.school import School
@@ -56,6 +57,7 @@ __all__ = (
     "Notification",
     "Partnership",
     "PartnershipStatus",
+    "PasswordLink",
     "Resource",
     "ResourceAuthor",
     "ResourceKind",
