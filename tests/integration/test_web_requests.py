@@ -3,10 +3,11 @@ the asking school sees the answer and the permission."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from exchange.config import Settings
-from tests.actors import SchoolFactory
+from tests.actors import SchoolFactory, SchoolHandle
 from tests.pages import Visitor, upload_page
 from tests.resource_fixtures import make_partners
 from tests.sample_files import pdf
@@ -14,7 +15,7 @@ from tests.sample_files import pdf
 
 async def _asked(
     visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
-) -> tuple[Visitor, Visitor, str, str, object]:
+) -> tuple[Visitor, Visitor, str, str, SchoolHandle]:
     owner, partner = await schools.create("Ош №5"), await schools.create("Нарын №2")
     await make_partners(settings, owner.id, partner.id)
     author = visitors()
@@ -36,7 +37,7 @@ async def _asked(
 async def test_the_owner_approves_and_the_partner_sees_the_permission(
     client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
 ) -> None:
-    author, reader, page_path, request_id, _owner = await _asked(visitors, schools, settings)
+    author, reader, page_path, request_id, owner = await _asked(visitors, schools, settings)
     home = await author.get("/")
     assert home.status_code == 200
     assert f'href="/requests#request-{request_id}"' in home.text
@@ -63,6 +64,14 @@ async def test_the_owner_approves_and_the_partner_sees_the_permission(
     resource_page = await reader.get(page_path)
     assert "Нарын №2" in resource_page.text  # the grant names the school that holds it
     assert "2099-06-30" in resource_page.text
+
+    owner_page = await author.get(page_path)
+    revoke = re.search(r'action="(/resources/[^"]+/grants/[^"]+/revoke)"', owner_page.text)
+    assert revoke
+    assert (await author.post_form(revoke.group(1), {}, token_from=page_path)).status_code == 303
+    resource_id = page_path.split("/")[2]
+    grants = (await owner.admin.get(f"/api/resources/{resource_id}/grants")).json()
+    assert [g["status"] for g in grants if g["source"] == "request"] == ["revoked"]
 
 
 async def test_a_refusal_needs_a_note(

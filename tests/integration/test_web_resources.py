@@ -173,3 +173,36 @@ async def test_a_partner_asks_to_adapt_from_the_resource_page(
     assert request["purpose"] == "A version for grade 6"
     owner_view = await author.get(page_path)
     assert partner.name in owner_view.text
+
+
+async def test_the_owner_changes_a_resource_and_withdraws_a_permission(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, partner = await schools.create(), await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    shared = await upload_page(author, pdf(), title="Fractions", licence="cc-by")
+    page_path = shared.headers["location"].split("?")[0]
+    reader = visitors()
+    await reader.sign_in(partner.admin.email)
+    assert (await reader.get(f"{page_path}/edit")).status_code == 403
+    form = await author.get(f"{page_path}/edit")
+    assert form.status_code == 200
+    assert 'value="Fractions"' in form.text
+    refused = await author.post_form(
+        f"{page_path}/edit",
+        {"title": "Fractions", "kind": "lesson_plan", "licence": "cc-by", "confidential": "true"},
+    )
+    assert refused.status_code == 422  # rule 6: confidential and an open licence
+    assert 'class="error-summary"' in refused.text
+    saved = await author.post_form(
+        f"{page_path}/edit",
+        {"title": "Бөлчөктөр", "kind": "lesson_plan", "visibility": "school", "grades": ["5"]},
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"{page_path}?saved=1"
+    resource_id = page_path.split("/")[2]
+    body = (await owner.admin.get(f"/api/resources/{resource_id}")).json()
+    assert (body["title"], body["visibility"], body["grades"]) == ("Бөлчөктөр", "school", [5])
+    assert (await reader.get(page_path)).status_code == 404

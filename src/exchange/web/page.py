@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -42,13 +42,41 @@ def language_cookie(settings: Settings, request: Request[Any, Any, Any], languag
     )
 
 
+@dataclass(frozen=True)
+class SchoolView:
+    name: str
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """Who is signed in, as the pages show them: read once, so that a page rendered
+    after its transaction ended (committed or rolled back) never goes back to the
+    database for a name."""
+
+    email: str
+    full_name: str
+    position: str | None
+    language: str | None
+    school: SchoolView
+
+    @classmethod
+    def of(cls, member: Member) -> MemberView:
+        return cls(
+            email=member.email,
+            full_name=member.full_name,
+            position=member.position,
+            language=member.language,
+            school=SchoolView(name=member.school.name),
+        )
+
+
 @dataclass
 class Page:
     request: Request[Any, Any, Any]
     settings: Settings
     language: str
     viewer: Identity | None
-    member: Member | None
+    member: MemberView | None
     cookies: list[Cookie] = field(default_factory=list)
 
     def speak(self) -> None:
@@ -102,23 +130,18 @@ async def provide_page(
 ) -> Page:
     viewer = await session_identity(request, db_session, clock)
     member = await db_session.get(Member, viewer.member_id) if viewer else None
+    shown = MemberView.of(member) if member else None
     language = page_language(
         request,
-        member_language=member.language if member else None,
+        member_language=shown.language if shown else None,
         school_languages=list(member.school.languages or []) if member else None,
     )
-    if (
-        viewer is not None
-        and member is not None
-        and explicit_choice(request)
-        not in (
-            None,
-            member.language,
-        )
-    ):
+    switched = explicit_choice(request)
+    if viewer is not None and shown is not None and switched not in (None, shown.language):
         # The switch is the member's choice from now on, on every device.
         await AccountService(db_session, settings, clock).update_me(
             viewer, MemberUpdate(language=cast(Language, language))
         )
+        shown = replace(shown, language=language)
     use_page_language(request, language)
-    return Page(request=request, settings=settings, language=language, viewer=viewer, member=member)
+    return Page(request=request, settings=settings, language=language, viewer=viewer, member=shown)

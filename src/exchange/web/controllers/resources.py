@@ -29,6 +29,7 @@ from exchange.partnerships.services import PartnershipService
 from exchange.resources.controllers import incoming_form, provide_resource_service
 from exchange.resources.download import serve_version
 from exchange.resources.metadata import FORM_FIELDS, KINDS, LICENCES
+from exchange.resources.schemas import ResourceUpdate
 from exchange.resources.services import ResourceService
 from exchange.reuse.forwards import ForwardService
 from exchange.reuse.grants import GrantService
@@ -196,6 +197,9 @@ class ResourcePages(Controller):
             "shared": page.request.query_params.get("shared") == "1",
             "asked": page.request.query_params.get("asked") == "1",
             "forwarded": page.request.query_params.get("forwarded") == "1",
+            "saved": page.request.query_params.get("saved") == "1",
+            "revoked": page.request.query_params.get("revoked") == "1",
+            "can_decide": policy.can_decide(identity, resource),
             "requests": [],
             "downloads": None,
             "forwards": None,
@@ -334,6 +338,130 @@ class ResourcePages(Controller):
             resource_id,
             forward_errors=errors,
             status_code=422,
+        )
+
+    @get("/resources/{resource_id:uuid}/edit")
+    async def edit(
+        self,
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        resource_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        resource = await resources.get(identity, resource_id)
+        policy.require_can_edit(identity, resource)
+        described = await resources.describe(identity, resource)
+        values: dict[str, list[str]] = {
+            "title": [described.title],
+            "kind": [described.kind],
+            "subject": [described.subject or ""],
+            "grades": [str(g) for g in described.grades],
+            "language": [described.language or ""],
+            "description": [described.description],
+            "visibility": [described.visibility],
+            "shared_with": [str(s) for s in described.shared_with],
+            "confidential": ["true" if described.confidential else ""],
+            "licence": [described.licence],
+            "student_consent": [resource.student_consent or ""],
+        }
+        return await self._edit_form(page, db_session, clock, described, values, FormErrors())
+
+    async def _edit_form(
+        self,
+        page: Page,
+        session: AsyncSession,
+        clock: Clock,
+        described: Any,
+        values: dict[str, list[str]],
+        errors: FormErrors,
+        status_code: int = 200,
+    ) -> Any:
+        return page.render(
+            "resources/edit.html",
+            status_code=status_code,
+            resource=described,
+            partners=await _partners(page, session, clock),
+            values=values,
+            errors=errors,
+            kinds=KINDS,
+            licences=LICENCES,
+            consent_supported="student_consent" in FORM_FIELDS,
+        )
+
+    @post("/resources/{resource_id:uuid}/edit", status_code=HTTP_303_SEE_OTHER)
+    async def save(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        resource_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        values = await form_values(request)
+        errors = FormErrors()
+        grades: list[int] = []
+        for grade in values.get("grades", []):
+            if grade.isdigit():
+                grades.append(int(grade))
+            else:
+                errors.add("grades", _("Choose grades from 1 to 11."))
+        shared_with: list[UUID] = []
+        for school_id in values.get("shared_with", []):
+            try:
+                shared_with.append(UUID(school_id))
+            except ValueError:
+                errors.add("shared_with", _("Choose partner schools from the list."))
+        if not errors:
+            change = ResourceUpdate(
+                title=first(values, "title"),
+                kind=first(values, "kind"),
+                subject=first(values, "subject") or None,
+                grades=grades,
+                language=first(values, "language") or None,
+                description=first(values, "description"),
+                visibility=first(values, "visibility", "partners"),
+                shared_with=shared_with,
+                confidential=first(values, "confidential") in {"true", "on"},
+                licence=first(values, "licence", "all_rights_reserved"),
+            )
+            if "student_consent" in FORM_FIELDS:
+                change.student_consent = first(values, "student_consent") or None
+            try:
+                await resources.update(identity, resource_id, change)
+            except DomainError as exc:
+                if exc.status_code == 404:
+                    raise
+                await db_session.rollback()
+                _place_upload_refusal(errors, exc)
+            else:
+                return Redirect(f"/resources/{resource_id}?saved=1", status_code=HTTP_303_SEE_OTHER)
+        resource = await resources.get(identity, resource_id)
+        described = await resources.describe(identity, resource)
+        return await self._edit_form(
+            page, db_session, clock, described, values, errors, status_code=422
+        )
+
+    @post(
+        "/resources/{resource_id:uuid}/grants/{grant_id:uuid}/revoke",
+        status_code=HTTP_303_SEE_OTHER,
+    )
+    async def revoke(
+        self,
+        page: NamedDependency[Page],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
+        resource_id: FromPath[UUID],
+        grant_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        await GrantService(db_session, settings, clock).revoke(identity, resource_id, grant_id)
+        return Redirect(
+            f"/resources/{resource_id}?revoked=1#grants", status_code=HTTP_303_SEE_OTHER
         )
 
     @post("/resources/{resource_id:uuid}/delete", status_code=HTTP_303_SEE_OTHER)
