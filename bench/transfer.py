@@ -64,14 +64,30 @@ def free_port() -> int:
 
 def make_pdf(path: Path, size: int) -> None:
     """A PDF of exactly `size` bytes: a one-page document whose bulk is a comment of
-    random bytes (nothing compresses it, nothing reads it)."""
+    random bytes (nothing compresses it, nothing reads it), with the cross-reference
+    table a reader (and the upload's check for scripts) looks objects up in."""
     head = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
-    tail = (
-        b"\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
-        b"trailer<</Root 1 0 R>>\n%%EOF\n"
-    )
+    objects = [
+        b"1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n",
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n",
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n",
+    ]
+
+    def tail_at(start: int) -> bytes:
+        tail, offsets = b"\n", []
+        for data in objects:
+            offsets.append(start + len(tail))
+            tail += data
+        xref_at = start + len(tail)
+        tail += b"xref\n0 4\n0000000000 65535 f \n"
+        tail += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+        return tail + b"trailer<</Size 4/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % xref_at
+
+    # The tail's length depends on the digits of its offsets: settle it in a few rounds.
+    tail = tail_at(size)
+    while len(tail_at(size - len(tail))) != len(tail):
+        tail = tail_at(size - len(tail))
+    tail = tail_at(size - len(tail))
     body = size - len(head) - len(tail)
     with path.open("wb") as out:
         out.write(head)

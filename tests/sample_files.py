@@ -22,14 +22,21 @@ def pdf(pages: int = 1) -> bytes:
 
 
 def pdf_of_size(size: int) -> bytes:
-    """A valid PDF of exactly `size` bytes: padding in a comment before the trailer
-    keeps it one well-formed document that ends with %%EOF."""
+    """A valid PDF of exactly `size` bytes: padding in a comment before the
+    cross-reference table (whose position `startxref` gives) keeps it one well-formed
+    document that readers open, with `startxref` near its end where they look for it."""
     base = pdf()
-    marker = base.rindex(b"%%EOF")
-    head, tail = base[:marker], base[marker:]
+    xref = base.rindex(b"\nxref\n") + 1
+    before, after = base[:xref], base[xref:]
+    start = after.rindex(b"startxref\n") + len(b"startxref\n")
+    end = after.index(b"\n", start)
     padding = size - len(base) - 2
+    for _ in range(3):  # the new offset may take more digits than the old one
+        new_after = after[:start] + str(xref + padding + 2).encode() + after[end:]
+        padding = size - len(before) - len(new_after) - 2
     assert padding >= 0, f"a PDF needs at least {len(base) + 2} bytes"
-    return head + b"%" + b"x" * padding + b"\n" + tail
+    new_after = after[:start] + str(xref + padding + 2).encode() + after[end:]
+    return before + b"%" + b"x" * padding + b"\n" + new_after
 
 
 def word_document(text: str = "Сабак планы: бөлчөктөр, 5-класс") -> bytes:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from exchange.files import media_types
+from exchange.files.active_content import ActiveContent, in_ooxml, in_open_document
 
 ZIP_LOCAL_HEADER: Final = b"PK\x03\x04"
 _ZIP_END_OF_DIRECTORY: Final = b"PK\x05\x06"
@@ -119,7 +120,7 @@ class ZipReading:
     media_type: str | None  # an accepted document type, or None for any other zip
     entry_count: int
     declared_size: int  # sum of the uncompressed sizes the directory declares
-    has_macros: bool
+    active_content: ActiveContent | None  # macros, scripts or embedded objects it names
     leading_bytes: int  # bytes before the first entry: > 0 means something was prepended
 
 
@@ -195,12 +196,13 @@ def read_zip(view: KeptBytes) -> ZipReading:
     ) as exc:
         raise DamagedZip(str(exc)) from exc
     if not entries:
-        return ZipReading(None, 0, 0, False, 0)
+        return ZipReading(None, 0, 0, None, 0)
+    names = [info.filename for info in entries]
     return ZipReading(
         media_type=media_type,
         entry_count=len(entries),
         declared_size=sum(info.file_size for info in entries),
-        has_macros=any(info.filename.lower().endswith("vbaproject.bin") for info in entries),
+        active_content=in_open_document(names) if media_type in _ODF_TYPES else in_ooxml(names),
         leading_bytes=min(info.header_offset for info in entries),
     )
 

@@ -15,9 +15,14 @@ What the content says decides:
   within the kept bytes, and otherwise by the extension: the directory can sit
   anywhere in a large file, and refusing teachers' old .doc files for that would be
   wrong. libmagic names MSI installers and other OLE2 formats, which stay refused.
-- Programs, scripts, web pages, SVG and other XML, archives, macro-carrying Office
-  files, a ZIP hidden at the end of another file, data after a PDF's last `%%EOF`,
-  and ZIPs declaring more than 1 GiB at over 100 times their size are refused.
+- Programs, scripts, web pages, SVG and other XML, archives, a ZIP hidden at the end
+  of another file, data after a PDF's last `%%EOF`, and ZIPs declaring more than 1 GiB
+  at over 100 times their size are refused.
+- Documents carrying runnable content are refused by the one rule of
+  `exchange.files.active_content`: Office macros and OLE/ActiveX objects (from the ZIP
+  directory, or the OLE directory entries as they stream past), OpenDocument macros,
+  scripts and OLE objects, RTF objects (control words as they stream past). PDFs are
+  parsed once stored (`UploadReceiver` runs `active_content.in_pdf_isolated`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ import magic
 
 from exchange.errors import InvalidInput, UnsupportedMediaType
 from exchange.files import media_types
+from exchange.files.active_content import (
+    ActiveContent,
+    Findings,
+    OleMacroScanner,
+    RtfObjectScanner,
+)
 from exchange.files.containers import (
     ZIP_LOCAL_HEADER,
     DamagedZip,
@@ -53,6 +64,8 @@ ZIP_BOMB_MIN_RATIO: Final = 100
 # client sending one byte at a time cannot make the tail a million tiny objects.
 _TAIL_PIECE_BYTES: Final = 64 * 1024
 _CHARSET_SAMPLE_BYTES: Final = 64 * 1024
+_RTF_START: Final = b"{\\rt"
+_OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _PDF_END: Final = b"%%EOF"
 _PDF_WHITESPACE: Final = b"\x00\t\n\x0c\r "
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
@@ -99,6 +112,10 @@ class ContentInspector:
         # Whether every byte so far is UTF-8, checked while the file may still be text.
         self._utf8: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
         self._not_utf8: bytes = b""  # the bytes around where UTF-8 failed, to guess from
+        # Fed every byte while the file may be RTF or a legacy Office file; dropped once
+        # its first bytes say it is not.
+        self._rtf: RtfObjectScanner | None = RtfObjectScanner()
+        self._ole: OleMacroScanner | None = OleMacroScanner()
 
     @property
     def size(self) -> int:
@@ -122,6 +139,7 @@ class ContentInspector:
                 if not _is_text(sniffed):
                     self._utf8 = None
         self._check_utf8(chunk, final=False)
+        self._scan_for_active_content(chunk)
         self._keep_in_tail(chunk)
 
     def finish(self, display_name: str) -> Inspection:
@@ -145,6 +163,7 @@ class ContentInspector:
         else:
             media_type = _plain_document(view, sniffed, extension)
         _check_extension(media_type, extension, display_name)
+        self._refuse_active_content(media_type)
         return Inspection(
             media_type=media_type,
             size=self._size,
@@ -152,6 +171,25 @@ class ContentInspector:
             extension=extension,
             charset=self._charset() if media_type.startswith("text/") else None,
         )
+
+    def _scan_for_active_content(self, chunk: bytes) -> None:
+        if len(self._head) >= len(_OLE_MAGIC):
+            if self._rtf is not None and not self._head.startswith(_RTF_START):
+                self._rtf = None
+            if self._ole is not None and not self._head.startswith(_OLE_MAGIC):
+                self._ole = None
+        if self._rtf is not None:
+            self._rtf.feed(chunk)
+        if self._ole is not None:
+            self._ole.feed(chunk)
+
+    def _refuse_active_content(self, media_type: str) -> None:
+        """Office macros, OLE objects and RTF objects seen while the file streamed past
+        (ZIP containers are judged from their directory, PDFs once stored)."""
+        if media_type == media_types.RTF and self._rtf is not None and self._rtf.found:
+            raise active_content_refusal(Findings.RTF_OBJECTS, media_type)
+        if self._ole is not None and self._ole.found:
+            raise active_content_refusal(Findings.LEGACY_OFFICE_MACROS, media_type)
 
     def _check_utf8(self, chunk: bytes, *, final: bool) -> None:
         if self._utf8 is None:
@@ -271,12 +309,8 @@ def _zip_document(view: KeptBytes, sniffed: str) -> str:
         )
     if reading.media_type is None:
         raise _archive_refusal(sniffed)
-    if reading.has_macros:
-        raise _refusal(
-            "This Office file contains macros (small programs). Save it as an ordinary "
-            ".docx, .xlsx or .pptx without macros and upload that.",
-            reading.media_type,
-        )
+    if reading.active_content is not None:
+        raise active_content_refusal(reading.active_content, reading.media_type)
     if (
         reading.declared_size > ZIP_BOMB_MIN_DECLARED
         and reading.declared_size > ZIP_BOMB_MIN_RATIO * view.size
@@ -397,6 +431,13 @@ def _type_for_extension(extension: str, *, among: tuple[str, ...]) -> str | None
         if extension in ACCEPTED[media_type].extensions:
             return media_type
     return None
+
+
+def active_content_refusal(found: ActiveContent, media_type: str) -> UnsupportedMediaType:
+    """The refusal of a document that carries runnable content (see `active_content`)."""
+    return UnsupportedMediaType(
+        found.detail, detected_media_type=media_type, active_content=found.kind
+    )
 
 
 def _refusal(detail: str, sniffed: str) -> UnsupportedMediaType:

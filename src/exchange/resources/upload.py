@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 import anyio
@@ -30,7 +32,9 @@ from exchange.blobstore import BlobStore, new_blob_key
 from exchange.blobstore.threads import ignore_outcome
 from exchange.config import Settings
 from exchange.errors import InvalidInput, PayloadTooLarge
-from exchange.files.inspection import ContentInspector
+from exchange.files import media_types
+from exchange.files.active_content import PdfCheckLimits, in_pdf_isolated
+from exchange.files.inspection import ContentInspector, active_content_refusal
 from exchange.files.multipart_stream import Field, FilePart, iter_form
 from exchange.files.names import clean_display_name
 from exchange.resources.quota import SchoolQuota
@@ -203,6 +207,8 @@ class UploadReceiver:
         await self._store.put(key, checked_chunks())
         try:
             inspection = inspector.finish(name)
+            if inspection.media_type == media_types.PDF:
+                await self._check_stored_pdf(key)
         except BaseException:
             await self._discard(key)
             raise
@@ -214,6 +220,26 @@ class UploadReceiver:
             sha256=inspection.sha256,
             charset=inspection.charset,
         )
+
+    async def _check_stored_pdf(self, key: str) -> None:
+        """Refuses a PDF that carries scripts, launch actions or attached files. pypdf
+        needs the whole file, so it reads a temporary copy, in a child process with the
+        limits of text extraction."""
+        settings = self._settings
+        limits = PdfCheckLimits(
+            timeout_seconds=settings.extraction_timeout_seconds,
+            max_memory_bytes=settings.extraction_max_memory_bytes,
+        )
+        with tempfile.TemporaryDirectory(prefix="exchange-check-") as scratch:
+            copy = Path(scratch) / "upload.pdf"
+            stream = await self._store.open_range(key)
+            with copy.open("wb") as out:
+                async with stream:
+                    async for chunk in stream:
+                        await asyncio.to_thread(out.write, chunk)
+            found = await asyncio.to_thread(in_pdf_isolated, copy, limits)
+        if found is not None:
+            raise active_content_refusal(found, media_types.PDF)
 
     def _too_large(self) -> PayloadTooLarge:
         largest = self._settings.max_upload_bytes
