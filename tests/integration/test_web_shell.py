@@ -195,3 +195,59 @@ async def test_the_account_page_changes_name_position_and_language(
         "ru",
     )
     assert '<html lang="ru">' in (await browser.get("/account?saved=1")).text
+
+
+async def test_a_member_changes_their_password_and_other_sessions_end(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    school = await schools.create()
+    here, elsewhere = visitors(), visitors()
+    await here.sign_in(school.admin.email)
+    await elsewhere.sign_in(school.admin.email)
+    wrong = await here.post_form(
+        "/account/password",
+        {"current_password": "not it", "new_password": "a new long passphrase"},
+        token_from="/account",
+    )
+    assert wrong.status_code == 422
+    assert '<a href="#current_password">' in wrong.text
+    changed = await here.post_form(
+        "/account/password",
+        {"current_password": PASSWORD, "new_password": "a new long passphrase"},
+        token_from="/account",
+    )
+    assert changed.status_code == 303
+    assert changed.headers["location"] == "/account?password=changed"
+    assert (await here.get("/")).status_code == 200  # this session stays
+    assert (await elsewhere.get("/")).status_code == 303  # the other one ended
+    again = visitors()
+    await again.sign_in(school.admin.email, "a new long passphrase")
+
+
+async def test_a_set_password_link_works_once_from_its_page(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    school = await schools.create()
+    added = await school.admin.post(
+        "/api/members",
+        json={"email": "teacher@school.kg", "full_name": "Жаңы Мугалим", "role": "teacher"},
+    )
+    assert added.status_code == 201, added.text
+    url = added.json()["set_password_url"]
+    path = url[url.index("/set-password") :]
+    newcomer = visitors()
+    page = await newcomer.get(path)
+    assert page.status_code == 200
+    token = path.split("token=")[1]
+    assert 'name="token"' in page.text
+    done = await newcomer.post_form(
+        "/set-password", {"token": token, "new_password": "my own passphrase"}, token_from=path
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/sign-in?password=set"
+    await newcomer.sign_in("teacher@school.kg", "my own passphrase")
+    reused = await visitors().post_form(
+        "/set-password", {"token": token, "new_password": "someone else's"}, token_from=path
+    )
+    assert reused.status_code == 422
+    assert 'class="error-summary"' in reused.text

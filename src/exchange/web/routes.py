@@ -14,7 +14,11 @@ from litestar.di import Provide
 
 from exchange.config import Settings
 from exchange.web.assets import static_file
-from exchange.web.controllers.account import AccountController, SignInController
+from exchange.web.controllers.account import (
+    AccountController,
+    SetPasswordController,
+    SignInController,
+)
 from exchange.web.controllers.first_run import FirstRunController
 from exchange.web.controllers.home import HomeController
 from exchange.web.controllers.requests import RequestPages
@@ -54,6 +58,7 @@ def web_routes(settings: Settings) -> list[Any]:
                 RequestPages,
                 FirstRunController,
                 AccountController,
+                SetPasswordController,
             ],
             **_PAGES,
         ),

@@ -45,13 +45,59 @@ class AccountController(Controller):
         values: dict[str, list[str]],
         errors: FormErrors,
         status_code: int = 200,
+        password_errors: FormErrors | None = None,
     ) -> Any:
         return page.render(
             "account/account.html",
             status_code=status_code,
             values=values,
             errors=errors,
+            password_errors=password_errors or FormErrors(),
             saved=page.request.query_params.get("saved") == "1",
+            password_changed=page.request.query_params.get("password") == "changed",
+        )
+
+    @post("/account/password", status_code=HTTP_303_SEE_OTHER)
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        accounts: NamedDependency[AccountService],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Any:
+        identity = page.require_member()
+        values = await form_values(request)
+        current, new = first(values, "current_password"), first(values, "new_password")
+        errors = FormErrors()
+        if not current:
+            errors.add("current_password", _("Enter your current password."))
+        if not new:
+            errors.add("new_password", _("Choose a new password."))
+        status_code = 422
+        if not errors:
+            address = request.client.host if request.client else None
+            try:
+                await accounts.change_password(identity, current, new, address)
+            except TooManyAttempts as exc:
+                await db_session.rollback()
+                errors.add("current_password", str(exc.detail))
+                status_code = 429
+            except DomainError as exc:
+                await db_session.rollback()
+                named = [e.get("field") for e in exc.extra.get("errors") or []]
+                field = "current_password" if "current_password" in named else "new_password"
+                errors.add(field, str(exc.detail))
+            else:
+                return Redirect("/account?password=changed", status_code=HTTP_303_SEE_OTHER)
+        member = page.member
+        assert member is not None
+        shown = {
+            "full_name": [member.full_name],
+            "position": [member.position or ""],
+            "language": [member.language or ""],
+        }
+        return self._form(
+            page, shown, FormErrors(), status_code=status_code, password_errors=errors
         )
 
     @post("/account", status_code=HTTP_303_SEE_OTHER)
@@ -93,6 +139,47 @@ class AccountController(Controller):
         return self._form(page, values, errors, status_code=422)
 
 
+class SetPasswordController(Controller):
+    """`/set-password?token=`: a new member, or one who forgot, chooses a password with
+    the one-time link an admin gave them."""
+
+    include_in_schema = False
+    dependencies = {"accounts": Provide(provide_account_service)}
+
+    @get("/set-password")
+    async def show(self, page: NamedDependency[Page]) -> Any:
+        token = page.request.query_params.get("token") or ""
+        return page.render("account/set_password.html", token=token, errors=FormErrors())
+
+    @post("/set-password", status_code=HTTP_303_SEE_OTHER)
+    async def set_password(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        accounts: NamedDependency[AccountService],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Any:
+        page.speak()
+        values = await form_values(request)
+        token, new = first(values, "token"), first(values, "new_password")
+        errors = FormErrors()
+        if not new:
+            errors.add("new_password", _("Choose a new password."))
+        elif not token:
+            errors.add(None, _("This page needs the whole link you were given. Open it again."))
+        else:
+            try:
+                await accounts.set_password_with_link(token, new)
+            except DomainError as exc:
+                await db_session.rollback()
+                # A wrong, used or expired link is said at the top; a weak password by it.
+                about_link = exc.status_code in {404, 409, 410}
+                errors.add(None if about_link else "new_password", str(exc.detail))
+            else:
+                return Redirect("/sign-in?password=set", status_code=HTTP_303_SEE_OTHER)
+        return page.render("account/set_password.html", status_code=422, token=token, errors=errors)
+
+
 class SignInController(Controller):
     tags = ["pages"]
     include_in_schema = False
@@ -104,7 +191,11 @@ class SignInController(Controller):
         if page.viewer is not None:
             return Redirect(safe_next(next_path), status_code=HTTP_303_SEE_OTHER)
         return page.render(
-            "account/sign_in.html", errors=FormErrors(), email="", next=safe_next(next_path)
+            "account/sign_in.html",
+            errors=FormErrors(),
+            email="",
+            next=safe_next(next_path),
+            password_set=page.request.query_params.get("password") == "set",
         )
 
     @post("/sign-in", status_code=HTTP_303_SEE_OTHER)
@@ -160,6 +251,7 @@ class SignInController(Controller):
             errors=errors,
             email=email,
             next=next_path,
+            password_set=False,
         )
 
     @post("/sign-out", status_code=HTTP_303_SEE_OTHER)
