@@ -1,0 +1,180 @@
+"""The pages at scale: each page's server time against the API call that gives the same
+data, and the bytes of a first and of a later visit, at 100,000 resources.
+
+Run by hand from the repository root:
+
+    PYTHONPATH=src:. .venv/bin/python bench/pages.py [--resources 100000] [--rounds 20]
+        [--workdir /tmp/exchange-bench-pages] [--keep] [--reuse]
+
+It builds the corpus of `bench/search.py` (the same generator and bulk load, on SQLite,
+the embedded default), starts the real app with uvicorn in a child process, signs the
+well-connected bench school's director in once and sends the same sign-in as a bearer
+token to the API and as the session cookie to the pages (a page session is that same
+kind of sign-in). Then, in the same run, alternating page and API request by request:
+
+- `/search?q=` against `GET /api/resources?q=` (rare words, two words, prefixes);
+- `/resources/{id}` against `GET /api/resources/{id}`;
+- `/requests` against `GET /api/reuse-requests?direction=incoming` (the page also lists
+  the outgoing ones);
+- `/` against `GET /api/dashboard` (the home page also lists what waits and the answers).
+
+Times are the client's wall clock per request over keep-alive HTTP on this machine (the
+server's time plus a loopback round trip), p50 and p99 in ms, and the page's p99 as a
+multiple of its API call's. Bytes are as sent with `Accept-Encoding: gzip`: a first
+visit is the page and every stylesheet and script it names, a later visit the page
+alone (the files are cached for a year under hashed names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.search import (
+    BENCH_EMAIL,
+    PASSWORD,
+    ROOT,
+    choose_queries,
+    free_port,
+    generate,
+    load_sqlite,
+    rows_of,
+    serve,
+    summary,
+)
+from exchange.config import Settings
+from exchange.web.sessions import SESSION_COOKIE
+
+
+def timed(client: httpx.Client, url: str, **kwargs: Any) -> tuple[float, httpx.Response]:
+    started = time.perf_counter()
+    response = client.get(url, **kwargs)
+    elapsed = (time.perf_counter() - started) * 1000
+    response.raise_for_status()
+    return elapsed, response
+
+
+def compare(
+    page: httpx.Client,
+    api: httpx.Client,
+    pairs: list[tuple[str, str]],
+    rounds: int,
+) -> tuple[list[float], list[float]]:
+    for page_url, api_url in pairs:  # warm-up
+        timed(page, page_url)
+        timed(api, api_url)
+    page_times: list[float] = []
+    api_times: list[float] = []
+    for _ in range(rounds):
+        for page_url, api_url in pairs:
+            page_times.append(timed(page, page_url)[0])
+            api_times.append(timed(api, api_url)[0])
+    return page_times, api_times
+
+
+def visit_bytes(page: httpx.Client, url: str) -> tuple[int, int]:
+    """(first visit, later visit) in bytes on the wire, gzip accepted."""
+    response = page.get(url)
+    response.raise_for_status()
+    later = response.num_bytes_downloaded
+    first = later
+    for asset in set(re.findall(r'(?:href|src)="(/static/[^"]+)"', response.text)):
+        first += page.get(asset).num_bytes_downloaded
+    return first, later
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--resources", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--queries", type=int, default=5, help="queries per class")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", default="/tmp/exchange-bench-pages")
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", action="store_true")
+    args = parser.parse_args()
+    workdir = Path(args.workdir)
+    settings = Settings(
+        data_dir=workdir,
+        database_url=f"sqlite+aiosqlite:///{workdir / 'exchange.sqlite3'}",
+        log_level="WARNING",
+    )
+    corpus = generate(args.resources, args.seed)
+    queries = choose_queries(corpus, args.queries, args.seed)
+    if not (args.reuse and (workdir / "built").is_file()):
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        started = time.perf_counter()
+        load_sqlite(settings, rows_of(corpus))
+        (workdir / "built").write_text("yes")
+        print(f"loaded {len(corpus.docs)} resources in {time.perf_counter() - started:.0f} s")
+    env = {
+        **os.environ,
+        **settings.to_env(),
+        "EXCHANGE_RUN_JOBS": "false",
+        "EXCHANGE_AUTO_MIGRATE": "false",
+        "EXCHANGE_LOG_LEVEL": "WARNING",
+        "EXCHANGE_COOKIE_SECURE": "false",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    port = free_port()
+    process = serve(env, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        gzip = {"Accept-Encoding": "gzip"}
+        with (
+            httpx.Client(base_url=base, timeout=60, headers=gzip) as api,
+            httpx.Client(base_url=base, timeout=60, headers=gzip) as page,
+        ):
+            token = api.post(
+                "/api/auth/token", json={"email": BENCH_EMAIL, "password": PASSWORD}
+            ).json()["access_token"]
+            api.headers["Authorization"] = f"Bearer {token}"
+            page.cookies.set(SESSION_COOKIE, token)
+            words = [q for qs in queries.classes.values() for q in qs if qs]
+            found = api.get("/api/resources", params={"q": words[0]}).json()["items"]
+            resource_id = found[0]["id"]
+            scenarios: dict[str, list[tuple[str, str]]] = {
+                "search": [
+                    (f"/search?q={q}", f"/api/resources?q={q}")
+                    for name, qs in queries.classes.items()
+                    if name != "common"
+                    for q in qs
+                ],
+                "resource": [(f"/resources/{resource_id}", f"/api/resources/{resource_id}")],
+                "requests": [("/requests", "/api/reuse-requests?direction=incoming")],
+                "home": [("/", "/api/dashboard")],
+            }
+            rounds: Callable[[str], int] = lambda name: (  # noqa: E731
+                max(2, args.rounds // 5) if name == "search" else args.rounds * 5
+            )
+            print(
+                f"{'page':<10} {'page p50/p99 ms':>16} {'api p50/p99 ms':>16} "
+                f"{'p99 ratio':>9} {'first visit':>12} {'later visit':>12}"
+            )
+            for name, pairs in scenarios.items():
+                page_times, api_times = compare(page, api, pairs, rounds(name))
+                first, later = visit_bytes(page, pairs[0][0])
+                p, a = summary(page_times), summary(api_times)
+                print(
+                    f"{name:<10} {p['p50']:>7.1f}/{p['p99']:<8.1f}"
+                    f" {a['p50']:>7.1f}/{a['p99']:<8.1f}"
+                    f" {p['p99'] / max(a['p99'], 0.001):>9.2f} {first:>10} B {later:>10} B"
+                )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
