@@ -97,6 +97,11 @@ class ResourceService:
     ) -> tuple[Resource, list[VersionOut]]:
         resource = await self.get(identity, resource_id)
         await self.record_read(identity, resource, "versions")
+        return resource, await self.history(resource)
+
+    async def history(self, resource: Resource) -> list[VersionOut]:
+        """The versions of a resource the caller has already read (`get`), newest first:
+        the resource page shows them with its metadata, read and audited once."""
         rows = await self.session.scalars(
             select(ResourceVersion)
             .where(ResourceVersion.resource_id == resource.id)
@@ -104,7 +109,7 @@ class ResourceService:
         )
         versions = list(rows)
         names = await self._member_names(v.uploaded_by_id for v in versions)
-        return resource, [self._version_out(v, names) for v in versions]
+        return [self._version_out(v, names) for v in versions]
 
     async def version_to_download(
         self, identity: Identity, resource_id: UUID, number: int | None = None

@@ -182,7 +182,7 @@ class ResourcePages(Controller):
         resource = await resources.get(identity, resource_id)
         await resources.record_read(identity, resource, "metadata")
         described = await resources.describe(identity, resource)
-        _, versions = await resources.versions(identity, resource_id)
+        versions = await resources.history(resource)
         owner = policy.is_owner_school(identity, resource)
         grants = await GrantService(session, settings, clock).list(identity, resource_id)
         context: dict[str, Any] = {
