@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,10 @@ def serve(host: str, port: int, workers: int) -> None:
             f"and its admin, with this one-time setup code: {setup_code}",
             err=True,
         )
+    # What uploads cut short by a crash left in the store goes now, beside the start.
+    threading.Thread(
+        target=_clear_upload_leftovers, args=(settings,), name="upload-leftovers", daemon=True
+    ).start()
     uvicorn.run(
         "exchange.app:create_app",
         factory=True,
@@ -104,6 +109,25 @@ def serve(host: str, port: int, workers: int) -> None:
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=30,
     )
+
+
+def _clear_upload_leftovers(settings: Settings) -> None:
+    """Remove the temporary files of uploads whose process died (the folder store tells
+    them by their lock, whatever their age; a living instance's are never touched) and
+    S3 multipart uploads older than `store gc`'s default grace."""
+    from exchange.resources.storekeeping import DEFAULT_GRACE, clear_interrupted_uploads
+
+    async def run() -> int:
+        async with _store_and_sessions(settings) as (blob_store, _sessions, now):
+            return await clear_interrupted_uploads(blob_store, now=now, grace=DEFAULT_GRACE)
+
+    try:
+        cleared = asyncio.run(run())
+    except Exception as exc:  # the store is down: `store gc`, or the next start, will do it
+        click.echo(f"Leftovers of interrupted uploads not cleared at start: {exc}", err=True)
+        return
+    if cleared:
+        click.echo(f"{cleared} leftover(s) of interrupted uploads cleared.", err=True)
 
 
 @main.group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import os
 import stat
@@ -352,11 +353,18 @@ async def test_temporary_files_left_by_a_crash_are_cleared(
     stale.write_bytes(b"half a file")
     an_hour_ago = time.time() - 3600
     os.utime(stale, (an_hour_ago, an_hour_ago))
-    (folder / f"{TEMP_PREFIX}in-progress").write_bytes(b"being written now")
+    young = folder / f"{TEMP_PREFIX}crashed-just-now"
+    young.write_bytes(b"the other half")
+    in_progress = folder / f"{TEMP_PREFIX}in-progress"
+    in_progress.write_bytes(b"being written now")
+    # Its writer, alive, holds the lock on it (as another instance's upload would).
+    with in_progress.open("rb") as writer:
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)
 
-    removed = await store.clear_incomplete(datetime.now(UTC) - timedelta(minutes=10))
+        removed = await store.clear_incomplete(datetime.now(UTC) - timedelta(minutes=10))
 
-    assert removed == 1
+    # Nobody held the two left by a crash: both go, the young one too.
+    assert removed == 2
     assert leftovers(store) == sorted([key, f"{key.rsplit('/', 1)[0]}/{TEMP_PREFIX}in-progress"])
     await store.close()
 

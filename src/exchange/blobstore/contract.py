@@ -191,7 +191,10 @@ class BlobStore(Protocol):
 
     async def clear_incomplete(self, older_than: datetime) -> int:
         """Remove what interrupted writes left (temporary files, unfinished multipart
-        uploads) started before `older_than`; return how many were removed."""
+        uploads); return how many were removed. What the store can tell is abandoned
+        (the folder store: a temporary file no living process holds) goes whatever its
+        age; what it cannot (an S3 multipart upload) goes once started before
+        `older_than`."""
         ...
 
     async def check(self) -> None:

@@ -5,6 +5,13 @@ flushed to disk, renamed into place atomically and the folder flushed too: after
 crash a key holds either nothing or the whole file. Files are 0600 and folders 0700,
 readable by the service's user only. Temporary files start with `TEMP_PREFIX`, so those
 an interrupted write leaves behind are found and cleared.
+
+The process writing a temporary file holds an exclusive `flock` on it until the file is
+renamed into place or removed. The kernel lets go of the lock when the process dies,
+however it dies (`kill -9`, a power cut of a machine that shares the folder), so a
+temporary file nobody holds is a leftover, cleared at once whatever its age, and one
+that is held is never touched: several app instances (and `exchange store gc`) may
+share the folder.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import errno
+import fcntl
 import logging
 import os
 import tempfile
@@ -133,11 +141,12 @@ class LocalBlobStore:
             yield key, modified
 
     async def clear_incomplete(self, older_than: datetime) -> int:
+        """Remove the temporary files no living writer holds, whatever their age (the
+        lock, not `older_than`, tells a leftover here)."""
         calls = BlockingCalls(self._executor)
         removed = 0
-        async for path, modified in self._walk(temporary=True):
-            if modified < older_than:
-                await calls.run(_store_io, _unlink_if_present, self.root / path)
+        async for path, _modified in self._walk(temporary=True):
+            if await calls.run(_store_io, _remove_if_abandoned, self.root / path):
                 removed += 1
         return removed
 
@@ -190,9 +199,12 @@ class _PendingFile:
     @classmethod
     def create(cls, root: Path, target: Path) -> _PendingFile:
         _make_folders(root, target.parent)
-        # mkstemp creates the file 0600 and with O_EXCL, in the target's own folder.
-        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
-        return cls(fd, Path(name), target)
+        while True:
+            # mkstemp creates the file 0600 and with O_EXCL, in the target's own folder.
+            fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+            if _held_for_writing(fd, Path(name)):
+                return cls(fd, Path(name), target)
+            os.close(fd)  # a clean-up took it between its creation and the lock
 
     def write(self, chunks: Iterable[bytes]) -> None:
         assert self._fd is not None
@@ -252,6 +264,36 @@ def _open_range(path: Path, start: int, end: int | None) -> tuple[BinaryIO, int]
         reader.close()
         raise
     return reader, length
+
+
+def _held_for_writing(fd: int, path: Path) -> bool:
+    """Lock a new temporary file for its writer. False when a clean-up got to it first
+    (it holds the lock, or has already removed the file)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    try:
+        return path.stat().st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _remove_if_abandoned(path: Path) -> bool:
+    """Remove a temporary file unless a living process holds its lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # being written
+        path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _unlink_if_present(path: Path) -> None:

@@ -26,6 +26,8 @@ from exchange.models import ResourceVersion
 
 # Keys checked against the database per query.
 _BATCH = 500
+# How long `gc` leaves a file no row points at: an upload may still be committing it.
+DEFAULT_GRACE = timedelta(hours=24)
 
 SessionFactory = Callable[[], Any]
 
@@ -52,7 +54,7 @@ async def collect_garbage(
     cutoff = now - grace
     report = GarbageReport(dry_run=dry_run)
     if not dry_run:
-        report.incomplete_cleared = await store.clear_incomplete(cutoff)
+        report.incomplete_cleared = await clear_interrupted_uploads(store, now=now, grace=grace)
     batch: list[str] = []
     async for key, modified in store.iter_keys():
         if modified >= cutoff:
@@ -65,6 +67,13 @@ async def collect_garbage(
     if batch:
         await _sweep(store, sessions, batch, report)
     return report
+
+
+async def clear_interrupted_uploads(store: BlobStore, *, now: datetime, grace: timedelta) -> int:
+    """Remove what interrupted uploads left: at once what the store knows no living
+    process writes (the folder store's unlocked temporary files), after `grace` what it
+    cannot tell (S3 multipart uploads). Safe while app instances upload."""
+    return await store.clear_incomplete(now - grace)
 
 
 async def _sweep(
