@@ -9,6 +9,8 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from exchange.display_text import LINE, CleanedInput
+
 Email = Annotated[
     str,
     msgspec.Meta(
@@ -19,7 +21,8 @@ Email = Annotated[
     ),
 ]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, extra=LINE)]
+Position = Annotated[str, msgspec.Meta(max_length=200, extra=LINE)]
 Language = Literal["ky", "ru", "en"]
 
 
@@ -44,7 +47,7 @@ NewPassword = Annotated[
 ]
 
 
-class MemberCreate(msgspec.Struct, forbid_unknown_fields=True):
+class MemberCreate(CleanedInput, forbid_unknown_fields=True):
     """A new member. Without `password` the answer carries a one-time
     `set_password_url` (valid 72 hours) for the member to choose theirs, e-mailed to
     them when the exchange sends mail."""
@@ -53,16 +56,16 @@ class MemberCreate(msgspec.Struct, forbid_unknown_fields=True):
     full_name: PersonName
     password: NewPassword | UnsetType = UNSET
     role: Literal["admin", "teacher"] = "teacher"
-    position: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    position: Position | None = None
 
 
-class MemberUpdate(msgspec.Struct, forbid_unknown_fields=True):
+class MemberUpdate(CleanedInput, forbid_unknown_fields=True):
     """A change of a member's own details: only the fields sent change. `language` is
     the language the member reads the exchange in (`null`: their browser's, else their
     school's first language)."""
 
     full_name: PersonName | UnsetType = UNSET
-    position: Annotated[str, msgspec.Meta(max_length=200)] | UnsetType | None = UNSET
+    position: Position | UnsetType | None = UNSET
     language: Language | UnsetType | None = UNSET
 
 

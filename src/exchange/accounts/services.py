@@ -3,7 +3,6 @@ and setting or changing passwords."""
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -21,6 +20,7 @@ from exchange.accounts.schemas import MemberCreate, MemberUpdate
 from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.display_text import clean_line
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from exchange.models import AccessToken, Member, MemberRole, PasswordLink, School
 from exchange.policy import require_admin
@@ -37,8 +37,8 @@ def normalise_email(email: str) -> str:
 
 def check_full_name(full_name: str) -> str:
     """The name as shown and searched: composed (NFC), spaces collapsed, not empty."""
-    name = " ".join(unicodedata.normalize("NFC", full_name).split())
-    if not name or any(unicodedata.category(char) == "Cc" for char in name):
+    name = clean_line(full_name)
+    if not name:
         raise InvalidInput(
             '`full_name` must be a person\'s name, e.g. "Айгүл Асанова".',
             errors=[{"field": "full_name", "message": "empty or not printable"}],
@@ -69,11 +69,16 @@ class AccountService:
         admin_name: str | None = None,
         region: str | None = None,
     ) -> tuple[School, Member]:
-        name = name.strip()
+        name = clean_line(name)
         if not name:
-            raise InvalidInput("The school needs a name.")
+            raise InvalidInput(
+                "The school needs a name in visible letters.",
+                errors=[
+                    {"field": "name", "message": "empty once invisible characters are removed"}
+                ],
+            )
         check_password_rules(admin_password)
-        school = School(name=name, region=(region or "").strip() or None)
+        school = School(name=name, region=clean_line(region or "") or None)
         self.session.add(school)
         await self.session.flush()
         admin = await self._insert_member(
@@ -81,7 +86,7 @@ class AccountService:
             email=admin_email,
             password=admin_password,
             full_name=check_full_name(admin_name)
-            if admin_name and admin_name.strip()
+            if admin_name and clean_line(admin_name)
             else admin_email.split("@")[0],
             role=MemberRole.ADMIN,
             position=None,

@@ -14,14 +14,17 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+from exchange.display_text import DROPPED_CATEGORIES
+
 MAX_DISPLAY_NAME_CHARS = 200
 # Long "extensions" are really parts of the name ("Report.final version of plan").
 _MAX_EXTENSION_CHARS = 16
 
 # Control (Cc), format (Cf: bidi embeddings and isolates, LRM/RLM, ALM, zero-width
 # characters, BOM, soft hyphen), surrogate (Cs), unassigned (Cn) and line/paragraph
-# separator (Zl/Zp) characters have no business in a file name.
-_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Cn", "Zl", "Zp"})
+# separator (Zl/Zp) characters have no business in a file name: the same ones every
+# display text loses.
+_DROPPED_CATEGORIES = DROPPED_CATEGORIES
 # Characters Windows refuses in file names; quotes also break header quoting.
 _REPLACED_CHARACTERS = str.maketrans({c: "_" for c in "<>:|?*"})
 _WINDOWS_RESERVED_STEMS = frozenset(

@@ -9,11 +9,14 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from exchange.display_text import LINE, PARAGRAPHS, CleanedInput
+
 LetterLanguage = Literal["ky", "ru", "en"]
 Goal = Annotated[
     str,
     msgspec.Meta(
         max_length=500,
+        extra=LINE,
         description="A concrete sentence, e.g. 'Exchange lesson plans for grade 7 mathematics'",
     ),
 ]
@@ -21,13 +24,14 @@ Characteristic = Annotated[
     str,
     msgspec.Meta(
         max_length=32,
+        extra=LINE,
         description="local | international, virtual and/or real, urban_rural, formal | informal",
     ),
 ]
-Note = Annotated[str, msgspec.Meta(max_length=2000)]
+Note = Annotated[str, msgspec.Meta(max_length=2000, extra=PARAGRAPHS)]
 
 
-class PartnershipInvite(msgspec.Struct, forbid_unknown_fields=True):
+class PartnershipInvite(CleanedInput, forbid_unknown_fields=True):
     partner_school_id: UUID
     goals: Annotated[list[Goal], msgspec.Meta(max_length=50)]
     language: LetterLanguage
@@ -41,13 +45,13 @@ class PartnershipAccept(msgspec.Struct, forbid_unknown_fields=True):
     coordinator_id: UUID | None = None
 
 
-class PartnershipClose(msgspec.Struct, forbid_unknown_fields=True):
+class PartnershipClose(CleanedInput, forbid_unknown_fields=True):
     """An optional word to the other school when declining, withdrawing or ending."""
 
     note: Note | None = None
 
 
-class PartnershipUpdate(msgspec.Struct, forbid_unknown_fields=True):
+class PartnershipUpdate(CleanedInput, forbid_unknown_fields=True):
     """Only the fields sent change; `coordinator_id` is the caller's own side's."""
 
     characteristics: Annotated[list[Characteristic], msgspec.Meta(max_length=20)] | UnsetType = (

@@ -9,7 +9,6 @@ rules of the code of conduct are the policy's, asked by the service.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
@@ -18,6 +17,8 @@ from uuid import UUID
 from msgspec import UNSET
 
 from exchange import policy
+from exchange.display_text import clean_line as clean_text
+from exchange.display_text import clean_paragraphs
 from exchange.errors import InvalidInput
 from exchange.models import Licence, ResourceKind, Visibility
 from exchange.resources.languages import EXCHANGE_LANGUAGES, is_language_code
@@ -111,23 +112,6 @@ class Problems:
 
 
 # --- one field at a time ------------------------------------------------------------------
-
-
-def clean_text(value: str) -> str:
-    """NFC, without control characters, runs of spaces folded, trimmed (one line)."""
-    value = unicodedata.normalize("NFC", value)
-    value = "".join(" " if unicodedata.category(c) in {"Cc", "Zl", "Zp"} else c for c in value)
-    return " ".join(value.split())
-
-
-def clean_paragraphs(value: str) -> str:
-    """Like `clean_text`, keeping line breaks (descriptions have paragraphs)."""
-    value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
-    lines = [
-        "".join(c for c in line if c == "\t" or unicodedata.category(c) != "Cc").rstrip()
-        for line in value.split("\n")
-    ]
-    return "\n".join(lines).strip()
 
 
 def check_title(value: str, problems: Problems) -> str:

@@ -8,9 +8,11 @@ from uuid import UUID
 
 import msgspec
 
+from exchange.display_text import PARAGRAPHS, CleanedInput
+
 Scope = Literal["adapt", "share", "publish"]
-Words = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
-Note = Annotated[str, msgspec.Meta(max_length=4000)]
+Words = Annotated[str, msgspec.Meta(min_length=1, max_length=4000, extra=PARAGRAPHS)]
+Note = Annotated[str, msgspec.Meta(max_length=4000, extra=PARAGRAPHS)]
 
 
 class SchoolRef(msgspec.Struct):
@@ -34,7 +36,7 @@ class ResourceRef(msgspec.Struct):
     readable: bool = True
 
 
-class ReuseRequestCreate(msgspec.Struct, forbid_unknown_fields=True):
+class ReuseRequestCreate(CleanedInput, forbid_unknown_fields=True):
     """Ask a partner resource's authors for permission (rule 7).
 
     `adapt`: make a derived version; `share`: pass it to a school outside yours;
@@ -46,7 +48,7 @@ class ReuseRequestCreate(msgspec.Struct, forbid_unknown_fields=True):
     audience: Words
 
 
-class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+class DecisionIn(CleanedInput, forbid_unknown_fields=True):
     """Answer a request. A refusal needs a note saying why (rule 9: every request is
     answered); an approval may end on `expires_at`."""
 

@@ -9,26 +9,27 @@ from uuid import UUID
 import msgspec
 
 from exchange.accounts.schemas import Email
+from exchange.display_text import LINE, PARAGRAPHS, CleanedInput
 
 LanguageCode = Annotated[
     str,
     msgspec.Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639 code, e.g. ky, ru, en, uz"),
 ]
-ShortText = Annotated[str, msgspec.Meta(max_length=200)]
-LongText = Annotated[str, msgspec.Meta(max_length=4000)]
-Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+ShortText = Annotated[str, msgspec.Meta(max_length=200, extra=LINE)]
+LongText = Annotated[str, msgspec.Meta(max_length=4000, extra=PARAGRAPHS)]
+Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=100, extra=LINE)]
 
 
-class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
+class ProfileUpdate(CleanedInput, forbid_unknown_fields=True):
     """The whole profile: a field left out is cleared."""
 
-    region: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    region: Annotated[str, msgspec.Meta(max_length=100, extra=LINE)] | None = None
     locality: Literal["urban", "rural"] | None = None
     kind: Literal["state", "private", "international"] | None = None
     languages: Annotated[list[LanguageCode], msgspec.Meta(max_length=10)] = []
-    address: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    address: Annotated[str, msgspec.Meta(max_length=500, extra=LINE)] | None = None
     contact_email: Email | None = None
-    contact_phone: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    contact_phone: Annotated[str, msgspec.Meta(max_length=64, extra=LINE)] | None = None
     website: Annotated[str, msgspec.Meta(max_length=500, pattern=r"^https?://\S+$")] | None = None
     strong_subjects: Annotated[list[Subject], msgspec.Meta(max_length=30)] = []
     offers: LongText | None = None
