@@ -206,3 +206,31 @@ async def test_the_owner_changes_a_resource_and_withdraws_a_permission(
     body = (await owner.admin.get(f"/api/resources/{resource_id}")).json()
     assert (body["title"], body["visibility"], body["grades"]) == ("Бөлчөктөр", "school", [5])
     assert (await reader.get(page_path)).status_code == 404
+
+
+async def test_an_adaptation_names_its_original_by_the_address_of_its_page(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, partner = await schools.create(), await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    original = await upload_page(author, pdf(), title="Fractions", licence="cc-by")
+    original_path = original.headers["location"].split("?")[0]
+    adapter = visitors()
+    await adapter.sign_in(partner.admin.email)
+    form = await adapter.get(f"/resources/new?derived_from={original_path.split('/')[2]}")
+    assert f'value="{original_path.split("/")[2]}"' in form.text
+    adapted = await upload_page(
+        adapter,
+        pdf(),
+        title="Fractions, grade 6",
+        visibility="school",
+        derived_from=f"http://exchange.school.kg{original_path}",
+    )
+    assert adapted.status_code == 303, adapted.text
+    adapted_id = adapted.headers["location"].split("/")[2].split("?")[0]
+    body = (await partner.admin.get(f"/api/resources/{adapted_id}")).json()
+    assert body["derived_from"]["id"] == original_path.split("/")[2]
+    page = await adapter.get(f"/resources/{adapted_id}")
+    assert f'href="{original_path}"' in page.text  # the provenance chain links the original

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from secrets import compare_digest
@@ -89,5 +90,20 @@ class PageUploadReceiver(UploadReceiver):
             yield upload
 
 
+_RESOURCE_ID: Final = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
+
+
 def _api_fields(fields: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(name, value) for name, value in fields if name not in PAGE_ONLY_FIELDS]
+    """The fields the API reads. `derived_from` may be the original's page address as
+    copied from the browser; the API takes its id."""
+    kept = []
+    for name, value in fields:
+        if name in PAGE_ONLY_FIELDS:
+            continue
+        if name == "derived_from":
+            found = _RESOURCE_ID.search(value)
+            value = found.group(0) if found else value
+        kept.append((name, value))
+    return kept
