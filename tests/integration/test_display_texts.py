@@ -163,6 +163,7 @@ async def test_a_school_profile_is_cleaned_keeping_its_paragraphs(schools: Schoo
             "strong_subjects": [f"Math{HIDDEN}"],
             "offers": f"Lesson plans{RLO}\nVideos\u200b",
             "needs": "\u2066Science labs\u2069",
+            "self_assessment": {"location": f"Near the bazaar{RLO}", "ict_use": HIDDEN},
         },
     )
 
@@ -173,6 +174,7 @@ async def test_a_school_profile_is_cleaned_keeping_its_paragraphs(schools: Schoo
     assert profile["strong_subjects"] == ["Math"]
     assert profile["offers"] == "Lesson plans\nVideos"
     assert profile["needs"] == "Science labs"
+    assert profile["self_assessment"] == {"location": "Near the bazaar"}
 
 
 async def test_a_strong_subject_with_nothing_visible_is_refused(schools: SchoolFactory) -> None:
