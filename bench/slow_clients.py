@@ -53,6 +53,7 @@ def start_server(folder: Path, src: Path, port: int) -> subprocess.Popen[bytes]:
     env.setdefault("EXCHANGE_FORWARDED_ALLOW_IPS", "192.0.2.1")
     env.setdefault("EXCHANGE_LOG_LEVEL", "WARNING")
     exchange = [sys.executable, "-m", "exchange"]
+    subprocess.run([*exchange, "db", "upgrade"], cwd=folder, env=env, check=True)
     created = subprocess.run(
         [*exchange, "school", "create", "--name", "Bench school", "--admin-email", EMAIL,
          "--admin-password", PASSWORD],
@@ -116,7 +117,9 @@ def half_request_lines(port: int, count: int, hold: float) -> dict[str, int]:
     return figures
 
 
-def trickle_upload(port: int, limit: float, result: dict[str, object]) -> None:
+def trickle_upload(
+    port: int, limit: float, result: dict[str, object], connected: threading.Event
+) -> None:
     token = httpx.post(
         f"http://127.0.0.1:{port}/api/auth/token", json={"email": EMAIL, "password": PASSWORD}
     ).json()["access_token"]
@@ -140,15 +143,19 @@ def trickle_upload(port: int, limit: float, result: dict[str, object]) -> None:
     sock = socket.create_connection(("127.0.0.1", port))
     started = time.monotonic()
     sock.sendall(head + body[:300])
+    # Signed in and connected before the half request lines take the address's places.
+    connected.set()
     sent = 300
     answer = b""
     while time.monotonic() - started < limit:
         readable, _, _ = select.select([sock], [], [], 10.0)
         if readable:
+            sock.settimeout(10.0)
             try:
-                answer = sock.recv(65536)
-            except ConnectionResetError:
-                answer = b"(reset)"
+                while data := sock.recv(65536):
+                    answer += data
+            except (ConnectionResetError, TimeoutError):
+                answer = answer or b"(reset)"
             break
         try:
             sock.sendall(body[sent : sent + 1])
@@ -178,8 +185,12 @@ def main() -> None:
         server = start_server(Path(scratch), args.src.resolve(), port)
         try:
             trickle: dict[str, object] = {}
-            uploader = threading.Thread(target=trickle_upload, args=(port, args.trickle, trickle))
+            connected = threading.Event()
+            uploader = threading.Thread(
+                target=trickle_upload, args=(port, args.trickle, trickle, connected)
+            )
             uploader.start()
+            connected.wait(timeout=60)
             held = half_request_lines(port, args.connections, args.hold)
             uploader.join()
         finally:

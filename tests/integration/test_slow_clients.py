@@ -112,12 +112,14 @@ def test_a_second_request_that_stops_half_way_is_closed_too(cwd: Path) -> None:
         first = sock.recv(65536)
         assert first.startswith(b"HTTP/1.1 200")
         # Bytes every half second: the keep-alive timeout never fires, the header one does.
+        # (Nothing more is sent once the server has answered.)
         for piece in (b"GET ", b"/hea", b"lth/", b"live", b" HTT", b"P/1.", b"1\r\n"):
+            if select.select([sock], [], [], 0.5)[0]:
+                break
             try:
                 sock.sendall(piece)
             except (BrokenPipeError, ConnectionResetError):
                 break
-            time.sleep(0.5)
         status, _headers, problem = problem_of(read_until_closed(sock))
         assert status == 408
         assert problem["type"] == "urn:exchange:problem:header-timeout"
@@ -281,3 +283,28 @@ def test_a_trickling_upload_is_cut_with_408_and_leaves_nothing(
     assert counts != NOTHING_STORED
     # Only the steady upload's file: nothing half-written, no temporary file.
     assert len(store.contents()) == 1
+
+
+def test_a_trickling_json_body_is_cut_too(cwd: Path) -> None:
+    with served(
+        cwd, EXCHANGE_UPLOAD_MIN_BYTES_PER_SECOND="1024", EXCHANGE_UPLOAD_RATE_WINDOW_SECONDS="1"
+    ) as server:
+        body = b'{"email": "someone@school.kg", "password": "not the right one"}'
+        sock = connect(server)
+        sock.sendall(
+            b"POST /api/auth/token HTTP/1.1\r\nHost: exchange\r\n"
+            b"Content-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        )
+        answered = False
+        for offset in range(len(body) - 1):
+            if select.select([sock], [], [], 0.2)[0]:
+                answered = True
+                break
+            sock.sendall(body[offset : offset + 1])
+        assert answered, "the trickling body was never cut"
+        status, headers, problem = problem_of(read_until_closed(sock))
+        sock.close()
+    assert status == 408
+    assert headers["connection"] == "close"
+    assert problem["type"] == "urn:exchange:problem:request-too-slow"
