@@ -210,12 +210,14 @@ class ResourcePages(Controller):
                 identity, direction="incoming"
             )
             context["requests"] = [r for r in incoming.items if r.resource.id == resource.id]
+            # Where it went on from partners: the owner's view (the page shows it there).
+            context["forwards"] = await ForwardService(session, settings, clock).chain(
+                identity, resource_id
+            )
             if policy.can_read_download_report(identity, resource):
                 context["downloads"] = await AuditService(session, settings, clock).downloads(
                     identity, resource_id
                 )
-        forwards = ForwardService(session, settings, clock)
-        context["forwards"] = await forwards.chain(identity, resource_id)
         if not owner and any(
             g.scope == "share" and g.status == "active" and not resource.confidential
             for g in grants
