@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from exchange.errors import DomainError, NotFound
 from exchange.problems import request_id_of
 from exchange.web.language import page_language, use_page_language
+from exchange.web.page import PAGE_HEADERS
 from exchange.web.sessions import SignInRequired
 
 logger = structlog.get_logger("exchange.web")
@@ -62,5 +63,5 @@ def handle_page_exception(request: Request[Any, Any, Any], exc: Exception) -> Re
             "reference": request_id_of(request),
         },
         status_code=status,
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", **PAGE_HEADERS},
     )

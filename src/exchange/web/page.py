@@ -27,6 +27,13 @@ from exchange.web.language import (
 from exchange.web.sessions import SignInRequired, cookies_secure, session_identity
 
 ONE_YEAR_SECONDS = 365 * 24 * 3600
+# No page is shown inside another site's frame (a form clicked through a disguise), and
+# no page's address leaves the site in a Referer header (it may name a resource).
+PAGE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def language_cookie(settings: Settings, request: Request[Any, Any, Any], language: str) -> Cookie:
@@ -118,6 +125,7 @@ class Page:
                 "Cache-Control": "private, no-cache",
                 "Vary": "Cookie",
                 "Content-Language": self.language,
+                **PAGE_HEADERS,
             },
         )
 
