@@ -282,6 +282,12 @@ def test_the_core_flow_with_javascript_and_every_page_accessible_in_each_languag
     )
     base = exchange.url
     owner, partner = owner_context.new_page(), partner_context.new_page()
+    # A filter replaces the results in place (htmx), and the address follows.
+    partner.goto(f"{base}/search?q=бөлчөк")
+    partner.locator('#search-results input[name="kind"][value="lesson_plan"]').check()
+    partner.wait_for_url(re.compile(r"kind=lesson_plan"))
+    assert partner.locator(f'#search-results a[href="/resources/{resource_id}"]').count() == 1
+    assert partner.locator("#q").input_value() == "бөлчөк"  # the box was not reloaded
     visitor = browser.new_context().new_page()
     for language in LANGUAGES:
         check_accessible(visitor, f"{base}/sign-in", language, "sign-in")
