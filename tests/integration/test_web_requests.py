@@ -95,3 +95,48 @@ async def test_a_refusal_needs_a_note(
     [answered] = (await owner.admin.get("/api/reuse-requests?direction=incoming")).json()["items"]
     assert answered["status"] == "denied"
     assert answered["decision_note"] == "It is being rewritten; ask again in May."
+
+
+async def test_a_school_with_a_share_permission_passes_the_resource_on_from_its_page(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, partner, third = (
+        await schools.create("Ош №5"),
+        await schools.create("Нарын №2"),
+        await schools.create("Талас №1"),
+    )
+    await make_partners(settings, owner.id, partner.id)
+    await make_partners(settings, partner.id, third.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    shared = await upload_page(author, pdf(), title="Бөлчөктөр")
+    page_path = shared.headers["location"].split("?")[0]
+    reader = visitors()
+    await reader.sign_in(partner.admin.email)
+    await reader.post_form(
+        f"{page_path}/ask",
+        {"scope": "share", "purpose": "For our partner in Talas", "audience": "Their teachers"},
+        token_from=page_path,
+    )
+    [request] = (await owner.admin.get("/api/reuse-requests?direction=incoming")).json()["items"]
+    approved = await author.post_form(
+        f"/requests/{request['id']}/decision", {"decision": "approve"}, token_from="/requests"
+    )
+    assert approved.status_code == 303
+    outgoing = await reader.get("/requests")
+    assert f'href="{page_path}#forward"' in outgoing.text
+    resource_page = await reader.get(page_path)
+    assert f'action="{page_path}/forward"' in resource_page.text
+    assert "Талас №1" in resource_page.text
+    assert "Ош №5</option>" not in resource_page.text  # not back to its owner
+    stranger = visitors()
+    await stranger.sign_in(third.admin.email)
+    assert (await stranger.get(page_path)).status_code == 404
+    passed = await reader.post_form(
+        f"{page_path}/forward", {"school_id": str(third.id)}, token_from=page_path
+    )
+    assert passed.status_code == 303
+    assert passed.headers["location"] == f"{page_path}?forwarded=1#forward"
+    assert (await stranger.get(page_path)).status_code == 200
+    owner_view = await author.get(page_path)
+    assert "Нарын №2 → Талас №1" in owner_view.text
