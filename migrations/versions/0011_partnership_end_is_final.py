@@ -40,8 +40,11 @@ def _made_during_ended_partnership(school_a: str, school_b: str, made_at: str) -
     )
 
 
+# Never recreate `grants` on SQLite (batch mode's copy, drop and rename): with foreign
+# keys on, dropping the old table would delete every forward made with a grant. SQLite
+# adds and (since 3.35) drops a column in place.
 def upgrade() -> None:
-    with op.batch_alter_table("grants", schema=None) as batch_op:
+    with op.batch_alter_table("grants", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("revoked_reason", sa.String(length=32), nullable=True))
     op.execute(
         "UPDATE grants SET revoked_reason = 'withdrawn' "
@@ -87,5 +90,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     # What was revoked, cut or removed stays so: bringing it back is the defect this
     # revision repairs.
-    with op.batch_alter_table("grants", schema=None) as batch_op:
+    with op.batch_alter_table("grants", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("revoked_reason")

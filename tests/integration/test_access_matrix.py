@@ -9,9 +9,13 @@ route exists that the table does not cover.
 The world: owner school A (a teacher, an author of the resource, an admin); P, an active
 partner listed in `shared_with` that holds a `share` grant and forwarded the resource to
 its own partner F; U, an active partner not listed; I, invited but not accepted; E, a
-partner that ended; F, forwarded-to; S, a stranger. The resource has visibility
-`selected` (shared with P). The confidential twin was "forwarded" in the database, as a
-confidential resource cannot be: the forward must carry nothing.
+partner that ended; F, forwarded-to; S, a stranger; R, a partner again: it was listed
+like P, held a `share` grant and forwarded the resource to its partner D, then A ended
+the partnership and R and A partnered again, which gives back nothing the end took
+away (R and D are told 404 like any school the resource is not shared with). The
+resource has visibility `selected` (shared with P). The confidential twin was
+"forwarded" in the database, as a confidential resource cannot be: the forward must
+carry nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import update
 
-from exchange.models import Forward, Grant, Partnership, ReuseRequest
+from exchange.models import Forward, Grant, Partnership, ResourceShare, ReuseRequest
 from exchange.notifications.service import notify_members
 from tests.actors import PASSWORD, Actor
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
@@ -41,6 +45,8 @@ RELATIONS = (
     "ended_partner",
     "forwarded_to",
     "stranger",
+    "partner_again",
+    "forwarded_before_the_end",
 )
 
 # An expectation: a status for every cell; or per relation; a (ordinary, confidential)
@@ -54,6 +60,8 @@ NOT_FOUND_ELSEWHERE = {
     "invited": 404,
     "ended_partner": 404,
     "stranger": 404,
+    "partner_again": 404,
+    "forwarded_before_the_end": 404,
 }
 # Read anything about the resource: its school and whoever it is shared with; the
 # forwarded-to school while the forward stands (never for a confidential one).
@@ -140,6 +148,8 @@ TABLE: dict[str, Row] = {
         "ended_partner": {**ADMINS_ONLY, "admin": 201},
         "forwarded_to": {**ADMINS_ONLY, "admin": 201},
         "stranger": {**ADMINS_ONLY, "admin": 201},
+        "partner_again": {**ADMINS_ONLY, "admin": 409},
+        "forwarded_before_the_end": {**ADMINS_ONLY, "admin": 201},
     },
     "getCodeOfConduct": 200,
     "getCodeOfConductVersion": 200,
@@ -323,10 +333,37 @@ async def build_world(ground: Ground) -> World:
         await session.commit()
         notification_id = notice.id
     world = World(ground, schools, actors, anonymous, g, a_p, notification_id)
+    r, d = schools["partner_again"], schools["forwarded_before_the_end"]
+    a_r = await ground.partnership(a, r)
+    await ground.partnership(r, d)
     for confidential in (False, True):
         world.resources[confidential] = await new_resource(world, confidential)
         world.requests[confidential] = await new_request(world, world.resources[confidential])
+        await rest_on_the_partnership(world, world.resources[confidential], r, d)
+    await ground.end_partnership(a_r)
+    await ground.partnership(r, a)
     return world
+
+
+async def rest_on_the_partnership(
+    world: World, resource_id: UUID, r: QuickSchool, d: QuickSchool
+) -> None:
+    """R named in `shared_with`, holding a `share` grant and having forwarded it to D."""
+    async with world.ground.session() as session:
+        session.add(ResourceShare(resource_id=resource_id, school_id=r.id))
+        grant = Grant(resource_id=resource_id, school_id=r.id, scope="share", source="request")
+        session.add(grant)
+        await session.flush()
+        session.add(
+            Forward(
+                resource_id=resource_id,
+                from_school_id=r.id,
+                to_school_id=d.id,
+                grant_id=grant.id,
+                forwarded_by_id=r.admin.member_id,
+            )
+        )
+        await session.commit()
 
 
 async def new_resource(world: World, confidential: bool) -> UUID:

@@ -1,10 +1,12 @@
 """Random lives of a few schools, checked against a small model of the rules.
 
-Hypothesis drives invites, accepts, ends, uploads, reuse requests, decisions (with and
-without expiry), revocations, forwards, a resource turning confidential and time
-passing; after every step the policy's SQL answer to "who reads what" must equal the
-model's, and the services must accept or refuse each move as the model says. SQLite
-only, through the service layer: it is the policy that is under test, not the HTTP.
+Hypothesis drives invites, accepts, ends, partnering again after an end, uploads, reuse
+requests, decisions (with and without expiry), revocations, forwards, a resource
+turning confidential and time passing; after every step the policy's SQL answer to
+"who reads what" must equal the model's, as must every request's status, every
+grant's and every forward's, and the services must accept or refuse each move as the
+model says. SQLite only, through the service layer: it is the policy that is under
+test, not the HTTP.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from exchange.clock import ManualClock
 from exchange.database import create_engine, create_session_factory
 from exchange.errors import Conflict, DomainError, InvalidInput, NotFound, RuleRefusal
 from exchange.models import (
+    Forward,
+    Grant,
     Member,
     MemberRole,
     Partnership,
@@ -47,10 +51,10 @@ from exchange.models import (
     ReuseRequest,
     School,
 )
+from exchange.partnerships.effects import run_partnership_end_hooks
 from exchange.policy import readable_by_school, readable_resources
 from exchange.resources.schemas import ResourceUpdate
 from exchange.resources.services import ResourceService
-from exchange.reuse.closing import close_requests_after_partnership_end
 from exchange.reuse.forwards import ForwardService
 from exchange.reuse.grants import GrantService
 from exchange.reuse.requests import ReuseRequestService
@@ -89,6 +93,7 @@ class MGrant:
     created: int  # order of creation
     revoked: bool = False
     id: uuid.UUID | None = None
+    revoked_reason: str | None = None
 
     def valid(self, now: datetime) -> bool:
         return not self.revoked and (self.expires is None or self.expires > now)
@@ -101,6 +106,7 @@ class MForward:
     target: int
     grant: MGrant | None
     cut: bool = False
+    id: uuid.UUID | None = None
 
 
 @dataclass
@@ -148,6 +154,45 @@ class Model:
             frontier = {f.target for f in standing if f.source in reached}
         return readers | reached
 
+    def carries(self, f: MForward, now: datetime) -> bool:
+        return self.stands(f, now) and f.source in self.readers(f.resource, now)
+
+    def end(self, pair: frozenset[int], now: datetime) -> tuple[int, int]:
+        """What ending the partnership takes away, for good; returns how many grants
+        were revoked and forwards cut."""
+        a, b = sorted(pair)
+        carried = [f for f in self.forwards if self.carries(f, now)]
+        for res in self.resources:
+            if res.owner in pair:
+                res.shared = res.shared - pair
+        revoked = [
+            g
+            for g in self.grants
+            if g.valid(now) and {g.school, self.resources[g.resource].owner} == {a, b}
+        ]
+        self.partnerships[pair] = "ended"
+        for g in revoked:
+            g.revoked, g.revoked_reason = True, "partnership_ended"
+        cut = [f for f in carried if not self.carries(f, now)]
+        for f in cut:
+            f.cut = True
+        for f in cut:
+            for g in self.grants:
+                if (
+                    (g.school, g.resource) == (f.target, f.resource)
+                    and g.valid(now)
+                    and f.target not in self.readers(f.resource, now)
+                ):
+                    g.revoked, g.revoked_reason = True, "partnership_ended"
+                    revoked.append(g)
+        for q in self.requests:
+            owner = self.resources[q.resource].owner
+            if q.status == "pending" and (
+                {q.school, owner} == {a, b} or q.school not in self.readers(q.resource, now)
+            ):
+                q.status = "closed"
+        return len(revoked), len(cut)
+
     def grant_in_hand(self, school: int, r: int, scope: str, now: datetime) -> MGrant | None:
         held = [
             g
@@ -186,6 +231,7 @@ class ConductMachine(RuleBasedStateMachine):
         self.admins: list[Identity] = []
         self.resource_ids: list[uuid.UUID] = []
         self.partnership_ids: dict[frozenset[int], uuid.UUID] = {}
+        self.ended_before: set[frozenset[int]] = set()
         self.grant_counter = 0
         self.run(self._make_schools())
 
@@ -296,8 +342,9 @@ class ConductMachine(RuleBasedStateMachine):
         pairs = self._pairs("invited")
         if not pairs:
             return
-        pair = pairs[pick % len(pairs)]
+        self._accept(pairs[pick % len(pairs)])
 
+    def _accept(self, pair: frozenset[int]) -> None:
         async def move() -> None:
             async with self.sessions() as session:
                 partnership = await session.get_one(Partnership, self.partnership_ids[pair])
@@ -306,7 +353,20 @@ class ConductMachine(RuleBasedStateMachine):
                 await session.commit()
 
         self.run(move())
+        count("accept again" if pair in self.ended_before else "accept", None)
         self.model.partnerships[pair] = "active"
+
+    @precondition(lambda self: bool(self._pairs("ended")))
+    @rule(pick=st.integers(0, 50), inviter_first=st.booleans())
+    def partner_again(self, pick: int, inviter_first: bool) -> None:
+        """Two schools whose partnership ended become partners again."""
+        pairs = self._pairs("ended")
+        if not pairs:
+            return
+        pair = pairs[pick % len(pairs)]
+        a, b = sorted(pair)
+        self.invite(*((a, b) if inviter_first else (b, a)))
+        self._accept(pair)
 
     @precondition(lambda self: bool(self._pairs("active")))
     @rule(pick=st.integers(0, 50))
@@ -314,24 +374,50 @@ class ConductMachine(RuleBasedStateMachine):
         pairs = self._pairs("active")
         if not pairs:
             return
-        pair = pairs[pick % len(pairs)]
+        self._end(pairs[pick % len(pairs)])
 
+    @precondition(lambda self: bool(self.granted_pairs()))
+    @rule(pick=st.integers(0, 50))
+    def end_under_a_grant(self, pick: int) -> None:
+        """End a partnership a grant or a forward rests on (random ends rarely meet one)."""
+        pairs = self.granted_pairs()
+        self._end(pairs[pick % len(pairs)])
+
+    def granted_pairs(self) -> list[frozenset[int]]:
+        """Active partnerships a grant in force or a forward carrying access rests on."""
+        now = self.clock.now()
+        pairs = {
+            frozenset((g.school, self.model.resources[g.resource].owner))
+            for g in self.model.grants
+            if g.valid(now)
+        }
+        for f in self.model.forwards:
+            if self.model.carries(f, now):
+                pairs.add(frozenset((f.source, f.target)))
+                pairs.add(frozenset((f.source, self.model.resources[f.resource].owner)))
+        return sorted((p for p in pairs if len(p) == 2 and self.model.active(*p)), key=sorted)
+
+    def _end(self, pair: frozenset[int]) -> None:
         async def move() -> None:
+            # As the partnership service ends it: every registered end hook runs in the
+            # transaction that ends it.
             async with self.sessions() as session:
                 partnership = await session.get_one(Partnership, self.partnership_ids[pair])
                 partnership.status = "ended"
                 partnership.open_pair = None
-                await close_requests_after_partnership_end(session, self.clock, partnership)
+                partnership.closed_at = self.clock.now()
+                await session.flush()
+                await run_partnership_end_hooks(session, self.clock, partnership)
                 await session.commit()
 
         self.run(move())
-        self.model.partnerships[pair] = "ended"
-        now = self.clock.now()
-        for request in self.model.requests:
-            if request.status == "pending" and request.school not in self.model.readers(
-                request.resource, now
-            ):
-                request.status = "closed"
+        self.ended_before.add(pair)
+        revoked, cut = self.model.end(pair, self.clock.now())
+        count("end", None)
+        if revoked:
+            count("end revoked a grant", None)
+        if cut:
+            count("end cut a forward", None)
 
     # --- resources ----------------------------------------------------------------
 
@@ -583,7 +669,7 @@ class ConductMachine(RuleBasedStateMachine):
         count("revoke", error)
         assert type(error) is expected if expected else error is None, (expected, error)
         if error is None:
-            grant.revoked = True
+            grant.revoked, grant.revoked_reason = True, "withdrawn"
             for f in self.model.forwards:
                 if f.grant is grant:
                     f.cut = True
@@ -619,7 +705,7 @@ class ConductMachine(RuleBasedStateMachine):
             expected = Conflict
         else:
             expected = None
-        _, error = self.attempt(
+        forwarded, error = self.attempt(
             ForwardService,
             "forward",
             self.admins[school],
@@ -629,7 +715,7 @@ class ConductMachine(RuleBasedStateMachine):
         count("forward", error)
         assert type(error) is expected if expected else error is None, (expected, error)
         if error is None:
-            self.model.forwards.append(MForward(r, school, to, grant))
+            self.model.forwards.append(MForward(r, school, to, grant, id=forwarded.id))
 
     # Random picks rarely land on a school that can act; these moves pick one that can.
 
@@ -658,6 +744,21 @@ class ConductMachine(RuleBasedStateMachine):
             if s != res.owner
         ]
 
+    def askable_pairs(self) -> list[tuple[int, int]]:
+        """(school, resource): a reader that may ask to share it and has not yet."""
+        now = self.clock.now()
+        return [
+            (s, r)
+            for s, r in self.reader_pairs()
+            if not self.model.resources[r].licence_open
+            and not self.model.resources[r].confidential
+            and not self.model.grant_in_hand(s, r, "share", now)
+            and not any(
+                (q.school, q.resource, q.scope, q.status) == (s, r, "share", "pending")
+                for q in self.model.requests
+            )
+        ]
+
     def holder_pairs(self) -> list[tuple[int, int]]:
         """(school, resource): a reader that may pass it on (share grant or open licence)."""
         now = self.clock.now()
@@ -666,6 +767,22 @@ class ConductMachine(RuleBasedStateMachine):
             for s, r in self.reader_pairs()
             if self.model.resources[r].licence_open or self.model.grant_in_hand(s, r, "share", now)
         ]
+
+    @precondition(lambda self: bool(self.askable_pairs()))
+    @rule(pick=st.integers(0, 500), to=st.integers(0, SCHOOLS - 1))
+    def share_and_forward(self, pick: int, to: int) -> None:
+        """A reader asks to share, the owner approves, the reader passes it on: what an
+        end of partnership has to take away."""
+        pairs = self.askable_pairs()
+        school, r = pairs[pick % len(pairs)]
+        asked = len(self.model.requests)
+        self.request(school, r, "share")
+        if len(self.model.requests) > asked:
+            self.decide(asked, True, None)
+        readers = self.model.readers(r, self.clock.now())
+        partners = [t for t in range(SCHOOLS) if self.model.active(school, t)]
+        targets = [t for t in partners if t not in readers] or partners or [to]
+        self.forward(school, r, targets[to % len(targets)])
 
     @precondition(lambda self: bool(self.grants_in_force()))
     @rule(pick=st.integers(0, 50))
@@ -726,6 +843,21 @@ class ConductMachine(RuleBasedStateMachine):
         actual = self.run(statuses())
         assert actual == {q.id: q.status for q in self.model.requests}
 
+    @invariant()
+    def grants_and_forwards_match_the_model(self) -> None:
+        async def rows() -> tuple[dict[uuid.UUID, str | None], dict[uuid.UUID, bool]]:
+            async with self.sessions() as session:
+                grants = await session.execute(select(Grant.id, Grant.revoked_reason))
+                forwards = await session.execute(select(Forward.id, Forward.cut_at))
+                return (
+                    {row[0]: row[1] for row in grants},
+                    {row[0]: row[1] is not None for row in forwards},
+                )
+
+        grants, forwards = self.run(rows())
+        assert grants == {g.id: g.revoked_reason for g in self.model.grants}
+        assert forwards == {f.id: f.cut for f in self.model.forwards}
+
 
 @pytest.mark.slow
 def test_reads_and_moves_follow_the_rules_in_random_lives(sqlite_template: Path) -> None:
@@ -751,5 +883,8 @@ def test_reads_and_moves_follow_the_rules_in_random_lives(sqlite_template: Path)
         "withdraw_consent: ok",
         "share_without_consent: InvalidInput",
         "share_with_consent: ok",
+        "accept again: ok",
+        "end revoked a grant: ok",
+        "end cut a forward: ok",
     ):
         assert OUTCOMES[move] > 0, f"no '{move}' in {dict(OUTCOMES)}"

@@ -5,9 +5,16 @@ owner shares with all its partners."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from alembic import command
+
+from exchange.clock import ManualClock
+from exchange.config import Settings
+from exchange.models import Partnership
+from exchange.schema import _run_outside_event_loop, alembic_config, upgrade
 from exchange.search.index import SearchIndex
 from tests.actors import Actor
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
@@ -215,3 +222,43 @@ async def test_outgoing_requests_hide_the_title_of_a_resource_the_school_no_long
     # The owner still sees its own title.
     incoming = (await a.admin.get("/api/reuse-requests", params={"direction": "incoming"})).json()
     assert [i["resource"]["title"] for i in incoming["items"]] == ["Staff appraisal policy"]
+
+
+async def test_the_migration_ends_what_a_past_partnership_end_left_standing(
+    ground: Ground, settings: Settings, clock: ManualClock
+) -> None:
+    # What an end before this fix left: the status changed, nothing else; then the two
+    # schools partnered again and everything came back.
+    a = await ground.school("Osh School 5")
+    b = await ground.school("Naryn Village School")
+    d = await ground.school("Talas Gymnasium")
+    old = await ground.partnership(a, b)
+    await ground.partnership(b, d)
+    plan = await _resource(a.admin, title="Fractions for grade 5")
+    chosen = await _resource(a.admin, title="Reading club", visibility="selected", shared_with=[b])
+    grant_id = await _share_grant(b.admin, a.admin, plan)
+    forwarded = await b.admin.post(f"/api/resources/{plan}/forward", json={"school_id": str(d.id)})
+    assert forwarded.status_code == 201, forwarded.text
+    clock.advance(timedelta(hours=1))
+    async with ground.session() as session:
+        partnership = await session.get_one(Partnership, old)
+        partnership.status, partnership.open_pair = "ended", None
+        partnership.closed_at = clock.now()
+        await session.commit()
+    clock.advance(timedelta(hours=1))
+    await ground.partnership(b, a)
+    assert (await d.admin.get(f"/api/resources/{plan}")).status_code == 200
+    assert (await b.admin.get(f"/api/resources/{chosen}")).status_code == 200
+
+    _run_outside_event_loop(command.downgrade, alembic_config(settings), "0010")
+    upgrade(settings)
+
+    assert_problem(await d.admin.get(f"/api/resources/{plan}"), 404)
+    assert_problem(await b.admin.get(f"/api/resources/{chosen}"), 404)
+    assert (await b.admin.get(f"/api/resources/{plan}")).status_code == 200
+    grants = (await a.admin.get(f"/api/resources/{plan}/grants")).json()
+    (grant,) = [g for g in grants if g["id"] == grant_id]
+    assert (grant["status"], grant["revoked_reason"]) == ("revoked", "partnership_ended")
+    chain = (await a.admin.get(f"/api/resources/{plan}/forwards")).json()["forwards"]
+    assert [(f["standing"], f["cut_at"] is not None) for f in chain] == [(False, True)]
+    assert (await a.admin.get(f"/api/resources/{chosen}")).json()["shared_with"] == []

@@ -10,9 +10,10 @@ ends it:
    again after a new partnership);
 2. the grants each school holds on the other's resources are revoked, reason
    `partnership_ended`;
-3. the forwards that no longer carry access are cut (`cut_at`): those made between the
-   two schools, those made with the revoked grants, and those further down a chain
-   whose forwarding school can no longer read the resource;
+3. the forwards that carried access just before the end and no longer do are cut
+   (`cut_at`): those made between the two schools, those made with the revoked grants,
+   and those further down a chain whose forwarding school can no longer read the
+   resource (a forward that had already lapsed, by an expiry, is left as it was);
 4. the grants of the schools those forwards reached, who can no longer read the
    resource, are revoked too;
 5. pending requests are closed (`exchange.reuse.closing`).
@@ -25,13 +26,15 @@ that lose a grant or a forwarded resource are told why in their inbox.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, exists, false, not_, or_, select, update
+from sqlalchemy import and_, delete, exists, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from exchange import policy
 from exchange.audit.trail import record_event
@@ -40,8 +43,8 @@ from exchange.models import (
     Forward,
     Grant,
     GrantRevocation,
-    Licence,
     Partnership,
+    PartnershipStatus,
     Resource,
     ResourceShare,
     ReuseRequest,
@@ -83,6 +86,9 @@ async def end_what_rested_on_the_partnership(
     names = {school: await notices.school_name(session, school) for school in (a, b)}
     ending = PartnershipEnding()
 
+    carried_before = await _as_it_was(
+        session, partnership, lambda: _carrying_forwards(session, now, (a, b))
+    )
     ending.shares_removed = await _remove_shares(session, clock, partnership, a, b)
     side_grants = await _revoke(
         session,
@@ -94,7 +100,13 @@ async def end_what_rested_on_the_partnership(
             policy.grant_in_force(Grant, now),
         ),
     )
-    cut = await _cut_forwards(session, now, a, b, side_grants, names)
+    cut = await _cut_forwards(
+        session,
+        now,
+        carried_before - await _carrying_forwards(session, now, (a, b)),
+        names[a],
+        names[b],
+    )
     # The schools the cut forwards reached, that no longer read the resource, lose what
     # they were granted on it (their own forwards of it were cut above).
     reached = {(forward.to_school_id, forward.resource_id) for forward in cut}
@@ -169,67 +181,79 @@ async def _revoke(session: AsyncSession, now: datetime, grant_ids: Any) -> list[
     return ids
 
 
-async def _cut_forwards(
-    session: AsyncSession,
-    now: datetime,
-    a: UUID,
-    b: UUID,
-    revoked: list[UUID],
-    names: dict[UUID, str],
-) -> list[Forward]:
-    """Cut the forwards the end took the access from; returns them."""
-    sides = (a, b)
+async def _carrying_forwards(
+    session: AsyncSession, now: datetime, sides: tuple[UUID, UUID]
+) -> set[UUID]:
+    """The forwards that carry access now, among those the end of a partnership between
+    `sides` may touch: on a resource of one of them, or forwarded by or to one of them."""
+    hop = aliased(Forward)
     touches_a_side = or_(
         Resource.owner_school_id.in_(sides),
         exists(
-            select(Forward.id)
-            .where(
-                Forward.resource_id == Resource.id,
-                or_(Forward.from_school_id.in_(sides), Forward.to_school_id.in_(sides)),
+            select(hop.id).where(
+                hop.resource_id == Resource.id,
+                or_(hop.from_school_id.in_(sides), hop.to_school_id.in_(sides)),
             )
-            .correlate(Resource)
         ),
     )
-    # Forwards that stood until now: not confidential, on a grant in force or just
-    # revoked by this end, or on an open licence. One that had lapsed for another
-    # reason (an expiry, the resource made confidential) is left as it was.
-    carried_until_now = and_(
-        Resource.confidential.is_(False),
-        or_(
-            exists(
-                select(Grant.id).where(
-                    Grant.id == Forward.grant_id, policy.grant_in_force(Grant, now)
-                )
-            ),
-            Forward.grant_id.in_(revoked) if revoked else false(),
-            and_(Forward.grant_id.is_(None), Resource.licence != Licence.ALL_RIGHTS_RESERVED.value),
-        ),
-    )
-    carries_now = and_(
-        policy.forward_stands(Forward, Resource, now),
-        policy.readable_by_school(Forward.from_school_id, now, Resource),
-    )
-    cut = list(
-        await session.scalars(
-            select(Forward)
-            .join(Resource, Resource.id == Forward.resource_id)
-            .where(Forward.cut_at.is_(None), touches_a_side, carried_until_now, not_(carries_now))
-            .order_by(Forward.created_at, Forward.id)
+    rows = await session.scalars(
+        select(Forward.id)
+        .join(Resource, Resource.id == Forward.resource_id)
+        .where(
+            touches_a_side,
+            policy.forward_stands(Forward, Resource, now),
+            policy.readable_by_school(Forward.from_school_id, now, Resource),
         )
     )
-    if not cut:
+    return set(rows)
+
+
+async def _as_it_was(
+    session: AsyncSession,
+    partnership: Partnership,
+    reading: Callable[[], Awaitable[set[UUID]]],
+) -> set[UUID]:
+    """`reading` judged as just before the end: the partnership's row is active again
+    for that one statement, inside the transaction that ends it (no one else sees it)."""
+
+    async def status(value: str) -> None:
+        await session.execute(
+            update(Partnership)
+            .where(Partnership.id == partnership.id)
+            .values(status=value)
+            .execution_options(synchronize_session=False)
+        )
+
+    await status(PartnershipStatus.ACTIVE.value)
+    try:
+        return await reading()
+    finally:
+        await status(PartnershipStatus.ENDED.value)
+
+
+async def _cut_forwards(
+    session: AsyncSession, now: datetime, ids: set[UUID], school_a: str, school_b: str
+) -> list[Forward]:
+    """Cut the forwards `ids` (those the end took the access from); returns them."""
+    if not ids:
         return []
-    reason = FORWARD_CUT_REASON.format(school_a=names[a], school_b=names[b])
+    reason = FORWARD_CUT_REASON.format(school_a=school_a, school_b=school_b)
     if len(reason) > 200:
         reason = FORWARD_CUT_REASON_SHORT
     await session.execute(
         update(Forward)
-        .where(Forward.id.in_([forward.id for forward in cut]), Forward.cut_at.is_(None))
+        .where(Forward.id.in_(ids), Forward.cut_at.is_(None))
         .values(cut_at=now, cut_reason=reason, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    for forward in cut:
-        await session.refresh(forward)
+    cut = list(
+        await session.scalars(
+            select(Forward)
+            .where(Forward.id.in_(ids))
+            .order_by(Forward.created_at, Forward.id)
+            .execution_options(populate_existing=True)
+        )
+    )
     return cut
 
 
