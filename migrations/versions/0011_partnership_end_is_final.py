@@ -40,6 +40,38 @@ def _made_during_ended_partnership(school_a: str, school_b: str, made_at: str) -
     )
 
 
+_GRANT_OWNER = "(SELECT r.owner_school_id FROM resources AS r WHERE r.id = grants.resource_id)"
+_GRANT_PARTNERSHIP = _made_during_ended_partnership(
+    _GRANT_OWNER, "grants.school_id", "grants.created_at"
+)
+_FORWARD_PARTNERSHIP = _made_during_ended_partnership(
+    "forwards.from_school_id", "forwards.to_school_id", "forwards.created_at"
+)
+_SHARE_OWNER = (
+    "(SELECT r.owner_school_id FROM resources AS r WHERE r.id = resource_shares.resource_id)"
+)
+_SHARE_PARTNERSHIP = _made_during_ended_partnership(
+    _SHARE_OWNER, "resource_shares.school_id", "resource_shares.created_at"
+)
+_CUT_REASON = "'The partnership between the two schools ended.'"
+
+# What past ends left standing, ended as an end does it now (constant SQL, no input).
+REPAIR_PAST_ENDS = (
+    "UPDATE grants SET revoked_reason = 'partnership_ended', "  # noqa: S608
+    f"revoked_at = (SELECT MIN(p.closed_at) {_GRANT_PARTNERSHIP}) "
+    f"WHERE revoked_at IS NULL AND EXISTS (SELECT 1 {_GRANT_PARTNERSHIP})",
+    f"UPDATE forwards SET cut_reason = {_CUT_REASON}, "  # noqa: S608
+    f"cut_at = (SELECT MIN(p.closed_at) {_FORWARD_PARTNERSHIP}) "
+    f"WHERE cut_at IS NULL AND EXISTS (SELECT 1 {_FORWARD_PARTNERSHIP})",
+    # A forward made under a grant revoked above is cut with it.
+    f"UPDATE forwards SET cut_reason = {_CUT_REASON}, "  # noqa: S608
+    "cut_at = (SELECT g.revoked_at FROM grants AS g WHERE g.id = forwards.grant_id) "
+    "WHERE cut_at IS NULL AND EXISTS (SELECT 1 FROM grants AS g "
+    "WHERE g.id = forwards.grant_id AND g.revoked_reason = 'partnership_ended')",
+    f"DELETE FROM resource_shares WHERE EXISTS (SELECT 1 {_SHARE_PARTNERSHIP})",  # noqa: S608
+)
+
+
 # Never recreate `grants` on SQLite (batch mode's copy, drop and rename): with foreign
 # keys on, dropping the old table would delete every forward made with a grant. SQLite
 # adds and (since 3.35) drops a column in place.
@@ -50,41 +82,8 @@ def upgrade() -> None:
         "UPDATE grants SET revoked_reason = 'withdrawn' "
         "WHERE revoked_at IS NOT NULL AND revoked_reason IS NULL"
     )
-
-    grant_owner = "(SELECT r.owner_school_id FROM resources AS r WHERE r.id = grants.resource_id)"
-    grant_partnership = _made_during_ended_partnership(
-        grant_owner, "grants.school_id", "grants.created_at"
-    )
-    op.execute(
-        "UPDATE grants SET revoked_reason = 'partnership_ended', "  # noqa: S608 (constant SQL, no input)
-        f"revoked_at = (SELECT MIN(p.closed_at) {grant_partnership}) "
-        f"WHERE revoked_at IS NULL AND EXISTS (SELECT 1 {grant_partnership})"
-    )
-
-    reason = "'The partnership between the two schools ended.'"
-    forward_partnership = _made_during_ended_partnership(
-        "forwards.from_school_id", "forwards.to_school_id", "forwards.created_at"
-    )
-    op.execute(
-        f"UPDATE forwards SET cut_reason = {reason}, "  # noqa: S608 (constant SQL, no input)
-        f"cut_at = (SELECT MIN(p.closed_at) {forward_partnership}) "
-        f"WHERE cut_at IS NULL AND EXISTS (SELECT 1 {forward_partnership})"
-    )
-    # A forward made under a grant the repair above revoked is cut with it.
-    op.execute(
-        f"UPDATE forwards SET cut_reason = {reason}, "  # noqa: S608 (constant SQL, no input)
-        "cut_at = (SELECT g.revoked_at FROM grants AS g WHERE g.id = forwards.grant_id) "
-        "WHERE cut_at IS NULL AND EXISTS (SELECT 1 FROM grants AS g "
-        "WHERE g.id = forwards.grant_id AND g.revoked_reason = 'partnership_ended')"
-    )
-
-    share_owner = (
-        "(SELECT r.owner_school_id FROM resources AS r WHERE r.id = resource_shares.resource_id)"
-    )
-    share_partnership = _made_during_ended_partnership(
-        share_owner, "resource_shares.school_id", "resource_shares.created_at"
-    )
-    op.execute(f"DELETE FROM resource_shares WHERE EXISTS (SELECT 1 {share_partnership})")  # noqa: S608 (constant SQL, no input)
+    for statement in REPAIR_PAST_ENDS:
+        op.execute(statement)
 
 
 def downgrade() -> None:
