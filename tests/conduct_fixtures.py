@@ -83,7 +83,9 @@ class Ground:
         number = next(_numbers)
         name = name or f"School {number}"
         async with self.session() as session:
-            school = School(name=name, region="Chui", search_text=name.casefold())
+            # Their mail and notices are written in English unless a test says otherwise
+            # (a school's first language is its members' default).
+            school = School(name=name, region="Chui", languages=["en"], search_text=name.casefold())
             session.add(school)
             await session.commit()
             school_id = school.id

@@ -14,6 +14,8 @@ from typing import Any
 import click
 
 from exchange.config import Settings, SettingsError
+from exchange.i18n import _, lazy_gettext, ngettext, set_language
+from exchange.i18n.negotiation import console_language
 
 
 def load_settings() -> Settings:
@@ -23,7 +25,7 @@ def load_settings() -> Settings:
         raise click.UsageError(str(exc)) from exc
 
 
-NOT_MIGRATED = (
+NOT_MIGRATED = lazy_gettext(
     "The database has no tables yet, or an older schema: run `exchange db upgrade` first."
 )
 
@@ -40,7 +42,7 @@ class _Commands(click.Group):
         except DBAPIError:
             if not _schema_is_behind():
                 raise
-            click.echo(f"error: {NOT_MIGRATED}", err=True)
+            click.echo(_("error: {problem}", problem=NOT_MIGRATED), err=True)
             sys.exit(2)
 
 
@@ -59,6 +61,8 @@ def _schema_is_behind() -> bool:
 @click.version_option(package_name="exchange")
 def main() -> None:
     """The partner-school exchange."""
+    # Messages meant for the person at the console are in its locale's language.
+    set_language(console_language())
 
 
 @main.command()
@@ -77,8 +81,10 @@ def serve(host: str, port: int, workers: int) -> None:
     if settings.auto_migrate:
         upgrade(settings)
     click.echo(
-        f"The exchange is listening on http://{host}:{port} "
-        f"(API docs at http://{host}:{port}/schema)",
+        _(
+            "The exchange is listening on {address} (API documentation at {address}/schema).",
+            address=f"http://{host}:{port}",
+        ),
         err=True,
     )
     try:
@@ -142,7 +148,7 @@ def db_upgrade(revision: str) -> None:
     from exchange.schema import upgrade
 
     upgrade(load_settings(), revision)
-    click.echo("The database schema is up to date.", err=True)
+    click.echo(_("The database schema is up to date."), err=True)
 
 
 @db.command("revision")
@@ -169,7 +175,7 @@ def jobs_run(until_idle: bool) -> None:
     settings = load_settings()
     ran = asyncio.run(_run_jobs(settings, until_idle))
     if until_idle:
-        click.echo(f"{ran} job(s) run.", err=True)
+        click.echo(ngettext("{n} job run.", "{n} jobs run.", ran), err=True)
 
 
 async def _run_jobs(settings: Settings, until_idle: bool) -> int:
@@ -240,7 +246,7 @@ def school_create(
             _create_school(settings, name, admin_email, admin_password, admin_name, region)
         )
     except DomainError as exc:
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(_("error: {problem}", problem=exc.detail), err=True)
         sys.exit(1)
     click.echo(json.dumps({"school_id": str(school_id), "admin_id": str(admin_id)}))
 
@@ -251,28 +257,34 @@ def _admin_password(given: str | None, *, from_stdin: bool) -> str:
     if from_stdin or given == "-":
         if given not in (None, "-"):
             raise click.UsageError(
-                "Give the password either with --admin-password or on standard input "
-                "(--admin-password-stdin), not both."
+                _(
+                    "Give the password either with --admin-password or on standard input "
+                    "(--admin-password-stdin), not both."
+                )
             )
         line = sys.stdin.readline()
         password = line.removesuffix("\n").removesuffix("\r")
         if not password:
             raise click.UsageError(
-                "Standard input held no password: send it as the first line, e.g. "
-                "`printf '%s\\n' \"$PASSWORD\" | exchange school create ... "
-                "--admin-password-stdin`."
+                _(
+                    "Standard input held no password: send it as the first line, e.g. "
+                    "`printf '%s\\n' \"$PASSWORD\" | exchange school create ... "
+                    "--admin-password-stdin`."
+                )
             )
         return password
     if given is not None:
         click.echo(
-            "warning: a password given with --admin-password shows in `ps` and in the "
-            "shell's history; leave the option out to be asked for it, or use "
-            "--admin-password-stdin.",
+            _(
+                "warning: a password given with --admin-password shows in `ps` and in the "
+                "shell's history; leave the option out to be asked for it, or use "
+                "--admin-password-stdin."
+            ),
             err=True,
         )
         return given
     typed: str = click.prompt(
-        "Password of the first admin", hide_input=True, confirmation_prompt=True
+        _("Password of the first admin"), hide_input=True, confirmation_prompt=True
     )
     return typed
 
@@ -340,7 +352,7 @@ def conduct_publish(path: Path) -> None:
     try:
         version = asyncio.run(_publish_conduct(load_settings(), raw))
     except DomainError as exc:
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(_("error: {problem}", problem=exc.detail), err=True)
         sys.exit(1)
     click.echo(json.dumps({"version": version}))
 
@@ -425,11 +437,23 @@ def store_verify() -> None:
     report = _run_store_task(run)
     if report.damaged:
         click.echo(
-            f"{len(report.damaged)} of {report.checked} stored version(s) are missing or damaged.",
+            ngettext(
+                "{damaged} of {n} stored version is missing or damaged.",
+                "{damaged} of {n} stored versions are missing or damaged.",
+                report.checked,
+                damaged=len(report.damaged),
+            ),
             err=True,
         )
         sys.exit(1)
-    click.echo(f"All {report.checked} stored version(s) are intact.", err=True)
+    click.echo(
+        ngettext(
+            "The {n} stored version is intact.",
+            "All {n} stored versions are intact.",
+            report.checked,
+        ),
+        err=True,
+    )
 
 
 def _run_store_task(task: Any) -> Any:
@@ -438,7 +462,7 @@ def _run_store_task(task: Any) -> Any:
     try:
         return asyncio.run(task())
     except DomainError as exc:  # the store or the database is not answering
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(_("error: {problem}", problem=exc.detail), err=True)
         sys.exit(2)
 
 
@@ -494,14 +518,21 @@ def search_reindex(school_id: Any, resource_id: Any, extract: bool, batch_size: 
         nonlocal last_progress
         if time.monotonic() - last_progress >= 5:
             last_progress = time.monotonic()
-            click.echo(f"{report.reindexed} resource(s) reindexed so far...", err=True)
+            click.echo(
+                ngettext(
+                    "{n} resource reindexed so far...",
+                    "{n} resources reindexed so far...",
+                    report.reindexed,
+                ),
+                err=True,
+            )
 
     try:
         report = asyncio.run(
             _reindex(settings, school_id, resource_id, extract, batch_size, progress)
         )
     except DomainError as exc:  # no such school or resource
-        click.echo(f"error: {exc.detail}", err=True)
+        click.echo(_("error: {problem}", problem=exc.detail), err=True)
         sys.exit(1)
     click.echo(json.dumps(report.as_dict()))
     summary = f"{report.reindexed} resource(s) reindexed in {report.batches} batch(es)."

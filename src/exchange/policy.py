@@ -58,6 +58,7 @@ from sqlalchemy.sql.selectable import CTE, TableClause
 from exchange.accounts.identity import Identity
 from exchange.clock import SystemClock
 from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
+from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.models import (
     Forward,
     Grant,
@@ -85,10 +86,11 @@ def _at(now: datetime | None) -> datetime:
 # --- roles within the caller's own school -------------------------------------------------
 
 
-def require_admin(identity: Identity, what: str) -> None:
-    """Only the school's admins (director, deputy head, partnership coordinator) may do this."""
+def require_admin(identity: Identity, refusal: str | LazyText) -> None:
+    """Only the school's admins (director, deputy head, partnership coordinator) may do
+    this; `refusal` says so in a whole sentence ("Only an admin of your school can ...")."""
     if not identity.is_admin:
-        raise Forbidden(f"Only an admin of your school can {what}. Ask your school's admin.")
+        raise Forbidden(refusal)
 
 
 def same_school(identity: Identity, school_id: UUID) -> bool:
@@ -138,17 +140,34 @@ PARTNERSHIP_MOVE_SIDES: Mapping[PartnershipMove, frozenset[PartnershipSide]] = {
     PartnershipMove.END: frozenset(PartnershipSide),
     PartnershipMove.UPDATE: frozenset(PartnershipSide),
 }
-_MOVE_WORDING: Mapping[PartnershipMove, str] = {
-    PartnershipMove.ACCEPT: "accept a partnership invitation",
-    PartnershipMove.DECLINE: "decline a partnership invitation",
-    PartnershipMove.WITHDRAW: "withdraw a partnership invitation",
-    PartnershipMove.END: "end a partnership",
-    PartnershipMove.UPDATE: "change a partnership's goals, characteristics or coordinator",
+_MOVE_WORDING: Mapping[PartnershipMove, LazyText] = {
+    PartnershipMove.ACCEPT: lazy_gettext(
+        "Only an admin of your school can accept a partnership invitation. Ask your school's admin."
+    ),
+    PartnershipMove.DECLINE: lazy_gettext(
+        "Only an admin of your school can decline a partnership invitation. Ask your "
+        "school's admin."
+    ),
+    PartnershipMove.WITHDRAW: lazy_gettext(
+        "Only an admin of your school can withdraw a partnership invitation. Ask your "
+        "school's admin."
+    ),
+    PartnershipMove.END: lazy_gettext(
+        "Only an admin of your school can end a partnership. Ask your school's admin."
+    ),
+    PartnershipMove.UPDATE: lazy_gettext(
+        "Only an admin of your school can change a partnership's goals, characteristics or "
+        "coordinator. Ask your school's admin."
+    ),
 }
-_WRONG_SIDE: Mapping[PartnershipMove, str] = {
-    PartnershipMove.ACCEPT: "Only the invited school's admin can accept this invitation.",
-    PartnershipMove.DECLINE: "Only the invited school's admin can decline this invitation.",
-    PartnershipMove.WITHDRAW: (
+_WRONG_SIDE: Mapping[PartnershipMove, LazyText] = {
+    PartnershipMove.ACCEPT: lazy_gettext(
+        "Only the invited school's admin can accept this invitation."
+    ),
+    PartnershipMove.DECLINE: lazy_gettext(
+        "Only the invited school's admin can decline this invitation."
+    ),
+    PartnershipMove.WITHDRAW: lazy_gettext(
         "Only the inviting school's admin can withdraw this invitation; your school can "
         "decline it instead."
     ),
@@ -175,7 +194,7 @@ def partnerships_visible_to(identity: Identity) -> ColumnElement[bool]:
 def require_partnership_visible(identity: Identity, partnership: Partnership) -> PartnershipSide:
     side = partnership_side(identity, partnership)
     if side is None:
-        raise NotFound("No such partnership among your school's partnerships.")
+        raise NotFound(_("No such partnership among your school's partnerships."))
     return side
 
 
@@ -575,8 +594,10 @@ async def readable_resource(
     ).first()
     if resource is None:
         raise NotFound(
-            "No resource with this id is visible to your school. It may have been deleted, "
-            "or its owner has not shared it with your school."
+            _(
+                "No resource with this id is visible to your school. It may have been deleted, or "
+                "its owner has not shared it with your school."
+            )
         )
     return resource
 
@@ -622,18 +643,51 @@ def can_edit(identity: Identity, resource: Resource) -> bool:
     return is_author(identity, resource) or is_owner_admin(identity, resource)
 
 
-def require_can_edit(identity: Identity, resource: Resource, what: str = "change it") -> None:
+class EditAction(StrEnum):
+    CHANGE = "change"
+    ADD_VERSION = "add a version"
+    DELETE = "delete"
+
+
+# What an author or an owner-school admin may do: said to a colleague who is neither,
+# and to another school (which may ask to adapt instead).
+_NOT_AN_EDITOR: Mapping[EditAction, tuple[LazyText, LazyText]] = {
+    EditAction.CHANGE: (
+        lazy_gettext(
+            "Only an author of this resource or an admin of your school can change it. Ask "
+            "one of its authors or your school's admin."
+        ),
+        lazy_gettext(
+            "Only the school that owns this resource can change it. To use it your own way, "
+            "ask its authors for permission to adapt it."
+        ),
+    ),
+    EditAction.ADD_VERSION: (
+        lazy_gettext(
+            "Only an author of this resource or an admin of your school can add a version. "
+            "Ask one of its authors or your school's admin."
+        ),
+        lazy_gettext(
+            "Only the school that owns this resource can add a version of it. To make your "
+            "own version, ask its authors for permission to adapt it."
+        ),
+    ),
+    EditAction.DELETE: (
+        lazy_gettext(
+            "Only an author of this resource or an admin of your school can delete it. Ask "
+            "one of its authors or your school's admin."
+        ),
+        lazy_gettext("Only the school that owns this resource can delete it."),
+    ),
+}
+
+
+def require_can_edit(
+    identity: Identity, resource: Resource, action: EditAction = EditAction.CHANGE
+) -> None:
     if not can_edit(identity, resource):
-        if is_owner_school(identity, resource):
-            raise Forbidden(
-                f"Only an author of this resource or an admin of your school can {what}. "
-                "Ask one of its authors or your school's admin."
-            )
-        raise Forbidden(
-            f"Only the school that owns this resource can {what}. To use it your own way, "
-            f"ask its authors for permission to adapt it: POST /api/resources/{resource.id}"
-            "/reuse-requests with scope 'adapt'."
-        )
+        colleague, other_school = _NOT_AN_EDITOR[action]
+        raise Forbidden(colleague if is_owner_school(identity, resource) else other_school)
 
 
 def can_decide(identity: Identity, resource: Resource) -> bool:
@@ -641,11 +695,26 @@ def can_decide(identity: Identity, resource: Resource) -> bool:
     return can_edit(identity, resource)
 
 
-def require_can_decide(identity: Identity, resource: Resource, what: str) -> None:
+class DecideAction(StrEnum):
+    ANSWER = "answer"
+    WITHDRAW_GRANT = "withdraw a permission"
+
+
+_NOT_A_DECIDER: Mapping[DecideAction, LazyText] = {
+    DecideAction.ANSWER: lazy_gettext(
+        "Only an author of the resource or an admin of the school that owns it can answer "
+        "its reuse requests."
+    ),
+    DecideAction.WITHDRAW_GRANT: lazy_gettext(
+        "Only an author of the resource or an admin of the school that owns it can withdraw "
+        "a permission."
+    ),
+}
+
+
+def require_can_decide(identity: Identity, resource: Resource, action: DecideAction) -> None:
     if not can_decide(identity, resource):
-        raise Forbidden(
-            f"Only an author of the resource or an admin of the school that owns it can {what}."
-        )
+        raise Forbidden(_NOT_A_DECIDER[action])
 
 
 def can_see_grants_of(identity: Identity, resource: Resource) -> bool:
@@ -660,21 +729,26 @@ async def check_shared_with(
     if visibility != Visibility.SELECTED.value:
         if school_ids:
             raise InvalidInput(
-                "`shared_with` is only used with visibility 'selected'. Set visibility to "
-                "'selected', or leave `shared_with` empty."
+                _(
+                    "`shared_with` is only used with visibility 'selected'. Set visibility to "
+                    "'selected', or leave `shared_with` empty."
+                )
             )
         return
     if not school_ids:
         raise InvalidInput(
-            "Visibility 'selected' needs at least one partner school in `shared_with`."
+            _("Visibility 'selected' needs at least one partner school in `shared_with`.")
         )
     for school_id in dict.fromkeys(school_ids):
         if school_id == identity.school_id or not await are_active_partners(
             session, identity.school_id, school_id
         ):
             raise InvalidInput(
-                f"School {school_id} in `shared_with` is not an active partner of your "
-                "school. Only active partners can be named; see GET /api/partnerships."
+                _(
+                    "School {school_id} in `shared_with` is not an active partner of your school. "
+                    "Only schools in an active partnership with yours can be named.",
+                    school_id=school_id,
+                )
             )
 
 
@@ -682,10 +756,12 @@ def check_confidential_licence(confidential: bool, licence: str) -> None:
     """Rule 6: a confidential resource cannot carry an open licence."""
     if confidential and Licence(licence).is_open:
         raise InvalidInput(
-            "A confidential resource cannot carry an open licence: an open licence lets "
-            "anyone pass it on, and the code of conduct (rule 6) says confidential "
-            "documents are never passed on. Choose 'all_rights_reserved', or do not mark "
-            "it confidential.",
+            _(
+                "A confidential resource cannot carry an open licence: an open licence lets "
+                "anyone pass it on, and the code of conduct (rule 6) says confidential documents "
+                "are never passed on. Choose 'all_rights_reserved', or do not mark it "
+                "confidential."
+            ),
             code_of_conduct_rule=6,
         )
 
@@ -790,17 +866,24 @@ def require_consent_to_leave(
 # --- reuse requests (rules 6, 7, 9) -------------------------------------------------------
 
 
+_CONFIDENTIAL: Mapping[ReuseScope, LazyText] = {
+    ReuseScope.SHARE: lazy_gettext(
+        "This resource is confidential and can never be shared further (code of conduct, "
+        "rule 6): the schools it is shared with may read it, nothing more. You can still use "
+        "it inside your school, or ask its authors for permission to adapt it. If you need "
+        "something you can pass on, ask them for a version without the confidential content."
+    ),
+    ReuseScope.PUBLISH: lazy_gettext(
+        "This resource is confidential and can never be published (code of conduct, rule "
+        "6): the schools it is shared with may read it, nothing more. You can still use it "
+        "inside your school, or ask its authors for permission to adapt it. If you need "
+        "something you can publish, ask them for a version without the confidential content."
+    ),
+}
+
+
 def _confidential_refusal(resource: Resource, scope: ReuseScope) -> RuleRefusal:
-    verb = {ReuseScope.SHARE: "shared", ReuseScope.PUBLISH: "published"}.get(scope, "forwarded")
-    return RuleRefusal(
-        f"This resource is confidential and can never be {verb} (code of conduct, rule 6): "
-        "the schools it is shared with may read it, nothing more. You can still use it "
-        "inside your school, or ask its authors for permission to adapt it: "
-        f"POST /api/resources/{resource.id}/reuse-requests with scope 'adapt'. If you "
-        "need something you can pass on, ask them for a version without the confidential "
-        "content.",
-        rule=6,
-    )
+    return RuleRefusal(_CONFIDENTIAL.get(scope, _CONFIDENTIAL[ReuseScope.SHARE]), rule=6)
 
 
 async def require_can_request(
@@ -813,34 +896,49 @@ async def require_can_request(
     """The caller (who can read the resource) may ask its authors for this scope."""
     if is_owner_school(identity, resource):
         raise InvalidInput(
-            "Your school owns this resource: it needs no permission to use it. To share it "
-            "with a partner, change its visibility or `shared_with`."
+            _(
+                "Your school owns this resource: it needs no permission to use it. To share it "
+                "with a partner, change its visibility or `shared_with`."
+            )
         )
     if resource.confidential and scope is not ReuseScope.ADAPT:
         raise _confidential_refusal(resource, scope)
     require_consent_to_leave(identity, resource, scope)
     if licence_grants(resource):
         raise Conflict(
-            f"Its licence ({resource.licence}) already lets every school that can read it "
-            "adapt, share and publish it, with credit to its authors: no request is needed."
+            _(
+                "Its licence ({licence}) already lets every school that can read it adapt, share "
+                "and publish it, with credit to its authors: no request is needed.",
+                licence=resource.licence,
+            )
         )
     grant = await grant_in_hand(session, identity.school_id, resource, scope, now)
     if grant is not None:
-        until = f" until {grant.expires_at.isoformat()}" if grant.expires_at else ""
-        raise Conflict(
-            f"Your school already holds permission to {scope.value} this resource{until}. "
-            f"See GET /api/resources/{resource.id}/grants."
-        )
+        held = str(_HELD[scope])
+        if grant.expires_at:
+            held += " " + _(
+                "The permission lasts until {date}.", date=grant.expires_at.date().isoformat()
+            )
+        raise Conflict(held)
+
+
+_HELD: Mapping[ReuseScope, LazyText] = {
+    ReuseScope.ADAPT: lazy_gettext(
+        "Your school already holds permission to adapt this resource; the resource's page "
+        "lists the permissions."
+    ),
+    ReuseScope.SHARE: lazy_gettext(
+        "Your school already holds permission to share this resource; the resource's page "
+        "lists the permissions."
+    ),
+    ReuseScope.PUBLISH: lazy_gettext(
+        "Your school already holds permission to publish this resource; the resource's page "
+        "lists the permissions."
+    ),
+}
 
 
 # --- forwarding (rules 6, 7) --------------------------------------------------------------
-
-
-def _share_next_step(resource: Resource) -> str:
-    return (
-        "Ask the author for permission to share: "
-        f"POST /api/resources/{resource.id}/reuse-requests with scope 'share'."
-    )
 
 
 async def require_can_forward(
@@ -857,8 +955,10 @@ async def require_can_forward(
     """
     if is_owner_school(identity, resource):
         raise InvalidInput(
-            "Your school owns this resource: share it by changing its visibility, or name "
-            "the partner in `shared_with` with visibility 'selected'."
+            _(
+                "Your school owns this resource: share it by changing its visibility, or name the "
+                "partner in `shared_with` with visibility 'selected'."
+            )
         )
     if resource.confidential:
         raise _confidential_refusal(resource, ReuseScope.SHARE)
@@ -866,21 +966,26 @@ async def require_can_forward(
     grant = await grant_in_hand(session, identity.school_id, resource, ReuseScope.SHARE, now)
     if grant is None and not licence_grants(resource):
         raise RuleRefusal(
-            "Your school may read this resource but not pass it on: the code of conduct "
-            "(rule 7) asks for its authors' permission first. " + _share_next_step(resource),
+            _(
+                "Your school may read this resource but not pass it on: the code of conduct "
+                "(rule 7) asks for its authors' permission first. Ask the authors for "
+                "permission to share it."
+            ),
             rule=7,
         )
     if to_school_id == identity.school_id:
-        raise InvalidInput("Your school already has this resource; name a partner school.")
+        raise InvalidInput(_("Your school already has this resource; name a partner school."))
     if not await are_active_partners(session, identity.school_id, to_school_id):
         raise RuleRefusal(
-            "You can pass a resource on only to a school your school is in an active "
-            "partnership with (code of conduct, rule 7). See GET /api/partnerships; "
-            "invite the school first if it is not your partner yet.",
+            _(
+                "You can pass a resource on only to a school your school is in an active "
+                "partnership with (code of conduct, rule 7). Invite the school to a partnership "
+                "first if it is not your partner yet."
+            ),
             rule=7,
         )
     if await school_can_read(session, to_school_id, resource.id, now):
-        raise Conflict("That school can already read this resource; nothing to forward.")
+        raise Conflict(_("That school can already read this resource; nothing to forward."))
     return grant
 
 
@@ -908,17 +1013,19 @@ async def check_derivation(
             await grant_in_hand(session, identity.school_id, original, ReuseScope.ADAPT, at) is None
         ):
             raise RuleRefusal(
-                "Adapting a partner's resource needs its authors' permission (code of "
-                "conduct, rule 7). Ask the author for permission to adapt: "
-                f"POST /api/resources/{original.id}/reuse-requests with scope 'adapt'.",
+                _(
+                    "Adapting a partner's resource needs its authors' permission (code of "
+                    "conduct, rule 7). Ask the authors for permission to adapt it first."
+                ),
                 rule=7,
             )
         if visibility != Visibility.SCHOOL.value:
             if original.confidential:
                 raise RuleRefusal(
-                    "The original is confidential (code of conduct, rule 6): what is "
-                    "adapted from it stays inside your school. Upload it with visibility "
-                    "'school'.",
+                    _(
+                        "The original is confidential (code of conduct, rule 6): what is adapted "
+                        "from it stays inside your school. Upload it with visibility 'school'."
+                    ),
                     rule=6,
                 )
             if not licence_grants(original) and (
@@ -926,15 +1033,16 @@ async def check_derivation(
                 is None
             ):
                 raise RuleRefusal(
-                    "You may adapt this resource for your own school, but showing the "
-                    "adaptation to other schools passes the original on, which needs its "
-                    "authors' permission (code of conduct, rule 7). Upload it with "
-                    "visibility 'school', or ask the author for permission to share: "
-                    f"POST /api/resources/{original.id}/reuse-requests with scope 'share'.",
+                    _(
+                        "You may adapt this resource for your own school, but showing the "
+                        "adaptation to other schools passes the original on, which needs its "
+                        "authors' permission (code of conduct, rule 7). Upload it with visibility "
+                        "'school', or ask the authors for permission to share it."
+                    ),
                     rule=7,
                 )
     if original.current_version_number < 1:
-        raise InvalidInput("The original has no stored version yet; try again in a moment.")
+        raise InvalidInput(_("The original has no stored version yet; try again in a moment."))
     return original, original.current_version_number
 
 
@@ -942,7 +1050,10 @@ async def check_derivation(
 
 
 def require_audit_reader(identity: Identity) -> None:
-    require_admin(identity, "read the audit trail")
+    require_admin(
+        identity,
+        _("Only an admin of your school can read the audit trail. Ask your school's admin."),
+    )
 
 
 def can_read_download_report(identity: Identity, resource: Resource) -> bool:

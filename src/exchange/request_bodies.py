@@ -23,20 +23,21 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import BodyKwarg
 
 from exchange.errors import BodyNotJson, UnreadableBody
+from exchange.i18n import lazy_gettext
 
 # The deepest shape of the API is an object holding a list of objects holding lists;
 # nothing a client sends honestly comes near this.
 MAX_JSON_DEPTH = 32
 
-TOO_DEEP = (
+TOO_DEEP = lazy_gettext(
     "The request body nests lists or objects more than {limit} levels deep. "
     "Send the fields the API documents, without extra nesting."
 )
-NOT_JSON = (
+NOT_JSON = lazy_gettext(
     "This address takes a JSON body, and the request says it sends {content_type}. "
     "Send the body as JSON with 'Content-Type: application/json'."
 )
-UNLABELLED = (
+UNLABELLED = lazy_gettext(
     "This address takes a JSON body, and the request does not say what it sends. "
     "Send the body as JSON with 'Content-Type: application/json'."
 )
@@ -87,11 +88,11 @@ class ExchangeRequest(Request[Any, Any, Any]):
     async def json(self) -> Any:
         body = await self.body()
         if json_depth_exceeds(body, MAX_JSON_DEPTH):
-            raise UnreadableBody(TOO_DEEP.format(limit=MAX_JSON_DEPTH))
+            raise UnreadableBody(TOO_DEEP.with_params(limit=MAX_JSON_DEPTH))
         try:
             return await super().json()
         except RecursionError:  # a limit lower than ours, e.g. a small thread stack
-            raise UnreadableBody(TOO_DEEP.format(limit=sys.getrecursionlimit())) from None
+            raise UnreadableBody(TOO_DEEP.with_params(limit=sys.getrecursionlimit())) from None
 
 
 _MEDIA_TYPE = re.compile(r"^\s*([a-z0-9!#$&^_.+-]+)/([a-z0-9!#$&^_.+-]+)\s*(?:;|$)")
@@ -134,7 +135,7 @@ def require_json_content_type(
     if is_json_media_type(content_type):
         return
     if content_type:
-        raise BodyNotJson(NOT_JSON.format(content_type=content_type.split(";")[0].strip()))
+        raise BodyNotJson(NOT_JSON.with_params(content_type=content_type.split(";")[0].strip()))
     raise BodyNotJson(UNLABELLED)
 
 

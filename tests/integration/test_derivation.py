@@ -31,7 +31,7 @@ async def test_adapting_needs_an_adapt_grant_and_sharing_the_adaptation_a_share_
         with pytest.raises(RuleRefusal) as refused:
             await check_derivation(session, b, cast.resource_id, "school", now=clock.now())
         assert refused.value.code_of_conduct_rule == 7
-        assert "scope 'adapt'" in refused.value.detail
+        assert "permission to adapt it" in refused.value.detail
     await grant_by_request(ground, cast.b_teacher, cast.author, cast.resource_id, "adapt")
     async with ground.session() as session:
         original, version = await check_derivation(
@@ -41,7 +41,7 @@ async def test_adapting_needs_an_adapt_grant_and_sharing_the_adaptation_a_share_
         with pytest.raises(RuleRefusal) as refused:
             await check_derivation(session, b, cast.resource_id, "partners", now=clock.now())
         assert refused.value.code_of_conduct_rule == 7
-        assert "scope 'share'" in refused.value.detail
+        assert "permission to share it" in refused.value.detail
     await grant_by_request(ground, cast.b_teacher, cast.author, cast.resource_id, "share")
     async with ground.session() as session:
         await check_derivation(session, b, cast.resource_id, "selected", now=clock.now())

@@ -68,8 +68,7 @@ async def test_forwarding_without_a_share_grant_names_rule_7_and_the_next_step(
         403,
         rule=7,
     )
-    assert f"POST /api/resources/{cast.resource_id}/reuse-requests" in body["detail"]
-    assert "'share'" in body["detail"]
+    assert "Ask the authors for permission to share it." in body["detail"]
     # An adapt grant is not a share grant.
     await grant_by_request(ground, cast.b_teacher, cast.author, cast.resource_id, "adapt")
     assert_problem(

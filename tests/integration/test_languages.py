@@ -9,7 +9,11 @@ from uuid import uuid4
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from exchange.config import Settings
+from exchange.database import create_engine, create_session_factory
+from exchange.models import Notification
 from tests.actors import Actor, SchoolFactory
+from tests.partnering import invited
 
 
 async def missing_school(actor: Actor, **headers: str) -> Any:
@@ -122,3 +126,61 @@ async def test_successful_answers_carry_content_language_too(schools: SchoolFact
     assert answer.status_code == 200
     assert answer.headers["content-language"] == "ky"
     assert "language" in answer.json() and "full_name" in answer.json()
+
+
+async def test_a_notice_is_read_in_the_readers_language_whoever_caused_it(
+    schools: SchoolFactory,
+) -> None:
+    osh = await schools.create("Osh School")
+    naryn = await schools.create("Naryn School")
+    deputy = await naryn.add_member("admin")
+    assert (await osh.admin.patch("/api/me", json={"language": "ky"})).status_code == 200
+    assert (await naryn.admin.patch("/api/me", json={"language": "ru"})).status_code == 200
+
+    # A Kyrgyz-speaking admin's action...
+    await invited(osh, naryn)
+
+    # ...is read in Russian by the admin who chose Russian,
+    (item,) = (await naryn.admin.get("/api/notifications")).json()["items"]
+    assert item["message"] == (
+        "«Osh School» приглашает вашу школу к партнёрству по кодексу поведения."
+    )
+    assert item["payload"]["message"] == item["message"]
+    assert not any(key.endswith("_i18n") for key in item["payload"])
+    # and in whatever language the other admin's browser asks for.
+    answers = {
+        language: (
+            await deputy.get("/api/notifications", headers={"Accept-Language": language})
+        ).json()["items"][0]["message"]
+        for language in ("ky", "en")
+    }
+    assert answers == {
+        "ky": "Osh School мектебиңизди жүрүм-турум кодексине ылайык өнөктөштүккө чакырат.",
+        "en": "Osh School invites your school to a partnership under the code of conduct.",
+    }
+
+
+async def test_notices_stored_before_translation_stay_readable(
+    schools: SchoolFactory, settings: Settings
+) -> None:
+    school = await schools.create()
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            session.add(
+                Notification(
+                    recipient_member_id=school.admin.member_id,
+                    school_id=school.id,
+                    kind="partnership.invited",
+                    subject_type="partnership",
+                    subject_id=uuid4(),
+                    payload={"message": "Talas School invites your school to a partnership."},
+                )
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    (item,) = (
+        await school.admin.get("/api/notifications", headers={"Accept-Language": "ru"})
+    ).json()["items"]
+    assert item["message"] == "Talas School invites your school to a partnership."

@@ -114,10 +114,11 @@ async def test_a_request_and_its_decision_are_mailed_to_both_sides(
     for decider in (cast.author, cast.a.admin):
         (mail,) = inbox.to(decider.email)
         assert mail["From"] == "exchange@school.kg"
-        assert "Naryn Village School asks to adapt “Fractions”" in mail["Subject"]
+        assert "Naryn Village School asks for permission to adapt: “Fractions”" in mail["Subject"]
+        assert mail["Content-Language"] == "en"
         body = mail.get_content()
         assert "Grade 5 maths" in body
-        assert f"/api/reuse-requests/{created.json()['id']}/decision" in body
+        assert "approve or decline the request under Requests" in body
     assert inbox.logins and set(inbox.logins) == {USER}
 
     decided = await cast.author.post(
@@ -244,3 +245,35 @@ async def test_partnership_notices_are_mailed_too(
     await inbox.wait_for(1)
     (mail,) = inbox.to(invited.admin.email)
     assert "Karakol School 2" in mail.get_content()
+
+
+async def test_each_recipient_reads_the_mail_in_their_own_language(
+    ground: Ground, smtp_inbox: tuple[Inbox, int]
+) -> None:
+    inbox, _ = smtp_inbox
+    cast = await sister_schools(ground, title="Fractions")
+    assert (await cast.author.patch("/api/me", json={"language": "ky"})).status_code == 200
+    assert (await cast.a.admin.patch("/api/me", json={"language": "ru"})).status_code == 200
+    # The teacher who asks reads the exchange in English; the mail follows each reader.
+    created = await cast.b_teacher.post(
+        f"/api/resources/{cast.resource_id}/reuse-requests",
+        json=ASK,
+        headers={"Accept-Language": "en"},
+    )
+    assert created.status_code == 201, created.text
+    await inbox.wait_for(2)
+    (to_author,) = inbox.to(cast.author.email)
+    (to_admin,) = inbox.to(cast.a.admin.email)
+    assert to_author["Content-Language"] == "ky"
+    assert to_author["Subject"] == (
+        "Naryn Village School ыңгайлаштырууга уруксат сурайт: «Fractions»"
+    )
+    assert to_author.get_content().startswith("Урматтуу Aida Author,")
+    assert "«Суроо-талаптар» бөлүмүндө" in to_author.get_content()
+    assert to_admin["Content-Language"] == "ru"
+    assert (
+        to_admin["Subject"] == "«Naryn Village School» просит разрешение на адаптацию: «Fractions»"
+    )
+    assert to_admin.get_content().startswith("Здравствуйте, Director of Osh School 5!")
+    assert "в разделе «Запросы»" in to_admin.get_content()
+    assert "Grade 5 maths" in to_admin.get_content()

@@ -335,7 +335,7 @@ async def test_a_school_without_a_profile_gets_a_hint_instead_of_suggestions(
     body = (await me.admin.get("/api/schools/suggestions")).json()
 
     assert body["items"] == []
-    assert "PUT /api/schools/me/profile" in body["hint"]
+    assert "in its profile" in body["hint"]
     assert_problem(await me.admin.get("/api/schools/suggestions?limit=0"), 422)
 
 

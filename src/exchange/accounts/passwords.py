@@ -7,6 +7,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from exchange.errors import InvalidInput
+from exchange.i18n import _
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -20,11 +21,19 @@ _DUMMY_HASH = hasher.hash("not a real password, only here to spend the same time
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
-            f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters. "
-            "A sentence of a few words is easy to remember and hard to guess."
+            _(
+                "The password is too short: use at least {MIN_PASSWORD_LENGTH} characters. A "
+                "sentence of a few words is easy to remember and hard to guess.",
+                MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH,
+            )
         )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"The password is too long: at most {MAX_PASSWORD_LENGTH} characters.")
+        raise InvalidInput(
+            _(
+                "The password is too long: at most {MAX_PASSWORD_LENGTH} characters.",
+                MAX_PASSWORD_LENGTH=MAX_PASSWORD_LENGTH,
+            )
+        )
 
 
 async def hash_password(password: str) -> str:

@@ -22,6 +22,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.display_text import clean_line
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from exchange.i18n import _
 from exchange.models import AccessToken, Member, MemberRole, PasswordLink, School
 from exchange.policy import require_admin
 from exchange.search.index import SearchIndex
@@ -40,7 +41,7 @@ def check_full_name(full_name: str) -> str:
     name = clean_line(full_name)
     if not name:
         raise InvalidInput(
-            '`full_name` must be a person\'s name, e.g. "Айгүл Асанова".',
+            _('`full_name` must be a person\'s name, e.g. "Айгүл Асанова".'),
             errors=[{"field": "full_name", "message": "empty or not printable"}],
         )
     return name
@@ -72,7 +73,7 @@ class AccountService:
         name = clean_line(name)
         if not name:
             raise InvalidInput(
-                "The school needs a name in visible letters.",
+                _("The school needs a name in visible letters."),
                 errors=[
                     {"field": "name", "message": "empty once invisible characters are removed"}
                 ],
@@ -167,8 +168,11 @@ class AccountService:
         taken = await self.session.scalar(select(Member.id).where(Member.email == email))
         if taken is not None:
             raise Conflict(
-                f"{email} already has an account in the exchange. Each person signs in with "
-                "their own e-mail address."
+                _(
+                    "{email} already has an account in the exchange. Each person signs in with "
+                    "their own e-mail address.",
+                    email=email,
+                )
             )
         member = Member(
             school_id=school_id,
@@ -183,7 +187,9 @@ class AccountService:
         try:
             await self.session.flush()
         except IntegrityError as exc:
-            raise Conflict(f"{email} already has an account in the exchange.") from exc
+            raise Conflict(
+                _("{email} already has an account in the exchange.", email=email)
+            ) from exc
         return member
 
     async def list_members(self, identity: Identity) -> list[Member]:
@@ -199,14 +205,22 @@ class AccountService:
             select(Member).where(Member.id == member_id, Member.school_id == identity.school_id)
         )
         if member is None:
-            raise NotFound("There is no such member in your school.")
+            raise NotFound(_("There is no such member in your school."))
         return member
 
     async def set_member_active(self, identity: Identity, member_id: UUID, active: bool) -> Member:
-        require_admin(identity, "disable or enable members")
+        require_admin(
+            identity,
+            _(
+                "Only an admin of your school can disable or enable members. Ask your school's "
+                "admin."
+            ),
+        )
         member = await self.get_member(identity, member_id)
         if not active and member.id == identity.member_id:
-            raise Conflict("You cannot disable your own account. Ask another admin of your school.")
+            raise Conflict(
+                _("You cannot disable your own account. Ask another admin of your school.")
+            )
         if not active and member.role == MemberRole.ADMIN.value and member.is_active:
             admins = await self.session.scalar(
                 select(func.count())
@@ -218,7 +232,9 @@ class AccountService:
                 )
             )
             if (admins or 0) <= 1:
-                raise Conflict("This is your school's last active admin; add another admin first.")
+                raise Conflict(
+                    _("This is your school's last active admin; add another admin first.")
+                )
         member.is_active = active
         member.disabled_at = None if active else self.clock.now()
         if not active:
@@ -233,7 +249,13 @@ class AccountService:
     async def update_member(
         self, identity: Identity, member_id: UUID, data: MemberUpdate
     ) -> Member:
-        require_admin(identity, "change another member's details")
+        require_admin(
+            identity,
+            _(
+                "Only an admin of your school can change another member's details. Ask your "
+                "school's admin."
+            ),
+        )
         return await self._update(await self.get_member(identity, member_id), data)
 
     async def update_me(self, identity: Identity, data: MemberUpdate) -> Member:
@@ -282,8 +304,10 @@ class AccountService:
         valid = await verify_password(member.password_hash if member else None, password)
         if member is None or not valid or not member.is_active:
             raise NotAuthenticated(
-                "The e-mail address or the password is not right (or the account is "
-                "disabled). Check them and try again; your school's admin can reset it."
+                _(
+                    "The e-mail address or the password is not right (or the account is "
+                    "disabled). Check them and try again; your school's admin can reset it."
+                )
             )
         await throttle.forget_attempt(self.session, self.settings, counters, now)
         if address is not None:

@@ -18,6 +18,7 @@ from exchange.audit.trail import DOWNLOADED
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Forbidden, InvalidInput, NotFound
+from exchange.i18n import _
 from exchange.models import AuditEvent, Resource
 from exchange.reuse.views import Names
 
@@ -32,14 +33,14 @@ def encode_cursor(event: AuditEvent) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _, event_id = raw.partition("|")
+        at, _bar, event_id = raw.partition("|")
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:
             raise ValueError(at)
         return moment, UUID(event_id)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidInput(
-            "This `cursor` is not one the exchange gave out; start again without it."
+            _("This `cursor` is not one the exchange gave out; start again without it.")
         ) from exc
 
 
@@ -66,7 +67,7 @@ class AuditService:
             query = query.where(AuditEvent.resource_id == resource_id)
         if since is not None:
             if since.tzinfo is None:
-                raise InvalidInput("`since` needs a time zone, e.g. 2026-01-31T00:00:00Z.")
+                raise InvalidInput(_("`since` needs a time zone, e.g. 2026-01-31T00:00:00Z."))
             query = query.where(AuditEvent.occurred_at >= since)
         if cursor:
             at, event_id = decode_cursor(cursor)
@@ -127,7 +128,7 @@ class AuditService:
             )
             if history is not None:
                 return
-        raise NotFound("Your school has no resource with this id, now or in its history.")
+        raise NotFound(_("Your school has no resource with this id, now or in its history."))
 
     async def downloads(self, identity: Identity, resource_id: UUID) -> DownloadReport:
         resource = await policy.readable_resource(
@@ -135,7 +136,10 @@ class AuditService:
         )
         if not policy.can_read_download_report(identity, resource):
             raise Forbidden(
-                "Only the resource's authors and the owner school's admins see who downloaded it."
+                _(
+                    "Only the resource's authors and the owner school's admins see who downloaded "
+                    "it."
+                )
             )
         rows = (
             await self.session.execute(

@@ -54,6 +54,7 @@ from exchange.files.containers import (
 )
 from exchange.files.media_types import ACCEPTED, describe
 from exchange.files.names import extension_of
+from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.search.plain_text import detect_encoding
 
 HEAD_BYTES: Final = 8 * 1024
@@ -70,7 +71,7 @@ _PDF_END: Final = b"%%EOF"
 _PDF_WHITESPACE: Final = b"\x00\t\n\x0c\r "
 _UTF8_BOM: Final = b"\xef\xbb\xbf"
 
-WHAT_TO_UPLOAD: Final = (
+WHAT_TO_UPLOAD: Final = lazy_gettext(
     "Upload a PDF, Office/OpenDocument file, plain text, image (PNG, JPEG, GIF, WebP), "
     "audio (MP3, M4A, OGG, WAV) or video (MP4, WebM)."
 )
@@ -150,7 +151,9 @@ class ContentInspector:
         """
         self._finished = True
         if self._size == 0:
-            raise InvalidInput("The file is empty (0 bytes). Choose the file again and upload it.")
+            raise InvalidInput(
+                _("The file is empty (0 bytes). Choose the file again and upload it.")
+            )
         sniffed = self._sniff()
         self._refuse_never_accepted(sniffed)
         view = KeptBytes(bytes(self._head), self._tail_bytes(), self._size)
@@ -226,27 +229,38 @@ class ContentInspector:
     def _refuse_never_accepted(self, sniffed: str) -> None:
         if sniffed in media_types.PROGRAMS:
             raise _refusal(
-                f"This file looks like a program ({sniffed}), not a document. "
-                "Upload a PDF, Office/OpenDocument file, image, audio or video.",
+                _(
+                    "This file looks like a program ({sniffed}), not a document. Upload a PDF, "
+                    "Office/OpenDocument file, image, audio or video.",
+                    sniffed=sniffed,
+                ),
                 sniffed,
             )
         if sniffed in media_types.SCRIPTS or self._head.removeprefix(_UTF8_BOM).startswith(b"#!"):
             raise _refusal(
-                f"This file is a script ({sniffed}) that a computer can run, not a document. "
-                "To share code with a class, put it in a PDF, or in a .txt file without "
-                "the first '#!' line.",
+                _(
+                    "This file is a script ({sniffed}) that a computer can run, not a document. "
+                    "To share code with a class, put it in a PDF, or in a .txt file without the "
+                    "first '#!' line.",
+                    sniffed=sniffed,
+                ),
                 sniffed,
             )
         if sniffed in media_types.WEB_PAGES:
             raise _refusal(
-                "This file is a web page (HTML), which can run code in the reader's "
-                "browser. Print or save it as PDF and upload that.",
+                _(
+                    "This file is a web page (HTML), which can run code in the reader's browser. "
+                    "Print or save it as PDF and upload that."
+                ),
                 sniffed,
             )
         if media_types.is_markup(sniffed):
             raise _refusal(
-                f"This file is SVG or XML ({sniffed}), which can carry scripts. Export "
-                "pictures as PNG or JPEG and documents as PDF, and upload that.",
+                _(
+                    "This file is SVG or XML ({sniffed}), which can carry scripts. Export "
+                    "pictures as PNG or JPEG and documents as PDF, and upload that.",
+                    sniffed=sniffed,
+                ),
                 sniffed,
             )
         if sniffed in media_types.ARCHIVES and not _is_zip_name(sniffed):
@@ -290,21 +304,27 @@ def _zip_document(view: KeptBytes, sniffed: str) -> str:
         reading = read_zip(view)
     except OutsideKeptBytes as exc:
         raise InvalidInput(
-            "This document has too many parts for the exchange to check (its table of "
-            "contents is over 1 MiB). Save it as PDF, or split it, and upload again.",
+            _(
+                "This document has too many parts for the exchange to check (its table of "
+                "contents is over 1 MiB). Save it as PDF, or split it, and upload again."
+            ),
             detected_media_type=sniffed,
         ) from exc
     except DamagedZip as exc:
         raise InvalidInput(
-            "This document is damaged: its ZIP structure cannot be read. Open it in your "
-            "office program, save it again and upload the new copy.",
+            _(
+                "This document is damaged: its ZIP structure cannot be read. Open it in your "
+                "office program, save it again and upload the new copy."
+            ),
             detected_media_type=sniffed,
         ) from exc
     if reading.leading_bytes > 0 or not view.head.startswith(ZIP_LOCAL_HEADER):
         raise _refusal(
-            "This file has something else in front of the document inside it (for "
-            "example a program). Save the document again from your office program and "
-            "upload the new copy.",
+            _(
+                "This file has something else in front of the document inside it (for example a "
+                "program). Save the document again from your office program and upload the new "
+                "copy."
+            ),
             sniffed,
         )
     if reading.media_type is None:
@@ -316,9 +336,13 @@ def _zip_document(view: KeptBytes, sniffed: str) -> str:
         and reading.declared_size > ZIP_BOMB_MIN_RATIO * view.size
     ):
         raise InvalidInput(
-            f"This document says it unpacks to {_human(reading.declared_size)} from "
-            f"{_human(view.size)}, far beyond any real document: it is damaged or made "
-            "to overload computers. Save it again from your office program.",
+            _(
+                "This document says it unpacks to {declared_size} from {size}, far beyond any "
+                "real document: it is damaged or made to overload computers. Save it again from "
+                "your office program.",
+                declared_size=_human(reading.declared_size),
+                size=_human(view.size),
+            ),
             detected_media_type=reading.media_type,
         )
     return reading.media_type
@@ -340,8 +364,10 @@ def _ole_document(view: KeptBytes, sniffed: str, extension: str) -> str:
             if candidate in seen:
                 return candidate
     raise _refusal(
-        "This is an old-style Office file (97-2003) of a kind the exchange could not "
-        "recognise. Save it as .docx, .xlsx or .pptx (or PDF) and upload that.",
+        _(
+            "This is an old-style Office file (97-2003) of a kind the exchange could not "
+            "recognise. Save it as .docx, .xlsx or .pptx (or PDF) and upload that."
+        ),
         sniffed,
     )
 
@@ -354,13 +380,18 @@ def _plain_document(view: KeptBytes, sniffed: str, extension: str) -> str:
         media_type = media_types.TEXT_BY_EXTENSION.get(extension, media_types.TEXT)
     else:
         raise _refusal(
-            f"The exchange does not accept this kind of file ({sniffed}). {WHAT_TO_UPLOAD}",
+            _("The exchange does not accept this kind of file ({sniffed}).", sniffed=sniffed)
+            + " "
+            + str(WHAT_TO_UPLOAD),
             sniffed,
         )
     if find_appended_zip(view):
         raise _refusal(
-            f"This file is {describe(media_type)} with a ZIP archive hidden at its end. "
-            "Save or export the document again and upload the new copy.",
+            _(
+                "This file is {media_type} with a ZIP archive hidden at its end. Save or export "
+                "the document again and upload the new copy.",
+                media_type=describe(media_type),
+            ),
             sniffed,
         )
     if media_type == media_types.PDF:
@@ -399,8 +430,10 @@ def _check_pdf_ends_cleanly(view: KeptBytes) -> None:
     end = tail.rfind(_PDF_END)
     if end < 0 or tail[end + len(_PDF_END) :].strip(_PDF_WHITESPACE):
         raise _refusal(
-            "This PDF has other data after its end (%%EOF): it is damaged or has "
-            "something hidden in it. Save or print it to PDF again and upload the new copy.",
+            _(
+                "This PDF has other data after its end (%%EOF): it is damaged or has something "
+                "hidden in it. Save or print it to PDF again and upload the new copy."
+            ),
             media_types.PDF,
         )
 
@@ -415,13 +448,23 @@ def _check_extension(media_type: str, extension: str, display_name: str) -> None
     suggestion = accepted.extensions[0]
     if not extension:
         raise InvalidInput(
-            f"The file name '{display_name}' has no extension, and the file is "
-            f"{accepted.label}. Rename it to end in .{suggestion} and upload it again.",
+            _(
+                "The file name '{display_name}' has no extension, and the file is {label}. Rename "
+                "it to end in .{suggestion} and upload it again.",
+                display_name=display_name,
+                label=accepted.label,
+                suggestion=suggestion,
+            ),
             detected_media_type=media_type,
         )
     raise InvalidInput(
-        f"The file is {accepted.label} but its name ends in .{extension}. Rename it to "
-        f"end in .{suggestion}, or choose the file you meant to upload.",
+        _(
+            "The file is {label} but its name ends in .{extension}. Rename it to end in "
+            ".{suggestion}, or choose the file you meant to upload.",
+            label=accepted.label,
+            extension=extension,
+            suggestion=suggestion,
+        ),
         detected_media_type=media_type,
     )
 
@@ -440,14 +483,17 @@ def active_content_refusal(found: ActiveContent, media_type: str) -> Unsupported
     )
 
 
-def _refusal(detail: str, sniffed: str) -> UnsupportedMediaType:
+def _refusal(detail: str | LazyText, sniffed: str) -> UnsupportedMediaType:
     return UnsupportedMediaType(detail, detected_media_type=sniffed)
 
 
 def _archive_refusal(sniffed: str) -> UnsupportedMediaType:
     return _refusal(
-        f"This file is an archive ({sniffed}), not a document the exchange can show. "
-        "Unpack it and upload the documents inside one by one.",
+        _(
+            "This file is an archive ({sniffed}), not a document the exchange can show. Unpack it "
+            "and upload the documents inside one by one.",
+            sniffed=sniffed,
+        ),
         sniffed,
     )
 

@@ -31,6 +31,7 @@ from exchange.errors import (
     RequestTimeout,
     UnsupportedMediaType,
 )
+from exchange.i18n import _
 
 DEFAULT_MAX_FIELDS: Final = 100
 DEFAULT_MAX_FIELD_BYTES: Final = 64 * 1024
@@ -111,12 +112,15 @@ async def iter_form(
         if event is _END:
             return
         if not isinstance(event, multipart.MultipartSegment):
-            raise DomainError("The form data is malformed. Send it again.")
+            raise DomainError(_("The form data is malformed. Send it again."))
         parts += 1
         if parts > max_fields:
             raise DomainError(
-                f"The form has more than {max_fields} parts. "
-                f"Send at most {max_fields} fields and files."
+                _(
+                    "The form has more than {max_fields} parts. Send at most {max_fields} fields "
+                    "and files.",
+                    max_fields=max_fields,
+                )
             )
         name = str(event.name or "")
         if event.filename is None:
@@ -136,14 +140,16 @@ def _boundary_of(content_type_header: str) -> str:
     media_type, options = multipart.parse_options_header(content_type_header or "")
     if media_type != "multipart/form-data":
         raise UnsupportedMediaType(
-            "Send the upload as a form (Content-Type: multipart/form-data) with the file "
-            "in the part 'file'."
+            _(
+                "Send the upload as a form (Content-Type: multipart/form-data) with the file in "
+                "the part 'file'."
+            )
         )
     boundary = options.get("boundary")
     if not boundary:
-        raise DomainError("The form's Content-Type has no boundary. Send the form again.")
+        raise DomainError(_("The form's Content-Type has no boundary. Send the form again."))
     if not _BOUNDARY.fullmatch(boundary):
-        raise DomainError("The form's boundary is not valid (RFC 2046). Send the form again.")
+        raise DomainError(_("The form's boundary is not valid (RFC 2046). Send the form again."))
     return str(boundary)
 
 
@@ -151,18 +157,25 @@ async def _field_value(events: _Events, name: str, limit: int) -> str:
     value = bytearray()
     while (event := await events.next()) is not None:
         if not isinstance(event, bytes | bytearray):
-            raise DomainError("The form data is malformed. Send it again.")
+            raise DomainError(_("The form data is malformed. Send it again."))
         value += event
         if len(value) > limit:
             raise InvalidInput(
-                f"The field '{name}' is longer than {limit // 1024} KiB. Shorten it and send again."
+                _(
+                    "The field '{name}' is longer than {value} KiB. Shorten it and send again.",
+                    name=name,
+                    value=limit // 1024,
+                )
             )
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput(
-            f"The field '{name}' is not valid UTF-8 text. Send the form from a page or "
-            "program that uses UTF-8."
+            _(
+                "The field '{name}' is not valid UTF-8 text. Send the form from a page or program "
+                "that uses UTF-8.",
+                name=name,
+            )
         ) from exc
 
 
@@ -202,10 +215,12 @@ class _Events:
                 pass
             except multipart.ParserLimitReached as exc:
                 raise DomainError(
-                    "A part of the form has too many or too long headers. Send the form again."
+                    _("A part of the form has too many or too long headers. Send the form again.")
                 ) from exc
             except multipart.MultipartError as exc:
-                raise DomainError(f"The form data is malformed ({exc}). Send it again.") from exc
+                raise DomainError(
+                    _("The form data is malformed ({exc}). Send it again.", exc=exc)
+                ) from exc
             else:
                 if isinstance(event, multipart.MultipartSegment):
                     self._seen_a_part = True
@@ -214,7 +229,7 @@ class _Events:
                 return _END
             if not self._seen_a_part and self._received > _MAX_PREAMBLE_BYTES:
                 raise DomainError(
-                    "The form's boundary was not found in the body. Send the form again."
+                    _("The form's boundary was not found in the body. Send the form again.")
                 )
             chunk = await self._read()
             if chunk is None:
@@ -232,16 +247,22 @@ class _Events:
                 return None
             except TimeoutError as exc:
                 raise RequestTimeout(
-                    f"The upload stalled: nothing arrived for {self._idle_timeout:g} seconds. "
-                    "Check the connection and upload again."
+                    _(
+                        "The upload stalled: nothing arrived for {idle_timeout:g} seconds. Check "
+                        "the connection and upload again.",
+                        idle_timeout=self._idle_timeout,
+                    )
                 ) from exc
             if not chunk:
                 continue  # an empty chunk would tell the parser the body has ended
             self._received += len(chunk)
             if self._max_body_bytes is not None and self._received > self._max_body_bytes:
                 raise PayloadTooLarge(
-                    f"The upload is larger than {self._max_body_bytes} bytes, the most the "
-                    "exchange accepts."
+                    _(
+                        "The upload is larger than {max_body_bytes} bytes, the most the exchange "
+                        "accepts.",
+                        max_body_bytes=self._max_body_bytes,
+                    )
                 )
             return bytes(chunk)
 
@@ -250,8 +271,10 @@ class _Events:
             self._parser.close()
         except multipart.MultipartError as exc:
             raise DomainError(
-                "The upload ended before the form was complete (the connection may have "
-                "dropped). Send it again."
+                _(
+                    "The upload ended before the form was complete (the connection may have "
+                    "dropped). Send it again."
+                )
             ) from exc
 
 
@@ -274,8 +297,8 @@ class _PartChunks:
         self._done = True
         if event is None:
             raise StopAsyncIteration
-        raise DomainError("The form data is malformed. Send it again.")
+        raise DomainError(_("The form data is malformed. Send it again."))
 
     async def drain(self) -> None:
-        async for _ in self:
+        async for _part in self:
             pass

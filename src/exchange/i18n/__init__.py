@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from exchange.i18n.catalogs import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, translations
 from exchange.i18n.current import (
+    N_,
     LazyText,
     _,
     current_language,
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
     "LANGUAGE_NAMES",
+    "N_",
     "LanguageMiddleware",
     "LazyText",
     "_",

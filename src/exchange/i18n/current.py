@@ -66,6 +66,12 @@ def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> str:
 _ = gettext
 
 
+def N_(message: str, /) -> str:
+    """Marks a sentence for the catalogs without translating it: for English kept as
+    data (stored, compared) and translated with `gettext` where it is shown."""
+    return message
+
+
 def _shown(params: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _show(value) for name, value in params.items()}
 
@@ -73,6 +79,8 @@ def _shown(params: Mapping[str, Any]) -> dict[str, Any]:
 def _show(value: Any) -> Any:
     if isinstance(value, LazyText):
         return value.render()
+    if isinstance(value, list | tuple):
+        return ", ".join(str(_show(item)) for item in value)
     if isinstance(value, dt.datetime):
         return format_date(value.date(), format="long", locale=current_language())
     if isinstance(value, dt.date):
@@ -87,8 +95,8 @@ class LazyText:
     For module constants (read at import, shown later in a request's language) and for
     inbox notices, which are stored as their English `message_id` and parameters and
     shown in the language of whoever reads them (`to_json`, `from_json`). Parameters may
-    be text, numbers, dates (shown the way the language writes dates) or other
-    `LazyText`.
+    be text, numbers, dates (shown the way the language writes dates), other `LazyText`,
+    or lists of these (shown separated by commas).
     """
 
     message: str
@@ -106,6 +114,10 @@ class LazyText:
 
     def __str__(self) -> str:
         return self.render()
+
+    def with_params(self, **params: Any) -> LazyText:
+        """The same sentence with (more) values for its placeholders."""
+        return LazyText(self.message, {**self.params, **params}, self.plural, self.n)
 
     def to_json(self) -> dict[str, Any]:
         shape: dict[str, Any] = {
@@ -139,6 +151,8 @@ def lazy_ngettext(singular: str, plural: str, n: int, /, **params: Any) -> LazyT
 def _encode(value: Any) -> Any:
     if isinstance(value, LazyText):
         return {"text": value.to_json()}
+    if isinstance(value, list | tuple):
+        return {"list": [_encode(item) for item in value]}
     if isinstance(value, dt.datetime):
         return {"date": value.date().isoformat()}
     if isinstance(value, dt.date):
@@ -151,6 +165,8 @@ def _encode(value: Any) -> Any:
 def _decode(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"text"}:
         return LazyText.from_json(value["text"])
+    if isinstance(value, dict) and set(value) == {"list"}:
+        return [_decode(item) for item in value["list"]]
     if isinstance(value, dict) and set(value) == {"date"}:
         return dt.date.fromisoformat(value["date"])
     return value

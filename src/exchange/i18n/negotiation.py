@@ -3,9 +3,10 @@ their school's first language, else Kyrgyz."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 
-from exchange.i18n.catalogs import DEFAULT_LANGUAGE, LANGUAGES
+from exchange.i18n.catalogs import DEFAULT_LANGUAGE, LANGUAGES, SOURCE_LANGUAGE
 
 
 def resolve_language(
@@ -29,6 +30,23 @@ def resolve_language(
         if code in LANGUAGES:
             return code
     return DEFAULT_LANGUAGE
+
+
+def console_language(environ: Mapping[str, str] | None = None) -> str:
+    """The language of the command line: the console's locale (`LANGUAGE`, `LC_ALL`,
+    `LC_MESSAGES`, `LANG`, as gettext reads them) when it is ky, ru or en, else English
+    (an operator's console, often `C.UTF-8`)."""
+    environ = os.environ if environ is None else environ
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value:
+            for candidate in value.split(":"):
+                code = candidate.split("_")[0].split(".")[0].lower()
+                if code in LANGUAGES:
+                    return code
+            if name != "LANGUAGE":
+                break
+    return SOURCE_LANGUAGE
 
 
 def preferred_language(accept_language: str | None) -> str | None:

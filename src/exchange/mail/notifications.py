@@ -12,18 +12,22 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange.i18n import _, lazy_gettext, resolve_language, using_language
 from exchange.mail.outbox import compose, queue_mail, settings_of
-from exchange.models import Member, Notification
+from exchange.models import Member, Notification, School
 
-SIGNATURE = "— The partner-school exchange"
+SIGNATURE = lazy_gettext("— The partner-school exchange")
 SUBJECT_CHARS = 140
 
 
 def subject_of(notification: Notification) -> str:
-    """The payload's `subject` when the domain gave one, else the message's first line."""
-    subject = str(notification.payload.get("subject") or "").strip()
+    """The notice's subject when the domain gave one, else the message's first line, in
+    the current language."""
+    from exchange.notifications.service import notice_message, notice_subject
+
+    subject = notice_subject(notification.payload).strip()
     if not subject:
-        message = str(notification.payload.get("message") or notification.kind)
+        message = notice_message(notification.payload) or notification.kind
         subject = message.strip().splitlines()[0] if message.strip() else notification.kind
     if len(subject) > SUBJECT_CHARS:
         subject = subject[: SUBJECT_CHARS - 1].rstrip() + "…"
@@ -36,24 +40,38 @@ async def email_notifications(session: AsyncSession, notifications: Sequence[Not
     if settings is None or not settings.smtp_url or not notifications:
         return 0
     ids: set[UUID] = {n.recipient_member_id for n in notifications}
+    from exchange.notifications.service import notice_message
+
     rows = await session.execute(
-        select(Member.id, Member.email, Member.full_name).where(
-            Member.id.in_(ids), Member.is_active.is_(True)
-        )
+        select(Member.id, Member.email, Member.full_name, Member.language, School.languages)
+        .join(School, School.id == Member.school_id)
+        .where(Member.id.in_(ids), Member.is_active.is_(True))
     )
-    people = {row.id: (row.email, row.full_name) for row in rows}
+    people = {
+        row.id: (
+            row.email,
+            row.full_name,
+            resolve_language(member_choice=row.language, school_languages=row.languages or ()),
+        )
+        for row in rows
+    }
     messages = []
     for notification in notifications:
         if notification.recipient_member_id not in people:
             continue
-        email, full_name = people[notification.recipient_member_id]
-        message = str(notification.payload.get("message", "")).strip()
-        messages.append(
-            compose(
-                sender=settings.mail_from,
-                to=email,
-                subject=subject_of(notification),
-                body=f"Dear {full_name},\n\n{message}\n\n{SIGNATURE}\n",
+        email, full_name, language = people[notification.recipient_member_id]
+        # Each e-mail in its recipient's language, whoever's request caused it.
+        with using_language(language):
+            message = notice_message(notification.payload).strip()
+            greeting = _("Dear {name},", name=full_name)
+            body = f"{greeting}\n\n{message}\n\n{SIGNATURE}\n"
+            messages.append(
+                compose(
+                    sender=settings.mail_from,
+                    to=email,
+                    subject=subject_of(notification),
+                    body=body,
+                    language=language,
+                )
             )
-        )
     return queue_mail(session, messages)

@@ -28,12 +28,16 @@ _PENDING = "exchange.mail.pending"
 _in_flight: set[asyncio.Task[int]] = set()
 
 
-def compose(*, sender: str, to: str, subject: str, body: str) -> EmailMessage:
+def compose(
+    *, sender: str, to: str, subject: str, body: str, language: str | None = None
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
+    if language:  # after the content: setting it clears the Content-* headers
+        message["Content-Language"] = language
     return message
 
 

@@ -15,7 +15,12 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.models import Notification
 from exchange.notifications.schemas import NotificationOut, NotificationPage, ReadAllOut
-from exchange.notifications.service import DEFAULT_PAGE_SIZE, InboxService
+from exchange.notifications.service import (
+    DEFAULT_PAGE_SIZE,
+    InboxService,
+    notice_message,
+    shown_payload,
+)
 
 
 async def provide_inbox(
@@ -32,8 +37,8 @@ def notification_out(notification: Notification) -> NotificationOut:
         kind=notification.kind,
         subject_type=notification.subject_type,
         subject_id=notification.subject_id,
-        message=str(notification.payload.get("message", "")),
-        payload=notification.payload,
+        message=notice_message(notification.payload),
+        payload=shown_payload(notification.payload),
         created_at=notification.created_at,
         read_at=notification.read_at,
         unread=notification.read_at is None,

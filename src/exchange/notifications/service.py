@@ -2,8 +2,12 @@
 
 Domains call `notify_school_admins` or `notify_members` inside the transaction of the
 change they announce, so a notification exists exactly when its event does. The
-`payload` carries what the inbox shows without further look-ups: at least an English
-`message`, plus the names and ids a client needs to word it in Kyrgyz or Russian.
+`payload` carries what the inbox shows without further look-ups: a `message` (and maybe
+a `subject`), given as sentences of `exchange.i18n` (`lazy_gettext`, one or a list of
+paragraphs). They are stored as their English message ids and parameters
+(`message_i18n`, `subject_i18n`) and written in the reader's language when the inbox is
+read or the e-mail is sent (`notice_message`, `notice_subject`). Notifications stored
+before that carry an English `message`, shown as it is.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +28,7 @@ from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
+from exchange.i18n import LazyText, _
 from exchange.mail.notifications import email_notifications
 from exchange.models import Member, MemberRole, Notification
 from exchange.policy import own_notifications
@@ -96,6 +101,54 @@ async def _add_and_mail(
     return notifications
 
 
+NoticeText = LazyText | Sequence[LazyText]
+
+
+def _stored(text: NoticeText) -> list[dict[str, Any]]:
+    paragraphs = [text] if isinstance(text, LazyText) else list(text)
+    return [paragraph.to_json() for paragraph in paragraphs]
+
+
+def _shown(stored: Any) -> str:
+    return "\n\n".join(LazyText.from_json(paragraph).render() for paragraph in stored)
+
+
+def stored_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as stored: sentences as message ids and parameters."""
+    stored = dict(payload)
+    for key in ("message", "subject"):
+        value = stored.get(key)
+        if isinstance(value, LazyText) or (
+            isinstance(value, list | tuple) and value and isinstance(value[0], LazyText)
+        ):
+            stored[f"{key}_i18n"] = _stored(stored.pop(key))
+    return stored
+
+
+def notice_message(payload: Mapping[str, Any]) -> str:
+    """What the notification says, in the current language."""
+    if "message_i18n" in payload:
+        return _shown(payload["message_i18n"])
+    return str(payload.get("message", ""))
+
+
+def shown_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload a client reads: the message and subject written out in the current
+    language, the stored sentence ids left out."""
+    shown = {key: value for key, value in payload.items() if not key.endswith("_i18n")}
+    shown["message"] = notice_message(payload)
+    if "subject_i18n" in payload:
+        shown["subject"] = notice_subject(payload)
+    return shown
+
+
+def notice_subject(payload: Mapping[str, Any]) -> str:
+    """Its subject line (for e-mail), in the current language; "" when it has none."""
+    if "subject_i18n" in payload:
+        return _shown(payload["subject_i18n"])
+    return str(payload.get("subject") or "")
+
+
 def _add(
     session: AsyncSession,
     clock: Clock,
@@ -105,7 +158,8 @@ def _add(
     subject_id: UUID,
     payload: Mapping[str, Any],
 ) -> list[Notification]:
-    if not str(payload.get("message", "")).strip():
+    stored = stored_payload(payload)
+    if not (stored.get("message_i18n") or str(stored.get("message", "")).strip()):
         raise ValueError("A notification payload needs a 'message' the inbox can show.")
     now = clock.now()
     notifications = [
@@ -115,7 +169,7 @@ def _add(
             kind=kind,
             subject_type=subject_type,
             subject_id=subject_id,
-            payload=dict(payload),
+            payload=dict(stored),
             created_at=now,
             updated_at=now,
         )
@@ -149,7 +203,9 @@ class InboxService:
         cursor: str | None = None,
     ) -> InboxPage:
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"'limit' must be between 1 and {MAX_PAGE_SIZE}.")
+            raise InvalidInput(
+                _("'limit' must be between 1 and {MAX_PAGE_SIZE}.", MAX_PAGE_SIZE=MAX_PAGE_SIZE)
+            )
         query = select(Notification).where(own_notifications(identity))
         if unread_only:
             query = query.where(Notification.read_at.is_(None))
@@ -189,7 +245,7 @@ class InboxService:
             )
         )
         if notification is None:
-            raise NotFound("No such notification in your inbox.")
+            raise NotFound(_("No such notification in your inbox."))
         if notification.read_at is None:
             notification.read_at = self.clock.now()
             await self.session.commit()
@@ -221,5 +277,5 @@ def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         return moment, UUID(hex=after_id)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise InvalidInput(
-            "The 'cursor' is not one this inbox gave out; start again without it."
+            _("The 'cursor' is not one this inbox gave out; start again without it.")
         ) from exc

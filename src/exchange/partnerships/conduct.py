@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, InvalidInput, NotFound
+from exchange.i18n import _
 from exchange.models import CodeOfConductVersion
 from exchange.partnerships.content import CodeOfConductText, parse_code_of_conduct
 
@@ -55,7 +56,9 @@ class CodeOfConductService:
             select(CodeOfConductVersion).where(CodeOfConductVersion.version == version)
         )
         if found is None:
-            raise NotFound(f"No code of conduct version {version} has been published.")
+            raise NotFound(
+                _("No code of conduct version {version} has been published.", version=version)
+            )
         return found
 
     async def publish(self, raw: Mapping[str, object]) -> CodeOfConductVersion:
@@ -69,16 +72,23 @@ class CodeOfConductService:
         try:
             text = parse_code_of_conduct(document)
         except ValueError as exc:
-            raise InvalidInput(f"The code of conduct is not complete: {exc}") from exc
+            raise InvalidInput(_("The code of conduct is not complete: {exc}", exc=exc)) from exc
         if len(text.rules) < MIN_RULES:
             raise InvalidInput(
-                f"A code of conduct needs at least {MIN_RULES} rules (this one has "
-                f"{len(text.rules)}): the exchange enforces rules 6, 7 and 9 by number."
+                _(
+                    "A code of conduct needs at least {MIN_RULES} rules (this one has {rules}): "
+                    "the exchange enforces rules 6, 7 and 9 by number.",
+                    MIN_RULES=MIN_RULES,
+                    rules=len(text.rules),
+                )
             )
         if text.version <= highest:
             raise Conflict(
-                f"Version {highest} is already published; a new version needs a higher "
-                "number (leave 'version' out to take the next one)."
+                _(
+                    "Version {highest} is already published; a new version needs a higher number "
+                    "(leave 'version' out to take the next one).",
+                    highest=highest,
+                )
             )
         published = CodeOfConductVersion(**conduct_columns(text), published_at=self.clock.now())
         self.session.add(published)
@@ -87,6 +97,9 @@ class CodeOfConductService:
         except IntegrityError as exc:
             await self.session.rollback()
             raise Conflict(
-                f"Version {text.version} was published by someone else a moment ago."
+                _(
+                    "Version {version} was published by someone else a moment ago.",
+                    version=text.version,
+                )
             ) from exc
         return published

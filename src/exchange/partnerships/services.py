@@ -22,6 +22,7 @@ from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, InvalidInput, NotFound
+from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.models import Member, Partnership, PartnershipStatus, School
 from exchange.notifications.service import notify_school_admins
 from exchange.partnerships.conduct import CodeOfConductService
@@ -46,8 +47,8 @@ class Transition:
     source: PartnershipStatus
     target: PartnershipStatus
     action: str
-    wrong_state: str
-    message: str  # to the other school's admins; {school} is the mover's school
+    wrong_state: LazyText
+    message: LazyText  # to the other school's admins; {school} is the mover's school
 
 
 TRANSITIONS: Mapping[PartnershipMove, Transition] = {
@@ -55,31 +56,53 @@ TRANSITIONS: Mapping[PartnershipMove, Transition] = {
         PartnershipStatus.INVITED,
         PartnershipStatus.ACTIVE,
         "partnership.accepted",
-        "Only an open invitation can be accepted.",
-        "{school} accepted your school's partnership invitation: the partnership is active.",
+        lazy_gettext("This partnership is {status}. Only an open invitation can be accepted."),
+        lazy_gettext(
+            "{school} accepted your school's partnership invitation: the partnership is active."
+        ),
     ),
     PartnershipMove.DECLINE: Transition(
         PartnershipStatus.INVITED,
         PartnershipStatus.DECLINED,
         "partnership.declined",
-        "Only an open invitation can be declined.",
-        "{school} declined your school's partnership invitation.",
+        lazy_gettext("This partnership is {status}. Only an open invitation can be declined."),
+        lazy_gettext("{school} declined your school's partnership invitation."),
     ),
     PartnershipMove.WITHDRAW: Transition(
         PartnershipStatus.INVITED,
         PartnershipStatus.WITHDRAWN,
         "partnership.withdrawn",
-        "Only an open invitation can be withdrawn.",
-        "{school} withdrew its partnership invitation to your school.",
+        lazy_gettext("This partnership is {status}. Only an open invitation can be withdrawn."),
+        lazy_gettext("{school} withdrew its partnership invitation to your school."),
     ),
     PartnershipMove.END: Transition(
         PartnershipStatus.ACTIVE,
         PartnershipStatus.ENDED,
         "partnership.ended",
-        "Only an active partnership can be ended; an open invitation is withdrawn or "
-        "declined instead.",
-        "{school} ended its partnership with your school.",
+        lazy_gettext(
+            "This partnership is {status}. Only an active partnership can be ended; an open "
+            "invitation is withdrawn or declined instead."
+        ),
+        lazy_gettext("{school} ended its partnership with your school."),
     ),
+}
+
+
+# A partnership's status as a person reads it inside a sentence.
+STATUS_WORDS: Mapping[str, LazyText] = {
+    PartnershipStatus.INVITED.value: lazy_gettext("invited"),
+    PartnershipStatus.ACTIVE.value: lazy_gettext("active"),
+    PartnershipStatus.DECLINED.value: lazy_gettext("declined"),
+    PartnershipStatus.WITHDRAWN.value: lazy_gettext("withdrawn"),
+    PartnershipStatus.ENDED.value: lazy_gettext("ended"),
+}
+
+# What changed in a partnership, as its partner's admins read it.
+_CHANGED: Mapping[str, LazyText] = {
+    "goals": lazy_gettext("its goals"),
+    "characteristics": lazy_gettext("its characteristics"),
+    "inviting_coordinator_id": lazy_gettext("the inviting school's coordinator"),
+    "invited_coordinator_id": lazy_gettext("the invited school's coordinator"),
 }
 
 
@@ -127,7 +150,7 @@ class PartnershipService:
     async def get(self, identity: Identity, partnership_id: UUID) -> PartnershipView:
         partnership = await self.session.get(Partnership, partnership_id)
         if partnership is None:
-            raise NotFound("No such partnership among your school's partnerships.")
+            raise NotFound(_("No such partnership among your school's partnerships."))
         require_partnership_visible(identity, partnership)
         return (await self._views(identity, [partnership]))[0]
 
@@ -141,21 +164,29 @@ class PartnershipService:
     # --- moves -------------------------------------------------------------------------
 
     async def invite(self, identity: Identity, data: PartnershipInvite) -> PartnershipView:
-        require_admin(identity, "invite a school to a partnership")
+        require_admin(
+            identity,
+            _(
+                "Only an admin of your school can invite a school to a partnership. Ask your "
+                "school's admin."
+            ),
+        )
         if data.partner_school_id == identity.school_id:
             raise InvalidInput(
-                "A school cannot invite itself: choose another school from the directory."
+                _("A school cannot invite itself: choose another school from the directory.")
             )
         partner = await self.session.get(School, data.partner_school_id)
         if partner is None:
             raise InvalidInput(
-                "No school with this 'partner_school_id' is in the exchange; find the school "
-                "in the directory (GET /api/schools) and use its id."
+                _(
+                    "No school with this 'partner_school_id' is in the exchange; find the school "
+                    "in the directory of schools and use its id."
+                )
             )
         own = await self.session.get(School, identity.school_id)
         sender = await self.session.get(Member, identity.member_id)
         if own is None or sender is None:  # pragma: no cover - the token resolved them
-            raise NotFound("Your school is not in the exchange any more.")
+            raise NotFound(_("Your school is not in the exchange any more."))
         characteristics = clean_characteristics(data.characteristics)
         goals = clean_goals(data.goals)
         coordinator = await self._coordinator(identity.school_id, data.coordinator_id)
@@ -192,8 +223,11 @@ class PartnershipService:
             # Two admins invited at the same moment: the unique open pair kept one.
             await self.session.rollback()
             raise Conflict(
-                f"Your school and {partner_name} already have an open invitation or an "
-                "active partnership; see GET /api/partnerships."
+                _(
+                    "Your school and {partner_name} already have an open invitation or an active "
+                    "partnership; see your school's partnerships.",
+                    partner_name=partner_name,
+                )
             ) from exc
         self._audit_both(
             identity,
@@ -211,7 +245,10 @@ class PartnershipService:
             identity,
             partnership,
             "partnership.invited",
-            f"{own.name} invites your school to a partnership under the code of conduct.",
+            lazy_gettext(
+                "{school} invites your school to a partnership under the code of conduct.",
+                school=own.name,
+            ),
             own,
             {"goals": goals, "characteristics": characteristics, "language": data.language},
         )
@@ -247,8 +284,11 @@ class PartnershipService:
         side = require_partnership_move(identity, partnership, PartnershipMove.UPDATE)
         if partnership.status != PartnershipStatus.ACTIVE.value:
             raise Conflict(
-                f"This partnership is {partnership.status}: only an active partnership's "
-                "goals, characteristics and coordinators can be changed.",
+                _(
+                    "This partnership is {status}: only an active partnership's goals, "
+                    "characteristics and coordinators can be changed.",
+                    status=STATUS_WORDS.get(partnership.status, partnership.status),
+                ),
                 partnership_status=partnership.status,
             )
         changed: dict[str, Any] = {}
@@ -283,8 +323,11 @@ class PartnershipService:
                 identity,
                 partnership,
                 "partnership.updated",
-                f"{own.name if own else 'Your partner school'} changed the partnership's "
-                f"{', '.join(name.replace('_id', '').replace('_', ' ') for name in changed)}.",
+                lazy_gettext(
+                    "{school} changed the partnership: {changes}.",
+                    school=own.name if own else "",
+                    changes=[_CHANGED.get(name, name) for name in changed],
+                ),
                 own,
                 {"changed": sorted(changed)},
             )
@@ -305,7 +348,9 @@ class PartnershipService:
         transition = TRANSITIONS[move]
         if partnership.status != transition.source.value:
             raise Conflict(
-                f"This partnership is {partnership.status}. {transition.wrong_state}",
+                transition.wrong_state.with_params(
+                    status=STATUS_WORDS.get(partnership.status, partnership.status)
+                ),
                 partnership_status=partnership.status,
             )
         coordinator = await self._coordinator(identity.school_id, coordinator_id)
@@ -336,7 +381,7 @@ class PartnershipService:
             identity,
             partnership,
             transition.action,
-            transition.message.format(school=own.name if own else "Your partner school"),
+            transition.message.with_params(school=own.name if own else ""),
             own,
             {"note": note} if note else {},
         )
@@ -355,7 +400,7 @@ class PartnershipService:
             .execution_options(populate_existing=True)
         )
         if partnership is None:
-            raise NotFound("No such partnership among your school's partnerships.")
+            raise NotFound(_("No such partnership among your school's partnerships."))
         return partnership
 
     async def _refuse_if_open(self, school_id: UUID, partner: School) -> None:
@@ -367,16 +412,18 @@ class PartnershipService:
         if existing is None:
             return
         if existing.status == PartnershipStatus.ACTIVE.value:
-            detail = f"Your school and {partner.name} are already partners."
+            detail = _("Your school and {school} are already partners.", school=partner.name)
         elif existing.inviting_school_id == school_id:
-            detail = (
-                f"Your school has already invited {partner.name}; wait for their answer "
-                "or withdraw that invitation first."
+            detail = _(
+                "Your school has already invited {school}; wait for their answer or withdraw "
+                "that invitation first.",
+                school=partner.name,
             )
         else:
-            detail = (
-                f"{partner.name} has already invited your school: accept or decline "
-                "their invitation instead."
+            detail = _(
+                "{school} has already invited your school: accept or decline their invitation "
+                "instead.",
+                school=partner.name,
             )
         raise Conflict(detail, partnership_id=str(existing.id), partnership_status=existing.status)
 
@@ -385,10 +432,7 @@ class PartnershipService:
             return None
         member = await self.session.get(Member, member_id)
         if member is None or member.school_id != school_id or not member.is_active:
-            raise InvalidInput(
-                "The coordinator must be an active member of your own school; see "
-                "GET /api/members for their ids."
-            )
+            raise InvalidInput(_("The coordinator must be an active member of your own school."))
         return member
 
     def _audit_both(
@@ -416,7 +460,7 @@ class PartnershipService:
         identity: Identity,
         partnership: Partnership,
         kind: str,
-        message: str,
+        message: LazyText,
         own: School | None,
         extra: Mapping[str, Any],
     ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from exchange.errors import InvalidInput
+from exchange.i18n import _
 from exchange.partnerships.content import CHARACTERISTICS, UnknownCharacteristic
 
 MIN_GOAL_WORDS = 3
@@ -33,7 +34,11 @@ def clean_characteristics(characteristics: Iterable[str]) -> list[str]:
     for first, second in EXCLUSIVE_CHARACTERISTICS:
         if first in chosen and second in chosen:
             raise InvalidInput(
-                f"A partnership cannot be both {first!r} and {second!r}; choose one of them."
+                _(
+                    "A partnership cannot be both {first!r} and {second!r}; choose one of them.",
+                    first=first,
+                    second=second,
+                )
             )
     return [characteristic for characteristic in CHARACTERISTICS if characteristic in chosen]
 
@@ -44,17 +49,26 @@ def clean_goals(goals: Sequence[str]) -> list[str]:
     cleaned = list(dict.fromkeys(" ".join(goal.split()) for goal in goals if goal.strip()))
     if not cleaned:
         raise InvalidInput(
-            "Write at least one concrete goal for the partnership, for example "
-            "'Improve assessment of students' achievement in Kyrgyz language lessons'."
+            _(
+                "Write at least one concrete goal for the partnership, for example 'Improve "
+                "assessment of students' achievement in Kyrgyz language lessons'."
+            )
         )
     if len(cleaned) > MAX_GOALS:
         raise InvalidInput(
-            f"A partnership can have at most {MAX_GOALS} goals; keep the ones that matter most."
+            _(
+                "A partnership can have at most {MAX_GOALS} goals; keep the ones that matter most.",
+                MAX_GOALS=MAX_GOALS,
+            )
         )
     for goal in cleaned:
         if len(goal.split()) < MIN_GOAL_WORDS:
             raise InvalidInput(
-                f"The goal {goal!r} is too vague: write a concrete sentence of at least "
-                f"{MIN_GOAL_WORDS} words saying what the two schools will do or improve."
+                _(
+                    "The goal {goal!r} is too vague: write a concrete sentence of at least "
+                    "{MIN_GOAL_WORDS} words saying what the two schools will do or improve.",
+                    goal=goal,
+                    MIN_GOAL_WORDS=MIN_GOAL_WORDS,
+                )
             )
     return cleaned

@@ -24,6 +24,7 @@ from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import DomainError, PayloadTooLarge
+from exchange.i18n import _
 from exchange.models import Resource
 from exchange.resources.download import describe_version, serve_version
 from exchange.resources.schemas import ResourceOut, ResourceUpdate, VersionOut
@@ -61,13 +62,15 @@ async def _body_of(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
             yield chunk
     except InternalServerException as exc:  # Litestar's word for "the client went away"
         raise DomainError(
-            "The upload ended before the file was complete (the connection dropped). "
-            "Upload it again."
+            _(
+                "The upload ended before the file was complete (the connection dropped). Upload "
+                "it again."
+            )
         ) from exc
     except ClientException as exc:
         if exc.status_code == 413:
             raise PayloadTooLarge(
-                "The upload is larger than the exchange accepts. Make the file smaller."
+                _("The upload is larger than the exchange accepts. Make the file smaller.")
             ) from exc
         raise
 

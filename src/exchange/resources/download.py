@@ -36,6 +36,7 @@ from exchange.accounts.identity import Identity
 from exchange.errors import RangeNotSatisfiable
 from exchange.files.inspection import charset_of_text
 from exchange.files.names import content_disposition
+from exchange.i18n import _
 
 if TYPE_CHECKING:
     from exchange.models import Resource, ResourceVersion
@@ -105,8 +106,11 @@ def requested_range(range_header: str | None, size: int) -> ByteRange | None:
 
 def _unsatisfiable(size: int) -> RangeNotSatisfiable:
     return RangeNotSatisfiable(
-        f"The requested range starts past the end of the file, which has {size} bytes. "
-        "Ask for bytes between 0 and the file's size, or for the whole file.",
+        _(
+            "The requested range starts past the end of the file, which has {size} bytes. Ask for "
+            "bytes between 0 and the file's size, or for the whole file.",
+            size=size,
+        ),
         headers={"Content-Range": f"bytes */{size}"},
         size=size,
     )

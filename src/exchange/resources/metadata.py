@@ -20,6 +20,7 @@ from exchange import policy
 from exchange.display_text import clean_line as clean_text
 from exchange.display_text import clean_paragraphs
 from exchange.errors import InvalidInput
+from exchange.i18n import _
 from exchange.models import Licence, ResourceKind, Visibility
 from exchange.resources.languages import EXCHANGE_LANGUAGES, is_language_code
 from exchange.resources.schemas import ResourceUpdate
@@ -108,7 +109,9 @@ class Problems:
         if not self.errors:
             return
         listed = "; ".join(f"{e['field']}: {e['message']}" for e in self.errors)
-        raise InvalidInput(f"Some values are not acceptable. {listed}", errors=list(self.errors))
+        raise InvalidInput(
+            _("Some values are not acceptable. {listed}", listed=listed), errors=list(self.errors)
+        )
 
 
 # --- one field at a time ------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy import CursorResult, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.errors import QuotaExceeded
+from exchange.i18n import _
 from exchange.models import School
 
 _MB = 1024 * 1024
@@ -41,9 +42,14 @@ class SchoolQuota:
         assert self.limit is not None
         adding_text = f" This file needs at least {_mb(adding)}." if adding else ""
         return QuotaExceeded(
-            f"Your school's storage is full: it uses {_mb(self.used)} of its "
-            f"{_mb(self.limit)}.{adding_text} Delete resources or old versions your school "
-            "no longer needs, or ask the exchange's administrator for more space.",
+            _(
+                "Your school's storage is full: it uses {used} of its {limit}.{adding_text} "
+                "Delete resources or old versions your school no longer needs, or ask the "
+                "exchange's administrator for more space.",
+                used=_mb(self.used),
+                limit=_mb(self.limit),
+                adding_text=adding_text,
+            ),
             used_bytes=self.used,
             limit_bytes=self.limit,
         )

@@ -104,3 +104,5 @@ class ResourceOut(msgspec.Struct):
     # no_text | unsupported | failed, and a sentence when it is not (fully).
     extraction_status: ExtractionState
     extraction_reason: str | None
+    # The status in words a teacher reads, in the request's language.
+    extraction_label: str = ""

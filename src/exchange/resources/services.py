@@ -26,6 +26,7 @@ from exchange.blobstore import BlobNotFound, BlobStore, BlobStream
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
+from exchange.i18n import _
 from exchange.models import (
     Forward,
     Member,
@@ -124,8 +125,10 @@ class ResourceService:
         )
         if version is None:
             raise NotFound(
-                f"This resource has no version {wanted}; see GET "
-                f"/api/resources/{resource.id}/versions for its history."
+                _(
+                    "This resource has no version {wanted}; its page lists its versions.",
+                    wanted=wanted,
+                )
             )
         return resource, version
 
@@ -138,8 +141,10 @@ class ResourceService:
             # A row whose file is gone: the store was changed behind the exchange's back.
             _log.error("stored file missing for version %s (%s)", version.id, version.blob_key)
             raise NotFound(
-                "The file of this version is missing from the store. Tell your school's IT "
-                "contact: 'exchange store verify' lists what is missing."
+                _(
+                    "The file of this version is missing from the store. Tell your school's IT "
+                    "contact: 'exchange store verify' lists what is missing."
+                )
             ) from exc
 
     async def record_download(
@@ -190,7 +195,7 @@ class ResourceService:
         self, identity: Identity, resource_id: UUID, receiver: UploadReceiver
     ) -> Resource:
         resource = await self.get(identity, resource_id)
-        policy.require_can_edit(identity, resource, "add a version")
+        policy.require_can_edit(identity, resource, policy.EditAction.ADD_VERSION)
         school_quota = await self._quota(resource.owner_school_id)
         await self.session.commit()
         school_quota.refuse_if_full()
@@ -214,7 +219,7 @@ class ResourceService:
                 execution_options={"synchronize_session": False},
             )
             if number is None:
-                raise NotFound("This resource was deleted while the file was being uploaded.")
+                raise NotFound(_("This resource was deleted while the file was being uploaded."))
             await quota.reserve(
                 self.session, resource.owner_school_id, upload.file.size, school_quota.limit
             )
@@ -370,8 +375,11 @@ class ResourceService:
         strangers = [str(member_id) for member_id in author_ids if member_id not in found]
         if strangers:
             raise InvalidInput(
-                f"Authors must be members of your school ({', '.join(strangers)} is not). "
-                "Name people from other schools in `co_authors`.",
+                _(
+                    "Authors must be members of your school ({value} is not). Name people from "
+                    "other schools in `co_authors`.",
+                    value=", ".join(strangers),
+                ),
                 errors=[{"field": "author_ids", "message": "not a member of your school"}],
             )
 
@@ -446,7 +454,7 @@ class ResourceService:
 
     async def delete(self, identity: Identity, resource_id: UUID) -> None:
         resource = await self.get(identity, resource_id)
-        policy.require_can_edit(identity, resource, "delete it")
+        policy.require_can_edit(identity, resource, policy.EditAction.DELETE)
         rows = await self.session.execute(
             select(ResourceVersion.blob_key, ResourceVersion.size).where(
                 ResourceVersion.resource_id == resource.id
@@ -482,7 +490,7 @@ class ResourceService:
             )
         )
         if current is None:  # pragma: no cover - every committed resource has a version
-            raise NotFound("This resource has no stored file.")
+            raise NotFound(_("This resource has no stored file."))
         chain = await self._provenance(resource)
         recorder = resource.student_consent_recorded_by_id
         members = await self._member_names(
@@ -522,6 +530,7 @@ class ResourceService:
             updated_at=resource.updated_at,
             extraction_status=text.status,
             extraction_reason=text.reason,
+            extraction_label=text.label,
         )
 
     async def _provenance(self, resource: Resource) -> list[OriginalOut]:

@@ -37,6 +37,7 @@ from exchange.files.active_content import PdfCheckLimits, in_pdf_isolated
 from exchange.files.inspection import ContentInspector, active_content_refusal
 from exchange.files.multipart_stream import Field, FilePart, iter_form
 from exchange.files.names import clean_display_name
+from exchange.i18n import _
 from exchange.resources.quota import SchoolQuota
 
 FILE_PART: Final = "file"
@@ -156,20 +157,26 @@ class UploadReceiver:
                 if isinstance(part, Field):
                     if not fields_allowed and part.name not in allowed_fields:
                         raise InvalidInput(
-                            f"A new version is only a file: send the part 'file' and no "
-                            f"other field (this form has {part.name!r}), except "
-                            "'student_consent' for a student's work. Change the "
-                            "description with PATCH."
+                            _(
+                                "A new version is only a file: send the part 'file' and no "
+                                "other field (this form has {name!r}), except "
+                                "'student_consent' for a student's work. Change the "
+                                "description by editing the resource.",
+                                name=part.name,
+                            )
                         )
                     fields.append((part.name, part.value))
                     continue
                 if part.name != FILE_PART:
                     raise InvalidInput(
-                        f"The form has a file in the part {part.name!r}; send the file in "
-                        "the part 'file'."
+                        _(
+                            "The form has a file in the part {name!r}; send the file in the part "
+                            "'file'.",
+                            name=part.name,
+                        )
                     )
                 if stored is not None:
-                    raise InvalidInput("Send one file per upload, in the part 'file'.")
+                    raise InvalidInput(_("Send one file per upload, in the part 'file'."))
                 if check_fields is not None:
                     check_fields(fields)
                 stored = await self._store_file(part, quota)
@@ -178,7 +185,7 @@ class UploadReceiver:
                 await self._discard(stored.key)
             raise
         if stored is None:
-            raise InvalidInput("The form has no file: add it in the part 'file'.")
+            raise InvalidInput(_("The form has no file: add it in the part 'file'."))
         return ReceivedUpload(fields=fields, file=stored)
 
     async def _store_file(self, part: FilePart, quota: SchoolQuota) -> StoredFile:
@@ -244,8 +251,11 @@ class UploadReceiver:
     def _too_large(self) -> PayloadTooLarge:
         largest = self._settings.max_upload_bytes
         return PayloadTooLarge(
-            f"The file is larger than {_mib(largest)}, the most the exchange accepts. "
-            "Make it smaller (compress a video, split a long document) and upload it again.",
+            _(
+                "The file is larger than {largest}, the most the exchange accepts. Make it "
+                "smaller (compress a video, split a long document) and upload it again.",
+                largest=_mib(largest),
+            ),
             max_upload_bytes=largest,
         )
 

@@ -99,6 +99,13 @@ async def close_requests_after_partnership_end(
             other_school_id=request.requesting_school_id,
             details={"scope": request.scope, "reason": reason},
         )
-        await notices.request_closed(session, clock, request, resource)
+        await notices.request_closed(
+            session,
+            clock,
+            request,
+            resource,
+            school_a=names[sides[0]],
+            school_b=names[sides[1]],
+        )
         closed += 1
     return closed

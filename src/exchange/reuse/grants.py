@@ -20,6 +20,7 @@ from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, NotFound
+from exchange.i18n import _
 from exchange.models import (
     Forward,
     Grant,
@@ -139,13 +140,17 @@ class GrantService:
             policy.can_see_grants_of(identity, resource) or grant.school_id == identity.school_id
         ):
             raise NotFound(
-                "This resource has no grant with this id. Licence grants have no id: to "
-                "end them, change the resource's licence."
+                _(
+                    "This resource has no grant with this id. Licence grants have no id: to end "
+                    "them, change the resource's licence."
+                )
             )
-        policy.require_can_decide(identity, resource, "withdraw a permission")
+        policy.require_can_decide(identity, resource, policy.DecideAction.WITHDRAW_GRANT)
         status = grant_status(grant, now)
         if status != "active":
-            raise Conflict(f"This permission is already {status}.", grant_status=status)
+            raise Conflict(
+                _("This permission is already {status}.", status=status), grant_status=status
+            )
         moved = await self.session.execute(
             update(Grant)
             .where(Grant.id == grant.id, Grant.revoked_at.is_(None))
@@ -158,7 +163,7 @@ class GrantService:
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict("This permission was withdrawn a moment ago.")
+            raise Conflict(_("This permission was withdrawn a moment ago."))
         cut = await self.session.execute(
             update(Forward)
             .where(Forward.grant_id == grant.id, Forward.cut_at.is_(None))

@@ -10,7 +10,7 @@ inbox and, when an SMTP server is configured, by e-mail once the change is commi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
+from exchange.i18n import LazyText, lazy_gettext, lazy_ngettext
 from exchange.models import (
     Forward,
     Grant,
@@ -36,8 +37,8 @@ class Notice:
     kind: str
     subject_type: str
     subject_id: UUID
-    subject_line: str
-    body: str
+    subject_line: LazyText
+    body: LazyText | list[LazyText]
     payload: dict[str, Any] = field(default_factory=dict)
 
 
@@ -96,7 +97,7 @@ async def deliver(
 
 async def school_name(session: AsyncSession, school_id: UUID) -> str:
     name = await session.scalar(select(School.name).where(School.id == school_id))
-    return name or "a school"
+    return name or str(lazy_gettext("a school"))
 
 
 # --- the notices -------------------------------------------------------------------------
@@ -107,8 +108,8 @@ def _about_request(
     resource: Resource,
     kind: str,
     *,
-    subject_line: str,
-    body: str,
+    subject_line: LazyText,
+    body: LazyText | list[LazyText],
     **more: Any,
 ) -> Notice:
     """A notice about a reuse request; its payload names the request and the resource,
@@ -130,10 +131,23 @@ def _about_request(
     )
 
 
+# What each scope of permission is called inside a sentence ("asks for {permission}").
+PERMISSION: dict[str, LazyText] = {
+    "adapt": lazy_gettext("permission to adapt"),
+    "share": lazy_gettext("permission to share"),
+    "publish": lazy_gettext("permission to publish"),
+}
+
+
+def permission(scope: str) -> LazyText | str:
+    return PERMISSION.get(scope, scope)
+
+
 async def request_created(
     session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
 ) -> None:
     school = await school_name(session, request.requesting_school_id)
+    words = {"school": school, "permission": permission(request.scope), "title": resource.title}
     await deliver(
         session,
         clock,
@@ -142,14 +156,20 @@ async def request_created(
             request,
             resource,
             "created",
-            subject_line=f"{school} asks to {request.scope} “{resource.title}”",
-            body=(
-                f"{school} asks for permission to {request.scope} “{resource.title}”.\n\n"
-                f"Purpose: {request.purpose}\nAudience: {request.audience}\n\n"
-                f"Please answer by {request.respond_by:%d %B %Y}: "
-                f"POST /api/reuse-requests/{request.id}/decision "
-                "(the code of conduct, rule 9: every request is answered)."
-            ),
+            subject_line=lazy_gettext("{school} asks for {permission}: “{title}”", **words),
+            body=[
+                lazy_gettext("{school} asks for {permission}: “{title}”.", **words),
+                lazy_gettext(
+                    "Purpose: {purpose}\nAudience: {audience}",
+                    purpose=request.purpose,
+                    audience=request.audience,
+                ),
+                lazy_gettext(
+                    "Please answer by {date}: approve or decline the request under Requests "
+                    "(the code of conduct, rule 9: every request is answered).",
+                    date=request.respond_by,
+                ),
+            ],
             requesting_school=school,
             respond_by=str(request.respond_by),
         ),
@@ -161,12 +181,28 @@ async def request_decided(
 ) -> None:
     owner = await school_name(session, resource.owner_school_id)
     approved = request.status == "approved"
-    answer = "approved" if approved else "declined"
-    lines = [f"{owner} {answer} your request to {request.scope} “{resource.title}”."]
+    words = {"owner": owner, "permission": permission(request.scope), "title": resource.title}
+    if approved:
+        subject = lazy_gettext("Your request was approved: {permission}, “{title}”", **words)
+        lines = [
+            lazy_gettext(
+                "{owner} approved your school's request: your school has {permission} “{title}”.",
+                **words,
+            )
+        ]
+    else:
+        subject = lazy_gettext("Your request was declined: {permission}, “{title}”", **words)
+        lines = [
+            lazy_gettext(
+                "{owner} declined your school's request for {permission} “{title}”.", **words
+            )
+        ]
     if request.decision_note:
-        lines.append(f"Their note: {request.decision_note}")
+        lines.append(lazy_gettext("Their note: {note}", note=request.decision_note))
     if approved and request.grant_expires_at:
-        lines.append(f"The permission lasts until {request.grant_expires_at:%d %B %Y}.")
+        lines.append(
+            lazy_gettext("The permission lasts until {date}.", date=request.grant_expires_at)
+        )
     await deliver(
         session,
         clock,
@@ -175,8 +211,8 @@ async def request_decided(
             request,
             resource,
             request.status,
-            subject_line=f"Your request to {request.scope} “{resource.title}” was {answer}",
-            body="\n\n".join(lines),
+            subject_line=subject,
+            body=lines,
             note=request.decision_note,
         ),
     )
@@ -186,6 +222,7 @@ async def request_withdrawn(
     session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
 ) -> None:
     school = await school_name(session, request.requesting_school_id)
+    words = {"school": school, "permission": permission(request.scope), "title": resource.title}
     await deliver(
         session,
         clock,
@@ -194,18 +231,32 @@ async def request_withdrawn(
             request,
             resource,
             "withdrawn",
-            subject_line=f"{school} withdrew its request about “{resource.title}”",
-            body=(
-                f"{school} withdrew its request to {request.scope} “{resource.title}”. "
-                "Nothing more is needed from you."
+            subject_line=lazy_gettext("{school} withdrew its request about “{title}”", **words),
+            body=lazy_gettext(
+                "{school} withdrew its request for {permission} “{title}”. Nothing more is "
+                "needed from you.",
+                **words,
             ),
         ),
     )
 
 
 async def request_closed(
-    session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
+    session: AsyncSession,
+    clock: Clock,
+    request: ReuseRequest,
+    resource: Resource,
+    *,
+    school_a: str,
+    school_b: str,
 ) -> None:
+    """The partnership between `school_a` and `school_b` ended, and the request with it."""
+    words = {
+        "permission": permission(request.scope),
+        "title": resource.title,
+        "school_a": school_a,
+        "school_b": school_b,
+    }
     await deliver(
         session,
         clock,
@@ -214,10 +265,12 @@ async def request_closed(
             request,
             resource,
             "closed",
-            subject_line=f"Your request about “{resource.title}” was closed",
-            body=(
-                f"Your request to {request.scope} “{resource.title}” was closed without a "
-                f"decision: {request.closed_reason}"
+            subject_line=lazy_gettext("Your request about “{title}” was closed", **words),
+            body=lazy_gettext(
+                "Your request for {permission} “{title}” was closed without a decision: the "
+                "partnership between {school_a} and {school_b} ended. If the schools become "
+                "partners again, the request can be made again.",
+                **words,
             ),
             reason=request.closed_reason,
         ),
@@ -230,10 +283,11 @@ async def request_closed(
             request,
             resource,
             "closed",
-            subject_line=f"A request about “{resource.title}” was closed",
-            body=(
-                f"The request to {request.scope} “{resource.title}” was closed: "
-                f"{request.closed_reason} Nothing more is needed from you."
+            subject_line=lazy_gettext("A request about “{title}” was closed", **words),
+            body=lazy_gettext(
+                "The request for {permission} “{title}” was closed: the partnership between "
+                "{school_a} and {school_b} ended. Nothing more is needed from you.",
+                **words,
             ),
             reason=request.closed_reason,
         ),
@@ -252,13 +306,21 @@ async def request_overdue(
             request,
             resource,
             "overdue",
-            subject_line=f"Overdue: {school}'s request about “{resource.title}”",
-            body=(
-                f"{school} asked on {request.created_at:%d %B %Y} to {request.scope} "
-                f"“{resource.title}” and has had no answer; the answer was due by "
-                f"{request.respond_by:%d %B %Y}. The code of conduct (rule 9) asks that "
-                "every request is answered, even when the answer is no. Please decide it "
-                f"or ask its authors to: POST /api/reuse-requests/{request.id}/decision."
+            subject_line=lazy_gettext(
+                "Overdue: the request of {school} about “{title}”",
+                school=school,
+                title=resource.title,
+            ),
+            body=lazy_gettext(
+                "On {asked} {school} asked for {permission} “{title}” and has had no answer; "
+                "the answer was due by {due}. The code of conduct (rule 9) asks that every "
+                "request is answered, even when the answer is no. Please decide it under "
+                "Requests, or ask its authors to.",
+                asked=request.created_at,
+                school=school,
+                permission=permission(request.scope),
+                title=resource.title,
+                due=request.respond_by,
             ),
             respond_by=str(request.respond_by),
         ),
@@ -280,11 +342,21 @@ async def grant_revoked(
     members = await school_admin_ids(session, school_id)
     if request is not None and request.requested_by_id is not None:
         members.add(request.requested_by_id)
-    cut = (
-        f" The {forwards_cut} school(s) your school passed it to can no longer read it."
-        if forwards_cut
-        else ""
-    )
+    words = {"owner": owner, "permission": permission(scope), "title": resource.title}
+    body = [
+        lazy_gettext(
+            "{owner} withdrew your school's {permission} “{title}”.",
+            **words,
+        )
+    ]
+    if forwards_cut:
+        body.append(
+            lazy_ngettext(
+                "The {n} school your school passed it to can no longer read it.",
+                "The {n} schools your school passed it to can no longer read it.",
+                forwards_cut,
+            )
+        )
     await deliver(
         session,
         clock,
@@ -293,8 +365,8 @@ async def grant_revoked(
             kind="grant.revoked",
             subject_type="grant",
             subject_id=grant_id,
-            subject_line=f"Permission to {scope} “{resource.title}” was withdrawn",
-            body=(f"{owner} withdrew your school's permission to {scope} “{resource.title}”.{cut}"),
+            subject_line=lazy_gettext("Withdrawn: {permission} “{title}”", **words),
+            body=body,
             payload={
                 "grant_id": str(grant_id),
                 "resource_id": str(resource.id),
@@ -318,6 +390,7 @@ async def resource_forwarded(
         "from_school": sender,
         "to_school": receiver,
     }
+    words = {"sender": sender, "receiver": receiver, "title": resource.title}
     await deliver(
         session,
         clock,
@@ -326,10 +399,11 @@ async def resource_forwarded(
             kind="resource.forwarded",
             subject_type="forward",
             subject_id=forward.id,
-            subject_line=f"{sender} passed “{resource.title}” on to {receiver}",
-            body=(
-                f"With your permission to share it, {sender} passed “{resource.title}” on "
-                f"to its partner {receiver}. See GET /api/resources/{resource.id}/forwards."
+            subject_line=lazy_gettext("{sender} passed “{title}” on to {receiver}", **words),
+            body=lazy_gettext(
+                "With your permission to share it, {sender} passed “{title}” on to its partner "
+                "{receiver}. The resource's page shows where it was passed on.",
+                **words,
             ),
             payload=payload,
         ),
@@ -342,11 +416,12 @@ async def resource_forwarded(
             kind="resource.received",
             subject_type="forward",
             subject_id=forward.id,
-            subject_line=f"{sender} shared “{resource.title}” with your school",
-            body=(
-                f"{sender} passed on “{resource.title}”, a resource of "
-                f"{await school_name(session, resource.owner_school_id)}, with its authors' "
-                f"permission. Your school can read it: GET /api/resources/{resource.id}."
+            subject_line=lazy_gettext("{sender} shared “{title}” with your school", **words),
+            body=lazy_gettext(
+                "{sender} passed on “{title}”, a resource of {owner}, with its authors' "
+                "permission. Your school can read it now.",
+                owner=await school_name(session, resource.owner_school_id),
+                **words,
             ),
             payload=payload,
         ),
@@ -356,20 +431,25 @@ async def resource_forwarded(
 # --- when a partnership ends ----------------------------------------------------------------
 # Each text is one string with named placeholders, so that it can be translated whole.
 
-GRANT_ENDED_SUBJECT = "Permission to {scope} “{title}” ended with the partnership"
-GRANT_ENDED_BODY = (
-    "The partnership between {school_a} and {school_b} ended, so your school's permission "
-    "to {scope} “{title}” of {owner} ended with it. A new partnership does not bring it "
-    "back: ask its authors again if you still need it."
-)
-GRANT_ENDED_BODY_WITH_FORWARDS = (
-    "The partnership between {school_a} and {school_b} ended, so your school's permission "
-    "to {scope} “{title}” of {owner} ended with it, and the schools your school passed it "
-    "to ({count}) can no longer read it. A new partnership does not bring it back: ask its "
+GRANT_ENDED_SUBJECT = lazy_gettext("Ended with the partnership: {permission} “{title}”")
+GRANT_ENDED_BODY = lazy_gettext(
+    "The partnership between {school_a} and {school_b} ended, so your school's {permission} "
+    "“{title}” of {owner} ended with it. A new partnership does not bring it back: ask its "
     "authors again if you still need it."
 )
-ACCESS_ENDED_SUBJECT = "Your school can no longer read “{title}”"
-ACCESS_ENDED_BODY = (
+GRANT_ENDED_BODY_WITH_FORWARDS = lazy_ngettext(
+    "The partnership between {school_a} and {school_b} ended, so your school's {permission} "
+    "“{title}” of {owner} ended with it, and the {n} school your school passed it to can no "
+    "longer read it. A new partnership does not bring it back: ask its authors again if you "
+    "still need it.",
+    "The partnership between {school_a} and {school_b} ended, so your school's {permission} "
+    "“{title}” of {owner} ended with it, and the {n} schools your school passed it to can no "
+    "longer read it. A new partnership does not bring it back: ask its authors again if you "
+    "still need it.",
+    0,
+)
+ACCESS_ENDED_SUBJECT = lazy_gettext("Your school can no longer read “{title}”")
+ACCESS_ENDED_BODY = lazy_gettext(
     "{sender} passed “{title}” of {owner} on to your school. The partnership between "
     "{school_a} and {school_b} ended, so your school can no longer read it. If you still "
     "need it, ask {owner} to share it with your school."
@@ -393,14 +473,17 @@ async def grant_ended_with_partnership(
     if request is not None and request.requested_by_id is not None:
         members.add(request.requested_by_id)
     words = {
-        "scope": grant.scope,
+        "permission": permission(grant.scope),
         "title": resource.title,
         "owner": owner,
         "school_a": school_a,
         "school_b": school_b,
-        "count": forwards_cut,
     }
-    body = GRANT_ENDED_BODY_WITH_FORWARDS if forwards_cut else GRANT_ENDED_BODY
+    body = (
+        replace(GRANT_ENDED_BODY_WITH_FORWARDS, n=forwards_cut)
+        if forwards_cut
+        else GRANT_ENDED_BODY
+    )
     await deliver(
         session,
         clock,
@@ -409,8 +492,8 @@ async def grant_ended_with_partnership(
             kind="grant.revoked",
             subject_type="grant",
             subject_id=grant.id,
-            subject_line=GRANT_ENDED_SUBJECT.format(**words),
-            body=body.format(**words),
+            subject_line=GRANT_ENDED_SUBJECT.with_params(**words),
+            body=body.with_params(**words),
             payload={
                 "grant_id": str(grant.id),
                 "resource_id": str(resource.id),
@@ -451,8 +534,8 @@ async def forwarded_access_ended(
             kind="resource.access_ended",
             subject_type="forward",
             subject_id=forward.id,
-            subject_line=ACCESS_ENDED_SUBJECT.format(**words),
-            body=ACCESS_ENDED_BODY.format(**words),
+            subject_line=ACCESS_ENDED_SUBJECT.with_params(**words),
+            body=ACCESS_ENDED_BODY.with_params(**words),
             payload={
                 "forward_id": str(forward.id),
                 "resource_id": str(resource.id),

@@ -17,6 +17,7 @@ from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
+from exchange.i18n import _
 from exchange.models import (
     Grant,
     GrantSource,
@@ -99,8 +100,10 @@ class ReuseRequestService:
         purpose, audience = data.purpose.strip(), data.audience.strip()
         if not purpose or not audience:
             raise InvalidInput(
-                "Say what you want to use it for (`purpose`) and who will see it "
-                "(`audience`): the authors decide on that."
+                _(
+                    "Say what you want to use it for (`purpose`) and who will see it "
+                    "(`audience`): the authors decide on that."
+                )
             )
         request = ReuseRequest(
             resource_id=resource.id,
@@ -141,9 +144,10 @@ class ReuseRequestService:
 
     def _duplicate(self, existing: UUID | None) -> Conflict:
         return Conflict(
-            "Your school already has a pending request of this scope for this resource. "
-            "Wait for the authors' answer, or withdraw it first: "
-            f"POST /api/reuse-requests/{existing}/withdraw.",
+            _(
+                "Your school already has a pending request of this scope for this resource. Wait "
+                "for the authors' answer, or withdraw that request first."
+            ),
             existing_request_id=str(existing) if existing else None,
         )
 
@@ -215,9 +219,11 @@ class ReuseRequestService:
             if on_requesting_side(identity, request) or policy.can_decide(identity, resource):
                 return request, resource
         raise NotFound(
-            "No reuse request with this id is visible to you. Requests are shown to the "
-            "member who asked, their school's admins, and the resource's authors and "
-            "owner school's admins."
+            _(
+                "No reuse request with this id is visible to you. Requests are shown to the "
+                "member who asked, their school's admins, and the resource's authors and owner "
+                "school's admins."
+            )
         )
 
     async def get(self, identity: Identity, request_id: UUID) -> ReuseRequestOut:
@@ -233,34 +239,43 @@ class ReuseRequestService:
     ) -> ReuseRequestOut:
         now = self.clock.now()
         request, resource = await self._visible(identity, request_id)
-        policy.require_can_decide(identity, resource, "answer its reuse requests")
+        policy.require_can_decide(identity, resource, policy.DecideAction.ANSWER)
         self._require_pending(request)
         note = (data.note or "").strip() or None
         approve = data.decision == "approve"
         if approve:
             if data.expires_at is not None:
                 if data.expires_at.tzinfo is None:
-                    raise InvalidInput("`expires_at` needs a time zone, e.g. 2026-06-30T00:00:00Z.")
+                    raise InvalidInput(
+                        _("`expires_at` needs a time zone, e.g. 2026-06-30T00:00:00Z.")
+                    )
                 if data.expires_at <= now:
                     raise InvalidInput(
-                        "`expires_at` is in the past: give a date after today, or leave it "
-                        "out for a permission without an end."
+                        _(
+                            "`expires_at` is in the past: give a date after today, or leave it "
+                            "out for a permission without an end."
+                        )
                     )
             if resource.confidential and request.scope != ReuseScope.ADAPT.value:
                 raise RuleRefusal(
-                    "This resource is now confidential (code of conduct, rule 6): it can "
-                    f"never be {'shared' if request.scope == 'share' else 'published'}. "
-                    "Decline the request with a note; you may approve a request to adapt it.",
+                    _(
+                        "This resource is now confidential (code of conduct, rule 6): it can "
+                        "never be {value}. Decline the request with a note; you may approve a "
+                        "request to adapt it.",
+                        value="shared" if request.scope == "share" else "published",
+                    ),
                     rule=6,
                 )
             policy.require_consent_to_leave(identity, resource, ReuseScope(request.scope))
         else:
             if data.expires_at is not None:
-                raise InvalidInput("`expires_at` only goes with an approval.")
+                raise InvalidInput(_("`expires_at` only goes with an approval."))
             if note is None:
                 raise InvalidInput(
-                    "Say why in `note` when you decline: the requesting school learns "
-                    "what it can do instead (the code of conduct, rule 9)."
+                    _(
+                        "Say why in `note` when you decline: the requesting school learns what it "
+                        "can do instead (the code of conduct, rule 9)."
+                    )
                 )
         status = ReuseRequestStatus.APPROVED if approve else ReuseRequestStatus.DENIED
         moved = await self.session.execute(
@@ -278,7 +293,9 @@ class ReuseRequestService:
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict("This request was answered a moment ago; reload it to see the answer.")
+            raise Conflict(
+                _("This request was answered a moment ago; reload it to see the answer.")
+            )
         await self.session.refresh(request)
         grant: Grant | None = None
         if approve:
@@ -320,8 +337,10 @@ class ReuseRequestService:
         request, resource = await self._visible(identity, request_id)
         if not on_requesting_side(identity, request):
             raise Forbidden(
-                "Only the school that asked can withdraw a request. To answer it, use "
-                f"POST /api/reuse-requests/{request.id}/decision."
+                _(
+                    "Only the school that asked can withdraw a request. The authors answer it by "
+                    "approving or declining it."
+                )
             )
         self._require_pending(request)
         moved = await self.session.execute(
@@ -338,7 +357,9 @@ class ReuseRequestService:
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict("This request was answered a moment ago; reload it to see the answer.")
+            raise Conflict(
+                _("This request was answered a moment ago; reload it to see the answer.")
+            )
         await self.session.refresh(request)
         record_event(
             self.session,
@@ -359,8 +380,11 @@ class ReuseRequestService:
     def _require_pending(request: ReuseRequest) -> None:
         if request.status != PENDING:
             raise Conflict(
-                f"This request is already {request.status}; only a pending request can be "
-                "answered or withdrawn. A school can make a new request if it still needs to.",
+                _(
+                    "This request is already {status}; only a pending request can be answered or "
+                    "withdrawn. A school can make a new request if it still needs to.",
+                    status=request.status,
+                ),
                 request_status=request.status,
             )
 

@@ -157,7 +157,7 @@ class SchoolController(Controller):
                     score=s.score,
                     two_way=s.two_way,
                     reasons=[
-                        ReasonOut(kind=r.kind, words=list(r.words), message=r.message)
+                        ReasonOut(kind=r.kind, words=list(r.words), message=str(r.message))
                         for r in s.reasons
                     ],
                 )

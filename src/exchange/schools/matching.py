@@ -18,6 +18,7 @@ from typing import Literal
 from uuid import UUID
 
 from exchange.folding import fold
+from exchange.i18n import LazyText, lazy_gettext
 
 ReasonKind = Literal[
     "they_offer_what_you_need",
@@ -69,7 +70,7 @@ class Profile:
 class Reason:
     kind: ReasonKind
     words: tuple[str, ...]
-    message: str
+    message: LazyText  # written in the reader's language when shown
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,9 @@ def _match(mine: Profile, theirs: Profile, my_needs: Terms, my_offers: Terms) ->
             Reason(
                 "they_offer_what_you_need",
                 tuple(they_give),
-                f"{name} offers what your school needs: {', '.join(they_give)}.",
+                lazy_gettext(
+                    "{school} offers what your school needs: {words}.", school=name, words=they_give
+                ),
             )
         )
     strong_for_me = [s for s in theirs.strong_subjects if _subject_in(s, my_needs)]
@@ -172,7 +175,11 @@ def _match(mine: Profile, theirs: Profile, my_needs: Terms, my_offers: Terms) ->
             Reason(
                 "strong_in_what_you_need",
                 tuple(strong_for_me),
-                f"{name} is strong in what your school needs: {', '.join(strong_for_me)}.",
+                lazy_gettext(
+                    "{school} is strong in what your school needs: {words}.",
+                    school=name,
+                    words=strong_for_me,
+                ),
             )
         )
     we_give = my_offers.met_by(their_needs)
@@ -181,7 +188,9 @@ def _match(mine: Profile, theirs: Profile, my_needs: Terms, my_offers: Terms) ->
             Reason(
                 "they_need_what_you_offer",
                 tuple(we_give),
-                f"{name} needs what your school offers: {', '.join(we_give)}.",
+                lazy_gettext(
+                    "{school} needs what your school offers: {words}.", school=name, words=we_give
+                ),
             )
         )
     strong_for_them = [s for s in mine.strong_subjects if _subject_in(s, their_needs)]
@@ -190,7 +199,11 @@ def _match(mine: Profile, theirs: Profile, my_needs: Terms, my_offers: Terms) ->
             Reason(
                 "need_what_you_are_strong_in",
                 tuple(strong_for_them),
-                f"{name} needs what your school is strong in: {', '.join(strong_for_them)}.",
+                lazy_gettext(
+                    "{school} needs what your school is strong in: {words}.",
+                    school=name,
+                    words=strong_for_them,
+                ),
             )
         )
     if not reasons:

@@ -15,6 +15,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
 from exchange.folding import LIKE_ESCAPE, contains_pattern, fold
+from exchange.i18n import _
 from exchange.models import Partnership, School, SchoolKind, SchoolLocality
 from exchange.partnerships.content import SelfAssessment, load_self_assessment
 from exchange.policy import (
@@ -76,9 +77,11 @@ class SchoolService:
     ) -> DirectoryPage:
         """Every member may browse the directory: it shows schools, never their members."""
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(f"'limit' must be between 1 and {MAX_PAGE_SIZE}.")
+            raise InvalidInput(
+                _("'limit' must be between 1 and {MAX_PAGE_SIZE}.", MAX_PAGE_SIZE=MAX_PAGE_SIZE)
+            )
         if offset < 0:
-            raise InvalidInput("'offset' cannot be negative.")
+            raise InvalidInput(_("'offset' cannot be negative."))
         conditions: list[ColumnElement[bool]] = [
             School.search_text.like(contains_pattern(word), escape=LIKE_ESCAPE)
             for word in fold(q).split()
@@ -92,7 +95,7 @@ class SchoolService:
         if language:
             code = language.strip().lower()
             if not code.isascii() or not code.isalpha() or not 2 <= len(code) <= 3:
-                raise InvalidInput("'language' is a language code such as ky, ru or en.")
+                raise InvalidInput(_("'language' is a language code such as ky, ru or en."))
             # The list is stored as JSON text on SQLite and JSONB on PostgreSQL; both
             # render a member as "ky" (codes are letters only, so nothing to escape).
             conditions.append(cast(School.languages, String).like(f'%"{code}"%'))
@@ -118,7 +121,7 @@ class SchoolService:
     async def get(self, identity: Identity, school_id: UUID) -> School:
         school = await self.session.get(School, school_id)
         if school is None:
-            raise NotFound("No school with this id is in the exchange.")
+            raise NotFound(_("No school with this id is in the exchange."))
         return school
 
     async def own(self, identity: Identity) -> School:
@@ -156,7 +159,13 @@ class SchoolService:
         return load_self_assessment()
 
     async def update_profile(self, identity: Identity, data: ProfileUpdate) -> School:
-        require_admin(identity, "change your school's profile")
+        require_admin(
+            identity,
+            _(
+                "Only an admin of your school can change your school's profile. Ask your school's "
+                "admin."
+            ),
+        )
         school = await self.own(identity)
         answers = _clean_answers(data.self_assessment, load_self_assessment())
         school.region = _text_or_none(data.region)
@@ -185,7 +194,12 @@ class SchoolService:
     async def suggestions(self, identity: Identity, *, limit: int = 10) -> Suggestions:
         """Schools that fit this one both ways, without itself and its current partners."""
         if not 1 <= limit <= MAX_SUGGESTIONS:
-            raise InvalidInput(f"'limit' must be between 1 and {MAX_SUGGESTIONS}.")
+            raise InvalidInput(
+                _(
+                    "'limit' must be between 1 and {MAX_SUGGESTIONS}.",
+                    MAX_SUGGESTIONS=MAX_SUGGESTIONS,
+                )
+            )
         own = await self.own(identity)
         excluded = {own.id, *(await self.open_partnerships(identity))}
         candidates = list(
@@ -206,9 +220,9 @@ class SchoolService:
         ranked = suggest(_profile(own), (_profile(s) for s in candidates), limit=limit)
         hint = None
         if not (own.offers or own.needs or own.strong_subjects):
-            hint = (
-                "Fill in what your school offers and needs (PUT /api/schools/me/profile) "
-                "to get partner suggestions."
+            hint = _(
+                "Fill in what your school offers and needs in its profile to get partner "
+                "suggestions."
             )
         return Suggestions(
             ranked,
@@ -241,8 +255,11 @@ def _clean_answers(answers: dict[str, str], assessment: SelfAssessment) -> dict[
     unknown = sorted(set(answers) - set(keys))
     if unknown:
         raise InvalidInput(
-            f"Unknown self-assessment question(s): {', '.join(unknown)}. Use the keys of "
-            "GET /api/schools/self-assessment.",
+            _(
+                "Unknown self-assessment questions: {value}. Use the keys of the "
+                "self-assessment's questions.",
+                value=", ".join(unknown),
+            ),
             unknown_keys=unknown,
         )
     # Kept in the questionnaire's order; empty answers are not answers.

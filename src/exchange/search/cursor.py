@@ -18,15 +18,16 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from exchange.errors import InvalidInput
+from exchange.i18n import lazy_gettext
 
 _VERSION = 2
 _MAX_LENGTH = 400
 
-_BAD_CURSOR = (
+_BAD_CURSOR = lazy_gettext(
     "The cursor is not one this search returned. Start again from the first page "
     "(leave out `cursor`) and follow `next_cursor`."
 )
-_OTHER_SEARCH = (
+_OTHER_SEARCH = lazy_gettext(
     "The cursor belongs to a different search (other words, filters or sort). "
     "Start again from the first page of this search."
 )

@@ -29,6 +29,7 @@ from typing import Literal
 
 from defusedxml import DefusedXmlException
 
+from exchange.i18n import N_
 from exchange.search.budget import (
     ExtractionBudget,
     OutputFull,
@@ -88,43 +89,46 @@ class Extraction:
 
 
 class Reasons:
-    """The sentences a teacher may read on a resource page, in one place."""
+    """The sentences a teacher may read on a resource page, in one place. They are
+    stored in English with the search document and translated when shown."""
 
-    TEXT_TOO_LONG = (
+    TEXT_TOO_LONG = N_(
         "The document's text is larger than the limit; only the first part is searchable."
     )
-    TOO_SLOW_PARTIAL = (
+    TOO_SLOW_PARTIAL = N_(
         "Text extraction took too long; only the first part of the document is searchable."
     )
-    TOO_SLOW = "Text extraction took too long; only the title and description are searchable."
-    TOO_MUCH_DATA_PARTIAL = (
+    TOO_SLOW = N_("Text extraction took too long; only the title and description are searchable.")
+    TOO_MUCH_DATA_PARTIAL = N_(
         "The file holds more data than the limit allows; only the first part is searchable."
     )
-    TOO_MUCH_DATA = (
+    TOO_MUCH_DATA = N_(
         "The file expands to more data than the limit allows, so its text is not searchable."
     )
-    TOO_MANY_PARTS = (
+    TOO_MANY_PARTS = N_(
         "The file holds more parts than the limit allows, so its text is not searchable."
     )
-    FORBIDDEN_XML = (
+    FORBIDDEN_XML = N_(
         "The file contains XML declarations that are not allowed, so its text is not searchable."
     )
-    DAMAGED_PARTIAL = "Part of the file is damaged; the text of the rest is searchable."
-    DAMAGED = "The file could not be read; it may be damaged."
-    NO_TEXT = "No text was found in this file; a scan or a picture has no searchable text."
-    PASSWORD = "The PDF is protected by a password, so its text cannot be searched."
-    LEGACY_OFFICE = (
+    DAMAGED_PARTIAL = N_("Part of the file is damaged; the text of the rest is searchable.")
+    DAMAGED = N_("The file could not be read; it may be damaged.")
+    NO_TEXT = N_("No text was found in this file; a scan or a picture has no searchable text.")
+    PASSWORD = N_("The PDF is protected by a password, so its text cannot be searched.")
+    LEGACY_OFFICE = N_(
         "Text is not read from old Office files (.doc, .xls, .ppt); "
         "save the file as .docx, .xlsx or .pptx to make its text searchable."
     )
-    MEDIA = "Pictures, sound and video have no searchable text."
-    ARCHIVE = "Text is not read from inside zip archives."
-    OTHER_KIND = "Text is not read from this kind of file."
-    OUT_OF_MEMORY = (
+    MEDIA = N_("Pictures, sound and video have no searchable text.")
+    ARCHIVE = N_("Text is not read from inside zip archives.")
+    OTHER_KIND = N_("Text is not read from this kind of file.")
+    OUT_OF_MEMORY = N_(
         "Text extraction needed more memory than allowed; "
         "only the title and description are searchable."
     )
-    CRASHED = "Text extraction stopped unexpectedly; only the title and description are searchable."
+    CRASHED = N_(
+        "Text extraction stopped unexpectedly; only the title and description are searchable."
+    )
 
 
 _Reader = Callable[[Path, ExtractionBudget], None]

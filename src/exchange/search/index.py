@@ -22,6 +22,7 @@ from uuid import UUID
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.models import Member, Resource, ResourceAuthor, SearchDocument, SearchText
 from exchange.search.extraction import Extraction
 from exchange.search.normalise import normalise_text
@@ -96,13 +97,31 @@ async def text_extraction_of(session: AsyncSession, resource_id: UUID) -> TextEx
         select(SearchDocument).where(SearchDocument.resource_id == resource_id)
     )
     if document is None:
-        return TextExtraction(status=PENDING)
+        return TextExtraction(status=PENDING, label=str(EXTRACTION_LABELS[PENDING]))
+    status = typing.cast(ExtractionState, document.extraction_status)
     return TextExtraction(
-        status=typing.cast(ExtractionState, document.extraction_status),
-        reason=document.extraction_reason,
+        status=status,
+        # The reason is stored in English (`extraction.Reasons`) and shown translated.
+        reason=_(document.extraction_reason) if document.extraction_reason else None,
         version=document.extracted_version,
         truncated=document.text_truncated,
+        label=str(EXTRACTION_LABELS.get(status, status)),
     )
+
+
+# What each extraction state means to a teacher looking at the resource.
+EXTRACTION_LABELS: dict[str, LazyText] = {
+    "pending": lazy_gettext("The text inside the file is being read for search."),
+    "done": lazy_gettext("The text inside the file can be searched."),
+    "no_text": lazy_gettext("The file has no text that can be searched."),
+    "unsupported": lazy_gettext(
+        "The text inside this kind of file is not read for search; its title and "
+        "description can be searched."
+    ),
+    "failed": lazy_gettext(
+        "The text inside the file could not be read; its title and description can be searched."
+    ),
+}
 
 
 class SearchIndex:

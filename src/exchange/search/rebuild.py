@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
 from exchange.errors import NotFound
+from exchange.i18n import _
 from exchange.models import Job, Resource, School, SearchDocument
 from exchange.search.extraction_job import (
     EXTRACT_TEXT,
@@ -113,15 +114,21 @@ async def _check_exists(
     session: AsyncSession, school_id: UUID | None, resource_id: UUID | None
 ) -> None:
     if school_id is not None and await session.get(School, school_id) is None:
-        raise NotFound(f"There is no school {school_id}.")
+        raise NotFound(_("There is no school {school_id}.", school_id=school_id))
     if resource_id is not None:
         owner = await session.scalar(
             select(Resource.owner_school_id).where(Resource.id == resource_id)
         )
         if owner is None:
-            raise NotFound(f"There is no resource {resource_id}.")
+            raise NotFound(_("There is no resource {resource_id}.", resource_id=resource_id))
         if school_id is not None and owner != school_id:
-            raise NotFound(f"Resource {resource_id} does not belong to school {school_id}.")
+            raise NotFound(
+                _(
+                    "Resource {resource_id} does not belong to school {school_id}.",
+                    resource_id=resource_id,
+                    school_id=school_id,
+                )
+            )
 
 
 def _dialect(session: AsyncSession) -> str:

@@ -36,6 +36,8 @@ class TextExtraction(msgspec.Struct):
     reason: str | None = None
     version: int | None = None
     truncated: bool = False
+    # `status` in words a teacher reads, in the request's language.
+    label: str = ""
 
 
 class SearchItem(msgspec.Struct):

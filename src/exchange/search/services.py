@@ -26,6 +26,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.database import sqlite_reader
 from exchange.errors import InvalidInput
+from exchange.i18n import _
 from exchange.policy import reading_parameters
 from exchange.resources.languages import is_language_code
 from exchange.search import statements
@@ -149,23 +150,32 @@ class _Search:
 def _validated(params: SearchParams) -> _Search:
     if params.q is not None and len(params.q) > MAX_QUERY_CHARS:
         raise InvalidInput(
-            f"The search text is too long; use at most {MAX_QUERY_CHARS} characters.", field="q"
+            _(
+                "The search text is too long; use at most {MAX_QUERY_CHARS} characters.",
+                MAX_QUERY_CHARS=MAX_QUERY_CHARS,
+            ),
+            field="q",
         )
     if not 1 <= params.limit <= MAX_LIMIT:
-        raise InvalidInput(f"`limit` must be between 1 and {MAX_LIMIT}.", field="limit")
+        raise InvalidInput(
+            _("`limit` must be between 1 and {MAX_LIMIT}.", MAX_LIMIT=MAX_LIMIT), field="limit"
+        )
     for grade in params.grades:
         if not 1 <= grade <= 11:
-            raise InvalidInput("`grade` must be a school grade from 1 to 11.", field="grade")
+            raise InvalidInput(_("`grade` must be a school grade from 1 to 11."), field="grade")
     languages = tuple(dict.fromkeys(code.strip().lower() for code in params.languages))
     for code in languages:
         if not is_language_code(code):
             raise InvalidInput(
-                "`language` must be a two-letter language code (ISO 639-1) such as ky, ru or en.",
+                _(
+                    "`language` must be a two-letter language code (ISO 639-1) such as ky, ru or "
+                    "en."
+                ),
                 field="language",
             )
     subjects = tuple(dict.fromkeys(subject.strip() for subject in params.subjects))
     if any(not subject or len(subject) > 100 for subject in subjects):
-        raise InvalidInput("`subject` must be 1 to 100 characters.", field="subject")
+        raise InvalidInput(_("`subject` must be 1 to 100 characters."), field="subject")
     author_id, author_words = _author(params.author)
     query = parse_query(params.q or "")
     sort: SortOrder = params.sort or ("newest" if query.is_empty else "relevance")
@@ -203,14 +213,14 @@ def _author(value: str | None) -> tuple[UUID | None, tuple[str, ...]]:
     if value is None or not value.strip():
         return None, ()
     if len(value) > 200:
-        raise InvalidInput("`author` must be at most 200 characters.", field="author")
+        raise InvalidInput(_("`author` must be at most 200 characters."), field="author")
     try:
         return UUID(value.strip()), ()
     except ValueError:
         pass
     words = tuple(normalise_text(value).split())
     if not words:
-        raise InvalidInput("`author` must be a member's id or a name.", field="author")
+        raise InvalidInput(_("`author` must be a member's id or a name."), field="author")
     return None, words
 
 

@@ -17,6 +17,7 @@ from importlib import resources
 from string import Template
 
 from exchange.errors import InvalidInput
+from exchange.i18n import _
 
 __all__ = [
     "CHARACTERISTICS",
@@ -96,7 +97,11 @@ class UnsupportedLanguage(InvalidInput, ValueError):
 
     def __init__(self, language: str) -> None:
         super().__init__(
-            f"Language {language!r} is not available; choose one of: {', '.join(LANGUAGES)}."
+            _(
+                "Language {language!r} is not available; choose one of: {languages}.",
+                language=language,
+                languages=", ".join(LANGUAGES),
+            )
         )
         self.language = language
 
@@ -106,8 +111,12 @@ class UnknownCharacteristic(InvalidInput, ValueError):
 
     def __init__(self, characteristic: str) -> None:
         super().__init__(
-            f"Partnership characteristic {characteristic!r} is not known; "
-            f"choose from: {', '.join(CHARACTERISTICS)}."
+            _(
+                "Partnership characteristic {characteristic!r} is not known; choose from: "
+                "{characteristics}.",
+                characteristic=characteristic,
+                characteristics=", ".join(CHARACTERISTICS),
+            )
         )
         self.characteristic = characteristic
 
