@@ -774,13 +774,9 @@ def check_confidential_licence(confidential: bool, licence: str) -> None:
 # work stays at visibility `school`; withdrawing the consent narrows it back there.
 STUDENT_WORK = ResourceKind.STUDENT_WORK.value
 STUDENT_CONSENTS: tuple[str, ...] = tuple(consent.value for consent in StudentConsent)
-ASK_FOR_CONSENT = (
+ASK_FOR_CONSENT = lazy_gettext(
     "Record that parents agreed, or that the work is anonymous, before sharing a student's "
     "work with partners."
-)
-_CONSENT_VALUES = (
-    "Send `student_consent` 'parents' (the parents agreed, and your school keeps their "
-    "consent) or 'not_needed_anonymous' (the work shows no student's name or face)"
 )
 
 
@@ -798,7 +794,11 @@ def default_visibility(kind: str, student_consent: str | None) -> str:
 
 
 def _consent_needed(detail: str) -> InvalidInput:
-    return InvalidInput(detail, errors=[{"field": "student_consent", "message": ASK_FOR_CONSENT}])
+    """The refusal: the request for consent, then what to do about it (whole sentences)."""
+    return InvalidInput(
+        f"{ASK_FOR_CONSENT} {detail}",
+        errors=[{"field": "student_consent", "message": str(ASK_FOR_CONSENT)}],
+    )
 
 
 def student_work_visibility(
@@ -816,7 +816,11 @@ def student_work_visibility(
     if consent_withdrawn:
         return Visibility.SCHOOL.value
     raise _consent_needed(
-        f"{ASK_FOR_CONSENT} {_CONSENT_VALUES}, or keep its visibility 'school' (your school only)."
+        _(
+            "Send `student_consent` 'parents' (the parents agreed, and your school keeps their "
+            "consent) or 'not_needed_anonymous' (the work shows no student's name or face), or "
+            "keep its visibility 'school' (your school only)."
+        )
     )
 
 
@@ -830,11 +834,13 @@ def require_anonymous_restated(resource: Resource, restated: str | None) -> None
         and restated is None
     ):
         raise _consent_needed(
-            f"{ASK_FOR_CONSENT} This student's work is shared as anonymous, and the "
-            "new file will be shared the same way: send `student_consent` "
-            "'not_needed_anonymous' with it if it shows no student's name or face "
-            "either, or 'parents' if the parents agreed. Otherwise change its visibility "
-            "to 'school' first."
+            _(
+                "This student's work is shared as anonymous, and the "
+                "new file will be shared the same way: send `student_consent` "
+                "'not_needed_anonymous' with it if it shows no student's name or face "
+                "either, or 'parents' if the parents agreed. Otherwise change its visibility "
+                "to 'school' first."
+            )
         )
 
 
@@ -846,21 +852,43 @@ def require_consent_to_leave(
     beyond what reading it needs."""
     if scope is ReuseScope.ADAPT or consent_on_file(resource.kind, resource.student_consent):
         return
-    what = {ReuseScope.SHARE: "shared", ReuseScope.PUBLISH: "published"}.get(
-        scope if scope is not None else ReuseScope.SHARE, "shared"
-    )
-    if scope is None:
-        what = "forwarded"
+    key = "forward" if scope is None else scope.value
     if is_owner_school(identity, resource):
-        raise _consent_needed(
-            f"{ASK_FOR_CONSENT} This student's work has no consent on file, so it cannot "
-            f"be {what}. {_CONSENT_VALUES} with PATCH /api/resources/{resource.id}, "
-            "then decide again."
-        )
-    raise _consent_needed(
-        f"{ASK_FOR_CONSENT} This student's work has no consent on file at its school, so "
-        f"it cannot be {what}: its school has to record that first."
-    )
+        raise _consent_needed(str(_NO_CONSENT_HERE[key]))
+    raise _consent_needed(str(_NO_CONSENT_THERE[key]))
+
+
+_NO_CONSENT_HERE: Mapping[str, LazyText] = {
+    "share": lazy_gettext(
+        "This student's work has no consent on file, so it cannot be shared. Record the "
+        "consent (`student_consent` 'parents' or 'not_needed_anonymous') by editing the "
+        "resource, then decide again."
+    ),
+    "publish": lazy_gettext(
+        "This student's work has no consent on file, so it cannot be published. Record the "
+        "consent (`student_consent` 'parents' or 'not_needed_anonymous') by editing the "
+        "resource, then decide again."
+    ),
+    "forward": lazy_gettext(
+        "This student's work has no consent on file, so it cannot be passed on. Record the "
+        "consent (`student_consent` 'parents' or 'not_needed_anonymous') by editing the "
+        "resource, then decide again."
+    ),
+}
+_NO_CONSENT_THERE: Mapping[str, LazyText] = {
+    "share": lazy_gettext(
+        "This student's work has no consent on file at its school, so it cannot be shared: "
+        "its school has to record that first."
+    ),
+    "publish": lazy_gettext(
+        "This student's work has no consent on file at its school, so it cannot be "
+        "published: its school has to record that first."
+    ),
+    "forward": lazy_gettext(
+        "This student's work has no consent on file at its school, so it cannot be passed "
+        "on: its school has to record that first."
+    ),
+}
 
 
 # --- reuse requests (rules 6, 7, 9) -------------------------------------------------------

@@ -20,6 +20,7 @@ from exchange.accounts.services import AccountService
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
+from exchange.i18n import _
 from exchange.models import Member, School, SetupCode
 
 PURPOSE: Final = "first_school"
@@ -74,7 +75,7 @@ class FirstRunService:
         admin_password: str,
     ) -> tuple[School, Member]:
         if not await self.needed():
-            raise NotFound("The exchange already has its first school.")
+            raise NotFound(_("The exchange already has its first school."))
         used = await self.session.execute(
             delete(SetupCode).where(
                 SetupCode.purpose == PURPOSE, SetupCode.code_hash == _digest(setup_code)
@@ -83,8 +84,10 @@ class FirstRunService:
         if used.rowcount != 1:  # type: ignore[attr-defined]
             await self.session.rollback()
             raise InvalidInput(
-                "This is not the setup code. It is shown in the console where "
-                "'exchange serve' was started; restarting the service shows a new one.",
+                _(
+                    "This is not the setup code. It is shown in the console where 'exchange "
+                    "serve' was started; restarting the service shows a new one."
+                ),
                 field="setup_code",
             )
         return await AccountService(self.session, self.settings, self.clock).create_school(

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.config import Settings
 from exchange.errors import TooManyAttempts
+from exchange.i18n import lazy_gettext
 from exchange.models import KnownSignInAddress, SignInThrottle
 
 _THROTTLES = SignInThrottle.__table__
@@ -162,7 +163,7 @@ async def count_attempt(
     await session.commit()
 
 
-TOO_MANY_ATTEMPTS = (
+TOO_MANY_ATTEMPTS = lazy_gettext(
     "Too many failed sign-ins. Wait {seconds} seconds and try again, or ask your school's "
     "admin for a link to set a new password."
 )
@@ -170,7 +171,7 @@ TOO_MANY_ATTEMPTS = (
 
 def too_many_attempts(retry_after_seconds: int) -> TooManyAttempts:
     return TooManyAttempts(
-        TOO_MANY_ATTEMPTS.format(seconds=retry_after_seconds),
+        TOO_MANY_ATTEMPTS.with_params(seconds=retry_after_seconds),
         retry_after_seconds=retry_after_seconds,
     )
 
