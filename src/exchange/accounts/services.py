@@ -124,7 +124,7 @@ class AccountService:
         member = await self.get_member(identity, member_id)
         if not member.is_active:
             raise Conflict(
-                "This member's account is disabled. Enable it first, then make a new link."
+                _("This member's account is disabled. Enable it first, then make a new link.")
             )
         link = await self._issue_link(identity, member, password_links.RESET)
         await self.session.commit()
@@ -339,15 +339,20 @@ class AccountService:
         )
         if link is None:
             raise NotFound(
-                "This link is not one the exchange made. Check that you copied the whole "
-                "link, or ask your school's admin for a new one."
+                _(
+                    "This link is not one the exchange made. Check that you copied the whole "
+                    "link, or ask your school's admin for a new one."
+                )
             )
         refuse_unusable_link(link, now)
         check_password_rules(new_password)
         member = await self.session.get(Member, link.member_id)
         if member is None or not member.is_active:
             raise Conflict(
-                "This account is disabled, so its password cannot be set. Ask your school's admin."
+                _(
+                    "This account is disabled, so its password cannot be set. Ask your school's "
+                    "admin."
+                )
             )
         await self.session.commit()  # the reads end before the slow hash
         password_hash = await hash_password(new_password)
@@ -397,8 +402,10 @@ class AccountService:
         await throttle.count_attempt(self.session, self.settings, counters, now)
         if not await verify_password(member.password_hash, current_password):
             raise InvalidInput(
-                "Your current password is not right. Type it again; if you forgot it, ask "
-                "your school's admin for a link to set a new one.",
+                _(
+                    "Your current password is not right. Type it again; if you forgot it, ask "
+                    "your school's admin for a link to set a new one."
+                ),
                 errors=[{"field": "current_password", "message": "not right"}],
             )
         password_hash = await hash_password(new_password)
@@ -423,15 +430,19 @@ def refuse_unusable_link(link: PasswordLink, now: datetime) -> None:
     """Say plainly why a link no longer works."""
     if link.used_at is not None:
         raise Conflict(
-            "This link was already used to set a password. Sign in with that password, or "
-            "ask your school's admin for a new link.",
+            _(
+                "This link was already used to set a password. Sign in with that password, or ask "
+                "your school's admin for a new link."
+            ),
             link_status="used",
         )
     if link.replaced_at is not None:
         raise Conflict(
-            "This link no longer works: a newer link was made for this account, or its "
-            "password was changed. Use the newest link, or ask your school's admin for a "
-            "new one.",
+            _(
+                "This link no longer works: a newer link was made for this account, or its "
+                "password was changed. Use the newest link, or ask your school's admin for a new "
+                "one."
+            ),
             link_status="replaced",
         )
     if link.expires_at <= now:

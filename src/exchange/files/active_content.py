@@ -38,7 +38,9 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-_PRINT_AGAIN: Final = (
+from exchange.i18n import N_
+
+_PRINT_AGAIN: Final = N_(
     "Print it to PDF again (in the print window choose 'Save as PDF') and upload that copy."
 )
 
@@ -49,87 +51,112 @@ class ActiveContent:
 
     kind: str
     detail: str
+    # A second sentence saying what to do, when several findings share it.
+    advice: str = ""
 
 
 class Findings:
-    """The sentences a teacher reads when a document is refused, in one place."""
+    """The sentences a teacher reads when a document is refused, in one place: marked
+    for the catalogs here, translated when the refusal is made."""
 
     OFFICE_MACROS = ActiveContent(
         "macros",
-        "This Office file contains macros (small programs). Save it as an ordinary "
-        ".docx, .xlsx or .pptx without macros and upload that.",
+        N_(
+            "This Office file contains macros (small programs). Save it as an ordinary "
+            ".docx, .xlsx or .pptx without macros and upload that."
+        ),
     )
     LEGACY_OFFICE_MACROS = ActiveContent(
         "macros",
-        "This old-style Office file contains macros (small programs). Open it, save it "
-        "as .docx, .xlsx or .pptx without macros and upload that.",
+        N_(
+            "This old-style Office file contains macros (small programs). Open it, save it "
+            "as .docx, .xlsx or .pptx without macros and upload that."
+        ),
     )
     OFFICE_OBJECTS = ActiveContent(
         "embedded_object",
-        "This Office file contains an embedded object or control (OLE or ActiveX) that "
-        "can run a program when it is opened. Replace the object with a picture of it, "
-        "or save the document as PDF, and upload that.",
+        N_(
+            "This Office file contains an embedded object or control (OLE or ActiveX) that "
+            "can run a program when it is opened. Replace the object with a picture of it, "
+            "or save the document as PDF, and upload that."
+        ),
     )
     OPEN_DOCUMENT_MACROS = ActiveContent(
         "macros",
-        "This OpenDocument file contains macros or scripts (small programs). Remove them "
-        "(Tools > Macros > Organise Macros), save the file again and upload the new copy.",
+        N_(
+            "This OpenDocument file contains macros or scripts (small programs). Remove them "
+            "(Tools > Macros > Organise Macros), save the file again and upload the new copy."
+        ),
     )
     OPEN_DOCUMENT_OBJECTS = ActiveContent(
         "embedded_object",
-        "This OpenDocument file contains an embedded object from another program (OLE) "
-        "that can run a program when it is opened. Replace the object with a picture of "
-        "it, or save the document as PDF, and upload that.",
+        N_(
+            "This OpenDocument file contains an embedded object from another program (OLE) "
+            "that can run a program when it is opened. Replace the object with a picture of "
+            "it, or save the document as PDF, and upload that."
+        ),
     )
     RTF_OBJECTS = ActiveContent(
         "embedded_object",
-        "This RTF document contains an embedded object (OLE) that can run a program when "
-        "it is opened. Save the document as .docx or PDF without the object and upload that.",
+        N_(
+            "This RTF document contains an embedded object (OLE) that can run a program when "
+            "it is opened. Save the document as .docx or PDF without the object and upload that."
+        ),
     )
     PDF_SCRIPT_ON_OPEN = ActiveContent(
         "javascript",
-        "This PDF contains a script that runs when it is opened (JavaScript). " + _PRINT_AGAIN,
+        N_("This PDF contains a script that runs when it is opened (JavaScript)."),
+        _PRINT_AGAIN,
     )
     PDF_SCRIPT = ActiveContent(
         "javascript",
-        "This PDF contains scripts (JavaScript) that run while it is read or filled in. "
-        + _PRINT_AGAIN,
+        N_("This PDF contains scripts (JavaScript) that run while it is read or filled in."),
+        _PRINT_AGAIN,
     )
     PDF_LAUNCH = ActiveContent(
         "launch",
-        "This PDF contains an instruction to start a program on the reader's computer. "
-        + _PRINT_AGAIN,
+        N_("This PDF contains an instruction to start a program on the reader's computer."),
+        _PRINT_AGAIN,
     )
     PDF_OPENS_ADDRESS = ActiveContent(
         "automatic_link",
-        "This PDF opens a web address or another file by itself when it is opened or "
-        "read. " + _PRINT_AGAIN,
+        N_("This PDF opens a web address or another file by itself when it is opened or read."),
+        _PRINT_AGAIN,
     )
     PDF_ATTACHMENT = ActiveContent(
         "embedded_file",
-        "This PDF has other files attached inside it, which partner schools would open "
-        "without their being checked. Upload each attached file on its own, and the PDF "
-        "printed to PDF again without its attachments.",
+        N_(
+            "This PDF has other files attached inside it, which partner schools would open "
+            "without their being checked. Upload each attached file on its own, and the PDF "
+            "printed to PDF again without its attachments."
+        ),
     )
     PDF_RICH_MEDIA = ActiveContent(
         "rich_media",
-        "This PDF contains interactive media (Flash) that runs code when it is played. "
-        "Upload the video on its own and the PDF printed to PDF again.",
+        N_(
+            "This PDF contains interactive media (Flash) that runs code when it is played. "
+            "Upload the video on its own and the PDF printed to PDF again."
+        ),
     )
     PDF_FORM_SCRIPT = ActiveContent(
         "javascript",
-        "This PDF is a form with scripts (XFA) that run when it is opened or filled in. "
-        + _PRINT_AGAIN,
+        N_("This PDF is a form with scripts (XFA) that run when it is opened or filled in."),
+        _PRINT_AGAIN,
     )
     PDF_UNCHECKED = ActiveContent(
         "unchecked",
-        "This PDF could not be checked for scripts: it is damaged, or too complex to read "
-        "in time. " + _PRINT_AGAIN,
+        N_(
+            "This PDF could not be checked for scripts: it is damaged, or too complex to read "
+            "in time."
+        ),
+        _PRINT_AGAIN,
     )
     PDF_LOCKED = ActiveContent(
         "unchecked",
-        "This PDF is locked with a password, so it cannot be checked for scripts. Save a "
-        "copy without the password (or print it to PDF) and upload that.",
+        N_(
+            "This PDF is locked with a password, so it cannot be checked for scripts. Save a "
+            "copy without the password (or print it to PDF) and upload that."
+        ),
     )
 
 

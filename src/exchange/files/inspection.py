@@ -478,9 +478,10 @@ def _type_for_extension(extension: str, *, among: tuple[str, ...]) -> str | None
 
 def active_content_refusal(found: ActiveContent, media_type: str) -> UnsupportedMediaType:
     """The refusal of a document that carries runnable content (see `active_content`)."""
-    return UnsupportedMediaType(
-        found.detail, detected_media_type=media_type, active_content=found.kind
-    )
+    detail = _(found.detail)
+    if found.advice:
+        detail = f"{detail} {_(found.advice)}"
+    return UnsupportedMediaType(detail, detected_media_type=media_type, active_content=found.kind)
 
 
 def _refusal(detail: str | LazyText, sniffed: str) -> UnsupportedMediaType:
