@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from sqlalchemy import select
 
@@ -243,6 +243,35 @@ async def test_withdrawing_consent_narrows_the_work_to_its_school_and_cuts_forwa
         {"student_consent": None, "previous": "parents", "visibility": "school"},
         {"student_consent": "parents", "previous": None},
     ]
+
+
+async def test_withdrawing_consent_revokes_the_permissions_to_pass_the_work_on(
+    ground: Ground,
+) -> None:
+    _a, teacher, b = await _schools(ground)
+    b_teacher = await b.teacher()
+    work = await _created(teacher, visibility="partners", student_consent="parents")
+    resource_id = UUID(work["id"])
+    url = f"/api/resources/{work['id']}"
+    share = await grant_by_request(ground, b_teacher, teacher, resource_id, "share")
+    publish = await grant_by_request(ground, b_teacher, teacher, resource_id, "publish")
+    adapt = await grant_by_request(ground, b_teacher, teacher, resource_id, "adapt")
+
+    await teacher.patch(url, json={"student_consent": None})
+    # The parents agree again: the work is shared, the old permissions stay revoked.
+    await teacher.patch(url, json={"student_consent": "parents", "visibility": "partners"})
+
+    grants = {g["id"]: g for g in (await teacher.get(f"{url}/grants")).json()}
+    for revoked in (share, publish):
+        assert grants[revoked]["status"] == "revoked"
+        assert grants[revoked]["revoked_reason"] == "student_consent_withdrawn"
+        assert "consent" in grants[revoked]["why"]
+    assert grants[adapt]["status"] == "active"
+    inbox = (await b_teacher.get("/api/notifications", params={"limit": 100})).json()["items"]
+    told = sorted(n["payload"]["scope"] for n in inbox if n["kind"] == "grant.revoked")
+    assert told == ["publish", "share"]
+    forwarded = await b_teacher.post(f"{url}/forward", json={"school_id": str(uuid4())})
+    assert_problem(forwarded, 403, rule=7)
 
 
 # --- what leaves the receiving school ---------------------------------------------------

@@ -90,3 +90,5 @@ class GrantRevocation(StrEnum):
 
     WITHDRAWN = "withdrawn"  # an author or the owner school's admin withdrew it
     PARTNERSHIP_ENDED = "partnership_ended"  # the partnership it rested on ended
+    # The owner school withdrew the consent for a student's work: nothing of it leaves.
+    STUDENT_CONSENT_WITHDRAWN = "student_consent_withdrawn"

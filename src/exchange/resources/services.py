@@ -29,11 +29,15 @@ from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
 from exchange.models import (
     Forward,
+    Grant,
+    GrantRevocation,
     Member,
     Resource,
     ResourceAuthor,
     ResourceShare,
     ResourceVersion,
+    ReuseRequest,
+    ReuseScope,
     School,
 )
 from exchange.resources import quota
@@ -55,6 +59,7 @@ from exchange.resources.schemas import (
     VersionOut,
 )
 from exchange.resources.upload import StoredFile, UploadReceiver
+from exchange.reuse import notices
 from exchange.search.extraction_job import queue_text_extraction
 from exchange.search.index import SearchIndex, text_extraction_of
 
@@ -344,20 +349,81 @@ class ResourceService:
             },
         )
 
-    async def _cut_forwards(self, resource: Resource) -> None:
-        """A student's work whose consent was withdrawn: what was forwarded is cut for
-        good (recording the consent again does not bring it back)."""
+    async def _stop_passing_on(self, identity: Identity, resource: Resource) -> None:
+        """The consent for a student's work was withdrawn: its `share` and `publish`
+        permissions are revoked and what was forwarded is cut, for good (recording the
+        consent again brings neither back); the schools that held them are told."""
         now = self.clock.now()
-        await self.session.execute(
-            update(Forward)
-            .where(Forward.resource_id == resource.id, Forward.cut_at.is_(None))
-            .values(
-                cut_at=now,
-                cut_reason="The consent for this student's work was withdrawn.",
-                updated_at=now,
+        grants = list(
+            await self.session.scalars(
+                select(Grant)
+                .where(
+                    Grant.resource_id == resource.id,
+                    Grant.scope.in_([ReuseScope.SHARE.value, ReuseScope.PUBLISH.value]),
+                    policy.grant_in_force(Grant, now),
+                )
+                .order_by(Grant.created_at, Grant.id)
             )
-            .execution_options(synchronize_session=False)
         )
+        if grants:
+            await self.session.execute(
+                update(Grant)
+                .where(Grant.id.in_([g.id for g in grants]), Grant.revoked_at.is_(None))
+                .values(
+                    revoked_at=now,
+                    revoked_by_id=identity.member_id,
+                    revoked_reason=GrantRevocation.STUDENT_CONSENT_WITHDRAWN.value,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        cut = list(
+            await self.session.scalars(
+                select(Forward).where(Forward.resource_id == resource.id, Forward.cut_at.is_(None))
+            )
+        )
+        if cut:
+            await self.session.execute(
+                update(Forward)
+                .where(Forward.id.in_([f.id for f in cut]), Forward.cut_at.is_(None))
+                .values(
+                    cut_at=now,
+                    cut_reason="The consent for this student's work was withdrawn.",
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        for grant in grants:
+            record_event(
+                self.session,
+                self.clock,
+                action="grant.revoked",
+                owner_school_id=resource.owner_school_id,
+                actor=identity,
+                resource_id=resource.id,
+                reuse_request_id=grant.reuse_request_id,
+                other_school_id=grant.school_id,
+                details={
+                    "grant_id": str(grant.id),
+                    "scope": grant.scope,
+                    "reason": GrantRevocation.STUDENT_CONSENT_WITHDRAWN.value,
+                },
+            )
+            request = (
+                await self.session.get(ReuseRequest, grant.reuse_request_id)
+                if grant.reuse_request_id
+                else None
+            )
+            await notices.grant_revoked(
+                self.session,
+                self.clock,
+                grant_id=grant.id,
+                scope=grant.scope,
+                school_id=grant.school_id,
+                resource=resource,
+                request=request,
+                forwards_cut=sum(1 for f in cut if f.grant_id == grant.id),
+            )
 
     async def _quota(self, school_id: UUID) -> quota.SchoolQuota:
         return await quota.quota_of(self.session, school_id, self.settings.school_quota_bytes)
@@ -436,8 +502,8 @@ class ResourceService:
         if "student_consent" in changed:
             narrowed = "visibility" in changed and after.visibility == "school"
             self._record_consent(identity, resource, after.student_consent, narrowed=narrowed)
-            if withdrawn and narrowed:
-                await self._cut_forwards(resource)
+            if withdrawn:
+                await self._stop_passing_on(identity, resource)
         record_event(
             self.session,
             self.clock,

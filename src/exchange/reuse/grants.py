@@ -42,6 +42,12 @@ PARTNERSHIP_ENDED_WHY = (
 )
 
 
+STUDENT_CONSENT_WITHDRAWN_WHY = (
+    "The permission ended when the school withdrew the consent for this student's work; "
+    "recording the consent again does not bring it back."
+)
+
+
 def grant_status(grant: Grant, now: datetime) -> GrantStatus:
     if grant.revoked_at is not None:
         return "revoked"
@@ -94,6 +100,8 @@ async def grant_views(session: AsyncSession, grants: list[Grant], now: datetime)
         why = "Approved reuse request" + (f" for: {purpose}" if purpose else ".")
         if grant.revoked_reason == GrantRevocation.PARTNERSHIP_ENDED.value:
             why += " " + PARTNERSHIP_ENDED_WHY
+        elif grant.revoked_reason == GrantRevocation.STUDENT_CONSENT_WITHDRAWN.value:
+            why += " " + STUDENT_CONSENT_WITHDRAWN_WHY
         views.append(
             GrantOut(
                 id=grant.id,
