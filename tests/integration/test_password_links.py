@@ -304,6 +304,9 @@ async def test_links_are_emailed_with_the_configured_public_address(
         body = mail.get_content()
         assert url in body
         assert "Ош №5" in body
+        # A member who has chosen no language, of a school that names none: Kyrgyz.
+        assert mail["Content-Language"] == "ky"
+        assert body.startswith("Урматтуу ")
         reset = await school.admin.post(f"/api/members/{added['id']}/password-reset")
         assert reset.json()["emailed"] is True
         messages = await inbox.wait_for(2)

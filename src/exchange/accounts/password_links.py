@@ -22,6 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import new_token, token_digest
 from exchange.config import Settings
+from exchange.i18n import _, lazy_gettext, using_language
+from exchange.i18n.catalogs import SOURCE_LANGUAGE
+from exchange.mail.notifications import SIGNATURE
 from exchange.mail.outbox import compose, queue_mail
 from exchange.models import Member, PasswordLink
 
@@ -62,6 +65,7 @@ async def issue_link(
     purpose: str,
     issued_by: UUID | None,
     now: datetime,
+    language: str = SOURCE_LANGUAGE,
 ) -> IssuedLink:
     """Add a new link for `member` (voiding earlier ones) and queue its e-mail; the
     caller commits, and the mail leaves with the commit."""
@@ -78,34 +82,34 @@ async def issue_link(
         )
     )
     url = link_url(settings, token)
-    mailed = (
-        queue_mail(session, [link_mail(settings, member, school_name, url, expires_at, purpose)])
-        > 0
-    )
+    mail = link_mail(settings, member, school_name, url, expires_at, purpose, language)
+    mailed = queue_mail(session, [mail]) > 0
     return IssuedLink(url=url, expires_at=expires_at, mailed=mailed)
 
 
-JOIN_SUBJECT = "Your account in the partner-school exchange"
-RESET_SUBJECT = "Set a new password for the partner-school exchange"
+JOIN_SUBJECT = lazy_gettext("Your account in the partner-school exchange")
+RESET_SUBJECT = lazy_gettext("Set a new password for the partner-school exchange")
+# Each paragraph one sentence (or two) of its own; the link stands alone between them.
 JOIN_BODY = (
-    "Dear {name},\n\n"
-    "An admin of {school} has added you to the partner-school exchange, where partner "
-    "schools share lesson plans and other resources.\n\n"
-    "Open this link to choose your password; it works once, until {expires} (UTC):\n\n"
-    "{url}\n\n"
-    "Then sign in with your e-mail address, {email}.\n\n"
-    "— The partner-school exchange\n"
+    lazy_gettext(
+        "An admin of {school} has added you to the partner-school exchange, where partner "
+        "schools share lesson plans and other resources."
+    ),
+    lazy_gettext("Open this link to choose your password; it works once, until {expires} (UTC):"),
+    lazy_gettext("Then sign in with your e-mail address, {email}."),
 )
 RESET_BODY = (
-    "Dear {name},\n\n"
-    "An admin of {school} has asked for a new password link for your account in the "
-    "partner-school exchange.\n\n"
-    "Open this link to choose a new password; it works once, until {expires} (UTC), and "
-    "earlier links no longer work:\n\n"
-    "{url}\n\n"
-    "If you did not ask for it, your current password still works; tell your school's "
-    "admin.\n\n"
-    "— The partner-school exchange\n"
+    lazy_gettext(
+        "An admin of {school} has asked for a new password link for your account in the "
+        "partner-school exchange."
+    ),
+    lazy_gettext(
+        "Open this link to choose a new password; it works once, until {expires} (UTC), and "
+        "earlier links no longer work:"
+    ),
+    lazy_gettext(
+        "If you did not ask for it, your current password still works; tell your school's admin."
+    ),
 )
 
 
@@ -116,19 +120,30 @@ def link_mail(
     url: str,
     expires_at: datetime,
     purpose: str,
+    language: str = SOURCE_LANGUAGE,
 ) -> EmailMessage:
-    template, subject = (
+    """The e-mail with the link, in the member's language."""
+    (before, ask, after), subject = (
         (JOIN_BODY, JOIN_SUBJECT) if purpose == JOIN else (RESET_BODY, RESET_SUBJECT)
     )
-    return compose(
-        sender=settings.mail_from,
-        to=member.email,
-        subject=subject,
-        body=template.format(
-            name=member.full_name,
-            school=school_name,
-            expires=expires_at.strftime("%Y-%m-%d %H:%M"),
-            url=url,
-            email=member.email,
-        ),
-    )
+    words = {
+        "school": school_name,
+        "expires": expires_at.strftime("%Y-%m-%d %H:%M"),
+        "email": member.email,
+    }
+    with using_language(language):
+        paragraphs = [
+            _("Dear {name},", name=member.full_name),
+            before.with_params(**words).render(),
+            ask.with_params(**words).render(),
+            url,
+            after.with_params(**words).render(),
+            str(SIGNATURE),
+        ]
+        return compose(
+            sender=settings.mail_from,
+            to=member.email,
+            subject=str(subject),
+            body="\n\n".join(paragraphs) + "\n",
+            language=language,
+        )

@@ -22,7 +22,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.display_text import clean_line
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from exchange.i18n import _
+from exchange.i18n import _, resolve_language
 from exchange.models import AccessToken, Member, MemberRole, PasswordLink, School
 from exchange.policy import require_admin
 from exchange.search.index import SearchIndex
@@ -99,7 +99,10 @@ class AccountService:
         self, identity: Identity, data: MemberCreate
     ) -> tuple[Member, IssuedLink | None]:
         """Add a member; without a password, with a link to set theirs."""
-        require_admin(identity, "add members")
+        require_admin(
+            identity,
+            _("Only an admin of your school can add members. Ask your school's admin."),
+        )
         password = data.password if isinstance(data.password, str) else None
         if password is not None:
             check_password_rules(password)
@@ -120,7 +123,10 @@ class AccountService:
     async def issue_password_reset(self, identity: Identity, member_id: UUID) -> IssuedLink:
         """A new link for a member of the admin's school to set a new password with;
         the member's earlier links stop working."""
-        require_admin(identity, "issue password links")
+        require_admin(
+            identity,
+            _("Only an admin of your school can issue password links. Ask your school's admin."),
+        )
         member = await self.get_member(identity, member_id)
         if not member.is_active:
             raise Conflict(
@@ -132,14 +138,22 @@ class AccountService:
 
     async def _issue_link(self, identity: Identity, member: Member, purpose: str) -> IssuedLink:
         now = self.clock.now()
-        school_name = await self.session.scalar(
-            select(School.name).where(School.id == member.school_id)
-        )
+        school = (
+            await self.session.execute(
+                select(School.name, School.languages).where(School.id == member.school_id)
+            )
+        ).first()
+        school_name, school_languages = school if school else ("", [])
         link = await password_links.issue_link(
             self.session,
             self.settings,
             member,
             school_name=school_name or "",
+            # The e-mail is written in the member's language (their school's, until
+            # they choose).
+            language=resolve_language(
+                member_choice=member.language, school_languages=school_languages or ()
+            ),
             purpose=purpose,
             issued_by=identity.member_id,
             now=now,
