@@ -24,6 +24,7 @@ async def test_a_page_for_members_sends_a_visitor_to_sign_in_and_back(
     assert form.status_code == 200
     assert form.headers["content-type"] == "text/html; charset=utf-8"
     assert form.headers["x-frame-options"] == "DENY"
+    assert "script-src 'self';" in form.headers["content-security-policy"]
     signed_in = await browser.http.post(
         "/sign-in",
         data={
