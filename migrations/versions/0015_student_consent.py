@@ -8,13 +8,19 @@ their `shared_with` lists dropped), so no student's work stays visible to other 
 without a consent someone recorded. Their authors record the consent and share them
 again.
 
+On SQLite, batch mode recreates `resources` (copy, drop, rename) to add the foreign key.
+With foreign keys on, dropping the old table would delete every resource's versions,
+authors, shares, grants and forwards, so foreign keys are turned off around it (outside a
+transaction, the only place SQLite lets that change) and checked after.
+
 Revision ID: 0015
 Revises: 0014
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import advanced_alchemy.types
 import sqlalchemy as sa
@@ -25,9 +31,30 @@ down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_RECORDER_KEY = "fk_resources_student_consent_recorded_by_id_members"
+
+
+@contextmanager
+def _sqlite_foreign_keys_off() -> Iterator[None]:
+    """Recreating a table on SQLite must not fire the ON DELETE actions of the tables
+    that point at it."""
+    if op.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    with op.get_context().autocommit_block():
+        op.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        broken = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    finally:
+        with op.get_context().autocommit_block():
+            op.execute("PRAGMA foreign_keys=ON")
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("resources") as batch:
+    with _sqlite_foreign_keys_off(), op.batch_alter_table("resources") as batch:
         batch.add_column(sa.Column("student_consent", sa.String(length=32), nullable=True))
         batch.add_column(
             sa.Column(
@@ -44,7 +71,7 @@ def upgrade() -> None:
             )
         )
         batch.create_foreign_key(
-            op.f("fk_resources_student_consent_recorded_by_id_members"),
+            op.f(_RECORDER_KEY),
             "members",
             ["student_consent_recorded_by_id"],
             ["id"],
@@ -61,10 +88,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("resources") as batch:
-        batch.drop_constraint(
-            op.f("fk_resources_student_consent_recorded_by_id_members"), type_="foreignkey"
-        )
+    with _sqlite_foreign_keys_off(), op.batch_alter_table("resources") as batch:
+        batch.drop_constraint(op.f(_RECORDER_KEY), type_="foreignkey")
         batch.drop_column("student_consent_recorded_at")
         batch.drop_column("student_consent_recorded_by_id")
         batch.drop_column("student_consent")

@@ -345,3 +345,68 @@ async def test_a_new_file_of_a_shared_anonymous_work_must_be_anonymous_too(
     assert restated.status_code == 201, restated.text
     assert restated.json()["current_version"]["number"] == 2
     assert len(await _consent_events(ground, work["id"])) == 2
+
+
+# --- the upgrade ------------------------------------------------------------------------
+
+
+async def test_the_upgrade_brings_students_work_shared_without_consent_home(
+    ground: Ground,
+) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from exchange.models import ResourceAuthor, ResourceShare, ResourceVersion
+    from exchange.schema import _run_outside_event_loop, alembic_config, upgrade
+
+    a, teacher, b = await _schools(ground)
+    recorded = await _created(teacher, visibility="partners", student_consent="parents")
+    shared_work = await ground.resource(a, teacher, kind="student_work", visibility="partners")
+    listed_work = await ground.resource(
+        a, teacher, kind="student_work", visibility="selected", shared_with=[b]
+    )
+    home_work = await ground.resource(a, teacher, kind="student_work", visibility="school")
+    plan = await ground.resource(a, teacher, visibility="selected", shared_with=[b])
+    config = alembic_config(ground.settings)
+    (before,) = [
+        script.down_revision
+        for script in ScriptDirectory.from_config(config).walk_revisions()
+        if script.path.endswith("_student_consent.py")
+    ]
+    await ground.engine.dispose()
+
+    _run_outside_event_loop(command.downgrade, config, before)
+    upgrade(ground.settings)
+
+    visibility = {
+        resource_id: await ground.scalar(
+            select(Resource.visibility).where(Resource.id == resource_id)
+        )
+        for resource_id in (shared_work, listed_work, home_work, plan)
+    }
+    assert visibility == {
+        shared_work: "school",
+        listed_work: "school",
+        home_work: "school",
+        plan: "selected",
+    }
+    shares = await ground.all(select(ResourceShare.resource_id))
+    assert shares == [plan]
+    # Nothing else of any resource is lost on the way (SQLite never recreates the table).
+    every = (shared_work, listed_work, home_work, plan, UUID(recorded["id"]))
+    assert len(await ground.all(select(ResourceVersion.id))) == len(every)
+    assert sorted(await ground.all(select(ResourceAuthor.resource_id)), key=str) == sorted(
+        every, key=str
+    )
+    # A consent recorded before the way down is gone with its columns; the work stays home.
+    assert (
+        await ground.scalar(select(Resource.visibility).where(Resource.id == UUID(recorded["id"])))
+        == "school"
+    )
+    for fresh in (
+        await _created(teacher, visibility="partners", student_consent="parents"),
+        await _created(teacher),
+    ):
+        assert (await teacher.get(f"/api/resources/{fresh['id']}")).status_code == 200
+    assert not await can_read(ground, b, shared_work)
+    assert await can_read(ground, b, plan)
