@@ -12,7 +12,8 @@ Revises: 0011
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,8 +24,29 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+@contextmanager
+def _sqlite_foreign_keys_off() -> Iterator[None]:
+    """Batch mode rebuilds `members` on SQLite (copy, drop, rename) to add the check; with
+    foreign keys on, dropping the old table would delete every member's sign-ins, inbox
+    and authorships. Foreign keys are off around it (outside a transaction, the only
+    place SQLite lets that change) and checked after."""
+    if op.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    with op.get_context().autocommit_block():
+        op.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        broken = op.get_bind().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    finally:
+        with op.get_context().autocommit_block():
+            op.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("members") as batch:
+    with _sqlite_foreign_keys_off(), op.batch_alter_table("members") as batch:
         batch.add_column(sa.Column("language", sa.String(length=2), nullable=True))
         batch.create_check_constraint(
             "ck_members_language", "language IS NULL OR language IN ('ky', 'ru', 'en')"
@@ -32,6 +54,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("members") as batch:
+    with _sqlite_foreign_keys_off(), op.batch_alter_table("members") as batch:
         batch.drop_constraint("ck_members_language", type_="check")
         batch.drop_column("language")
