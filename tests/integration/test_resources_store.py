@@ -260,7 +260,7 @@ async def test_verify_reports_missing_and_changed_files(
     second = (await upload(school.admin, text("second\n"), filename="s.txt")).json()
     code, out = run_store_command(settings, store, tmp_path, "verify")
     assert code == 0, out
-    assert "All 2 stored version(s) are intact" in out
+    assert "All 2 stored versions are intact" in out
 
     keys = store.stored_keys()
     async with database(settings) as session:
@@ -287,4 +287,4 @@ async def test_verify_reports_missing_and_changed_files(
     assert code == 1, out
     assert f"file missing: resource {first['id']} version 1" in out
     assert f"size differs: resource {second['id']} version 1" in out
-    assert "2 of 2 stored version(s) are missing or damaged" in out
+    assert "2 of 2 stored versions are missing or damaged" in out

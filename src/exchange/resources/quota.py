@@ -40,16 +40,18 @@ class SchoolQuota:
 
     def refusal(self, adding: int | None = None) -> QuotaExceeded:
         assert self.limit is not None
-        adding_text = f" This file needs at least {_mb(adding)}." if adding else ""
+        full = _(
+            "Your school's storage is full: it uses {used} of its {limit}.",
+            used=_mb(self.used),
+            limit=_mb(self.limit),
+        )
+        needs = _("This file needs at least {size}.", size=_mb(adding)) if adding else ""
+        advice = _(
+            "Delete resources or old versions your school no longer needs, or ask the "
+            "exchange's administrator for more space."
+        )
         return QuotaExceeded(
-            _(
-                "Your school's storage is full: it uses {used} of its {limit}.{adding_text} "
-                "Delete resources or old versions your school no longer needs, or ask the "
-                "exchange's administrator for more space.",
-                used=_mb(self.used),
-                limit=_mb(self.limit),
-                adding_text=adding_text,
-            ),
+            " ".join(part for part in (full, needs, advice) if part),
             used_bytes=self.used,
             limit_bytes=self.limit,
         )

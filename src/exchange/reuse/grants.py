@@ -20,7 +20,7 @@ from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, NotFound
-from exchange.i18n import _
+from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.models import (
     Forward,
     Grant,
@@ -46,6 +46,13 @@ STUDENT_CONSENT_WITHDRAWN_WHY = (
     "The permission ended when the school withdrew the consent for this student's work; "
     "recording the consent again does not bring it back."
 )
+
+
+# A permission's status as a person reads it inside a sentence.
+GRANT_STATUS_WORDS: dict[str, LazyText] = {
+    "revoked": lazy_gettext("withdrawn"),
+    "expired": lazy_gettext("expired"),
+}
 
 
 def grant_status(grant: Grant, now: datetime) -> GrantStatus:
@@ -157,7 +164,11 @@ class GrantService:
         status = grant_status(grant, now)
         if status != "active":
             raise Conflict(
-                _("This permission is already {status}.", status=status), grant_status=status
+                _(
+                    "This permission is already {status}.",
+                    status=GRANT_STATUS_WORDS.get(status, status),
+                ),
+                grant_status=status,
             )
         moved = await self.session.execute(
             update(Grant)

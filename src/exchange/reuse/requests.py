@@ -17,7 +17,7 @@ from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
-from exchange.i18n import _
+from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.models import (
     Grant,
     GrantSource,
@@ -70,6 +70,16 @@ def on_requesting_side(identity: Identity, request: ReuseRequest) -> bool:
     return identity.school_id == request.requesting_school_id and (
         identity.is_admin or identity.member_id == request.requested_by_id
     )
+
+
+# A request's status as a person reads it inside a sentence.
+REQUEST_STATUS_WORDS: dict[str, LazyText] = {
+    "approved": lazy_gettext("approved"),
+    "denied": lazy_gettext("declined"),
+    "withdrawn": lazy_gettext("withdrawn"),
+    "closed": lazy_gettext("closed"),
+    "expired": lazy_gettext("expired"),
+}
 
 
 class ReuseRequestService:
@@ -260,9 +270,14 @@ class ReuseRequestService:
                 raise RuleRefusal(
                     _(
                         "This resource is now confidential (code of conduct, rule 6): it can "
-                        "never be {value}. Decline the request with a note; you may approve a "
-                        "request to adapt it.",
-                        value="shared" if request.scope == "share" else "published",
+                        "never be shared further. Decline the request with a note; you may "
+                        "approve a request to adapt it."
+                    )
+                    if request.scope == "share"
+                    else _(
+                        "This resource is now confidential (code of conduct, rule 6): it can "
+                        "never be published. Decline the request with a note; you may approve "
+                        "a request to adapt it."
                     ),
                     rule=6,
                 )
@@ -383,7 +398,7 @@ class ReuseRequestService:
                 _(
                     "This request is already {status}; only a pending request can be answered or "
                     "withdrawn. A school can make a new request if it still needs to.",
-                    status=request.status,
+                    status=REQUEST_STATUS_WORDS.get(request.status, request.status),
                 ),
                 request_status=request.status,
             )
