@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from exchange import __version__
 from exchange.accounts.controllers import AuthController, MeController, MemberController
 from exchange.accounts.identity import BearerTokenMiddleware, Identity, provide_identity
+from exchange.activities.controllers import ActivityController, PartnershipActivityController
 from exchange.audit.controllers import AuditController, DownloadReportController
 from exchange.blobstore import BlobStore, open_blob_store
 from exchange.clock import Clock, SystemClock
@@ -49,6 +50,8 @@ ROUTE_HANDLERS: list[Any] = [
     SchoolController,
     PartnershipController,
     CodeOfConductController,
+    PartnershipActivityController,
+    ActivityController,
     NotificationController,
     ResourceReuseController,
     ReuseRequestController,

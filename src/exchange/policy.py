@@ -209,6 +209,63 @@ def require_partnership_move(
     return side
 
 
+# --- partnership life: activities and their evaluations ----------------------------------
+
+# Everything about a partnership (its activities, their tasks and evaluations) is read by
+# the members of its two schools only; any other school is told 404. Within the two:
+#
+# - plan an activity, change its shared fields, mark it done or cancel it: an admin of
+#   either school, or a member responsible for the activity (a teacher plans one by naming
+#   themselves among its responsible members);
+# - each school writes only its own parts: the responsible members it names and the tasks
+#   it owns are its own members and its own tasks; it evaluates once, for itself, by an
+#   admin or one of its members responsible for the activity;
+# - only an active partnership takes new activities or changes; an ended one keeps them
+#   readable to both as a record (409 on any change).
+
+_NOT_A_PLANNER = lazy_gettext(
+    "Only an admin, or a member responsible for the activity, can plan or change it: a "
+    "teacher plans an activity by naming themselves among its responsible members."
+)
+_NOT_AN_EVALUATOR = lazy_gettext(
+    "Only an admin of your school, or one of your school's members responsible for this "
+    "activity, can evaluate it for your school."
+)
+
+
+def require_activity_planner(identity: Identity, responsible_member_ids: Collection[str]) -> None:
+    """The caller may plan or change the activity: an admin of either school, or one of
+    its responsible members (the caller already reads the partnership)."""
+    if not identity.is_admin and str(identity.member_id) not in responsible_member_ids:
+        raise Forbidden(_NOT_A_PLANNER)
+
+
+def require_activity_evaluator(identity: Identity, responsible_member_ids: Collection[str]) -> None:
+    """The caller may evaluate the activity for their school."""
+    if not identity.is_admin and str(identity.member_id) not in responsible_member_ids:
+        raise Forbidden(_NOT_AN_EVALUATOR)
+
+
+def require_partnership_takes_activities(partnership: Partnership) -> None:
+    """New activities and every change need an active partnership; an ended one is a record."""
+    if partnership.status == PartnershipStatus.ENDED.value:
+        raise Conflict(
+            _(
+                "This partnership has ended: its activities stay readable to both schools as a "
+                "record, and nothing can be added or changed."
+            ),
+            partnership_status=partnership.status,
+        )
+    if partnership.status != PartnershipStatus.ACTIVE.value:
+        raise Conflict(
+            _(
+                "Activities can be planned only in an active partnership: this invitation has "
+                "not been accepted."
+            ),
+            partnership_status=partnership.status,
+        )
+
+
 # --- the directory (rule 6) ----------------------------------------------------------------
 
 # A school's self-assessment (the handbook's appendix 2) names its weaknesses ("our
@@ -1116,6 +1173,8 @@ __all__ = [
     "readable_resources",
     "reading_parameters",
     "reads_self_assessment",
+    "require_activity_evaluator",
+    "require_activity_planner",
     "require_admin",
     "require_audit_reader",
     "require_can_decide",
@@ -1123,6 +1182,7 @@ __all__ = [
     "require_can_forward",
     "require_can_request",
     "require_consent_to_leave",
+    "require_partnership_takes_activities",
     "school_can_read",
     "self_assessment_partnerships",
     "student_work_visibility",

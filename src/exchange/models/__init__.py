@@ -7,10 +7,13 @@ table is registered on the shared metadata.
 from advanced_alchemy.base import orm_registry
 
 from exchange.models.access_token import AccessToken
+from exchange.models.activity import Activity, ActivityEvaluation
 from exchange.models.audit_event import AuditEvent
 from exchange.models.code_of_conduct import CodeOfConductVersion
 from exchange.models.dashboard_visit import DashboardVisit
 from exchange.models.enums import (
+    ActivityKind,
+    ActivityStatus,
     GrantRevocation,
     GrantSource,
     Licence,
@@ -42,6 +45,10 @@ metadata = orm_registry.metadata
 
 __all__ = (
     "AccessToken",
+    "Activity",
+    "ActivityEvaluation",
+    "ActivityKind",
+    "ActivityStatus",
     "AuditEvent",
     "CodeOfConductVersion",
     "DashboardVisit",

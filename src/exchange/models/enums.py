@@ -92,3 +92,24 @@ class GrantRevocation(StrEnum):
     PARTNERSHIP_ENDED = "partnership_ended"  # the partnership it rested on ended
     # The owner school withdrew the consent for a student's work: nothing of it leaves.
     STUDENT_CONSENT_WITHDRAWN = "student_consent_withdrawn"
+
+
+class ActivityKind(StrEnum):
+    """What partner schools do together (the handbook's §3, §4 and §6)."""
+
+    MEETING = "meeting"
+    OPEN_DAY = "open_day"
+    LESSON_VISIT = "lesson_visit"
+    JOINT_PLANNING = "joint_planning"
+    JOINT_PROJECT = "joint_project"
+    STUDENT_EXCHANGE = "student_exchange"
+    TEACHER_EXCHANGE = "teacher_exchange"
+    EVENT = "event"
+    TRAINING = "training"
+    OTHER = "other"
+
+
+class ActivityStatus(StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    CANCELLED = "cancelled"

@@ -1,0 +1,175 @@
+"""Shapes of the partnership-life API: activities, their tasks and their evaluations.
+
+`goals` name the partnership goals an activity serves by their sentences, exactly as the
+partnership states them (`GET /api/partnerships/{id}`): a partnership's goals are one
+list that its admins may rewrite or reorder, so a position would silently point at
+another goal, while the sentence keeps what the activity served. `goal_progress` of an
+evaluation is keyed by the same sentences.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from exchange.display_text import LINE, PARAGRAPHS, CleanedInput
+from exchange.models import ActivityKind, ActivityStatus
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300, extra=LINE)]
+Description = Annotated[str, msgspec.Meta(max_length=5000, extra=PARAGRAPHS)]
+Cover = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=2000,
+        extra=PARAGRAPHS,
+        description="Who covers the lessons the participants miss",
+    ),
+]
+GoalText = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=500,
+        extra=LINE,
+        description="One of the partnership's goals, as the partnership states it",
+    ),
+]
+Goals = Annotated[list[GoalText], msgspec.Meta(max_length=50)]
+MemberIds = Annotated[
+    list[UUID],
+    msgspec.Meta(
+        max_length=50,
+        description="Your own school's responsible members; the partner school names its own",
+    ),
+]
+ResourceIds = Annotated[list[UUID], msgspec.Meta(max_length=50)]
+Answer = Annotated[str, msgspec.Meta(min_length=1, max_length=5000, extra=PARAGRAPHS)]
+Progress = Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
+class TaskIn(CleanedInput, forbid_unknown_fields=True):
+    """A task of a joint project, owned by the caller's school (and maybe one member)."""
+
+    title: Title
+    owner_member_id: UUID | None = None
+    due_on: date | None = None
+    done: bool = False
+
+
+Tasks = Annotated[
+    list[TaskIn],
+    msgspec.Meta(
+        max_length=100,
+        description="Your own school's tasks (joint projects only); the partner's stay as they are",
+    ),
+]
+
+
+class ActivityCreate(CleanedInput, forbid_unknown_fields=True):
+    kind: ActivityKind
+    title: Title
+    starts_on: date
+    ends_on: date | None = None  # the day it starts when not given
+    description: Description = ""
+    host_school_id: UUID | None = None  # the caller's school when not given
+    goals: Goals = []
+    responsible_member_ids: MemberIds = []
+    cover_arrangements: Cover = ""
+    needs_approval: bool = False
+    approval_obtained: bool = False
+    resource_ids: ResourceIds = []
+    tasks: Tasks = []
+
+
+class ActivityUpdate(CleanedInput, forbid_unknown_fields=True):
+    """Only the fields sent change. `responsible_member_ids` and `tasks` replace the
+    caller's school's part only; `resource_ids` replaces the links the caller can read
+    (links to resources the caller's school cannot read are kept as they are)."""
+
+    kind: ActivityKind | UnsetType = UNSET
+    title: Title | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    starts_on: date | UnsetType = UNSET
+    ends_on: date | UnsetType = UNSET
+    host_school_id: UUID | UnsetType = UNSET
+    goals: Goals | UnsetType = UNSET
+    responsible_member_ids: MemberIds | UnsetType = UNSET
+    cover_arrangements: Cover | UnsetType = UNSET
+    needs_approval: bool | UnsetType = UNSET
+    approval_obtained: bool | UnsetType = UNSET
+    resource_ids: ResourceIds | UnsetType = UNSET
+    tasks: Tasks | UnsetType = UNSET
+
+
+class EvaluationIn(CleanedInput, forbid_unknown_fields=True):
+    """A school's evaluation of a done activity (once per school)."""
+
+    went_well: Answer
+    to_change: Answer
+    goal_progress: Annotated[
+        dict[GoalText, Progress],
+        msgspec.Meta(
+            max_length=50,
+            description="Progress from 1 to 5 on each goal the activity served, by its sentence",
+        ),
+    ]
+    continue_: bool = msgspec.field(name="continue")
+
+
+class ActivityMemberOut(msgspec.Struct):
+    id: UUID
+    full_name: str
+    school_id: UUID
+
+
+class LinkedResourceOut(msgspec.Struct):
+    id: UUID
+    title: str
+
+
+class TaskOut(msgspec.Struct):
+    title: str
+    school_id: UUID
+    owner_member_id: UUID | None
+    due_on: date | None
+    done: bool
+
+
+class EvaluationOut(msgspec.Struct):
+    school_id: UUID
+    went_well: str
+    to_change: str
+    goal_progress: dict[str, int]
+    continue_: bool = msgspec.field(name="continue")
+    evaluated_by_id: UUID | None = None
+    created_at: datetime | None = None
+
+
+class ActivityOut(msgspec.Struct):
+    id: UUID
+    partnership_id: UUID
+    kind: ActivityKind
+    title: str
+    description: str
+    starts_on: date
+    ends_on: date
+    host_school_id: UUID
+    goals: list[str]
+    responsible_member_ids: list[UUID]
+    responsible_members: list[ActivityMemberOut]
+    cover_arrangements: str
+    needs_approval: bool
+    approval_obtained: bool
+    # Only the linked resources the caller's school may read.
+    resource_ids: list[UUID]
+    resources: list[LinkedResourceOut]
+    tasks: list[TaskOut]
+    status: ActivityStatus
+    evaluations: list[EvaluationOut]
+    # The schools (of the two) whose evaluation a done activity still waits for.
+    awaiting_evaluation_from: list[UUID]
+    created_at: datetime
+    updated_at: datetime
