@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +30,14 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import update
 
-from exchange.models import Forward, Grant, Partnership, ResourceShare, ReuseRequest
+from exchange.models import (
+    Activity,
+    Forward,
+    Grant,
+    Partnership,
+    ResourceShare,
+    ReuseRequest,
+)
 from exchange.notifications.service import notify_members
 from tests.actors import PASSWORD, Actor
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
@@ -153,6 +161,36 @@ TABLE: dict[str, Row] = {
     },
     "getCodeOfConduct": 200,
     "getCodeOfConductVersion": 200,
+    # --- partnership life: an activity of A–P that names A's author responsible ---------
+    # Both schools read; their admins and its responsible members plan, change, close and
+    # evaluate it; a teacher not responsible for it is refused (403); third schools 404.
+    "listActivities": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
+    "getActivity": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
+    "planActivity": {
+        "own": {**ADMINS_ONLY, "admin": 201},
+        "listed_partner": {**ADMINS_ONLY, "admin": 201},
+        **THIRD_SCHOOLS,
+    },
+    "updateActivity": {
+        "own": {"teacher": 403, "author": 200, "admin": 200},
+        "listed_partner": {**ADMINS_ONLY, "admin": 200},
+        **THIRD_SCHOOLS,
+    },
+    "markActivityDone": {
+        "own": {"teacher": 403, "author": 200, "admin": 200},
+        "listed_partner": {**ADMINS_ONLY, "admin": 200},
+        **THIRD_SCHOOLS,
+    },
+    "cancelActivity": {
+        "own": {"teacher": 403, "author": 200, "admin": 200},
+        "listed_partner": {**ADMINS_ONLY, "admin": 200},
+        **THIRD_SCHOOLS,
+    },
+    "evaluateActivity": {
+        "own": {"teacher": 403, "author": 201, "admin": 201},
+        "listed_partner": {**ADMINS_ONLY, "admin": 201},
+        **THIRD_SCHOOLS,
+    },
     # --- the inbox: one's own only ------------------------------------------------------
     "listNotifications": 200,
     "markAllNotificationsRead": 200,
@@ -680,6 +718,50 @@ async def _update_profile(world: World, actor: Actor, confidential: bool) -> Any
     )
 
 
+async def fresh_activity(world: World, status: str = "planned") -> UUID:
+    """A new activity of A–P (with no goals) naming A's author responsible."""
+    async with world.ground.session() as session:
+        activity = Activity(
+            partnership_id=world.a_p,
+            kind="meeting",
+            title="First meeting",
+            description="",
+            starts_on=date(2027, 2, 10),
+            ends_on=date(2027, 2, 10),
+            host_school_id=world.a.id,
+            goals=[],
+            responsible_member_ids=[str(world.actor("own", "author").member_id)],
+            cover_arrangements="",
+            resource_ids=[],
+            tasks=[],
+            status=status,
+        )
+        session.add(activity)
+        await session.commit()
+        return activity.id
+
+
+def _on_activity(method: str, suffix: str = "", status: str = "planned", **body: Any) -> Action:
+    async def action(world: World, actor: Actor, confidential: bool) -> Any:
+        activity = await fresh_activity(world, status)
+        kwargs = {"json": body} if body else {}
+        return await actor.request(method, f"/api/activities/{activity}{suffix}", **kwargs)
+
+    return action
+
+
+async def _list_activities(world: World, actor: Actor, confidential: bool) -> Any:
+    await fresh_activity(world)
+    return await actor.get(f"/api/partnerships/{world.a_p}/activities")
+
+
+async def _plan_activity(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.post(
+        f"/api/partnerships/{world.a_p}/activities",
+        json={"kind": "open_day", "title": "Open day", "starts_on": "2027-04-01"},
+    )
+
+
 ACTIONS: dict[str, Action] = {
     "healthLive": _get("/health/live"),
     "healthReady": _get("/health/ready"),
@@ -739,6 +821,21 @@ ACTIONS: dict[str, Action] = {
     "withdrawPartnership": _move("withdraw", "invited", "invited"),
     "endPartnership": _move("end", "unlisted_partner", "active"),
     "invitePartner": _invite,
+    "listActivities": _list_activities,
+    "planActivity": _plan_activity,
+    "getActivity": _on_activity("GET"),
+    "updateActivity": _on_activity("PATCH", title="Staff meeting"),
+    "markActivityDone": _on_activity("POST", "/done"),
+    "cancelActivity": _on_activity("POST", "/cancel"),
+    "evaluateActivity": _on_activity(
+        "POST",
+        "/evaluations",
+        status="done",
+        went_well="The classes met.",
+        to_change="Start earlier.",
+        goal_progress={},
+        **{"continue": True},
+    ),
     "getCodeOfConduct": _get("/api/code-of-conduct"),
     "getCodeOfConductVersion": _get("/api/code-of-conduct/1"),
     "listNotifications": _get("/api/notifications"),
