@@ -4,6 +4,7 @@ kept as a record, unchanged, once the partnership ends."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.actors import Actor
@@ -173,10 +174,17 @@ async def test_dates_goals_hosts_and_progress_are_checked(ground: Ground) -> Non
 
     one_day = await _plan(a.admin, partnership_id, ends_on=None)
     assert one_day["ends_on"] == one_day["starts_on"]
+    # A planned activity whose day is past asks to be marked done or cancelled.
+    ground.clock.set(datetime(2027, 2, 10, 23, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    assert (await a.admin.get(f"/api/activities/{one_day['id']}")).json()["past_due"] is False
+    ground.clock.set(datetime(2027, 2, 11, 0, 30, tzinfo=UTC))  # type: ignore[attr-defined]
+    assert (await a.admin.get(f"/api/activities/{one_day['id']}")).json()["past_due"] is True
     moved = await a.admin.patch(f"/api/activities/{one_day['id']}", json={"ends_on": "2027-01-01"})
     assert assert_problem(moved, 422)["errors"][0]["field"] == "ends_on"
 
-    assert (await a.admin.post(f"/api/activities/{one_day['id']}/done")).status_code == 200
+    closed = await a.admin.post(f"/api/activities/{one_day['id']}/done")
+    assert closed.status_code == 200
+    assert closed.json()["past_due"] is False
     wrong_goal = await a.admin.post(
         f"/api/activities/{one_day['id']}/evaluations",
         json=_evaluation(goal_progress={GOALS[1]: 3}),

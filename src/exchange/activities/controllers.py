@@ -66,6 +66,7 @@ def activity_out(view: ActivityView) -> ActivityOut:
             for t in a.tasks
         ],
         status=ActivityStatus(a.status),
+        past_due=view.past_due,
         evaluations=[
             EvaluationOut(
                 school_id=e.school_id,

@@ -168,6 +168,8 @@ class ActivityOut(msgspec.Struct):
     resources: list[LinkedResourceOut]
     tasks: list[TaskOut]
     status: ActivityStatus
+    # Still planned after its last day (by the exchange's UTC date): mark it done or cancel it.
+    past_due: bool
     evaluations: list[EvaluationOut]
     # The schools (of the two) whose evaluation a done activity still waits for.
     awaiting_evaluation_from: list[UUID]

@@ -84,6 +84,14 @@ class ActivityView:
     members: Sequence[Member]
     readable_resources: Sequence[Resource]
     evaluations: Sequence[ActivityEvaluation]
+    today: date
+
+    @property
+    def past_due(self) -> bool:
+        """Still planned after its last day: it asks to be marked done or cancelled."""
+        return self.activity.status == ActivityStatus.PLANNED.value and (
+            self.activity.ends_on < self.today
+        )
 
     @property
     def awaiting_evaluation_from(self) -> list[UUID]:
@@ -430,6 +438,7 @@ class ActivityService:
     async def _views(
         self, identity: Identity, partnership: Partnership, activities: Sequence[Activity]
     ) -> list[ActivityView]:
+        today = self.clock.now().date()
         member_ids = {UUID(m) for a in activities for m in a.responsible_member_ids}
         members: dict[UUID, Member] = {}
         if member_ids:
@@ -466,6 +475,7 @@ class ActivityService:
                     resources[UUID(r)] for r in a.resource_ids if UUID(r) in resources
                 ],
                 evaluations=evaluations[a.id],
+                today=today,
             )
             for a in activities
         ]
