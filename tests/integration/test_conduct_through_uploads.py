@@ -68,7 +68,7 @@ async def test_a_derived_upload_needs_an_adapt_grant_and_a_share_grant_to_go_wid
         403,
         rule=7,
     )
-    assert "scope 'adapt'" in refused["detail"]
+    assert "permission to adapt it" in refused["detail"]
     await grant_by_request(ground, cast.b_teacher, cast.author, original["id"], "adapt")
     assert_problem(
         await upload(cast.b_teacher, title="Fractions in Kyrgyz", derived_from=original["id"]),
