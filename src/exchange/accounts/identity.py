@@ -120,6 +120,24 @@ def _identity(row: Any) -> Identity | None:
     )
 
 
+async def identity_for_token(
+    connection: ASGIConnection[Any, Any, Any, Any], token: str
+) -> Identity | None:
+    """The member a sign-in token stands for, if it is still valid: an API bearer token or
+    the pages' session cookie, which hold the same kind of token."""
+    state = connection.app.state
+    alchemy = cast(SQLAlchemyAsyncConfig, state["alchemy_config"])
+    engine = alchemy.get_engine()
+    if engine.dialect.name == "sqlite":
+        # One hand-off to a worker thread on a reader connection, instead of one to the
+        # async driver's thread for each step of the statement and of the request's
+        # transaction (see `database.sqlite_reader`).
+        reader = sqlite_reader(engine.sync_engine)
+        return await anyio.to_thread.run_sync(_resolve_on_reader, reader, token, state["clock"])
+    session = alchemy.provide_session(state, connection.scope)
+    return await resolve_identity(session, token, state["clock"])
+
+
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -127,20 +145,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         token = bearer_token(connection)
         if token is None:
             raise NotAuthenticated()
-        state = connection.app.state
-        alchemy = cast(SQLAlchemyAsyncConfig, state["alchemy_config"])
-        engine = alchemy.get_engine()
-        if engine.dialect.name == "sqlite":
-            # One hand-off to a worker thread on a reader connection, instead of one to
-            # the async driver's thread for each step of the statement and of the
-            # request's transaction (see `database.sqlite_reader`).
-            reader = sqlite_reader(engine.sync_engine)
-            identity = await anyio.to_thread.run_sync(
-                _resolve_on_reader, reader, token, state["clock"]
-            )
-        else:
-            session = alchemy.provide_session(state, connection.scope)
-            identity = await resolve_identity(session, token, state["clock"])
+        identity = await identity_for_token(connection, token)
         if identity is None:
             raise NotAuthenticated(
                 _(

@@ -142,7 +142,7 @@ async def provide_page(
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
 ) -> Page:
-    viewer = await session_identity(request, db_session, clock)
+    viewer = await session_identity(request)
     member = await db_session.get(Member, viewer.member_id) if viewer else None
     shown = MemberView.of(member) if member else None
     language = page_language(

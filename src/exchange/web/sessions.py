@@ -15,10 +15,8 @@ from urllib.parse import urlsplit
 
 from litestar import Request, Response
 from litestar.datastructures import Cookie
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.accounts.identity import Identity, resolve_identity
-from exchange.clock import Clock
+from exchange.accounts.identity import Identity, identity_for_token
 from exchange.config import Settings
 
 SESSION_COOKIE: Final = "exchange_session"
@@ -66,13 +64,13 @@ def ending_session_cookie(settings: Settings, request: Request[Any, Any, Any]) -
     )
 
 
-async def session_identity(
-    request: Request[Any, Any, Any], session: AsyncSession, clock: Clock
-) -> Identity | None:
+async def session_identity(request: Request[Any, Any, Any]) -> Identity | None:
+    """The signed-in member of the session cookie, resolved as the API resolves a bearer
+    token (the same statement, on SQLite's reader connection)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    return await resolve_identity(session, token, clock)
+    return await identity_for_token(request, token)
 
 
 def safe_next(target: str | None) -> str:
