@@ -60,6 +60,7 @@ from exchange.clock import SystemClock
 from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
 from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.models import (
+    Activity,
     Forward,
     Grant,
     Licence,
@@ -244,6 +245,17 @@ def require_activity_evaluator(identity: Identity, responsible_member_ids: Colle
     """The caller may evaluate the activity for their school."""
     if not identity.is_admin and str(identity.member_id) not in responsible_member_ids:
         raise Forbidden(_NOT_AN_EVALUATOR)
+
+
+def activities_of_active_partnerships(identity: Identity) -> ColumnElement[bool]:
+    """SQL condition on Activity: one of the caller's school's active partnerships' (what
+    can still be changed or evaluated, as dashboards count it)."""
+    return Activity.partnership_id.in_(
+        select(Partnership.id).where(
+            partnerships_visible_to(identity),
+            Partnership.status == PartnershipStatus.ACTIVE.value,
+        )
+    )
 
 
 def require_partnership_takes_activities(partnership: Partnership) -> None:
@@ -1148,6 +1160,7 @@ def can_read_download_report(identity: Identity, resource: Resource) -> bool:
 
 __all__ = [
     "active_partnership_between",
+    "activities_of_active_partnerships",
     "are_active_partners",
     "audits_reads_by",
     "cache_control_for",

@@ -108,6 +108,9 @@ async def test_an_activity_is_planned_changed_done_and_evaluated_once_by_each_sc
     assert done.json()["status"] == "done"
     assert set(done.json()["awaiting_evaluation_from"]) == {str(a.id), str(b.id)}
 
+    waiting = (await b.admin.get("/api/dashboard")).json()["activities_waiting_for_evaluation"]
+    assert waiting == {"total": 1, "from_your_school": 1}
+
     evaluated = await a_teacher.post(f"/api/activities/{activity}/evaluations", json=_evaluation())
     assert evaluated.status_code == 201, evaluated.text
     assert evaluated.json()["awaiting_evaluation_from"] == [str(b.id)]
@@ -115,6 +118,13 @@ async def test_an_activity_is_planned_changed_done_and_evaluated_once_by_each_sc
     assert evaluation["school_id"] == str(a.id)
     assert evaluation["goal_progress"] == {GOALS[0]: 4}
     assert evaluation["continue"] is True
+
+    for school, from_yours in ((a, 0), (b, 1)):
+        dashboard = (await school.admin.get("/api/dashboard")).json()
+        assert dashboard["activities_waiting_for_evaluation"] == {
+            "total": 1,
+            "from_your_school": from_yours,
+        }
 
     twice = await a.admin.post(f"/api/activities/{activity}/evaluations", json=_evaluation())
     assert_problem(twice, 409)
@@ -125,6 +135,8 @@ async def test_an_activity_is_planned_changed_done_and_evaluated_once_by_each_sc
     assert partner.status_code == 201, partner.text
     assert partner.json()["awaiting_evaluation_from"] == []
     assert {e["school_id"] for e in partner.json()["evaluations"]} == {str(a.id), str(b.id)}
+    dashboard = (await a.admin.get("/api/dashboard")).json()
+    assert dashboard["activities_waiting_for_evaluation"] == {"total": 0, "from_your_school": 0}
 
     # Done is final: no change, no cancel.
     assert_problem(await a.admin.post(f"/api/activities/{activity}/cancel"), 409)

@@ -36,6 +36,14 @@ class RequestCounts(msgspec.Struct):
     overdue: int
 
 
+class EvaluationsWaiting(msgspec.Struct):
+    """Done activities of your school's active partnerships still waiting for an
+    evaluation: `total` from either school, `from_your_school` from yours."""
+
+    total: int
+    from_your_school: int
+
+
 class Dashboard(msgspec.Struct):
     """`incoming`: requests you answer (as an admin, all on your school's resources; as
     a teacher, those on resources you author). `outgoing`: requests your side made that
@@ -44,3 +52,4 @@ class Dashboard(msgspec.Struct):
     incoming: RequestCounts
     outgoing: RequestCounts
     new_partner_resources: NewPartnerResources
+    activities_waiting_for_evaluation: EvaluationsWaiting

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,8 +13,22 @@ from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
-from exchange.dashboard.schemas import Dashboard, NewPartnerResources, NewResource, RequestCounts
-from exchange.models import DashboardVisit, Resource, ReuseRequest, ReuseRequestStatus
+from exchange.dashboard.schemas import (
+    Dashboard,
+    EvaluationsWaiting,
+    NewPartnerResources,
+    NewResource,
+    RequestCounts,
+)
+from exchange.models import (
+    Activity,
+    ActivityEvaluation,
+    ActivityStatus,
+    DashboardVisit,
+    Resource,
+    ReuseRequest,
+    ReuseRequestStatus,
+)
 from exchange.reuse.escalation import escalate_overdue
 from exchange.reuse.requests import incoming_for, outgoing_for
 from exchange.reuse.views import Names
@@ -48,9 +62,35 @@ class DashboardService:
                 count=new[0],
                 latest=new[1],
             ),
+            activities_waiting_for_evaluation=await self._evaluations_waiting(identity),
         )
         await self._remember_look(identity, visit, now)
         return dashboard
+
+    async def _evaluations_waiting(self, identity: Identity) -> EvaluationsWaiting:
+        evaluations = (
+            select(func.count(ActivityEvaluation.id))
+            .where(ActivityEvaluation.activity_id == Activity.id)
+            .scalar_subquery()
+        )
+        ours = exists(
+            select(ActivityEvaluation.id).where(
+                ActivityEvaluation.activity_id == Activity.id,
+                ActivityEvaluation.school_id == identity.school_id,
+            )
+        )
+        row = (
+            await self.session.execute(
+                select(
+                    func.count().filter(evaluations < 2).label("total"),
+                    func.count().filter(~ours).label("ours"),
+                ).where(
+                    Activity.status == ActivityStatus.DONE.value,
+                    policy.activities_of_active_partnerships(identity),
+                )
+            )
+        ).one()
+        return EvaluationsWaiting(total=int(row.total or 0), from_your_school=int(row.ours or 0))
 
     async def _counts(self, side: ColumnElement[bool], now: datetime) -> RequestCounts:
         pending = ReuseRequest.status == ReuseRequestStatus.PENDING.value
