@@ -34,6 +34,7 @@ from exchange.notifications.controllers import NotificationController
 from exchange.observability import RequestContextMiddleware, configure_logging
 from exchange.partnerships.controllers import CodeOfConductController, PartnershipController
 from exchange.problems import handle_exception
+from exchange.questions.controllers import PartnershipQuestionController, QuestionController
 from exchange.request_bodies import ExchangeRequest, require_json_content_type
 from exchange.request_pace import PacedReceive, PaceRule
 from exchange.resources.controllers import resource_routes
@@ -55,6 +56,8 @@ ROUTE_HANDLERS: list[Any] = [
     NotificationController,
     ResourceReuseController,
     ReuseRequestController,
+    PartnershipQuestionController,
+    QuestionController,
     AuditController,
     DownloadReportController,
     DashboardController,

@@ -65,6 +65,7 @@ from exchange.models import (
     Grant,
     Licence,
     Notification,
+    PartnerQuestion,
     Partnership,
     PartnershipStatus,
     Resource,
@@ -275,6 +276,71 @@ def require_partnership_takes_activities(partnership: Partnership) -> None:
                 "not been accepted."
             ),
             partnership_status=partnership.status,
+        )
+
+
+# --- questions between partners (rule 9) --------------------------------------------------
+#
+# A question belongs to a partnership: members of its two schools read it (any member,
+# as they read the partnership), from the day it is asked, also after the partnership
+# ended, as a record. While the partnership is active any member of either school asks
+# the other school; any member of the school that was asked answers (the addressed
+# member is who is told first, not the only one who may answer: the partner answers as
+# a school). Once the partnership ended nothing is asked or answered (409). Any other
+# school is told 404.
+
+_PARTNERSHIP_OVER = lazy_gettext(
+    "This partnership is no longer active: its questions stay readable to both schools, "
+    "but nothing new can be asked or answered."
+)
+
+
+def questions_visible_to(identity: Identity) -> ColumnElement[bool]:
+    """SQL condition on PartnerQuestion: asked by or of the caller's school."""
+    return or_(
+        PartnerQuestion.asking_school_id == identity.school_id,
+        PartnerQuestion.answering_school_id == identity.school_id,
+    )
+
+
+def require_question_visible(identity: Identity, question: PartnerQuestion | None) -> None:
+    if question is None or identity.school_id not in {
+        question.asking_school_id,
+        question.answering_school_id,
+    }:
+        raise NotFound(_("No question with this id is visible to your school."))
+
+
+def require_can_ask(identity: Identity, partnership: Partnership) -> UUID:
+    """The school the caller's question goes to: the other school of an active
+    partnership of the caller's school (404 to a third school, 409 when not active)."""
+    require_partnership_visible(identity, partnership)
+    if partnership.status != PartnershipStatus.ACTIVE.value:
+        raise Conflict(
+            _PARTNERSHIP_OVER
+            if partnership.status == PartnershipStatus.ENDED.value
+            else _(
+                "Questions can be asked once the partnership is active: the invited school "
+                "accepts the invitation first."
+            ),
+            partnership_status=partnership.status,
+        )
+    return partnership.other_school_id(identity.school_id)
+
+
+def require_can_answer(
+    identity: Identity, question: PartnerQuestion, partnership: Partnership
+) -> None:
+    """Any member of the school that was asked, while the partnership is active."""
+    require_question_visible(identity, question)
+    if partnership.status != PartnershipStatus.ACTIVE.value:
+        raise Conflict(_PARTNERSHIP_OVER, partnership_status=partnership.status)
+    if identity.school_id != question.answering_school_id:
+        raise Forbidden(
+            _(
+                "Only the partner school your school asked can answer this question. "
+                "Add to it by asking a new question."
+            )
         )
 
 

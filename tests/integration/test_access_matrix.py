@@ -34,6 +34,7 @@ from exchange.models import (
     Activity,
     Forward,
     Grant,
+    PartnerQuestion,
     Partnership,
     ResourceShare,
     ReuseRequest,
@@ -272,6 +273,12 @@ TABLE: dict[str, Row] = {
         **NOT_FOUND_ELSEWHERE,
     },
     "getDashboard": 200,
+    # --- questions between partners: the partnership A–P, any member of either school;
+    # P's question to A (A answers); every other school 404 -------------------------------
+    "askPartnerQuestion": {"own": 201, "listed_partner": 201, **THIRD_SCHOOLS},
+    "listPartnerQuestions": 200,
+    "getPartnerQuestion": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
+    "answerPartnerQuestion": {"own": 201, "listed_partner": 403, **THIRD_SCHOOLS},
 }
 
 # Without a token everything is 401 except these.
@@ -672,6 +679,39 @@ def _get(path: str, method: str = "GET") -> Action:
     return action
 
 
+async def new_question(world: World) -> UUID:
+    """A fresh question of P's admin to A on the partnership A–P."""
+    async with world.ground.session() as session:
+        question = PartnerQuestion(
+            partnership_id=world.a_p,
+            asking_school_id=world.p.id,
+            answering_school_id=world.a.id,
+            asked_by_id=world.p.admin.member_id,
+            question="How do you help students who fall behind in maths?",
+            respond_by=world.ground.clock.now(),
+        )
+        session.add(question)
+        await session.commit()
+        return question.id
+
+
+async def _ask(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.post(
+        f"/api/partnerships/{world.a_p}/questions", json={"question": "Do you teach in Kyrgyz?"}
+    )
+
+
+async def _get_question(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.get(f"/api/questions/{await new_question(world)}")
+
+
+async def _answer(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.post(
+        f"/api/questions/{await new_question(world)}/answers",
+        json={"answer": "We run catch-up groups.", "resource_ids": []},
+    )
+
+
 GOALS = ["Improve assessment of students' achievement in Kyrgyz language lessons"]
 
 
@@ -806,6 +846,10 @@ ACTIONS: dict[str, Action] = {
     "withdrawReuseRequest": _withdraw,
     "listAuditEvents": _get("/api/audit?resource_id={r}"),
     "getDashboard": _get("/api/dashboard"),
+    "askPartnerQuestion": _ask,
+    "listPartnerQuestions": _get("/api/questions?direction=incoming"),
+    "getPartnerQuestion": _get_question,
+    "answerPartnerQuestion": _answer,
     "listSchools": _get("/api/schools?q=school"),
     "getSchool": _get("/api/schools/{school}"),
     "getOwnSchool": _get("/api/schools/me"),

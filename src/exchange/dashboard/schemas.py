@@ -47,9 +47,15 @@ class EvaluationsWaiting(msgspec.Struct):
 class Dashboard(msgspec.Struct):
     """`incoming`: requests you answer (as an admin, all on your school's resources; as
     a teacher, those on resources you author). `outgoing`: requests your side made that
-    await an answer. Overdue requests passed their answer date (rule 9)."""
+    await an answer. Overdue requests passed their answer date (rule 9).
+
+    `incoming_questions`: questions partner schools asked your school that wait for an
+    answer; `outgoing_questions`: questions your school asked that wait for the
+    partner's. Any member sees their school's counts: any member may answer."""
 
     incoming: RequestCounts
     outgoing: RequestCounts
     new_partner_resources: NewPartnerResources
     activities_waiting_for_evaluation: EvaluationsWaiting
+    incoming_questions: RequestCounts
+    outgoing_questions: RequestCounts

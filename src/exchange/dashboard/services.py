@@ -25,10 +25,12 @@ from exchange.models import (
     ActivityEvaluation,
     ActivityStatus,
     DashboardVisit,
+    PartnerQuestion,
     Resource,
     ReuseRequest,
     ReuseRequestStatus,
 )
+from exchange.questions import waiting
 from exchange.reuse.escalation import escalate_overdue
 from exchange.reuse.requests import incoming_for, outgoing_for
 from exchange.reuse.views import Names
@@ -63,6 +65,12 @@ class DashboardService:
                 latest=new[1],
             ),
             activities_waiting_for_evaluation=await self._evaluations_waiting(identity),
+            incoming_questions=await self._question_counts(
+                PartnerQuestion.answering_school_id == identity.school_id, now
+            ),
+            outgoing_questions=await self._question_counts(
+                PartnerQuestion.asking_school_id == identity.school_id, now
+            ),
         )
         await self._remember_look(identity, visit, now)
         return dashboard
@@ -103,6 +111,19 @@ class DashboardService:
                 )
                 .select_from(ReuseRequest)
                 .join(Resource, Resource.id == ReuseRequest.resource_id)
+                .where(side)
+            )
+        ).one()
+        return RequestCounts(open=int(row.open or 0), overdue=int(row.overdue or 0))
+
+    async def _question_counts(self, side: ColumnElement[bool], now: datetime) -> RequestCounts:
+        row = (
+            await self.session.execute(
+                select(
+                    func.count().filter(waiting.waiting()).label("open"),
+                    func.count().filter(waiting.overdue(now)).label("overdue"),
+                )
+                .select_from(PartnerQuestion)
                 .where(side)
             )
         ).one()

@@ -32,6 +32,7 @@ from exchange.models.grant import Grant
 from exchange.models.job import Job
 from exchange.models.member import Member
 from exchange.models.notification import Notification
+from exchange.models.partner_question import PartnerQuestion, QuestionAnswer
 from exchange.models.partnership import Partnership
 from exchange.models.password_link import PasswordLink
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
@@ -62,9 +63,11 @@ __all__ = (
     "Member",
     "MemberRole",
     "Notification",
+    "PartnerQuestion",
     "Partnership",
     "PartnershipStatus",
     "PasswordLink",
+    "QuestionAnswer",
     "Resource",
     "ResourceAuthor",
     "ResourceKind",

@@ -1,5 +1,6 @@
 """Rule 9: a request past its answer date is escalated to the owner school's admins,
-exactly once, whichever app instance or job sees it first.
+exactly once, whichever app instance or job sees it first; a question between partners
+past its answer date, the same way, to the admins of the school that was asked.
 
 There is no timer in any process: `exchange requests escalate` (cron) and every read
 of the request lists and the dashboard run the same check. Each request is claimed
@@ -9,16 +10,19 @@ transaction win, so two instances never both notify.
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.audit.trail import record_event
 from exchange.clock import Clock
-from exchange.models import Resource, ReuseRequest, ReuseRequestStatus
+from exchange.models import PartnerQuestion, Resource, ReuseRequest, ReuseRequestStatus
+from exchange.questions import notices as question_notices
+from exchange.questions import waiting as questions
 from exchange.reuse import notices
 
 logger = structlog.get_logger("exchange.reuse")
@@ -28,14 +32,16 @@ PENDING = ReuseRequestStatus.PENDING.value
 async def escalate_overdue(
     session: AsyncSession, clock: Clock, *, school_id: UUID | None = None
 ) -> int:
-    """Escalate every overdue, not yet escalated request (those touching `school_id`
-    when given); commits. Returns how many this call escalated.
+    """Escalate every overdue, not yet escalated request and question (those touching
+    `school_id` when given); commits. Returns how many this call escalated.
 
     When run on the way to answering a read, a busy database is not an error: the
     next read or the scheduled job does it.
     """
     try:
-        return await _escalate(session, clock, school_id)
+        return await _escalate(session, clock, school_id) + await _escalate_questions(
+            session, clock, school_id
+        )
     except OperationalError as exc:
         await session.rollback()
         if school_id is None:
@@ -66,17 +72,7 @@ async def _escalate(session: AsyncSession, clock: Clock, school_id: UUID | None)
         return 0
     escalated = 0
     for request_id in candidates:
-        claimed = await session.execute(
-            update(ReuseRequest)
-            .where(
-                ReuseRequest.id == request_id,
-                ReuseRequest.status == PENDING,
-                ReuseRequest.escalated_at.is_(None),
-            )
-            .values(escalated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        if not await _claim(session, ReuseRequest, request_id, ReuseRequest.status == PENDING, now):
             continue
         request, resource = (
             await session.execute(
@@ -100,3 +96,54 @@ async def _escalate(session: AsyncSession, clock: Clock, school_id: UUID | None)
         escalated += 1
     await session.commit()
     return escalated
+
+
+async def _escalate_questions(session: AsyncSession, clock: Clock, school_id: UUID | None) -> int:
+    now = clock.now()
+    query = select(PartnerQuestion.id).where(
+        questions.overdue(now), PartnerQuestion.escalated_at.is_(None)
+    )
+    if school_id is not None:
+        query = query.where(
+            or_(
+                PartnerQuestion.asking_school_id == school_id,
+                PartnerQuestion.answering_school_id == school_id,
+            )
+        )
+    candidates = list(await session.scalars(query.order_by(PartnerQuestion.respond_by)))
+    if not candidates:
+        await session.commit()
+        return 0
+    escalated = 0
+    for question_id in candidates:
+        if not await _claim(session, PartnerQuestion, question_id, questions.overdue(now), now):
+            continue
+        question = (
+            await session.scalars(
+                select(PartnerQuestion)
+                .where(PartnerQuestion.id == question_id)
+                .execution_options(populate_existing=True)
+            )
+        ).one()
+        await question_notices.question_overdue(session, clock, question)
+        escalated += 1
+    await session.commit()
+    return escalated
+
+
+async def _claim(
+    session: AsyncSession,
+    model: type[ReuseRequest] | type[PartnerQuestion],
+    row_id: UUID,
+    still_waiting: ColumnElement[bool],
+    now: datetime,
+) -> bool:
+    """Set `escalated_at` if no one did yet and it still waits: the database lets only
+    one transaction win this conditional UPDATE."""
+    claimed = await session.execute(
+        update(model)
+        .where(model.id == row_id, model.escalated_at.is_(None), still_waiting)
+        .values(escalated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]

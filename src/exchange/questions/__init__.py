@@ -1,0 +1,1 @@
+"""Questions between partner schools: one school asks, the other answers (rule 9)."""

@@ -1,0 +1,93 @@
+"""HTTP routes of questions between partner schools: thin, they parse and call services."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.accounts.identity import Identity
+from exchange.clock import Clock
+from exchange.config import Settings
+from exchange.questions.schemas import AnswerCreate, QuestionCreate, QuestionList, QuestionOut
+from exchange.questions.service import QuestionService
+
+
+async def provide_questions(
+    db_session: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    clock: NamedDependency[Clock],
+) -> QuestionService:
+    return QuestionService(db_session, settings, clock)
+
+
+class PartnershipQuestionController(Controller):
+    path = "/api/partnerships/{partnership_id:uuid}/questions"
+    tags = ["questions"]
+    dependencies = {"questions": Provide(provide_questions)}
+
+    @post(
+        operation_id="askPartnerQuestion",
+        summary="Ask the partner school a question (answered by `respond_by`, rule 9)",
+        status_code=HTTP_201_CREATED,
+    )
+    async def ask(
+        self,
+        questions: NamedDependency[QuestionService],
+        identity: NamedDependency[Identity],
+        partnership_id: FromPath[UUID],
+        data: JSONBody[QuestionCreate],
+    ) -> QuestionOut:
+        return await questions.ask(identity, partnership_id, data)
+
+
+class QuestionController(Controller):
+    path = "/api/questions"
+    tags = ["questions"]
+    dependencies = {"questions": Provide(provide_questions)}
+
+    @get(
+        operation_id="listPartnerQuestions",
+        summary="Questions your school was asked (incoming) or asked (outgoing)",
+    )
+    async def list(
+        self,
+        questions: NamedDependency[QuestionService],
+        identity: NamedDependency[Identity],
+        direction: FromQuery[Literal["incoming", "outgoing"]] = "incoming",
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> QuestionList:
+        return await questions.list_questions(identity, direction=direction, limit=limit)
+
+    @get(
+        "/{question_id:uuid}",
+        operation_id="getPartnerQuestion",
+        summary="One question with its answers",
+    )
+    async def get(
+        self,
+        questions: NamedDependency[QuestionService],
+        identity: NamedDependency[Identity],
+        question_id: FromPath[UUID],
+    ) -> QuestionOut:
+        return await questions.get(identity, question_id)
+
+    @post(
+        "/{question_id:uuid}/answers",
+        operation_id="answerPartnerQuestion",
+        summary="Answer a question your school was asked (or say you cannot help now)",
+        status_code=HTTP_201_CREATED,
+    )
+    async def answer(
+        self,
+        questions: NamedDependency[QuestionService],
+        identity: NamedDependency[Identity],
+        question_id: FromPath[UUID],
+        data: JSONBody[AnswerCreate],
+    ) -> QuestionOut:
+        return await questions.answer(identity, question_id, data)
