@@ -577,9 +577,10 @@ def requests() -> None:
 
 @requests.command("escalate")
 def requests_escalate() -> None:
-    """Escalate overdue requests to the owner schools' admins (rule 9); run it from cron.
+    """Escalate overdue reuse requests to the owner schools' admins, and overdue questions
+    between partners to the asked schools' admins (rule 9); run it from cron.
 
-    Each request is escalated once, however often this runs and however many app
+    Each request or question is escalated once, however often this runs and however many app
     instances also check on their own.
     """
     count = asyncio.run(_escalate(load_settings()))

@@ -22,6 +22,11 @@ Who may do what with a resource (rule 1 of the contract, rules 6 and 7 of the co
 - a student's work leaves its school (visibility beyond `school`, forward, `share`,
   `publish`) only with students' consent on file; see `student_work_visibility`.
 
+Questions between partners (rule 9): members of the partnership's two schools read
+them, also after it ended; while it is active either school's members ask, and any
+member of the school that was asked answers; anyone else is told 404. See
+`require_can_ask` and `require_can_answer`.
+
 Who may read a school's self-assessment (rule 6): the school itself and the schools it
 has an open invitation with (either way) or an active partnership with; see
 `reads_self_assessment`.

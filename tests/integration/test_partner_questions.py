@@ -3,6 +3,7 @@ once, "we cannot help now" is an answer), who may see them, and the end of a par
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -258,3 +259,18 @@ async def test_linked_resources_are_ones_the_asking_school_can_read(ground: Grou
         json={"answer": "Your own plan does it well.", "resource_ids": [str(theirs)]},
     )
     assert response.status_code == 201, response.text
+
+
+async def test_two_escalation_runs_at_once_tell_the_admins_once(
+    ground: Ground, clock: ManualClock
+) -> None:
+    naryn, bishkek, partnership = await partners(ground)
+    for number in range(3):
+        await ask(naryn.admin, partnership, question=f"Question number {number}?")
+    clock.advance(timedelta(days=15))
+    async with ground.session() as first, ground.session() as second:
+        counts = await asyncio.gather(
+            escalate_overdue(first, clock), escalate_overdue(second, clock)
+        )
+    assert sum(counts) == 3
+    assert len(await notices(bishkek.admin, "question.overdue")) == 3
