@@ -7,8 +7,9 @@ import os
 import stat
 import uuid
 import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
@@ -16,7 +17,13 @@ from advanced_alchemy.extensions.litestar import (
 )
 from sqlalchemy import Engine, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import Session
 
 from exchange.config import Settings
 
@@ -124,6 +131,31 @@ def sqlite_reader(bind: Any) -> Engine:
         event.listen(reader, "connect", _sqlite_pragmas)
         _SQLITE_READERS[engine] = reader
     return reader
+
+
+T = TypeVar("T")
+
+
+async def run_read(session: AsyncSession, read: Callable[[Session], T]) -> T:
+    """`read(db)` with a synchronous session, every statement of it in one go: for the
+    short reads of an everyday request (a few lookups by key).
+
+    On PostgreSQL it runs on the request's own session (`AsyncSession.run_sync`), in its
+    transaction. On SQLite it runs right here, on a reader connection
+    (`sqlite_reader`), without leaving the event loop's thread: the async driver hands
+    every step of every statement (cursor, execute, fetch, close) to its own thread and
+    back, four or more wake-ups of the event loop per statement, each a wait for the
+    scheduler on a busy machine, while the statements themselves take microseconds (a
+    WAL reader never waits for a writer, and the file is mapped in memory). Reads of
+    many rows (searches) keep their worker thread. The reader sees what is committed, so
+    `read` must come before anything the request writes; objects it returns are
+    detached, with what it loaded (relationships loaded eagerly).
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return await session.run_sync(read)
+    with Session(sqlite_reader(bind), expire_on_commit=False, info=dict(session.info)) as db:
+        return read(db)
 
 
 def create_alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemyAsyncConfig:

@@ -56,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.selectable import CTE, TableClause
 
@@ -727,11 +727,26 @@ async def readable_resource(
 ) -> Resource:
     """The resource, if the caller may read it; otherwise NotFound (existence never leaks)."""
     resource = (
-        await session.scalars(
-            select(Resource).where(Resource.id == resource_id, readable_by_caller()),
-            reading_parameters(identity, now),
-        )
+        await session.scalars(_readable_resource(resource_id), reading_parameters(identity, now))
     ).first()
+    return _found(resource)
+
+
+def readable_resource_in(
+    db: Session, identity: Identity, resource_id: UUID, *, now: datetime | None = None
+) -> Resource:
+    """`readable_resource` in a synchronous session (`exchange.database.run_read`)."""
+    resource = db.scalars(
+        _readable_resource(resource_id), reading_parameters(identity, now)
+    ).first()
+    return _found(resource)
+
+
+def _readable_resource(resource_id: UUID) -> Select[Resource]:
+    return select(Resource).where(Resource.id == resource_id, readable_by_caller())
+
+
+def _found(resource: Resource | None) -> Resource:
     if resource is None:
         raise NotFound(
             _(

@@ -134,7 +134,7 @@ class MeController(Controller):
     async def me(
         self, accounts: NamedDependency[AccountService], identity: NamedDependency[Identity]
     ) -> MeOut:
-        return me_out(await accounts.get_me(identity))
+        return me_out(await accounts.read_me(identity))
 
     @patch(
         operation_id="updateMe",

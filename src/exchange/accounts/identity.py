@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-import anyio
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -129,11 +128,11 @@ async def identity_for_token(
     alchemy = cast(SQLAlchemyAsyncConfig, state["alchemy_config"])
     engine = alchemy.get_engine()
     if engine.dialect.name == "sqlite":
-        # One hand-off to a worker thread on a reader connection, instead of one to the
+        # One lookup by key on a reader connection, in this thread: no hand-off to the
         # async driver's thread for each step of the statement and of the request's
-        # transaction (see `database.sqlite_reader`).
+        # transaction (see `database.run_read`).
         reader = sqlite_reader(engine.sync_engine)
-        return await anyio.to_thread.run_sync(_resolve_on_reader, reader, token, state["clock"])
+        return _resolve_on_reader(reader, token, state["clock"])
     session = alchemy.provide_session(state, connection.scope)
     return await resolve_identity(session, token, state["clock"])
 

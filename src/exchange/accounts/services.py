@@ -20,6 +20,7 @@ from exchange.accounts.schemas import MemberCreate, MemberUpdate
 from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.database import run_read
 from exchange.display_text import clean_line
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from exchange.i18n import _, resolve_language
@@ -288,6 +289,14 @@ class AccountService:
                 # name finds them, by the old one no longer, from this commit on.
                 await SearchIndex(self.session).refresh_authored_by(member.id)
         await self.session.commit()
+        return member
+
+    async def read_me(self, identity: Identity) -> Member:
+        """The caller's member row with its school, to show (detached on SQLite: read
+        in one go by `run_read`; change it through `get_me`)."""
+        member = await run_read(self.session, lambda db: db.get(Member, identity.member_id))
+        if member is None:  # pragma: no cover - the token resolved it a moment ago
+            raise NotAuthenticated()
         return member
 
     async def get_me(self, identity: Identity) -> Member:

@@ -161,9 +161,9 @@ class ResourceController(Controller):
         resources: NamedDependency[ResourceService],
         resource_id: FromPath[UUID],
     ) -> Response[ResourceOut]:
-        resource = await resources.get(identity, resource_id)
+        resource, described = await resources.view(identity, resource_id)
         await resources.record_read(identity, resource, "metadata")
-        return _private(await resources.describe(identity, resource), resource)
+        return _private(described, resource)
 
     @patch(
         "/{resource_id:uuid}",

@@ -17,6 +17,7 @@ from uuid import UUID
 from msgspec import UNSET
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from exchange import policy
 from exchange.accounts.identity import Identity
@@ -25,6 +26,7 @@ from exchange.audit.trail import record_event
 from exchange.blobstore import BlobNotFound, BlobStore, BlobStream
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.database import run_read
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
 from exchange.models import (
@@ -61,7 +63,7 @@ from exchange.resources.schemas import (
 from exchange.resources.upload import StoredFile, UploadReceiver
 from exchange.reuse import notices
 from exchange.search.extraction_job import queue_text_extraction
-from exchange.search.index import SearchIndex, text_extraction_of
+from exchange.search.index import SearchIndex, text_extraction_in
 
 # A chain of adaptations longer than this is shown cut (it cannot loop: an original
 # exists before what is derived from it, but rows can be edited by hand).
@@ -114,7 +116,9 @@ class ResourceService:
             .order_by(ResourceVersion.number.desc())
         )
         versions = list(rows)
-        names = await self._member_names(v.uploaded_by_id for v in versions)
+        names = await self.session.run_sync(
+            self._member_names, [v.uploaded_by_id for v in versions]
+        )
         return [self._version_out(v, names) for v in versions]
 
     async def version_to_download(
@@ -549,7 +553,25 @@ class ResourceService:
     # --- what the API shows ------------------------------------------------------------
 
     async def describe(self, identity: Identity, resource: Resource) -> ResourceOut:
-        current = await self.session.scalar(
+        """What the API shows of a resource the caller may read, its statements run in
+        one go (`AsyncSession.run_sync`)."""
+        return await self.session.run_sync(self.describe_in, identity, resource)
+
+    async def view(self, identity: Identity, resource_id: UUID) -> tuple[Resource, ResourceOut]:
+        """`get` and `describe` in one read (`exchange.database.run_read`): on SQLite one
+        hand-off to a worker thread for the whole of it."""
+        now = self.clock.now()
+
+        def read(db: Session) -> tuple[Resource, ResourceOut]:
+            resource = policy.readable_resource_in(db, identity, resource_id, now=now)
+            return resource, self.describe_in(db, identity, resource)
+
+        return await run_read(self.session, read)
+
+    @classmethod
+    def describe_in(cls, db: Session, identity: Identity, resource: Resource) -> ResourceOut:
+        """`describe` in a synchronous session that holds `resource`."""
+        current = db.scalar(
             select(ResourceVersion).where(
                 ResourceVersion.resource_id == resource.id,
                 ResourceVersion.number == resource.current_version_number,
@@ -557,14 +579,14 @@ class ResourceService:
         )
         if current is None:  # pragma: no cover - every committed resource has a version
             raise NotFound(_("This resource has no stored file."))
-        chain = await self._provenance(resource)
+        chain = cls._provenance(db, resource)
         recorder = resource.student_consent_recorded_by_id
-        members = await self._member_names(
-            [a.member_id for a in resource.authors] + [current.uploaded_by_id, recorder]
+        members = cls._member_names(
+            db, [a.member_id for a in resource.authors] + [current.uploaded_by_id, recorder]
         )
-        school = await self._school_ref(resource.owner_school_id)
+        school = cls._school_ref(db, resource.owner_school_id)
         owner = policy.is_owner_school(identity, resource)
-        text = await text_extraction_of(self.session, resource.id)
+        text = text_extraction_in(db, resource.id)
         return ResourceOut(
             id=resource.id,
             title=resource.title,
@@ -578,12 +600,12 @@ class ResourceService:
             confidential=resource.confidential,
             licence=resource.licence,
             school=school,
-            authors=self._authors_out(resource, members),
+            authors=cls._authors_out(resource, members),
             co_authors=list(resource.co_authors),
             media_type=current.media_type,
             size=current.size,
             sha256=current.sha256,
-            current_version=self._version_out(current, members),
+            current_version=cls._version_out(current, members),
             derived_from=chain[0] if chain else None,
             provenance=chain,
             student_consent=resource.student_consent,
@@ -599,25 +621,26 @@ class ResourceService:
             extraction_label=text.label,
         )
 
-    async def _provenance(self, resource: Resource) -> list[OriginalOut]:
+    @classmethod
+    def _provenance(cls, db: Session, resource: Resource) -> list[OriginalOut]:
         """The originals this resource was adapted from, nearest first. Shown whether or
         not the reader may open them: the credit is due either way (rule 7)."""
         chain: list[OriginalOut] = []
         seen = {resource.id}
         child = resource
         while child.derived_from_id is not None and len(chain) < MAX_PROVENANCE_DEPTH:
-            original = await self.session.get(Resource, child.derived_from_id)
+            original = db.get(Resource, child.derived_from_id)
             if original is None or original.id in seen:
                 break
             seen.add(original.id)
-            members = await self._member_names(a.member_id for a in original.authors)
+            members = cls._member_names(db, (a.member_id for a in original.authors))
             chain.append(
                 OriginalOut(
                     id=original.id,
                     version=child.derived_from_version,
                     title=original.title,
-                    school=await self._school_ref(original.owner_school_id),
-                    authors=self._authors_out(original, members),
+                    school=cls._school_ref(db, original.owner_school_id),
+                    authors=cls._authors_out(original, members),
                     co_authors=list(original.co_authors),
                     licence=original.licence,
                 )
@@ -625,17 +648,17 @@ class ResourceService:
             child = original
         return chain
 
-    async def _school_ref(self, school_id: UUID) -> SchoolRef:
-        name = await self.session.scalar(select(School.name).where(School.id == school_id))
+    @staticmethod
+    def _school_ref(db: Session, school_id: UUID) -> SchoolRef:
+        name = db.scalar(select(School.name).where(School.id == school_id))
         return SchoolRef(id=school_id, name=name or "")
 
-    async def _member_names(self, ids: Iterable[UUID | None]) -> dict[UUID, str]:
+    @staticmethod
+    def _member_names(db: Session, ids: Iterable[UUID | None]) -> dict[UUID, str]:
         wanted = {i for i in ids if i is not None}
         if not wanted:
             return {}
-        rows = await self.session.execute(
-            select(Member.id, Member.full_name).where(Member.id.in_(wanted))
-        )
+        rows = db.execute(select(Member.id, Member.full_name).where(Member.id.in_(wanted)))
         return {member_id: name for member_id, name in rows}
 
     @staticmethod

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.models import Member, Resource, ResourceAuthor, SearchDocument, SearchText
@@ -91,11 +92,9 @@ def stored_body(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-async def text_extraction_of(session: AsyncSession, resource_id: UUID) -> TextExtraction:
+def text_extraction_in(db: Session, resource_id: UUID) -> TextExtraction:
     """How far the text of the resource's current file is searchable, for its page."""
-    document = await session.scalar(
-        select(SearchDocument).where(SearchDocument.resource_id == resource_id)
-    )
+    document = db.scalar(select(SearchDocument).where(SearchDocument.resource_id == resource_id))
     if document is None:
         return TextExtraction(status=PENDING, label=str(EXTRACTION_LABELS[PENDING]))
     status = typing.cast(ExtractionState, document.extraction_status)
