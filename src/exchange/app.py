@@ -12,8 +12,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 
 from exchange import __version__
 from exchange.accounts.controllers import AuthController, MeController, MemberController
@@ -32,6 +32,12 @@ from exchange.mail import outbox
 from exchange.mail.smtp import SmtpTarget
 from exchange.notifications.controllers import NotificationController
 from exchange.observability import RequestContextMiddleware, configure_logging
+from exchange.openapi import (
+    ClosedStructSchemaPlugin,
+    document_routes,
+    viewer_render_plugin,
+    viewer_routes,
+)
 from exchange.partnerships.controllers import CodeOfConductController, PartnershipController
 from exchange.problems import handle_exception
 from exchange.questions.controllers import PartnershipQuestionController, QuestionController
@@ -157,9 +163,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         await engine.dispose()
         await blob_store.close()
 
-    return ExchangeApp(
-        route_handlers=[*ROUTE_HANDLERS, *resource_routes(settings), *web_routes(settings)],
-        plugins=[SQLAlchemyPlugin(config=alchemy)],
+    app = ExchangeApp(
+        route_handlers=[
+            *ROUTE_HANDLERS,
+            *resource_routes(settings),
+            *web_routes(settings),
+            viewer_routes(),
+        ],
+        plugins=[SQLAlchemyPlugin(config=alchemy), ClosedStructSchemaPlugin()],
         dependencies={
             "settings": Provide(provide_settings, sync_to_thread=False),
             "clock": Provide(provide_clock, sync_to_thread=False),
@@ -193,11 +204,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "students' work under a code of conduct that protects them."
             ),
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[viewer_render_plugin()],
             components=Components(
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
             ),
-            security=[{"BearerToken": []}],
         ),
         signature_namespace={"Identity": Identity, "Request": Request},
         on_startup=[start_jobs, freeze_startup_objects],
@@ -205,3 +215,24 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         debug=settings.debug,
         body_pace=settings.body_pace,
     )
+    document_routes(app)
+    answer_options_with_every_method(app)
+    return app
+
+
+def answer_options_with_every_method(app: Litestar) -> None:
+    """`OPTIONS` lists every method of its path in `Allow`.
+
+    Litestar 2 makes a path's OPTIONS handler with the route of the first handler
+    registered there, and keeps it when later handlers of the same path join a new route
+    (litestar-org/litestar#4169, fixed in 3.0): `/api/me` answered `Allow: GET, OPTIONS`
+    without PATCH. The handler reads its route's methods from the route it closed over;
+    point that at the route that serves the path.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.route_handler_map:
+            continue
+        handler, _model = route.route_handler_map["OPTIONS"]
+        for cell in handler.fn.__closure__ or ():
+            if isinstance(cell.cell_contents, HTTPRoute):
+                cell.cell_contents = route

@@ -31,6 +31,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.i18n import resolve_language, use_language
 from exchange.models import Member
+from exchange.openapi import problems
 
 
 async def provide_account_service(
@@ -83,6 +84,7 @@ class AuthController(Controller):
     @post(
         "/token",
         operation_id="signIn",
+        responses=problems(401, 429),
         summary="Sign in with e-mail and password",
         status_code=HTTP_200_OK,
         exclude_from_auth=True,
@@ -187,6 +189,7 @@ class MemberController(Controller):
 
     @post(
         operation_id="addMember",
+        responses=problems(409),
         summary="Add a member to your school (admins)",
         status_code=HTTP_201_CREATED,
     )
@@ -260,6 +263,7 @@ class MemberController(Controller):
     @post(
         "/{member_id:uuid}/disable",
         operation_id="disableMember",
+        responses=problems(409),
         summary="Disable a member: their sign-ins stop working at once (admins)",
         status_code=HTTP_200_OK,
     )
@@ -274,6 +278,7 @@ class MemberController(Controller):
     @post(
         "/{member_id:uuid}/enable",
         operation_id="enableMember",
+        responses=problems(409),
         summary="Enable a disabled member again (admins)",
         status_code=HTTP_200_OK,
     )

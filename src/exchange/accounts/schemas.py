@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from exchange.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from exchange.display_text import LINE, CleanedInput
 
 Email = Annotated[
@@ -16,11 +17,11 @@ Email = Annotated[
     msgspec.Meta(
         min_length=3,
         max_length=320,
-        pattern=r"^[^@\s]+@[^@\s]+$",
+        pattern=r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+$",
         description="An e-mail address, e.g. teacher@school.kg",
     ),
 ]
-Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
 PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=200, extra=LINE)]
 Position = Annotated[str, msgspec.Meta(max_length=200, extra=LINE)]
 Language = Literal["ky", "ru", "en"]
@@ -37,11 +38,12 @@ class TokenOut(msgspec.Struct):
     token_type: Literal["bearer"] = "bearer"
 
 
+# A password someone chooses: as long as `exchange.accounts.passwords` asks.
 NewPassword = Annotated[
     str,
     msgspec.Meta(
-        min_length=1,
-        max_length=256,
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
         description="At least 10 characters; a sentence of a few words is a good one.",
     ),
 ]

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -16,6 +17,8 @@ from exchange.audit.schemas import AuditPage, DownloadReport
 from exchange.audit.services import MAX_PAGE, AuditService
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.errors import InvalidInput
+from exchange.openapi import problems
 
 
 async def provide_audit(
@@ -33,6 +36,7 @@ class AuditController(Controller):
 
     @get(
         operation_id="listAuditEvents",
+        responses=problems(403, 404),
         summary="Your school's audit trail, newest first (admins)",
     )
     async def list(
@@ -40,13 +44,29 @@ class AuditController(Controller):
         audit: NamedDependency[AuditService],
         identity: NamedDependency[Identity],
         resource_id: FromQuery[UUID | None] = None,
-        since: FromQuery[datetime | None] = None,
+        since: Annotated[
+            str | None,
+            QueryParameter(format="date-time", description="RFC 3339, e.g. 2026-09-01T08:00:00Z"),
+        ] = None,
         cursor: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
     ) -> AuditPage:
         return await audit.page(
-            identity, resource_id=resource_id, since=since, limit=limit, cursor=cursor
+            identity, resource_id=resource_id, since=_moment(since), limit=limit, cursor=cursor
         )
+
+
+def _moment(value: str | None) -> datetime | None:
+    """An RFC 3339 date and time, and nothing else (Litestar alone would take a number
+    of seconds too, which the API does not document)."""
+    if value is None:
+        return None
+    try:
+        return msgspec.convert(value, datetime)
+    except msgspec.ValidationError:
+        raise InvalidInput(
+            "'since' must be a date and time such as 2026-09-01T08:00:00Z.", field="since"
+        ) from None
 
 
 class DownloadReportController(Controller):
@@ -56,6 +76,7 @@ class DownloadReportController(Controller):
 
     @get(
         operation_id="getDownloadReport",
+        responses=problems(403),
         summary="Who downloaded this resource: which schools, how often, when last",
     )
     async def report(

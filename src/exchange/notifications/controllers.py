@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,7 @@ from exchange.models import Notification
 from exchange.notifications.schemas import NotificationOut, NotificationPage, ReadAllOut
 from exchange.notifications.service import (
     DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
     InboxService,
     notice_message,
     shown_payload,
@@ -56,7 +58,7 @@ class NotificationController(Controller):
         inbox: NamedDependency[InboxService],
         identity: NamedDependency[Identity],
         unread: FromQuery[bool] = False,
-        limit: FromQuery[int] = DEFAULT_PAGE_SIZE,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
         cursor: FromQuery[str | None] = None,
     ) -> NotificationPage:
         page = await inbox.page(identity, unread_only=unread, limit=limit, cursor=cursor)

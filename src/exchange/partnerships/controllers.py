@@ -14,6 +14,7 @@ from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.models import CodeOfConductVersion, Member, PartnershipStatus
+from exchange.openapi import problems
 from exchange.partnerships.conduct import CodeOfConductService
 from exchange.partnerships.letter import attachment_disposition
 from exchange.partnerships.schemas import (
@@ -112,6 +113,7 @@ class PartnershipController(Controller):
 
     @post(
         operation_id="invitePartner",
+        responses=problems(409),
         summary="Invite a school to a partnership (admins); returns the invitation letter",
         status_code=HTTP_201_CREATED,
     )
@@ -148,6 +150,7 @@ class PartnershipController(Controller):
     @patch(
         "/{partnership_id:uuid}",
         operation_id="updatePartnership",
+        responses=problems(409),
         summary="Change an active partnership's goals, characteristics or your coordinator",
     )
     async def update_partnership(
@@ -162,6 +165,7 @@ class PartnershipController(Controller):
     @get(
         "/{partnership_id:uuid}/letter",
         operation_id="downloadInvitationLetter",
+        media_type=MediaType.TEXT,
         summary="The invitation letter as a plain-text file",
     )
     async def letter(
@@ -180,6 +184,7 @@ class PartnershipController(Controller):
     @post(
         "/{partnership_id:uuid}/accept",
         operation_id="acceptPartnership",
+        responses=problems(409),
         summary="Accept an invitation, agreeing to the code of conduct in force (admins)",
         status_code=HTTP_200_OK,
     )
@@ -198,6 +203,7 @@ class PartnershipController(Controller):
     @post(
         "/{partnership_id:uuid}/decline",
         operation_id="declinePartnership",
+        responses=problems(409),
         summary="Decline an invitation (admins of the invited school)",
         status_code=HTTP_200_OK,
     )
@@ -214,6 +220,7 @@ class PartnershipController(Controller):
     @post(
         "/{partnership_id:uuid}/withdraw",
         operation_id="withdrawPartnership",
+        responses=problems(409),
         summary="Withdraw an invitation (admins of the inviting school)",
         status_code=HTTP_200_OK,
     )
@@ -230,6 +237,7 @@ class PartnershipController(Controller):
     @post(
         "/{partnership_id:uuid}/end",
         operation_id="endPartnership",
+        responses=problems(409),
         summary="End an active partnership: the partner's access stops at once (admins)",
         status_code=HTTP_200_OK,
     )

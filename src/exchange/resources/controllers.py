@@ -26,11 +26,23 @@ from exchange.config import Settings
 from exchange.errors import DomainError, PayloadTooLarge
 from exchange.i18n import _
 from exchange.models import Resource
+from exchange.openapi import problems
 from exchange.resources.download import describe_version, serve_version
+from exchange.resources.openapi import (
+    DownloadHeadOperation,
+    DownloadOperation,
+    ResourceUploadOperation,
+    VersionUploadOperation,
+)
 from exchange.resources.schemas import ResourceOut, ResourceUpdate, VersionOut
 from exchange.resources.services import ResourceService
 from exchange.resources.upload import IncomingForm, UploadReceiver
-from exchange.search.deps import SEARCH_DESCRIPTION, provide_search_params, provide_search_service
+from exchange.search.deps import (
+    SEARCH_DESCRIPTION,
+    SearchOperation,
+    provide_search_params,
+    provide_search_service,
+)
 from exchange.search.schemas import SearchPage
 from exchange.search.services import SearchParams, SearchService
 
@@ -90,6 +102,8 @@ class ResourceController(Controller):
 
     @post(
         operation_id="uploadResource",
+        responses=problems(400, 408, 413, 415, 422, 507),
+        operation_class=ResourceUploadOperation,
         summary="Share a file: multipart form with the part 'file' and metadata fields",
         description=(
             "Fields: title, kind, subject, grades (repeated or comma-separated), language, "
@@ -115,6 +129,8 @@ class ResourceController(Controller):
     @post(
         "/{resource_id:uuid}/versions",
         operation_id="uploadResourceVersion",
+        responses=problems(400, 408, 413, 415, 422, 507),
+        operation_class=VersionUploadOperation,
         summary="Upload a new version of the file (an author or an admin of the owner school)",
         description=(
             "Multipart: the part 'file', and for a student's work the field "
@@ -135,6 +151,7 @@ class ResourceController(Controller):
 
     @get(
         operation_id="searchResources",
+        operation_class=SearchOperation,
         summary="Search the resources your school may read",
         description=SEARCH_DESCRIPTION,
         dependencies={
@@ -213,6 +230,8 @@ class ResourceController(Controller):
     @get(
         "/{resource_id:uuid}/content",
         operation_id="downloadResource",
+        responses=problems(416),
+        operation_class=DownloadOperation,
         summary="Download the current file (Range, If-Range, If-None-Match supported)",
     )
     async def content(
@@ -227,6 +246,8 @@ class ResourceController(Controller):
     @get(
         "/{resource_id:uuid}/versions/{number:int}/content",
         operation_id="downloadResourceVersion",
+        responses=problems(416),
+        operation_class=DownloadOperation,
         summary="Download one version's file (Range, If-Range, If-None-Match supported)",
     )
     async def version_content(
@@ -242,6 +263,8 @@ class ResourceController(Controller):
     @head(
         "/{resource_id:uuid}/content",
         operation_id="describeResourceContent",
+        responses=problems(416),
+        operation_class=DownloadHeadOperation,
         summary="The headers of the current file's download (size, type, ETag), no body",
     )
     async def content_head(
@@ -256,6 +279,8 @@ class ResourceController(Controller):
     @head(
         "/{resource_id:uuid}/versions/{number:int}/content",
         operation_id="describeResourceVersionContent",
+        responses=problems(416),
+        operation_class=DownloadHeadOperation,
         summary="The headers of one version's download (size, type, ETag), no body",
     )
     async def version_content_head(

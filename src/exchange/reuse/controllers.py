@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.openapi import problems
 from exchange.reuse.forwards import ForwardService
 from exchange.reuse.grants import GrantService
 from exchange.reuse.requests import ReuseRequestService
@@ -69,6 +70,7 @@ class ResourceReuseController(Controller):
     @post(
         "/reuse-requests",
         operation_id="createReuseRequest",
+        responses=problems(409),
         summary="Ask the authors for permission to adapt, share or publish",
         status_code=HTTP_201_CREATED,
     )
@@ -97,6 +99,7 @@ class ResourceReuseController(Controller):
     @post(
         "/grants/{grant_id:uuid}/revoke",
         operation_id="revokeGrant",
+        responses=problems(409),
         summary="Withdraw a permission; a share permission's forwards are cut",
         status_code=HTTP_200_OK,
     )
@@ -112,6 +115,7 @@ class ResourceReuseController(Controller):
     @post(
         "/forward",
         operation_id="forwardResource",
+        responses=problems(409),
         summary="Pass a partner's resource on to one of your partners (needs a share grant)",
         status_code=HTTP_201_CREATED,
     )
@@ -172,6 +176,7 @@ class ReuseRequestController(Controller):
     @post(
         "/{request_id:uuid}/decision",
         operation_id="decideReuseRequest",
+        responses=problems(409),
         summary="Approve or decline (authors and the owner school's admins)",
         status_code=HTTP_200_OK,
     )
@@ -187,6 +192,7 @@ class ReuseRequestController(Controller):
     @post(
         "/{request_id:uuid}/withdraw",
         operation_id="withdrawReuseRequest",
+        responses=problems(409),
         summary="Withdraw a pending request (the requesting school)",
         status_code=HTTP_200_OK,
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
@@ -25,7 +26,13 @@ from exchange.schools.schemas import (
     SuggestionOut,
     SuggestionsOut,
 )
-from exchange.schools.services import DEFAULT_PAGE_SIZE, OpenPartnership, SchoolService
+from exchange.schools.services import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    MAX_SUGGESTIONS,
+    OpenPartnership,
+    SchoolService,
+)
 
 
 async def provide_school_service(
@@ -70,6 +77,10 @@ def school_out(
     )
 
 
+# A language code of two or three letters, spaces around it allowed; empty means any.
+LANGUAGE_CODE = r"^(\s*[A-Za-z]{2,3}\s*)?$"
+
+
 class SchoolController(Controller):
     path = "/api/schools"
     tags = ["schools"]
@@ -84,9 +95,11 @@ class SchoolController(Controller):
         region: FromQuery[str | None] = None,
         locality: FromQuery[SchoolLocality | None] = None,
         kind: FromQuery[SchoolKind | None] = None,
-        language: FromQuery[str | None] = None,
-        limit: FromQuery[int] = DEFAULT_PAGE_SIZE,
-        offset: FromQuery[int] = 0,
+        language: Annotated[
+            str | None, QueryParameter(pattern=LANGUAGE_CODE, description="ky, ru, en, ...")
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> SchoolPage:
         page = await schools.directory(
             identity,
@@ -147,7 +160,7 @@ class SchoolController(Controller):
         self,
         schools: NamedDependency[SchoolService],
         identity: NamedDependency[Identity],
-        limit: FromQuery[int] = 10,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_SUGGESTIONS)] = 10,
     ) -> SuggestionsOut:
         found = await schools.suggestions(identity, limit=limit)
         return SuggestionsOut(

@@ -10,6 +10,7 @@ import msgspec
 
 from exchange.accounts.schemas import Email
 from exchange.display_text import LINE, PARAGRAPHS, CleanedInput
+from exchange.partnerships.content import load_self_assessment
 
 LanguageCode = Annotated[
     str,
@@ -18,6 +19,18 @@ LanguageCode = Annotated[
 ShortText = Annotated[str, msgspec.Meta(max_length=200, extra=LINE)]
 LongText = Annotated[str, msgspec.Meta(max_length=4000, extra=PARAGRAPHS)]
 Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=100, extra=LINE)]
+
+
+# Answers keyed by the questions of the handbook's self-assessment shipped with the
+# package: the document names the keys; another key is refused with `unknown_keys`.
+SelfAssessmentAnswers = Annotated[
+    dict[str, LongText],
+    msgspec.Meta(
+        extra_json_schema={
+            "extra": {"propertyNames": {"enum": [q.key for q in load_self_assessment().questions]}}
+        }
+    ),
+]
 
 
 class ProfileUpdate(CleanedInput, forbid_unknown_fields=True):
@@ -36,7 +49,7 @@ class ProfileUpdate(CleanedInput, forbid_unknown_fields=True):
     needs: LongText | None = None
     # Answers to the handbook's self-assessment, keyed by the question keys of
     # GET /api/schools/self-assessment.
-    self_assessment: dict[str, LongText] = {}
+    self_assessment: SelfAssessmentAnswers = {}
 
 
 class SchoolOut(msgspec.Struct):

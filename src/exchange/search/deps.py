@@ -6,18 +6,29 @@ path); its query parameters are declared here, where their meaning lives.
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
+import msgspec
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.models import Licence, ResourceKind
+from exchange.openapi import ExchangeOperation
+from exchange.resources.languages import ISO_639_1
 from exchange.search.schemas import SortOrder
-from exchange.search.services import DEFAULT_LIMIT, MAX_LIMIT, SearchParams, SearchService
+from exchange.search.services import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    SearchParams,
+    SearchService,
+)
 
 SEARCH_DESCRIPTION = (
     "What your school may read, and only that, is searched, counted and faceted. Words "
@@ -41,15 +52,50 @@ async def provide_search_service(
     return SearchService(db_session, settings, clock)
 
 
+Grade = Annotated[int, msgspec.Meta(ge=1, le=11)]
+# What the search takes, as the search checks it: a subject with something besides spaces,
+# at most 100 characters once trimmed; a two-letter language code.
+SUBJECT_PATTERN = r"^\s*\S(.{0,98}\S)?\s*$"
+Subject = Annotated[str, msgspec.Meta(pattern=SUBJECT_PATTERN)]
+if TYPE_CHECKING:
+    LanguageCode = str
+else:
+    LanguageCode = Literal[tuple(sorted(ISO_639_1))]
+
+
+@dataclass
+class SearchOperation(ExchangeOperation):
+    """Litestar leaves out the limits of a list parameter's items: say them."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        items = {
+            "grade": Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=11),
+            "subject": Schema(type=OpenAPIType.STRING, pattern=SUBJECT_PATTERN),
+        }
+        for parameter in self.parameters or ():
+            if isinstance(parameter, Parameter) and parameter.name in items:
+                parameter.schema = Schema(
+                    one_of=[
+                        Schema(type=OpenAPIType.ARRAY, items=items[parameter.name]),
+                        Schema(type=OpenAPIType.NULL),
+                    ]
+                )
+
+
 def provide_search_params(
-    q: Annotated[str | None, QueryParameter(description="Search words; quote a phrase.")] = None,
+    q: Annotated[
+        str | None,
+        QueryParameter(description="Search words; quote a phrase.", max_length=MAX_QUERY_CHARS),
+    ] = None,
     kind: Annotated[list[ResourceKind] | None, QueryParameter()] = None,
-    subject: Annotated[list[str] | None, QueryParameter()] = None,
+    subject: Annotated[list[Subject] | None, QueryParameter()] = None,
     grade: Annotated[
-        list[int] | None, QueryParameter(description="A school grade, 1 to 11.")
+        list[Grade] | None, QueryParameter(description="A school grade, 1 to 11.")
     ] = None,
     language: Annotated[
-        list[str] | None, QueryParameter(description="A language code: ky, ru, en, ...")
+        list[LanguageCode] | None,
+        QueryParameter(description="A language code (ISO 639-1): ky, ru, en, ..."),
     ] = None,
     school_id: Annotated[
         list[UUID] | None, QueryParameter(description="The school that shares it.")
