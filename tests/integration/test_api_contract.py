@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = "tests.contract.schemathesis_hooks"
-MAX_EXAMPLES = os.environ.get("EXCHANGE_CONTRACT_MAX_EXAMPLES", "25")
+MAX_EXAMPLES = os.environ.get("EXCHANGE_CONTRACT_MAX_EXAMPLES", "20")
 SEED = "20261207"
 
 

@@ -103,6 +103,7 @@ class AuthController(Controller):
     @post(
         "/set-password",
         operation_id="setPasswordWithLink",
+        responses=problems(404, 409),
         summary="Set a password with a one-time link's token",
         description=(
             "The token is the `token` of a link from `POST /api/members` or "
@@ -164,6 +165,7 @@ class MeController(Controller):
     @post(
         "/password",
         operation_id="changeMyPassword",
+        responses=problems(429),
         summary="Change your own password (the current one required)",
         description=(
             "Your other sign-ins (tokens and the pages' sessions) end; this one stays. "
@@ -210,6 +212,7 @@ class MemberController(Controller):
     @post(
         "/{member_id:uuid}/password-reset",
         operation_id="resetMemberPassword",
+        responses=problems(409),
         summary="Make a new one-time link for a member to set a new password (admins)",
         description=(
             "The member's earlier links stop working; their password works until the "
