@@ -113,7 +113,7 @@ async def test_schemathesis_finds_no_failure_in_any_operation(
         "EXCHANGE_SIGN_IN_MAX_FAILURES_PER_ACCOUNT": "1000000",
         "EXCHANGE_SIGN_IN_MAX_FAILURES_PER_ADDRESS": "1000000",
     }
-    with live_server(tmp_path, env) as server:
+    with live_server(tmp_path, env, timeout=120) as server:  # a loaded CI machine starts slowly
         _seed_partners_and_a_resource(server.base_url, first, second)
         report = tmp_path / "schemathesis.xml"
         run = subprocess.run(
