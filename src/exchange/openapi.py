@@ -31,7 +31,13 @@ from litestar.enums import HttpMethod
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.openapi.plugins import RedocRenderPlugin
-from litestar.openapi.spec import Operation, RequestBody, Schema, SecurityRequirement
+from litestar.openapi.spec import (
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+    SecurityRequirement,
+)
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from litestar.typing import FieldDefinition
@@ -161,6 +167,15 @@ def _describe_contents(prop: Schema, field_type: msgspec.inspect.Type) -> None:
     )
     schemas = [prop, *(s for s in (prop.one_of or []) if isinstance(s, Schema))]
     for option in options:
+        if isinstance(option, msgspec.inspect.Metadata) and not isinstance(
+            option.type, msgspec.inspect.ListType | msgspec.inspect.DictType
+        ):
+            for text in schemas:
+                if text.type == OpenAPIType.STRING or text is prop:
+                    _add_limits(text, option)
+            continue
+        if isinstance(option, msgspec.inspect.Metadata):
+            option = option.type
         if isinstance(option, msgspec.inspect.ListType | msgspec.inspect.SetType):
             for container in schemas:
                 if isinstance(container.items, Schema):
@@ -173,8 +188,27 @@ def _describe_contents(prop: Schema, field_type: msgspec.inspect.Type) -> None:
                     _add_limits(container.additional_properties, option.value_type)
 
 
+# A display text that must not be empty needs a character that stays once spaces and
+# hidden characters are removed (`exchange.display_text`): one outside the controls,
+# spaces, format and separator characters written out here (regular-expression dialects
+# disagree on `\s`, and Python's has no `\p{...}`). Unassigned code points are dropped
+# too: the large unassigned ranges are listed, the small gaps between assigned blocks
+# cannot be, and a text of nothing but those is still refused (422).
+VISIBLE_CHARACTER = (
+    "[^\x00-\x20\x7f-\xa0\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff9-\ufffb"
+    # the wholly unassigned ranges of planes 3 to 14 (Unicode 14), and plane 14's tags
+    "\U0003134b-\U0003ffff\U00040000-\U000dffff\U000e0000-\U000e00ff\U000e01f0-\U000effff]"
+)
+_DISPLAY_TEXT_MARK = "display_text"
+
+
 def _add_limits(schema: Schema, item_type: msgspec.inspect.Type) -> None:
     if isinstance(item_type, msgspec.inspect.Metadata):
+        if _DISPLAY_TEXT_MARK in (item_type.extra or {}) and schema.pattern is None:
+            inner = item_type.type
+            if isinstance(inner, msgspec.inspect.StrType) and (inner.min_length or 0) >= 1:
+                schema.pattern = VISIBLE_CHARACTER
         item_type = item_type.type
     limits = {
         "min_length": getattr(item_type, "min_length", None),

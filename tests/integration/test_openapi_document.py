@@ -121,6 +121,9 @@ async def test_enforced_limits_are_in_the_document(client: AsyncTestClient[Lites
     for name in ("SignIn", "MemberCreate", "MemberUpdate", "ProfileUpdate", "ResourceUpdate"):
         assert schemas[name]["additionalProperties"] is False, name
     assert schemas["MemberCreate"]["properties"]["password"]["minLength"] == 10
+    # A name must keep a visible character once hidden ones are removed.
+    name_pattern = re.compile(schemas["MemberCreate"]["properties"]["full_name"]["pattern"])
+    assert name_pattern.search("Айгүл") and not name_pattern.search("\u200b \u202e")
     profile = schemas["ProfileUpdate"]["properties"]
     assert "ict_use" in profile["self_assessment"]["propertyNames"]["enum"]
     assert profile["strong_subjects"]["items"]["minLength"] == 1
