@@ -25,6 +25,7 @@ from exchange.activities.schemas import (
 from exchange.activities.services import ActivityService, ActivityView
 from exchange.clock import Clock
 from exchange.models import ActivityKind, ActivityStatus
+from exchange.openapi import problems
 
 
 async def provide_activity_service(
@@ -108,6 +109,7 @@ class PartnershipActivityController(Controller):
 
     @post(
         operation_id="planActivity",
+        responses=problems(409),
         summary="Plan an activity of an active partnership (admins, or a member naming "
         "themselves responsible)",
         status_code=HTTP_201_CREATED,
@@ -139,6 +141,7 @@ class ActivityController(Controller):
     @patch(
         "/{activity_id:uuid}",
         operation_id="updateActivity",
+        responses=problems(409),
         summary="Change a planned activity (admins or its responsible members); your "
         "school's members and tasks only",
     )
@@ -154,6 +157,7 @@ class ActivityController(Controller):
     @post(
         "/{activity_id:uuid}/done",
         operation_id="markActivityDone",
+        responses=problems(409),
         summary="Mark a planned activity done: it then waits for both schools' evaluations",
         status_code=HTTP_200_OK,
     )
@@ -168,6 +172,7 @@ class ActivityController(Controller):
     @post(
         "/{activity_id:uuid}/cancel",
         operation_id="cancelActivity",
+        responses=problems(409),
         summary="Cancel a planned activity",
         status_code=HTTP_200_OK,
     )
@@ -182,6 +187,7 @@ class ActivityController(Controller):
     @post(
         "/{activity_id:uuid}/evaluations",
         operation_id="evaluateActivity",
+        responses=problems(409),
         summary="Your school's evaluation of a done activity, once",
         status_code=HTTP_201_CREATED,
     )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.openapi import problems
 from exchange.questions.schemas import AnswerCreate, QuestionCreate, QuestionList, QuestionOut
 from exchange.questions.service import QuestionService
 
@@ -33,6 +34,7 @@ class PartnershipQuestionController(Controller):
 
     @post(
         operation_id="askPartnerQuestion",
+        responses=problems(409),
         summary="Ask the partner school a question (answered by `respond_by`, rule 9)",
         status_code=HTTP_201_CREATED,
     )
@@ -80,6 +82,7 @@ class QuestionController(Controller):
     @post(
         "/{question_id:uuid}/answers",
         operation_id="answerPartnerQuestion",
+        responses=problems(409),
         summary="Answer a question your school was asked (or say you cannot help now)",
         status_code=HTTP_201_CREATED,
     )
