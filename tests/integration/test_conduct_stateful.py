@@ -493,7 +493,7 @@ class ConductMachine(RuleBasedStateMachine):
         now = self.clock.now()
         for g in self.model.grants:
             if g.resource == r and g.scope in {"share", "publish"} and g.valid(now):
-                g.revoked = True
+                g.revoked, g.revoked_reason = True, "student_consent_withdrawn"
 
     def share_without_consent(self, r: int, visibility: str) -> None:
         owner = self.model.resources[r].owner

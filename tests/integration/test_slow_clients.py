@@ -50,7 +50,9 @@ def read_until_closed(sock: socket.socket) -> bytes:
         try:
             data = sock.recv(65536)
         except ConnectionResetError:
-            break
+            # The server closed while bytes it had not read were still on their way:
+            # the kernel answers them with a reset. The connection is closed all the same.
+            return bytes(received)
         if not data:
             return bytes(received)
         received += data
