@@ -20,8 +20,8 @@ from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
 from exchange.models import Partnership, Resource, ResourceAuthor, ResourceShare, ResourceVersion
-from exchange.search.extraction import Extraction, extract_text
 from exchange.search.index import SearchIndex
+from exchange.text.extraction import Extraction, extract_text
 
 _numbers = itertools.count(1)
 

@@ -77,7 +77,7 @@ def load_job_handlers() -> None:
 
 
 # Modules whose import registers job handlers with `exchange.jobs.worker.job_handler`.
-JOB_HANDLER_MODULES: list[str] = ["exchange.search.extraction_job"]
+JOB_HANDLER_MODULES: list[str] = ["exchange.text.extraction_job"]
 
 
 def freeze_startup_objects() -> None:

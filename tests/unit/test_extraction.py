@@ -21,7 +21,7 @@ from odf import teletype
 from odf.opendocument import OpenDocumentText
 from odf.text import H, P
 
-from exchange.search.extraction import (
+from exchange.text.extraction import (
     Extraction,
     ExtractionLimits,
     Reasons,

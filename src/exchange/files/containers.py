@@ -13,8 +13,9 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from exchange.files import media_types
 from exchange.files.active_content import ActiveContent, in_ooxml, in_open_document
@@ -23,8 +24,13 @@ ZIP_LOCAL_HEADER: Final = b"PK\x03\x04"
 _ZIP_END_OF_DIRECTORY: Final = b"PK\x05\x06"
 _ZIP_DIRECTORY_ENTRY: Final = b"PK\x01\x02"
 _ZIP64_END_LOCATOR: Final = b"PK\x06\x07"
-_ZIP_END_SIZE: Final = 22
+_ZIP64_END_OF_DIRECTORY: Final = b"PK\x06\x06"
+_ZIP_END_RECORD: Final = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR: Final = struct.Struct("<4sLQL")
+_ZIP64_END_RECORD: Final = struct.Struct("<4sQ2H2L4Q")
+_ZIP_END_SIZE: Final = _ZIP_END_RECORD.size
 _ZIP_MAX_COMMENT: Final = 0xFFFF
+_ZIP64_MARK: Final = 0xFFFF
 
 _OLE_DIRECTORY_ENTRY_SIZE: Final = 128
 _OLE_STREAM: Final = 2
@@ -128,6 +134,81 @@ class DamagedZip(Exception):
     pass
 
 
+class SeekableBytes(Protocol):
+    """An open file, or the kept bytes of one."""
+
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ZipEndRecord:
+    """A ZIP's end-of-central-directory record, as it stands in the file."""
+
+    position: int  # of the record's first byte in the file
+    disk: int
+    directory_disk: int
+    entries_on_disk: int
+    entries: int  # 0xFFFF when the count is in the ZIP64 record instead
+    directory_size: int
+    directory_offset: int
+    comment_length: int
+
+    def ends(self, size: int) -> bool:
+        """Whether the record and its comment end a file of `size` bytes exactly."""
+        return self.position + _ZIP_END_SIZE + self.comment_length == size
+
+
+def zip_end_records(file: SeekableBytes) -> Iterator[ZipEndRecord]:
+    """The end-of-central-directory records within the last 64 KiB of `file` (where unzip
+    tools look, a comment being at most that long), the last one first.
+
+    Every caller has its own idea of which one counts: `zipfile` and the text extraction
+    take the last, an upload must end exactly with one. Reads through a `KeptBytes` view
+    raise `OutsideKeptBytes` when the window was not kept.
+    """
+    size = file.seek(0, io.SEEK_END)
+    search_from = max(0, size - _ZIP_END_SIZE - _ZIP_MAX_COMMENT)
+    file.seek(search_from)
+    window = file.read(size - search_from)
+    position = window.rfind(_ZIP_END_OF_DIRECTORY)
+    while position >= 0:
+        if position + _ZIP_END_SIZE <= len(window):
+            fields = _ZIP_END_RECORD.unpack_from(window, position)[1:]
+            yield ZipEndRecord(search_from + position, *fields)
+        position = window.rfind(_ZIP_END_OF_DIRECTORY, 0, position)
+
+
+def zip64_locator_before(file: SeekableBytes, record: ZipEndRecord) -> int | None:
+    """Where the ZIP64 end record is, if a ZIP64 locator sits right before `record`."""
+    at = record.position - _ZIP64_LOCATOR.size
+    if at < 0:
+        return None
+    file.seek(at)
+    locator = file.read(_ZIP64_LOCATOR.size)
+    if len(locator) != _ZIP64_LOCATOR.size or locator[:4] != _ZIP64_END_LOCATOR:
+        return None
+    record_offset: int = _ZIP64_LOCATOR.unpack(locator)[2]
+    return record_offset
+
+
+def zip_declared_entry_count(file: SeekableBytes, record: ZipEndRecord) -> int | None:
+    """How many entries `record` says the central directory holds, read from the ZIP64
+    end record when the classic count overflows; None when that record is unreadable."""
+    if record.entries != _ZIP64_MARK:
+        return record.entries
+    record_offset = zip64_locator_before(file, record)
+    if record_offset is None:
+        return None
+    file.seek(record_offset)
+    zip64 = file.read(_ZIP64_END_RECORD.size)
+    if len(zip64) != _ZIP64_END_RECORD.size or zip64[:4] != _ZIP64_END_OF_DIRECTORY:
+        return None
+    count: int = _ZIP64_END_RECORD.unpack(zip64)[7]
+    return count
+
+
 def find_appended_zip(view: KeptBytes) -> bool:
     """Whether a ZIP ends this file: an end-of-central-directory record whose central
     directory sits right before it, within the last 64 KiB (where unzip tools look).
@@ -135,35 +216,27 @@ def find_appended_zip(view: KeptBytes) -> bool:
     The structural check (not just the 4-byte signature) keeps compressed media, whose
     bytes are random-looking, from being mistaken for a polyglot.
     """
-    size = view.size
-    search_from = max(0, size - _ZIP_END_SIZE - _ZIP_MAX_COMMENT)
     try:
-        window = view.slice(search_from, size)
+        return any(_is_plausible_end_record(record, view) for record in zip_end_records(view))
     except OutsideKeptBytes:
         return False
-    position = window.rfind(_ZIP_END_OF_DIRECTORY)
-    while position >= 0:
-        record = window[position : position + _ZIP_END_SIZE]
-        if len(record) == _ZIP_END_SIZE and _is_plausible_end_record(
-            record, view, search_from + position
-        ):
-            return True
-        position = window.rfind(_ZIP_END_OF_DIRECTORY, 0, position)
-    return False
 
 
-def _is_plausible_end_record(record: bytes, view: KeptBytes, absolute: int) -> bool:
-    disk, cd_disk, entries_here, entries, cd_size, _cd_offset, _comment = struct.unpack(
-        "<4x4H2LH", record
-    )
+def _is_plausible_end_record(record: ZipEndRecord, view: KeptBytes) -> bool:
     try:
-        if view.slice(absolute - 20, absolute - 16) == _ZIP64_END_LOCATOR:
+        if zip64_locator_before(view, record) is not None:
             return True
     except OutsideKeptBytes:
         pass
-    if disk != 0 or cd_disk != 0 or entries_here != entries or entries == 0 or cd_size < 46:
+    if (
+        record.disk != 0
+        or record.directory_disk != 0
+        or record.entries_on_disk != record.entries
+        or record.entries == 0
+        or record.directory_size < 46
+    ):
         return False
-    cd_start = absolute - cd_size
+    cd_start = record.position - record.directory_size
     if cd_start < 0:
         return False
     try:
@@ -178,8 +251,7 @@ def read_zip(view: KeptBytes) -> ZipReading:
     Raises `DamagedZip` when the directory cannot be parsed and `OutsideKeptBytes` when
     it is larger than the kept tail.
     """
-    end = _zip_end_record_position(view)
-    if end is None:
+    if not any(record.ends(view.size) for record in zip_end_records(view)):
         raise DamagedZip("no end-of-archive record at the end of the file")
     try:
         with zipfile.ZipFile(view) as archive:
@@ -205,20 +277,6 @@ def read_zip(view: KeptBytes) -> ZipReading:
         active_content=in_open_document(names) if media_type in _ODF_TYPES else in_ooxml(names),
         leading_bytes=min(info.header_offset for info in entries),
     )
-
-
-def _zip_end_record_position(view: KeptBytes) -> int | None:
-    """Position of the end record that ends the file exactly (allowing its comment)."""
-    size = view.size
-    search_from = max(0, size - _ZIP_END_SIZE - _ZIP_MAX_COMMENT)
-    window = view.slice(search_from, size)
-    position = window.rfind(_ZIP_END_OF_DIRECTORY)
-    while position >= 0:
-        (comment_length,) = struct.unpack("<H", window[position + 20 : position + 22] or b"\0\0")
-        if search_from + position + _ZIP_END_SIZE + comment_length == size:
-            return search_from + position
-        position = window.rfind(_ZIP_END_OF_DIRECTORY, 0, position)
-    return None
 
 
 def _document_type(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -> str | None:

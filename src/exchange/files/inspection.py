@@ -55,7 +55,7 @@ from exchange.files.containers import (
 from exchange.files.media_types import ACCEPTED, describe
 from exchange.files.names import extension_of
 from exchange.i18n import LazyText, _, lazy_gettext
-from exchange.search.plain_text import detect_encoding
+from exchange.text.plain_text import detect_encoding
 
 HEAD_BYTES: Final = 8 * 1024
 TAIL_BYTES: Final = 1024 * 1024

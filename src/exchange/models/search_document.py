@@ -26,7 +26,7 @@ class SearchDocument(IdentityAuditBase):
     resource_id: Mapped[UUID] = mapped_column(
         ForeignKey("resources.id", ondelete="CASCADE"), unique=True
     )
-    # pending | done | no_text | unsupported | failed (see exchange.search.extraction).
+    # pending | done | no_text | unsupported | failed (see exchange.text.extraction).
     extraction_status: Mapped[str] = mapped_column(String(16), default="pending")
     # A sentence for the resource page when the text is partial or missing.
     extraction_reason: Mapped[str | None] = mapped_column(Text, default=None)

@@ -62,8 +62,8 @@ from exchange.resources.schemas import (
 )
 from exchange.resources.upload import StoredFile, UploadReceiver
 from exchange.reuse import notices
-from exchange.search.extraction_job import queue_text_extraction
 from exchange.search.index import SearchIndex, text_extraction_in
+from exchange.text.extraction_job import queue_text_extraction
 
 # A chain of adaptations longer than this is shown cut (it cannot loop: an original
 # exists before what is derived from it, but rows can be edited by hand).

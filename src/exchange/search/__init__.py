@@ -1,2 +1,2 @@
-"""Search over partners' resources: the text inside uploaded files, and the one
-normalisation that indexing and querying share on SQLite and PostgreSQL alike."""
+"""Search over partners' resources: the one normalisation that indexing and querying
+share, the full-text index, and the search itself on SQLite and PostgreSQL alike."""

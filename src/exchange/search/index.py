@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 
 from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.models import Member, Resource, ResourceAuthor, SearchDocument, SearchText
-from exchange.search.extraction import Extraction
 from exchange.search.normalise import normalise_text
 from exchange.search.schemas import ExtractionState, TextExtraction
+from exchange.text.extraction import Extraction
 
 PENDING: ExtractionState = "pending"
 

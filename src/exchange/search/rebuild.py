@@ -25,12 +25,12 @@ from exchange.clock import Clock
 from exchange.errors import NotFound
 from exchange.i18n import _
 from exchange.models import Job, Resource, School, SearchDocument
-from exchange.search.extraction_job import (
+from exchange.search.index import SearchIndex
+from exchange.text.extraction_job import (
     EXTRACT_TEXT,
     extraction_dedupe_key,
     queue_text_extraction,
 )
-from exchange.search.index import SearchIndex
 
 DEFAULT_BATCH = 200
 

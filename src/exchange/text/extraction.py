@@ -30,22 +30,22 @@ from typing import Literal
 from defusedxml import DefusedXmlException
 
 from exchange.i18n import N_
-from exchange.search.budget import (
+from exchange.text.budget import (
     ExtractionBudget,
     OutputFull,
     TooManyParts,
     TooMuchData,
     TooSlow,
 )
-from exchange.search.office_documents import (
+from exchange.text.office_documents import (
     DamagedParts,
     NotAnOfficeFile,
     OfficeFormat,
     read_office_document,
 )
-from exchange.search.pdf_text import PasswordProtected, read_pdf
-from exchange.search.plain_text import read_plain_text
-from exchange.search.rtf import read_rtf
+from exchange.text.pdf_text import PasswordProtected, read_pdf
+from exchange.text.plain_text import read_plain_text
+from exchange.text.rtf import read_rtf
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -26,15 +25,12 @@ from xml.sax.xmlreader import AttributesImpl
 
 from defusedxml.expatreader import create_parser
 
-from exchange.search.budget import ExtractionBudget, TooManyParts, TooMuchData
+from exchange.files.containers import zip_declared_entry_count, zip_end_records
+from exchange.text.budget import ExtractionBudget, TooManyParts, TooMuchData
 
 OfficeFormat = Literal["docx", "pptx", "xlsx", "odf"]
 
 _CHUNK_BYTES = 64 * 1024
-_END_RECORD = struct.Struct("<4s4H2LH")
-_ZIP64_LOCATOR = struct.Struct("<4sLQL")
-_ZIP64_END_RECORD = struct.Struct("<4sQ2H2L4Q")
-_LARGEST_ZIP_COMMENT = 0xFFFF
 
 
 class NotAnOfficeFile(Exception):
@@ -174,28 +170,10 @@ class _SlideListCollector(ContentHandler):
 
 
 def _declared_entry_count(file: IO[bytes]) -> int | None:
-    """The entry count in the zip's end record, or None if there is no readable one."""
-    file.seek(0, 2)
-    size = file.tell()
-    tail_length = min(size, _END_RECORD.size + _LARGEST_ZIP_COMMENT)
-    file.seek(size - tail_length)
-    tail = file.read(tail_length)
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or at + _END_RECORD.size > len(tail):
-        return None
-    count: int = _END_RECORD.unpack_from(tail, at)[4]
-    if count != 0xFFFF:
-        return count
-    locator_at = at - _ZIP64_LOCATOR.size
-    if locator_at < 0 or tail[locator_at : locator_at + 4] != b"PK\x06\x07":
-        return None
-    record_offset: int = _ZIP64_LOCATOR.unpack_from(tail, locator_at)[2]
-    file.seek(record_offset)
-    record = file.read(_ZIP64_END_RECORD.size)
-    if len(record) != _ZIP64_END_RECORD.size or record[:4] != b"PK\x06\x06":
-        return None
-    zip64_count: int = _ZIP64_END_RECORD.unpack(record)[7]
-    return zip64_count
+    """The entry count in the zip's end record (the last one, as `zipfile` reads it), or
+    None if there is no readable one."""
+    record = next(zip_end_records(file), None)
+    return None if record is None else zip_declared_entry_count(file, record)
 
 
 class _Archive:

@@ -19,7 +19,7 @@ import codecs
 import re
 from pathlib import Path
 
-from exchange.search.budget import ExtractionBudget
+from exchange.text.budget import ExtractionBudget
 
 _CHUNK_BYTES = 1024 * 1024
 # A control word is at most a backslash, 32 letters, a sign, 10 digits and a space, so a

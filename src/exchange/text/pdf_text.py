@@ -12,7 +12,7 @@ from pathlib import Path
 from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError
 
-from exchange.search.budget import ExtractionBudget
+from exchange.text.budget import ExtractionBudget
 
 
 class PasswordProtected(Exception):

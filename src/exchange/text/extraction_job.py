@@ -26,13 +26,13 @@ from exchange.config import Settings
 from exchange.jobs.queue import enqueue
 from exchange.jobs.worker import JobContext, job_handler
 from exchange.models import Resource, ResourceVersion
-from exchange.search.extraction import (
+from exchange.search.index import SearchIndex
+from exchange.text.extraction import (
     Extraction,
     ExtractionLimits,
     extract_text_isolated,
     outcome_without_reading,
 )
-from exchange.search.index import SearchIndex
 
 EXTRACT_TEXT = "search.extract_text"
 

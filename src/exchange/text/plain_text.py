@@ -13,7 +13,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from exchange.search.budget import ExtractionBudget, TooMuchData
+from exchange.text.budget import ExtractionBudget, TooMuchData
 
 # UTF-32 first: its little-endian mark begins with UTF-16's.
 _BYTE_ORDER_MARKS: tuple[tuple[bytes, str], ...] = (
