@@ -39,13 +39,13 @@ from exchange.openapi import (
     viewer_routes,
 )
 from exchange.partnerships.controllers import CodeOfConductController, PartnershipController
-from exchange.problems import handle_exception
 from exchange.questions.controllers import PartnershipQuestionController, QuestionController
 from exchange.request_bodies import ExchangeRequest, require_json_content_type
 from exchange.request_pace import PacedReceive, PaceRule
 from exchange.resources.controllers import resource_routes
 from exchange.reuse.controllers import ResourceReuseController, ReuseRequestController
 from exchange.schools.controllers import SchoolController
+from exchange.web.errors import handle_app_exception
 from exchange.web.routes import create_compression_config, create_csrf_config, web_routes
 from exchange.web.templating import create_template_config
 
@@ -191,7 +191,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         ],
         request_class=ExchangeRequest,
         guards=[require_json_content_type],
-        exception_handlers={Exception: handle_exception},
+        exception_handlers={Exception: handle_app_exception},
         template_config=create_template_config(),
         csrf_config=create_csrf_config(settings),
         compression_config=create_compression_config(),

@@ -253,3 +253,21 @@ async def test_a_set_password_link_works_once_from_its_page(
     )
     assert reused.status_code == 422
     assert 'class="error-summary"' in reused.text
+
+
+async def test_an_unknown_address_is_a_page_in_the_readers_language_and_stays_json_under_api(
+    client: object, visitors: Callable[[], Visitor]
+) -> None:
+    browser = visitors()
+    page = await browser.http.get("/no-such-page", headers={"Accept-Language": "ru"})
+    assert page.status_code == 404
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["content-language"] == "ru"
+    assert '<html lang="ru"' in page.text
+    assert "Not found" not in page.text
+    api = await browser.http.get("/api/no-such-thing", headers={"Accept-Language": "ru"})
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"
+    wrong_method = await browser.http.request("DELETE", "/search")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == "text/html; charset=utf-8"

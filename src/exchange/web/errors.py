@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.exc import OperationalError
 
 from exchange.errors import DomainError, NotFound
-from exchange.problems import request_id_of
+from exchange.problems import handle_exception, request_id_of
 from exchange.web.language import page_language, use_page_language
 from exchange.web.page import PAGE_HEADERS
 from exchange.web.sessions import SignInRequired
@@ -65,3 +65,17 @@ def handle_page_exception(request: Request[Any, Any, Any], exc: Exception) -> Re
         status_code=status,
         headers={"Cache-Control": "no-store", **PAGE_HEADERS},
     )
+
+
+# Paths whose answers are for programs: their errors stay problem details.
+_MACHINE_PREFIXES = ("/api", "/schema", "/health")
+
+
+def handle_app_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """What reaches the app itself (no route matched, a method a path does not take): a
+    problem document under `/api`, `/schema` and `/health`, a page in the reader's language
+    anywhere else, so a mistyped address in a browser gets words, not JSON."""
+    path = request.url.path
+    if any(path == prefix or path.startswith(prefix + "/") for prefix in _MACHINE_PREFIXES):
+        return handle_exception(request, exc)
+    return handle_page_exception(request, exc)
