@@ -39,8 +39,6 @@ from exchange.policy import (
     require_partnership_visible,
 )
 
-OPEN_STATUSES = (PartnershipStatus.INVITED.value, PartnershipStatus.ACTIVE.value)
-
 
 @dataclass(frozen=True)
 class Transition:

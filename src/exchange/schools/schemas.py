@@ -16,7 +16,6 @@ LanguageCode = Annotated[
     str,
     msgspec.Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639 code, e.g. ky, ru, en, uz"),
 ]
-ShortText = Annotated[str, msgspec.Meta(max_length=200, extra=LINE)]
 LongText = Annotated[str, msgspec.Meta(max_length=4000, extra=PARAGRAPHS)]
 Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=100, extra=LINE)]
 

@@ -170,9 +170,3 @@ def _word_start_before(text: str, position: int) -> int:
     for space in _SPACES.finditer(text, max(0, position - _WORD_SEARCH), position):
         boundary = space.end()
     return boundary
-
-
-def warm_up() -> None:
-    """Builds the character table now (a tenth of a second) rather than in the first
-    search."""
-    _preimages()

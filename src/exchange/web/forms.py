@@ -12,8 +12,6 @@ from typing import Any
 
 from litestar import Request
 
-from exchange.errors import DomainError
-
 
 @dataclass
 class FormErrors:
@@ -25,22 +23,6 @@ class FormErrors:
             self.by_field[name] = message
         elif not name:
             self.general.append(message)
-
-    def add_refusal(self, exc: DomainError, known_fields: set[str]) -> None:
-        """Place a service's refusal next to the field it is about."""
-        named = [
-            str(item.get("field"))
-            for item in exc.extra.get("errors") or []
-            if isinstance(item, dict) and item.get("field") in known_fields
-        ]
-        if named:
-            for name in named:
-                self.add(name, str(exc.detail))
-        else:
-            self.add(
-                exc.extra.get("field") if exc.extra.get("field") in known_fields else None,
-                str(exc.detail),
-            )
 
     def __bool__(self) -> bool:
         return bool(self.by_field or self.general)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from litestar import Request, Response
+from litestar import Request
 from litestar.datastructures import Cookie
 
 from exchange.accounts.identity import Identity, identity_for_token
@@ -83,8 +83,3 @@ def safe_next(target: str | None) -> str:
     if "\\" in target:
         return "/"
     return target
-
-
-def with_cookie(response: Response[Any], cookie: Cookie) -> Response[Any]:
-    response.cookies.append(cookie)
-    return response
