@@ -14,12 +14,13 @@ from litestar.testing import AsyncTestClient
 
 from exchange.cli import main
 from exchange.config import Settings
-from exchange.partnerships.content import LANGUAGES, load_code_of_conduct
+from exchange.partnerships.content import LANGUAGES
+from tests.migration_modules import code_of_conduct_v1
 from tests.problems import assert_problem
 
 
 def _document(rules: int = 10, **changes: Any) -> dict[str, Any]:
-    v1 = load_code_of_conduct(1)
+    v1 = code_of_conduct_v1()
     numbered = [{"number": r.number, "text": dict(r.text)} for r in v1.rules]
     while len(numbered) < rules:
         number = len(numbered) + 1
@@ -51,7 +52,7 @@ async def test_anyone_reads_the_code_in_force_in_three_languages_without_signing
     body = response.json()
     assert body["version"] == 1
     assert [rule["number"] for rule in body["rules"]] == list(range(1, 10))
-    v1 = load_code_of_conduct(1)
+    v1 = code_of_conduct_v1()
     assert body["title"] == v1.title
     for rule, expected in zip(body["rules"], v1.rules, strict=True):
         assert set(rule["text"]) == set(LANGUAGES)

@@ -5,9 +5,7 @@ owner shares with all its partners."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import timedelta
-from types import ModuleType
 from typing import Any
 from uuid import UUID
 
@@ -15,10 +13,10 @@ from sqlalchemy import text
 
 from exchange.clock import ManualClock
 from exchange.models import Partnership
-from exchange.schema import migrations_dir
 from exchange.search.index import SearchIndex
 from tests.actors import Actor
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
+from tests.migration_modules import migration
 from tests.partnering import invite
 from tests.problems import assert_problem
 from tests.searching import search, titles
@@ -225,15 +223,6 @@ async def test_outgoing_requests_hide_the_title_of_a_resource_the_school_no_long
     assert [i["resource"]["title"] for i in incoming["items"]] == ["Staff appraisal policy"]
 
 
-def _migration(name: str) -> ModuleType:
-    path = migrations_dir() / "versions" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"migration_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 async def test_the_migration_ends_what_a_past_partnership_end_left_standing(
     ground: Ground, clock: ManualClock
 ) -> None:
@@ -261,7 +250,7 @@ async def test_the_migration_ends_what_a_past_partnership_end_left_standing(
     assert (await b.admin.get(f"/api/resources/{chosen}")).status_code == 200
 
     async with ground.session() as session:
-        for statement in _migration("0011_partnership_end_is_final").REPAIR_PAST_ENDS:
+        for statement in migration("0011_partnership_end_is_final").REPAIR_PAST_ENDS:
             await session.execute(text(statement))
         await session.commit()
 

@@ -18,11 +18,11 @@ from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
 from exchange.models import AuditEvent, MemberRole, Partnership, Resource, ResourceShare
 from exchange.partnerships.conduct import CodeOfConductService
-from exchange.partnerships.content import load_code_of_conduct
 from exchange.partnerships.effects import on_partnership_end, partnership_end_hooks
 from exchange.partnerships.services import PartnershipService
 from exchange.policy import readable_resources
 from tests.actors import Actor, SchoolFactory, SchoolHandle
+from tests.migration_modules import code_of_conduct_v1
 from tests.partnering import GOALS, invite, invited, partners
 from tests.problems import assert_problem
 
@@ -429,7 +429,7 @@ async def test_each_side_keeps_the_code_of_conduct_version_it_agreed_to(
 ) -> None:
     osh, naryn, _ = await _trio(schools)
     partnership_id = await invited(osh, naryn)
-    v1 = load_code_of_conduct(1)
+    v1 = code_of_conduct_v1()
     document: dict[str, Any] = {
         "title": v1.title,
         "preamble": v1.preamble,

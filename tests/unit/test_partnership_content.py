@@ -10,11 +10,10 @@ from exchange.partnerships.content import (
     LANGUAGES,
     UnknownCharacteristic,
     UnsupportedLanguage,
-    bundled_code_of_conduct_versions,
-    load_code_of_conduct,
     load_self_assessment,
     render_invitation_letter,
 )
+from tests.migration_modules import code_of_conduct_v1
 
 KYRGYZ_LETTERS = re.compile("[өүңӨҮҢ]")
 
@@ -40,7 +39,7 @@ def render(language: str, **overrides: Any) -> str:
 
 
 def test_code_of_conduct_v1_has_nine_numbered_rules_in_every_language() -> None:
-    code = load_code_of_conduct(1)
+    code = code_of_conduct_v1()
 
     assert code.version == 1
     assert [rule.number for rule in code.rules] == list(range(1, 10))
@@ -50,18 +49,12 @@ def test_code_of_conduct_v1_has_nine_numbered_rules_in_every_language() -> None:
 
 
 def test_code_of_conduct_kyrgyz_text_is_kyrgyz() -> None:
-    code = load_code_of_conduct()
+    code = code_of_conduct_v1()
 
     for rule in code.rules:
         assert KYRGYZ_LETTERS.search(rule.text["ky"]), rule.number
     assert "купуя" in code.rules[5].text["ky"]  # rule 6, confidentiality
     assert "уруксат" in code.rules[6].text["ky"]  # rule 7, permission
-
-
-def test_version_one_is_bundled_and_an_unknown_version_is_refused() -> None:
-    assert 1 in bundled_code_of_conduct_versions()
-    with pytest.raises(LookupError):
-        load_code_of_conduct(999)
 
 
 def test_self_assessment_has_24_questions_with_unique_snake_case_keys() -> None:

@@ -62,9 +62,9 @@ class CodeOfConductService:
         return found
 
     async def publish(self, raw: Mapping[str, object]) -> CodeOfConductVersion:
-        """Publish the code in `raw` (the bundled files' JSON shape). Without a `version`
-        it becomes the next number; with one, that number must be above every published
-        version."""
+        """Publish the code in `raw` (its JSON form: title, preamble, numbered rules).
+        Without a `version` it becomes the next number; with one, that number must be above
+        every published version."""
         highest = await self.session.scalar(select(func.max(CodeOfConductVersion.version)))
         highest = int(highest or 0)
         document = dict(raw)

@@ -1,15 +1,16 @@
 """The handbook's texts that partnerships use, in Kyrgyz, Russian and English.
 
-The texts are data shipped inside the package (appendices 1, 2 and 6 of the "Боордош
-мектептер" handbook); this module loads them into typed values and renders the invitation
-letter. The Kyrgyz is the handbook's own wording; Russian and English are translations.
+The texts are data shipped inside the package (appendices 2 and 6 of the "Боордош
+мектептер" handbook; appendix 1, the code of conduct, is put in force by migration 0003 and
+later versions by `exchange conduct publish`); this module loads them into typed values,
+checks a code of conduct's JSON form and renders the invitation letter. The Kyrgyz is the
+handbook's own wording; Russian and English are translations.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -28,8 +29,6 @@ __all__ = [
     "SelfAssessment",
     "UnknownCharacteristic",
     "UnsupportedLanguage",
-    "bundled_code_of_conduct_versions",
-    "load_code_of_conduct",
     "load_self_assessment",
     "parse_code_of_conduct",
     "render_invitation_letter",
@@ -38,7 +37,6 @@ __all__ = [
 LANGUAGES: tuple[str, ...] = ("ky", "ru", "en")
 
 _BUNDLE = resources.files(__name__)
-_CODE_OF_CONDUCT_FILE = re.compile(r"code_of_conduct_v(?P<version>[1-9][0-9]*)\.json")
 
 # Adjectives agreeing with "өнөктөштүк" / "партнёрство" / "partnership", the word that
 # introduces them in the letter. Wording follows section 2 of the handbook.
@@ -147,22 +145,10 @@ class SelfAssessment:
     questions: tuple[Question, ...]
 
 
-def bundled_code_of_conduct_versions() -> list[int]:
-    """Every code-of-conduct version shipped with the package, oldest first."""
-    versions = (_CODE_OF_CONDUCT_FILE.fullmatch(entry.name) for entry in _BUNDLE.iterdir())
-    return sorted(int(match["version"]) for match in versions if match)
-
-
-def load_code_of_conduct(version: int = 1) -> CodeOfConductText:
-    """The code of conduct as worded in `version`; `LookupError` if none was shipped."""
-    if version not in bundled_code_of_conduct_versions():
-        raise LookupError(f"No code of conduct version {version} is bundled.")
-    return parse_code_of_conduct(_read_json(f"code_of_conduct_v{version}.json"))
-
-
 def parse_code_of_conduct(raw: Mapping[str, object]) -> CodeOfConductText:
-    """A code of conduct from its JSON form (the bundled files' shape); `ValueError` names
-    the first thing wrong: a missing language, an empty text, rules out of order."""
+    """A code of conduct from its JSON form (as `exchange conduct publish` reads it);
+    `ValueError` names the first thing wrong: a missing language, an empty text, rules out
+    of order."""
     rules = tuple(
         Rule(number=_int(rule, "number"), text=_localized(rule, "text"))
         for rule in _list(raw, "rules")
