@@ -292,8 +292,19 @@ async def test_keys_not_made_by_the_exchange_are_refused(blob_store: BlobStore, 
         await blob_store.delete(key)
 
 
-async def test_a_reachable_store_passes_its_readiness_check(blob_store: BlobStore) -> None:
+async def test_a_reachable_store_passes_its_readiness_check_and_keeps_what_it_holds(
+    blob_store: BlobStore, leftovers: Leftovers
+) -> None:
+    key = new_blob_key()
+    await blob_store.put(key, chunks_of(b"lesson"))
+    held = leftovers(blob_store)
+
     await blob_store.check()
+
+    # The probe (a file written and removed, or a look at the bucket) leaves no trace.
+    assert leftovers(blob_store) == held
+    assert len(held) == 1 and held[0].endswith(key)
+    assert await read_all(await blob_store.open_range(key)) == b"lesson"
 
 
 def test_new_keys_are_random_and_free_of_user_text() -> None:

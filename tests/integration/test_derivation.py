@@ -44,7 +44,10 @@ async def test_adapting_needs_an_adapt_grant_and_sharing_the_adaptation_a_share_
         assert "permission to share it" in refused.value.detail
     await grant_by_request(ground, cast.b_teacher, cast.author, cast.resource_id, "share")
     async with ground.session() as session:
-        await check_derivation(session, b, cast.resource_id, "selected", now=clock.now())
+        original, version = await check_derivation(
+            session, b, cast.resource_id, "selected", now=clock.now()
+        )
+    assert (original.id, version) == (cast.resource_id, 3)
 
 
 async def test_an_open_licence_pre_grants_adapting_and_sharing(
@@ -52,9 +55,10 @@ async def test_an_open_licence_pre_grants_adapting_and_sharing(
 ) -> None:
     cast = await sister_schools(ground, licence="cc-by-nc")
     async with ground.session() as session:
-        await check_derivation(
+        original, version = await check_derivation(
             session, identity_of(cast.b_teacher), cast.resource_id, "partners", now=clock.now()
         )
+    assert (original.id, original.licence, version) == (cast.resource_id, "cc-by-nc", 1)
 
 
 async def test_what_a_school_cannot_read_it_cannot_adapt(
@@ -75,7 +79,10 @@ async def test_an_adaptation_of_a_confidential_original_stays_inside_the_school(
     await grant_by_request(ground, cast.b_teacher, cast.author, cast.resource_id, "adapt")
     b = identity_of(cast.b_teacher)
     async with ground.session() as session:
-        await check_derivation(session, b, cast.resource_id, "school", now=clock.now())
+        original, version = await check_derivation(
+            session, b, cast.resource_id, "school", now=clock.now()
+        )
+        assert (original.id, original.confidential, version) == (cast.resource_id, True, 1)
         with pytest.raises(RuleRefusal) as refused:
             await check_derivation(session, b, cast.resource_id, "partners", now=clock.now())
         assert refused.value.code_of_conduct_rule == 6
@@ -104,6 +111,7 @@ async def test_an_expired_adapt_grant_no_longer_allows_adapting(
 async def test_the_owner_adapts_its_own_resource_freely(ground: Ground, clock: ManualClock) -> None:
     cast = await sister_schools(ground)
     async with ground.session() as session:
-        await check_derivation(
+        original, version = await check_derivation(
             session, identity_of(cast.colleague), cast.resource_id, "partners", now=clock.now()
         )
+    assert (original.id, original.owner_school_id, version) == (cast.resource_id, cast.a.id, 1)

@@ -36,7 +36,7 @@ async def record_giving_up(_context: JobContext, payload: dict[str, Any], error:
 
 
 @pytest.fixture(autouse=True)
-def test_handler() -> Any:
+def recording_job_handler() -> Any:
     JOB_HANDLERS["test.record"] = record
     GIVE_UP_HANDLERS["test.record"] = record_giving_up
     ran.clear()
