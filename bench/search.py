@@ -85,6 +85,7 @@ from exchange.models import (
     SearchText,
 )
 from exchange.schema import upgrade
+from exchange.search.engines import search_engine_for
 from exchange.search.fulltext import fts5_expression, tsquery_expression
 from exchange.search.index import indexed_text, within_tsvector_limit
 from exchange.search.normalise import normalise_text, parse_query
@@ -868,6 +869,7 @@ async def search_statements(
         sent.append((statement, parameters))
 
     sessions = async_sessionmaker(engine, expire_on_commit=False)
+    searching = search_engine_for(engine)
     try:
         async with sessions() as session:
             member = (await session.scalars(select(Member).where(Member.email == email))).one()
@@ -889,7 +891,7 @@ async def search_statements(
             for q in words:
                 sent.clear()
                 async with sessions() as session:
-                    await SearchService(session, settings, SystemClock()).search(
+                    await SearchService(session, settings, SystemClock(), searching).search(
                         identity, SearchParams(q=q)
                     )
                 captured[name].append(list(sent))

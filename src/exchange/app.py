@@ -45,6 +45,7 @@ from exchange.request_pace import PacedReceive, PaceRule
 from exchange.resources.controllers import resource_routes
 from exchange.reuse.controllers import ResourceReuseController, ReuseRequestController
 from exchange.schools.controllers import SchoolController
+from exchange.search.engines import search_engine_for
 from exchange.web.errors import handle_app_exception
 from exchange.web.routes import create_compression_config, create_csrf_config, web_routes
 from exchange.web.templating import create_template_config
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     engine = create_engine(settings)
     alchemy = create_alchemy_config(settings, engine)
     blob_store = create_blob_store(settings)
+    search_engine = search_engine_for(engine)
 
     def provide_settings() -> Settings:
         return settings
@@ -184,6 +186,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "engine": engine,
                 "job_worker": worker,
                 "blob_store": blob_store,
+                "search_engine": search_engine,
             }
         ),
         middleware=[

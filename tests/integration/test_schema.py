@@ -18,8 +18,8 @@ from exchange.schema import (
     include_name,
     upgrade,
 )
+from exchange.search.engines.postgres import SAMPLE_FRACTIONS, sampled_matches
 from exchange.search.fulltext import tsvector_title_matches
-from exchange.search.statements import SAMPLE_FRACTIONS, sampled_matches
 
 
 def _differences(connection: Connection) -> list[object]:

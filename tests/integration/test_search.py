@@ -322,10 +322,10 @@ async def test_pages_go_through_every_tier_in_order_one_at_a_time(
     # Between the two ("named"), PostgreSQL names every match but finds the head
     # matches among them through the indexes.
     if matches == "many":
-        monkeypatch.setattr("exchange.search.services.COUNT_SAMPLE", 2)
+        monkeypatch.setattr("exchange.search.engines.run.COUNT_SAMPLE", 2)
     if matches == "named":
-        monkeypatch.setattr("exchange.search.services._FEW_REACHED", 0)
-        monkeypatch.setattr("exchange.search.services._HEAD_BY_KEY_AT_MOST", 0)
+        monkeypatch.setattr("exchange.search.engines.postgres._FEW_REACHED", 0)
+        monkeypatch.setattr("exchange.search.engines.postgres._HEAD_BY_KEY_AT_MOST", 0)
     home = await schools.create()
     partner = await schools.create()
     await shelf.partnership(home.id, partner.id)
@@ -455,8 +455,8 @@ async def test_only_what_the_caller_may_read_is_found_counted_or_faceted(
     # over every school's documents when they are many: "through the indexes" forces
     # that, and nothing the caller may not read may come through it either.
     if heads == "through the indexes":
-        monkeypatch.setattr("exchange.search.services._FEW_REACHED", 0)
-        monkeypatch.setattr("exchange.search.services._HEAD_BY_KEY_AT_MOST", 0)
+        monkeypatch.setattr("exchange.search.engines.postgres._FEW_REACHED", 0)
+        monkeypatch.setattr("exchange.search.engines.postgres._HEAD_BY_KEY_AT_MOST", 0)
     home = await schools.create("Home")
     partner = await schools.create("Partner")
     other = await schools.create("Other partner")
@@ -672,7 +672,7 @@ async def test_many_searches_at_once_each_get_their_page_total_and_facets(
 async def test_a_very_common_word_is_counted_over_a_sample_and_says_so(
     schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("exchange.search.services.COUNT_SAMPLE", 4)
+    monkeypatch.setattr("exchange.search.engines.run.COUNT_SAMPLE", 4)
     home = await schools.create()
     partner = await schools.create()
     await shelf.partnership(home.id, partner.id)
@@ -704,8 +704,8 @@ async def test_many_matches_are_estimated_from_a_sample_spread_over_the_corpus(
     # (by a hash of the index position), not from the oldest matches: a school that
     # shared only lately counts in the facets too. PostgreSQL also estimates the number
     # of matches from fixed samples of the documents (migrations 0006 and 0007).
-    monkeypatch.setattr("exchange.search.services.COUNT_SAMPLE", 8)
-    monkeypatch.setattr("exchange.search.services._SAMPLE_AT_LEAST", 4)
+    monkeypatch.setattr("exchange.search.engines.run.COUNT_SAMPLE", 8)
+    monkeypatch.setattr("exchange.search.engines.postgres._SAMPLE_AT_LEAST", 4)
     home = await schools.create()
     early = await schools.create()
     late = await schools.create()
@@ -733,10 +733,10 @@ async def test_a_search_counts_the_same_whether_the_quarter_sample_is_read_first
     # PostgreSQL reads the quarter sample before the first matches when a smaller sample
     # promises it enough; when the quarter falls short all the same, the first matches
     # name every match and the count is exact. Forced here either way.
-    monkeypatch.setattr("exchange.search.services.COUNT_SAMPLE", 8)
-    monkeypatch.setattr("exchange.search.services._SAMPLE_AT_LEAST", 4)
+    monkeypatch.setattr("exchange.search.engines.run.COUNT_SAMPLE", 8)
+    monkeypatch.setattr("exchange.search.engines.postgres._SAMPLE_AT_LEAST", 4)
     margin = 0.0 if quarter_first else float("inf")
-    monkeypatch.setattr("exchange.search.services._QUARTER_FIRST_MARGIN", margin)
+    monkeypatch.setattr("exchange.search.engines.postgres._QUARTER_FIRST_MARGIN", margin)
     home = await schools.create()
     partner = await schools.create()
     await shelf.partnership(home.id, partner.id)
@@ -763,8 +763,8 @@ async def test_a_school_with_few_partners_counts_exactly_what_it_may_read_among_
     # matches: the total and the facets are exact, however many documents the words
     # match across the exchange. SQLite estimates them as for any caller. On both the
     # pages hold exactly what the caller may read.
-    monkeypatch.setattr("exchange.search.services.COUNT_SAMPLE", 8)
-    monkeypatch.setattr("exchange.search.services._SAMPLE_AT_LEAST", 4)
+    monkeypatch.setattr("exchange.search.engines.run.COUNT_SAMPLE", 8)
+    monkeypatch.setattr("exchange.search.engines.postgres._SAMPLE_AT_LEAST", 4)
     home = await schools.create()
     partner = await schools.create()
     stranger = await schools.create()
@@ -807,7 +807,7 @@ async def test_listing_without_words_walks_back_until_the_page_is_full(
     schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Windows of one document at first: what the caller may read is far apart.
-    monkeypatch.setattr("exchange.search.services._FIRST_WINDOW", 1)
+    monkeypatch.setattr("exchange.search.engines.run.FIRST_WINDOW", 1)
     home = await schools.create()
     other = await schools.create()
     await shelf.add(home.id, title="Oldest of ours", kind="policy")

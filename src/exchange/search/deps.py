@@ -7,10 +7,11 @@ path); its query parameters are declared here, where their meaning lives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+from litestar import Request
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIType, Parameter, Schema
 from litestar.params import QueryParameter
@@ -45,11 +46,12 @@ SEARCH_DESCRIPTION = (
 
 
 async def provide_search_service(
+    request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
     clock: NamedDependency[Clock],
 ) -> SearchService:
-    return SearchService(db_session, settings, clock)
+    return SearchService(db_session, settings, clock, request.app.state["search_engine"])
 
 
 Grade = Annotated[int, msgspec.Meta(ge=1, le=11)]

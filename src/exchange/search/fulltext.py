@@ -134,7 +134,7 @@ def _tsquery(parameter: str, *, written: bool = False) -> ColumnElement[object]:
     column: the statements whose plan depends on that (the first matches, the samples)
     write it, and they are cheap to plan. Bound, a statement's text is the same for every
     search of its shape, so it is prepared once per connection and planned once (see
-    `exchange.search.services`): the statements that hold the access policy take about
+    `exchange.search.engines.postgres`): the statements that hold the access policy take about
     2 ms to plan, longer than most of them take to run, and their plans are fixed by
     their shape and the search's planner settings, not by estimates.
     """

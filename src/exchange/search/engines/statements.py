@@ -1,10 +1,11 @@
-"""The SQL of a search, built once for each shape of search and kept.
+"""The SQL both search engines share, built once for each shape of search and kept
+(each engine keeps its own statements the same way, beside it).
 
 A search's statements depend on its values (words, filter values, the caller, the page's
 cursor) and on its shape: the database, which filters it has, how many parts its query
 has, whether it starts from named documents. Everything that varies from one search to
-the next is a named bound parameter here, given at execution (see
-`SearchService._values`), so each builder below runs once per shape and process.
+the next is a named bound parameter here, given at execution (see `run.shared_values`
+and each engine's `find`), so each builder below runs once per shape and process.
 
 That matters for speed as much as for tidiness: SQLAlchemy derives a cache key for every
 statement it executes by walking the whole statement, and it remembers the key on the
@@ -33,16 +34,12 @@ from sqlalchemy import (
     func,
     literal,
     null,
-    or_,
     select,
-    text,
     true,
-    tuple_,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import CompoundSelect, Subquery
 
 from exchange.models import (
@@ -54,26 +51,20 @@ from exchange.models import (
     SearchDocument,
     SearchText,
 )
-from exchange.policy import caller_and_partner_schools, forwarded_to_caller, readable_by_caller
+from exchange.policy import readable_by_caller
 from exchange.search.fulltext import (
     BODY,
-    DOCUMENT_SCHOOL,
     SEARCH_INDEX,
-    TITLE,
     fts5_match,
     fts5_matching_documents,
-    tsvector_head_matches,
-    tsvector_head_tier,
-    tsvector_in_title,
     tsvector_matches,
-    tsvector_title_matches,
 )
 
 # How much of a long extracted text is searched for the snippet's match.
 SNIPPET_SCAN_CHARS = 100_000
 # Kept statements: one set per shape of search, and shapes are few (each filter is
 # there or not), so this holds every one a process meets.
-_SHAPES_KEPT = 1024
+SHAPES_KEPT = 1024
 
 # The parameters, by name. The caller's school and time are `readable_by_caller`'s.
 KINDS = "kinds"
@@ -94,7 +85,6 @@ NAMED_POSITIONS = "named_positions"
 NAMED_RESOURCES = "named_resources"
 # How many documents the first look at the matches reads.
 PROBE_LIMIT = "probe_limit"
-REACH_LIMIT = "reach_limit"
 PAGE_LIMIT = "page_limit"
 AFTER_SCORE = "after_score"
 AFTER_POSITION = "after_position"
@@ -155,7 +145,7 @@ class Conditions:
 # --- conditions ------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=_SHAPES_KEPT)
+@functools.lru_cache(maxsize=SHAPES_KEPT)
 def filters(shape: Shape) -> Conditions:
     """Visibility and the filters."""
     conditions: list[ColumnElement[bool]] = [readable_by_caller()]
@@ -223,7 +213,7 @@ def source_conditions(postgres: bool, source: Source) -> Conditions:
     )
 
 
-def _documents_and_resources(*columns: Any) -> AnySelect:
+def documents_and_resources(*columns: Any) -> AnySelect:
     return (
         select(*columns)
         .select_from(SearchDocument)
@@ -259,93 +249,6 @@ def first_matches(postgres: bool, words: bool) -> AnySelect:
     )
 
 
-def _caller_and_partner_schools(school: Any) -> ColumnElement[bool]:
-    """PostgreSQL: `school` is the caller's or a partner's, against an array computed
-    once (planned at once, and indexable in a bitmap)."""
-    condition: ColumnElement[bool] = school == any_(
-        func.array(caller_and_partner_schools().scalar_subquery())
-    )
-    return condition
-
-
-@functools.lru_cache(maxsize=1)
-def reached_count() -> AnySelect:
-    """PostgreSQL: how many resources the caller's school and its partners share,
-    counted up to `REACH_LIMIT` (from the index of their owners, reading no resource)."""
-    reached = (
-        select(literal(1))
-        .select_from(Resource)
-        .where(_caller_and_partner_schools(Resource.owner_school_id))
-        .limit(bindparam(REACH_LIMIT, type_=Integer))
-        .subquery("reached")
-    )
-    return select(func.count()).select_from(reached)
-
-
-@functools.lru_cache(maxsize=1)
-def reached_matches() -> AnySelect:
-    """PostgreSQL: the first `PROBE_LIMIT` documents the words match among those of the
-    caller's school and its partners and those forwarded to it: every match the caller
-    may read is among them (see `policy.caller_and_partner_schools`). As
-    `first_matches` gives them: index position and the resource's id as text.
-
-    The schools and the forwarded resources are arrays computed once, so that the
-    database intersects the GIN index's matches with the documents of those schools (a
-    bitmap of each, migration 0008) and reads neither the documents' vectors nor the
-    documents of other schools."""
-    forwarded = func.array(forwarded_to_caller().scalar_subquery())
-    return (
-        select(SearchDocument.id, cast(SearchDocument.resource_id, String))
-        .where(
-            tsvector_matches(),
-            or_(
-                _caller_and_partner_schools(DOCUMENT_SCHOOL),
-                SearchDocument.resource_id == any_(forwarded),
-            ),
-        )
-        .limit(bindparam(PROBE_LIMIT, type_=Integer))
-    )
-
-
-# PostgreSQL: nested samples of the documents, chosen by a hash of their id (not by time
-# or school): a quarter, a sixteenth and a sixty-fourth, each inside the last. Their
-# predicates are those of the partial GIN indexes of migrations 0006 and 0007, written
-# exactly as there so that the planner can use those indexes.
-SAMPLE_FRACTIONS = (4, 16, 64)
-
-
-def sample_predicate(fraction: int) -> TextClause:
-    """The documents of the sample of 1 in `fraction` (one of `SAMPLE_FRACTIONS`)."""
-    if fraction not in SAMPLE_FRACTIONS:
-        raise ValueError(f"no index holds a sample of 1 in {fraction}")
-    return text(f"(hashint8(search_documents.id) & {fraction - 1}) = 0")
-
-
-@functools.lru_cache(maxsize=len(SAMPLE_FRACTIONS))
-def sampled_matches(fraction: int) -> AnySelect:
-    """PostgreSQL: the documents of the sample of 1 in `fraction` that the words match,
-    as `first_matches` gives them: index position and the resource's id as text."""
-    return select(SearchDocument.id, cast(SearchDocument.resource_id, String)).where(
-        tsvector_matches(written=True), sample_predicate(fraction)
-    )
-
-
-# SQLite: every how many matches, by index position, one is sampled.
-SPREAD_EVERY = "spread_every"
-
-
-@functools.lru_cache(maxsize=1)
-def count_and_spread() -> AnySelect:
-    """SQLite: the number of matches, and those whose index position is a multiple of
-    `SPREAD_EVERY` (a JSON list), in one pass over FTS5's list of matches: no document
-    is read."""
-    position = SEARCH_INDEX.c.rowid
-    every = bindparam(SPREAD_EVERY, type_=BigInteger)
-    return select(
-        func.count(), func.json_group_array(position).filter(position % every == 0)
-    ).where(fts5_match(MATCH))
-
-
 @functools.lru_cache(maxsize=4)
 def count_matches(postgres: bool, words: bool) -> AnySelect:
     if not words:
@@ -360,116 +263,7 @@ def count_matches(postgres: bool, words: bool) -> AnySelect:
 # --- one page --------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=_SHAPES_KEPT)
-def tier_page(shape: Shape, after: bool) -> AnySelect:
-    """SQLite: the documents of one ranking tier (`TIER_MATCH`) that pass the filters,
-    newest first, from FTS5 in descending rowid order (which it delivers without
-    sorting), up to `PAGE_LIMIT`; after `AFTER_POSITION` when `after`."""
-    position = SEARCH_INDEX.c.rowid
-    statement = (
-        _documents_and_resources(position)
-        .where(*filters(shape).all)
-        .join(SEARCH_INDEX, SEARCH_INDEX.c.rowid == SearchDocument.id)
-        .where(fts5_match(TIER_MATCH))
-    )
-    if after:
-        statement = statement.where(position < bindparam(AFTER_POSITION, type_=BigInteger))
-    return statement.order_by(position.desc()).limit(bindparam(PAGE_LIMIT, type_=Integer))
-
-
-Step = Literal["ranked", "title", "head", "body", "newest"]
-
-
-@functools.lru_cache(maxsize=_SHAPES_KEPT)
-def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
-    """PostgreSQL: one step of a page, as (score, position) rows, up to `PAGE_LIMIT`.
-
-    - `ranked`: the documents whose head has a part of the query, by tier then newest
-      first: for named documents, each tested by key;
-    - `title`: the documents with every part of the query in the title (the `TITLE`
-      tier, found by the GIN index of the titles' words), newest first;
-    - `head`: the other documents whose head has a part of the query (found by the GIN
-      index on the head vector), by tier then newest first;
-    - `body`: the text-only matches (no part in the head), newest first;
-    - `newest`: every match, newest first.
-
-    Each is walked into its resources, looked up by key and checked against visibility
-    and the filters, until the page is full (see `_walk_into_resources`). After the
-    cursor (`AFTER_SCORE`, `AFTER_POSITION`) when `after`.
-    """
-    where = filters(shape) + source_conditions(True, source)
-    # Each document's resource is looked up by key and checked against visibility and
-    # the filters only: named documents need not have their resources found in the
-    # list of named resources as well (an array compared once per candidate).
-    resources = filters(shape).resources
-    in_head = tsvector_head_matches()
-    limit = bindparam(PAGE_LIMIT, type_=Integer)
-    after_position = bindparam(AFTER_POSITION, type_=BigInteger)
-    if step in ("ranked", "title", "head"):
-        # A query of one part that is in the head is in the document: asking the full
-        # vector too would read every candidate's (large, out-of-line) vector. Named
-        # documents are kept to those named, which costs nothing (their keys) and
-        # leaves out the head matches of documents the caller cannot read.
-        full = shape.several_parts or source == "named"
-        documents = list((where if full else filters(shape)).documents)
-        if step == "title":
-            documents.append(tsvector_title_matches())
-            tier: ColumnElement[int] = literal(TITLE, Integer)
-        elif step == "head":
-            documents += [in_head, ~tsvector_in_title()]
-            tier = tsvector_head_tier(shape.several_parts, title=False)
-        else:
-            documents.append(in_head)
-            tier = tsvector_head_tier(shape.several_parts, title=True)
-        if after and step == "title":
-            documents.append(SearchDocument.id < after_position)
-        elif after:
-            documents.append(
-                tuple_(tier, SearchDocument.id)
-                < tuple_(bindparam(AFTER_SCORE, type_=Integer), after_position)
-            )
-        # A step of one tier (the titles; the rest of the head for a query of one part)
-        # is in the order of its positions alone: a sort by the tier too, a parameter
-        # of the statement, would be made after every candidate's resource was looked
-        # up, rather than stopping at the end of the page.
-        by_score = step == "ranked" or (step == "head" and shape.several_parts)
-        order = [tier.desc(), SearchDocument.id.desc()] if by_score else [SearchDocument.id.desc()]
-        ranked = (
-            select(
-                SearchDocument.id.label("position"),
-                SearchDocument.resource_id.label("resource_id"),
-                tier.label("score"),
-            )
-            .where(*documents)
-            .order_by(*order)
-            .subquery("ranked")
-        )
-        return _walk_into_resources(ranked, resources, limit, by_score=by_score)
-    documents = list(where.documents)
-    if step == "body":
-        documents.append(~in_head)
-    if after:
-        documents.append(SearchDocument.id < after_position)
-    # Newest first needs no subquery: with the order and the limit on the outer
-    # statement, PostgreSQL walks the key backwards and stops at the limit when many
-    # documents match (a subquery would be planned to return every row).
-    readable = (
-        select(literal(1).label("readable"))
-        .where(Resource.id == SearchDocument.resource_id, *resources)
-        .limit(1)
-        .lateral("readable")
-    )
-    return (
-        select(literal(BODY, Integer).label("score"), SearchDocument.id.label("position"))
-        .select_from(SearchDocument)
-        .join(readable, true())
-        .where(*documents)
-        .order_by(SearchDocument.id.desc())
-        .limit(limit)
-    )
-
-
-def _walk_into_resources(
+def walk_into_resources(
     documents: Subquery, resources: tuple[ColumnElement[bool], ...], limit: Any, *, by_score: bool
 ) -> AnySelect:
     """PostgreSQL: `documents` (score, position, resource_id; ordered by position, or by
@@ -504,14 +298,14 @@ def last_position() -> AnySelect:
     return select(func.max(SearchDocument.id))
 
 
-@functools.lru_cache(maxsize=_SHAPES_KEPT)
+@functools.lru_cache(maxsize=SHAPES_KEPT)
 def newest(shape: Shape, bounds: Literal["none", "after", "window"]) -> AnySelect:
     """Without words: the documents that pass the filters, newest first, up to
     `PAGE_LIMIT`; all of them, those after `AFTER_POSITION`, or those of a window of
     positions (`WINDOW_LOW` < position <= `WINDOW_TOP`).
 
     On PostgreSQL a window's documents are walked into their resources by key (see
-    `_walk_into_resources`); a school or author filter is searched as one statement that
+    `walk_into_resources`); a school or author filter is searched as one statement that
     the database starts from that filter's index.
     """
     where = filters(shape)
@@ -533,9 +327,9 @@ def newest(shape: Shape, bounds: Literal["none", "after", "window"]) -> AnySelec
             .order_by(SearchDocument.id.desc())
             .subquery("window")
         )
-        return _walk_into_resources(documents, where.resources, limit, by_score=False)
+        return walk_into_resources(documents, where.resources, limit, by_score=False)
     return (
-        _documents_and_resources(literal(BODY, Integer).label("score"), SearchDocument.id)
+        documents_and_resources(literal(BODY, Integer).label("score"), SearchDocument.id)
         .where(*where.all, *limits)
         .order_by(SearchDocument.id.desc())
         .limit(limit)
@@ -549,7 +343,7 @@ def newest(shape: Shape, bounds: Literal["none", "after", "window"]) -> AnySelec
 def items() -> AnySelect:
     """What a page shows of each of its documents (`POSITIONS`)."""
     return (
-        _documents_and_resources(
+        documents_and_resources(
             SearchDocument.id.label("position"),
             SearchDocument.extraction_status,
             Resource.id,
@@ -600,7 +394,7 @@ def authors() -> AnySelect:
 # --- total and facets --------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=_SHAPES_KEPT)
+@functools.lru_cache(maxsize=SHAPES_KEPT)
 def facets(shape: Shape, source: Source) -> CompoundSelect[*tuple[Any, ...]]:
     """Rows of (facet, value, count, school name): the total, then counts by kind,
     subject, language, school and grade, over the documents of `source` that pass the
@@ -617,7 +411,7 @@ def facets(shape: Shape, source: Source) -> CompoundSelect[*tuple[Any, ...]]:
     if source == "named" and not shape.author_words:
         hits_source = select(*columns).where(*where.resources)
     else:
-        hits_source = _documents_and_resources(*columns).where(*where.all)
+        hits_source = documents_and_resources(*columns).where(*where.all)
     hits = hits_source.cte("hits").prefix_with("MATERIALIZED")
     count = func.count().label("n")
     # Schools are counted first and named after, one lookup per school.

@@ -1,0 +1,234 @@
+"""What both engines do the same way: the search's values, a page without words, the
+items a page shows, and totals and facets over the documents a search starts from.
+
+Each engine's `SearchRun` subclass says which documents the words match and how they
+are sampled (`universe`), and how a page of them is read (`page_with_words`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, TypeAlias
+
+from sqlalchemy import Connection, Executable
+from sqlalchemy.orm import Session
+
+from exchange.accounts.identity import Identity
+from exchange.policy import reading_parameters
+from exchange.search.cursor import CursorKey
+from exchange.search.engines import statements
+from exchange.search.engines.protocol import Found, Search
+from exchange.search.engines.statements import Shape, Source
+
+# Above this many matching documents, totals and facets are counted over a sample of
+# at most this many and scaled (see `universe`).
+COUNT_SAMPLE = 2000
+# Either database counts totals and facets over at most this many sampled matches (a
+# share of the sample is then known within about 1.5 percentage points): each is a
+# resource looked up and checked against the access policy, the largest part of a
+# search of many matches.
+SAMPLE_AT_MOST = 1000
+# Documents looked at in the first window of a listing without words (see
+# `SearchRun.page_without_words`).
+FIRST_WINDOW = 1024
+
+# The total, whether it is an estimate, the counts by facet, and the schools' names.
+Counts: TypeAlias = tuple[int, bool, dict[str, list[tuple[str, int]]], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Universe:
+    """The documents a search's words match, before visibility and filters."""
+
+    # Every document when there are no words; named outright when few match.
+    source: Source
+    # How many match: exactly, or estimated from a sample (`sample` is then not 0).
+    matched: int
+    # When many match, the number of matching documents named as a sample, over which
+    # totals and facets may be counted and scaled to `matched`.
+    sample: int = 0
+    # Named documents: every match of the words, not only those of the caller's school
+    # and partners (see `PostgresRun.reaches_few`).
+    every_match: bool = True
+
+    @property
+    def sampled(self) -> bool:
+        return self.sample > 0
+
+
+def shape_of(search: Search, *, postgres: bool) -> Shape:
+    return Shape(
+        postgres=postgres,
+        kinds=bool(search.kinds),
+        subjects=bool(search.subjects),
+        grades=bool(search.grades),
+        languages=bool(search.languages),
+        schools=bool(search.school_ids),
+        licences=bool(search.licences),
+        author_id=search.author_id is not None,
+        author_words=len(search.author_words),
+        several_parts=len(search.query.terms) + len(search.query.phrases) > 1,
+    )
+
+
+def shared_values(identity: Identity, search: Search, now: datetime) -> dict[str, Any]:
+    """The values of the parameters both databases take alike (see `statements`)."""
+    values: dict[str, Any] = {
+        **reading_parameters(identity, now),
+        statements.KINDS: list(search.kinds),
+        statements.SUBJECTS: list(search.subjects),
+        statements.LANGUAGES: list(search.languages),
+        statements.SCHOOL_IDS: list(search.school_ids),
+        statements.LICENCES: list(search.licences),
+        statements.AUTHOR_ID: search.author_id,
+        statements.PROBE_LIMIT: COUNT_SAMPLE + 1,
+    }
+    for number, word in enumerate(search.author_words):
+        values[f"{statements.AUTHOR_WORD}{number}"] = f"% {word}%"
+    return values
+
+
+class SearchRun:
+    """One search's statements, run in order on a synchronous session: the request's
+    (PostgreSQL, through `AsyncSession.run_sync`) or a reader's in a worker thread
+    (SQLite).
+
+    They run on the session's connection, in its transaction: they select columns, not
+    entities, and the ORM's handling of each result row (thousands, for a sample) would
+    cost more than reading them."""
+
+    postgres: ClassVar[bool]
+
+    def __init__(self, db: Session, search: Search, shape: Shape, values: dict[str, Any]) -> None:
+        self.db: Connection = db.connection()
+        self.search = search
+        self.shape = shape
+        self.values = values
+
+    def found(self, after: CursorKey | None) -> Found:
+        search = self.search
+        universe = self.universe()
+        counting = self.count_aside(universe)
+        if search.query.is_empty:
+            keys = self.page_without_words(after)
+        else:
+            keys = self.page_with_words(universe, after)
+        rows, authors = self.items(keys[: search.limit])
+        total, estimated, counted, names = (
+            counting.result() if counting is not None else self.counts(universe)
+        )
+        return Found(keys, rows, authors, total, estimated, counted, names)
+
+    # --- what each database does its own way ----------------------------------------------
+
+    def universe(self) -> Universe:
+        """Which documents the words match (all of them without words), how many, and,
+        when they are many, a sample of them, named in `values`."""
+        raise NotImplementedError
+
+    def page_with_words(self, universe: Universe, after: CursorKey | None) -> list[CursorKey]:
+        raise NotImplementedError
+
+    def name(self, rows: Sequence[Any]) -> None:
+        """Names documents, from (position, resource id as text) rows."""
+        raise NotImplementedError
+
+    def count_aside(self, universe: Universe) -> Future[Counts] | None:
+        """The total and facets, being counted elsewhere while the page is read; None
+        when they are counted after the page, on the same connection."""
+        return None
+
+    # --- alike on both ----------------------------------------------------------------------
+
+    def rows(self, statement: Executable, values: dict[str, Any]) -> Sequence[Any]:
+        return self.db.execute(statement, values).all()
+
+    def first_matches_universe(self, words: bool) -> tuple[Universe | None, Sequence[Any]]:
+        """The first `COUNT_SAMPLE` + 1 matches, named as the sample: the universe when
+        they are all there is, else None (with them)."""
+        rows = self.rows(statements.first_matches(self.postgres, words), self.values)
+        self.name(rows[:COUNT_SAMPLE])
+        if len(rows) <= COUNT_SAMPLE:
+            return Universe("named", len(rows)), rows
+        return None, rows
+
+    def counted_universe(self, words: bool, first: Sequence[Any]) -> Universe:
+        """Every match counted, the first `COUNT_SAMPLE` of them the sample."""
+        matched = int(
+            self.db.scalar(statements.count_matches(self.postgres, words), self.values) or 0
+        )
+        matched = max(matched, len(first))
+        source: Source = "matching" if words else "all"
+        return Universe(source, matched, sample=COUNT_SAMPLE)
+
+    def page_without_words(self, after: CursorKey | None) -> list[CursorKey]:
+        """Newest first, without words. A school or author filter lets the database
+        start from that filter's index. Otherwise the documents are walked newest first
+        through windows of their ids, each window four times the last, until the page is
+        full: a range of the primary key is what both databases start from, where left
+        to themselves they would gather everything the caller may read and sort it."""
+        shape, values = self.shape, self.values
+        wanted = self.search.limit + 1
+        if after is not None:
+            values[statements.AFTER_POSITION] = after.position
+        if shape.narrowed:
+            values[statements.PAGE_LIMIT] = wanted
+            bounds = "none" if after is None else "after"
+            return keys_of(self.rows(statements.newest(shape, bounds), values))
+        top = (
+            after.position - 1 if after is not None else self.db.scalar(statements.last_position())
+        )
+        keys: list[CursorKey] = []
+        width = FIRST_WINDOW
+        while top is not None and top > 0 and len(keys) < wanted:
+            low = max(0, top - width)
+            window = {
+                statements.WINDOW_LOW: low,
+                statements.WINDOW_TOP: top,
+                statements.PAGE_LIMIT: wanted - len(keys),
+            }
+            keys += keys_of(self.rows(statements.newest(shape, "window"), values | window))
+            top, width = low, width * 4
+        return keys
+
+    def items(self, keys: list[CursorKey]) -> tuple[dict[int, Any], Sequence[Any]]:
+        """What the page shows of each document, by position, and its resources' authors."""
+        if not keys:
+            return {}, []
+        positions = [key.position for key in keys]
+        rows = {
+            row.position: row
+            for row in self.rows(statements.items(), {statements.POSITIONS: positions})
+        }
+        ids = [row.id for row in rows.values()]
+        authors = self.rows(statements.authors(), {statements.RESOURCE_IDS: ids})
+        return rows, authors
+
+    def counts(self, universe: Universe) -> Counts:
+        """Total and facets: exact, or over the sample of `COUNT_SAMPLE` matching
+        documents and scaled when there are more and no school or author filter narrows
+        them (with such a filter the database starts from it, and counting is cheap)."""
+        shape = self.shape
+        sampled = universe.sampled and not shape.narrowed
+        source: Source = "named" if sampled else universe.source
+        scale = universe.matched / universe.sample if sampled else 1.0
+        counted: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
+        names: dict[str, str] = {}
+        total = 0
+        for facet, value, n, name in self.rows(statements.facets(shape, source), self.values):
+            if facet == "total":
+                total = round(int(n) * scale)
+            elif value is not None:
+                counted[facet].append((str(value), max(1, round(int(n) * scale))))
+                if name is not None:
+                    names[str(value)] = name
+        return total, sampled, dict(counted), names
+
+
+def keys_of(rows: Sequence[Any]) -> list[CursorKey]:
+    """Page keys from (score, position) rows."""
+    return [CursorKey(score=int(score), position=int(position)) for score, position in rows]

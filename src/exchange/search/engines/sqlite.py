@@ -1,0 +1,217 @@
+"""Search on SQLite, with FTS5.
+
+Each ranking tier is walked newest first straight from the index, and the walk stops
+when the page is full, so a page costs about the same for a word in ten resources or in
+ten thousand; the total and facets are counted meanwhile on a second connection. More
+than `COUNT_SAMPLE` matches are counted, and sampled evenly by their position, in one
+pass over FTS5's list of matches.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+import anyio
+from sqlalchemy import BigInteger, Engine, Integer, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from exchange.accounts.identity import Identity
+from exchange.models import SearchDocument
+from exchange.search.cursor import CursorKey
+from exchange.search.engines import run, statements
+from exchange.search.engines.protocol import Found, Search
+from exchange.search.engines.run import Counts, SearchRun, Universe
+from exchange.search.engines.statements import AnySelect, Shape
+from exchange.search.fulltext import (
+    BODY,
+    SEARCH_INDEX,
+    fts5_expression,
+    fts5_match,
+    fts5_tier_expression,
+    tiers_of,
+)
+
+# The threads that count totals and facets while a search's page is read (see
+# `SqliteRun.count_aside`); searches beyond this many at once wait their turn for them.
+_COUNTING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="exchange-search-counts")
+
+# Every how many matches, by index position, one is sampled.
+SPREAD_EVERY = "spread_every"
+
+
+class SqliteSearch:
+    """The whole search in one worker thread, on a connection of its own (a search only
+    reads what is committed), rather than a hand-off to the driver's thread for every
+    step of every statement (see `database.sqlite_reader`); the total and facets on a
+    second one, at the same time."""
+
+    def __init__(self, reader: Engine) -> None:
+        self._reader = reader
+
+    async def find(
+        self,
+        session: AsyncSession,
+        identity: Identity,
+        search: Search,
+        now: datetime,
+        after: CursorKey | None,
+    ) -> Found:
+        shape = run.shape_of(search, postgres=False)
+        # Every statement of the search is given these, so all of them share the caller's
+        # visibility at one instant.
+        values = run.shared_values(identity, search, now)
+        values[statements.GRADES] = list(search.grades)
+        if not search.query.is_empty:
+            values[statements.MATCH] = fts5_expression(search.query)
+        reader = self._reader
+
+        def find_on_reader() -> Found:
+            with Session(reader) as db:
+                return SqliteRun(db, search, shape, values, reader=reader).found(after)
+
+        return await anyio.to_thread.run_sync(find_on_reader)
+
+
+class SqliteRun(SearchRun):
+    postgres = False
+
+    def __init__(
+        self,
+        db: Session,
+        search: Search,
+        shape: Shape,
+        values: dict[str, Any],
+        *,
+        reader: Engine | None = None,
+    ) -> None:
+        super().__init__(db, search, shape, values)
+        self._reader = reader
+
+    def count_aside(self, universe: Universe) -> Future[Counts] | None:
+        """The total and facets, counted on a second reader connection in a thread of
+        `_COUNTING` while this one reads the page. Both mostly wait on SQLite, which
+        lets other threads run meanwhile, so on a machine of two cores or more the
+        search takes about the longer of the two rather than their sum."""
+        if self._reader is None:
+            return None
+        reader, search, shape = self._reader, self.search, self.shape
+        # The page's steps add their own values as they go; the count has its own copy.
+        values = dict(self.values)
+
+        def count() -> Counts:
+            with Session(reader) as db:
+                return SqliteRun(db, search, shape, values).counts(universe)
+
+        return _COUNTING.submit(count)
+
+    def universe(self) -> Universe:
+        """When the first `COUNT_SAMPLE` matches are all there is, they are named
+        outright (as a JSON list), so that SQLite plans for the rows there are rather
+        than start from every resource the caller may read; it joins each match to its
+        resource by key as it walks them, which costs little. When more match, they are
+        counted and about `SAMPLE_AT_MOST` of them sampled evenly by position (see
+        `spread_sample`), so that schools count in the facets as much when they joined
+        late as when they joined early. Without words, the sample is the oldest
+        documents."""
+        words = not self.search.query.is_empty
+        universe, first = self.first_matches_universe(words)
+        if universe is not None:
+            return universe
+        if words:
+            return self.spread_sample(first)
+        return self.counted_universe(words, first)
+
+    def name(self, rows: Sequence[Any]) -> None:
+        self.values[statements.NAMED_POSITIONS] = json.dumps([int(row[0]) for row in rows])
+
+    def spread_sample(self, first: Sequence[Any]) -> Universe:
+        """More than `COUNT_SAMPLE` matches: counts them, and samples every k-th by index
+        position, which spreads the sample over the whole corpus, in one pass. k comes
+        from where the first matches end: the first `COUNT_SAMPLE` + 1 matches end at
+        position p of the corpus's n, so about (COUNT_SAMPLE + 1) * n / p match, and k
+        is that over the sample's size (`SAMPLE_AT_MOST`)."""
+        size = min(run.COUNT_SAMPLE, run.SAMPLE_AT_MOST)
+        last = int(first[-1][0])
+        top = int(self.db.scalar(statements.last_position()) or last)
+        every = max(1, round(len(first) * top / last / size))
+        matched, spread = self.db.execute(
+            count_and_spread(), self.values | {SPREAD_EVERY: every}
+        ).one()
+        positions = json.loads(spread or "[]")
+        matched = max(int(matched), len(first))
+        if not positions:  # matches clustered between multiples of k: the first ones
+            return Universe("matching", matched, sample=run.COUNT_SAMPLE)
+        step = math.ceil(len(positions) / size)
+        self.name([(position,) for position in positions[::step]])
+        return Universe("matching", matched, sample=len(positions[::step]))
+
+    def page_with_words(self, universe: Universe, after: CursorKey | None) -> list[CursorKey]:
+        """Each tier is read from FTS5 in descending rowid order, which FTS5 delivers
+        without sorting, and the reading stops at the end of the page."""
+        search, shape, values = self.search, self.shape, self.values
+        wanted = search.limit + 1
+        keys: list[CursorKey] = []
+        if search.sort == "newest":
+            branches = [(BODY, fts5_expression(search.query))]
+        else:
+            branches = [
+                (tier, fts5_tier_expression(search.query, tier)) for tier in tiers_of(search.query)
+            ]
+        for tier, expression in branches:
+            if after is not None and tier > after.score:
+                continue
+            resumed = after is not None and tier == after.score
+            tier_values = {
+                statements.TIER_MATCH: expression,
+                statements.PAGE_LIMIT: wanted - len(keys),
+            }
+            if after is not None:
+                tier_values[statements.AFTER_POSITION] = after.position
+            rows = self.db.scalars(tier_page(shape, resumed), values | tier_values)
+            keys.extend(CursorKey(score=tier, position=row) for row in rows.all())
+            if len(keys) >= wanted:
+                break
+        return keys
+
+
+# --- its statements, each built once per shape ---------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def count_and_spread() -> AnySelect:
+    """The number of matches, and those whose index position is a multiple of
+    `SPREAD_EVERY` (a JSON list), in one pass over FTS5's list of matches: no document
+    is read."""
+    position = SEARCH_INDEX.c.rowid
+    every = bindparam(SPREAD_EVERY, type_=BigInteger)
+    return select(
+        func.count(), func.json_group_array(position).filter(position % every == 0)
+    ).where(fts5_match(statements.MATCH))
+
+
+@functools.lru_cache(maxsize=statements.SHAPES_KEPT)
+def tier_page(shape: Shape, after: bool) -> AnySelect:
+    """The documents of one ranking tier (`TIER_MATCH`) that pass the filters, newest
+    first, from FTS5 in descending rowid order (which it delivers without sorting), up
+    to `PAGE_LIMIT`; after `AFTER_POSITION` when `after`."""
+    position = SEARCH_INDEX.c.rowid
+    statement = (
+        statements.documents_and_resources(position)
+        .where(*statements.filters(shape).all)
+        .join(SEARCH_INDEX, SEARCH_INDEX.c.rowid == SearchDocument.id)
+        .where(fts5_match(statements.TIER_MATCH))
+    )
+    if after:
+        statement = statement.where(
+            position < bindparam(statements.AFTER_POSITION, type_=BigInteger)
+        )
+    return statement.order_by(position.desc()).limit(
+        bindparam(statements.PAGE_LIMIT, type_=Integer)
+    )
