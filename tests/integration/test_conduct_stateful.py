@@ -12,6 +12,7 @@ test, not the HTTP.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 import uuid
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -870,6 +871,15 @@ class StudentWorkMachine(ConductMachine):
 
 
 SEED = 1
+# How deep the random lives go. CI runs a fixed set of lives, bounded in number and
+# length, and reports a failing life as it was found: shrinking a 30-step life to its
+# shortest form took more than five minutes on a loaded machine. To look deeper, or to
+# shrink a failure CI reported (the same lives come first, so the same one fails):
+#   EXCHANGE_CONDUCT_MAX_EXAMPLES=200 EXCHANGE_CONDUCT_SHRINK=1 \
+#     .venv/bin/pytest tests/integration/test_conduct_stateful.py
+MAX_EXAMPLES = os.environ.get("EXCHANGE_CONDUCT_MAX_EXAMPLES", "").strip()
+SHRINK = os.environ.get("EXCHANGE_CONDUCT_SHRINK", "").strip().lower() in {"1", "true", "yes"}
+STEPS = 30
 
 
 def _random_lives(machine: type[ConductMachine], template: Path, examples: int, seed: int) -> None:
@@ -878,14 +888,19 @@ def _random_lives(machine: type[ConductMachine], template: Path, examples: int, 
     # (with `derandomize` alone the lives follow a digest of that code).
     machine._hypothesis_internal_use_seed = seed  # type: ignore[attr-defined]
     OUTCOMES.clear()
+    phases = [Phase.explicit, Phase.generate]
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=examples,
-            stateful_step_count=30,
+            max_examples=int(MAX_EXAMPLES) if MAX_EXAMPLES else examples,
+            stateful_step_count=STEPS,
             deadline=None,
             # The same lives on every run, so that the coverage check below is stable.
             derandomize=True,
+            phases=[*phases, Phase.shrink, Phase.explain] if SHRINK else phases,
+            # The first failing life is reported at once; another kind of failure is
+            # for the next run.
+            report_multiple_bugs=False,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )

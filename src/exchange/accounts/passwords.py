@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -13,9 +15,16 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 
 hasher = PasswordHasher()  # argon2id with RFC 9106's low-memory parameters
-# Verified against when the e-mail is unknown, so a wrong address costs as long as a
-# wrong password and response times do not tell which accounts exist.
-_DUMMY_HASH = hasher.hash("not a real password, only here to spend the same time")
+
+
+@cache
+def _dummy_hash(of: PasswordHasher) -> str:
+    """Verified against when the e-mail is unknown, so a wrong address costs as long as a
+    wrong password and response times do not tell which accounts exist. Made with the
+    hasher in use, on first need: a verification costs what the hash's own parameters
+    ask, so it must have the parameters real hashes have, and commands that never sign
+    anyone in do not pay for it when they start."""
+    return of.hash("not a real password, only here to spend the same time")
 
 
 def check_password_rules(password: str) -> None:
@@ -43,7 +52,8 @@ async def hash_password(password: str) -> str:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     def verify() -> bool:
         try:
-            return hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+            stored = password_hash or _dummy_hash(hasher)
+            return hasher.verify(stored, password) and bool(password_hash)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
