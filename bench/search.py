@@ -72,6 +72,7 @@ from exchange.clock import SystemClock
 from exchange.config import Settings
 from exchange.database import create_engine as create_app_engine
 from exchange.database import sqlite_reader
+from exchange.kernel.text import normalise_text
 from exchange.models import (
     Member,
     MemberRole,
@@ -88,7 +89,7 @@ from exchange.schema import upgrade
 from exchange.search.engines import search_engine_for
 from exchange.search.fulltext import fts5_expression, tsquery_expression
 from exchange.search.index import indexed_text, within_tsvector_limit
-from exchange.search.normalise import normalise_text, parse_query
+from exchange.search.normalise import parse_query
 from exchange.search.services import SearchParams, SearchService
 
 ROOT = Path(__file__).resolve().parents[1]

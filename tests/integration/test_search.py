@@ -597,9 +597,10 @@ async def test_a_cursor_that_was_not_issued_for_this_search_is_refused(
         "not a cursor",
         cursor[:-3],
         "A" * 500,
-        tampered(cursor, s="high"),
-        tampered(cursor, p=-1),
-        tampered(cursor, p=True),
+        tampered(cursor, k=["high", 1]),
+        tampered(cursor, k=[1, -1]),
+        tampered(cursor, k=[1, True]),
+        tampered(cursor, k=[1]),
         tampered(cursor, v=99),
         base64.urlsafe_b64encode(b"[1, 2]").decode(),
     ):
@@ -607,7 +608,7 @@ async def test_a_cursor_that_was_not_issued_for_this_search_is_refused(
         body = assert_problem(response, 422)
         assert "cursor" in body["detail"]
     other_search = await home.admin.get("/api/resources", params={"q": "plan", "cursor": cursor})
-    assert "different search" in assert_problem(other_search, 422)["detail"]
+    assert "different list" in assert_problem(other_search, 422)["detail"]
 
 
 @pytest.mark.parametrize(

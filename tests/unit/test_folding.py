@@ -1,4 +1,4 @@
-from exchange.folding import contains_pattern, fold, words
+from exchange.kernel.text import contains_pattern, fold, words
 
 
 def test_folding_lowercases_cyrillic_and_reads_yo_as_ye() -> None:

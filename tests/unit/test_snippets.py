@@ -7,7 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.search.normalise import normalise_text, parse_query
+from exchange.kernel.text import normalise_text
+from exchange.search.normalise import parse_query
 from exchange.search.snippets import make_snippet, match_pattern
 
 

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exchange.search.normalise import ParsedQuery, normalise_text, parse_query
+from exchange.kernel.text import normalise_text
+from exchange.search.normalise import ParsedQuery, parse_query
 
 # A term or phrase word: letters and digits only (no underscore, no FTS5/tsquery syntax).
 ONLY_LETTERS_AND_DIGITS = re.compile(r"[^\W_]+")

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from exchange.reuse.schemas import MemberRef, SchoolRef
+from exchange.kernel.refs import MemberRef, SchoolRef
 
 
 class AuditEventOut(msgspec.Struct):

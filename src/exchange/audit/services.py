@@ -3,12 +3,10 @@ resources, requests and partnerships. Nothing here (or anywhere) changes a row."
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
@@ -19,29 +17,18 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Forbidden, InvalidInput, NotFound
 from exchange.i18n import _
+from exchange.kernel import paging
+from exchange.kernel.refs import Names
 from exchange.models import AuditEvent, Resource
-from exchange.reuse.views import Names
 
 MAX_PAGE = 200
 
 
-def encode_cursor(event: AuditEvent) -> str:
-    raw = f"{event.occurred_at.isoformat()}|{event.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, _bar, event_id = raw.partition("|")
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None:
-            raise ValueError(at)
-        return moment, UUID(event_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            _("This `cursor` is not one the exchange gave out; start again without it.")
-        ) from exc
+# Newest first; the id orders events of one instant.
+AUDIT_ORDER = (
+    paging.SortKey(AuditEvent.occurred_at, datetime, descending=True),
+    paging.SortKey(AuditEvent.id, UUID, descending=True),
+)
 
 
 class AuditService:
@@ -69,21 +56,15 @@ class AuditService:
             if since.tzinfo is None:
                 raise InvalidInput(_("`since` needs a time zone, e.g. 2026-01-31T00:00:00Z."))
             query = query.where(AuditEvent.occurred_at >= since)
-        if cursor:
-            at, event_id = decode_cursor(cursor)
-            query = query.where(
-                or_(
-                    AuditEvent.occurred_at < at,
-                    and_(AuditEvent.occurred_at == at, AuditEvent.id < event_id),
-                )
-            )
-        events = list(
-            await self.session.scalars(
-                query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit + 1)
-            )
+        page = await paging.fetch(
+            self.session,
+            query,
+            AUDIT_ORDER,
+            limit=limit,
+            cursor=cursor,
+            scope=paging.fingerprint("audit", resource_id, since),
         )
-        more = len(events) > limit
-        events = events[:limit]
+        events: list[AuditEvent] = page.rows
         names = await Names.load(
             self.session,
             schools=[s for e in events for s in (e.actor_school_id, e.other_school_id)],
@@ -105,9 +86,7 @@ class AuditService:
             )
             for e in events
         ]
-        return AuditPage(
-            items=items, next_cursor=encode_cursor(events[-1]) if more and events else None
-        )
+        return AuditPage(items=items, next_cursor=page.next_cursor)
 
     async def _require_own_resource(self, identity: Identity, resource_id: UUID) -> None:
         """Another school's resource is 404, like one that never existed. A deleted one

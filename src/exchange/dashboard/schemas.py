@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from exchange.reuse.schemas import SchoolRef
+from exchange.kernel.refs import SchoolRef
 
 
 class NewResource(msgspec.Struct):

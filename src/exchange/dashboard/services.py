@@ -20,6 +20,7 @@ from exchange.dashboard.schemas import (
     NewResource,
     RequestCounts,
 )
+from exchange.kernel.refs import Names
 from exchange.models import (
     Activity,
     ActivityEvaluation,
@@ -33,7 +34,6 @@ from exchange.models import (
 from exchange.questions import waiting
 from exchange.reuse.escalation import escalate_overdue
 from exchange.reuse.requests import incoming_for, outgoing_for
-from exchange.reuse.views import Names
 
 FIRST_LOOK_WINDOW = timedelta(days=14)
 LATEST = 10

@@ -6,7 +6,7 @@ from advanced_alchemy.base import UUIDv7AuditBase
 from sqlalchemy import BigInteger, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from exchange.folding import fold
+from exchange.kernel.text import fold
 from exchange.models.types import JsonDocument
 
 

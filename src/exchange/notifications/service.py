@@ -12,16 +12,13 @@ before that carry an English `message`, shown as it is.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
@@ -29,6 +26,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import LazyText, _
+from exchange.kernel import paging
 from exchange.mail.notifications import email_notifications
 from exchange.models import Member, MemberRole, Notification
 from exchange.policy import own_notifications
@@ -186,6 +184,14 @@ class InboxPage:
     next_cursor: str | None
 
 
+# Newest first; the cursor is the last item's (created_at, id), stable while new
+# notifications arrive.
+INBOX_ORDER = (
+    paging.SortKey(Notification.created_at, datetime, descending=True),
+    paging.SortKey(Notification.id, UUID, descending=True),
+)
+
+
 class InboxService:
     """A member's own notifications; anyone else's are 404."""
 
@@ -209,25 +215,18 @@ class InboxService:
         query = select(Notification).where(own_notifications(identity))
         if unread_only:
             query = query.where(Notification.read_at.is_(None))
-        if cursor:
-            created_at, after_id = _decode_cursor(cursor)
-            query = query.where(
-                or_(
-                    Notification.created_at < created_at,
-                    and_(Notification.created_at == created_at, Notification.id < after_id),
-                )
-            )
-        rows = list(
-            await self.session.scalars(
-                query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(
-                    limit + 1
-                )
-            )
+        page = await paging.fetch(
+            self.session,
+            query,
+            INBOX_ORDER,
+            limit=limit,
+            cursor=cursor,
+            scope=paging.fingerprint("inbox", unread_only),
         )
-        items = rows[:limit]
-        next_cursor = _encode_cursor(items[-1]) if len(rows) > limit else None
         return InboxPage(
-            items=items, unread_count=await self.unread_count(identity), next_cursor=next_cursor
+            items=page.rows,
+            unread_count=await self.unread_count(identity),
+            next_cursor=page.next_cursor,
         )
 
     async def unread_count(self, identity: Identity) -> int:
@@ -259,23 +258,3 @@ class InboxService:
         )
         await self.session.commit()
         return int(getattr(result, "rowcount", 0) or 0)
-
-
-# The cursor is the last item's (created_at, id): stable while new notifications arrive.
-def _encode_cursor(notification: Notification) -> str:
-    raw = json.dumps([notification.created_at.isoformat(), notification.id.hex])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, after_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None:
-            raise ValueError(created_at)
-        return moment, UUID(hex=after_id)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise InvalidInput(
-            _("The 'cursor' is not one this inbox gave out; start again without it.")
-        ) from exc

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.kernel.refs import SchoolRef
 from exchange.models import CodeOfConductVersion, Member, PartnershipStatus
 from exchange.openapi import problems
 from exchange.partnerships.conduct import CodeOfConductService
@@ -20,14 +21,13 @@ from exchange.partnerships.letter import attachment_disposition
 from exchange.partnerships.schemas import (
     CodeOfConductOut,
     ConductRuleOut,
-    MemberRef,
+    MemberContact,
     PartnershipAccept,
     PartnershipClose,
     PartnershipInvite,
     PartnershipOut,
     PartnershipSideOut,
     PartnershipUpdate,
-    SchoolRef,
 )
 from exchange.partnerships.services import PartnershipService, PartnershipView
 from exchange.policy import PartnershipSide
@@ -49,10 +49,10 @@ async def provide_conduct_service(
     return CodeOfConductService(db_session, settings, clock)
 
 
-def _member_ref(member: Member | None) -> MemberRef | None:
+def _member_ref(member: Member | None) -> MemberContact | None:
     if member is None:
         return None
-    return MemberRef(
+    return MemberContact(
         id=member.id, full_name=member.full_name, position=member.position, email=member.email
     )
 

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from exchange.display_text import LINE, PARAGRAPHS, CleanedInput
+from exchange.kernel.refs import MemberRef, SchoolRef
 
 LetterLanguage = Literal["ky", "ru", "en"]
 Goal = Annotated[
@@ -61,27 +62,20 @@ class PartnershipUpdate(CleanedInput, forbid_unknown_fields=True):
     coordinator_id: UUID | UnsetType | None = UNSET
 
 
-class SchoolRef(msgspec.Struct):
-    id: UUID
-    name: str
-
-
-class MemberRef(msgspec.Struct):
+class MemberContact(MemberRef):
     """A member named in a partnership: the partner school sees who to talk to."""
 
-    id: UUID
-    full_name: str
     position: str | None
     email: str
 
 
 class PartnershipSideOut(msgspec.Struct):
     school: SchoolRef
-    coordinator: MemberRef | None
+    coordinator: MemberContact | None
     # The code-of-conduct version this side agreed to, who agreed and when (the inviter
     # agrees when inviting, the invited school when accepting).
     agreed_conduct_version: int | None
-    agreed_by: MemberRef | None
+    agreed_by: MemberContact | None
     agreed_at: datetime | None
 
 
@@ -99,7 +93,7 @@ class PartnershipOut(msgspec.Struct):
     invited_at: datetime
     accepted_at: datetime | None
     closed_at: datetime | None
-    closed_by: MemberRef | None
+    closed_by: MemberContact | None
     updated_at: datetime
 
 

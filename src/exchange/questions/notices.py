@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.clock import Clock
 from exchange.i18n import LazyText, lazy_gettext
 from exchange.models import Member, PartnerQuestion, QuestionAnswer
-from exchange.reuse.notices import Notice, deliver, school_admin_ids, school_name
+from exchange.notifications.notices import Notice, deliver, school_admin_ids, school_name
 
 
 def _about(

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from exchange.display_text import PARAGRAPHS, CleanedInput
-from exchange.reuse.schemas import MemberRef, SchoolRef
+from exchange.kernel.refs import MemberRef, SchoolRef
 
 QuestionText = Annotated[str, msgspec.Meta(min_length=1, max_length=4000, extra=PARAGRAPHS)]
 AnswerText = Annotated[str, msgspec.Meta(max_length=8000, extra=PARAGRAPHS)]

@@ -22,6 +22,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
+from exchange.kernel.refs import Names
 from exchange.models import (
     Member,
     PartnerQuestion,
@@ -40,7 +41,6 @@ from exchange.questions.schemas import (
     QuestionOut,
 )
 from exchange.reuse.escalation import escalate_overdue
-from exchange.reuse.views import Names
 
 Direction = Literal["incoming", "outgoing"]
 

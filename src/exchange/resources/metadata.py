@@ -21,8 +21,8 @@ from exchange.display_text import clean_line as clean_text
 from exchange.display_text import clean_paragraphs
 from exchange.errors import InvalidInput
 from exchange.i18n import _
+from exchange.kernel.languages import EXCHANGE_LANGUAGES, is_language_code
 from exchange.models import Licence, ResourceKind, Visibility
-from exchange.resources.languages import EXCHANGE_LANGUAGES, is_language_code
 from exchange.resources.schemas import ResourceUpdate
 
 MAX_TITLE_CHARS: Final = 300

@@ -12,6 +12,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from exchange.kernel.refs import MemberRef, SchoolRef
 from exchange.search.schemas import ExtractionState
 
 
@@ -36,16 +37,6 @@ class ResourceUpdate(msgspec.Struct, forbid_unknown_fields=True):
     student_consent: str | UnsetType | None = UNSET
 
 
-class SchoolRef(msgspec.Struct):
-    id: UUID
-    name: str
-
-
-class AuthorOut(msgspec.Struct):
-    id: UUID
-    full_name: str
-
-
 class VersionOut(msgspec.Struct):
     number: int
     original_name: str
@@ -53,7 +44,7 @@ class VersionOut(msgspec.Struct):
     size: int
     sha256: str
     created_at: datetime
-    uploaded_by: AuthorOut | None = None
+    uploaded_by: MemberRef | None = None
 
 
 class OriginalOut(msgspec.Struct):
@@ -64,7 +55,7 @@ class OriginalOut(msgspec.Struct):
     version: int | None
     title: str
     school: SchoolRef
-    authors: list[AuthorOut]
+    authors: list[MemberRef]
     co_authors: list[str]
     licence: str
 
@@ -83,7 +74,7 @@ class ResourceOut(msgspec.Struct):
     confidential: bool
     licence: str
     school: SchoolRef
-    authors: list[AuthorOut]
+    authors: list[MemberRef]
     co_authors: list[str]
     media_type: str
     size: int
@@ -95,7 +86,7 @@ class ResourceOut(msgspec.Struct):
     # The consent on file that lets a student's work leave its school ('parents',
     # 'not_needed_anonymous' or null), who recorded it and when (null if never).
     student_consent: str | None
-    student_consent_recorded_by: AuthorOut | None
+    student_consent_recorded_by: MemberRef | None
     student_consent_recorded_at: datetime | None
     can_edit: bool
     created_at: datetime

@@ -11,7 +11,7 @@ at, which `exchange store gc` removes; never a row pointing at a missing file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from uuid import UUID
 
 from msgspec import UNSET
@@ -29,6 +29,7 @@ from exchange.config import Settings
 from exchange.database import run_read
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
+from exchange.kernel.refs import Names
 from exchange.models import (
     Forward,
     Grant,
@@ -40,7 +41,6 @@ from exchange.models import (
     ResourceVersion,
     ReuseRequest,
     ReuseScope,
-    School,
 )
 from exchange.resources import quota
 from exchange.resources.metadata import (
@@ -53,11 +53,9 @@ from exchange.resources.metadata import (
     read_version_form,
 )
 from exchange.resources.schemas import (
-    AuthorOut,
     OriginalOut,
     ResourceOut,
     ResourceUpdate,
-    SchoolRef,
     VersionOut,
 )
 from exchange.resources.upload import StoredFile, UploadReceiver
@@ -116,9 +114,7 @@ class ResourceService:
             .order_by(ResourceVersion.number.desc())
         )
         versions = list(rows)
-        names = await self.session.run_sync(
-            self._member_names, [v.uploaded_by_id for v in versions]
-        )
+        names = await Names.load(self.session, members=[v.uploaded_by_id for v in versions])
         return [self._version_out(v, names) for v in versions]
 
     async def version_to_download(
@@ -581,10 +577,11 @@ class ResourceService:
             raise NotFound(_("This resource has no stored file."))
         chain = cls._provenance(db, resource)
         recorder = resource.student_consent_recorded_by_id
-        members = cls._member_names(
-            db, [a.member_id for a in resource.authors] + [current.uploaded_by_id, recorder]
+        names = Names.load_in(
+            db,
+            schools=[resource.owner_school_id],
+            members=[a.member_id for a in resource.authors] + [current.uploaded_by_id, recorder],
         )
-        school = cls._school_ref(db, resource.owner_school_id)
         owner = policy.is_owner_school(identity, resource)
         text = text_extraction_in(db, resource.id)
         return ResourceOut(
@@ -599,19 +596,17 @@ class ResourceService:
             shared_with=sorted((s.school_id for s in resource.shares), key=str) if owner else [],
             confidential=resource.confidential,
             licence=resource.licence,
-            school=school,
-            authors=cls._authors_out(resource, members),
+            school=names.school(resource.owner_school_id),
+            authors=names.members_of(a.member_id for a in resource.authors),
             co_authors=list(resource.co_authors),
             media_type=current.media_type,
             size=current.size,
             sha256=current.sha256,
-            current_version=cls._version_out(current, members),
+            current_version=cls._version_out(current, names),
             derived_from=chain[0] if chain else None,
             provenance=chain,
             student_consent=resource.student_consent,
-            student_consent_recorded_by=AuthorOut(id=recorder, full_name=members.get(recorder, ""))
-            if recorder is not None
-            else None,
+            student_consent_recorded_by=names.member(recorder),
             student_consent_recorded_at=resource.student_consent_recorded_at,
             can_edit=policy.can_edit(identity, resource),
             created_at=resource.created_at,
@@ -633,14 +628,18 @@ class ResourceService:
             if original is None or original.id in seen:
                 break
             seen.add(original.id)
-            members = cls._member_names(db, (a.member_id for a in original.authors))
+            names = Names.load_in(
+                db,
+                schools=[original.owner_school_id],
+                members=[a.member_id for a in original.authors],
+            )
             chain.append(
                 OriginalOut(
                     id=original.id,
                     version=child.derived_from_version,
                     title=original.title,
-                    school=cls._school_ref(db, original.owner_school_id),
-                    authors=cls._authors_out(original, members),
+                    school=names.school(original.owner_school_id),
+                    authors=names.members_of(a.member_id for a in original.authors),
                     co_authors=list(original.co_authors),
                     licence=original.licence,
                 )
@@ -649,29 +648,7 @@ class ResourceService:
         return chain
 
     @staticmethod
-    def _school_ref(db: Session, school_id: UUID) -> SchoolRef:
-        name = db.scalar(select(School.name).where(School.id == school_id))
-        return SchoolRef(id=school_id, name=name or "")
-
-    @staticmethod
-    def _member_names(db: Session, ids: Iterable[UUID | None]) -> dict[UUID, str]:
-        wanted = {i for i in ids if i is not None}
-        if not wanted:
-            return {}
-        rows = db.execute(select(Member.id, Member.full_name).where(Member.id.in_(wanted)))
-        return {member_id: name for member_id, name in rows}
-
-    @staticmethod
-    def _authors_out(resource: Resource, names: dict[UUID, str]) -> list[AuthorOut]:
-        authors = [
-            AuthorOut(id=a.member_id, full_name=names.get(a.member_id, ""))
-            for a in resource.authors
-        ]
-        return sorted(authors, key=lambda a: (a.full_name.casefold(), str(a.id)))
-
-    @staticmethod
-    def _version_out(version: ResourceVersion, names: dict[UUID, str]) -> VersionOut:
-        uploader = version.uploaded_by_id
+    def _version_out(version: ResourceVersion, names: Names) -> VersionOut:
         return VersionOut(
             number=version.number,
             original_name=version.original_name,
@@ -679,9 +656,7 @@ class ResourceService:
             size=version.size,
             sha256=version.sha256,
             created_at=version.created_at,
-            uploaded_by=AuthorOut(id=uploader, full_name=names.get(uploader, ""))
-            if uploader is not None
-            else None,
+            uploaded_by=names.member(version.uploaded_by_id),
         )
 
     @staticmethod

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange import policy
 from exchange.audit.trail import record_event
 from exchange.clock import Clock
+from exchange.kernel.refs import Names
 from exchange.models import Forward, Partnership, Resource, ReuseRequest, ReuseRequestStatus
 from exchange.reuse import notices
 
@@ -69,7 +70,8 @@ async def close_requests_after_partnership_end(
             .order_by(ReuseRequest.created_at, ReuseRequest.id)
         )
     ).all()
-    names = {school_id: await notices.school_name(session, school_id) for school_id in set(sides)}
+    loaded = await Names.load(session, schools=sides)
+    names = {school_id: loaded.school(school_id).name for school_id in set(sides)}
     reason = CLOSED_REASON.format(school_a=names[sides[0]], school_b=names[sides[1]])
     closed = 0
     for request, resource in rows:

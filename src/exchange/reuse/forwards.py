@@ -15,10 +15,10 @@ from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import RuleRefusal
+from exchange.kernel.refs import Names, SchoolRef
 from exchange.models import Forward, Grant, Resource
 from exchange.reuse import notices
-from exchange.reuse.schemas import ForwardChain, ForwardIn, ForwardOut, SchoolRef
-from exchange.reuse.views import Names
+from exchange.reuse.schemas import ForwardChain, ForwardIn, ForwardOut
 
 
 class ForwardService:

@@ -21,6 +21,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, NotFound
 from exchange.i18n import LazyText, _, lazy_gettext
+from exchange.kernel.refs import Names
 from exchange.models import (
     Forward,
     Grant,
@@ -32,7 +33,6 @@ from exchange.models import (
 )
 from exchange.reuse import notices
 from exchange.reuse.schemas import GrantOut
-from exchange.reuse.views import Names
 
 GrantStatus = Literal["active", "expired", "revoked"]
 

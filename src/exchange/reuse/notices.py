@@ -9,8 +9,7 @@ inbox and, when an SMTP server is configured, by e-mail once the change is commi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -23,34 +22,11 @@ from exchange.models import (
     Forward,
     Grant,
     Member,
-    MemberRole,
     Resource,
     ResourceAuthor,
     ReuseRequest,
-    School,
 )
-from exchange.notifications.service import notify_members
-
-
-@dataclass(frozen=True)
-class Notice:
-    kind: str
-    subject_type: str
-    subject_id: UUID
-    subject_line: LazyText
-    body: LazyText | list[LazyText]
-    payload: dict[str, Any] = field(default_factory=dict)
-
-
-async def school_admin_ids(session: AsyncSession, school_id: UUID) -> set[UUID]:
-    rows = await session.scalars(
-        select(Member.id).where(
-            Member.school_id == school_id,
-            Member.role == MemberRole.ADMIN.value,
-            Member.is_active.is_(True),
-        )
-    )
-    return set(rows)
+from exchange.notifications.notices import Notice, deliver, school_admin_ids, school_name
 
 
 async def author_ids(session: AsyncSession, resource_id: UUID) -> set[UUID]:
@@ -75,29 +51,6 @@ async def requesting_side_of(session: AsyncSession, request: ReuseRequest) -> se
     if request.requested_by_id is not None:
         members.add(request.requested_by_id)
     return members
-
-
-async def deliver(
-    session: AsyncSession, clock: Clock, member_ids: Iterable[UUID], notice: Notice
-) -> None:
-    """Put the notice in each member's inbox; the inbox mails it when SMTP is set."""
-    recipients = set(member_ids)
-    if not recipients:
-        return
-    await notify_members(
-        session,
-        clock,
-        member_ids=recipients,
-        kind=notice.kind,
-        subject_type=notice.subject_type,
-        subject_id=notice.subject_id,
-        payload={**notice.payload, "message": notice.body, "subject": notice.subject_line},
-    )
-
-
-async def school_name(session: AsyncSession, school_id: UUID) -> str:
-    name = await session.scalar(select(School.name).where(School.id == school_id))
-    return name or str(lazy_gettext("a school"))
 
 
 # --- the notices -------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from sqlalchemy.orm import aliased
 from exchange import policy
 from exchange.audit.trail import record_event
 from exchange.clock import Clock
+from exchange.kernel.refs import Names
 from exchange.models import (
     Forward,
     Grant,
@@ -83,7 +84,8 @@ async def end_what_rested_on_the_partnership(
     await session.flush()
     now = clock.now()
     a, b = partnership.inviting_school_id, partnership.invited_school_id
-    names = {school: await notices.school_name(session, school) for school in (a, b)}
+    loaded = await Names.load(session, schools=(a, b))
+    names = {school: loaded.school(school).name for school in (a, b)}
     ending = PartnershipEnding()
 
     carried_before = await _as_it_was(

@@ -9,20 +9,11 @@ from uuid import UUID
 import msgspec
 
 from exchange.display_text import PARAGRAPHS, CleanedInput
+from exchange.kernel.refs import MemberRef, SchoolRef
 
 Scope = Literal["adapt", "share", "publish"]
 Words = Annotated[str, msgspec.Meta(min_length=1, max_length=4000, extra=PARAGRAPHS)]
 Note = Annotated[str, msgspec.Meta(max_length=4000, extra=PARAGRAPHS)]
-
-
-class SchoolRef(msgspec.Struct):
-    id: UUID
-    name: str
-
-
-class MemberRef(msgspec.Struct):
-    id: UUID
-    full_name: str
 
 
 class ResourceRef(msgspec.Struct):

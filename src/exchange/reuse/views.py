@@ -11,49 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.accounts.identity import Identity
-from exchange.models import Grant, Member, Resource, ReuseRequest, School
-from exchange.reuse.schemas import MemberRef, ResourceRef, ReuseRequestOut, SchoolRef
-
-
-class Names:
-    """School and member names, fetched once per answer."""
-
-    def __init__(self, schools: dict[UUID, str], members: dict[UUID, str]) -> None:
-        self.schools = schools
-        self.members = members
-
-    @classmethod
-    async def load(
-        cls,
-        session: AsyncSession,
-        *,
-        schools: Iterable[UUID | None] = (),
-        members: Iterable[UUID | None] = (),
-    ) -> Names:
-        school_ids = {s for s in schools if s is not None}
-        member_ids = {m for m in members if m is not None}
-        school_names: dict[UUID, str] = {}
-        member_names: dict[UUID, str] = {}
-        if school_ids:
-            rows = await session.execute(
-                select(School.id, School.name).where(School.id.in_(school_ids))
-            )
-            school_names = {row.id: row.name for row in rows}
-        if member_ids:
-            rows = await session.execute(
-                select(Member.id, Member.full_name).where(Member.id.in_(member_ids))
-            )
-            member_names = {row.id: row.full_name for row in rows}
-        return cls(school_names, member_names)
-
-    def school(self, school_id: UUID) -> SchoolRef:
-        return SchoolRef(id=school_id, name=self.schools.get(school_id, "(a former school)"))
-
-    def member(self, member_id: UUID | None) -> MemberRef | None:
-        if member_id is None:
-            return None
-        return MemberRef(id=member_id, full_name=self.members.get(member_id, "(a former member)"))
-
+from exchange.kernel.refs import Names
+from exchange.models import Grant, Resource, ReuseRequest
+from exchange.reuse.schemas import ResourceRef, ReuseRequestOut
 
 # Shown instead of the title to a school that can no longer read the resource (its
 # partnership with the owner ended): what it may not read, it is not shown.

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
 
-from exchange.folding import fold
 from exchange.i18n import LazyText, lazy_gettext
+from exchange.kernel.text import fold
 
 ReasonKind = Literal[
     "they_offer_what_you_need",

@@ -14,8 +14,8 @@ from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
-from exchange.folding import LIKE_ESCAPE, contains_pattern, fold
 from exchange.i18n import _
+from exchange.kernel.text import LIKE_ESCAPE, contains_pattern, fold
 from exchange.models import Partnership, School, SchoolKind, SchoolLocality
 from exchange.partnerships.content import SelfAssessment, load_self_assessment
 from exchange.policy import (

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.kernel.languages import ISO_639_1
 from exchange.models import Licence, ResourceKind
 from exchange.openapi import ExchangeOperation
-from exchange.resources.languages import ISO_639_1
 from exchange.search.schemas import SortOrder
 from exchange.search.services import (
     DEFAULT_LIMIT,

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from exchange.i18n import LazyText, _, lazy_gettext
+from exchange.kernel.text import normalise_text
 from exchange.models import Member, Resource, ResourceAuthor, SearchDocument, SearchText
-from exchange.search.normalise import normalise_text
 from exchange.search.schemas import ExtractionState, TextExtraction
 from exchange.text.extraction import Extraction
 

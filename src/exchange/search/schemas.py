@@ -8,18 +8,10 @@ from uuid import UUID
 
 import msgspec
 
+from exchange.kernel.refs import MemberRef, SchoolRef
+
 ExtractionState = Literal["pending", "done", "no_text", "unsupported", "failed"]
 SortOrder = Literal["relevance", "newest"]
-
-
-class SchoolRef(msgspec.Struct):
-    id: UUID
-    name: str
-
-
-class AuthorRef(msgspec.Struct):
-    id: UUID
-    full_name: str
 
 
 class VersionSummary(msgspec.Struct):
@@ -51,7 +43,7 @@ class SearchItem(msgspec.Struct):
     visibility: str
     confidential: bool
     school: SchoolRef
-    authors: list[AuthorRef]
+    authors: list[MemberRef]
     co_authors: list[str]
     current_version: VersionSummary | None
     created_at: datetime

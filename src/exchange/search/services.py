@@ -20,17 +20,17 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput
 from exchange.i18n import _
-from exchange.resources.languages import is_language_code
+from exchange.kernel.languages import is_language_code
+from exchange.kernel.refs import MemberRef, SchoolRef
+from exchange.kernel.text import normalise_text
 from exchange.search.cursor import CursorKey, decode_cursor, encode_cursor, search_fingerprint
 from exchange.search.engines import Found, Search, SearchEngine
-from exchange.search.normalise import ParsedQuery, normalise_text, parse_query
+from exchange.search.normalise import ParsedQuery, parse_query
 from exchange.search.schemas import (
-    AuthorRef,
     FacetCount,
     Facets,
     GradeCount,
     SchoolCount,
-    SchoolRef,
     SearchItem,
     SearchPage,
     SortOrder,
@@ -181,9 +181,9 @@ class SearchService:
 
 
 def _items(keys: list[CursorKey], found: Found, query: ParsedQuery) -> list[SearchItem]:
-    authors: defaultdict[UUID, list[AuthorRef]] = defaultdict(list)
+    authors: defaultdict[UUID, list[MemberRef]] = defaultdict(list)
     for resource_id, member_id, full_name in found.authors:
-        authors[resource_id].append(AuthorRef(id=member_id, full_name=full_name))
+        authors[resource_id].append(MemberRef(id=member_id, full_name=full_name))
     items: list[SearchItem] = []
     for key in keys:
         row = found.rows.get(key.position)

@@ -18,7 +18,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from exchange.search.normalise import ParsedQuery, normalise_text
+from exchange.kernel.text import normalise_text
+from exchange.search.normalise import ParsedQuery
 
 SNIPPET_CHARS = 220
 # How much text before the first match the snippet shows.

@@ -17,7 +17,7 @@ from litestar.template.config import TemplateConfig
 from markupsafe import Markup, escape
 
 from exchange.i18n import jinja as i18n_jinja
-from exchange.resources.languages import EXCHANGE_LANGUAGES
+from exchange.kernel.languages import EXCHANGE_LANGUAGES
 from exchange.web.assets import asset_url
 from exchange.web.forms import FormErrors
 from exchange.web.language import LANGUAGE_NAMES

@@ -1,0 +1,158 @@
+"""The floors of the code: a module imports only from its own floor or those below.
+
+Read from the bottom: the foundation (settings, errors, languages, the one text
+normalisation) and the data (tables, stores, jobs, the kernel's refs, lists and
+language codes) know no domain; identity and the policy sit on them; the trail, the
+inbox and mail are what domains cause; then the domains, in the order in which one may
+use another; the dashboard reads across domains; the pages, the app and the command
+line are on top. An import that runs back up a floor makes a lower part depend on a
+higher one and is refused here, unless it is listed in `ON_THEIR_WAY_OUT` with what
+removes it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import exchange
+
+PACKAGE = Path(exchange.__file__).parent
+
+# Each module's floor is its longest matching prefix's; lower numbers are lower floors.
+FLOORS: dict[str, int] = {
+    # the foundation
+    "exchange": 0,
+    "exchange.clock": 0,
+    "exchange.config": 0,
+    "exchange.errors": 0,
+    "exchange.i18n": 0,
+    "exchange.request_pace": 0,
+    "exchange.request_bodies": 0,
+    "exchange.display_text": 0,
+    "exchange.problems": 0,
+    "exchange.connections": 0,
+    "exchange.observability": 0,
+    "exchange.openapi": 0,
+    "exchange.kernel.text": 0,
+    # the data: tables, database, stores, files, jobs, and the kernel built on them
+    "exchange.models": 1,
+    "exchange.database": 1,
+    "exchange.schema": 1,
+    "exchange.health": 1,
+    "exchange.files": 1,
+    "exchange.blobstore": 1,
+    "exchange.jobs": 1,
+    "exchange.text": 1,
+    "exchange.kernel": 1,
+    # who is calling, and what they may do
+    "exchange.accounts.identity": 2,
+    "exchange.policy": 2,
+    # what the domains cause: the audit trail, the inbox, mail
+    "exchange.audit": 3,
+    "exchange.notifications": 3,
+    "exchange.mail": 3,
+    # the domains, each above those it uses
+    "exchange.accounts": 4,
+    "exchange.partnerships": 5,
+    "exchange.schools": 5,
+    "exchange.search": 6,
+    # the job that reads a new version's text and puts it in the search index
+    "exchange.text.extraction_job": 6,
+    "exchange.reuse": 7,
+    "exchange.resources": 8,
+    "exchange.activities": 9,
+    "exchange.questions": 9,
+    # across domains, and on top
+    "exchange.dashboard": 10,
+    "exchange.web": 11,
+    "exchange.app": 12,
+    "exchange.cli": 13,
+    "exchange.__main__": 14,
+}
+
+# Imports that still run up a floor, each with what takes it away.
+ON_THEIR_WAY_OUT: dict[tuple[str, str], str] = {
+    # A renamed member's resources are reindexed; becomes a subscriber of the rename.
+    ("exchange.accounts.services", "exchange.search.index"): "a MemberRenamed subscriber",
+    # Escalation of overdue questions rides on that of reuse requests; becomes a job.
+    ("exchange.reuse.escalation", "exchange.questions"): "a periodic escalation job",
+}
+
+
+def floor_of(module: str) -> int:
+    parts = module.split(".")
+    for end in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:end])
+        if prefix in FLOORS:
+            return FLOORS[prefix]
+    raise AssertionError(f"{module} is on no floor: add it to FLOORS")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """The `exchange` modules `path` imports, wherever in the file (lazy ones too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            # `from exchange import policy` imports the module exchange.policy.
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name == "exchange" or name.startswith("exchange.")}
+
+
+def upward_imports() -> dict[tuple[str, str], tuple[int, int]]:
+    upward: dict[tuple[str, str], tuple[int, int]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        importer = module_name(path)
+        here = floor_of(importer)
+        for imported in imports_of(path):
+            there = floor_of(imported)
+            if there > here:
+                upward[(importer, imported)] = (here, there)
+    return upward
+
+
+def excused(importer: str, imported: str) -> bool:
+    return any(
+        importer == low and (imported == high or imported.startswith(high + "."))
+        for low, high in ON_THEIR_WAY_OUT
+    )
+
+
+def test_no_module_imports_from_a_floor_above_its_own() -> None:
+    refused = {
+        f"{importer} (floor {here}) imports {imported} (floor {there})"
+        for (importer, imported), (here, there) in upward_imports().items()
+        if not excused(importer, imported)
+    }
+    assert not refused, "\n".join(sorted(refused))
+
+
+def test_every_listed_exception_is_still_needed() -> None:
+    """An exception whose import is gone is struck off, so the list only shrinks."""
+    still_there = {
+        (low, high)
+        for low, high in ON_THEIR_WAY_OUT
+        if any(
+            importer == low and (imported == high or imported.startswith(high + "."))
+            for importer, imported in upward_imports()
+        )
+    }
+    assert still_there == set(ON_THEIR_WAY_OUT)
+
+
+def test_an_import_inside_a_function_counts_too(tmp_path: Path) -> None:
+    module = tmp_path / "lazy.py"
+    module.write_text("def later():\n    from exchange.search.index import SearchIndex\n")
+    assert "exchange.search.index" in imports_of(module)
+    assert floor_of("exchange.search.index") > floor_of("exchange.kernel.text")
+    assert floor_of("exchange.accounts.identity") < floor_of("exchange.accounts.services")
