@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import importlib.util
 import json
 import math
 import os
@@ -210,9 +211,20 @@ def _texts_in(language: str) -> str:
             for value in node:
                 collect(value)
 
-    for name in ("code_of_conduct_v1.json", "self_assessment_v1.json"):
-        collect(json.loads((CONTENT / name).read_text(encoding="utf-8")))
+    collect(_code_of_conduct_v1())
+    collect(json.loads((CONTENT / "self_assessment_v1.json").read_text(encoding="utf-8")))
     return "\n".join(pieces)
+
+
+def _code_of_conduct_v1() -> dict[str, Any]:
+    """The code of conduct's first version, as migration 0003 puts it in force."""
+    path = ROOT / "migrations" / "versions" / "0003_code_of_conduct_v1.py"
+    spec = importlib.util.spec_from_file_location("code_of_conduct_v1", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    document: dict[str, Any] = module.CODE_OF_CONDUCT_V1
+    return document
 
 
 def vocabulary(language: str, rng: random.Random) -> list[str]:
