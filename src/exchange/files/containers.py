@@ -15,7 +15,7 @@ import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from exchange.files import media_types
 from exchange.files.active_content import ActiveContent, in_ooxml, in_open_document
@@ -183,14 +183,8 @@ def zip_end_records(file: SeekableBytes) -> Iterator[ZipEndRecord]:
 def zip64_locator_before(file: SeekableBytes, record: ZipEndRecord) -> int | None:
     """Where the ZIP64 end record is, if a ZIP64 locator sits right before `record`."""
     at = record.position - _ZIP64_LOCATOR.size
-    if at < 0:
-        return None
-    file.seek(at)
-    locator = file.read(_ZIP64_LOCATOR.size)
-    if len(locator) != _ZIP64_LOCATOR.size or locator[:4] != _ZIP64_END_LOCATOR:
-        return None
-    record_offset: int = _ZIP64_LOCATOR.unpack(locator)[2]
-    return record_offset
+    locator = _record_at(file, at, _ZIP64_LOCATOR, _ZIP64_END_LOCATOR)
+    return None if locator is None else int(locator[2])
 
 
 def zip_declared_entry_count(file: SeekableBytes, record: ZipEndRecord) -> int | None:
@@ -201,12 +195,21 @@ def zip_declared_entry_count(file: SeekableBytes, record: ZipEndRecord) -> int |
     record_offset = zip64_locator_before(file, record)
     if record_offset is None:
         return None
-    file.seek(record_offset)
-    zip64 = file.read(_ZIP64_END_RECORD.size)
-    if len(zip64) != _ZIP64_END_RECORD.size or zip64[:4] != _ZIP64_END_OF_DIRECTORY:
+    zip64 = _record_at(file, record_offset, _ZIP64_END_RECORD, _ZIP64_END_OF_DIRECTORY)
+    return None if zip64 is None else int(zip64[7])
+
+
+def _record_at(
+    file: SeekableBytes, at: int, layout: struct.Struct, signature: bytes
+) -> tuple[Any, ...] | None:
+    """The fields of the record of `layout` at `at`, if it is there with its signature."""
+    if at < 0:
         return None
-    count: int = _ZIP64_END_RECORD.unpack(zip64)[7]
-    return count
+    file.seek(at)
+    data = file.read(layout.size)
+    if len(data) != layout.size or data[:4] != signature:
+        return None
+    return layout.unpack(data)
 
 
 def find_appended_zip(view: KeptBytes) -> bool:

@@ -24,7 +24,7 @@ from exchange.kernel.languages import is_language_code
 from exchange.kernel.refs import MemberRef, SchoolRef
 from exchange.kernel.text import normalise_text
 from exchange.search.cursor import CursorKey, decode_cursor, encode_cursor, search_fingerprint
-from exchange.search.engines import Found, Search, SearchEngine
+from exchange.search.engines import Found, Search, SearchEngine, WantedPage
 from exchange.search.normalise import ParsedQuery, parse_query
 from exchange.search.schemas import (
     FacetCount,
@@ -163,7 +163,9 @@ class SearchService:
         after = (
             decode_cursor(params.cursor, search.fingerprint) if params.cursor is not None else None
         )
-        found = await self.engine.find(self.session, identity, search, self.clock.now(), after)
+        found = await self.engine.find(
+            self.session, WantedPage(identity, search, self.clock.now(), after)
+        )
         more = len(found.keys) > search.limit
         keys = found.keys[: search.limit]
         items = _items(keys, found, search.query)

@@ -9,10 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from exchange.database import sqlite_reader
 from exchange.search.engines.postgres import PostgresSearch
-from exchange.search.engines.protocol import Found, Search, SearchEngine
+from exchange.search.engines.protocol import Found, Search, SearchEngine, WantedPage
 from exchange.search.engines.sqlite import SqliteSearch
 
-__all__ = ["Found", "PostgresSearch", "Search", "SearchEngine", "SqliteSearch", "search_engine_for"]
+__all__ = [
+    "Found",
+    "PostgresSearch",
+    "Search",
+    "SearchEngine",
+    "SqliteSearch",
+    "WantedPage",
+    "search_engine_for",
+]
 
 
 def search_engine_for(engine: AsyncEngine) -> SearchEngine:

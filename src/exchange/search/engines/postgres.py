@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -36,12 +35,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
-from exchange.accounts.identity import Identity
 from exchange.models import Resource, SearchDocument
 from exchange.policy import caller_and_partner_schools, forwarded_to_caller
 from exchange.search.cursor import CursorKey
 from exchange.search.engines import run, statements
-from exchange.search.engines.protocol import Found, Search
+from exchange.search.engines.protocol import Found, Search, WantedPage
 from exchange.search.engines.run import SearchRun, Universe, keys_of
 from exchange.search.engines.statements import AnySelect, Shape, Source, walk_into_resources
 from exchange.search.fulltext import (
@@ -102,21 +100,9 @@ REACH_LIMIT = "reach_limit"
 class PostgresSearch:
     """The search on the request's own session, in its transaction."""
 
-    async def find(
-        self,
-        session: AsyncSession,
-        identity: Identity,
-        search: Search,
-        now: datetime,
-        after: CursorKey | None,
-    ) -> Found:
-        shape = run.shape_of(search, postgres=True)
-        # Every statement of the search is given these, so all of them share the caller's
-        # visibility at one instant.
-        values = run.shared_values(identity, search, now)
-        values[statements.GRADES] = [str(grade) for grade in search.grades]
-        if not search.query.is_empty:
-            values.update(tsquery_values(search.query))
+    async def find(self, session: AsyncSession, wanted: WantedPage) -> Found:
+        search, after = wanted.search, wanted.after
+        shape, values = PostgresRun.prepared(wanted.identity, search, wanted.now)
 
         def find_in_session(db: Session) -> Found:
             searching = PostgresRun(db, search, shape, values)
@@ -128,6 +114,14 @@ class PostgresSearch:
 
 class PostgresRun(SearchRun):
     postgres = True
+
+    @classmethod
+    def database_values(cls, search: Search) -> dict[str, Any]:
+        # Grades are compared with the text of the JSON list's elements.
+        values: dict[str, Any] = {statements.GRADES: [str(grade) for grade in search.grades]}
+        if not search.query.is_empty:
+            values.update(tsquery_values(search.query))
+        return values
 
     def universe(self) -> Universe:
         """When the first `COUNT_SAMPLE` matches are all there is, they are named

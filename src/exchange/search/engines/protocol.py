@@ -35,6 +35,17 @@ class Search:
 
 
 @dataclass(frozen=True)
+class WantedPage:
+    """A page of `search` that `identity` asks for at `now`: the one after the sort key
+    `after`, or the first when None."""
+
+    identity: Identity
+    search: Search
+    now: datetime
+    after: CursorKey | None
+
+
+@dataclass(frozen=True)
 class Found:
     """What an engine found for one page of a search, before it is shaped for the API."""
 
@@ -58,14 +69,6 @@ class SearchEngine(Protocol):
     """Runs searches on one database, with that database's statements, sampling and
     planner settings. Chosen once, by the app factory, from the database's dialect."""
 
-    async def find(
-        self,
-        session: AsyncSession,
-        identity: Identity,
-        search: Search,
-        now: datetime,
-        after: CursorKey | None,
-    ) -> Found:
-        """The page of `search` after `after` (the first page when None), with the total
-        and facets, over what `identity` may read at `now`."""
+    async def find(self, session: AsyncSession, wanted: WantedPage) -> Found:
+        """The page, with the total and facets, over what the caller may read."""
         ...

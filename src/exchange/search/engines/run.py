@@ -60,38 +60,6 @@ class Universe:
         return self.sample > 0
 
 
-def shape_of(search: Search, *, postgres: bool) -> Shape:
-    return Shape(
-        postgres=postgres,
-        kinds=bool(search.kinds),
-        subjects=bool(search.subjects),
-        grades=bool(search.grades),
-        languages=bool(search.languages),
-        schools=bool(search.school_ids),
-        licences=bool(search.licences),
-        author_id=search.author_id is not None,
-        author_words=len(search.author_words),
-        several_parts=len(search.query.terms) + len(search.query.phrases) > 1,
-    )
-
-
-def shared_values(identity: Identity, search: Search, now: datetime) -> dict[str, Any]:
-    """The values of the parameters both databases take alike (see `statements`)."""
-    values: dict[str, Any] = {
-        **reading_parameters(identity, now),
-        statements.KINDS: list(search.kinds),
-        statements.SUBJECTS: list(search.subjects),
-        statements.LANGUAGES: list(search.languages),
-        statements.SCHOOL_IDS: list(search.school_ids),
-        statements.LICENCES: list(search.licences),
-        statements.AUTHOR_ID: search.author_id,
-        statements.PROBE_LIMIT: COUNT_SAMPLE + 1,
-    }
-    for number, word in enumerate(search.author_words):
-        values[f"{statements.AUTHOR_WORD}{number}"] = f"% {word}%"
-    return values
-
-
 class SearchRun:
     """One search's statements, run in order on a synchronous session: the request's
     (PostgreSQL, through `AsyncSession.run_sync`) or a reader's in a worker thread
@@ -109,6 +77,39 @@ class SearchRun:
         self.shape = shape
         self.values = values
 
+    @classmethod
+    def prepared(
+        cls, identity: Identity, search: Search, now: datetime
+    ) -> tuple[Shape, dict[str, Any]]:
+        """The search's shape, and the values of its parameters (see `statements`). Every
+        statement of the search is given these, so all of them share the caller's
+        visibility at one instant."""
+        shape = Shape(
+            postgres=cls.postgres,
+            kinds=bool(search.kinds),
+            subjects=bool(search.subjects),
+            grades=bool(search.grades),
+            languages=bool(search.languages),
+            schools=bool(search.school_ids),
+            licences=bool(search.licences),
+            author_id=search.author_id is not None,
+            author_words=len(search.author_words),
+            several_parts=len(search.query.terms) + len(search.query.phrases) > 1,
+        )
+        values: dict[str, Any] = {
+            **reading_parameters(identity, now),
+            statements.KINDS: list(search.kinds),
+            statements.SUBJECTS: list(search.subjects),
+            statements.LANGUAGES: list(search.languages),
+            statements.SCHOOL_IDS: list(search.school_ids),
+            statements.LICENCES: list(search.licences),
+            statements.AUTHOR_ID: search.author_id,
+            statements.PROBE_LIMIT: COUNT_SAMPLE + 1,
+        }
+        for number, word in enumerate(search.author_words):
+            values[f"{statements.AUTHOR_WORD}{number}"] = f"% {word}%"
+        return shape, values | cls.database_values(search)
+
     def found(self, after: CursorKey | None) -> Found:
         search = self.search
         universe = self.universe()
@@ -124,6 +125,11 @@ class SearchRun:
         return Found(keys, rows, authors, total, estimated, counted, names)
 
     # --- what each database does its own way ----------------------------------------------
+
+    @classmethod
+    def database_values(cls, search: Search) -> dict[str, Any]:
+        """The values this database takes its own way: the grades and the words."""
+        raise NotImplementedError
 
     def universe(self) -> Universe:
         """Which documents the words match (all of them without words), how many, and,

@@ -14,7 +14,6 @@ import json
 import math
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
 import anyio
@@ -22,11 +21,10 @@ from sqlalchemy import BigInteger, Engine, Integer, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from exchange.accounts.identity import Identity
 from exchange.models import SearchDocument
 from exchange.search.cursor import CursorKey
 from exchange.search.engines import run, statements
-from exchange.search.engines.protocol import Found, Search
+from exchange.search.engines.protocol import Found, Search, WantedPage
 from exchange.search.engines.run import Counts, SearchRun, Universe
 from exchange.search.engines.statements import AnySelect, Shape
 from exchange.search.fulltext import (
@@ -55,21 +53,9 @@ class SqliteSearch:
     def __init__(self, reader: Engine) -> None:
         self._reader = reader
 
-    async def find(
-        self,
-        session: AsyncSession,
-        identity: Identity,
-        search: Search,
-        now: datetime,
-        after: CursorKey | None,
-    ) -> Found:
-        shape = run.shape_of(search, postgres=False)
-        # Every statement of the search is given these, so all of them share the caller's
-        # visibility at one instant.
-        values = run.shared_values(identity, search, now)
-        values[statements.GRADES] = list(search.grades)
-        if not search.query.is_empty:
-            values[statements.MATCH] = fts5_expression(search.query)
+    async def find(self, session: AsyncSession, wanted: WantedPage) -> Found:
+        search, after = wanted.search, wanted.after
+        shape, values = SqliteRun.prepared(wanted.identity, search, wanted.now)
         reader = self._reader
 
         def find_on_reader() -> Found:
@@ -93,6 +79,13 @@ class SqliteRun(SearchRun):
     ) -> None:
         super().__init__(db, search, shape, values)
         self._reader = reader
+
+    @classmethod
+    def database_values(cls, search: Search) -> dict[str, Any]:
+        values: dict[str, Any] = {statements.GRADES: list(search.grades)}
+        if not search.query.is_empty:
+            values[statements.MATCH] = fts5_expression(search.query)
+        return values
 
     def count_aside(self, universe: Universe) -> Future[Counts] | None:
         """The total and facets, counted on a second reader connection in a thread of

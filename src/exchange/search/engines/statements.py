@@ -4,8 +4,8 @@
 A search's statements depend on its values (words, filter values, the caller, the page's
 cursor) and on its shape: the database, which filters it has, how many parts its query
 has, whether it starts from named documents. Everything that varies from one search to
-the next is a named bound parameter here, given at execution (see `run.shared_values`
-and each engine's `find`), so each builder below runs once per shape and process.
+the next is a named bound parameter here, given at execution (see
+`run.SearchRun.prepared`), so each builder below runs once per shape and process.
 
 That matters for speed as much as for tidiness: SQLAlchemy derives a cache key for every
 statement it executes by walking the whole statement, and it remembers the key on the
