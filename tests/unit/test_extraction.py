@@ -7,6 +7,7 @@ the other formats as zip archives of minimal XML, hostile files byte by byte.
 
 from __future__ import annotations
 
+import struct
 import time
 import zipfile
 import zlib
@@ -618,6 +619,62 @@ def test_archive_with_more_entries_than_the_cap_is_refused_before_reading(tmp_pa
     extraction = extract_text(path, DOCX, ExtractionLimits(max_entries=50))
 
     assert extraction == Extraction("no_text", "", False, Reasons.TOO_MANY_PARTS)
+
+
+def declare_entries_in_zip64_records(path: Path, entries: int) -> None:
+    """Rewrites the end of the zip at `path` as a ZIP64 archive writes it: the classic end
+    record's counts say 0xFFFF, and a ZIP64 end record (with its locator) says `entries`."""
+    data = path.read_bytes()
+    end = data.rindex(b"PK\x05\x06")
+    directory_size, directory_offset = struct.unpack_from("<LL", data, end + 12)
+    zip64_end = struct.pack(
+        "<4sQ2H2L4Q",
+        b"PK\x06\x06",
+        44,
+        45,
+        45,
+        0,
+        0,
+        entries,
+        entries,
+        directory_size,
+        directory_offset,
+    )
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, end, 1)
+    classic_end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, directory_size, directory_offset, 0
+    )
+    path.write_bytes(data[:end] + zip64_end + locator + classic_end)
+
+
+def test_archive_whose_zip64_record_declares_more_entries_than_the_cap_is_refused_before_reading(
+    tmp_path: Path,
+) -> None:
+    # The directory holds three entries, so only the count of the ZIP64 end record, read
+    # before zipfile builds its index, can refuse the archive.
+    path = write_zip(
+        tmp_path / "zip64.docx",
+        {"word/document.xml": word_document_xml("<w:p><w:r><w:t>hidden</w:t></w:r></w:p>")},
+    )
+    declare_entries_in_zip64_records(path, 100_000)
+    with zipfile.ZipFile(path) as archive:
+        assert len(archive.infolist()) == 1
+
+    extraction = extract_text(path, DOCX, ExtractionLimits(max_entries=50))
+
+    assert extraction == Extraction("no_text", "", False, Reasons.TOO_MANY_PARTS)
+
+
+def test_archive_whose_zip64_record_declares_few_entries_is_read(tmp_path: Path) -> None:
+    path = write_zip(
+        tmp_path / "zip64.docx",
+        {"word/document.xml": word_document_xml("<w:p><w:r><w:t>Манас</w:t></w:r></w:p>")},
+    )
+    declare_entries_in_zip64_records(path, 1)
+
+    extraction = extract_text(path, DOCX, ExtractionLimits(max_entries=50))
+
+    assert extraction.status == "done" and extraction.text.strip() == "Манас"
 
 
 PDF_LOOPS = {
