@@ -22,6 +22,7 @@ from exchange.accounts.identity import Identity, new_token, token_digest
 from exchange.accounts.passwords import hash_password_sync
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.models import (
     AccessToken,
@@ -36,8 +37,9 @@ from exchange.models import (
     ReuseRequest,
     School,
 )
-from exchange.partnerships.effects import run_partnership_end_hooks
+from exchange.reuse.partnership_end import end_what_rested_on_the_partnership
 from tests.actors import Actor, SchoolHandle
+from tests.background import run_escalation
 
 # One argon2 hash for every member made here: these tests never sign in with a password.
 _PASSWORD_HASH = hash_password_sync("a long enough password")
@@ -77,7 +79,14 @@ class Ground:
         self.clock = clock
         self.client = client
         self.engine: AsyncEngine = create_engine(settings)
-        self.sessions = create_session_factory(self.engine, settings)
+        self.sessions = create_session_factory(
+            self.engine, settings, consequences=build_consequences()
+        )
+
+    async def run_escalation(self) -> int:
+        """Run the periodic jobs as a worker does when they are due (the escalation of
+        overdue requests and questions); returns how many jobs ran."""
+        return await run_escalation(self.client.app)
 
     async def school(self, name: str | None = None) -> QuickSchool:
         number = next(_numbers)
@@ -155,7 +164,7 @@ class Ground:
             return partnership.id
 
     async def end_partnership(self, partnership_id: UUID) -> int:
-        """End it as the partnership service does: the registered end hooks run in the
+        """End it as the partnership service does: what rests on it ends in the
         same transaction. Returns how many requests they closed."""
         async with self.session() as session:
             partnership = await session.get_one(Partnership, partnership_id)
@@ -164,7 +173,7 @@ class Ground:
             partnership.closed_at = self.clock.now()
             closed = select(func.count()).where(ReuseRequest.status == "closed")
             before = await session.scalar(closed)
-            await run_partnership_end_hooks(session, self.clock, partnership)
+            await end_what_rested_on_the_partnership(session, self.clock, partnership)
             after = await session.scalar(closed)
             await session.commit()
             return int(after or 0) - int(before or 0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import importlib
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
@@ -23,6 +22,7 @@ from exchange.audit.controllers import AuditController, DownloadReportController
 from exchange.blobstore import BlobStore, open_blob_store
 from exchange.clock import Clock, SystemClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences, job_kinds
 from exchange.dashboard.controllers import DashboardController
 from exchange.database import create_alchemy_config, create_engine, create_session_factory
 from exchange.health import HealthController
@@ -69,16 +69,6 @@ ROUTE_HANDLERS: list[Any] = [
     DownloadReportController,
     DashboardController,
 ]
-
-
-def load_job_handlers() -> None:
-    """Import the modules that register job handlers (each registers on import)."""
-    for module in JOB_HANDLER_MODULES:
-        importlib.import_module(module)
-
-
-# Modules whose import registers job handlers with `exchange.jobs.worker.job_handler`.
-JOB_HANDLER_MODULES: list[str] = ["exchange.text.extraction_job"]
 
 
 def freeze_startup_objects() -> None:
@@ -134,7 +124,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     if settings.smtp_url:
         SmtpTarget.from_url(settings.smtp_url)  # a bad URL stops the start, not a mail
     engine = create_engine(settings)
-    alchemy = create_alchemy_config(settings, engine)
+    consequences = build_consequences()
+    alchemy = create_alchemy_config(settings, engine, consequences)
     blob_store = create_blob_store(settings)
     search_engine = search_engine_for(engine)
 
@@ -144,14 +135,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     def provide_clock() -> Clock:
         return clock
 
-    load_job_handlers()
     worker = JobWorker(
         JobContext(
-            session_factory=create_session_factory(engine, settings),
+            session_factory=create_session_factory(engine, settings, consequences=consequences),
             settings=settings,
             clock=clock,
             state={"blob_store": blob_store},
-        )
+        ),
+        kinds=job_kinds(),
     )
 
     async def start_jobs() -> None:
@@ -183,6 +174,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 "settings": settings,
                 "clock": clock,
                 "alchemy_config": alchemy,
+                "consequences": consequences,
                 "engine": engine,
                 "job_worker": worker,
                 "blob_store": blob_store,

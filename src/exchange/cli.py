@@ -18,6 +18,14 @@ from exchange.i18n import _, lazy_gettext, ngettext, set_language
 from exchange.i18n.negotiation import console_language
 
 
+def _sessions(engine: Any, settings: Settings | None = None) -> Any:
+    """Sessions for a command, with the consequences the app's sessions have."""
+    from exchange.consequences import build_consequences
+    from exchange.database import create_session_factory
+
+    return create_session_factory(engine, settings, consequences=build_consequences())
+
+
 def load_settings() -> Settings:
     try:
         return Settings.from_env()
@@ -179,27 +187,33 @@ def jobs_run(until_idle: bool) -> None:
 
 
 async def _run_jobs(settings: Settings, until_idle: bool) -> int:
-    from exchange.app import load_job_handlers
+    from exchange.app import create_blob_store
     from exchange.clock import SystemClock
-    from exchange.database import create_engine, create_session_factory
+    from exchange.consequences import job_kinds
+    from exchange.database import create_engine
     from exchange.jobs.worker import JobContext, JobWorker
+    from exchange.mail import outbox
 
-    load_job_handlers()
     engine = create_engine(settings)
+    blob_store = create_blob_store(settings)
     worker = JobWorker(
         JobContext(
-            session_factory=create_session_factory(engine),
+            session_factory=_sessions(engine, settings),
             settings=settings,
             clock=SystemClock(),
-            state={},
-        )
+            state={"blob_store": blob_store},
+        ),
+        kinds=job_kinds(),
     )
     try:
+        await worker.schedule_periodic()
         if until_idle:
             return await worker.run_until_idle()
         await worker.run_forever()
         return 0
     finally:
+        await outbox.drain()
+        await blob_store.close()
         await engine.dispose()
 
 
@@ -293,11 +307,11 @@ async def _issue_setup_code(settings: Settings) -> str | None:
     """A setup code for the first-run page while the database holds no school."""
     from exchange.accounts.first_run import FirstRunService
     from exchange.clock import SystemClock
-    from exchange.database import create_engine, create_session_factory
+    from exchange.database import create_engine
 
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with _sessions(engine)() as session:
             return await FirstRunService(session, settings, SystemClock()).issue_code()
     finally:
         await engine.dispose()
@@ -306,11 +320,11 @@ async def _issue_setup_code(settings: Settings) -> str | None:
 async def _create_school(settings: Settings, *args: Any) -> tuple[Any, Any]:
     from exchange.accounts.services import AccountService
     from exchange.clock import SystemClock
-    from exchange.database import create_engine, create_session_factory
+    from exchange.database import create_engine
 
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with _sessions(engine)() as session:
             name, admin_email, admin_password, admin_name, region = args
             created_school, admin = await AccountService(
                 session, settings, SystemClock()
@@ -359,12 +373,12 @@ def conduct_publish(path: Path) -> None:
 
 async def _publish_conduct(settings: Settings, raw: dict[str, Any]) -> int:
     from exchange.clock import SystemClock
-    from exchange.database import create_engine, create_session_factory
+    from exchange.database import create_engine
     from exchange.partnerships.conduct import CodeOfConductService
 
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with _sessions(engine)() as session:
             published = await CodeOfConductService(session, settings, SystemClock()).publish(raw)
             return published.version
     finally:
@@ -470,12 +484,12 @@ def _run_store_task(task: Any) -> Any:
 async def _store_and_sessions(settings: Settings) -> AsyncIterator[tuple[Any, Any, Any]]:
     from exchange.app import create_blob_store
     from exchange.clock import SystemClock
-    from exchange.database import create_engine, create_session_factory
+    from exchange.database import create_engine
 
     engine = create_engine(settings)
     blob_store = create_blob_store(settings)
     try:
-        yield blob_store, create_session_factory(engine), SystemClock().now()
+        yield blob_store, _sessions(engine), SystemClock().now()
     finally:
         await blob_store.close()
         await engine.dispose()
@@ -551,14 +565,14 @@ def search_reindex(school_id: Any, resource_id: Any, extract: bool, batch_size: 
 
 async def _reindex(settings: Settings, *args: Any) -> Any:
     from exchange.clock import SystemClock
-    from exchange.database import create_engine, create_session_factory
+    from exchange.database import create_engine
     from exchange.search.rebuild import reindex
 
     school_id, resource_id, extract, batch_size, progress = args
     engine = create_engine(settings)
     try:
         return await reindex(
-            create_session_factory(engine, settings),
+            _sessions(engine, settings),
             SystemClock(),
             school_id=school_id,
             resource_id=resource_id,
@@ -589,13 +603,13 @@ def requests_escalate() -> None:
 
 async def _escalate(settings: Settings) -> int:
     from exchange.clock import SystemClock
-    from exchange.database import create_engine, create_session_factory
+    from exchange.database import create_engine
     from exchange.mail import outbox
     from exchange.reuse.escalation import escalate_overdue
 
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine, settings)() as session:
+        async with _sessions(engine, settings)() as session:
             count = await escalate_overdue(session, SystemClock())
         await outbox.drain()
         return count

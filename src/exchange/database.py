@@ -31,6 +31,9 @@ SESSION_DEPENDENCY_KEY = "db_session"
 # Every session carries the settings it was made under, so that work done after its
 # commit (sending mail) knows where to go without threading settings through hooks.
 SETTINGS_INFO_KEY = "exchange.settings"
+# ... and the subscriptions of its unit of work (`exchange.unit_of_work`): what each
+# domain event causes, decided once by `exchange.consequences`.
+CONSEQUENCES_INFO_KEY = "exchange.consequences"
 
 # The SQLite file holds password hashes and e-mail addresses: readable by the service's
 # user only, as the file store is. SQLite gives its WAL and shared-memory files the mode
@@ -158,7 +161,19 @@ async def run_read(session: AsyncSession, read: Callable[[Session], T]) -> T:
         return read(db)
 
 
-def create_alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemyAsyncConfig:
+def session_info(settings: Settings | None, consequences: object | None) -> dict[str, Any]:
+    """What every session of the app carries: its settings and its consequences."""
+    info: dict[str, Any] = {}
+    if settings is not None:
+        info[SETTINGS_INFO_KEY] = settings
+    if consequences is not None:
+        info[CONSEQUENCES_INFO_KEY] = consequences
+    return info
+
+
+def create_alchemy_config(
+    settings: Settings, engine: AsyncEngine, consequences: object | None = None
+) -> SQLAlchemyAsyncConfig:
     """One session per request, closed (and so rolled back) when the response starts.
 
     Services commit explicitly before they answer: a commit that fails must turn into an
@@ -176,15 +191,17 @@ def create_alchemy_config(settings: Settings, engine: AsyncEngine) -> SQLAlchemy
         session_maker_app_state_key=f"exchange_session_maker_{own}",
         session_dependency_key=SESSION_DEPENDENCY_KEY,
         session_config=AsyncSessionConfig(
-            expire_on_commit=False, info={SETTINGS_INFO_KEY: settings}
+            expire_on_commit=False, info=session_info(settings, consequences)
         ),
         create_all=False,
     )
 
 
 def create_session_factory(
-    engine: AsyncEngine, settings: Settings | None = None
+    engine: AsyncEngine, settings: Settings | None = None, *, consequences: object | None = None
 ) -> async_sessionmaker[Any]:
-    """Sessions for work outside a request: the CLI and background jobs."""
-    info = {SETTINGS_INFO_KEY: settings} if settings is not None else None
-    return async_sessionmaker(engine, expire_on_commit=False, info=info)
+    """Sessions for work outside a request: the CLI and background jobs. Services that
+    commit need `consequences` (`exchange.consequences.build_consequences()`)."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, info=session_info(settings, consequences) or None
+    )

@@ -52,12 +52,12 @@ from exchange.models import (
     ReuseRequest,
     School,
 )
-from exchange.partnerships.effects import run_partnership_end_hooks
 from exchange.policy import readable_by_school, readable_resources
 from exchange.resources.schemas import ResourceUpdate
 from exchange.resources.services import ResourceService
 from exchange.reuse.forwards import ForwardService
 from exchange.reuse.grants import GrantService
+from exchange.reuse.partnership_end import end_what_rested_on_the_partnership
 from exchange.reuse.requests import ReuseRequestService
 from exchange.reuse.schemas import DecisionIn, ForwardIn, ReuseRequestCreate
 from tests.conftest import base_settings
@@ -396,7 +396,7 @@ class ConductMachine(RuleBasedStateMachine):
 
     def _end(self, pair: frozenset[int]) -> None:
         async def move() -> None:
-            # As the partnership service ends it: every registered end hook runs in the
+            # As the partnership service ends it: what rested on it ends in the
             # transaction that ends it.
             async with self.sessions() as session:
                 partnership = await session.get_one(Partnership, self.partnership_ids[pair])
@@ -404,7 +404,7 @@ class ConductMachine(RuleBasedStateMachine):
                 partnership.open_pair = None
                 partnership.closed_at = self.clock.now()
                 await session.flush()
-                await run_partnership_end_hooks(session, self.clock, partnership)
+                await end_what_rested_on_the_partnership(session, self.clock, partnership)
                 await session.commit()
 
         self.run(move())

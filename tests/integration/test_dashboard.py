@@ -4,8 +4,10 @@ partners added since the member last looked."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from exchange.clock import ManualClock
+from tests.actors import Actor
 from tests.conduct_fixtures import Ground, ground, sister_schools
 
 __all__ = ["ground"]
@@ -35,6 +37,34 @@ async def test_counts_open_and_overdue_requests_both_ways(
         "open": 2,
         "overdue": 1,
     }
+
+
+async def test_reading_the_dashboard_counts_overdue_requests_without_escalating_them(
+    ground: Ground, clock: ManualClock
+) -> None:
+    cast = await sister_schools(ground)
+    await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
+    clock.advance(timedelta(days=15))
+    assert (await cast.a.admin.get("/api/dashboard")).json()["incoming"] == {
+        "open": 1,
+        "overdue": 1,
+    }
+    listed = (await cast.a.admin.get("/api/reuse-requests?direction=incoming")).json()
+    assert listed["items"][0]["escalated_at"] is None
+    assert await overdue_notices(cast.a.admin) == []
+
+    assert await ground.run_escalation() == 1
+    assert len(await overdue_notices(cast.a.admin)) == 1
+    assert (await cast.a.admin.get("/api/dashboard")).json()["incoming"] == {
+        "open": 1,
+        "overdue": 1,
+    }
+
+
+async def overdue_notices(member: Actor) -> list[dict[str, Any]]:
+    response = await member.get("/api/notifications")
+    assert response.status_code == 200, response.text
+    return [item for item in response.json()["items"] if item["kind"] == "reuse_request.overdue"]
 
 
 async def test_new_partner_resources_since_the_last_look_or_the_last_14_days(

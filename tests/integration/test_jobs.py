@@ -15,7 +15,7 @@ from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
 from exchange.jobs.queue import claim, enqueue
-from exchange.jobs.worker import GIVE_UP_HANDLERS, JOB_HANDLERS, JobContext, JobWorker
+from exchange.jobs.worker import JobContext, JobKind, JobWorker
 from exchange.models import Job
 
 ran: list[dict[str, Any]] = []
@@ -35,16 +35,14 @@ async def record_giving_up(_context: JobContext, payload: dict[str, Any], error:
     given_up.append((payload, error))
 
 
+KINDS = {"test.record": JobKind(record, on_give_up=record_giving_up)}
+
+
 @pytest.fixture(autouse=True)
-def recording_job_handler() -> Any:
-    JOB_HANDLERS["test.record"] = record
-    GIVE_UP_HANDLERS["test.record"] = record_giving_up
+def nothing_recorded_yet() -> None:
     ran.clear()
     failures_left.clear()
     given_up.clear()
-    yield
-    JOB_HANDLERS.pop("test.record", None)
-    GIVE_UP_HANDLERS.pop("test.record", None)
 
 
 @pytest.fixture
@@ -57,7 +55,7 @@ async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 def worker(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: ManualClock
 ) -> JobWorker:
-    return JobWorker(JobContext(sessions, settings, clock, {}))
+    return JobWorker(JobContext(sessions, settings, clock, {}), kinds=KINDS)
 
 
 async def queue(
@@ -170,6 +168,7 @@ async def test_the_app_runs_jobs_in_process_when_enabled(settings: Settings) -> 
     from exchange.clock import SystemClock
 
     app = create_app(settings.with_changes(run_jobs=True))
+    app.state["job_worker"].kinds.update(KINDS)
     async with AsyncTestClient(app=app):
         engine = create_engine(settings)
         try:

@@ -173,8 +173,9 @@ async def test_the_overdue_escalation_is_mailed_to_the_owner_admins_once(
     await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
     await inbox.wait_for(2)
     clock.advance(timedelta(days=15))
-    await cast.a.admin.get("/api/dashboard")
-    await cast.author.get("/api/dashboard")
+    await ground.run_escalation()
+    clock.advance(timedelta(hours=1))
+    await ground.run_escalation()
     await inbox.wait_for(3)
     await asyncio.sleep(0.2)
     overdue = [m for m in inbox.messages if m["Subject"].startswith("Overdue")]

@@ -16,11 +16,12 @@ from exchange.accounts.identity import Identity
 from exchange.clock import Clock, ManualClock
 from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
+from exchange.events import PartnershipEnded
 from exchange.models import AuditEvent, MemberRole, Partnership, Resource, ResourceShare
 from exchange.partnerships.conduct import CodeOfConductService
-from exchange.partnerships.effects import on_partnership_end, partnership_end_hooks
 from exchange.partnerships.services import PartnershipService
 from exchange.policy import readable_resources
+from exchange.unit_of_work import Subscriptions, UnitOfWork
 from tests.actors import Actor, SchoolFactory, SchoolHandle
 from tests.migration_modules import code_of_conduct_v1
 from tests.partnering import GOALS, invite, invited, partners
@@ -602,32 +603,33 @@ async def test_ending_a_partnership_cuts_the_partners_access_at_once(
 
 
 async def test_end_hooks_run_once_inside_the_transaction_that_ends_the_partnership(
-    schools: SchoolFactory, session: AsyncSession
+    schools: SchoolFactory, session: AsyncSession, app: Any
 ) -> None:
     osh, naryn, _ = await _trio(schools)
     partnership_id = await partners(osh, naryn)
     calls: list[tuple[UUID, str, bool]] = []
 
-    async def close_pending_requests(
-        db: AsyncSession, hook_clock: Clock, partnership: Partnership
-    ) -> None:
+    async def close_pending_requests(uow: UnitOfWork, event: PartnershipEnded) -> None:
+        db, partnership = uow.session, event.partnership
         seen = await db.scalar(select(Partnership.status).where(Partnership.id == partnership.id))
         calls.append((partnership.id, str(seen), db.in_transaction()))
         db.add(
             AuditEvent(
-                occurred_at=hook_clock.now(),
+                occurred_at=uow.clock.now(),
                 action="test.hook_ran",
                 owner_school_id=partnership.invited_school_id,
                 partnership_id=partnership.id,
             )
         )
 
-    on_partnership_end(close_pending_requests)
-    on_partnership_end(close_pending_requests)  # registering twice runs it once
+    consequences: Subscriptions = app.state.consequences
+    consequences.within_transaction(PartnershipEnded, close_pending_requests)
+    # subscribing twice runs it once
+    consequences.within_transaction(PartnershipEnded, close_pending_requests)
     try:
         response = await osh.admin.post(f"/api/partnerships/{partnership_id}/end")
     finally:
-        partnership_end_hooks.remove(close_pending_requests)
+        consequences.unsubscribe(PartnershipEnded, close_pending_requests)
 
     assert response.status_code == 200
     assert calls == [(UUID(partnership_id), "ended", True)]
@@ -638,19 +640,20 @@ async def test_end_hooks_run_once_inside_the_transaction_that_ends_the_partnersh
 
 
 async def test_a_failing_end_hook_leaves_the_partnership_active(
-    schools: SchoolFactory, session: AsyncSession
+    schools: SchoolFactory, session: AsyncSession, app: Any
 ) -> None:
     osh, naryn, _ = await _trio(schools)
     partnership_id = await partners(osh, naryn)
 
-    async def broken(_db: AsyncSession, _clock: Clock, _partnership: Partnership) -> None:
+    async def broken(_uow: UnitOfWork, _event: PartnershipEnded) -> None:
         raise RuntimeError("the reuse requests could not be closed")
 
-    on_partnership_end(broken)
+    consequences: Subscriptions = app.state.consequences
+    consequences.within_transaction(PartnershipEnded, broken)
     try:
         response = await osh.admin.post(f"/api/partnerships/{partnership_id}/end")
     finally:
-        partnership_end_hooks.remove(broken)
+        consequences.unsubscribe(PartnershipEnded, broken)
 
     assert_problem(response, 500)
     assert await _status(osh.admin, partnership_id) == "active"

@@ -234,12 +234,18 @@ async def test_overdue_requests_are_shown_to_both_sides_and_escalated_once(
     assert incoming["items"][0]["overdue"] is True
     assert incoming["overdue"] == 1
     assert outgoing["items"][0]["overdue"] is True
+    # Reading shows it overdue from its date; escalating is the periodic job's.
+    assert incoming["items"][0]["escalated_at"] is None
+    assert await ground.run_escalation() == 1
+    incoming = (await cast.a.admin.get("/api/reuse-requests?direction=incoming")).json()
     assert incoming["items"][0]["escalated_at"] is not None
-    # Every further read, on any instance, and the scheduled job, find nothing to do.
+    # Every further read, on any instance, and the job run again, find nothing to do.
     await cast.a.admin.get("/api/dashboard")
     await cast.b.admin.get("/api/reuse-requests?direction=outgoing")
     async with ground.session() as session:
         assert await escalate_overdue(session, clock) == 0
+    clock.advance(timedelta(hours=1))
+    assert await ground.run_escalation() == 1
     escalations = await ground.all(
         select(AuditEvent).where(AuditEvent.action == "reuse_request.escalated")
     )

@@ -25,7 +25,7 @@ from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.models import Job, SearchDocument, SearchText
 from tests.actors import Actor, SchoolFactory, SchoolHandle
-from tests.integration.test_search_uploads import run_jobs
+from tests.background import run_jobs
 from tests.partnering import partners
 from tests.resource_fixtures import database, upload, upload_version
 from tests.sample_files import docx_of

@@ -25,9 +25,8 @@ from exchange.app import create_blob_store
 from exchange.blobstore.local import LocalBlobStore
 from exchange.clock import ManualClock
 from exchange.config import Settings
-from exchange.database import create_engine, create_session_factory
-from exchange.jobs.worker import JobContext, JobWorker
 from tests.actors import Actor, SchoolFactory, SchoolHandle
+from tests.background import run_jobs
 from tests.partnering import partners
 from tests.resource_fixtures import upload, upload_version
 from tests.sample_files import docx_of, png
@@ -101,29 +100,6 @@ BILLION_LAUGHS = (
     + f']>\n<w:document xmlns:w="{W_NS}"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p>'
     "</w:body></w:document>"
 )
-
-
-async def run_jobs(app: Litestar, **changes: Any) -> int:
-    """Runs the queued jobs as the app's worker would, with its settings (changed by
-    `changes`), clock and store, on a database connection of the test's own event loop
-    (the app's connections belong to the loop that serves its requests)."""
-    settings: Settings = app.state["settings"].with_changes(**changes)
-    engine = create_engine(settings)
-    store = create_blob_store(settings)
-    try:
-        worker = JobWorker(
-            JobContext(
-                session_factory=create_session_factory(engine),
-                settings=settings,
-                clock=app.state["clock"],
-                state={"blob_store": store},
-            )
-        )
-        ran: int = await worker.run_until_idle()
-        return ran
-    finally:
-        await store.close()
-        await engine.dispose()
 
 
 async def shared(

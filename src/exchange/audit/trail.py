@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
+from exchange.events import PartnershipChanged, ReuseRequestOverdue
 from exchange.models import AuditEvent, Resource
 from exchange.policy import audits_reads_by
+from exchange.unit_of_work import UnitOfWork
 
 
 def record_event(
@@ -43,6 +45,36 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+async def record_partnership_change(uow: UnitOfWork, event: PartnershipChanged) -> None:
+    """One event in each school's trail: each side reads its own trail only."""
+    partnership = event.partnership
+    for owner in (partnership.inviting_school_id, partnership.invited_school_id):
+        record_event(
+            uow.session,
+            uow.clock,
+            action=event.action,
+            owner_school_id=owner,
+            actor=event.actor,
+            partnership_id=partnership.id,
+            other_school_id=partnership.other_school_id(owner),
+            details=event.details,
+        )
+
+
+async def record_request_escalated(uow: UnitOfWork, event: ReuseRequestOverdue) -> None:
+    request, resource = event.request, event.resource
+    record_event(
+        uow.session,
+        uow.clock,
+        action="reuse_request.escalated",
+        owner_school_id=resource.owner_school_id,
+        resource_id=resource.id,
+        reuse_request_id=request.id,
+        other_school_id=request.requesting_school_id,
+        details={"respond_by": request.respond_by.isoformat(), "scope": request.scope},
+    )
 
 
 DOWNLOADED = "resource.downloaded"

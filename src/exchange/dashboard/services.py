@@ -32,7 +32,6 @@ from exchange.models import (
     ReuseRequestStatus,
 )
 from exchange.questions import waiting
-from exchange.reuse.escalation import escalate_overdue
 from exchange.reuse.requests import incoming_for, outgoing_for
 
 FIRST_LOOK_WINDOW = timedelta(days=14)
@@ -46,7 +45,6 @@ class DashboardService:
         self.clock = clock
 
     async def show(self, identity: Identity) -> Dashboard:
-        await escalate_overdue(self.session, self.clock, school_id=identity.school_id)
         now = self.clock.now()
         incoming = await self._counts(incoming_for(identity), now)
         outgoing = await self._counts(outgoing_for(identity), now)

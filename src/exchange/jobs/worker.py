@@ -8,7 +8,7 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange.clock import Clock
 from exchange.config import Settings
-from exchange.jobs.queue import claim, complete, fail
+from exchange.jobs.queue import DONE, claim, complete, enqueue, fail
 
 logger = structlog.get_logger("exchange.jobs")
 
@@ -35,25 +35,24 @@ JobHandler = Callable[[JobContext, dict[str, Any]], Awaitable[None]]
 # Called with the job's payload and last error once its last attempt has failed.
 GiveUpHandler = Callable[[JobContext, dict[str, Any], str], Awaitable[None]]
 
-# kind -> handler; each domain registers its own when its module is imported.
-JOB_HANDLERS: dict[str, JobHandler] = {}
-# kind -> what to do when a job of that kind is given up, so that what waited for it
-# (a resource's text, say) does not wait forever.
-GIVE_UP_HANDLERS: dict[str, GiveUpHandler] = {}
+
+@dataclass(frozen=True)
+class JobKind:
+    """How a kind of job is run.
+
+    `on_give_up` is what to do once its last attempt has failed, so that what waited for
+    it (a resource's text, say) does not wait forever. A kind with `every` is periodic:
+    each worker queues it when it starts (once among all workers: the queue keeps one
+    per kind), and queues it again that long after each run.
+    """
+
+    handler: JobHandler
+    on_give_up: GiveUpHandler | None = None
+    every: timedelta | None = None
 
 
-def job_handler(
-    kind: str, *, on_give_up: GiveUpHandler | None = None
-) -> Callable[[JobHandler], JobHandler]:
-    def register(fn: JobHandler) -> JobHandler:
-        JOB_HANDLERS[kind] = fn
-        if on_give_up is None:
-            GIVE_UP_HANDLERS.pop(kind, None)
-        else:
-            GIVE_UP_HANDLERS[kind] = on_give_up
-        return fn
-
-    return register
+def periodic_key(kind: str) -> str:
+    return f"every:{kind}"
 
 
 def new_worker_id() -> str:
@@ -65,11 +64,13 @@ class JobWorker:
         self,
         context: JobContext,
         *,
+        kinds: Mapping[str, JobKind],
         worker_id: str | None = None,
         lease: timedelta = timedelta(minutes=10),
         idle_interval: float = 1.0,
     ) -> None:
         self.context = context
+        self.kinds = dict(kinds)
         self.worker_id = worker_id or new_worker_id()
         self.lease = lease
         self.idle_interval = idle_interval
@@ -80,18 +81,44 @@ class JobWorker:
         """Look for work now instead of at the next poll (after this process queued some)."""
         self._wake.set()
 
+    async def schedule_periodic(self) -> int:
+        """Queue each periodic kind to run now, unless one is queued or running already;
+        returns how many were queued."""
+        queued = 0
+        async with self.context.session_factory() as session:
+            for kind, spec in self.kinds.items():
+                if spec.every is not None and await enqueue(
+                    session, self.context.clock, kind, {}, dedupe_key=periodic_key(kind)
+                ):
+                    queued += 1
+            await session.commit()
+        return queued
+
+    async def _schedule_next(self, kind: str) -> None:
+        every = self.kinds[kind].every
+        if every is None:
+            return
+        async with self.context.session_factory() as session:
+            await enqueue(
+                session, self.context.clock, kind, {}, dedupe_key=periodic_key(kind), delay=every
+            )
+            await session.commit()
+
     async def run_once(self) -> bool:
         """Run one job if there is one; True when a job was run (whatever its outcome)."""
-        kinds = list(JOB_HANDLERS)
-        if not kinds:
+        if not self.kinds:
             return False
         async with self.context.session_factory() as session:
             job = await claim(
-                session, self.context.clock, worker_id=self.worker_id, kinds=kinds, lease=self.lease
+                session,
+                self.context.clock,
+                worker_id=self.worker_id,
+                kinds=list(self.kinds),
+                lease=self.lease,
             )
             if job is None:
                 return False
-            handler = JOB_HANDLERS[job.kind]
+            handler = self.kinds[job.kind].handler
             job_id, kind, payload = str(job.id), job.kind, dict(job.payload)
             try:
                 await handler(self.context, dict(payload))
@@ -103,14 +130,17 @@ class JobWorker:
             else:
                 await complete(session, self.context.clock, job)
                 logger.info("job done", job_id=job_id, kind=kind)
-                return True
+                gave_up = False
         if gave_up:
             await self._give_up(job_id, kind, payload, error)
+        if not gave_up and job.status != DONE:
+            return True  # queued again for another attempt
+        await self._schedule_next(kind)
         return True
 
     async def _give_up(self, job_id: str, kind: str, payload: dict[str, Any], error: str) -> None:
         logger.error("job given up", job_id=job_id, kind=kind, error=error)
-        on_give_up = GIVE_UP_HANDLERS.get(kind)
+        on_give_up = self.kinds[kind].on_give_up
         if on_give_up is None:
             return
         try:
@@ -138,8 +168,22 @@ class JobWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_interval)
 
+    async def run_forever_with_periodic(self) -> None:
+        while True:
+            try:
+                await self.schedule_periodic()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database may be briefly unreachable
+                logger.warning("could not queue periodic jobs", error=repr(exc))
+                await asyncio.sleep(self.idle_interval)
+        await self.run_forever()
+
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run_forever(), name=f"jobs:{self.worker_id}")
+        self._task = asyncio.create_task(
+            self.run_forever_with_periodic(), name=f"jobs:{self.worker_id}"
+        )
 
     async def stop(self) -> None:
         if self._task is not None:

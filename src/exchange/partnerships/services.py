@@ -1,8 +1,9 @@
 """The partnership lifecycle: invite → accept → end, or decline / withdraw an invitation.
 
-Every move asks the policy who may make it, checks the state, writes both schools'
-audit trails, tells the other school's admins through the inbox, and commits once, so a
-move and everything it implies are stored together or not at all.
+Every move asks the policy who may make it, checks the state, records what happened
+(`exchange.events`) and commits its unit of work once: both schools' audit trails, the
+other school's inbox and, when a partnership ends, what rested on it follow from the
+event (`exchange.consequences`), stored together with the move or not at all.
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
-from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, InvalidInput, NotFound
+from exchange.events import (
+    PartnershipAccepted,
+    PartnershipChanged,
+    PartnershipDeclined,
+    PartnershipEnded,
+    PartnershipInvited,
+    PartnershipUpdated,
+    PartnershipWithdrawn,
+)
 from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.models import Member, Partnership, PartnershipStatus, School
-from exchange.notifications.service import notify_school_admins
 from exchange.partnerships.conduct import CodeOfConductService
-from exchange.partnerships.effects import run_partnership_end_hooks
 from exchange.partnerships.letter import invitation_letter, letter_filename
 from exchange.partnerships.schemas import PartnershipInvite, PartnershipUpdate
 from exchange.partnerships.terms import clean_characteristics, clean_goals
@@ -38,6 +45,7 @@ from exchange.policy import (
     require_partnership_move,
     require_partnership_visible,
 )
+from exchange.unit_of_work import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class Transition:
     action: str
     wrong_state: LazyText
     message: LazyText  # to the other school's admins; {school} is the mover's school
+    event: type[PartnershipChanged]
 
 
 TRANSITIONS: Mapping[PartnershipMove, Transition] = {
@@ -58,6 +67,7 @@ TRANSITIONS: Mapping[PartnershipMove, Transition] = {
         lazy_gettext(
             "{school} accepted your school's partnership invitation: the partnership is active."
         ),
+        PartnershipAccepted,
     ),
     PartnershipMove.DECLINE: Transition(
         PartnershipStatus.INVITED,
@@ -65,6 +75,7 @@ TRANSITIONS: Mapping[PartnershipMove, Transition] = {
         "partnership.declined",
         lazy_gettext("This partnership is {status}. Only an open invitation can be declined."),
         lazy_gettext("{school} declined your school's partnership invitation."),
+        PartnershipDeclined,
     ),
     PartnershipMove.WITHDRAW: Transition(
         PartnershipStatus.INVITED,
@@ -72,6 +83,7 @@ TRANSITIONS: Mapping[PartnershipMove, Transition] = {
         "partnership.withdrawn",
         lazy_gettext("This partnership is {status}. Only an open invitation can be withdrawn."),
         lazy_gettext("{school} withdrew its partnership invitation to your school."),
+        PartnershipWithdrawn,
     ),
     PartnershipMove.END: Transition(
         PartnershipStatus.ACTIVE,
@@ -82,6 +94,7 @@ TRANSITIONS: Mapping[PartnershipMove, Transition] = {
             "invitation is withdrawn or declined instead."
         ),
         lazy_gettext("{school} ended its partnership with your school."),
+        PartnershipEnded,
     ),
 }
 
@@ -129,6 +142,7 @@ class PartnershipService:
         self.settings = settings
         self.clock = clock
         self.conduct = CodeOfConductService(session, settings, clock)
+        self.uow = unit_of_work(session, clock)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -227,30 +241,31 @@ class PartnershipService:
                     partner_name=partner_name,
                 )
             ) from exc
-        self._audit_both(
-            identity,
-            partnership,
-            "partnership.invited",
-            {
-                "to": partnership.status,
-                "conduct_version": conduct.version,
-                "language": data.language,
-                "characteristics": characteristics,
-                "goals": goals,
-            },
+        self.uow.record(
+            PartnershipInvited(
+                actor=identity,
+                partnership=partnership,
+                action="partnership.invited",
+                details={
+                    "to": partnership.status,
+                    "conduct_version": conduct.version,
+                    "language": data.language,
+                    "characteristics": characteristics,
+                    "goals": goals,
+                },
+                notice=lazy_gettext(
+                    "{school} invites your school to a partnership under the code of conduct.",
+                    school=own.name,
+                ),
+                actor_school_name=own.name,
+                notice_details={
+                    "goals": goals,
+                    "characteristics": characteristics,
+                    "language": data.language,
+                },
+            )
         )
-        await self._notify_other_side(
-            identity,
-            partnership,
-            "partnership.invited",
-            lazy_gettext(
-                "{school} invites your school to a partnership under the code of conduct.",
-                school=own.name,
-            ),
-            own,
-            {"goals": goals, "characteristics": characteristics, "language": data.language},
-        )
-        await self.session.commit()
+        await self.uow.commit()
         return (await self._views(identity, [partnership]))[0]
 
     async def accept(
@@ -316,20 +331,22 @@ class PartnershipService:
                 )
         if changed:
             own = await self.session.get(School, identity.school_id)
-            self._audit_both(identity, partnership, "partnership.updated", {"changed": changed})
-            await self._notify_other_side(
-                identity,
-                partnership,
-                "partnership.updated",
-                lazy_gettext(
-                    "{school} changed the partnership: {changes}.",
-                    school=own.name if own else "",
-                    changes=[_CHANGED.get(name, name) for name in changed],
-                ),
-                own,
-                {"changed": sorted(changed)},
+            self.uow.record(
+                PartnershipUpdated(
+                    actor=identity,
+                    partnership=partnership,
+                    action="partnership.updated",
+                    details={"changed": changed},
+                    notice=lazy_gettext(
+                        "{school} changed the partnership: {changes}.",
+                        school=own.name if own else "",
+                        changes=[_CHANGED.get(name, name) for name in changed],
+                    ),
+                    actor_school_name=own.name if own else "",
+                    notice_details={"changed": sorted(changed)},
+                )
             )
-            await self.session.commit()
+            await self.uow.commit()
         return (await self._views(identity, [partnership]))[0]
 
     async def _move(
@@ -371,19 +388,19 @@ class PartnershipService:
             partnership.closed_by_id = identity.member_id
             partnership.closed_at = now
         await self.session.flush()
-        if move is PartnershipMove.END:
-            await run_partnership_end_hooks(self.session, self.clock, partnership)
         own = await self.session.get(School, identity.school_id)
-        self._audit_both(identity, partnership, transition.action, details)
-        await self._notify_other_side(
-            identity,
-            partnership,
-            transition.action,
-            transition.message.with_params(school=own.name if own else ""),
-            own,
-            {"note": note} if note else {},
+        self.uow.record(
+            transition.event(
+                actor=identity,
+                partnership=partnership,
+                action=transition.action,
+                details=details,
+                notice=transition.message.with_params(school=own.name if own else ""),
+                actor_school_name=own.name if own else "",
+                notice_details={"note": note} if note else {},
+            )
         )
-        await self.session.commit()
+        await self.uow.commit()
         return (await self._views(identity, [partnership]))[0]
 
     # --- the parts ---------------------------------------------------------------------
@@ -432,52 +449,6 @@ class PartnershipService:
         if member is None or member.school_id != school_id or not member.is_active:
             raise InvalidInput(_("The coordinator must be an active member of your own school."))
         return member
-
-    def _audit_both(
-        self,
-        identity: Identity,
-        partnership: Partnership,
-        action: str,
-        details: dict[str, Any],
-    ) -> None:
-        """One event in each school's trail: each side reads its own trail only."""
-        for owner in (partnership.inviting_school_id, partnership.invited_school_id):
-            record_event(
-                self.session,
-                self.clock,
-                action=action,
-                owner_school_id=owner,
-                actor=identity,
-                partnership_id=partnership.id,
-                other_school_id=partnership.other_school_id(owner),
-                details=details,
-            )
-
-    async def _notify_other_side(
-        self,
-        identity: Identity,
-        partnership: Partnership,
-        kind: str,
-        message: LazyText,
-        own: School | None,
-        extra: Mapping[str, Any],
-    ) -> None:
-        await notify_school_admins(
-            self.session,
-            self.clock,
-            school_id=partnership.other_school_id(identity.school_id),
-            kind=kind,
-            subject_type="partnership",
-            subject_id=partnership.id,
-            payload={
-                "message": message,
-                "partnership_id": str(partnership.id),
-                "status": partnership.status,
-                "other_school": {"id": str(identity.school_id), "name": own.name if own else ""},
-                "actor": {"id": str(identity.member_id), "full_name": identity.full_name},
-                **extra,
-            },
-        )
 
     async def _views(
         self, identity: Identity, partnerships: Iterable[Partnership]

@@ -16,9 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
+from exchange.events import QuestionOverdue
 from exchange.i18n import LazyText, lazy_gettext
 from exchange.models import Member, PartnerQuestion, QuestionAnswer
 from exchange.notifications.notices import Notice, deliver, school_admin_ids, school_name
+from exchange.unit_of_work import UnitOfWork
 
 
 def _about(
@@ -117,11 +119,13 @@ async def question_answered(
     )
 
 
-async def question_overdue(session: AsyncSession, clock: Clock, question: PartnerQuestion) -> None:
+async def question_overdue(uow: UnitOfWork, event: QuestionOverdue) -> None:
+    """Rule 9: the asked school's admins are told a question waits past its date."""
+    session, question = uow.session, event.question
     school = await school_name(session, question.asking_school_id)
     await deliver(
         session,
-        clock,
+        uow.clock,
         await school_admin_ids(session, question.answering_school_id),
         _about(
             question,

@@ -1,9 +1,9 @@
 """Questions between partner schools: asking, answering and reading them (rule 9).
 
 Every access decision is the policy's (`exchange.policy`, "questions between
-partners"); overdue questions are escalated by the same claim as reuse requests
-(`exchange.reuse.escalation`), on every read of the lists and the dashboard and by
-`exchange requests escalate`.
+partners"); overdue questions are escalated by the same periodic job as reuse requests
+(`exchange.reuse.escalation`); reads show what is overdue from the dates and write
+nothing.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from exchange.questions.schemas import (
     QuestionList,
     QuestionOut,
 )
-from exchange.reuse.escalation import escalate_overdue
 
 Direction = Literal["incoming", "outgoing"]
 
@@ -149,7 +148,6 @@ class QuestionService:
     async def list_questions(
         self, identity: Identity, *, direction: Direction, limit: int
     ) -> QuestionList:
-        await escalate_overdue(self.session, self.clock, school_id=identity.school_id)
         now = self.clock.now()
         side = (
             PartnerQuestion.answering_school_id == identity.school_id
@@ -174,7 +172,6 @@ class QuestionService:
         return QuestionList(items=items, direction=direction, overdue=int(overdue or 0))
 
     async def get(self, identity: Identity, question_id: UUID) -> QuestionOut:
-        await escalate_overdue(self.session, self.clock, school_id=identity.school_id)
         question, partnership = await self._visible(identity, question_id)
         return (await self._views(identity, [(question, partnership)], self.clock.now()))[0]
 

@@ -1,75 +1,56 @@
 """Rule 9: a request past its answer date is escalated to the owner school's admins,
-exactly once, whichever app instance or job sees it first; a question between partners
-past its answer date, the same way, to the admins of the school that was asked.
+exactly once, whichever worker sees it first; a question between partners past its
+answer date, the same way, to the admins of the school that was asked.
 
-There is no timer in any process: `exchange requests escalate` (cron) and every read
-of the request lists and the dashboard run the same check. Each request is claimed
-with a conditional UPDATE (`escalated_at IS NULL`), which the database lets only one
-transaction win, so two instances never both notify.
+It runs as a periodic background job (`ESCALATION`, every `ESCALATION_EVERY`, by the
+app's worker or `exchange jobs run`), and `exchange requests escalate` runs it at once.
+Reading the lists or the dashboard never escalates: they show what is overdue from the
+answer dates. Each request is claimed with a conditional UPDATE (`escalated_at IS
+NULL`), which the database lets only one transaction win, so two workers never both
+notify; the claim records `ReuseRequestOverdue` or `QuestionOverdue`, whose audit entry
+and notices (`exchange.consequences`) are committed with it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-import structlog
-from sqlalchemy import ColumnElement, or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.audit.trail import record_event
 from exchange.clock import Clock
+from exchange.events import QuestionOverdue, ReuseRequestOverdue
+from exchange.jobs.worker import JobContext, JobKind
 from exchange.models import PartnerQuestion, Resource, ReuseRequest, ReuseRequestStatus
-from exchange.questions import notices as question_notices
 from exchange.questions import waiting as questions
-from exchange.reuse import notices
+from exchange.unit_of_work import unit_of_work
 
-logger = structlog.get_logger("exchange.reuse")
 PENDING = ReuseRequestStatus.PENDING.value
+ESCALATION_EVERY = timedelta(minutes=15)
 
 
-async def escalate_overdue(
-    session: AsyncSession, clock: Clock, *, school_id: UUID | None = None
-) -> int:
-    """Escalate every overdue, not yet escalated request and question (those touching
-    `school_id` when given); commits. Returns how many this call escalated.
-
-    When run on the way to answering a read, a busy database is not an error: the
-    next read or the scheduled job does it.
-    """
-    try:
-        return await _escalate(session, clock, school_id) + await _escalate_questions(
-            session, clock, school_id
-        )
-    except OperationalError as exc:
-        await session.rollback()
-        if school_id is None:
-            raise
-        logger.info("escalation postponed: database busy", error=str(exc))
-        return 0
+async def escalate_overdue(session: AsyncSession, clock: Clock) -> int:
+    """Escalate every overdue, not yet escalated request and question; commits. Returns
+    how many this call escalated."""
+    return await _escalate(session, clock) + await _escalate_questions(session, clock)
 
 
-async def _escalate(session: AsyncSession, clock: Clock, school_id: UUID | None) -> int:
+async def _escalate(session: AsyncSession, clock: Clock) -> int:
     now = clock.now()
-    query = select(ReuseRequest.id).where(
-        ReuseRequest.status == PENDING,
-        ReuseRequest.respond_by < now,
-        ReuseRequest.escalated_at.is_(None),
-    )
-    if school_id is not None:
-        query = query.where(
-            or_(
-                ReuseRequest.requesting_school_id == school_id,
-                ReuseRequest.resource_id.in_(
-                    select(Resource.id).where(Resource.owner_school_id == school_id)
-                ),
+    uow = unit_of_work(session, clock)
+    candidates = list(
+        await session.scalars(
+            select(ReuseRequest.id)
+            .where(
+                ReuseRequest.status == PENDING,
+                ReuseRequest.respond_by < now,
+                ReuseRequest.escalated_at.is_(None),
             )
+            .order_by(ReuseRequest.respond_by)
         )
-    candidates = list(await session.scalars(query.order_by(ReuseRequest.respond_by)))
-    if not candidates:
-        await session.commit()  # ends the read transaction the query opened
-        return 0
+    )
     escalated = 0
     for request_id in candidates:
         if not await _claim(session, ReuseRequest, request_id, ReuseRequest.status == PENDING, now):
@@ -82,38 +63,22 @@ async def _escalate(session: AsyncSession, clock: Clock, school_id: UUID | None)
                 .execution_options(populate_existing=True)
             )
         ).one()
-        record_event(
-            session,
-            clock,
-            action="reuse_request.escalated",
-            owner_school_id=resource.owner_school_id,
-            resource_id=resource.id,
-            reuse_request_id=request.id,
-            other_school_id=request.requesting_school_id,
-            details={"respond_by": request.respond_by.isoformat(), "scope": request.scope},
-        )
-        await notices.request_overdue(session, clock, request, resource)
+        uow.record(ReuseRequestOverdue(request=request, resource=resource))
         escalated += 1
-    await session.commit()
+    await uow.commit()  # also ends the read transaction when nothing was due
     return escalated
 
 
-async def _escalate_questions(session: AsyncSession, clock: Clock, school_id: UUID | None) -> int:
+async def _escalate_questions(session: AsyncSession, clock: Clock) -> int:
     now = clock.now()
-    query = select(PartnerQuestion.id).where(
-        questions.overdue(now), PartnerQuestion.escalated_at.is_(None)
-    )
-    if school_id is not None:
-        query = query.where(
-            or_(
-                PartnerQuestion.asking_school_id == school_id,
-                PartnerQuestion.answering_school_id == school_id,
-            )
+    uow = unit_of_work(session, clock)
+    candidates = list(
+        await session.scalars(
+            select(PartnerQuestion.id)
+            .where(questions.overdue(now), PartnerQuestion.escalated_at.is_(None))
+            .order_by(PartnerQuestion.respond_by)
         )
-    candidates = list(await session.scalars(query.order_by(PartnerQuestion.respond_by)))
-    if not candidates:
-        await session.commit()
-        return 0
+    )
     escalated = 0
     for question_id in candidates:
         if not await _claim(session, PartnerQuestion, question_id, questions.overdue(now), now):
@@ -125,9 +90,9 @@ async def _escalate_questions(session: AsyncSession, clock: Clock, school_id: UU
                 .execution_options(populate_existing=True)
             )
         ).one()
-        await question_notices.question_overdue(session, clock, question)
+        uow.record(QuestionOverdue(question=question))
         escalated += 1
-    await session.commit()
+    await uow.commit()
     return escalated
 
 
@@ -147,3 +112,11 @@ async def _claim(
         .execution_options(synchronize_session=False)
     )
     return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def _escalate_job(context: JobContext, _payload: dict[str, Any]) -> None:
+    async with context.session_factory() as session:
+        await escalate_overdue(session, context.clock)
+
+
+ESCALATION = JobKind(_escalate_job, every=ESCALATION_EVERY)

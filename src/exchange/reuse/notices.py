@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
+from exchange.events import ReuseRequestOverdue
 from exchange.i18n import LazyText, lazy_gettext, lazy_ngettext
 from exchange.models import (
     Forward,
@@ -27,6 +28,7 @@ from exchange.models import (
     ReuseRequest,
 )
 from exchange.notifications.notices import Notice, deliver, school_admin_ids, school_name
+from exchange.unit_of_work import UnitOfWork
 
 
 async def author_ids(session: AsyncSession, resource_id: UUID) -> set[UUID]:
@@ -247,13 +249,13 @@ async def request_closed(
     )
 
 
-async def request_overdue(
-    session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
-) -> None:
+async def request_overdue(uow: UnitOfWork, event: ReuseRequestOverdue) -> None:
+    """Rule 9: the owner school's admins are told a request waits past its date."""
+    session, request, resource = uow.session, event.request, event.resource
     school = await school_name(session, request.requesting_school_id)
     await deliver(
         session,
-        clock,
+        uow.clock,
         await school_admin_ids(session, resource.owner_school_id),
         _about_request(
             request,

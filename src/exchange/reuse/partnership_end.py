@@ -39,6 +39,7 @@ from sqlalchemy.orm import aliased
 from exchange import policy
 from exchange.audit.trail import record_event
 from exchange.clock import Clock
+from exchange.events import PartnershipEnded
 from exchange.kernel.refs import Names
 from exchange.models import (
     Forward,
@@ -50,9 +51,9 @@ from exchange.models import (
     ResourceShare,
     ReuseRequest,
 )
-from exchange.partnerships.effects import on_partnership_end
 from exchange.reuse import notices
 from exchange.reuse.closing import close_requests_after_partnership_end
+from exchange.unit_of_work import UnitOfWork
 
 ENDED = GrantRevocation.PARTNERSHIP_ENDED.value
 
@@ -344,8 +345,6 @@ async def _record_and_tell(
         )
 
 
-@on_partnership_end
-async def _end_what_rested_on_it(
-    session: AsyncSession, clock: Clock, partnership: Partnership
-) -> None:
-    await end_what_rested_on_the_partnership(session, clock, partnership)
+async def end_what_rested_on_it(uow: UnitOfWork, event: PartnershipEnded) -> None:
+    """Subscribed to `PartnershipEnded`, within the transaction that ends it."""
+    await end_what_rested_on_the_partnership(uow.session, uow.clock, event.partnership)

@@ -28,7 +28,6 @@ from exchange.models import (
     ReuseScope,
 )
 from exchange.reuse import notices
-from exchange.reuse.escalation import escalate_overdue
 from exchange.reuse.schemas import DecisionIn, ReuseRequestCreate, ReuseRequestList, ReuseRequestOut
 from exchange.reuse.views import request_views
 
@@ -189,7 +188,6 @@ class ReuseRequestService:
         overdue_only: bool = False,
         limit: int = 100,
     ) -> ReuseRequestList:
-        await escalate_overdue(self.session, self.clock, school_id=identity.school_id)
         now = self.clock.now()
         side = incoming_for(identity) if direction == "incoming" else outgoing_for(identity)
         query = (

@@ -24,7 +24,7 @@ from exchange.blobstore import BlobNotFound, BlobStore
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.jobs.queue import enqueue
-from exchange.jobs.worker import JobContext, job_handler
+from exchange.jobs.worker import JobContext, JobKind
 from exchange.models import Resource, ResourceVersion
 from exchange.search.index import SearchIndex
 from exchange.text.extraction import (
@@ -135,7 +135,6 @@ async def _mark_unreadable(context: JobContext, payload: dict[str, Any], error: 
         await session.commit()
 
 
-@job_handler(EXTRACT_TEXT, on_give_up=_mark_unreadable)
 async def extract_version_text(context: JobContext, payload: dict[str, Any]) -> None:
     resource_id = UUID(str(payload["resource_id"]))
     number = int(payload["version"])
@@ -153,3 +152,6 @@ async def extract_version_text(context: JobContext, payload: dict[str, Any]) -> 
             resource_id, number, extraction, context.clock.now()
         )
         await session.commit()
+
+
+TEXT_EXTRACTION = JobKind(extract_version_text, on_give_up=_mark_unreadable)

@@ -1,0 +1,74 @@
+"""What each domain event causes: the one place to read "what happens when…".
+
+The app factory, the command line and the job worker call `build_consequences()` once
+and give the result to their sessions (`exchange.database.create_session_factory`,
+`create_alchemy_config`); nothing is subscribed by importing a module. Handlers
+subscribed `within_transaction` are committed with the change that caused them, or
+rolled back with it: the audit trail, the inbox, what ends with a partnership. Handlers
+subscribed `after_commit` run once it is stored and never undo it.
+
+`tests/unit/test_consequences.py` lists every event's subscribers (`subscriber_table`).
+"""
+
+from __future__ import annotations
+
+from exchange.audit.trail import record_partnership_change, record_request_escalated
+from exchange.events import (
+    EVENTS,
+    PartnershipChanged,
+    PartnershipEnded,
+    QuestionOverdue,
+    ReuseRequestOverdue,
+)
+from exchange.jobs.worker import JobKind
+from exchange.partnerships.notices import tell_the_other_school
+from exchange.questions import notices as question_notices
+from exchange.reuse import notices as reuse_notices
+from exchange.reuse.escalation import ESCALATION
+from exchange.reuse.partnership_end import end_what_rested_on_it
+from exchange.text.extraction_job import EXTRACT_TEXT, TEXT_EXTRACTION
+from exchange.unit_of_work import Handler, Subscriptions
+
+# The kinds of background job the workers run (`exchange jobs run`, or the app's own).
+ESCALATE_OVERDUE = "requests.escalate_overdue"
+
+
+def build_consequences() -> Subscriptions:
+    on = Subscriptions()
+
+    # Partnerships: ending one ends for good what rested on it (shares, grants,
+    # forwards, pending requests) before the move itself is audited and announced.
+    on.within_transaction(PartnershipEnded, end_what_rested_on_it)
+    on.within_transaction(PartnershipChanged, record_partnership_change)
+    on.within_transaction(PartnershipChanged, tell_the_other_school)
+
+    # Rule 9: a request or question past its date, claimed once by the escalation job.
+    on.within_transaction(ReuseRequestOverdue, record_request_escalated)
+    on.within_transaction(ReuseRequestOverdue, reuse_notices.request_overdue)
+    on.within_transaction(QuestionOverdue, question_notices.question_overdue)
+
+    return on
+
+
+def job_kinds() -> dict[str, JobKind]:
+    """Every kind of background job, with its handler (and period, when it has one)."""
+    return {
+        EXTRACT_TEXT: TEXT_EXTRACTION,
+        ESCALATE_OVERDUE: ESCALATION,
+    }
+
+
+def subscriber_table(subscriptions: Subscriptions) -> dict[str, dict[str, list[str]]]:
+    """Every event's handlers by name, in the order they run: within the transaction,
+    then after the commit."""
+
+    def names(handlers: list[Handler]) -> list[str]:
+        return [f"{handler.__module__}.{handler.__qualname__}" for handler in handlers]
+
+    return {
+        event.__name__: {
+            "within": names(subscriptions.handlers_within(event)),
+            "after": names(subscriptions.handlers_after(event)),
+        }
+        for event in EVENTS
+    }

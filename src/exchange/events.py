@@ -1,0 +1,95 @@
+"""The domain events: what happened, recorded by the services on their unit of work
+(`exchange.unit_of_work`). What each one causes is subscribed in `exchange.consequences`.
+
+Events name the rows they are about as the service holds them: the handlers that run
+within the transaction see the change as it is about to be committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from exchange.accounts.identity import Identity
+    from exchange.i18n import LazyText
+    from exchange.models import PartnerQuestion, Partnership, Resource, ReuseRequest
+
+
+# --- partnerships -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnershipChanged:
+    """A partnership was proposed, answered, ended or changed by `actor`'s school.
+
+    `action` names it in both schools' audit trails; `notice` tells the other school's
+    admins, with `notice_details` beside it in the inbox's payload."""
+
+    actor: Identity
+    partnership: Partnership
+    action: str
+    details: dict[str, Any]
+    notice: LazyText
+    actor_school_name: str
+    notice_details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PartnershipInvited(PartnershipChanged):
+    pass
+
+
+@dataclass(frozen=True)
+class PartnershipAccepted(PartnershipChanged):
+    pass
+
+
+@dataclass(frozen=True)
+class PartnershipDeclined(PartnershipChanged):
+    pass
+
+
+@dataclass(frozen=True)
+class PartnershipWithdrawn(PartnershipChanged):
+    pass
+
+
+@dataclass(frozen=True)
+class PartnershipEnded(PartnershipChanged):
+    """What rested on the partnership ends with it, in the same transaction."""
+
+
+@dataclass(frozen=True)
+class PartnershipUpdated(PartnershipChanged):
+    """Goals, characteristics or a coordinator changed."""
+
+
+# --- rule 9: every request gets an answer -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReuseRequestOverdue:
+    """A pending request passed its answer date and was claimed for escalation (once)."""
+
+    request: ReuseRequest
+    resource: Resource
+
+
+@dataclass(frozen=True)
+class QuestionOverdue:
+    """A question between partners passed its answer date and was claimed (once)."""
+
+    question: PartnerQuestion
+
+
+EVENTS: tuple[type, ...] = (
+    PartnershipInvited,
+    PartnershipAccepted,
+    PartnershipDeclined,
+    PartnershipWithdrawn,
+    PartnershipEnded,
+    PartnershipUpdated,
+    ReuseRequestOverdue,
+    QuestionOverdue,
+)

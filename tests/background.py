@@ -1,0 +1,48 @@
+"""Running the background jobs when a test says so, as the app's worker would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+
+from exchange.app import create_blob_store
+from exchange.config import Settings
+from exchange.consequences import build_consequences, job_kinds
+from exchange.database import create_engine, create_session_factory
+from exchange.jobs.worker import JobContext, JobWorker
+
+
+async def run_jobs(app: Litestar, *, periodic: bool = False, **changes: Any) -> int:
+    """Runs the queued jobs as the app's worker would, with its settings (changed by
+    `changes`), clock and store, on a database connection of the test's own event loop
+    (the app's connections belong to the loop that serves its requests). With
+    `periodic`, the periodic jobs (the escalation of overdue requests) are queued first,
+    as a worker does when it starts. Returns how many jobs ran."""
+    settings: Settings = app.state["settings"].with_changes(**changes)
+    engine = create_engine(settings)
+    store = create_blob_store(settings)
+    try:
+        worker = JobWorker(
+            JobContext(
+                session_factory=create_session_factory(
+                    engine, settings, consequences=build_consequences()
+                ),
+                settings=settings,
+                clock=app.state["clock"],
+                state={"blob_store": store},
+            ),
+            kinds=job_kinds(),
+        )
+        if periodic:
+            await worker.schedule_periodic()
+        ran: int = await worker.run_until_idle()
+        return ran
+    finally:
+        await store.close()
+        await engine.dispose()
+
+
+async def run_escalation(app: Litestar) -> int:
+    """What the periodic escalation job does when it is due (and any job queued)."""
+    return await run_jobs(app, periodic=True)

@@ -1,0 +1,54 @@
+"""What happens when…: every domain event's consequences, in the order they run.
+
+`within` runs in the transaction of the change (committed with it or not at all),
+`after` once it is committed. Changing what an event causes changes this table.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from exchange.consequences import build_consequences, job_kinds, subscriber_table
+
+AUDIT_PARTNERSHIP = "exchange.audit.trail.record_partnership_change"
+TELL_PARTNER = "exchange.partnerships.notices.tell_the_other_school"
+END_WHAT_RESTED = "exchange.reuse.partnership_end.end_what_rested_on_it"
+
+PARTNERSHIP_MOVE = {"within": [AUDIT_PARTNERSHIP, TELL_PARTNER], "after": []}
+
+EXPECTED: dict[str, dict[str, list[str]]] = {
+    "PartnershipInvited": PARTNERSHIP_MOVE,
+    "PartnershipAccepted": PARTNERSHIP_MOVE,
+    "PartnershipDeclined": PARTNERSHIP_MOVE,
+    "PartnershipWithdrawn": PARTNERSHIP_MOVE,
+    "PartnershipEnded": {
+        "within": [END_WHAT_RESTED, AUDIT_PARTNERSHIP, TELL_PARTNER],
+        "after": [],
+    },
+    "PartnershipUpdated": PARTNERSHIP_MOVE,
+    "ReuseRequestOverdue": {
+        "within": [
+            "exchange.audit.trail.record_request_escalated",
+            "exchange.reuse.notices.request_overdue",
+        ],
+        "after": [],
+    },
+    "QuestionOverdue": {"within": ["exchange.questions.notices.question_overdue"], "after": []},
+}
+
+
+def test_each_event_has_the_subscribers_the_table_lists() -> None:
+    assert subscriber_table(build_consequences()) == EXPECTED
+
+
+def test_building_the_consequences_twice_subscribes_nothing_twice() -> None:
+    build_consequences()
+    assert subscriber_table(build_consequences()) == EXPECTED
+
+
+def test_the_workers_run_extraction_and_the_periodic_escalation() -> None:
+    kinds = job_kinds()
+    assert {kind: spec.every for kind, spec in kinds.items()} == {
+        "search.extract_text": None,
+        "requests.escalate_overdue": timedelta(minutes=15),
+    }
