@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from exchange.accounts.services import AccountService
+from exchange.clock import SystemClock
+from exchange.config import Settings
+from exchange.database import create_engine, create_session_factory
+from tests.actors import PASSWORD
 
 
 def free_port() -> int:
@@ -47,6 +54,34 @@ def run_exchange(
         text=True,
         timeout=120,
     )
+
+
+def served_folder(template: Path, data_dir: Path) -> Path:
+    """A data folder for `exchange serve` holding a copy of the migrated SQLite template,
+    so that the server starts without migrating and schools can be written beforehand."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, data_dir / "exchange.sqlite3")
+    return data_dir
+
+
+async def create_school(
+    settings: Settings, name: str, email: str, password: str = PASSWORD, region: str = "Chui"
+) -> None:
+    """A school and its admin written straight into the database a live server serves:
+    no `exchange school create` in a child process, and the password is hashed with the
+    tests' parameters, which the server then verifies with."""
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            await AccountService(session, settings, SystemClock()).create_school(
+                name=name,
+                admin_email=email,
+                admin_password=password,
+                admin_name=f"Director of {name}",
+                region=region,
+            )
+    finally:
+        await engine.dispose()
 
 
 @dataclass

@@ -23,12 +23,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from exchange.accounts.services import AccountService
-from exchange.clock import SystemClock
 from exchange.config import Settings
-from exchange.database import create_engine, create_session_factory
 from tests.actors import PASSWORD
-from tests.live_server import child_env, live_server
+from tests.live_server import child_env, create_school, live_server
 from tests.sample_files import pdf
 
 pytestmark = pytest.mark.slow
@@ -37,21 +34,6 @@ ROOT = Path(__file__).resolve().parents[2]
 HOOKS = "tests.contract.schemathesis_hooks"
 MAX_EXAMPLES = os.environ.get("EXCHANGE_CONTRACT_MAX_EXAMPLES", "10")
 SEED = "20261207"
-
-
-async def _create_school(settings: Settings, name: str, email: str) -> None:
-    engine = create_engine(settings)
-    try:
-        async with create_session_factory(engine)() as session:
-            await AccountService(session, settings, SystemClock()).create_school(
-                name=name,
-                admin_email=email,
-                admin_password=PASSWORD,
-                admin_name=f"Director of {name}",
-                region="Chui",
-            )
-    finally:
-        await engine.dispose()
 
 
 def _sign_in(base_url: str, email: str) -> dict[str, str]:
@@ -101,8 +83,8 @@ async def test_schemathesis_finds_no_failure_in_any_operation(
     settings: Settings, tmp_path: Path
 ) -> None:
     first, second = "admin@contract-one.kg", "admin@contract-two.kg"
-    await _create_school(settings, "Contract School One", first)
-    await _create_school(settings, "Contract School Two", second)
+    await create_school(settings, "Contract School One", first)
+    await create_school(settings, "Contract School Two", second)
     env = {
         "EXCHANGE_DATABASE_URL": settings.database_url,
         "EXCHANGE_STORAGE_URL": (tmp_path / "files").as_uri(),

@@ -1,9 +1,11 @@
 """The nginx configuration the README recommends (deploy/nginx/exchange.conf), run as
 written by Debian's nginx in front of a real `exchange serve`: requests and uploads pass
-through, the app sees the clients as nginx sees them, and a slow head is cut."""
+through, the app sees the clients as nginx sees them, and a slow head is cut. One nginx
+and one server serve the module; each test closes the connections it opens."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 import socket
@@ -15,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live_server import LiveServer, free_port, live_server, run_exchange
+from tests.conftest import base_settings
+from tests.live_server import LiveServer, create_school, free_port, live_server, served_folder
 from tests.raw_http import RawConnection
 from tests.sample_files import pdf
 
@@ -93,13 +96,22 @@ http {{
             time.sleep(0.1)
 
 
-@pytest.fixture
-def proxied(tmp_path: Path) -> Iterator[tuple[str, LiveServer, Path]]:
-    env = {"EXCHANGE_LOG_LEVEL": "WARNING", "EXCHANGE_MAX_CONNECTIONS_PER_ADDRESS": "2"}
-    with live_server(tmp_path, env) as server:
+EMAIL = "d@proxy.kg"
+
+
+@pytest.fixture(scope="module")
+def proxied(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, LiveServer, Path]]:
+    cwd = tmp_path_factory.mktemp("proxied")
+    settings = base_settings(
+        served_folder(sqlite_template, cwd / "storage"), max_connections_per_address=2
+    )
+    asyncio.run(create_school(settings, "Школа через прокси", EMAIL, PASSWORD))
+    with live_server(cwd, settings.to_env()) as server:
         app_port = int(server.base_url.rsplit(":", 1)[1])
         port = free_port()
-        prefix = tmp_path / "nginx"
+        prefix = cwd / "nginx"
         nginx = start_nginx(prefix, render_site(app_port, port), port)
         try:
             yield f"http://127.0.0.1:{port}", server, prefix
@@ -112,18 +124,11 @@ def proxied(tmp_path: Path) -> Iterator[tuple[str, LiveServer, Path]]:
                 nginx.wait()
 
 
-def test_requests_and_uploads_pass_through_nginx(
-    proxied: tuple[str, LiveServer, Path], tmp_path: Path
-) -> None:
+def test_requests_and_uploads_pass_through_nginx(proxied: tuple[str, LiveServer, Path]) -> None:
     base, _server, _prefix = proxied
     assert httpx.get(f"{base}/health/live").status_code == 200
-    created = run_exchange(
-        "school", "create", "--name", "Школа через прокси", "--admin-email", "d@proxy.kg",
-        "--admin-password", PASSWORD, cwd=tmp_path,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
     signed_in = httpx.post(
-        f"{base}/api/auth/token", json={"email": "d@proxy.kg", "password": PASSWORD}
+        f"{base}/api/auth/token", json={"email": EMAIL, "password": PASSWORD}, timeout=PATIENCE
     )
     assert signed_in.status_code == 200, signed_in.text
     headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
@@ -134,9 +139,12 @@ def test_requests_and_uploads_pass_through_nginx(
         headers=headers,
         data={"title": "Через прокси", "kind": "lesson_plan"},
         files={"file": ("plan.pdf", content, "application/pdf")},
+        timeout=PATIENCE,
     )
     assert uploaded.status_code == 201, uploaded.text
-    downloaded = httpx.get(f"{base}/api/resources/{uploaded.json()['id']}/content", headers=headers)
+    downloaded = httpx.get(
+        f"{base}/api/resources/{uploaded.json()['id']}/content", headers=headers, timeout=PATIENCE
+    )
     assert downloaded.status_code == 200
     assert downloaded.content == content
 

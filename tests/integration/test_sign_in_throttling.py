@@ -18,27 +18,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from exchange.accounts.services import AccountService
-from exchange.clock import ManualClock, SystemClock
+from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
 from tests.actors import PASSWORD, SchoolFactory
-from tests.live_server import live_server
+from tests.live_server import create_school, live_server
 from tests.problems import assert_problem
 
 BURST = 60
 WRONG = "not the right password"
-
-
-async def create_school(settings: Settings, email: str) -> None:
-    engine = create_engine(settings)
-    try:
-        async with create_session_factory(engine)() as session:
-            await AccountService(session, settings, SystemClock()).create_school(
-                name="Burst school", admin_email=email, admin_password=PASSWORD
-            )
-    finally:
-        await engine.dispose()
 
 
 async def burst_of_wrong_passwords(base_url: str, email: str, count: int) -> list[int]:
@@ -67,7 +55,7 @@ async def test_a_concurrent_burst_of_wrong_passwords_gets_at_most_the_limit_of_4
     settings: Settings, tmp_path: Path
 ) -> None:
     email = "director@burst.kg"
-    await create_school(settings, email)
+    await create_school(settings, "Burst school", email)
     with live_server(tmp_path, settings.to_env()) as server:
         statuses = await burst_of_wrong_passwords(server.base_url, email, BURST)
     assert sorted(set(statuses)) == [401, 429]
