@@ -31,9 +31,12 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import Subquery, TableValuedAlias
 
 from exchange.models import Resource, SearchDocument
 from exchange.policy import caller_and_partner_schools, forwarded_to_caller
@@ -41,7 +44,7 @@ from exchange.search.cursor import CursorKey
 from exchange.search.engines import run, statements
 from exchange.search.engines.protocol import Found, Search, WantedPage
 from exchange.search.engines.run import SearchRun, Universe, keys_of
-from exchange.search.engines.statements import AnySelect, Shape, Source, walk_into_resources
+from exchange.search.engines.statements import AnySelect, Conditions, SearchSql, Shape, Source
 from exchange.search.fulltext import (
     BODY,
     DOCUMENT_SCHOOL,
@@ -112,8 +115,73 @@ class PostgresSearch:
         return await session.run_sync(find_in_session)
 
 
+_UUIDS = ARRAY(PG_UUID(as_uuid=False))
+
+
+class PostgresSql(SearchSql):
+    """What PostgreSQL writes its own way in the shared statements."""
+
+    def json_elements(self, column: Any) -> TableValuedAlias:
+        return func.jsonb_array_elements_text(column).table_valued("value")
+
+    def element_text(self, value: Any) -> ColumnElement[str]:
+        # jsonb_array_elements_text gives the elements as text already.
+        text_value: ColumnElement[str] = value
+        return text_value
+
+    def key_text(self, key: Any) -> ColumnElement[str]:
+        return cast(key, String)
+
+    def matching(self) -> Conditions:
+        return Conditions((tsvector_matches(),))
+
+    def named(self) -> Conditions:
+        positions = bindparam(statements.NAMED_POSITIONS, type_=ARRAY(BigInteger))
+        resources = cast(bindparam(statements.NAMED_RESOURCES, type_=ARRAY(String)), _UUIDS)
+        return Conditions(
+            (SearchDocument.id == any_(positions),), (Resource.id == any_(resources),)
+        )
+
+    def first_matches(self, probe: Any) -> AnySelect:
+        # No ORDER BY: the GIN index yields matches in the table's order, and stops at the
+        # limit; sorting them would read every one.
+        return (
+            select(SearchDocument.id, self.resource_id_text())
+            .where(tsvector_matches(written=True))
+            .limit(probe)
+        )
+
+    def count_matches(self) -> AnySelect:
+        return (
+            select(func.count()).select_from(SearchDocument).where(tsvector_matches(written=True))
+        )
+
+    def resource_id_text(self) -> ColumnElement[Any]:
+        return cast(SearchDocument.resource_id, String)
+
+    def walk_window(
+        self, where: Conditions, limits: list[ColumnElement[bool]], limit: Any
+    ) -> AnySelect | None:
+        """A window's documents walked into their resources by key (see
+        `walk_into_resources`)."""
+        documents = (
+            select(
+                literal(BODY, Integer).label("score"),
+                SearchDocument.id.label("position"),
+                SearchDocument.resource_id,
+            )
+            .where(*where.documents, *limits)
+            .order_by(SearchDocument.id.desc())
+            .subquery("window")
+        )
+        return walk_into_resources(documents, where.resources, limit, by_score=False)
+
+
+SQL = PostgresSql()
+
+
 class PostgresRun(SearchRun):
-    postgres = True
+    sql = SQL
 
     @classmethod
     def database_values(cls, search: Search) -> dict[str, Any]:
@@ -327,6 +395,36 @@ def sampled_matches(fraction: int) -> AnySelect:
     )
 
 
+def walk_into_resources(
+    documents: Subquery, resources: tuple[ColumnElement[bool], ...], limit: Any, *, by_score: bool
+) -> AnySelect:
+    """`documents` (score, position, resource_id; ordered by position, or by
+    score then position) walked one by one into their resources, each looked up by key
+    and checked against `resources` (visibility and filters), until `limit` pass.
+
+    The ORDER BY inside `documents` and the LIMIT 1 of the lateral lookup fix the plan:
+    PostgreSQL cannot estimate how many documents a prefix matches, and costs the
+    visibility check per lookup, so left to itself it gathers every resource the caller
+    may read and joins the documents to them.
+    """
+    readable = (
+        select(literal(1).label("readable"))
+        .where(Resource.id == documents.c.resource_id, *resources)
+        .limit(1)
+        .lateral("readable")
+    )
+    # The order of `documents` exactly, so that PostgreSQL need not sort again.
+    order = [documents.c.position.desc()]
+    if by_score:
+        order.insert(0, documents.c.score.desc())
+    return (
+        select(documents.c.score, documents.c.position)
+        .select_from(documents.join(readable, true()))
+        .order_by(*order)
+        .limit(limit)
+    )
+
+
 Step = Literal["ranked", "title", "head", "body", "newest"]
 
 
@@ -344,11 +442,11 @@ def walk(shape: Shape, source: Source, step: Step, after: bool) -> AnySelect:
     - `newest`: every match, newest first.
 
     Each is walked into its resources, looked up by key and checked against visibility
-    and the filters, until the page is full (see `statements.walk_into_resources`).
+    and the filters, until the page is full (see `walk_into_resources`).
     After the cursor (`AFTER_SCORE`, `AFTER_POSITION`) when `after`.
     """
     filters = statements.filters(shape)
-    where = filters + statements.source_conditions(True, source)
+    where = filters + statements.source_conditions(SQL, source)
     # Each document's resource is looked up by key and checked against visibility and
     # the filters only: named documents need not have their resources found in the
     # list of named resources as well (an array compared once per candidate).

@@ -22,7 +22,7 @@ from exchange.policy import reading_parameters
 from exchange.search.cursor import CursorKey
 from exchange.search.engines import statements
 from exchange.search.engines.protocol import Found, Search
-from exchange.search.engines.statements import Shape, Source
+from exchange.search.engines.statements import SearchSql, Shape, Source
 
 # Above this many matching documents, totals and facets are counted over a sample of
 # at most this many and scaled (see `universe`).
@@ -69,7 +69,7 @@ class SearchRun:
     entities, and the ORM's handling of each result row (thousands, for a sample) would
     cost more than reading them."""
 
-    postgres: ClassVar[bool]
+    sql: ClassVar[SearchSql]
 
     def __init__(self, db: Session, search: Search, shape: Shape, values: dict[str, Any]) -> None:
         self.db: Connection = db.connection()
@@ -85,7 +85,7 @@ class SearchRun:
         statement of the search is given these, so all of them share the caller's
         visibility at one instant."""
         shape = Shape(
-            postgres=cls.postgres,
+            sql=cls.sql,
             kinds=bool(search.kinds),
             subjects=bool(search.subjects),
             grades=bool(search.grades),
@@ -156,7 +156,7 @@ class SearchRun:
     def first_matches_universe(self, words: bool) -> tuple[Universe | None, Sequence[Any]]:
         """The first `COUNT_SAMPLE` + 1 matches, named as the sample: the universe when
         they are all there is, else None (with them)."""
-        rows = self.rows(statements.first_matches(self.postgres, words), self.values)
+        rows = self.rows(statements.first_matches(self.sql, words), self.values)
         self.name(rows[:COUNT_SAMPLE])
         if len(rows) <= COUNT_SAMPLE:
             return Universe("named", len(rows)), rows
@@ -164,9 +164,7 @@ class SearchRun:
 
     def counted_universe(self, words: bool, first: Sequence[Any]) -> Universe:
         """Every match counted, the first `COUNT_SAMPLE` of them the sample."""
-        matched = int(
-            self.db.scalar(statements.count_matches(self.postgres, words), self.values) or 0
-        )
+        matched = int(self.db.scalar(statements.count_matches(self.sql, words), self.values) or 0)
         matched = max(matched, len(first))
         source: Source = "matching" if words else "all"
         return Universe(source, matched, sample=COUNT_SAMPLE)

@@ -17,21 +17,34 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import anyio
-from sqlalchemy import BigInteger, Engine, Integer, bindparam, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Engine,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    null,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TableValuedAlias
 
-from exchange.models import SearchDocument
+from exchange.models import Resource, SearchDocument
 from exchange.search.cursor import CursorKey
 from exchange.search.engines import run, statements
 from exchange.search.engines.protocol import Found, Search, WantedPage
 from exchange.search.engines.run import Counts, SearchRun, Universe
-from exchange.search.engines.statements import AnySelect, Shape
+from exchange.search.engines.statements import AnySelect, Conditions, SearchSql, Shape
 from exchange.search.fulltext import (
     BODY,
     SEARCH_INDEX,
     fts5_expression,
     fts5_match,
+    fts5_matching_documents,
     fts5_tier_expression,
     tiers_of,
 )
@@ -65,8 +78,51 @@ class SqliteSearch:
         return await anyio.to_thread.run_sync(find_on_reader)
 
 
+class SqliteSql(SearchSql):
+    """What SQLite writes its own way in the shared statements."""
+
+    def json_elements(self, column: Any) -> TableValuedAlias:
+        return func.json_each(column).table_valued("value")
+
+    def element_text(self, value: Any) -> ColumnElement[str]:
+        return cast(value, String)
+
+    def key_text(self, key: Any) -> ColumnElement[str]:
+        hex_key: ColumnElement[str] = func.hex(key)
+        return hex_key
+
+    def matching(self) -> Conditions:
+        return Conditions((fts5_matching_documents(statements.MATCH),))
+
+    def named(self) -> Conditions:
+        """Named documents are a JSON list of their positions."""
+        listed = func.json_each(bindparam(statements.NAMED_POSITIONS, type_=String))
+        values = listed.table_valued("value")
+        documents = SearchDocument.id.in_(select(values.c.value))
+        return Conditions(
+            (documents,), (Resource.id.in_(select(SearchDocument.resource_id).where(documents)),)
+        )
+
+    def first_matches(self, probe: Any) -> AnySelect:
+        return (
+            select(SEARCH_INDEX.c.rowid, self.resource_id_text())
+            .where(fts5_match(statements.MATCH))
+            .order_by(SEARCH_INDEX.c.rowid)
+            .limit(probe)
+        )
+
+    def count_matches(self) -> AnySelect:
+        return select(func.count()).select_from(SEARCH_INDEX).where(fts5_match(statements.MATCH))
+
+    def resource_id_text(self) -> ColumnElement[Any]:
+        return null()
+
+
+SQL = SqliteSql()
+
+
 class SqliteRun(SearchRun):
-    postgres = False
+    sql = SQL
 
     def __init__(
         self,

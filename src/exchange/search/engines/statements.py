@@ -27,7 +27,6 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    any_,
     bindparam,
     cast,
     exists,
@@ -38,9 +37,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import UUID as PG_UUID
-from sqlalchemy.sql.selectable import CompoundSelect, Subquery
+from sqlalchemy.sql.selectable import CompoundSelect, TableValuedAlias
 
 from exchange.models import (
     Member,
@@ -54,10 +51,6 @@ from exchange.models import (
 from exchange.policy import readable_by_caller
 from exchange.search.fulltext import (
     BODY,
-    SEARCH_INDEX,
-    fts5_match,
-    fts5_matching_documents,
-    tsvector_matches,
 )
 
 # How much of a long extracted text is searched for the snippet's match.
@@ -95,7 +88,6 @@ WINDOW_TOP = "window_top"
 POSITIONS = "positions"
 RESOURCE_IDS = "resource_ids"
 
-_UUIDS = ARRAY(PG_UUID(as_uuid=False))
 # A statement of any columns.
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
@@ -108,7 +100,7 @@ Source = Literal["all", "matching", "named"]
 class Shape:
     """What a search's SQL depends on, apart from values."""
 
-    postgres: bool
+    sql: SearchSql
     kinds: bool = False
     subjects: bool = False
     grades: bool = False
@@ -142,6 +134,51 @@ class Conditions:
         return self.documents + self.resources
 
 
+class SearchSql:
+    """What each database writes its own way in the statements both engines share. Each
+    engine has one (`sqlite.SQL`, `postgres.SQL`), and a search's `Shape` names it."""
+
+    def json_elements(self, column: Any) -> TableValuedAlias:
+        """The elements of the JSON list `column`, as a table of one column, `value`."""
+        raise NotImplementedError
+
+    def element_text(self, value: Any) -> ColumnElement[str]:
+        """An element of a JSON list (`json_elements`) as text."""
+        raise NotImplementedError
+
+    def key_text(self, key: Any) -> ColumnElement[str]:
+        """A UUID key as the text a facet gives it."""
+        raise NotImplementedError
+
+    def matching(self) -> Conditions:
+        """The documents the words match."""
+        raise NotImplementedError
+
+    def named(self) -> Conditions:
+        """The documents named outright (and their resources)."""
+        raise NotImplementedError
+
+    def first_matches(self, probe: Any) -> AnySelect:
+        """The first `probe` documents the words match, in the index's own order, as
+        `first_matches` gives them."""
+        raise NotImplementedError
+
+    def count_matches(self) -> AnySelect:
+        """How many documents the words match."""
+        raise NotImplementedError
+
+    def resource_id_text(self) -> ColumnElement[Any]:
+        """What `first_matches` gives of each document's resource."""
+        raise NotImplementedError
+
+    def walk_window(
+        self, where: Conditions, limits: list[ColumnElement[bool]], limit: Any
+    ) -> AnySelect | None:
+        """A window of documents without words, newest first, if this database walks it
+        its own way rather than as one join (see `newest`)."""
+        return None
+
+
 # --- conditions ------------------------------------------------------------------------------
 
 
@@ -154,7 +191,7 @@ def filters(shape: Shape) -> Conditions:
     if shape.subjects:
         conditions.append(Resource.subject.in_(bindparam(SUBJECTS, expanding=True)))
     if shape.grades:
-        conditions.append(_has_grade(shape.postgres))
+        conditions.append(_has_grade(shape.sql))
     if shape.languages:
         conditions.append(Resource.language.in_(bindparam(LANGUAGES, expanding=True)))
     if shape.schools:
@@ -181,11 +218,8 @@ def filters(shape: Shape) -> Conditions:
     return Conditions(documents=names, resources=tuple(conditions))
 
 
-def _has_grade(postgres: bool) -> ColumnElement[bool]:
-    if postgres:
-        elements = func.jsonb_array_elements_text(Resource.grades).table_valued("value")
-    else:
-        elements = func.json_each(Resource.grades).table_valued("value")
+def _has_grade(sql: SearchSql) -> ColumnElement[bool]:
+    elements = sql.json_elements(Resource.grades)
     return exists(
         select(literal(1))
         .select_from(elements)
@@ -194,23 +228,13 @@ def _has_grade(postgres: bool) -> ColumnElement[bool]:
 
 
 @functools.lru_cache(maxsize=8)
-def source_conditions(postgres: bool, source: Source) -> Conditions:
+def source_conditions(sql: SearchSql, source: Source) -> Conditions:
     """The documents (and resources) a search starts from."""
     if source == "all":
         return Conditions()
     if source == "matching":
-        return Conditions((tsvector_matches() if postgres else fts5_matching_documents(MATCH),))
-    if postgres:
-        positions = bindparam(NAMED_POSITIONS, type_=ARRAY(BigInteger))
-        resources = cast(bindparam(NAMED_RESOURCES, type_=ARRAY(String)), _UUIDS)
-        return Conditions(
-            (SearchDocument.id == any_(positions),), (Resource.id == any_(resources),)
-        )
-    listed = func.json_each(bindparam(NAMED_POSITIONS, type_=String)).table_valued("value")
-    documents = SearchDocument.id.in_(select(listed.c.value))
-    return Conditions(
-        (documents,), (Resource.id.in_(select(SearchDocument.resource_id).where(documents)),)
-    )
+        return sql.matching()
+    return sql.named()
 
 
 def documents_and_resources(*columns: Any) -> AnySelect:
@@ -225,72 +249,26 @@ def documents_and_resources(*columns: Any) -> AnySelect:
 
 
 @functools.lru_cache(maxsize=4)
-def first_matches(postgres: bool, words: bool) -> AnySelect:
+def first_matches(sql: SearchSql, words: bool) -> AnySelect:
     """The first `PROBE_LIMIT` documents the words match (every document without words),
     in the index's own order (the oldest first): index position and, on PostgreSQL, the
     resource's id as text (thousands of UUID objects would cost more than the query)."""
-    resource_id = cast(SearchDocument.resource_id, String) if postgres else null()
     probe = bindparam(PROBE_LIMIT, type_=Integer)
-    if not words:
-        return select(SearchDocument.id, resource_id).order_by(SearchDocument.id).limit(probe)
-    if postgres:
-        # No ORDER BY: the GIN index yields matches in the table's order, and stops at the
-        # limit; sorting them would read every one.
-        return (
-            select(SearchDocument.id, resource_id)
-            .where(tsvector_matches(written=True))
-            .limit(probe)
-        )
+    if words:
+        return sql.first_matches(probe)
     return (
-        select(SEARCH_INDEX.c.rowid, resource_id)
-        .where(fts5_match(MATCH))
-        .order_by(SEARCH_INDEX.c.rowid)
-        .limit(probe)
+        select(SearchDocument.id, sql.resource_id_text()).order_by(SearchDocument.id).limit(probe)
     )
 
 
 @functools.lru_cache(maxsize=4)
-def count_matches(postgres: bool, words: bool) -> AnySelect:
-    if not words:
-        return select(func.count()).select_from(SearchDocument)
-    if postgres:
-        return (
-            select(func.count()).select_from(SearchDocument).where(tsvector_matches(written=True))
-        )
-    return select(func.count()).select_from(SEARCH_INDEX).where(fts5_match(MATCH))
+def count_matches(sql: SearchSql, words: bool) -> AnySelect:
+    if words:
+        return sql.count_matches()
+    return select(func.count()).select_from(SearchDocument)
 
 
 # --- one page --------------------------------------------------------------------------------
-
-
-def walk_into_resources(
-    documents: Subquery, resources: tuple[ColumnElement[bool], ...], limit: Any, *, by_score: bool
-) -> AnySelect:
-    """PostgreSQL: `documents` (score, position, resource_id; ordered by position, or by
-    score then position) walked one by one into their resources, each looked up by key
-    and checked against `resources` (visibility and filters), until `limit` pass.
-
-    The ORDER BY inside `documents` and the LIMIT 1 of the lateral lookup fix the plan:
-    PostgreSQL cannot estimate how many documents a prefix matches, and costs the
-    visibility check per lookup, so left to itself it gathers every resource the caller
-    may read and joins the documents to them.
-    """
-    readable = (
-        select(literal(1).label("readable"))
-        .where(Resource.id == documents.c.resource_id, *resources)
-        .limit(1)
-        .lateral("readable")
-    )
-    # The order of `documents` exactly, so that PostgreSQL need not sort again.
-    order = [documents.c.position.desc()]
-    if by_score:
-        order.insert(0, documents.c.score.desc())
-    return (
-        select(documents.c.score, documents.c.position)
-        .select_from(documents.join(readable, true()))
-        .order_by(*order)
-        .limit(limit)
-    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -304,8 +282,8 @@ def newest(shape: Shape, bounds: Literal["none", "after", "window"]) -> AnySelec
     `PAGE_LIMIT`; all of them, those after `AFTER_POSITION`, or those of a window of
     positions (`WINDOW_LOW` < position <= `WINDOW_TOP`).
 
-    On PostgreSQL a window's documents are walked into their resources by key (see
-    `walk_into_resources`); a school or author filter is searched as one statement that
+    A database may walk a window its own way (`SearchSql.walk_window`); a school or
+    author filter is searched as one statement that
     the database starts from that filter's index.
     """
     where = filters(shape)
@@ -316,18 +294,8 @@ def newest(shape: Shape, bounds: Literal["none", "after", "window"]) -> AnySelec
     elif bounds == "window":
         limits.append(SearchDocument.id > bindparam(WINDOW_LOW, type_=BigInteger))
         limits.append(SearchDocument.id <= bindparam(WINDOW_TOP, type_=BigInteger))
-    if shape.postgres and bounds == "window":
-        documents = (
-            select(
-                literal(BODY, Integer).label("score"),
-                SearchDocument.id.label("position"),
-                SearchDocument.resource_id,
-            )
-            .where(*where.documents, *limits)
-            .order_by(SearchDocument.id.desc())
-            .subquery("window")
-        )
-        return walk_into_resources(documents, where.resources, limit, by_score=False)
+    if bounds == "window" and (walked := shape.sql.walk_window(where, limits, limit)) is not None:
+        return walked
     return (
         documents_and_resources(literal(BODY, Integer).label("score"), SearchDocument.id)
         .where(*where.all, *limits)
@@ -400,7 +368,7 @@ def facets(shape: Shape, source: Source) -> CompoundSelect[*tuple[Any, ...]]:
     subject, language, school and grade, over the documents of `source` that pass the
     filters. Named documents name their resources too, so unless a filter is on the
     documents themselves (author names) the documents need not be read."""
-    where = filters(shape) + source_conditions(shape.postgres, source)
+    where = filters(shape) + source_conditions(shape.sql, source)
     columns = (
         Resource.kind.label("kind"),
         Resource.subject.label("subject"),
@@ -426,14 +394,9 @@ def facets(shape: Shape, source: Source) -> CompoundSelect[*tuple[Any, ...]]:
     grade_lists = (
         select(hits.c.grades.label("grades"), count).group_by(hits.c.grades).subquery("by_grades")
     )
-    if shape.postgres:
-        school_value: ColumnElement[str] = cast(schools.c.school_id, String)
-        grade_values = func.jsonb_array_elements_text(grade_lists.c.grades).table_valued("value")
-        grade_value: ColumnElement[str] = grade_values.c.value
-    else:
-        school_value = func.hex(schools.c.school_id)
-        grade_values = func.json_each(grade_lists.c.grades).table_valued("value")
-        grade_value = cast(grade_values.c.value, String)
+    school_value = shape.sql.key_text(schools.c.school_id)
+    grade_values = shape.sql.json_elements(grade_lists.c.grades)
+    grade_value = shape.sql.element_text(grade_values.c.value)
     no_name = cast(null(), String)
     return union_all(
         select(literal("total"), cast(null(), String), count, no_name).select_from(hits),
