@@ -3,6 +3,7 @@ over HTTP on 127.0.0.1 (it implements multipart uploads, ranges and presigned UR
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -50,6 +51,10 @@ def moto_endpoint() -> Iterator[MotoEndpoint]:
 
 @pytest.fixture
 def aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_test_credentials(monkeypatch)
+
+
+def use_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -59,14 +64,32 @@ def aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
 
 
+@functools.cache
 def s3_client_for(endpoint_url: str) -> S3Client:
-    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name="us-east-1")
+    """A client of the moto server, made once: making one reads botocore's service
+    models, a tenth of a second."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_test_credentials(monkeypatch)
+        return boto3.session.Session().client(
+            "s3", endpoint_url=endpoint_url, region_name="us-east-1"
+        )
 
 
 def new_bucket(endpoint_url: str) -> str:
     bucket = f"exchange-test-{uuid.uuid4().hex[:16]}"
     s3_client_for(endpoint_url).create_bucket(Bucket=bucket)
     return bucket
+
+
+def empty_bucket(endpoint_url: str, bucket: str) -> None:
+    """Delete every object of `bucket` and abort its unfinished multipart uploads."""
+    client = s3_client_for(endpoint_url)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": keys})  # type: ignore[typeddict-item]
+    for upload in client.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
 
 
 @pytest.fixture

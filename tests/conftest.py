@@ -1,31 +1,41 @@
-"""Shared fixtures: every test runs on SQLite and, when a PostgreSQL URL is given, on
+"""Shared fixtures: tests run on SQLite and, where their module's subject is SQL, on
 PostgreSQL too, with the schema built by the migrations.
 
 Set `EXCHANGE_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/exchange_test`
 to run the PostgreSQL half; without it those tests are skipped and the summary says so.
+The database it names is not touched: each session (each xdist worker) migrates a
+database of its own beside it, named after it, and empties it before every test
+(`tests/databases.py`). The app for a test's settings is started once and kept
+(`tests/apps.py`).
+
+Which modules run on PostgreSQL too: those marked `every_database` (their subject is
+SQL: the rules of the code of conduct, search, reuse requests, partnerships, quotas,
+throttles, migrations, jobs...). What a page renders, how a problem is worded, which
+headers and languages an answer has does not depend on the database, and runs on
+SQLite only.
 """
 
 from __future__ import annotations
 
-import asyncio
-import itertools
+import gc
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from exchange.app import create_app
 from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.schema import upgrade
 from tests.actors import SchoolFactory
+from tests.apps import RunningApps
+from tests.databases import PostgresDatabase, SqliteDatabase, postgres_copy
 from tests.pages import Visitor
 
 # Fixtures shared by many modules: the moto S3 server and the blob stores on it.
@@ -36,23 +46,8 @@ POSTGRES_SKIP_REASON = (
     "PostgreSQL tests skipped: set EXCHANGE_TEST_POSTGRES_URL="
     "postgresql+asyncpg://postgres@127.0.0.1:5432/exchange_test to run them (.ci/run does)"
 )
-_database_numbers = itertools.count(1)
-
-
-def _run(coro: object) -> None:
-    asyncio.run(coro)  # type: ignore[arg-type]
-
-
-async def _admin_execute(url: str, *statements: str) -> None:
-    engine = create_async_engine(
-        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    try:
-        async with engine.connect() as connection:
-            for statement in statements:
-                await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+# The xdist worker this process is ("gw0", "gw1", ...), or "main" without xdist.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def base_settings(data_dir: Path, **changes: object) -> Settings:
@@ -72,6 +67,28 @@ def base_settings(data_dir: Path, **changes: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+def _migrate(data_dir: Path) -> Callable[[str], None]:
+    def migrate(url: str) -> None:
+        upgrade(base_settings(data_dir, database_url=url))
+
+    return migrate
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`backend` is SQLite, and PostgreSQL too in modules marked `every_database`; a test
+    that parametrizes `backend` itself keeps its own choice."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0]
+        if "backend" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
+    backends: list[object] = ["sqlite"]
+    if metafunc.definition.get_closest_marker("every_database") is not None:
+        backends.append(pytest.param("postgresql", marks=pytest.mark.postgres))
+    metafunc.parametrize("backend", backends, indirect=True)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if POSTGRES_URL:
         return
@@ -84,7 +101,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if POSTGRES_URL:
         terminalreporter.write_line(
-            f"PostgreSQL tests ran against {make_url(POSTGRES_URL).database}."
+            f"PostgreSQL tests ran beside {make_url(POSTGRES_URL).database}."
         )
         return
     skipped = [
@@ -111,6 +128,38 @@ def cheap_password_hashing() -> Iterator[None]:
     passwords.hasher = production
 
 
+@pytest.fixture(autouse=True)
+def release_frozen_objects() -> Iterator[None]:
+    """An app that starts leaves what exists then out of garbage collection
+    (`freeze_startup_objects`): right for a server, which starts once, but a test process
+    starts apps throughout and would keep every test's garbage that was still waiting
+    for a collection. Hand it back after each test."""
+    yield
+    gc.unfreeze()
+
+
+# --- databases ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteDatabase]:
+    data_dir = tmp_path_factory.mktemp("sqlite")
+    database = SqliteDatabase(data_dir / "exchange.sqlite3", _migrate(data_dir))
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def postgresql_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresDatabase]:
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    base = make_url(POSTGRES_URL)
+    url = base.set(database=f"{base.database}_{WORKER}").render_as_string(hide_password=False)
+    database = PostgresDatabase(url, _migrate(tmp_path_factory.mktemp("postgresql-migration")))
+    yield database
+    database.close()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("sqlite-template")
@@ -119,32 +168,35 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
-    """A database migrated once; each test gets a copy of it (CREATE DATABASE ... TEMPLATE)."""
+def postgresql_template() -> Iterator[str]:
+    """A database migrated once and never connected to, for the tests that change the
+    schema itself: each gets a copy (CREATE DATABASE ... TEMPLATE)."""
     if not POSTGRES_URL:
         pytest.skip(POSTGRES_SKIP_REASON)
     base = make_url(POSTGRES_URL)
-    template = f"{base.database}_template"
-    _run(
-        _admin_execute(
-            POSTGRES_URL,
-            f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)',
-            f'CREATE DATABASE "{template}"',
-        )
-    )
-    url = base.set(database=template).render_as_string(hide_password=False)
-    upgrade(base_settings(Path("/nonexistent"), database_url=url))
-    yield template
-    _run(_admin_execute(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+    url = base.set(database=f"{base.database}_{WORKER}_template")
+    database = PostgresDatabase(url.render_as_string(hide_password=False), _migrate(Path("/")))
+    # Nothing may be connected to a template while it is copied.
+    database.disconnect()
+    yield database.url
+    database.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
+    """ "sqlite" or "postgresql", as `pytest_generate_tests` parametrizes it."""
     return str(request.param)
 
 
 @pytest.fixture
 def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The session's database of `backend`, as freshly migrated; a test marked
+    `own_database` (it changes the schema) gets a copy of its own instead."""
+    if request.node.get_closest_marker("own_database") is None:
+        database: SqliteDatabase | PostgresDatabase = request.getfixturevalue(f"{backend}_database")
+        database.empty()
+        yield database.url
+        return
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         data_dir = tmp_path / "storage"
@@ -152,37 +204,77 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         shutil.copy(template, data_dir / "exchange.sqlite3")
         yield f"sqlite+aiosqlite:///{data_dir / 'exchange.sqlite3'}"
         return
-    template_name: str = request.getfixturevalue("postgres_template")
-    base = make_url(POSTGRES_URL)
-    name = f"{base.database}_{os.getpid()}_{next(_database_numbers)}"
-    _run(_admin_execute(POSTGRES_URL, f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    yield base.set(database=name).render_as_string(hide_password=False)
-    _run(_admin_execute(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    template_url: str = request.getfixturevalue("postgresql_template")
+    name = f"{make_url(template_url).database}_{uuid.uuid4().hex[:8]}"
+    with postgres_copy(template_url, name) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def data_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {
+        backend: tmp_path_factory.mktemp(f"data-{backend}") for backend in ("sqlite", "postgresql")
+    }
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    data_dir = tmp_path / "storage"
-    data_dir.mkdir(exist_ok=True)
+def settings(
+    database_url: str,
+    backend: str,
+    data_dirs: dict[str, Path],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> Settings:
+    if request.node.get_closest_marker("own_database") is not None:
+        data_dir = tmp_path / "storage"
+        data_dir.mkdir(exist_ok=True)
+    else:
+        data_dir = data_dirs[backend]
+        # The folder store of the default settings starts empty.
+        shutil.rmtree(data_dir / "files", ignore_errors=True)
     return base_settings(data_dir, database_url=database_url)
 
 
-@pytest.fixture
-def clock() -> ManualClock:
+# --- the app ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def session_clock() -> ManualClock:
     return ManualClock()
 
 
 @pytest.fixture
-def app(settings: Settings, clock: ManualClock) -> Litestar:
-    return create_app(settings, clock=clock)
+def clock(session_clock: ManualClock) -> ManualClock:
+    """The apps' clock, back at the present: a test moves it as it likes."""
+    session_clock.set(datetime.now(UTC))
+    return session_clock
+
+
+@pytest.fixture(scope="session")
+def running_apps(session_clock: ManualClock) -> Iterator[RunningApps]:
+    apps = RunningApps(session_clock)
+    yield apps
+    apps.stop_all()
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app) as test_client:
-        # The tests read the English texts unless they ask for another language
-        # (tests/integration/test_languages.py); a request that names none gets Kyrgyz.
-        test_client.headers["Accept-Language"] = "en"
+def app(
+    settings: Settings,
+    clock: ManualClock,
+    running_apps: RunningApps,
+    request: pytest.FixtureRequest,
+) -> Iterator[Litestar]:
+    assert clock is running_apps.clock, "set the session's clock: the running apps share it"
+    yield running_apps.get(settings).app
+    if request.node.get_closest_marker("own_database") is not None:
+        running_apps.stop(settings)
+
+
+@pytest.fixture
+async def client(
+    app: Litestar, running_apps: RunningApps
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with running_apps.running(app).client() as test_client:
         yield test_client
 
 

@@ -4,6 +4,7 @@ database to prove that nothing was left behind."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -32,7 +33,13 @@ from exchange.models import (
     School,
 )
 from tests.actors import Actor
-from tests.blobstore_fixtures import MotoEndpoint, new_bucket, s3_client_for
+from tests.blobstore_fixtures import (
+    MotoEndpoint,
+    empty_bucket,
+    new_bucket,
+    s3_client_for,
+    use_test_credentials,
+)
 from tests.live_server import run_exchange
 from tests.sample_files import pdf
 
@@ -97,14 +104,35 @@ class StoreUnderTest:
         ]
 
 
+@pytest.fixture(scope="session")
+def file_store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("file-store")
+
+
+@pytest.fixture(scope="session")
+def s3_store_bucket(moto_endpoint: MotoEndpoint) -> str:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_test_credentials(monkeypatch)
+        return new_bucket(moto_endpoint.url)
+
+
 @pytest.fixture(params=["file", "s3"], ids=["file-store", "s3-store"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreUnderTest:
-    """The resource tests run on the folder store and on S3 over HTTP (moto)."""
+def store(request: pytest.FixtureRequest) -> StoreUnderTest:
+    """The resource tests run on the folder store and on S3 over HTTP (moto): one folder
+    and one bucket for the session (so the app for them keeps running), empty at the
+    start of each test."""
     if request.param == "file":
-        return StoreUnderTest("file", (tmp_path / "blobs").as_uri())
+        root: Path = request.getfixturevalue("file_store_root")
+        for entry in root.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        return StoreUnderTest("file", root.as_uri())
     request.getfixturevalue("aws_test_credentials")
     moto: MotoEndpoint = request.getfixturevalue("moto_endpoint")
-    bucket = new_bucket(moto.url)
+    bucket: str = request.getfixturevalue("s3_store_bucket")
+    empty_bucket(moto.url, bucket)
     return StoreUnderTest("s3", f"s3://{bucket}/{S3_PREFIX}", moto=moto, bucket=bucket)
 
 

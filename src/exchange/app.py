@@ -78,8 +78,7 @@ def freeze_startup_objects() -> None:
 
     A full collection walks every object it tracks, and with all of these it takes about
     100 ms, a pause that lands on whichever request happens to be running. Objects made
-    after the start are collected as before. Shutting down hands the frozen ones back
-    (`gc.unfreeze`), so a process that starts many apps, as the tests do, keeps none.
+    after the start are collected as before.
     """
     gc.freeze()
 
@@ -150,7 +149,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             worker.start()
 
     async def stop_jobs_and_dispose_engine() -> None:
-        gc.unfreeze()
         await worker.stop()
         await outbox.drain()
         await engine.dispose()

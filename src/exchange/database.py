@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import uuid
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -179,16 +178,8 @@ def create_alchemy_config(
     Services commit explicitly before they answer: a commit that fails must turn into an
     error response, never into a 2xx for something that was not stored.
     """
-    # advanced-alchemy records every config's keys in a registry shared by the class and
-    # numbers a repeated key by walking that registry one recursive call per config made
-    # before: a process that builds many apps (the tests build one per test) reaches
-    # Python's recursion limit after about a thousand. Each app's keys are its own.
-    own = uuid.uuid4().hex
     return SQLAlchemyAsyncConfig(
         engine_instance=engine,
-        session_scope_key=f"_exchange_db_session_{own}",
-        engine_app_state_key=f"exchange_db_engine_{own}",
-        session_maker_app_state_key=f"exchange_session_maker_{own}",
         session_dependency_key=SESSION_DEPENDENCY_KEY,
         session_config=AsyncSessionConfig(
             expire_on_commit=False, info=session_info(settings, consequences)

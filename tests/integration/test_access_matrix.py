@@ -43,6 +43,9 @@ from exchange.notifications.service import notify_members
 from tests.actors import PASSWORD, Actor
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
 
+# On SQLite and PostgreSQL: the rules of the code of conduct are SQL (policy filters and checks).
+pytestmark = pytest.mark.every_database
+
 __all__ = ["ground"]
 
 ROLES = ("anonymous", "teacher", "author", "admin")

@@ -7,10 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from tests.actors import Actor
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
 from tests.partnering import GOALS, invite
 from tests.problems import assert_problem
+
+# On SQLite and PostgreSQL: activities are read and written under the partnership rules, in SQL.
+pytestmark = pytest.mark.every_database
 
 __all__ = ["ground"]
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from exchange.audit.trail import record_download, record_read
 from exchange.clock import ManualClock
 from exchange.models import Resource
 from exchange.policy import cache_control_for
 from tests.conduct_fixtures import Ground, grant_by_request, ground, identity_of, sister_schools
 from tests.problems import assert_problem
+
+# On SQLite and PostgreSQL: the trail is append-only by a trigger of each database, paged in SQL.
+pytestmark = pytest.mark.every_database
 
 __all__ = ["ground"]
 

@@ -5,6 +5,8 @@ audited."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conduct_fixtures import (
     Ground,
     grant_by_request,
@@ -13,6 +15,9 @@ from tests.conduct_fixtures import (
     upload,
 )
 from tests.problems import assert_problem
+
+# On SQLite and PostgreSQL: the rules of the code of conduct are SQL.
+pytestmark = pytest.mark.every_database
 
 __all__ = ["ground"]
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from exchange.clock import ManualClock
 from tests.actors import Actor
 from tests.conduct_fixtures import Ground, ground, sister_schools
+
+# On SQLite and PostgreSQL: overdue and new counts are SQL.
+pytestmark = pytest.mark.every_database
 
 __all__ = ["ground"]
 

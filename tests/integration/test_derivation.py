@@ -19,6 +19,9 @@ from tests.conduct_fixtures import (
     sister_schools,
 )
 
+# On SQLite and PostgreSQL: provenance is read under the rules, in SQL.
+pytestmark = pytest.mark.every_database
+
 __all__ = ["ground"]
 
 

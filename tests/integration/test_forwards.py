@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from exchange.clock import ManualClock
@@ -13,6 +14,9 @@ from exchange.search.index import SearchIndex
 from tests.conduct_fixtures import Ground, can_read, grant_by_request, ground, sister_schools
 from tests.problems import assert_problem
 from tests.searching import search, titles
+
+# On SQLite and PostgreSQL: grants and forwards are SQL.
+pytestmark = pytest.mark.every_database
 
 __all__ = ["ground"]
 

@@ -18,6 +18,9 @@ from exchange.jobs.queue import claim, enqueue
 from exchange.jobs.worker import JobContext, JobKind, JobWorker
 from exchange.models import Job
 
+# On SQLite and PostgreSQL: jobs are claimed by SQL that differs per database.
+pytestmark = pytest.mark.every_database
+
 ran: list[dict[str, Any]] = []
 failures_left: dict[str, int] = {}
 given_up: list[tuple[dict[str, Any], str]] = []

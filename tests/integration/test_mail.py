@@ -55,6 +55,11 @@ class Inbox:
             self.logins.append(data.login.decode())
         return AuthResult(success=ok)
 
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+            self.logins.clear()
+
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:
             return [m for m in self.messages if m["To"] == address]
@@ -74,8 +79,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
     port = free_port()
     controller = Controller(
@@ -90,6 +95,15 @@ def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
         yield inbox, port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_inbox(smtp_server: tuple[Inbox, int]) -> tuple[Inbox, int]:
+    """The module's SMTP server, with nothing received yet: its port stays, so the tests
+    share one running app."""
+    inbox, _port = smtp_server
+    inbox.clear()
+    return smtp_server
 
 
 @pytest.fixture
@@ -191,16 +205,21 @@ async def test_a_mail_server_that_is_down_does_not_undo_the_decision(
     ).json()
     # Point the running app at a port where nothing listens.
     dead = settings.with_changes(smtp_url=f"smtp://127.0.0.1:{free_port()}")
-    app.state["alchemy_config"].session_config.info["exchange.settings"] = dead
-    with capture_logs() as logs:
-        decided = await cast.author.post(
-            f"/api/reuse-requests/{created['id']}/decision", json={"decision": "approve"}
-        )
-        assert decided.status_code == 200
-        for _ in range(100):
-            if any(entry["event"] == "mail server unreachable" for entry in logs):
-                break
-            await asyncio.sleep(0.05)
+    session_info = app.state["alchemy_config"].session_config.info
+    session_info["exchange.settings"] = dead
+    try:
+        with capture_logs() as logs:
+            decided = await cast.author.post(
+                f"/api/reuse-requests/{created['id']}/decision", json={"decision": "approve"}
+            )
+            assert decided.status_code == 200
+            for _ in range(100):
+                if any(entry["event"] == "mail server unreachable" for entry in logs):
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        # The app runs on for the module's other tests.
+        session_info["exchange.settings"] = settings
     assert any(entry["event"] == "mail server unreachable" for entry in logs)
     again = (await cast.b_teacher.get(f"/api/reuse-requests/{created['id']}")).json()
     assert again["status"] == "approved"

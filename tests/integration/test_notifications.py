@@ -18,6 +18,9 @@ from tests.actors import Actor, SchoolFactory
 from tests.partnering import invited, partners
 from tests.problems import assert_problem
 
+# On SQLite and PostgreSQL: the inbox is paged by a keyset cursor in SQL.
+pytestmark = pytest.mark.every_database
+
 
 @pytest.fixture
 async def session(settings: Settings) -> AsyncIterator[AsyncSession]:

@@ -8,11 +8,16 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
+
 from exchange.clock import ManualClock
 from exchange.reuse.escalation import escalate_overdue
 from tests.actors import Actor
 from tests.conduct_fixtures import Ground, QuickSchool, ground
 from tests.problems import assert_problem
+
+# On SQLite and PostgreSQL: questions are read under the partnership rules and escalated, in SQL.
+pytestmark = pytest.mark.every_database
 
 __all__ = ["ground"]
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from sqlalchemy import text
 
 from exchange.clock import ManualClock
@@ -20,6 +21,9 @@ from tests.migration_modules import migration
 from tests.partnering import invite
 from tests.problems import assert_problem
 from tests.searching import search, titles
+
+# On SQLite and PostgreSQL: ending a partnership closes what it allowed, in SQL, and a migration.
+pytestmark = pytest.mark.every_database
 
 __all__ = ["ground"]
 

@@ -27,13 +27,17 @@ from tests.migration_modules import code_of_conduct_v1
 from tests.partnering import GOALS, invite, invited, partners
 from tests.problems import assert_problem
 
+# On SQLite and PostgreSQL: one open partnership per pair is a constraint of each database.
+pytestmark = pytest.mark.every_database
+
 # 20:30 UTC is 02:30 the next morning in Bishkek: the letter carries the local date.
 SENT_AT = datetime(2026, 11, 25, 20, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(SENT_AT)
+def clock(clock: ManualClock) -> ManualClock:
+    clock.set(SENT_AT)
+    return clock
 
 
 @pytest.fixture

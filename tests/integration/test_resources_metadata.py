@@ -369,6 +369,8 @@ async def test_a_version_is_a_file_only(
     assert len(store.stored_keys()) == 1
 
 
+# Concurrent uploads number their versions: each database locks its own way.
+@pytest.mark.every_database
 async def test_versions_uploaded_at_once_get_their_own_numbers(
     schools: SchoolFactory, settings: Settings
 ) -> None:

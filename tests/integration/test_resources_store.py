@@ -33,6 +33,9 @@ from tests.resource_fixtures import (
 )
 from tests.sample_files import pdf_of_size, text
 
+# On SQLite and PostgreSQL: quotas are counted and enforced in SQL.
+pytestmark = pytest.mark.every_database
+
 QUOTA = 100_000
 
 

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import pytest
 from sqlalchemy import select
 
 from exchange.clock import ManualClock
@@ -19,6 +20,9 @@ from exchange.reuse.schemas import ReuseRequestCreate
 from tests.actors import Actor
 from tests.conduct_fixtures import Ground, ground, identity_of, sister_schools
 from tests.problems import assert_problem
+
+# On SQLite and PostgreSQL: requests, grants and escalation are SQL, with concurrent decisions.
+pytestmark = pytest.mark.every_database
 
 __all__ = ["ground"]
 

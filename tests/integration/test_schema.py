@@ -21,6 +21,9 @@ from exchange.schema import (
 from exchange.search.engines.postgres import SAMPLE_FRACTIONS, sampled_matches
 from exchange.search.fulltext import tsvector_title_matches
 
+# On SQLite and PostgreSQL: the migrations must build the models on each database.
+pytestmark = pytest.mark.every_database
+
 
 def _differences(connection: Connection) -> list[object]:
     context = MigrationContext.configure(

@@ -12,6 +12,9 @@ from tests.actors import Actor, SchoolFactory, SchoolHandle
 from tests.partnering import invited, partners
 from tests.problems import assert_problem
 
+# On SQLite and PostgreSQL: the directory search and suggestions are SQL.
+pytestmark = pytest.mark.every_database
+
 PROFILE: dict[str, Any] = {
     "region": "Osh",
     "locality": "urban",

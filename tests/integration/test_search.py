@@ -31,6 +31,9 @@ from tests.actors import Actor, SchoolFactory, SchoolHandle
 from tests.problems import assert_problem
 from tests.search_rows import Shelf
 
+# On SQLite and PostgreSQL: search has its own SQL on each database.
+pytestmark = pytest.mark.every_database
+
 HANDBOOK = Path("/work/shared/seed/000_f859003fabd221e8.txt")
 if not HANDBOOK.is_file():  # a checkout beside the shared folder
     HANDBOOK = Path(__file__).resolve().parents[3] / "shared" / "seed" / HANDBOOK.name

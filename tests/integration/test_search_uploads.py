@@ -32,6 +32,9 @@ from tests.resource_fixtures import upload, upload_version
 from tests.sample_files import docx_of, png
 from tests.searching import search, titles
 
+# On SQLite and PostgreSQL: extracted text goes into each database's search index.
+pytestmark = pytest.mark.every_database
+
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ODT = "application/vnd.oasis.opendocument.text"
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

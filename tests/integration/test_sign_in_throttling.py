@@ -22,8 +22,12 @@ from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
 from tests.actors import PASSWORD, SchoolFactory
+from tests.apps import RunningApps
 from tests.live_server import create_school, live_server
 from tests.problems import assert_problem
+
+# On SQLite and PostgreSQL: throttling counts in one statement per attempt, with concurrent guesses.
+pytestmark = pytest.mark.every_database
 
 BURST = 60
 WRONG = "not the right password"
@@ -78,10 +82,12 @@ async def guesses_from(
 
 
 @pytest.fixture
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+async def client(
+    app: Litestar, running_apps: RunningApps
+) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app as a reverse proxy reaches it: the client's address in X-Forwarded-For."""
-    async with AsyncTestClient(app=app) as test_client:
-        test_client.app = ProxyHeadersMiddleware(app, trusted_hosts="*")  # type: ignore[assignment]
+    proxied = ProxyHeadersMiddleware(app, trusted_hosts="*")  # type: ignore[arg-type]
+    async with running_apps.running(app).client(asgi=proxied) as test_client:
         yield test_client
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from sqlalchemy import select
 
 from exchange.clock import ManualClock
@@ -20,6 +21,9 @@ from exchange.models import AuditEvent, Forward, Resource
 from tests.actors import Actor
 from tests.conduct_fixtures import Ground, QuickSchool, can_read, grant_by_request, ground
 from tests.problems import assert_problem
+
+# On SQLite and PostgreSQL: consent narrows what the rules let through, in SQL, and a migration.
+pytestmark = pytest.mark.every_database
 
 __all__ = ["ground"]
 
@@ -350,6 +354,7 @@ async def test_a_new_file_of_a_shared_anonymous_work_must_be_anonymous_too(
 # --- the upgrade ------------------------------------------------------------------------
 
 
+@pytest.mark.own_database  # takes the schema down and up again
 async def test_the_upgrade_brings_students_work_shared_without_consent_home(
     ground: Ground,
 ) -> None:
