@@ -65,21 +65,27 @@ def served_folder(template: Path, data_dir: Path) -> Path:
 
 
 async def create_school(
-    settings: Settings, name: str, email: str, password: str = PASSWORD, region: str = "Chui"
-) -> None:
+    settings: Settings,
+    name: str,
+    email: str,
+    password: str = PASSWORD,
+    region: str = "Chui",
+    admin_name: str | None = None,
+) -> str:
     """A school and its admin written straight into the database a live server serves:
     no `exchange school create` in a child process, and the password is hashed with the
-    tests' parameters, which the server then verifies with."""
+    tests' parameters, which the server then verifies with. Returns the school's id."""
     engine = create_engine(settings)
     try:
         async with create_session_factory(engine)() as session:
-            await AccountService(session, settings, SystemClock()).create_school(
+            school, _admin = await AccountService(session, settings, SystemClock()).create_school(
                 name=name,
                 admin_email=email,
                 admin_password=password,
-                admin_name=f"Director of {name}",
+                admin_name=admin_name or f"Director of {name}",
                 region=region,
             )
+            return str(school.id)
     finally:
         await engine.dispose()
 
@@ -102,8 +108,10 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    cwd: Path, env: Mapping[str, str] | None = None, *, timeout: float = 30.0
+    cwd: Path, env: Mapping[str, str] | None = None, *, timeout: float = 120.0
 ) -> Iterator[LiveServer]:
+    """`exchange serve` in a child process, until it answers `/health/live`: `timeout` is
+    how long to wait for that, generous because a loaded machine starts it slowly."""
     port = free_port()
     log_path = cwd / f"server-{port}.log"
     with log_path.open("wb") as log:

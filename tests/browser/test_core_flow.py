@@ -11,8 +11,10 @@ Screenshots go to tests/screenshots/ (ignored by git) for a person to look at.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.actors import PASSWORD
-from tests.live_server import LiveServer, live_server, run_exchange
+from tests.conftest import base_settings
+from tests.live_server import LiveServer, create_school, live_server
 from tests.partnering import GOALS
 from tests.sample_files import pdf
 
@@ -130,15 +133,16 @@ def exchange(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iter
         page.wait_for_url(f"{server.base_url}/")
         assert "Айгүл Асанова" in page.inner_text("header")
         context.close()
-        # The partner school from the command line, the partnership through the API.
-        made = run_exchange(
-            "school", "create", "--name", "Нарын шаарындагы №2 мектеп",
-            "--admin-email", "director@school2.kg", "--admin-password", PASSWORD,
-            "--admin-name", "Бакыт Токтогулов", cwd=cwd,
-        )  # fmt: skip
-        assert made.returncode == 0, made.stderr
-        partner_id = re.search(r'"school_id": "([^"]+)"', made.stdout)
-        assert partner_id
+        # The partner school straight into the database (in a thread: Playwright's loop
+        # runs in this one), the partnership through the API.
+        partner = create_school(
+            base_settings(cwd / "storage"),
+            "Нарын шаарындагы №2 мектеп",
+            "director@school2.kg",
+            admin_name="Бакыт Токтогулов",
+        )
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            partner_id = thread.submit(asyncio.run, partner).result()
         tokens = {
             email: httpx.post(
                 f"{server.base_url}/api/auth/token", json={"email": email, "password": PASSWORD}
@@ -149,7 +153,7 @@ def exchange(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iter
             f"{server.base_url}/api/partnerships",
             headers={"Authorization": f"Bearer {tokens['director@school5.kg']}"},
             json={
-                "partner_school_id": partner_id.group(1),
+                "partner_school_id": partner_id,
                 "characteristics": ["local", "virtual"],
                 "goals": GOALS,
                 "language": "ky",

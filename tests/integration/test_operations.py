@@ -1,14 +1,9 @@
-"""Health, the OpenAPI document, request ids and the problem documents of every error.
-
-Readiness asks the database, so it runs on each one. The rest is HTTP that no SQL takes
-part in (the document, request ids, the problem documents of 404, 405, 413 and 500):
-those run on SQLite only."""
+"""Health, the OpenAPI document, request ids and the problem documents of every error."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
 
@@ -17,8 +12,6 @@ from exchange.config import Settings
 from tests.actors import SchoolFactory
 from tests.live_server import free_port
 from tests.problems import assert_problem
-
-http_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 async def test_liveness_and_readiness_answer(client: AsyncTestClient[Litestar]) -> None:
@@ -43,7 +36,6 @@ async def test_readiness_is_503_problem_when_the_database_is_down(tmp_path: Path
     assert "database" in body["detail"]
 
 
-@http_only
 async def test_every_route_is_documented_with_tags_and_an_operation_id(
     client: AsyncTestClient[Litestar],
 ) -> None:
@@ -64,7 +56,6 @@ async def test_every_route_is_documented_with_tags_and_an_operation_id(
     assert document["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
 
 
-@http_only
 async def test_a_sane_request_id_is_kept_and_an_insane_one_replaced(
     client: AsyncTestClient[Litestar],
 ) -> None:
@@ -75,14 +66,12 @@ async def test_a_sane_request_id_is_kept_and_an_insane_one_replaced(
     assert len(replaced.headers["x-request-id"]) == 32
 
 
-@http_only
 async def test_unknown_address_is_a_404_problem(client: AsyncTestClient[Litestar]) -> None:
     response = await client.get("/api/no-such-thing")
     body = assert_problem(response, 404)
     assert body["request_id"] == response.headers["x-request-id"]
 
 
-@http_only
 async def test_wrong_method_is_a_405_problem_naming_the_allowed_ones(
     schools: SchoolFactory,
 ) -> None:
@@ -92,7 +81,6 @@ async def test_wrong_method_is_a_405_problem_naming_the_allowed_ones(
     assert "GET" in body["detail"]
 
 
-@http_only
 async def test_an_oversized_json_body_is_a_413_problem(
     schools: SchoolFactory, settings: Settings
 ) -> None:
@@ -104,7 +92,6 @@ async def test_an_oversized_json_body_is_a_413_problem(
     assert_problem(response, 413)
 
 
-@http_only
 async def test_an_unexpected_failure_is_a_500_problem_without_internals(settings: Settings) -> None:
     @get("/api/explode", operation_id="explode", tags=["test"], exclude_from_auth=True)
     async def explode() -> None:
