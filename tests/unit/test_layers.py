@@ -48,6 +48,9 @@ FLOORS: dict[str, int] = {
     # who is calling, and what they may do
     "exchange.accounts.identity": 2,
     "exchange.policy": 2,
+    # what happened (domain events) and the unit of work that records and commits it
+    "exchange.events": 2,
+    "exchange.unit_of_work": 2,
     # what the domains cause: the audit trail, the inbox, mail
     "exchange.audit": 3,
     "exchange.notifications": 3,
@@ -65,6 +68,8 @@ FLOORS: dict[str, int] = {
     "exchange.questions": 9,
     # across domains, and on top
     "exchange.dashboard": 10,
+    # which consequences follow which event: wires the domains together
+    "exchange.consequences": 10,
     "exchange.web": 11,
     "exchange.app": 12,
     "exchange.cli": 13,
