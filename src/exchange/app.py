@@ -33,6 +33,7 @@ from exchange.mail.smtp import SmtpTarget
 from exchange.notifications.controllers import NotificationController
 from exchange.observability import RequestContextMiddleware, configure_logging
 from exchange.openapi import (
+    API_DESCRIPTION,
     ClosedStructSchemaPlugin,
     document_routes,
     viewer_render_plugin,
@@ -192,10 +193,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_config=OpenAPIConfig(
             title="The partner-school exchange",
             version=__version__,
-            description=(
-                "Partner schools share lesson plans, assessments, policies, lesson videos and "
-                "students' work under a code of conduct that protects them."
-            ),
+            description=API_DESCRIPTION,
             path="/schema",
             render_plugins=[viewer_render_plugin()],
             components=Components(

@@ -48,6 +48,15 @@ if TYPE_CHECKING:
 
 from exchange.request_bodies import takes_json_body
 
+API_DESCRIPTION = (
+    "Partner schools share lesson plans, assessments, policies, lesson videos and "
+    "students' work under a code of conduct that protects them.\n\n"
+    '**Lists.** Every list answers `{"items": [...], "next_cursor": ...}` (some add '
+    "`total` or counts beside them) and takes `limit` and `cursor`: pass `next_cursor` "
+    "back as `cursor` for the next page; it is `null` on the last page. A cursor holds "
+    "where the page ended, so pages neither skip nor repeat items added meanwhile; it "
+    "belongs to the list and filters it came from, and any other use is refused (422)."
+)
 PROBLEM_JSON = "application/problem+json"
 BEARER: list[SecurityRequirement] = [{"BearerToken": []}]
 

@@ -125,7 +125,7 @@ async def test_admin_adds_a_teacher_who_can_sign_in(schools: SchoolFactory) -> N
     assert me["full_name"] == "Айгүл Токтогулова"
     assert me["position"] == "Math teacher"
     assert me["school_id"] == str(school.id)
-    listed = (await school.admin.get("/api/members")).json()
+    listed = (await school.admin.get("/api/members")).json()["items"]
     assert {m["email"] for m in listed} == {school.admin.email, teacher.email}
 
 
@@ -180,7 +180,7 @@ async def test_a_school_never_sees_another_schools_members(schools: SchoolFactor
     school_a = await schools.create()
     school_b = await schools.create()
     teacher_b = await school_b.teacher()
-    listed = (await school_a.admin.get("/api/members")).json()
+    listed = (await school_a.admin.get("/api/members")).json()["items"]
     assert {m["school_id"] for m in listed} == {str(school_a.id)}
     assert_problem(await school_a.admin.get(f"/api/members/{teacher_b.member_id}"), 404)
     assert_problem(await school_a.admin.post(f"/api/members/{teacher_b.member_id}/disable"), 404)

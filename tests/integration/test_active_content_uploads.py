@@ -67,7 +67,7 @@ async def test_a_new_version_carrying_runnable_content_is_refused_and_leaves_the
     response = await upload_version(school.admin, resource_id, build(), filename=filename)
 
     assert words in assert_problem(response, 415)["detail"]
-    versions = (await school.admin.get(f"/api/resources/{resource_id}/versions")).json()
+    versions = (await school.admin.get(f"/api/resources/{resource_id}/versions")).json()["items"]
     assert [v["number"] for v in versions] == [1]
     assert store.stored_keys() == kept
     assert (await row_counts(settings))["resource_versions"] == 1

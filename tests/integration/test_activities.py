@@ -103,7 +103,7 @@ async def test_an_activity_is_planned_changed_done_and_evaluated_once_by_each_sc
 
     listed = await b_teacher.get(f"/api/partnerships/{partnership_id}/activities")
     assert listed.status_code == 200
-    assert [item["id"] for item in listed.json()] == [activity]
+    assert [item["id"] for item in listed.json()["items"]] == [activity]
 
     too_early = await a_teacher.post(f"/api/activities/{activity}/evaluations", json=_evaluation())
     assert_problem(too_early, 409)
@@ -332,7 +332,7 @@ async def test_an_ended_partnership_keeps_its_activities_as_a_record(ground: Gro
     for school in (a, b):
         listed = await school.admin.get(f"/api/partnerships/{partnership_id}/activities")
         assert listed.status_code == 200
-        assert {item["title"] for item in listed.json()} == {
+        assert {item["title"] for item in listed.json()["items"]} == {
             "First meeting of the two staffs",
             "Open day",
         }

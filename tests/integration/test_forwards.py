@@ -183,7 +183,7 @@ async def test_an_expired_share_grant_cuts_the_forward_without_any_job(
     assert await can_read(ground, c, cast.resource_id)
     clock.advance(timedelta(days=2))
     assert not await can_read(ground, c, cast.resource_id)
-    grants = (await cast.a.admin.get(f"/api/resources/{cast.resource_id}/grants")).json()
+    grants = (await cast.a.admin.get(f"/api/resources/{cast.resource_id}/grants")).json()["items"]
     assert grants[0]["status"] == "expired"
     chain = (await cast.a.admin.get(f"/api/resources/{cast.resource_id}/forwards")).json()
     assert "expired" in chain["forwards"][0]["cut_reason"]
@@ -259,7 +259,7 @@ async def test_an_open_licence_forward_lasts_as_long_as_the_licence(ground: Grou
     cast = await sister_schools(ground, licence="cc-by")
     c = await ground.school()
     await ground.partnership(cast.b, c)
-    grants = (await cast.b_teacher.get(f"/api/resources/{cast.resource_id}/grants")).json()
+    grants = (await cast.b_teacher.get(f"/api/resources/{cast.resource_id}/grants")).json()["items"]
     assert sorted((g["scope"], g["source"], g["id"]) for g in grants) == [
         ("adapt", "licence", None),
         ("publish", "licence", None),

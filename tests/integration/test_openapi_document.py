@@ -150,3 +150,43 @@ async def test_the_viewer_loads_nothing_from_outside(client: AsyncTestClient[Lit
     assert viewer.status_code == 200
     assert viewer.headers["content-type"].startswith("text/javascript")
     assert b"Redoc" in viewer.content[:2000]
+
+
+# A short ranked list, never more than one page (its `next_cursor` is always null).
+ONE_PAGE_LISTS = {"/api/schools/suggestions"}
+
+
+async def test_every_list_has_one_shape_items_and_next_cursor_paged_by_limit_and_cursor(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    document = await _document(client)
+    schemas = document["components"]["schemas"]
+    assert "`next_cursor`" in document["info"]["description"]
+    lists = []
+    for method, path, operation in _operations(document):
+        answer = operation["responses"].get("200", {}).get("content", {})
+        schema = answer.get("application/json", {}).get("schema", {})
+        assert schema.get("type") != "array", f"{method} {path} answers a bare array"
+        name = schema.get("$ref", "").rpartition("/")[2]
+        properties = schemas.get(name, {}).get("properties", {})
+        if properties.get("items", {}).get("type") != "array":
+            continue
+        lists.append(path)
+        assert "next_cursor" in properties, path
+        assert "next_cursor" in schemas[name]["required"], path
+        parameters = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        assert "limit" in parameters, path
+        assert ("cursor" in parameters) == (path not in ONE_PAGE_LISTS), path
+    assert {
+        "/api/members",
+        "/api/schools",
+        "/api/partnerships",
+        "/api/partnerships/{partnership_id}/activities",
+        "/api/resources",
+        "/api/resources/{resource_id}/versions",
+        "/api/resources/{resource_id}/grants",
+        "/api/reuse-requests",
+        "/api/questions",
+        "/api/notifications",
+        "/api/audit",
+    } <= set(lists)

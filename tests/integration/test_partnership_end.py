@@ -118,7 +118,7 @@ async def test_partnering_again_does_not_bring_back_what_the_end_took_away(
     mine = (await a.admin.get(f"/api/resources/{chosen}")).json()
     assert mine["shared_with"] == []
     # The old grant is revoked, and says why.
-    grants = (await a.admin.get(f"/api/resources/{plan}/grants")).json()
+    grants = (await a.admin.get(f"/api/resources/{plan}/grants")).json()["items"]
     (grant,) = [g for g in grants if g["id"] == grant_id]
     assert grant["status"] == "revoked"
     assert grant["revoked_reason"] == "partnership_ended"
@@ -261,7 +261,7 @@ async def test_the_migration_ends_what_a_past_partnership_end_left_standing(
     assert_problem(await d.admin.get(f"/api/resources/{plan}"), 404)
     assert_problem(await b.admin.get(f"/api/resources/{chosen}"), 404)
     assert (await b.admin.get(f"/api/resources/{plan}")).status_code == 200
-    grants = (await a.admin.get(f"/api/resources/{plan}/grants")).json()
+    grants = (await a.admin.get(f"/api/resources/{plan}/grants")).json()["items"]
     (grant,) = [g for g in grants if g["id"] == grant_id]
     assert (grant["status"], grant["revoked_reason"]) == ("revoked", "partnership_ended")
     chain = (await a.admin.get(f"/api/resources/{plan}/forwards")).json()["forwards"]

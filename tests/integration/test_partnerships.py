@@ -98,13 +98,13 @@ async def test_the_invited_school_sees_the_invitation_and_a_third_school_does_no
     partnership_id = await invited(osh, naryn)
 
     seen = await naryn.admin.get("/api/partnerships")
-    assert [p["id"] for p in seen.json()] == [partnership_id]
-    assert seen.json()[0]["my_side"] == "invited"
-    assert seen.json()[0]["partner_school"]["name"] == osh.name
+    assert [p["id"] for p in seen.json()["items"]] == [partnership_id]
+    assert seen.json()["items"][0]["my_side"] == "invited"
+    assert seen.json()["items"][0]["partner_school"]["name"] == osh.name
     teacher = await naryn.teacher()
     assert (await teacher.get(f"/api/partnerships/{partnership_id}")).status_code == 200
 
-    assert (await third.admin.get("/api/partnerships")).json() == []
+    assert (await third.admin.get("/api/partnerships")).json()["items"] == []
     assert_problem(await third.admin.get(f"/api/partnerships/{partnership_id}"), 404)
     assert_problem(await third.admin.get(f"/api/partnerships/{partnership_id}/letter"), 404)
     assert_problem(await osh.admin.get(f"/api/partnerships/{uuid4()}"), 404)
@@ -159,7 +159,7 @@ async def test_a_teacher_cannot_invite(schools: SchoolFactory) -> None:
     teacher = await osh.teacher()
 
     assert_problem(await invite(teacher, naryn.id), 403)
-    assert (await osh.admin.get("/api/partnerships")).json() == []
+    assert (await osh.admin.get("/api/partnerships")).json()["items"] == []
 
 
 async def test_inviting_your_own_school_is_422(schools: SchoolFactory) -> None:
@@ -198,7 +198,7 @@ async def test_an_invitation_with_unusable_terms_is_422(
 
     body = assert_problem(await invite(osh, naryn, **fields), 422)
     assert words in body["detail"]
-    assert (await osh.admin.get("/api/partnerships")).json() == []
+    assert (await osh.admin.get("/api/partnerships")).json()["items"] == []
 
 
 async def test_virtual_and_real_may_be_combined(schools: SchoolFactory) -> None:
@@ -249,7 +249,9 @@ async def test_after_a_decline_or_an_end_the_schools_may_invite_again(
     response = await invite(osh, naryn)
 
     assert response.status_code == 201
-    statuses = {p["id"]: p["status"] for p in (await osh.admin.get("/api/partnerships")).json()}
+    statuses = {
+        p["id"]: p["status"] for p in (await osh.admin.get("/api/partnerships")).json()["items"]
+    }
     assert statuses == {declined: "declined", ended: "ended", response.json()["id"]: "invited"}
 
 
@@ -418,7 +420,7 @@ async def test_partnerships_filter_by_status(schools: SchoolFactory) -> None:
     async def ids(query: str) -> list[str]:
         response = await osh.admin.get(f"/api/partnerships{query}")
         assert response.status_code == 200, response.text
-        return [p["id"] for p in response.json()]
+        return [p["id"] for p in response.json()["items"]]
 
     assert await ids("?status=active") == [active]
     assert await ids("?status=invited") == [pending]

@@ -338,7 +338,7 @@ async def test_a_new_version_becomes_current_and_the_history_keeps_all(
     assert body["current_version"]["number"] == 2
     assert body["current_version"]["original_name"] == "plan v2.txt"
     assert (body["media_type"], body["size"]) == ("text/plain", len(second))
-    history = (await author.get(f"/api/resources/{resource_id}/versions")).json()
+    history = (await author.get(f"/api/resources/{resource_id}/versions")).json()["items"]
     assert [v["number"] for v in history] == [2, 1]
     assert history[1]["media_type"] == "application/pdf"
     assert history[0]["uploaded_by"]["id"] == str(author.member_id)
@@ -385,7 +385,7 @@ async def test_versions_uploaded_at_once_get_their_own_numbers(
     )
 
     assert [r.status_code for r in responses] == [201] * 4
-    history = (await school.admin.get(f"/api/resources/{resource_id}/versions")).json()
+    history = (await school.admin.get(f"/api/resources/{resource_id}/versions")).json()["items"]
     assert [v["number"] for v in history] == [5, 4, 3, 2, 1]
 
 

@@ -156,7 +156,7 @@ async def test_approval_creates_a_grant_and_tells_the_requester(
     assert decided["status"] == "approved"
     assert decided["decided_by"]["id"] == str(cast.author.member_id)
     assert decided["grant_id"]
-    grants = (await cast.b_teacher.get(f"/api/resources/{cast.resource_id}/grants")).json()
+    grants = (await cast.b_teacher.get(f"/api/resources/{cast.resource_id}/grants")).json()["items"]
     assert [(g["scope"], g["source"], g["status"], g["school"]["id"]) for g in grants] == [
         ("share", "request", "active", str(cast.b.id))
     ]

@@ -192,19 +192,28 @@ async def test_the_directory_filters_by_region_locality_kind_and_language(
     assert_problem(await actor.get("/api/schools?language=%22%25"), 422)
 
 
-async def test_the_directory_pages_with_a_total(schools: SchoolFactory) -> None:
+async def test_the_directory_pages_by_cursor_with_a_total(schools: SchoolFactory) -> None:
     first = await schools.create("Alpha")
     for name in ("Beta", "Gamma", "Delta"):
         await schools.create(name)
 
-    page = (await first.admin.get("/api/schools?limit=2&offset=1")).json()
-
+    page = (await first.admin.get("/api/schools?limit=3")).json()
     assert page["total"] == 4
-    assert (page["limit"], page["offset"]) == (2, 1)
-    assert [item["name"] for item in page["items"]] == ["Beta", "Delta"]
+    assert [item["name"] for item in page["items"]] == ["Alpha", "Beta", "Delta"]
+    # A school that joins before the page already read does not shift what follows.
+    await schools.create("Aardvark")
+    rest = (
+        await first.admin.get("/api/schools", params={"limit": 3, "cursor": page["next_cursor"]})
+    ).json()
+    assert [item["name"] for item in rest["items"]] == ["Gamma"]
+    assert rest["next_cursor"] is None and rest["total"] == 5
+    filtered = await first.admin.get(
+        "/api/schools", params={"q": "alpha", "cursor": page["next_cursor"]}
+    )
+    assert "different list" in assert_problem(filtered, 422)["detail"]
     assert_problem(await first.admin.get("/api/schools?limit=0"), 422)
     assert_problem(await first.admin.get("/api/schools?limit=1000"), 422)
-    assert_problem(await first.admin.get("/api/schools?offset=-1"), 422)
+    assert_problem(await first.admin.get("/api/schools?cursor=nonsense"), 422)
 
 
 async def test_the_directory_shows_the_published_contact_and_never_the_members(

@@ -265,7 +265,7 @@ async def test_withdrawing_consent_revokes_the_permissions_to_pass_the_work_on(
     # The parents agree again: the work is shared, the old permissions stay revoked.
     await teacher.patch(url, json={"student_consent": "parents", "visibility": "partners"})
 
-    grants = {g["id"]: g for g in (await teacher.get(f"{url}/grants")).json()}
+    grants = {g["id"]: g for g in (await teacher.get(f"{url}/grants")).json()["items"]}
     for revoked in (share, publish):
         assert grants[revoked]["status"] == "revoked"
         assert grants[revoked]["revoked_reason"] == "student_consent_withdrawn"

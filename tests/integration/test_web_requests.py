@@ -70,7 +70,7 @@ async def test_the_owner_approves_and_the_partner_sees_the_permission(
     assert revoke
     assert (await author.post_form(revoke.group(1), {}, token_from=page_path)).status_code == 303
     resource_id = page_path.split("/")[2]
-    grants = (await owner.admin.get(f"/api/resources/{resource_id}/grants")).json()
+    grants = (await owner.admin.get(f"/api/resources/{resource_id}/grants")).json()["items"]
     assert [g["status"] for g in grants if g["source"] == "request"] == ["revoked"]
 
 

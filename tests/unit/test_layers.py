@@ -86,8 +86,12 @@ ON_THEIR_WAY_OUT: dict[tuple[str, str], str] = {
 
 
 def floor_of(module: str) -> int:
+    """The floor of `module`'s longest listed prefix (the package itself only by name, so
+    a new top-level module must be given its floor)."""
+    if module == "exchange":
+        return FLOORS[module]
     parts = module.split(".")
-    for end in range(len(parts), 0, -1):
+    for end in range(len(parts), 1, -1):
         prefix = ".".join(parts[:end])
         if prefix in FLOORS:
             return FLOORS[prefix]
@@ -108,10 +112,19 @@ def imports_of(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            # `from exchange import policy` imports the module exchange.policy.
+            # `from exchange import policy` imports the module exchange.policy (and
+            # `from exchange import __version__` only the package).
             found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            found.update(
+                f"{node.module}.{alias.name}"
+                for alias in node.names
+                if node.module != "exchange" or _is_module(alias.name)
+            )
     return {name for name in found if name == "exchange" or name.startswith("exchange.")}
+
+
+def _is_module(name: str) -> bool:
+    return (PACKAGE / f"{name}.py").exists() or (PACKAGE / name / "__init__.py").exists()
 
 
 def upward_imports() -> dict[tuple[str, str], tuple[int, int]]:

@@ -30,6 +30,7 @@ from exchange.accounts.services import AccountService
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.i18n import resolve_language, use_language
+from exchange.kernel import paging
 from exchange.models import Member
 from exchange.openapi import problems
 
@@ -236,9 +237,14 @@ class MemberController(Controller):
 
     @get(operation_id="listMembers", summary="Members of your school")
     async def list(
-        self, accounts: NamedDependency[AccountService], identity: NamedDependency[Identity]
-    ) -> list[MemberOut]:
-        return [member_out(m) for m in await accounts.list_members(identity)]
+        self,
+        accounts: NamedDependency[AccountService],
+        identity: NamedDependency[Identity],
+        limit: paging.Limit = paging.DEFAULT_LIMIT,
+        cursor: paging.Cursor = None,
+    ) -> paging.Page[MemberOut]:
+        page = await accounts.list_members(identity, limit=limit, cursor=cursor)
+        return paging.Page(items=[member_out(m) for m in page.rows], next_cursor=page.next_cursor)
 
     @get("/{member_id:uuid}", operation_id="getMember", summary="One member of your school")
     async def get(

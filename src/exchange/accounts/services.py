@@ -24,9 +24,12 @@ from exchange.database import run_read
 from exchange.display_text import clean_line
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from exchange.i18n import _, resolve_language
+from exchange.kernel import paging
 from exchange.models import AccessToken, Member, MemberRole, PasswordLink, School
 from exchange.policy import require_admin
 from exchange.search.index import SearchIndex
+
+MEMBER_ORDER = (paging.SortKey(Member.full_name, str), paging.SortKey(Member.email, str))
 
 PASSWORD_LINK_ISSUED = "member.password_link_issued"
 PASSWORD_SET = "member.password_set"
@@ -207,13 +210,18 @@ class AccountService:
             ) from exc
         return member
 
-    async def list_members(self, identity: Identity) -> list[Member]:
-        result = await self.session.scalars(
-            select(Member)
-            .where(Member.school_id == identity.school_id)
-            .order_by(Member.full_name, Member.email)
+    async def list_members(
+        self, identity: Identity, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+    ) -> paging.Window[Member]:
+        """The school's members by name (then e-mail, which is unique)."""
+        return await paging.fetch(
+            self.session,
+            select(Member).where(Member.school_id == identity.school_id),
+            MEMBER_ORDER,
+            limit=limit,
+            cursor=cursor,
+            scope=paging.fingerprint("members"),
         )
-        return list(result)
 
     async def get_member(self, identity: Identity, member_id: UUID) -> Member:
         member = await self.session.scalar(

@@ -24,6 +24,7 @@ from exchange.activities.schemas import (
 )
 from exchange.activities.services import ActivityService, ActivityView
 from exchange.clock import Clock
+from exchange.kernel import paging
 from exchange.models import ActivityKind, ActivityStatus
 from exchange.openapi import problems
 
@@ -104,8 +105,13 @@ class PartnershipActivityController(Controller):
         activities: NamedDependency[ActivityService],
         identity: NamedDependency[Identity],
         partnership_id: FromPath[UUID],
-    ) -> list[ActivityOut]:
-        return [activity_out(v) for v in await activities.list_for(identity, partnership_id)]
+        limit: paging.Limit = paging.DEFAULT_LIMIT,
+        cursor: paging.Cursor = None,
+    ) -> paging.Page[ActivityOut]:
+        views, next_cursor = await activities.list_for(
+            identity, partnership_id, limit=limit, cursor=cursor
+        )
+        return paging.Page(items=[activity_out(v) for v in views], next_cursor=next_cursor)
 
     @post(
         operation_id="planActivity",

@@ -33,6 +33,7 @@ from exchange.clock import Clock
 from exchange.display_text import clean_line
 from exchange.errors import Conflict, InvalidInput, NotFound
 from exchange.i18n import LazyText, _, lazy_gettext
+from exchange.kernel import paging
 from exchange.models import (
     Activity,
     ActivityEvaluation,
@@ -102,6 +103,9 @@ class ActivityView:
         return [s for s in (p.inviting_school_id, p.invited_school_id) if s not in done]
 
 
+ACTIVITY_ORDER = (paging.SortKey(Activity.starts_on, date), paging.SortKey(Activity.id, UUID))
+
+
 class ActivityService:
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self.session = session
@@ -109,16 +113,25 @@ class ActivityService:
 
     # --- reading -----------------------------------------------------------------------
 
-    async def list_for(self, identity: Identity, partnership_id: UUID) -> list[ActivityView]:
+    async def list_for(
+        self,
+        identity: Identity,
+        partnership_id: UUID,
+        *,
+        limit: int = paging.DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> tuple[list[ActivityView], str | None]:
+        """A page of the partnership's activities by date, and the cursor after it."""
         partnership = await self._partnership(identity, partnership_id)
-        activities = list(
-            await self.session.scalars(
-                select(Activity)
-                .where(Activity.partnership_id == partnership.id)
-                .order_by(Activity.starts_on, Activity.id)
-            )
+        page = await paging.fetch(
+            self.session,
+            select(Activity).where(Activity.partnership_id == partnership.id),
+            ACTIVITY_ORDER,
+            limit=limit,
+            cursor=cursor,
+            scope=paging.fingerprint("activities", partnership.id),
         )
-        return await self._views(identity, partnership, activities)
+        return await self._views(identity, partnership, page.rows), page.next_cursor
 
     async def get(self, identity: Identity, activity_id: UUID) -> ActivityView:
         activity, partnership = await self._load(identity, activity_id)

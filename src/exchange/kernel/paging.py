@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
@@ -46,7 +46,7 @@ _OTHER_LIST = lazy_gettext(
     "Start again from the first page of this list."
 )
 
-KeyValue = datetime | UUID | int | str
+KeyValue = datetime | date | UUID | int | str
 T = TypeVar("T")
 
 # The query parameters every list takes.
@@ -86,7 +86,7 @@ def encode_cursor(key: Sequence[KeyValue], scope: str = "") -> str:
 
 
 def decode_cursor(token: str, kinds: Sequence[type], scope: str = "") -> tuple[Any, ...]:
-    """The sort key in `token`, its values of `kinds` (`datetime`, `UUID`, `int`, `str`),
+    """The sort key in `token`, its values of `kinds` (`datetime`, `date`, `UUID`, `int`, `str`),
     or `InvalidInput` (422, naming `cursor`) when it is malformed or belongs to another
     list."""
     if not token or len(token) > _MAX_LENGTH:
@@ -111,8 +111,8 @@ def decode_cursor(token: str, kinds: Sequence[type], scope: str = "") -> tuple[A
 
 @dataclass(frozen=True)
 class SortKey:
-    """A column of a list's order and the kind of its values (`datetime`, `UUID`, `int`
-    or `str`); the last column of an order must be unique (an id)."""
+    """A column of a list's order and the kind of its values (`datetime`, `date`, `UUID`,
+    `int` or `str`); the last column of an order must be unique (an id)."""
 
     column: Any
     kind: type
@@ -153,19 +153,26 @@ class Window(Generic[T]):
 
 async def fetch(
     session: AsyncSession,
-    query: Select[Any],
+    query: Select[*tuple[Any, ...]],
     order: Sequence[SortKey],
     *,
     limit: int,
     cursor: str | None,
     scope: str = "",
 ) -> Window[Any]:
-    """The page of `query`'s rows (ORM objects) in `order` after `cursor`."""
+    """The page of `query`'s rows in `order` after `cursor`: ORM objects when it selects
+    one, else rows whose first entity carries the sort key."""
     if cursor:
         key = decode_cursor(cursor, [sort_key.kind for sort_key in order], scope)
         query = query.where(after(order, key))
-    rows = list(await session.scalars(query.order_by(*ordering(order)).limit(limit + 1)))
-    return window(rows, limit, lambda row: [sort_key.value_of(row) for sort_key in order], scope)
+    result = await session.execute(query.order_by(*ordering(order)).limit(limit + 1))
+    rows: list[Any] = [row[0] if len(row) == 1 else row for row in result.all()]
+
+    def key_of(row: Any) -> list[KeyValue]:
+        entity = row if isinstance(row, order[0].column.class_) else row[0]
+        return [sort_key.value_of(entity) for sort_key in order]
+
+    return window(rows, limit, key_of, scope)
 
 
 def window(
@@ -179,7 +186,7 @@ def window(
 
 
 def _encoded(value: KeyValue) -> Any:
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # a datetime too
         return value.isoformat()
     if isinstance(value, UUID):
         return value.hex
@@ -194,6 +201,10 @@ def _decoded(value: Any, kind: type) -> KeyValue:
         if moment.tzinfo is None:
             raise ValueError(value)
         return moment
+    if kind is date:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        return date.fromisoformat(value)
     if kind is UUID:
         if not isinstance(value, str):
             raise TypeError(value)

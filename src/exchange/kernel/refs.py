@@ -49,13 +49,10 @@ class Names:
         schools: Iterable[UUID | None] = (),
         members: Iterable[UUID | None] = (),
     ) -> Names:
-        school_query, member_query = _queries(schools, members)
-        school_names: dict[UUID, str] = {}
-        member_names: dict[UUID, str] = {}
-        if school_query is not None:
-            school_names = {row.id: row.name for row in await session.execute(school_query)}
-        if member_query is not None:
-            member_names = {row.id: row.name for row in await session.execute(member_query)}
+        school_names, member_names = [
+            {row.id: row.name for row in await session.execute(query)} if query is not None else {}
+            for query in _queries(schools, members)
+        ]
         return cls(school_names, member_names)
 
     @classmethod
@@ -67,13 +64,10 @@ class Names:
         members: Iterable[UUID | None] = (),
     ) -> Names:
         """`load` for code already running in `AsyncSession.run_sync`."""
-        school_query, member_query = _queries(schools, members)
-        school_names: dict[UUID, str] = {}
-        member_names: dict[UUID, str] = {}
-        if school_query is not None:
-            school_names = {row.id: row.name for row in db.execute(school_query)}
-        if member_query is not None:
-            member_names = {row.id: row.name for row in db.execute(member_query)}
+        school_names, member_names = [
+            {row.id: row.name for row in db.execute(query)} if query is not None else {}
+            for query in _queries(schools, members)
+        ]
         return cls(school_names, member_names)
 
     def school(self, school_id: UUID) -> SchoolRef:

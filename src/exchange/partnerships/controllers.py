@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.kernel import paging
 from exchange.kernel.refs import SchoolRef
 from exchange.models import CodeOfConductVersion, Member, PartnershipStatus
 from exchange.openapi import problems
@@ -131,8 +132,13 @@ class PartnershipController(Controller):
         partnerships: NamedDependency[PartnershipService],
         identity: NamedDependency[Identity],
         status: FromQuery[PartnershipStatus | None] = None,
-    ) -> list[PartnershipOut]:
-        return [partnership_out(v) for v in await partnerships.list_for(identity, status=status)]
+        limit: paging.Limit = paging.DEFAULT_LIMIT,
+        cursor: paging.Cursor = None,
+    ) -> paging.Page[PartnershipOut]:
+        views, next_cursor = await partnerships.list_for(
+            identity, status=status, limit=limit, cursor=cursor
+        )
+        return paging.Page(items=[partnership_out(v) for v in views], next_cursor=next_cursor)
 
     @get(
         "/{partnership_id:uuid}",

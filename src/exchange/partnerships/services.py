@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +33,7 @@ from exchange.events import (
     PartnershipWithdrawn,
 )
 from exchange.i18n import LazyText, _, lazy_gettext
+from exchange.kernel import paging
 from exchange.models import Member, Partnership, PartnershipStatus, School
 from exchange.partnerships.conduct import CodeOfConductService
 from exchange.partnerships.letter import invitation_letter, letter_filename
@@ -136,6 +138,13 @@ class PartnershipView:
         return self.members.get(member_id) if member_id else None
 
 
+# Newest invitation first.
+PARTNERSHIP_ORDER = (
+    paging.SortKey(Partnership.invited_at, datetime, descending=True),
+    paging.SortKey(Partnership.id, UUID, descending=True),
+)
+
+
 class PartnershipService:
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
         self.session = session
@@ -147,17 +156,27 @@ class PartnershipService:
     # --- reading -----------------------------------------------------------------------
 
     async def list_for(
-        self, identity: Identity, *, status: PartnershipStatus | None = None
-    ) -> list[PartnershipView]:
+        self,
+        identity: Identity,
+        *,
+        status: PartnershipStatus | None = None,
+        limit: int = paging.DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> tuple[list[PartnershipView], str | None]:
+        """A page of the school's partnerships, newest invitation first, and the cursor
+        after it."""
         query = select(Partnership).where(partnerships_visible_to(identity))
         if status is not None:
             query = query.where(Partnership.status == status.value)
-        partnerships = list(
-            await self.session.scalars(
-                query.order_by(Partnership.invited_at.desc(), Partnership.id.desc())
-            )
+        page = await paging.fetch(
+            self.session,
+            query,
+            PARTNERSHIP_ORDER,
+            limit=limit,
+            cursor=cursor,
+            scope=paging.fingerprint("partnerships", status),
         )
-        return await self._views(identity, partnerships)
+        return await self._views(identity, page.rows), page.next_cursor
 
     async def get(self, identity: Identity, partnership_id: UUID) -> PartnershipView:
         partnership = await self.session.get(Partnership, partnership_id)

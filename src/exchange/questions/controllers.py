@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.kernel import paging
 from exchange.openapi import problems
 from exchange.questions.schemas import AnswerCreate, QuestionCreate, QuestionList, QuestionOut
 from exchange.questions.service import QuestionService
@@ -62,9 +63,12 @@ class QuestionController(Controller):
         questions: NamedDependency[QuestionService],
         identity: NamedDependency[Identity],
         direction: FromQuery[Literal["incoming", "outgoing"]] = "incoming",
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        limit: paging.Limit = paging.DEFAULT_LIMIT,
+        cursor: paging.Cursor = None,
     ) -> QuestionList:
-        return await questions.list_questions(identity, direction=direction, limit=limit)
+        return await questions.list_questions(
+            identity, direction=direction, limit=limit, cursor=cursor
+        )
 
     @get(
         "/{question_id:uuid}",

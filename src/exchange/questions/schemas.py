@@ -76,6 +76,9 @@ class QuestionOut(msgspec.Struct):
 
 
 class QuestionList(msgspec.Struct):
+    """A page of questions, newest first, and how many of this direction are overdue."""
+
     items: list[QuestionOut]
+    next_cursor: str | None
     direction: Literal["incoming", "outgoing"]
     overdue: int

@@ -22,6 +22,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
+from exchange.kernel import paging
 from exchange.kernel.refs import Names
 from exchange.models import (
     Member,
@@ -42,6 +43,11 @@ from exchange.questions.schemas import (
 )
 
 Direction = Literal["incoming", "outgoing"]
+# Newest first.
+QUESTION_ORDER = (
+    paging.SortKey(PartnerQuestion.created_at, datetime, descending=True),
+    paging.SortKey(PartnerQuestion.id, UUID, descending=True),
+)
 
 
 class QuestionService:
@@ -146,7 +152,12 @@ class QuestionService:
     # --- reading -----------------------------------------------------------------------
 
     async def list_questions(
-        self, identity: Identity, *, direction: Direction, limit: int
+        self,
+        identity: Identity,
+        *,
+        direction: Direction,
+        limit: int = paging.DEFAULT_LIMIT,
+        cursor: str | None = None,
     ) -> QuestionList:
         now = self.clock.now()
         side = (
@@ -154,22 +165,28 @@ class QuestionService:
             if direction == "incoming"
             else PartnerQuestion.asking_school_id == identity.school_id
         )
-        rows = (
-            await self.session.execute(
-                select(PartnerQuestion, Partnership)
-                .join(Partnership, Partnership.id == PartnerQuestion.partnership_id)
-                .where(side, policy.questions_visible_to(identity))
-                .order_by(PartnerQuestion.created_at.desc(), PartnerQuestion.id.desc())
-                .limit(limit)
-            )
-        ).all()
+        page = await paging.fetch(
+            self.session,
+            select(PartnerQuestion, Partnership)
+            .join(Partnership, Partnership.id == PartnerQuestion.partnership_id)
+            .where(side, policy.questions_visible_to(identity)),
+            QUESTION_ORDER,
+            limit=limit,
+            cursor=cursor,
+            scope=paging.fingerprint("questions", direction),
+        )
         overdue = await self.session.scalar(
             select(func.count())
             .select_from(PartnerQuestion)
             .where(side, policy.questions_visible_to(identity), waiting.overdue(now))
         )
-        items = await self._views(identity, [(q, p) for q, p in rows], now)
-        return QuestionList(items=items, direction=direction, overdue=int(overdue or 0))
+        items = await self._views(identity, [(q, p) for q, p in page.rows], now)
+        return QuestionList(
+            items=items,
+            next_cursor=page.next_cursor,
+            direction=direction,
+            overdue=int(overdue or 0),
+        )
 
     async def get(self, identity: Identity, question_id: UUID) -> QuestionOut:
         question, partnership = await self._visible(identity, question_id)

@@ -25,6 +25,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import DomainError, PayloadTooLarge
 from exchange.i18n import _
+from exchange.kernel import paging
 from exchange.models import Resource
 from exchange.openapi import problems
 from exchange.resources.download import describe_version, serve_version
@@ -223,8 +224,12 @@ class ResourceController(Controller):
         identity: NamedDependency[Identity],
         resources: NamedDependency[ResourceService],
         resource_id: FromPath[UUID],
-    ) -> Response[list[VersionOut]]:
-        resource, versions = await resources.versions(identity, resource_id)
+        limit: paging.Limit = paging.DEFAULT_LIMIT,
+        cursor: paging.Cursor = None,
+    ) -> Response[paging.Page[VersionOut]]:
+        resource, versions = await resources.versions(
+            identity, resource_id, limit=limit, cursor=cursor
+        )
         return _private(versions, resource)
 
     @get(

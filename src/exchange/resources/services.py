@@ -29,6 +29,7 @@ from exchange.config import Settings
 from exchange.database import run_read
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
+from exchange.kernel import paging
 from exchange.kernel.refs import Names
 from exchange.models import (
     Forward,
@@ -62,6 +63,8 @@ from exchange.resources.upload import StoredFile, UploadReceiver
 from exchange.reuse import notices
 from exchange.search.index import SearchIndex, text_extraction_in
 from exchange.text.extraction_job import queue_text_extraction
+
+VERSION_ORDER = (paging.SortKey(ResourceVersion.number, int, descending=True),)
 
 # A chain of adaptations longer than this is shown cut (it cannot loop: an original
 # exists before what is derived from it, but rows can be edited by hand).
@@ -99,23 +102,35 @@ class ResourceService:
         )
 
     async def versions(
-        self, identity: Identity, resource_id: UUID
-    ) -> tuple[Resource, list[VersionOut]]:
+        self,
+        identity: Identity,
+        resource_id: UUID,
+        *,
+        limit: int = paging.DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> tuple[Resource, paging.Page[VersionOut]]:
         resource = await self.get(identity, resource_id)
         await self.record_read(identity, resource, "versions")
-        return resource, await self.history(resource)
+        return resource, await self.history(resource, limit=limit, cursor=cursor)
 
-    async def history(self, resource: Resource) -> list[VersionOut]:
+    async def history(
+        self, resource: Resource, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+    ) -> paging.Page[VersionOut]:
         """The versions of a resource the caller has already read (`get`), newest first:
         the resource page shows them with its metadata, read and audited once."""
-        rows = await self.session.scalars(
-            select(ResourceVersion)
-            .where(ResourceVersion.resource_id == resource.id)
-            .order_by(ResourceVersion.number.desc())
+        page = await paging.fetch(
+            self.session,
+            select(ResourceVersion).where(ResourceVersion.resource_id == resource.id),
+            VERSION_ORDER,
+            limit=limit,
+            cursor=cursor,
+            scope=paging.fingerprint("versions", resource.id),
         )
-        versions = list(rows)
+        versions: list[ResourceVersion] = page.rows
         names = await Names.load(self.session, members=[v.uploaded_by_id for v in versions])
-        return [self._version_out(v, names) for v in versions]
+        return paging.Page(
+            items=[self._version_out(v, names) for v in versions], next_cursor=page.next_cursor
+        )
 
     async def version_to_download(
         self, identity: Identity, resource_id: UUID, number: int | None = None

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.kernel import paging
 from exchange.openapi import problems
 from exchange.reuse.forwards import ForwardService
 from exchange.reuse.grants import GrantService
@@ -93,8 +94,10 @@ class ResourceReuseController(Controller):
         grants: NamedDependency[GrantService],
         identity: NamedDependency[Identity],
         resource_id: FromPath[UUID],
-    ) -> list[GrantOut]:
-        return await grants.list(identity, resource_id)
+        limit: paging.Limit = paging.DEFAULT_LIMIT,
+        cursor: paging.Cursor = None,
+    ) -> paging.Page[GrantOut]:
+        return await grants.list(identity, resource_id, limit=limit, cursor=cursor)
 
     @post(
         "/grants/{grant_id:uuid}/revoke",
@@ -158,10 +161,16 @@ class ReuseRequestController(Controller):
         direction: FromQuery[Literal["incoming", "outgoing"]] = "incoming",
         status: FromQuery[RequestStatus | None] = None,
         overdue: FromQuery[bool] = False,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+        limit: paging.Limit = paging.DEFAULT_LIMIT,
+        cursor: paging.Cursor = None,
     ) -> ReuseRequestList:
         return await requests.list(
-            identity, direction=direction, status=status, overdue_only=overdue, limit=limit
+            identity,
+            direction=direction,
+            status=status,
+            overdue_only=overdue,
+            limit=limit,
+            cursor=cursor,
         )
 
     @get("/{request_id:uuid}", operation_id="getReuseRequest", summary="One reuse request")

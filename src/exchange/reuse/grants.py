@@ -21,6 +21,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, NotFound
 from exchange.i18n import LazyText, _, lazy_gettext
+from exchange.kernel import paging
 from exchange.kernel.refs import Names
 from exchange.models import (
     Forward,
@@ -129,21 +130,43 @@ async def grant_views(session: AsyncSession, grants: list[Grant], now: datetime)
     return views
 
 
+GRANT_ORDER = (paging.SortKey(Grant.created_at, datetime), paging.SortKey(Grant.id, UUID))
+
+
 class GrantService:
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
         self.session = session
         self.settings = settings
         self.clock = clock
 
-    async def list(self, identity: Identity, resource_id: UUID) -> list[GrantOut]:
-        """The owner school sees every grant; another school sees the licence's and its own."""
+    async def list(
+        self,
+        identity: Identity,
+        resource_id: UUID,
+        *,
+        limit: int = paging.DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> paging.Page[GrantOut]:
+        """The owner school sees every grant; another school sees the licence's and its own.
+        The licence's grants (at most one per scope) head the first page; `limit` counts
+        those given on request, oldest first."""
         now = self.clock.now()
         resource = await policy.readable_resource(self.session, identity, resource_id, now=now)
         query = select(Grant).where(Grant.resource_id == resource.id)
         if not policy.can_see_grants_of(identity, resource):
             query = query.where(Grant.school_id == identity.school_id)
-        grants = list(await self.session.scalars(query.order_by(Grant.created_at, Grant.id)))
-        return licence_grant_views(resource) + await grant_views(self.session, grants, now)
+        page = await paging.fetch(
+            self.session,
+            query,
+            GRANT_ORDER,
+            limit=limit,
+            cursor=cursor,
+            scope=paging.fingerprint("grants", resource.id),
+        )
+        views = await grant_views(self.session, page.rows, now)
+        if cursor is None:
+            views = licence_grant_views(resource) + views
+        return paging.Page(items=views, next_cursor=page.next_cursor)
 
     async def revoke(self, identity: Identity, resource_id: UUID, grant_id: UUID) -> GrantOut:
         now = self.clock.now()

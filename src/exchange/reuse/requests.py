@@ -3,7 +3,7 @@ and always gets an answer (rule 9)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
 from exchange.i18n import LazyText, _, lazy_gettext
+from exchange.kernel import paging
 from exchange.models import (
     Grant,
     GrantSource,
@@ -79,6 +80,13 @@ REQUEST_STATUS_WORDS: dict[str, LazyText] = {
     "closed": lazy_gettext("closed"),
     "expired": lazy_gettext("expired"),
 }
+
+
+# Newest first.
+REQUEST_ORDER = (
+    paging.SortKey(ReuseRequest.created_at, datetime, descending=True),
+    paging.SortKey(ReuseRequest.id, UUID, descending=True),
+)
 
 
 class ReuseRequestService:
@@ -186,7 +194,8 @@ class ReuseRequestService:
         direction: Direction,
         status: str | None = None,
         overdue_only: bool = False,
-        limit: int = 100,
+        limit: int = paging.DEFAULT_LIMIT,
+        cursor: str | None = None,
     ) -> ReuseRequestList:
         now = self.clock.now()
         side = incoming_for(identity) if direction == "incoming" else outgoing_for(identity)
@@ -200,19 +209,27 @@ class ReuseRequestService:
             query = query.where(ReuseRequest.status == status)
         if overdue_only:
             query = query.where(overdue_condition)
-        rows = (
-            await self.session.execute(
-                query.order_by(ReuseRequest.created_at.desc(), ReuseRequest.id.desc()).limit(limit)
-            )
-        ).all()
+        page = await paging.fetch(
+            self.session,
+            query,
+            REQUEST_ORDER,
+            limit=limit,
+            cursor=cursor,
+            scope=paging.fingerprint("reuse-requests", direction, status, overdue_only),
+        )
         overdue = await self.session.scalar(
             select(func.count())
             .select_from(ReuseRequest)
             .join(Resource, Resource.id == ReuseRequest.resource_id)
             .where(side, overdue_condition)
         )
-        items = await request_views(self.session, identity, [(r, res) for r, res in rows], now)
-        return ReuseRequestList(items=items, direction=direction, overdue=int(overdue or 0))
+        items = await request_views(self.session, identity, [(r, res) for r, res in page.rows], now)
+        return ReuseRequestList(
+            items=items,
+            next_cursor=page.next_cursor,
+            direction=direction,
+            overdue=int(overdue or 0),
+        )
 
     async def _visible(self, identity: Identity, request_id: UUID) -> tuple[ReuseRequest, Resource]:
         row = (

@@ -71,7 +71,10 @@ class ReuseRequestOut(msgspec.Struct):
 
 
 class ReuseRequestList(msgspec.Struct):
+    """A page of requests, newest first, and how many of this direction are overdue."""
+
     items: list[ReuseRequestOut]
+    next_cursor: str | None
     direction: str
     overdue: int
 

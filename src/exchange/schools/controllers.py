@@ -15,6 +15,7 @@ from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.kernel import paging
 from exchange.models import School, SchoolKind, SchoolLocality
 from exchange.schools.schemas import (
     ProfileUpdate,
@@ -99,7 +100,7 @@ class SchoolController(Controller):
             str | None, QueryParameter(pattern=LANGUAGE_CODE, description="ky, ru, en, ...")
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        cursor: paging.Cursor = None,
     ) -> SchoolPage:
         page = await schools.directory(
             identity,
@@ -109,15 +110,14 @@ class SchoolController(Controller):
             kind=kind,
             language=language,
             limit=limit,
-            offset=offset,
+            cursor=cursor,
         )
         return SchoolPage(
             items=[
                 school_out(s, identity, page.open_partnerships, page.in_touch) for s in page.schools
             ],
+            next_cursor=page.next_cursor,
             total=page.total,
-            limit=limit,
-            offset=offset,
         )
 
     @get("/me", operation_id="getOwnSchool", summary="Your school and its profile")
@@ -176,6 +176,7 @@ class SchoolController(Controller):
                 )
                 for s in found.ranked
             ],
+            next_cursor=None,
             hint=found.hint,
         )
 

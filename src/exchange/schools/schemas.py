@@ -80,10 +80,11 @@ class SchoolOut(msgspec.Struct):
 
 
 class SchoolPage(msgspec.Struct):
+    """A page of the directory, by name, and how many schools match in all."""
+
     items: list[SchoolOut]
+    next_cursor: str | None
     total: int
-    limit: int
-    offset: int
 
 
 class QuestionOut(msgspec.Struct):
@@ -116,5 +117,9 @@ class SuggestionOut(msgspec.Struct):
 
 
 class SuggestionsOut(msgspec.Struct):
+    """The best matches, best first: a short list (at most `limit`), never more pages,
+    so `next_cursor` is always null."""
+
     items: list[SuggestionOut]
+    next_cursor: None
     hint: str | None = None

@@ -15,6 +15,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
+from exchange.kernel import paging
 from exchange.kernel.text import LIKE_ESCAPE, contains_pattern, fold
 from exchange.models import Partnership, School, SchoolKind, SchoolLocality
 from exchange.partnerships.content import SelfAssessment, load_self_assessment
@@ -28,6 +29,7 @@ from exchange.schools.schemas import ProfileUpdate
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+DIRECTORY_ORDER = (paging.SortKey(School.name, str), paging.SortKey(School.id, UUID))
 MAX_SUGGESTIONS = 50
 # Suggestions are scored in Python over at most this many recently updated profiles.
 SUGGESTION_CANDIDATES = 500
@@ -52,6 +54,7 @@ class Suggestions:
 @dataclass(frozen=True)
 class DirectoryPage:
     schools: list[School]
+    next_cursor: str | None
     total: int
     open_partnerships: dict[UUID, OpenPartnership]
     in_touch: frozenset[UUID] = frozenset()
@@ -73,15 +76,10 @@ class SchoolService:
         kind: SchoolKind | None = None,
         language: str | None = None,
         limit: int = DEFAULT_PAGE_SIZE,
-        offset: int = 0,
+        cursor: str | None = None,
     ) -> DirectoryPage:
-        """Every member may browse the directory: it shows schools, never their members."""
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidInput(
-                _("'limit' must be between 1 and {MAX_PAGE_SIZE}.", MAX_PAGE_SIZE=MAX_PAGE_SIZE)
-            )
-        if offset < 0:
-            raise InvalidInput(_("'offset' cannot be negative."))
+        """Every member may browse the directory: it shows schools, never their members.
+        A page of the schools that match, by name, and how many match in all."""
         conditions: list[ColumnElement[bool]] = [
             School.search_text.like(contains_pattern(word), escape=LIKE_ESCAPE)
             for word in fold(q).split()
@@ -102,17 +100,17 @@ class SchoolService:
         total = await self.session.scalar(
             select(func.count()).select_from(School).where(*conditions)
         )
-        schools = list(
-            await self.session.scalars(
-                select(School)
-                .where(*conditions)
-                .order_by(School.name, School.id)
-                .limit(limit)
-                .offset(offset)
-            )
+        page = await paging.fetch(
+            self.session,
+            select(School).where(*conditions),
+            DIRECTORY_ORDER,
+            limit=limit,
+            cursor=cursor,
+            scope=paging.fingerprint("schools", q, region, locality, kind, language),
         )
         return DirectoryPage(
-            schools=schools,
+            schools=page.rows,
+            next_cursor=page.next_cursor,
             total=int(total or 0),
             open_partnerships=await self.open_partnerships(identity),
             in_touch=await self.schools_in_touch(identity),

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.accounts.first_run import FirstRunService
 from exchange.clock import Clock
 from exchange.dashboard.services import DashboardService
+from exchange.kernel import paging
 from exchange.notifications.controllers import notification_out, provide_inbox
 from exchange.notifications.service import InboxService
 from exchange.reuse.controllers import provide_requests
@@ -42,9 +43,11 @@ class HomeController(Controller):
         identity = page.require_member()
         dashboard = await DashboardService(db_session, page.settings, clock).show(identity)
         await db_session.commit()
-        incoming = await requests.list(identity, direction="incoming", status="pending")
+        incoming = await requests.list(
+            identity, direction="incoming", status="pending", limit=paging.MAX_LIMIT
+        )
         waiting = sorted(incoming.items, key=lambda r: (not r.overdue, r.respond_by))
-        outgoing = await requests.list(identity, direction="outgoing")
+        outgoing = await requests.list(identity, direction="outgoing", limit=paging.MAX_LIMIT)
         answers = [r for r in outgoing.items if r.status in {"approved", "denied", "closed"}]
         return page.render(
             "home.html",

@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.errors import DomainError
+from exchange.kernel import paging
 from exchange.reuse.controllers import provide_requests
 from exchange.reuse.requests import ReuseRequestService
 from exchange.reuse.schemas import DecisionIn
@@ -50,8 +51,8 @@ class RequestPages(Controller):
         status_code: int = 200,
     ) -> Any:
         identity = page.require_member()
-        incoming = await requests.list(identity, direction="incoming")
-        outgoing = await requests.list(identity, direction="outgoing")
+        incoming = await requests.list(identity, direction="incoming", limit=paging.MAX_LIMIT)
+        outgoing = await requests.list(identity, direction="outgoing", limit=paging.MAX_LIMIT)
         # Overdue first, then the nearest answer-by date: what must be done first on top.
         waiting = sorted(
             (r for r in incoming.items if r.status == "pending"),

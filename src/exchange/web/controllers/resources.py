@@ -24,6 +24,7 @@ from exchange.errors import (
     RuleRefusal,
     UnsupportedMediaType,
 )
+from exchange.kernel import paging
 from exchange.models import PartnershipStatus
 from exchange.partnerships.services import PartnershipService
 from exchange.resources.controllers import incoming_form, provide_resource_service
@@ -47,14 +48,19 @@ SCOPES = ("adapt", "share", "publish")
 async def _partners(page: Page, session: AsyncSession, clock: Clock) -> list[tuple[UUID, str]]:
     """The school's active partners, as (id, name), for `shared_with` and forwarding."""
     identity = page.require_member()
-    views = await PartnershipService(session, page.settings, clock).list_for(
-        identity, status=PartnershipStatus.ACTIVE
-    )
+    partnerships = PartnershipService(session, page.settings, clock)
     partners: dict[UUID, str] = {}
-    for view in views:
-        for school_id, school in view.schools.items():
-            if school_id != identity.school_id:
-                partners[school_id] = school.name
+    cursor: str | None = None
+    while True:
+        views, cursor = await partnerships.list_for(
+            identity, status=PartnershipStatus.ACTIVE, limit=paging.MAX_LIMIT, cursor=cursor
+        )
+        for view in views:
+            for school_id, school in view.schools.items():
+                if school_id != identity.school_id:
+                    partners[school_id] = school.name
+        if cursor is None:
+            break
     return sorted(partners.items(), key=lambda item: item[1].casefold())
 
 
@@ -182,9 +188,13 @@ class ResourcePages(Controller):
         resource = await resources.get(identity, resource_id)
         await resources.record_read(identity, resource, "metadata")
         described = await resources.describe(identity, resource)
-        versions = await resources.history(resource)
+        versions = (await resources.history(resource, limit=paging.MAX_LIMIT)).items
         owner = policy.is_owner_school(identity, resource)
-        grants = await GrantService(session, settings, clock).list(identity, resource_id)
+        grants = (
+            await GrantService(session, settings, clock).list(
+                identity, resource_id, limit=paging.MAX_LIMIT
+            )
+        ).items
         context: dict[str, Any] = {
             "resource": described,
             "versions": versions,
@@ -207,7 +217,7 @@ class ResourcePages(Controller):
         }
         if owner:
             incoming = await ReuseRequestService(session, settings, clock).list(
-                identity, direction="incoming"
+                identity, direction="incoming", limit=paging.MAX_LIMIT
             )
             context["requests"] = [r for r in incoming.items if r.resource.id == resource.id]
             # Where it went on from partners: the owner's view (the page shows it there).
