@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from exchange.accounts.services import AccountService
 from exchange.clock import SystemClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 
 PASSWORD = "a long enough password"
@@ -99,7 +100,9 @@ class SchoolFactory:
         email = f"admin{number}@school{number}.kg"
         engine = create_engine(self.settings)
         try:
-            async with create_session_factory(engine)() as session:
+            async with create_session_factory(
+                engine, consequences=build_consequences()
+            )() as session:
                 school, _admin = await AccountService(
                     session, self.settings, SystemClock()
                 ).create_school(

@@ -19,6 +19,7 @@ import httpx
 from exchange.accounts.services import AccountService
 from exchange.clock import SystemClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from tests.actors import PASSWORD
 
@@ -77,7 +78,7 @@ async def create_school(
     tests' parameters, which the server then verifies with. Returns the school's id."""
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with create_session_factory(engine, consequences=build_consequences())() as session:
             school, _admin = await AccountService(session, settings, SystemClock()).create_school(
                 name=name,
                 admin_email=email,

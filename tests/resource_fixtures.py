@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.blobstore import BlobStore, open_blob_store
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.models import (
     AuditEvent,
@@ -222,7 +223,7 @@ async def post_raw(
 async def database(settings: Settings) -> AsyncIterator[AsyncSession]:
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with create_session_factory(engine, consequences=build_consequences())() as session:
             yield session
     finally:
         await engine.dispose()

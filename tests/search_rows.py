@@ -18,6 +18,7 @@ import magic
 
 from exchange.clock import ManualClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.models import Partnership, Resource, ResourceAuthor, ResourceShare, ResourceVersion
 from exchange.search.index import SearchIndex
@@ -65,7 +66,9 @@ class Shelf:
                 extraction = Extraction("done", body, False, None)
         engine = create_engine(self.settings)
         try:
-            async with create_session_factory(engine)() as session:
+            async with create_session_factory(
+                engine, consequences=build_consequences()
+            )() as session:
                 now = self.clock.now()
                 resource = Resource(
                     owner_school_id=school_id,
@@ -116,7 +119,9 @@ class Shelf:
     async def partnership(self, school_a: UUID, school_b: UUID, *, status: str = "active") -> UUID:
         engine = create_engine(self.settings)
         try:
-            async with create_session_factory(engine)() as session:
+            async with create_session_factory(
+                engine, consequences=build_consequences()
+            )() as session:
                 partnership = Partnership(
                     inviting_school_id=school_a,
                     invited_school_id=school_b,

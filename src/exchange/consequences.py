@@ -12,15 +12,27 @@ subscribed `after_commit` run once it is stored and never undo it.
 
 from __future__ import annotations
 
-from exchange.audit.trail import record_partnership_change, record_request_escalated
+from exchange.audit.trail import (
+    record_partnership_change,
+    record_request_change,
+    record_request_escalated,
+)
 from exchange.events import (
     EVENTS,
+    MailWritten,
+    NoticesPosted,
     PartnershipChanged,
     PartnershipEnded,
     QuestionOverdue,
+    ReuseRequestChanged,
+    ReuseRequestDecided,
+    ReuseRequestMade,
     ReuseRequestOverdue,
+    ReuseRequestWithdrawn,
 )
 from exchange.jobs.worker import JobKind
+from exchange.mail.notifications import mail_posted_notices
+from exchange.mail.outbox import send_after_commit
 from exchange.partnerships.notices import tell_the_other_school
 from exchange.questions import notices as question_notices
 from exchange.reuse import notices as reuse_notices
@@ -42,10 +54,21 @@ def build_consequences() -> Subscriptions:
     on.within_transaction(PartnershipChanged, record_partnership_change)
     on.within_transaction(PartnershipChanged, tell_the_other_school)
 
+    # Reuse requests (rule 7): the owner school's trail, and the other side's notices.
+    on.within_transaction(ReuseRequestChanged, record_request_change)
+    on.within_transaction(ReuseRequestMade, reuse_notices.request_created)
+    on.within_transaction(ReuseRequestDecided, reuse_notices.request_decided)
+    on.within_transaction(ReuseRequestWithdrawn, reuse_notices.request_withdrawn)
+
     # Rule 9: a request or question past its date, claimed once by the escalation job.
     on.within_transaction(ReuseRequestOverdue, record_request_escalated)
     on.within_transaction(ReuseRequestOverdue, reuse_notices.request_overdue)
     on.within_transaction(QuestionOverdue, question_notices.question_overdue)
+
+    # Every inbox notice is also e-mailed (when SMTP is configured), written in the
+    # transaction in its recipient's language and sent once the commit has succeeded.
+    on.within_transaction(NoticesPosted, mail_posted_notices)
+    on.after_commit(MailWritten, send_after_commit)
 
     return on
 

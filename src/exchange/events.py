@@ -11,9 +11,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from exchange.accounts.identity import Identity
     from exchange.i18n import LazyText
-    from exchange.models import PartnerQuestion, Partnership, Resource, ReuseRequest
+    from exchange.models import (
+        Notification,
+        PartnerQuestion,
+        Partnership,
+        Resource,
+        ReuseRequest,
+    )
 
 
 # --- partnerships -----------------------------------------------------------------------
@@ -65,6 +73,36 @@ class PartnershipUpdated(PartnershipChanged):
     """Goals, characteristics or a coordinator changed."""
 
 
+# --- reuse requests (rule 7) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReuseRequestChanged:
+    """A request was made, answered or withdrawn by `actor`; `action` and `details` are
+    its entry in the owner school's audit trail."""
+
+    actor: Identity
+    request: ReuseRequest
+    resource: Resource
+    action: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReuseRequestMade(ReuseRequestChanged):
+    """The authors and the owner school's admins are asked."""
+
+
+@dataclass(frozen=True)
+class ReuseRequestDecided(ReuseRequestChanged):
+    """Approved (with its grant) or declined; the requesting school is told."""
+
+
+@dataclass(frozen=True)
+class ReuseRequestWithdrawn(ReuseRequestChanged):
+    """The requesting school took it back; the authors are told."""
+
+
 # --- rule 9: every request gets an answer -------------------------------------------------
 
 
@@ -83,6 +121,25 @@ class QuestionOverdue:
     question: PartnerQuestion
 
 
+# --- the inbox and mail ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoticesPosted:
+    """Notices were added to members' inboxes (`exchange.notifications.service`)."""
+
+    notifications: list[Notification]
+
+
+@dataclass(frozen=True)
+class MailWritten:
+    """E-mails to send through the SMTP server `smtp_url` names, once the change they
+    report on is committed."""
+
+    smtp_url: str
+    messages: list[EmailMessage]
+
+
 EVENTS: tuple[type, ...] = (
     PartnershipInvited,
     PartnershipAccepted,
@@ -90,6 +147,11 @@ EVENTS: tuple[type, ...] = (
     PartnershipWithdrawn,
     PartnershipEnded,
     PartnershipUpdated,
+    ReuseRequestMade,
+    ReuseRequestDecided,
+    ReuseRequestWithdrawn,
     ReuseRequestOverdue,
     QuestionOverdue,
+    NoticesPosted,
+    MailWritten,
 )

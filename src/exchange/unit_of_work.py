@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import structlog
+from sqlalchemy import event as orm_events
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
@@ -83,12 +84,26 @@ def _for(table: dict[type, list[Handler]], event_type: type) -> list[Handler]:
 class UnitOfWork:
     """The events recorded on one session, and the commit that carries them."""
 
-    def __init__(self, session: AsyncSession, clock: Clock, subscriptions: Subscriptions) -> None:
+    def __init__(
+        self, session: AsyncSession, clock: Clock | None, subscriptions: Subscriptions
+    ) -> None:
         self.session = session
-        self.clock = clock
+        self._clock = clock
         self.subscriptions = subscriptions
         self._pending: list[Any] = []
         self._published: list[Any] = []
+        orm_events.listen(session.sync_session, "after_soft_rollback", self._after_rollback)
+
+    @property
+    def clock(self) -> Clock:
+        """The clock of the service that made the unit of work (the app's clock)."""
+        if self._clock is None:
+            raise RuntimeError("No service with a clock has used this unit of work.")
+        return self._clock
+
+    def _after_rollback(self, _session: Any, previous_transaction: Any) -> None:
+        if previous_transaction.parent is None:  # the outermost transaction ended
+            self.discard()
 
     @property
     def settings(self) -> Settings | None:
@@ -140,11 +155,14 @@ def subscriptions_of(session: AsyncSession) -> Subscriptions:
     return subscriptions
 
 
-def unit_of_work(session: AsyncSession, clock: Clock) -> UnitOfWork:
-    """The session's unit of work, made on first use."""
+def unit_of_work(session: AsyncSession, clock: Clock | None = None) -> UnitOfWork:
+    """The session's unit of work, made on first use. Services give their clock; code
+    without one (composing a mail) may leave it out."""
     info = session.sync_session.info
     unit = info.get(_UNIT_INFO_KEY)
     if not isinstance(unit, UnitOfWork):
         unit = UnitOfWork(session, clock, subscriptions_of(session))
         info[_UNIT_INFO_KEY] = unit
+    elif unit._clock is None:
+        unit._clock = clock
     return unit

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from exchange.clock import ManualClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.models import AccessToken, Member
 from tests.actors import PASSWORD, SchoolFactory
@@ -94,7 +95,7 @@ async def test_tokens_and_passwords_are_stored_only_as_hashes(
     school = await schools.create()
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with create_session_factory(engine, consequences=build_consequences())() as session:
             member = await session.scalar(select(Member).where(Member.id == school.admin.member_id))
             hashes = list(await session.scalars(select(AccessToken.token_hash)))
     finally:

@@ -38,6 +38,7 @@ from sqlalchemy import select
 
 from exchange.accounts.identity import Identity
 from exchange.clock import ManualClock
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.errors import Conflict, DomainError, InvalidInput, NotFound, RuleRefusal
 from exchange.models import (
@@ -226,7 +227,9 @@ class ConductMachine(RuleBasedStateMachine):
         self.settings = base_settings(self.folder)
         self.clock = ManualClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
         self.engine = create_engine(self.settings)
-        self.sessions = create_session_factory(self.engine, self.settings)
+        self.sessions = create_session_factory(
+            self.engine, self.settings, consequences=build_consequences()
+        )
         self.model = Model()
         self.school_ids: list[uuid.UUID] = []
         self.admins: list[Identity] = []

@@ -10,6 +10,7 @@ import pytest
 from exchange.accounts.services import AccountService
 from exchange.clock import SystemClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.errors import InvalidInput
 from tests.actors import SchoolFactory
@@ -85,7 +86,7 @@ async def test_a_school_and_its_first_admin_are_named_in_visible_letters(
 ) -> None:
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with create_session_factory(engine, consequences=build_consequences())() as session:
             service = AccountService(session, settings, SystemClock())
             school, admin = await service.create_school(
                 name=f"{RLO}Ош №5 мектеби\u200b",
@@ -99,7 +100,7 @@ async def test_a_school_and_its_first_admin_are_named_in_visible_letters(
                 "Osh",
                 "Директор",
             )
-        async with create_session_factory(engine)() as session:
+        async with create_session_factory(engine, consequences=build_consequences())() as session:
             with pytest.raises(InvalidInput):
                 await AccountService(session, settings, SystemClock()).create_school(
                     name=HIDDEN, admin_email="d@x.kg", admin_password="a long enough password"

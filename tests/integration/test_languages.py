@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.models import Notification
 from tests.actors import Actor, SchoolFactory
@@ -166,7 +167,7 @@ async def test_notices_stored_before_translation_stay_readable(
     school = await schools.create()
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with create_session_factory(engine, consequences=build_consequences())() as session:
             session.add(
                 Notification(
                     recipient_member_id=school.admin.member_id,

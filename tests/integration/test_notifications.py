@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import ManualClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.notifications.service import notify_members, notify_school_admins
 from tests.actors import Actor, SchoolFactory
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.every_database
 async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as db:
+        async with create_session_factory(engine, consequences=build_consequences())() as db:
             yield db
     finally:
         await engine.dispose()

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock, ManualClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.events import PartnershipEnded
 from exchange.models import AuditEvent, MemberRole, Partnership, Resource, ResourceShare
@@ -44,7 +45,7 @@ def clock(clock: ManualClock) -> ManualClock:
 async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as db:
+        async with create_session_factory(engine, consequences=build_consequences())() as db:
             yield db
     finally:
         await engine.dispose()

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from exchange.app import create_app
 from exchange.clock import ManualClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.models import PasswordLink
 from tests.actors import PASSWORD, SchoolFactory, SchoolHandle
@@ -136,7 +137,7 @@ async def test_links_are_stored_only_as_hashes(schools: SchoolFactory, settings:
     token = token_of(added["set_password_url"])
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with create_session_factory(engine, consequences=build_consequences())() as session:
             links = list(await session.scalars(select(PasswordLink)))
     finally:
         await engine.dispose()

@@ -20,6 +20,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from exchange.clock import ManualClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from tests.actors import PASSWORD, SchoolFactory
 from tests.apps import RunningApps
@@ -181,7 +182,7 @@ async def test_addresses_and_accounts_are_stored_only_as_hashes(
 
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with create_session_factory(engine, consequences=build_consequences())() as session:
             known = list(await session.scalars(select(KnownSignInAddress)))
             throttles = list(await session.scalars(select(SignInThrottle)))
     finally:

@@ -12,6 +12,7 @@ from exchange.consequences import build_consequences, job_kinds, subscriber_tabl
 
 AUDIT_PARTNERSHIP = "exchange.audit.trail.record_partnership_change"
 TELL_PARTNER = "exchange.partnerships.notices.tell_the_other_school"
+AUDIT_REQUEST = "exchange.audit.trail.record_request_change"
 END_WHAT_RESTED = "exchange.reuse.partnership_end.end_what_rested_on_it"
 
 PARTNERSHIP_MOVE = {"within": [AUDIT_PARTNERSHIP, TELL_PARTNER], "after": []}
@@ -26,6 +27,18 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "after": [],
     },
     "PartnershipUpdated": PARTNERSHIP_MOVE,
+    "ReuseRequestMade": {
+        "within": ["exchange.reuse.notices.request_created", AUDIT_REQUEST],
+        "after": [],
+    },
+    "ReuseRequestDecided": {
+        "within": ["exchange.reuse.notices.request_decided", AUDIT_REQUEST],
+        "after": [],
+    },
+    "ReuseRequestWithdrawn": {
+        "within": ["exchange.reuse.notices.request_withdrawn", AUDIT_REQUEST],
+        "after": [],
+    },
     "ReuseRequestOverdue": {
         "within": [
             "exchange.audit.trail.record_request_escalated",
@@ -34,6 +47,8 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "after": [],
     },
     "QuestionOverdue": {"within": ["exchange.questions.notices.question_overdue"], "after": []},
+    "NoticesPosted": {"within": ["exchange.mail.notifications.mail_posted_notices"], "after": []},
+    "MailWritten": {"within": [], "after": ["exchange.mail.outbox.send_after_commit"]},
 }
 
 

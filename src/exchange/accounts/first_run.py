@@ -22,6 +22,7 @@ from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
 from exchange.models import Member, School, SetupCode
+from exchange.unit_of_work import unit_of_work
 
 PURPOSE: Final = "first_school"
 # Letters and digits that cannot be mistaken for each other when read off a console.
@@ -61,7 +62,7 @@ class FirstRunService:
         self.session.add(
             SetupCode(purpose=PURPOSE, code_hash=_digest(code), created_at=self.clock.now())
         )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return code
 
     async def create_first_school(

@@ -27,6 +27,7 @@ from exchange.i18n.catalogs import SOURCE_LANGUAGE
 from exchange.mail.notifications import SIGNATURE
 from exchange.mail.outbox import compose, queue_mail
 from exchange.models import Member, PasswordLink
+from exchange.unit_of_work import unit_of_work
 
 JOIN = "join"
 RESET = "reset"
@@ -83,7 +84,7 @@ async def issue_link(
     )
     url = link_url(settings, token)
     mail = link_mail(settings, member, school_name, url, expires_at, purpose, language)
-    mailed = queue_mail(session, [mail]) > 0
+    mailed = queue_mail(unit_of_work(session), [mail]) > 0
     return IssuedLink(url=url, expires_at=expires_at, mailed=mailed)
 
 

@@ -28,6 +28,7 @@ from exchange.kernel import paging
 from exchange.models import AccessToken, Member, MemberRole, PasswordLink, School
 from exchange.policy import require_admin
 from exchange.search.index import SearchIndex
+from exchange.unit_of_work import unit_of_work
 
 MEMBER_ORDER = (paging.SortKey(Member.full_name, str), paging.SortKey(Member.email, str))
 
@@ -96,7 +97,7 @@ class AccountService:
             role=MemberRole.ADMIN,
             position=None,
         )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return school, admin
 
     async def add_member(
@@ -121,7 +122,7 @@ class AccountService:
         link = None
         if password is None:
             link = await self._issue_link(identity, member, password_links.JOIN)
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return member, link
 
     async def issue_password_reset(self, identity: Identity, member_id: UUID) -> IssuedLink:
@@ -137,7 +138,7 @@ class AccountService:
                 _("This member's account is disabled. Enable it first, then make a new link.")
             )
         link = await self._issue_link(identity, member, password_links.RESET)
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return link
 
     async def _issue_link(self, identity: Identity, member: Member, purpose: str) -> IssuedLink:
@@ -266,7 +267,7 @@ class AccountService:
                 .where(AccessToken.member_id == member.id, AccessToken.revoked_at.is_(None))
                 .values(revoked_at=self.clock.now())
             )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return member
 
     async def update_member(
@@ -296,7 +297,7 @@ class AccountService:
                 # Authors' names are indexed with their resources: a search by the new
                 # name finds them, by the old one no longer, from this commit on.
                 await SearchIndex(self.session).refresh_authored_by(member.id)
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return member
 
     async def read_me(self, identity: Identity) -> Member:
@@ -329,7 +330,7 @@ class AccountService:
         )
         # The reads end here: the counting transaction below starts with its first write,
         # so on SQLite it waits its turn instead of failing on a stale snapshot.
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         counters = throttle.counters_for(self.settings, email, address, known_address=known)
         await throttle.count_attempt(self.session, self.settings, counters, now)
         valid = await verify_password(member.password_hash if member else None, password)
@@ -348,7 +349,7 @@ class AccountService:
         self.session.add(
             AccessToken(member_id=member.id, token_hash=token_digest(token), expires_at=expires_at)
         )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return IssuedToken(token=token, expires_at=expires_at)
 
     async def sign_out(self, identity: Identity) -> None:
@@ -357,7 +358,7 @@ class AccountService:
             .where(AccessToken.id == identity.token_id)
             .values(revoked_at=self.clock.now())
         )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
 
     # --- passwords ----------------------------------------------------------------------
 
@@ -418,7 +419,7 @@ class AccountService:
                 "sign_ins_ended": ended,
             },
         )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
 
     async def change_password(
         self, identity: Identity, current_password: str, new_password: str, address: str | None
@@ -428,7 +429,7 @@ class AccountService:
         check_password_rules(new_password)
         member = await self.get_me(identity)
         now = self.clock.now()
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         counters = throttle.counters_for(self.settings, member.email, address, known_address=True)
         await throttle.count_attempt(self.session, self.settings, counters, now)
         if not await verify_password(member.password_hash, current_password):
@@ -454,7 +455,7 @@ class AccountService:
             actor=identity,
             details={"member_id": str(member.id), "sign_ins_ended": ended},
         )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
 
 
 def refuse_unusable_link(link: PasswordLink, now: datetime) -> None:

@@ -52,6 +52,7 @@ from exchange.policy import (
     require_partnership_takes_activities,
     require_partnership_visible,
 )
+from exchange.unit_of_work import unit_of_work
 
 NO_SUCH_ACTIVITY = lazy_gettext("No such activity among your school's partnerships.")
 ONLY_PLANNED = lazy_gettext(
@@ -172,7 +173,7 @@ class ActivityService:
         self.session.add(activity)
         await self.session.flush()
         await self._notify(identity, activity, "activity.planned")
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return (await self._views(identity, partnership, [activity]))[0]
 
     async def update(
@@ -226,7 +227,7 @@ class ActivityService:
                 "activity.changed",
                 also=was_named - set(activity.responsible_member_ids),
             )
-            await self.session.commit()
+            await unit_of_work(self.session, self.clock).commit()
         return (await self._views(identity, partnership, [activity]))[0]
 
     async def mark_done(self, identity: Identity, activity_id: UUID) -> ActivityView:
@@ -246,7 +247,7 @@ class ActivityService:
         await self.session.flush()
         if target is ActivityStatus.CANCELLED:
             await self._notify(identity, activity, "activity.cancelled")
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return (await self._views(identity, partnership, [activity]))[0]
 
     # --- evaluating --------------------------------------------------------------------
@@ -295,7 +296,7 @@ class ActivityService:
         except IntegrityError as exc:  # the same school's second evaluation at once
             await self.session.rollback()
             raise _evaluated_twice() from exc
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return await self.get(identity, activity_id)
 
     # --- the parts ---------------------------------------------------------------------

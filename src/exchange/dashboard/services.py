@@ -33,6 +33,7 @@ from exchange.models import (
 )
 from exchange.questions import waiting
 from exchange.reuse.requests import incoming_for, outgoing_for
+from exchange.unit_of_work import unit_of_work
 
 FIRST_LOOK_WINDOW = timedelta(days=14)
 LATEST = 10
@@ -168,7 +169,7 @@ class DashboardService:
         else:
             self.session.add(DashboardVisit(member_id=identity.member_id, seen_at=now))
         try:
-            await self.session.commit()
+            await unit_of_work(self.session, self.clock).commit()
         except IntegrityError:
             # Two looks at the same moment from two tabs: either one is the last look.
             await self.session.rollback()

@@ -1,7 +1,8 @@
 """Every inbox notification also goes out by e-mail when an SMTP server is configured.
 
-The notifications service calls `email_notifications` for what it adds; the mail is
-queued on the same session and leaves only when the notification is committed.
+`mail_posted_notices` follows `NoticesPosted` within the transaction: it writes each
+e-mail then, in its recipient's language, and records them as `MailWritten`, which is
+sent only once the notices are committed (`exchange.mail.outbox`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange.events import NoticesPosted
 from exchange.i18n import _, lazy_gettext, resolve_language, using_language
 from exchange.mail.outbox import compose, queue_mail, settings_of
 from exchange.models import Member, Notification, School
+from exchange.unit_of_work import UnitOfWork
 
 SIGNATURE = lazy_gettext("— The partner-school exchange")
 SUBJECT_CHARS = 140
@@ -34,8 +36,13 @@ def subject_of(notification: Notification) -> str:
     return subject
 
 
-async def email_notifications(session: AsyncSession, notifications: Sequence[Notification]) -> int:
-    """Queue one e-mail per notification (sent after commit); returns how many."""
+async def mail_posted_notices(uow: UnitOfWork, event: NoticesPosted) -> None:
+    await email_notifications(uow, event.notifications)
+
+
+async def email_notifications(uow: UnitOfWork, notifications: Sequence[Notification]) -> int:
+    """Write one e-mail per notification (sent after commit); returns how many."""
+    session = uow.session
     settings = settings_of(session)
     if settings is None or not settings.smtp_url or not notifications:
         return 0
@@ -74,4 +81,4 @@ async def email_notifications(session: AsyncSession, notifications: Sequence[Not
                     language=language,
                 )
             )
-    return queue_mail(session, messages)
+    return queue_mail(uow, messages)

@@ -1,9 +1,9 @@
 """Mail leaves only after the change it reports on is committed.
 
-Services queue messages on their database session. When that session commits, the
-batch is sent in the background; when it rolls back, the batch is dropped. So a
-mail server that is down never undoes a decision, and a decision that failed is
-never announced.
+Messages are recorded on the unit of work (`MailWritten`); `send_after_commit` follows
+that event after the commit (`exchange.consequences`) and sends the batch in the
+background; a rollback drops it with the rest of the unit of work. So a mail server
+that is down never undoes a decision, and a decision that failed is never announced.
 """
 
 from __future__ import annotations
@@ -11,20 +11,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from email.message import EmailMessage
-from typing import Any
 
 import structlog
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from exchange.config import Settings
 from exchange.database import SETTINGS_INFO_KEY
+from exchange.events import MailWritten
 from exchange.mail.smtp import SmtpTarget, send_messages
+from exchange.unit_of_work import UnitOfWork
 
 logger = structlog.get_logger("exchange.mail")
 
-_PENDING = "exchange.mail.pending"
 _in_flight: set[asyncio.Task[int]] = set()
 
 
@@ -47,45 +46,26 @@ def settings_of(session: AsyncSession | Session) -> Settings | None:
     return settings if isinstance(settings, Settings) else None
 
 
-def queue_mail(session: AsyncSession | Session, messages: Iterable[EmailMessage]) -> int:
-    """Queue messages to go out when `session` commits.
+def queue_mail(uow: UnitOfWork, messages: Iterable[EmailMessage]) -> int:
+    """Record messages to go out once `uow` commits; returns how many.
 
-    Nothing is queued when the session's settings name no SMTP server.
+    Nothing is recorded when the session's settings name no SMTP server.
     """
-    settings = settings_of(session)
+    settings = settings_of(uow.session)
     if settings is None or not settings.smtp_url:
         return 0
-    target = SmtpTarget.from_url(settings.smtp_url)
-    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
-    batch: list[tuple[SmtpTarget, EmailMessage]] = sync_session.info.setdefault(_PENDING, [])
-    before = len(batch)
-    batch.extend((target, message) for message in messages)
-    return len(batch) - before
+    batch = list(messages)
+    if batch:
+        uow.record(MailWritten(settings.smtp_url, batch))
+    return len(batch)
 
 
-@event.listens_for(Session, "after_commit")
-def _dispatch_after_commit(session: Session) -> None:
-    batch: list[tuple[SmtpTarget, EmailMessage]] = session.info.pop(_PENDING, [])
-    if not batch:
-        return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # a synchronous caller: nothing to run the sending on
-        logger.warning("mail dropped: no event loop", count=len(batch))
-        return
-    by_target: dict[SmtpTarget, list[EmailMessage]] = {}
-    for target, message in batch:
-        by_target.setdefault(target, []).append(message)
-    for target, messages in by_target.items():
-        task = loop.create_task(send_messages(target, messages))
-        _in_flight.add(task)
-        task.add_done_callback(_in_flight.discard)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_after_rollback(session: Session, previous_transaction: Any) -> None:
-    if previous_transaction.parent is None:  # the outermost transaction ended: drop
-        session.info.pop(_PENDING, None)
+async def send_after_commit(_uow: UnitOfWork, event: MailWritten) -> None:
+    """Send in the background: the answer to the request does not wait for the server."""
+    target = SmtpTarget.from_url(event.smtp_url)
+    task = asyncio.get_running_loop().create_task(send_messages(target, event.messages))
+    _in_flight.add(task)
+    task.add_done_callback(_in_flight.discard)
 
 
 async def drain(within_seconds: float = 30.0) -> None:
@@ -100,4 +80,4 @@ def in_flight() -> int:
     return sum(1 for task in _in_flight if not task.done())
 
 
-__all__ = ["compose", "drain", "in_flight", "queue_mail", "settings_of"]
+__all__ = ["compose", "drain", "in_flight", "queue_mail", "send_after_commit", "settings_of"]

@@ -1,7 +1,9 @@
 """Writing notifications for other domains, and reading one's own inbox.
 
 Domains call `notify_school_admins` or `notify_members` inside the transaction of the
-change they announce, so a notification exists exactly when its event does. The
+change they announce (mostly from handlers of its domain event), so a notification
+exists exactly when its event does; each call records `NoticesPosted`, which e-mail
+follows. The
 `payload` carries what the inbox shows without further look-ups: a `message` (and maybe
 a `subject`), given as sentences of `exchange.i18n` (`lazy_gettext`, one or a list of
 paragraphs). They are stored as their English message ids and parameters
@@ -25,11 +27,12 @@ from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import InvalidInput, NotFound
+from exchange.events import NoticesPosted
 from exchange.i18n import LazyText, _
 from exchange.kernel import paging
-from exchange.mail.notifications import email_notifications
 from exchange.models import Member, MemberRole, Notification
 from exchange.policy import own_notifications
+from exchange.unit_of_work import unit_of_work
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -56,7 +59,7 @@ async def notify_members(
             .order_by(Member.id)
         )
     ).all()
-    return await _add_and_mail(session, clock, recipients, kind, subject_type, subject_id, payload)
+    return await _add_and_post(session, clock, recipients, kind, subject_type, subject_id, payload)
 
 
 async def notify_school_admins(
@@ -81,10 +84,10 @@ async def notify_school_admins(
             .order_by(Member.id)
         )
     ).all()
-    return await _add_and_mail(session, clock, recipients, kind, subject_type, subject_id, payload)
+    return await _add_and_post(session, clock, recipients, kind, subject_type, subject_id, payload)
 
 
-async def _add_and_mail(
+async def _add_and_post(
     session: AsyncSession,
     clock: Clock,
     recipients: Iterable[Any],
@@ -93,9 +96,11 @@ async def _add_and_mail(
     subject_id: UUID,
     payload: Mapping[str, Any],
 ) -> list[Notification]:
-    """Add the notifications and queue their e-mails (both go with the commit)."""
+    """Add the notifications and record them as posted (their e-mails follow from that,
+    `exchange.consequences`); both go with the commit."""
     notifications = _add(session, clock, recipients, kind, subject_type, subject_id, payload)
-    await email_notifications(session, notifications)
+    if notifications:
+        unit_of_work(session, clock).record(NoticesPosted(notifications))
     return notifications
 
 
@@ -247,7 +252,7 @@ class InboxService:
             raise NotFound(_("No such notification in your inbox."))
         if notification.read_at is None:
             notification.read_at = self.clock.now()
-            await self.session.commit()
+            await unit_of_work(self.session, self.clock).commit()
         return notification
 
     async def mark_all_read(self, identity: Identity) -> int:
@@ -256,5 +261,5 @@ class InboxService:
             .where(own_notifications(identity), Notification.read_at.is_(None))
             .values(read_at=self.clock.now())
         )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return int(getattr(result, "rowcount", 0) or 0)

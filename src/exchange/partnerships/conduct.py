@@ -20,6 +20,7 @@ from exchange.errors import Conflict, InvalidInput, NotFound
 from exchange.i18n import _
 from exchange.models import CodeOfConductVersion
 from exchange.partnerships.content import CodeOfConductText, parse_code_of_conduct
+from exchange.unit_of_work import unit_of_work
 
 # The handbook's model code has nine rules and the exchange enforces rules 6, 7 and 9
 # by number: a new version may add rules, never drop or renumber those.
@@ -93,7 +94,7 @@ class CodeOfConductService:
         published = CodeOfConductVersion(**conduct_columns(text), published_at=self.clock.now())
         self.session.add(published)
         try:
-            await self.session.commit()
+            await unit_of_work(self.session, self.clock).commit()
         except IntegrityError as exc:
             await self.session.rollback()
             raise Conflict(

@@ -41,6 +41,7 @@ from exchange.questions.schemas import (
     QuestionList,
     QuestionOut,
 )
+from exchange.unit_of_work import unit_of_work
 
 Direction = Literal["incoming", "outgoing"]
 # Newest first.
@@ -95,7 +96,7 @@ class QuestionService:
         self.session.add(question)
         await self.session.flush()
         await notices.question_asked(self.session, self.clock, question)
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return (await self._views(identity, [(question, partnership)], now))[0]
 
     # --- answering ---------------------------------------------------------------------
@@ -146,7 +147,7 @@ class QuestionService:
         question.updated_at = now
         await self.session.flush()
         await notices.question_answered(self.session, self.clock, question, answer)
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return (await self._views(identity, [(question, partnership)], now))[0]
 
     # --- reading -----------------------------------------------------------------------

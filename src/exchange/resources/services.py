@@ -63,6 +63,7 @@ from exchange.resources.upload import StoredFile, UploadReceiver
 from exchange.reuse import notices
 from exchange.search.index import SearchIndex, text_extraction_in
 from exchange.text.extraction_job import queue_text_extraction
+from exchange.unit_of_work import unit_of_work
 
 VERSION_ORDER = (paging.SortKey(ResourceVersion.number, int, descending=True),)
 
@@ -186,14 +187,14 @@ class ResourceService:
             range_start=range_start,
             presigned=presigned,
         ):
-            await self.session.commit()
+            await unit_of_work(self.session, self.clock).commit()
 
     async def record_read(self, identity: Identity, resource: Resource, what: str) -> None:
         """Rule 6: a read of a confidential resource by another school is audited."""
         if trail.record_read(
             self.session, self.clock, actor=identity, resource=resource, what=what
         ):
-            await self.session.commit()
+            await unit_of_work(self.session, self.clock).commit()
 
     # --- uploading -------------------------------------------------------------------
 
@@ -208,7 +209,7 @@ class ResourceService:
             await SearchIndex(self.session).refresh(resource.id)
             await queue_text_extraction(self.session, self.clock, resource.id, 1)
             upload.committing()
-            await self.session.commit()
+            await unit_of_work(self.session, self.clock).commit()
         return resource
 
     async def add_version(
@@ -255,7 +256,7 @@ class ResourceService:
                 details={"version": number, "size": upload.file.size},
             )
             upload.committing()
-            await self.session.commit()
+            await unit_of_work(self.session, self.clock).commit()
         await self.session.refresh(resource)
         return resource
 
@@ -529,7 +530,7 @@ class ResourceService:
             details={"fields": changed},
         )
         await SearchIndex(self.session).refresh(resource.id)
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         await self.session.refresh(resource)
         return resource
 
@@ -553,7 +554,7 @@ class ResourceService:
         )
         await quota.release(self.session, resource.owner_school_id, sum(s for _, s in stored))
         await self.session.delete(resource)
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         # Only now that no row points at them: a failure here leaves files for gc.
         for key, _size in stored:
             try:

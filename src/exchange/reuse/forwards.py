@@ -19,6 +19,7 @@ from exchange.kernel.refs import Names, SchoolRef
 from exchange.models import Forward, Grant, Resource
 from exchange.reuse import notices
 from exchange.reuse.schemas import ForwardChain, ForwardIn, ForwardOut
+from exchange.unit_of_work import unit_of_work
 
 
 class ForwardService:
@@ -46,7 +47,7 @@ class ForwardService:
                 other_school_id=data.school_id,
                 details={"rule": refusal.code_of_conduct_rule},
             )
-            await self.session.commit()
+            await unit_of_work(self.session, self.clock).commit()
             raise
         forward = Forward(
             resource_id=resource.id,
@@ -76,7 +77,7 @@ class ForwardService:
             },
         )
         await notices.resource_forwarded(self.session, self.clock, forward, resource)
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         chain = await self._chain(identity, resource, now)
         return next(item for item in chain.forwards if item.id == forward.id)
 

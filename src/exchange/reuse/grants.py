@@ -34,6 +34,7 @@ from exchange.models import (
 )
 from exchange.reuse import notices
 from exchange.reuse.schemas import GrantOut
+from exchange.unit_of_work import unit_of_work
 
 GrantStatus = Literal["active", "expired", "revoked"]
 
@@ -240,5 +241,5 @@ class GrantService:
             request=request,
             forwards_cut=forwards_cut,
         )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return (await grant_views(self.session, [grant], now))[0]

@@ -17,7 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
-from exchange.events import ReuseRequestOverdue
+from exchange.events import (
+    ReuseRequestDecided,
+    ReuseRequestMade,
+    ReuseRequestOverdue,
+    ReuseRequestWithdrawn,
+)
 from exchange.i18n import LazyText, lazy_gettext, lazy_ngettext
 from exchange.models import (
     Forward,
@@ -98,9 +103,8 @@ def permission(scope: str) -> LazyText | str:
     return PERMISSION.get(scope, scope)
 
 
-async def request_created(
-    session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
-) -> None:
+async def request_created(uow: UnitOfWork, event: ReuseRequestMade) -> None:
+    session, clock, request, resource = uow.session, uow.clock, event.request, event.resource
     school = await school_name(session, request.requesting_school_id)
     words = {"school": school, "permission": permission(request.scope), "title": resource.title}
     await deliver(
@@ -131,9 +135,8 @@ async def request_created(
     )
 
 
-async def request_decided(
-    session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
-) -> None:
+async def request_decided(uow: UnitOfWork, event: ReuseRequestDecided) -> None:
+    session, clock, request, resource = uow.session, uow.clock, event.request, event.resource
     owner = await school_name(session, resource.owner_school_id)
     approved = request.status == "approved"
     words = {"owner": owner, "permission": permission(request.scope), "title": resource.title}
@@ -173,9 +176,8 @@ async def request_decided(
     )
 
 
-async def request_withdrawn(
-    session: AsyncSession, clock: Clock, request: ReuseRequest, resource: Resource
-) -> None:
+async def request_withdrawn(uow: UnitOfWork, event: ReuseRequestWithdrawn) -> None:
+    session, clock, request, resource = uow.session, uow.clock, event.request, event.resource
     school = await school_name(session, request.requesting_school_id)
     words = {"school": school, "permission": permission(request.scope), "title": resource.title}
     await deliver(

@@ -17,6 +17,12 @@ from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
+from exchange.events import (
+    ReuseRequestChanged,
+    ReuseRequestDecided,
+    ReuseRequestMade,
+    ReuseRequestWithdrawn,
+)
 from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.kernel import paging
 from exchange.models import (
@@ -28,9 +34,9 @@ from exchange.models import (
     ReuseRequestStatus,
     ReuseScope,
 )
-from exchange.reuse import notices
 from exchange.reuse.schemas import DecisionIn, ReuseRequestCreate, ReuseRequestList, ReuseRequestOut
 from exchange.reuse.views import request_views
+from exchange.unit_of_work import unit_of_work
 
 Direction = Literal["incoming", "outgoing"]
 PENDING = ReuseRequestStatus.PENDING.value
@@ -144,20 +150,19 @@ class ReuseRequestService:
                 select(ReuseRequest.id).where(ReuseRequest.pending_key == key)
             )
             raise self._duplicate(existing) from exc
-        record_event(
-            self.session,
-            self.clock,
-            action="reuse_request.created",
-            owner_school_id=resource.owner_school_id,
-            actor=identity,
-            resource_id=resource.id,
-            reuse_request_id=request.id,
-            other_school_id=identity.school_id,
-            details={"scope": scope.value, "purpose": purpose, "audience": audience},
+        details = {"scope": scope.value, "purpose": purpose, "audience": audience}
+        event = ReuseRequestMade(identity, request, resource, "reuse_request.created", details)
+        return await self._commit(event, now)
+
+    async def _commit(self, event: ReuseRequestChanged, now: datetime) -> ReuseRequestOut:
+        """Record what happened to the request and commit it with its consequences."""
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(event)
+        await uow.commit()
+        views = await request_views(
+            self.session, event.actor, [(event.request, event.resource)], now
         )
-        await notices.request_created(self.session, self.clock, request, resource)
-        await self.session.commit()
-        return (await request_views(self.session, identity, [(request, resource)], now))[0]
+        return views[0]
 
     def _duplicate(self, existing: UUID | None) -> Conflict:
         return Conflict(
@@ -183,7 +188,7 @@ class ReuseRequestService:
             other_school_id=identity.school_id,
             details={"scope": scope.value, "rule": refusal.code_of_conduct_rule},
         )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
 
     # --- reading ---------------------------------------------------------------------
 
@@ -342,25 +347,16 @@ class ReuseRequestService:
             )
             self.session.add(grant)
             await self.session.flush()
-        record_event(
-            self.session,
-            self.clock,
-            action=f"reuse_request.{status.value}",
-            owner_school_id=resource.owner_school_id,
-            actor=identity,
-            resource_id=resource.id,
-            reuse_request_id=request.id,
-            other_school_id=request.requesting_school_id,
-            details={
-                "scope": request.scope,
-                "note": note,
-                "grant_id": str(grant.id) if grant else None,
-                "expires_at": data.expires_at.isoformat() if data.expires_at else None,
-            },
+        details = {
+            "scope": request.scope,
+            "note": note,
+            "grant_id": str(grant.id) if grant else None,
+            "expires_at": data.expires_at.isoformat() if data.expires_at else None,
+        }
+        event = ReuseRequestDecided(
+            identity, request, resource, f"reuse_request.{status.value}", details
         )
-        await notices.request_decided(self.session, self.clock, request, resource)
-        await self.session.commit()
-        return (await request_views(self.session, identity, [(request, resource)], now))[0]
+        return await self._commit(event, now)
 
     async def withdraw(self, identity: Identity, request_id: UUID) -> ReuseRequestOut:
         now = self.clock.now()
@@ -391,20 +387,11 @@ class ReuseRequestService:
                 _("This request was answered a moment ago; reload it to see the answer.")
             )
         await self.session.refresh(request)
-        record_event(
-            self.session,
-            self.clock,
-            action="reuse_request.withdrawn",
-            owner_school_id=resource.owner_school_id,
-            actor=identity,
-            resource_id=resource.id,
-            reuse_request_id=request.id,
-            other_school_id=request.requesting_school_id,
-            details={"scope": request.scope},
+        details = {"scope": request.scope}
+        event = ReuseRequestWithdrawn(
+            identity, request, resource, "reuse_request.withdrawn", details
         )
-        await notices.request_withdrawn(self.session, self.clock, request, resource)
-        await self.session.commit()
-        return (await request_views(self.session, identity, [(request, resource)], now))[0]
+        return await self._commit(event, now)
 
     @staticmethod
     def _require_pending(request: ReuseRequest) -> None:

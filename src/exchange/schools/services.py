@@ -26,6 +26,7 @@ from exchange.policy import (
 )
 from exchange.schools.matching import Profile, Suggestion, suggest
 from exchange.schools.schemas import ProfileUpdate
+from exchange.unit_of_work import unit_of_work
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -186,7 +187,7 @@ class SchoolService:
             actor=identity,
             details={"answered_questions": sorted(answers)},
         )
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         return school
 
     async def suggestions(self, identity: Identity, *, limit: int = 10) -> Suggestions:
