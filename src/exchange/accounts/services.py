@@ -197,7 +197,7 @@ class AccountService:
             school_id=school_id,
             email=email,
             full_name=full_name,
-            role=role.value,
+            role=role,
             position=(position or "").strip() or None,
             # No password yet (it is set with a link): nothing can match an empty hash.
             password_hash=await hash_password(password) if password is not None else "",
@@ -245,13 +245,13 @@ class AccountService:
             raise Conflict(
                 _("You cannot disable your own account. Ask another admin of your school.")
             )
-        if not active and member.role == MemberRole.ADMIN.value and member.is_active:
+        if not active and member.role == MemberRole.ADMIN and member.is_active:
             admins = await self.session.scalar(
                 select(func.count())
                 .select_from(Member)
                 .where(
                     Member.school_id == identity.school_id,
-                    Member.role == MemberRole.ADMIN.value,
+                    Member.role == MemberRole.ADMIN,
                     Member.is_active.is_(True),
                 )
             )

@@ -25,7 +25,6 @@ from exchange.activities.schemas import (
 from exchange.activities.services import ActivityService, ActivityView
 from exchange.clock import Clock
 from exchange.kernel import paging
-from exchange.models import ActivityKind, ActivityStatus
 from exchange.openapi import problems
 
 
@@ -40,7 +39,7 @@ def activity_out(view: ActivityView) -> ActivityOut:
     return ActivityOut(
         id=a.id,
         partnership_id=a.partnership_id,
-        kind=ActivityKind(a.kind),
+        kind=a.kind,
         title=a.title,
         description=a.description,
         starts_on=a.starts_on,
@@ -67,7 +66,7 @@ def activity_out(view: ActivityView) -> ActivityOut:
             )
             for t in a.tasks
         ],
-        status=ActivityStatus(a.status),
+        status=a.status,
         past_due=view.past_due,
         evaluations=[
             EvaluationOut(

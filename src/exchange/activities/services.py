@@ -91,13 +91,13 @@ class ActivityView:
     @property
     def past_due(self) -> bool:
         """Still planned after its last day: it asks to be marked done or cancelled."""
-        return self.activity.status == ActivityStatus.PLANNED.value and (
+        return self.activity.status == ActivityStatus.PLANNED and (
             self.activity.ends_on < self.today
         )
 
     @property
     def awaiting_evaluation_from(self) -> list[UUID]:
-        if self.activity.status != ActivityStatus.DONE.value:
+        if self.activity.status != ActivityStatus.DONE:
             return []
         done = {e.school_id for e in self.evaluations}
         p = self.partnership
@@ -153,7 +153,7 @@ class ActivityService:
         _check_dates(data.starts_on, ends_on)
         activity = Activity(
             partnership_id=partnership.id,
-            kind=data.kind.value,
+            kind=data.kind,
             title=data.title,
             description=data.description,
             starts_on=data.starts_on,
@@ -166,7 +166,7 @@ class ActivityService:
             approval_obtained=data.approval_obtained,
             resource_ids=await self._require_readable(identity, data.resource_ids),
             tasks=await self._own_tasks(identity, data.tasks),
-            status=ActivityStatus.PLANNED.value,
+            status=ActivityStatus.PLANNED,
             planned_by_id=identity.member_id,
         )
         _check_tasks_fit(activity)
@@ -186,7 +186,7 @@ class ActivityService:
         before = _snapshot(activity)
         was_named = set(activity.responsible_member_ids)
         if data.kind is not UNSET:
-            activity.kind = data.kind.value
+            activity.kind = data.kind
         if data.title is not UNSET:
             activity.title = data.title
         if data.description is not UNSET:
@@ -243,7 +243,7 @@ class ActivityService:
         require_partnership_takes_activities(partnership)
         require_activity_planner(identity, activity.responsible_member_ids)
         _require_planned(activity)
-        activity.status = target.value
+        activity.status = target
         await self.session.flush()
         if target is ActivityStatus.CANCELLED:
             await self._notify(identity, activity, "activity.cancelled")
@@ -258,7 +258,7 @@ class ActivityService:
         activity, partnership = await self._load(identity, activity_id, lock=True)
         require_partnership_takes_activities(partnership)
         require_activity_evaluator(identity, activity.responsible_member_ids)
-        if activity.status != ActivityStatus.DONE.value:
+        if activity.status != ActivityStatus.DONE:
             raise Conflict(
                 _("Only a done activity can be evaluated: mark it done first."),
                 activity_status=activity.status,
@@ -505,7 +505,7 @@ def _evaluated_twice() -> Conflict:
 
 
 def _require_planned(activity: Activity) -> None:
-    if activity.status != ActivityStatus.PLANNED.value:
+    if activity.status != ActivityStatus.PLANNED:
         raise Conflict(ONLY_PLANNED, activity_status=activity.status)
 
 
@@ -542,7 +542,7 @@ def _goals(partnership: Partnership, goals: Sequence[str]) -> list[str]:
 
 
 def _check_tasks_fit(activity: Activity) -> None:
-    if activity.tasks and activity.kind != ActivityKind.JOINT_PROJECT.value:
+    if activity.tasks and activity.kind != ActivityKind.JOINT_PROJECT:
         raise _refused(
             "tasks",
             _("Only a joint project has tasks: set 'kind' to 'joint_project', or send no tasks."),

@@ -92,7 +92,7 @@ class DashboardService:
                     func.count().filter(evaluations < 2).label("total"),
                     func.count().filter(~ours).label("ours"),
                 ).where(
-                    Activity.status == ActivityStatus.DONE.value,
+                    Activity.status == ActivityStatus.DONE,
                     policy.activities_of_active_partnerships(identity),
                 )
             )
@@ -100,7 +100,7 @@ class DashboardService:
         return EvaluationsWaiting(total=int(row.total or 0), from_your_school=int(row.ours or 0))
 
     async def _counts(self, side: ColumnElement[bool], now: datetime) -> RequestCounts:
-        pending = ReuseRequest.status == ReuseRequestStatus.PENDING.value
+        pending = ReuseRequest.status == ReuseRequestStatus.PENDING
         overdue = and_(pending, ReuseRequest.respond_by < now)
         row = (
             await self.session.execute(

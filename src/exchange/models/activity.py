@@ -8,7 +8,8 @@ from advanced_alchemy.base import UUIDv7AuditBase
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from exchange.models.types import JsonDocument
+from exchange.models.enums import ActivityKind, ActivityStatus
+from exchange.models.types import JsonDocument, StoredEnum
 
 
 class Activity(UUIDv7AuditBase):
@@ -25,7 +26,7 @@ class Activity(UUIDv7AuditBase):
     __table_args__ = (Index("ix_activities_partnership_starts", "partnership_id", "starts_on"),)
 
     partnership_id: Mapped[UUID] = mapped_column(ForeignKey("partnerships.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[ActivityKind] = mapped_column(StoredEnum(ActivityKind, 32))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     starts_on: Mapped[date] = mapped_column(Date)
@@ -38,7 +39,7 @@ class Activity(UUIDv7AuditBase):
     approval_obtained: Mapped[bool] = mapped_column(Boolean, default=False)
     resource_ids: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
     tasks: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ActivityStatus] = mapped_column(StoredEnum(ActivityStatus, 16))
     planned_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )

@@ -5,8 +5,11 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
+
+from exchange.models.enums import GrantRevocation, GrantSource, ReuseScope
+from exchange.models.types import StoredEnum
 
 
 class Grant(UUIDv7AuditBase):
@@ -25,8 +28,10 @@ class Grant(UUIDv7AuditBase):
     school_id: Mapped[UUID] = mapped_column(
         ForeignKey("schools.id", ondelete="CASCADE"), index=True
     )
-    scope: Mapped[str] = mapped_column(String(16))
-    source: Mapped[str] = mapped_column(String(16), default="request")
+    scope: Mapped[ReuseScope] = mapped_column(StoredEnum(ReuseScope, 16))
+    source: Mapped[GrantSource] = mapped_column(
+        StoredEnum(GrantSource, 16), default=GrantSource.REQUEST
+    )
     reuse_request_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("reuse_requests.id", ondelete="SET NULL"), default=None, index=True
     )
@@ -40,4 +45,6 @@ class Grant(UUIDv7AuditBase):
     )
     # Why it was revoked: `GrantRevocation` ('withdrawn' by the owner school, or
     # 'partnership_ended'). A revoked grant stays revoked whatever happens later.
-    revoked_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    revoked_reason: Mapped[GrantRevocation | None] = mapped_column(
+        StoredEnum(GrantRevocation, 32), default=None
+    )

@@ -8,7 +8,9 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from exchange.models.enums import MemberRole
 from exchange.models.school import School
+from exchange.models.types import StoredEnum
 
 
 class Member(UUIDv7AuditBase):
@@ -22,7 +24,7 @@ class Member(UUIDv7AuditBase):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     position: Mapped[str | None] = mapped_column(String(200), default=None)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[MemberRole] = mapped_column(StoredEnum(MemberRole, 16))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The language the member reads the exchange in (`ky`, `ru`, `en`); None until they

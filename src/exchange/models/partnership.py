@@ -8,7 +8,8 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from exchange.models.types import JsonDocument
+from exchange.models.enums import PartnershipStatus
+from exchange.models.types import JsonDocument, StoredEnum
 
 
 class Partnership(UUIDv7AuditBase):
@@ -27,7 +28,7 @@ class Partnership(UUIDv7AuditBase):
     invited_school_id: Mapped[UUID] = mapped_column(
         ForeignKey("schools.id", ondelete="CASCADE"), index=True
     )
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[PartnershipStatus] = mapped_column(StoredEnum(PartnershipStatus, 16), index=True)
     open_pair: Mapped[str | None] = mapped_column(String(80), unique=True, default=None)
     characteristics: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
     goals: Mapped[list[str]] = mapped_column(JsonDocument, default=list)

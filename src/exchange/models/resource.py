@@ -8,7 +8,8 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from exchange.models.types import JsonDocument
+from exchange.models.enums import Licence, ResourceKind, StudentConsent, Visibility
+from exchange.models.types import JsonDocument, StoredEnum
 
 
 class Resource(UUIDv7AuditBase):
@@ -22,14 +23,18 @@ class Resource(UUIDv7AuditBase):
     created_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[ResourceKind] = mapped_column(StoredEnum(ResourceKind, 32))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str | None] = mapped_column(String(100), default=None)
     grades: Mapped[list[int]] = mapped_column(JsonDocument, default=list)
     language: Mapped[str | None] = mapped_column(String(8), default=None)
-    licence: Mapped[str] = mapped_column(String(32), default="all_rights_reserved")
-    visibility: Mapped[str] = mapped_column(String(16), default="partners", index=True)
+    licence: Mapped[Licence] = mapped_column(
+        StoredEnum(Licence, 32), default=Licence.ALL_RIGHTS_RESERVED
+    )
+    visibility: Mapped[Visibility] = mapped_column(
+        StoredEnum(Visibility, 16), default=Visibility.PARTNERS, index=True
+    )
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     co_authors: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
     derived_from_id: Mapped[UUID | None] = mapped_column(
@@ -40,7 +45,9 @@ class Resource(UUIDv7AuditBase):
     current_version_number: Mapped[int] = mapped_column(Integer, default=0)
     # A student's work leaves its school only with consent on file (`StudentConsent`),
     # recorded by a member at a time; the audit trail keeps every change.
-    student_consent: Mapped[str | None] = mapped_column(String(32), default=None)
+    student_consent: Mapped[StudentConsent | None] = mapped_column(
+        StoredEnum(StudentConsent, 32), default=None
+    )
     student_consent_recorded_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )

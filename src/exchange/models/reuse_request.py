@@ -8,6 +8,9 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from exchange.models.enums import ReuseRequestStatus, ReuseScope
+from exchange.models.types import StoredEnum
+
 
 class ReuseRequest(UUIDv7AuditBase):
     """A school asks a resource's authors for permission to use it beyond its own walls.
@@ -30,10 +33,12 @@ class ReuseRequest(UUIDv7AuditBase):
     requested_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None, index=True
     )
-    scope: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[ReuseScope] = mapped_column(StoredEnum(ReuseScope, 16))
     purpose: Mapped[str] = mapped_column(Text)
     audience: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[ReuseRequestStatus] = mapped_column(
+        StoredEnum(ReuseRequestStatus, 16), default=ReuseRequestStatus.PENDING
+    )
     pending_key: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
     respond_by: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
     decided_by_id: Mapped[UUID | None] = mapped_column(

@@ -7,7 +7,8 @@ from sqlalchemy import BigInteger, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exchange.kernel.text import fold
-from exchange.models.types import JsonDocument
+from exchange.models.enums import SchoolKind, SchoolLocality
+from exchange.models.types import JsonDocument, StoredEnum
 
 
 class School(UUIDv7AuditBase):
@@ -17,8 +18,10 @@ class School(UUIDv7AuditBase):
 
     name: Mapped[str] = mapped_column(String(200))
     region: Mapped[str | None] = mapped_column(String(100), default=None)
-    locality: Mapped[str | None] = mapped_column(String(16), default=None)
-    kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    locality: Mapped[SchoolLocality | None] = mapped_column(
+        StoredEnum(SchoolLocality, 16), default=None
+    )
+    kind: Mapped[SchoolKind | None] = mapped_column(StoredEnum(SchoolKind, 16), default=None)
     languages: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
     address: Mapped[str | None] = mapped_column(Text, default=None)
     contact_email: Mapped[str | None] = mapped_column(String(320), default=None)

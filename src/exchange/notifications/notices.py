@@ -32,7 +32,7 @@ async def school_admin_ids(session: AsyncSession, school_id: UUID) -> set[UUID]:
     rows = await session.scalars(
         select(Member.id).where(
             Member.school_id == school_id,
-            Member.role == MemberRole.ADMIN.value,
+            Member.role == MemberRole.ADMIN,
             Member.is_active.is_(True),
         )
     )

@@ -78,7 +78,7 @@ async def notify_school_admins(
             select(Member.id, Member.school_id)
             .where(
                 Member.school_id == school_id,
-                Member.role == MemberRole.ADMIN.value,
+                Member.role == MemberRole.ADMIN,
                 Member.is_active.is_(True),
             )
             .order_by(Member.id)

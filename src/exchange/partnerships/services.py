@@ -103,11 +103,11 @@ TRANSITIONS: Mapping[PartnershipMove, Transition] = {
 
 # A partnership's status as a person reads it inside a sentence.
 STATUS_WORDS: Mapping[str, LazyText] = {
-    PartnershipStatus.INVITED.value: lazy_gettext("invited"),
-    PartnershipStatus.ACTIVE.value: lazy_gettext("active"),
-    PartnershipStatus.DECLINED.value: lazy_gettext("declined"),
-    PartnershipStatus.WITHDRAWN.value: lazy_gettext("withdrawn"),
-    PartnershipStatus.ENDED.value: lazy_gettext("ended"),
+    PartnershipStatus.INVITED: lazy_gettext("invited"),
+    PartnershipStatus.ACTIVE: lazy_gettext("active"),
+    PartnershipStatus.DECLINED: lazy_gettext("declined"),
+    PartnershipStatus.WITHDRAWN: lazy_gettext("withdrawn"),
+    PartnershipStatus.ENDED: lazy_gettext("ended"),
 }
 
 # What changed in a partnership, as its partner's admins read it.
@@ -167,7 +167,7 @@ class PartnershipService:
         after it."""
         query = select(Partnership).where(partnerships_visible_to(identity))
         if status is not None:
-            query = query.where(Partnership.status == status.value)
+            query = query.where(Partnership.status == status)
         page = await paging.fetch(
             self.session,
             query,
@@ -227,7 +227,7 @@ class PartnershipService:
         partnership = Partnership(
             inviting_school_id=own.id,
             invited_school_id=partner.id,
-            status=PartnershipStatus.INVITED.value,
+            status=PartnershipStatus.INVITED,
             open_pair=pair_key(own.id, partner.id),
             characteristics=characteristics,
             goals=goals,
@@ -314,7 +314,7 @@ class PartnershipService:
     ) -> PartnershipView:
         partnership = await self._load_for_move(partnership_id)
         side = require_partnership_move(identity, partnership, PartnershipMove.UPDATE)
-        if partnership.status != PartnershipStatus.ACTIVE.value:
+        if partnership.status != PartnershipStatus.ACTIVE:
             raise Conflict(
                 _(
                     "This partnership is {status}: only an active partnership's goals, "
@@ -345,9 +345,7 @@ class PartnershipService:
                     partnership.inviting_coordinator_id = coordinator_id
                 else:
                     partnership.invited_coordinator_id = coordinator_id
-                changed[f"{side.value}_coordinator_id"] = (
-                    str(coordinator_id) if coordinator_id else None
-                )
+                changed[f"{side}_coordinator_id"] = str(coordinator_id) if coordinator_id else None
         if changed:
             own = await self.session.get(School, identity.school_id)
             self.uow.record(
@@ -380,7 +378,7 @@ class PartnershipService:
         partnership = await self._load_for_move(partnership_id)
         require_partnership_move(identity, partnership, move)
         transition = TRANSITIONS[move]
-        if partnership.status != transition.source.value:
+        if partnership.status != transition.source:
             raise Conflict(
                 transition.wrong_state.with_params(
                     status=STATUS_WORDS.get(partnership.status, partnership.status)
@@ -389,11 +387,11 @@ class PartnershipService:
             )
         coordinator = await self._coordinator(identity.school_id, coordinator_id)
         now = self.clock.now()
-        details: dict[str, Any] = {"from": partnership.status, "to": transition.target.value}
+        details: dict[str, Any] = {"from": partnership.status, "to": transition.target}
         note = (note or "").strip() or None
         if note:
             details["note"] = note
-        partnership.status = transition.target.value
+        partnership.status = transition.target
         if move is PartnershipMove.ACCEPT:
             conduct = await self.conduct.in_force()
             partnership.accepted_by_id = identity.member_id
@@ -445,7 +443,7 @@ class PartnershipService:
         )
         if existing is None:
             return
-        if existing.status == PartnershipStatus.ACTIVE.value:
+        if existing.status == PartnershipStatus.ACTIVE:
             detail = _("Your school and {school} are already partners.", school=partner.name)
         elif existing.inviting_school_id == school_id:
             detail = _(

@@ -244,7 +244,7 @@ class QuestionService:
             status: Literal["open", "answered", "closed"]
             if question.answered_at is not None:
                 status = "answered"
-            elif partnership.status == PartnershipStatus.ACTIVE.value:
+            elif partnership.status == PartnershipStatus.ACTIVE:
                 status = "open"
             else:
                 status = "closed"

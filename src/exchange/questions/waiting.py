@@ -18,7 +18,7 @@ def waiting() -> ColumnElement[bool]:
     return and_(
         PartnerQuestion.answered_at.is_(None),
         PartnerQuestion.partnership_id.in_(
-            select(Partnership.id).where(Partnership.status == PartnershipStatus.ACTIVE.value)
+            select(Partnership.id).where(Partnership.status == PartnershipStatus.ACTIVE)
         ),
     )
 

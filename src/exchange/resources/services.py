@@ -35,13 +35,17 @@ from exchange.models import (
     Forward,
     Grant,
     GrantRevocation,
+    Licence,
     Member,
     Resource,
     ResourceAuthor,
+    ResourceKind,
     ResourceShare,
     ResourceVersion,
     ReuseRequest,
     ReuseScope,
+    StudentConsent,
+    Visibility,
 )
 from exchange.resources import quota
 from exchange.resources.metadata import (
@@ -348,7 +352,7 @@ class ResourceService:
         """Record (or withdraw) the students' consent on file: who, when, and in the
         audit trail, with what it was before."""
         previous = resource.student_consent
-        resource.student_consent = consent
+        resource.student_consent = StudentConsent(consent) if consent else None
         resource.student_consent_recorded_by_id = identity.member_id
         resource.student_consent_recorded_at = self.clock.now()
         record_event(
@@ -375,7 +379,7 @@ class ResourceService:
                 select(Grant)
                 .where(
                     Grant.resource_id == resource.id,
-                    Grant.scope.in_([ReuseScope.SHARE.value, ReuseScope.PUBLISH.value]),
+                    Grant.scope.in_([ReuseScope.SHARE, ReuseScope.PUBLISH]),
                     policy.grant_in_force(Grant, now),
                 )
                 .order_by(Grant.created_at, Grant.id)
@@ -388,7 +392,7 @@ class ResourceService:
                 .values(
                     revoked_at=now,
                     revoked_by_id=identity.member_id,
-                    revoked_reason=GrantRevocation.STUDENT_CONSENT_WITHDRAWN.value,
+                    revoked_reason=GrantRevocation.STUDENT_CONSENT_WITHDRAWN,
                     updated_at=now,
                 )
                 .execution_options(synchronize_session=False)
@@ -422,7 +426,7 @@ class ResourceService:
                 details={
                     "grant_id": str(grant.id),
                     "scope": grant.scope,
-                    "reason": GrantRevocation.STUDENT_CONSENT_WITHDRAWN.value,
+                    "reason": GrantRevocation.STUDENT_CONSENT_WITHDRAWN,
                 },
             )
             request = (
@@ -505,14 +509,14 @@ class ResourceService:
                 for school_id in after.shared_with
             ]
         resource.title = after.title
-        resource.kind = after.kind
+        resource.kind = ResourceKind(after.kind)
         resource.subject = after.subject
         resource.grades = list(after.grades)
         resource.language = after.language
         resource.description = after.description
-        resource.visibility = after.visibility
+        resource.visibility = Visibility(after.visibility)
         resource.confidential = after.confidential
-        resource.licence = after.licence
+        resource.licence = Licence(after.licence)
         resource.co_authors = list(after.co_authors)
         resource.updated_at = self.clock.now()
         if "student_consent" in changed:

@@ -14,7 +14,7 @@ from exchange.kernel.refs import Names
 from exchange.models import Forward, Partnership, Resource, ReuseRequest, ReuseRequestStatus
 from exchange.reuse import notices
 
-PENDING = ReuseRequestStatus.PENDING.value
+PENDING = ReuseRequestStatus.PENDING
 
 CLOSED_REASON = (
     "The partnership between {school_a} and {school_b} ended. If the schools become "
@@ -79,7 +79,7 @@ async def close_requests_after_partnership_end(
             update(ReuseRequest)
             .where(ReuseRequest.id == request.id, ReuseRequest.status == PENDING)
             .values(
-                status=ReuseRequestStatus.CLOSED.value,
+                status=ReuseRequestStatus.CLOSED,
                 pending_key=None,
                 closed_at=now,
                 closed_reason=reason,

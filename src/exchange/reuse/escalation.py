@@ -27,7 +27,7 @@ from exchange.models import PartnerQuestion, Resource, ReuseRequest, ReuseReques
 from exchange.questions import waiting as questions
 from exchange.unit_of_work import unit_of_work
 
-PENDING = ReuseRequestStatus.PENDING.value
+PENDING = ReuseRequestStatus.PENDING
 ESCALATION_EVERY = timedelta(minutes=15)
 
 

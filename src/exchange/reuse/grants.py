@@ -71,7 +71,7 @@ def licence_grant_views(resource: Resource) -> list[GrantOut]:
     return [
         GrantOut(
             id=None,
-            scope=scope.value,
+            scope=scope,
             source=GrantSource.LICENCE.value,
             school=None,
             status="active",
@@ -79,7 +79,7 @@ def licence_grant_views(resource: Resource) -> list[GrantOut]:
             until=None,
             why=(
                 f"The licence {resource.licence} lets every school that can read it "
-                f"{scope.value} it, with credit to its authors and school."
+                f"{scope} it, with credit to its authors and school."
             ),
             reuse_request_id=None,
             granted_by=None,
@@ -107,9 +107,9 @@ async def grant_views(session: AsyncSession, grants: list[Grant], now: datetime)
     for grant in grants:
         purpose = purposes.get(grant.reuse_request_id) if grant.reuse_request_id else None
         why = "Approved reuse request" + (f" for: {purpose}" if purpose else ".")
-        if grant.revoked_reason == GrantRevocation.PARTNERSHIP_ENDED.value:
+        if grant.revoked_reason == GrantRevocation.PARTNERSHIP_ENDED:
             why += " " + PARTNERSHIP_ENDED_WHY
-        elif grant.revoked_reason == GrantRevocation.STUDENT_CONSENT_WITHDRAWN.value:
+        elif grant.revoked_reason == GrantRevocation.STUDENT_CONSENT_WITHDRAWN:
             why += " " + STUDENT_CONSENT_WITHDRAWN_WHY
         views.append(
             GrantOut(
@@ -200,7 +200,7 @@ class GrantService:
             .values(
                 revoked_at=now,
                 revoked_by_id=identity.member_id,
-                revoked_reason=GrantRevocation.WITHDRAWN.value,
+                revoked_reason=GrantRevocation.WITHDRAWN,
                 updated_at=now,
             )
             .execution_options(synchronize_session=False)

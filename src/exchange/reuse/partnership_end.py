@@ -55,7 +55,7 @@ from exchange.reuse import notices
 from exchange.reuse.closing import close_requests_after_partnership_end
 from exchange.unit_of_work import UnitOfWork
 
-ENDED = GrantRevocation.PARTNERSHIP_ENDED.value
+ENDED = GrantRevocation.PARTNERSHIP_ENDED
 
 # Stored with the forward and shown in its chain (`cut_reason`, at most 200 characters).
 FORWARD_CUT_REASON = "The partnership between {school_a} and {school_b} ended."
@@ -227,11 +227,11 @@ async def _as_it_was(
             .execution_options(synchronize_session=False)
         )
 
-    await status(PartnershipStatus.ACTIVE.value)
+    await status(PartnershipStatus.ACTIVE)
     try:
         return await reading()
     finally:
-        await status(PartnershipStatus.ENDED.value)
+        await status(PartnershipStatus.ENDED)
 
 
 async def _cut_forwards(

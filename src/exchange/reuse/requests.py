@@ -39,7 +39,7 @@ from exchange.reuse.views import request_views
 from exchange.unit_of_work import unit_of_work
 
 Direction = Literal["incoming", "outgoing"]
-PENDING = ReuseRequestStatus.PENDING.value
+PENDING = ReuseRequestStatus.PENDING
 
 
 def pending_key(resource_id: UUID, school_id: UUID, scope: str) -> str:
@@ -114,7 +114,7 @@ class ReuseRequestService:
         except RuleRefusal as refusal:
             await self._record_refusal(identity, resource, scope, refusal)
             raise
-        key = pending_key(resource.id, identity.school_id, scope.value)
+        key = pending_key(resource.id, identity.school_id, scope)
         existing = await self.session.scalar(
             select(ReuseRequest.id).where(ReuseRequest.pending_key == key)
         )
@@ -132,7 +132,7 @@ class ReuseRequestService:
             resource_id=resource.id,
             requesting_school_id=identity.school_id,
             requested_by_id=identity.member_id,
-            scope=scope.value,
+            scope=scope,
             purpose=purpose,
             audience=audience,
             status=PENDING,
@@ -150,7 +150,7 @@ class ReuseRequestService:
                 select(ReuseRequest.id).where(ReuseRequest.pending_key == key)
             )
             raise self._duplicate(existing) from exc
-        details = {"scope": scope.value, "purpose": purpose, "audience": audience}
+        details = {"scope": scope, "purpose": purpose, "audience": audience}
         event = ReuseRequestMade(identity, request, resource, "reuse_request.created", details)
         return await self._commit(event, now)
 
@@ -186,7 +186,7 @@ class ReuseRequestService:
             actor=identity,
             resource_id=resource.id,
             other_school_id=identity.school_id,
-            details={"scope": scope.value, "rule": refusal.code_of_conduct_rule},
+            details={"scope": scope, "rule": refusal.code_of_conduct_rule},
         )
         await unit_of_work(self.session, self.clock).commit()
 
@@ -286,14 +286,14 @@ class ReuseRequestService:
                             "out for a permission without an end."
                         )
                     )
-            if resource.confidential and request.scope != ReuseScope.ADAPT.value:
+            if resource.confidential and request.scope != ReuseScope.ADAPT:
                 raise RuleRefusal(
                     _(
                         "This resource is now confidential (code of conduct, rule 6): it can "
                         "never be shared further. Decline the request with a note; you may "
                         "approve a request to adapt it."
                     )
-                    if request.scope == "share"
+                    if request.scope == ReuseScope.SHARE
                     else _(
                         "This resource is now confidential (code of conduct, rule 6): it can "
                         "never be published. Decline the request with a note; you may approve "
@@ -301,7 +301,7 @@ class ReuseRequestService:
                     ),
                     rule=6,
                 )
-            policy.require_consent_to_leave(identity, resource, ReuseScope(request.scope))
+            policy.require_consent_to_leave(identity, resource, request.scope)
         else:
             if data.expires_at is not None:
                 raise InvalidInput(_("`expires_at` only goes with an approval."))
@@ -317,7 +317,7 @@ class ReuseRequestService:
             update(ReuseRequest)
             .where(ReuseRequest.id == request.id, ReuseRequest.status == PENDING)
             .values(
-                status=status.value,
+                status=status,
                 pending_key=None,
                 decided_by_id=identity.member_id,
                 decided_at=now,
@@ -338,7 +338,7 @@ class ReuseRequestService:
                 resource_id=resource.id,
                 school_id=request.requesting_school_id,
                 scope=request.scope,
-                source=GrantSource.REQUEST.value,
+                source=GrantSource.REQUEST,
                 reuse_request_id=request.id,
                 granted_by_id=identity.member_id,
                 expires_at=data.expires_at,
@@ -353,9 +353,7 @@ class ReuseRequestService:
             "grant_id": str(grant.id) if grant else None,
             "expires_at": data.expires_at.isoformat() if data.expires_at else None,
         }
-        event = ReuseRequestDecided(
-            identity, request, resource, f"reuse_request.{status.value}", details
-        )
+        event = ReuseRequestDecided(identity, request, resource, f"reuse_request.{status}", details)
         return await self._commit(event, now)
 
     async def withdraw(self, identity: Identity, request_id: UUID) -> ReuseRequestOut:
@@ -373,7 +371,7 @@ class ReuseRequestService:
             update(ReuseRequest)
             .where(ReuseRequest.id == request.id, ReuseRequest.status == PENDING)
             .values(
-                status=ReuseRequestStatus.WITHDRAWN.value,
+                status=ReuseRequestStatus.WITHDRAWN,
                 pending_key=None,
                 closed_at=now,
                 closed_by_id=identity.member_id,

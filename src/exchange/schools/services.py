@@ -88,9 +88,9 @@ class SchoolService:
         if region and fold(region):
             conditions.append(School.region_key == fold(region))
         if locality is not None:
-            conditions.append(School.locality == locality.value)
+            conditions.append(School.locality == locality)
         if kind is not None:
-            conditions.append(School.kind == kind.value)
+            conditions.append(School.kind == kind)
         if language:
             code = language.strip().lower()
             if not code.isascii() or not code.isalpha() or not 2 <= len(code) <= 3:
@@ -168,8 +168,8 @@ class SchoolService:
         school = await self.own(identity)
         answers = _clean_answers(data.self_assessment, load_self_assessment())
         school.region = _text_or_none(data.region)
-        school.locality = data.locality
-        school.kind = data.kind
+        school.locality = SchoolLocality(data.locality) if data.locality else None
+        school.kind = SchoolKind(data.kind) if data.kind else None
         school.languages = list(dict.fromkeys(code.lower() for code in data.languages))
         school.address = _text_or_none(data.address)
         school.contact_email = _text_or_none(data.contact_email)
