@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import Subquery, TableValuedAlias
 
 from exchange.models import Resource, SearchDocument
-from exchange.policy import caller_and_partner_schools, forwarded_to_caller
+from exchange.policy.tuned import caller_and_partner_schools, forwarded_to_caller
 from exchange.search.cursor import CursorKey
 from exchange.search.engines import run, statements
 from exchange.search.engines.protocol import Found, Search, WantedPage
@@ -350,7 +350,7 @@ def reached_count() -> AnySelect:
 def reached_matches() -> AnySelect:
     """The first `PROBE_LIMIT` documents the words match among those of the caller's
     school and its partners and those forwarded to it: every match the caller may read
-    is among them (see `policy.caller_and_partner_schools`). As
+    is among them (see `policy.tuned.caller_and_partner_schools`). As
     `statements.first_matches` gives them: index position and the resource's id as text.
 
     The schools and the forwarded resources are arrays computed once, so that the

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Executable
 from sqlalchemy.orm import Session
 
 from exchange.accounts.identity import Identity
-from exchange.policy import reading_parameters
+from exchange.policy.tuned import reading_parameters
 from exchange.search.cursor import CursorKey
 from exchange.search.engines import statements
 from exchange.search.engines.protocol import Found, Search

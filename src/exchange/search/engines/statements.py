@@ -48,7 +48,7 @@ from exchange.models import (
     SearchDocument,
     SearchText,
 )
-from exchange.policy import readable_by_caller
+from exchange.policy.tuned import readable_by_caller
 from exchange.search.fulltext import (
     BODY,
 )

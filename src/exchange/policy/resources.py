@@ -1,0 +1,161 @@
+"""Resources under the table's rules: loading one the caller may read, acting on it, and
+the checks of what a resource may be (who it is shared with, its licence)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from exchange.accounts.identity import Identity
+from exchange.errors import InvalidInput, NotFound
+from exchange.models import Licence, Resource, Visibility
+from exchange.policy import refusals
+from exchange.policy.gate import allows, require
+from exchange.policy.partnerships import are_active_partners
+from exchange.policy.reading import readable_by_school
+from exchange.policy.table import EDITORS, OWNER, Action, Trail
+from exchange.policy.tuned import readable_by_caller, reading_parameters
+
+
+async def readable_resource(
+    session: AsyncSession, identity: Identity, resource_id: UUID, *, now: datetime | None = None
+) -> Resource:
+    """The resource, if the caller may read it; otherwise NotFound (existence never leaks)."""
+    resource = (
+        await session.scalars(_readable_resource(resource_id), reading_parameters(identity, now))
+    ).first()
+    return _found(resource)
+
+
+def readable_resource_in(
+    db: Session, identity: Identity, resource_id: UUID, *, now: datetime | None = None
+) -> Resource:
+    """`readable_resource` in a synchronous session (`exchange.database.run_read`)."""
+    resource = db.scalars(
+        _readable_resource(resource_id), reading_parameters(identity, now)
+    ).first()
+    return _found(resource)
+
+
+def _readable_resource(resource_id: UUID) -> Select[Resource]:
+    return select(Resource).where(Resource.id == resource_id, readable_by_caller())
+
+
+def _found(resource: Resource | None) -> Resource:
+    if resource is None:
+        raise NotFound(refusals.NO_SUCH_RESOURCE)
+    return resource
+
+
+async def school_can_read(
+    session: AsyncSession, school_id: UUID, resource_id: UUID, now: datetime
+) -> bool:
+    found = await session.scalar(
+        select(Resource.id).where(Resource.id == resource_id, readable_by_school(school_id, now))
+    )
+    return found is not None
+
+
+def cache_control_for(resource: Resource) -> str | None:
+    """Rule 6: a confidential resource's metadata and content are never kept in a cache."""
+    return "no-store" if resource.confidential else None
+
+
+def audits_reads_by(identity: Identity, resource: Resource) -> bool:
+    """Rule 6: every read of a confidential resource by another school is audited."""
+    return resource.confidential and identity.school_id != resource.owner_school_id
+
+
+# --- acting on a resource -----------------------------------------------------------------
+
+
+def is_owner_school(identity: Identity, resource: Resource) -> bool:
+    return allows(identity, OWNER, resource)
+
+
+def can_edit(identity: Identity, resource: Resource) -> bool:
+    """Change, delete, add versions, decide its requests: an author or an owner-school admin."""
+    return allows(identity, EDITORS, resource)
+
+
+# Deciding reuse requests and revoking grants rests on the same relations as editing.
+can_decide = can_edit
+
+
+class EditAction(StrEnum):
+    CHANGE = "change"
+    ADD_VERSION = "add a version"
+    DELETE = "delete"
+
+
+_EDIT_ACTIONS = {
+    EditAction.CHANGE: Action.CHANGE_RESOURCE,
+    EditAction.ADD_VERSION: Action.ADD_VERSION,
+    EditAction.DELETE: Action.DELETE_RESOURCE,
+}
+
+
+def require_can_edit(
+    identity: Identity, resource: Resource, action: EditAction = EditAction.CHANGE
+) -> None:
+    require(identity, _EDIT_ACTIONS[action], resource)
+
+
+def can_read_download_report(identity: Identity, resource: Resource) -> bool:
+    """Who downloaded my resource: its authors and the owner school's admins."""
+    return allows(identity, EDITORS, resource)
+
+
+def can_see_grants_of(identity: Identity, resource: Resource) -> bool:
+    """All of a resource's grants are shown to its owner school; others see their own."""
+    return allows(identity, OWNER, resource)
+
+
+async def check_shared_with(
+    session: AsyncSession, identity: Identity, visibility: str, school_ids: list[UUID]
+) -> None:
+    """Visibility `selected` must name schools in an active partnership with the owner."""
+    if visibility != Visibility.SELECTED.value:
+        if school_ids:
+            raise InvalidInput(refusals.SHARED_WITH_NEEDS_SELECTED)
+        return
+    if not school_ids:
+        raise InvalidInput(refusals.SELECTED_NEEDS_PARTNERS)
+    for school_id in dict.fromkeys(school_ids):
+        if school_id == identity.school_id or not await are_active_partners(
+            session, identity.school_id, school_id
+        ):
+            raise InvalidInput(
+                refusals.SHARED_WITH_NOT_A_PARTNER.with_params(school_id=str(school_id))
+            )
+
+
+def check_confidential_licence(confidential: bool, licence: str) -> None:
+    """Rule 6: a confidential resource cannot carry an open licence."""
+    if confidential and Licence(licence).is_open:
+        raise InvalidInput(refusals.CONFIDENTIAL_NOT_OPEN, code_of_conduct_rule=6)
+
+
+class DecideAction(StrEnum):
+    ANSWER = "answer"
+    WITHDRAW_GRANT = "withdraw a permission"
+
+
+_DECIDE_ACTIONS = {
+    DecideAction.ANSWER: Action.ANSWER_REQUEST,
+    DecideAction.WITHDRAW_GRANT: Action.REVOKE_GRANT,
+}
+
+
+def require_can_decide(identity: Identity, resource: Resource, action: DecideAction) -> None:
+    """Answer the resource's reuse requests, withdraw its grants: its editors."""
+    require(identity, _DECIDE_ACTIONS[action], resource=resource)
+
+
+def require_audit_reader(identity: Identity) -> None:
+    require(identity, Action.READ_AUDIT, Trail(identity.school_id))
