@@ -51,6 +51,7 @@ FLOORS: dict[str, int] = {
     # what happened (domain events) and the unit of work that records and commits it
     "exchange.events": 2,
     "exchange.unit_of_work": 2,
+    "exchange.domain_service": 2,
     # what the domains cause: the audit trail, the inbox, mail
     "exchange.audit": 3,
     "exchange.notifications": 3,

@@ -10,7 +10,6 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.accounts.schemas import (
@@ -27,20 +26,10 @@ from exchange.accounts.schemas import (
     TokenOut,
 )
 from exchange.accounts.services import AccountService
-from exchange.clock import Clock
-from exchange.config import Settings
 from exchange.i18n import resolve_language, use_language
 from exchange.kernel import paging
 from exchange.models import Member
 from exchange.openapi import problems
-
-
-async def provide_account_service(
-    db_session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    clock: NamedDependency[Clock],
-) -> AccountService:
-    return AccountService(db_session, settings, clock)
 
 
 def member_out(member: Member) -> MemberOut:
@@ -80,7 +69,7 @@ def me_out(member: Member) -> MeOut:
 class AuthController(Controller):
     path = "/api/auth"
     tags = ["accounts"]
-    dependencies = {"accounts": Provide(provide_account_service)}
+    dependencies = {"accounts": Provide(AccountService, sync_to_thread=False)}
 
     @post(
         "/token",
@@ -132,7 +121,7 @@ class AuthController(Controller):
 class MeController(Controller):
     path = "/api/me"
     tags = ["accounts"]
-    dependencies = {"accounts": Provide(provide_account_service)}
+    dependencies = {"accounts": Provide(AccountService, sync_to_thread=False)}
 
     @get(operation_id="getMe", summary="The signed-in member, their role and school")
     async def me(
@@ -188,7 +177,7 @@ class MeController(Controller):
 class MemberController(Controller):
     path = "/api/members"
     tags = ["accounts"]
-    dependencies = {"accounts": Provide(provide_account_service)}
+    dependencies = {"accounts": Provide(AccountService, sync_to_thread=False)}
 
     @post(
         operation_id="addMember",

@@ -14,11 +14,9 @@ import secrets
 from typing import Final
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.services import AccountService
-from exchange.clock import Clock
-from exchange.config import Settings
+from exchange.domain_service import DomainService
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
 from exchange.models import Member, School, SetupCode
@@ -43,12 +41,7 @@ def new_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, _LENGTH, 4))
 
 
-class FirstRunService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-
+class FirstRunService(DomainService):
     async def needed(self) -> bool:
         """True while the database holds no school."""
         return not bool(await self.session.scalar(select(exists().where(School.id.is_not(None)))))

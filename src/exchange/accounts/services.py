@@ -18,10 +18,9 @@ from exchange.accounts.password_links import IssuedLink
 from exchange.accounts.passwords import check_password_rules, hash_password, verify_password
 from exchange.accounts.schemas import MemberCreate, MemberUpdate
 from exchange.audit.trail import record_event
-from exchange.clock import Clock
-from exchange.config import Settings
 from exchange.database import run_read
 from exchange.display_text import clean_line
+from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from exchange.i18n import _, resolve_language
 from exchange.kernel import paging
@@ -58,12 +57,7 @@ class IssuedToken:
     expires_at: datetime
 
 
-class AccountService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-
+class AccountService(DomainService):
     # --- schools and members ---------------------------------------------------------
 
     async def create_school(

@@ -10,29 +10,18 @@ import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.audit.schemas import AuditPage, DownloadReport
 from exchange.audit.services import MAX_PAGE, AuditService
-from exchange.clock import Clock
-from exchange.config import Settings
 from exchange.errors import InvalidInput
 from exchange.openapi import problems
-
-
-async def provide_audit(
-    db_session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    clock: NamedDependency[Clock],
-) -> AuditService:
-    return AuditService(db_session, settings, clock)
 
 
 class AuditController(Controller):
     path = "/api/audit"
     tags = ["audit"]
-    dependencies = {"audit": Provide(provide_audit)}
+    dependencies = {"audit": Provide(AuditService, sync_to_thread=False)}
 
     @get(
         operation_id="listAuditEvents",
@@ -72,7 +61,7 @@ def _moment(value: str | None) -> datetime | None:
 class DownloadReportController(Controller):
     path = "/api/resources/{resource_id:uuid}/downloads"
     tags = ["audit"]
-    dependencies = {"audit": Provide(provide_audit)}
+    dependencies = {"audit": Provide(AuditService, sync_to_thread=False)}
 
     @get(
         operation_id="getDownloadReport",

@@ -7,14 +7,12 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.audit.schemas import AuditEventOut, AuditPage, DownloadReport, SchoolDownloads
 from exchange.audit.trail import DOWNLOADED
-from exchange.clock import Clock
-from exchange.config import Settings
+from exchange.domain_service import DomainService
 from exchange.errors import Forbidden, InvalidInput, NotFound
 from exchange.i18n import _
 from exchange.kernel import paging
@@ -31,12 +29,7 @@ AUDIT_ORDER = (
 )
 
 
-class AuditService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-
+class AuditService(DomainService):
     async def page(
         self,
         identity: Identity,

@@ -7,12 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.accounts.identity import Identity
-from exchange.clock import Clock
-from exchange.config import Settings
 from exchange.dashboard.schemas import (
     Dashboard,
     EvaluationsWaiting,
@@ -20,6 +17,7 @@ from exchange.dashboard.schemas import (
     NewResource,
     RequestCounts,
 )
+from exchange.domain_service import DomainService
 from exchange.kernel.refs import Names
 from exchange.models import (
     Activity,
@@ -39,12 +37,7 @@ FIRST_LOOK_WINDOW = timedelta(days=14)
 LATEST = 10
 
 
-class DashboardService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-
+class DashboardService(DomainService):
     async def show(self, identity: Identity) -> Dashboard:
         now = self.clock.now()
         incoming = await self._counts(incoming_for(identity), now)

@@ -9,11 +9,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
-from exchange.clock import Clock
-from exchange.config import Settings
 from exchange.models import Notification
 from exchange.notifications.schemas import NotificationOut, NotificationPage, ReadAllOut
 from exchange.notifications.service import (
@@ -23,14 +20,6 @@ from exchange.notifications.service import (
     notice_message,
     shown_payload,
 )
-
-
-async def provide_inbox(
-    db_session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    clock: NamedDependency[Clock],
-) -> InboxService:
-    return InboxService(db_session, settings, clock)
 
 
 def notification_out(notification: Notification) -> NotificationOut:
@@ -50,7 +39,7 @@ def notification_out(notification: Notification) -> NotificationOut:
 class NotificationController(Controller):
     path = "/api/notifications"
     tags = ["notifications"]
-    dependencies = {"inbox": Provide(provide_inbox)}
+    dependencies = {"inbox": Provide(InboxService, sync_to_thread=False)}
 
     @get(operation_id="listNotifications", summary="Your inbox, newest first")
     async def list_notifications(

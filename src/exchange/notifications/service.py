@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
-from exchange.config import Settings
+from exchange.domain_service import DomainService
 from exchange.errors import InvalidInput, NotFound
 from exchange.events import NoticesPosted
 from exchange.i18n import LazyText, _
@@ -197,13 +197,8 @@ INBOX_ORDER = (
 )
 
 
-class InboxService:
+class InboxService(DomainService):
     """A member's own notifications; anyone else's are 404."""
-
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
 
     async def page(
         self,

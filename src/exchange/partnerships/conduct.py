@@ -12,10 +12,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.clock import Clock
-from exchange.config import Settings
+from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotFound
 from exchange.i18n import _
 from exchange.models import CodeOfConductVersion
@@ -37,12 +35,7 @@ def conduct_columns(text: CodeOfConductText) -> dict[str, Any]:
     }
 
 
-class CodeOfConductService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-
+class CodeOfConductService(DomainService):
     async def in_force(self) -> CodeOfConductVersion:
         """The highest published version: what a school agrees to when it signs today."""
         current = await self.session.scalar(

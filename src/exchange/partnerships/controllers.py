@@ -8,11 +8,8 @@ from litestar import Controller, MediaType, Response, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
-from exchange.clock import Clock
-from exchange.config import Settings
 from exchange.kernel import paging
 from exchange.kernel.refs import SchoolRef
 from exchange.models import CodeOfConductVersion, Member, PartnershipStatus
@@ -32,22 +29,6 @@ from exchange.partnerships.schemas import (
 )
 from exchange.partnerships.services import PartnershipService, PartnershipView
 from exchange.policy import PartnershipSide
-
-
-async def provide_partnership_service(
-    db_session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    clock: NamedDependency[Clock],
-) -> PartnershipService:
-    return PartnershipService(db_session, settings, clock)
-
-
-async def provide_conduct_service(
-    db_session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    clock: NamedDependency[Clock],
-) -> CodeOfConductService:
-    return CodeOfConductService(db_session, settings, clock)
 
 
 def _member_ref(member: Member | None) -> MemberContact | None:
@@ -110,7 +91,7 @@ def conduct_out(version: CodeOfConductVersion) -> CodeOfConductOut:
 class PartnershipController(Controller):
     path = "/api/partnerships"
     tags = ["partnerships"]
-    dependencies = {"partnerships": Provide(provide_partnership_service)}
+    dependencies = {"partnerships": Provide(PartnershipService, sync_to_thread=False)}
 
     @post(
         operation_id="invitePartner",
@@ -261,7 +242,7 @@ class PartnershipController(Controller):
 class CodeOfConductController(Controller):
     path = "/api/code-of-conduct"
     tags = ["partnerships"]
-    dependencies = {"conduct": Provide(provide_conduct_service)}
+    dependencies = {"conduct": Provide(CodeOfConductService, sync_to_thread=False)}
 
     @get(
         operation_id="getCodeOfConduct",

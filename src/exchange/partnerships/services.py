@@ -17,11 +17,9 @@ from uuid import UUID
 from msgspec import UNSET
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
-from exchange.clock import Clock
-from exchange.config import Settings
+from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotFound
 from exchange.events import (
     PartnershipAccepted,
@@ -47,7 +45,7 @@ from exchange.policy import (
     require_partnership_move,
     require_partnership_visible,
 )
-from exchange.unit_of_work import unit_of_work
+from exchange.unit_of_work import UnitOfWork, unit_of_work
 
 
 @dataclass(frozen=True)
@@ -145,13 +143,15 @@ PARTNERSHIP_ORDER = (
 )
 
 
-class PartnershipService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-        self.conduct = CodeOfConductService(session, settings, clock)
-        self.uow = unit_of_work(session, clock)
+class PartnershipService(DomainService):
+    @property
+    def conduct(self) -> CodeOfConductService:
+        return CodeOfConductService(self.session, self.settings, self.clock)
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The session's unit of work: the events this service records commit with it."""
+        return unit_of_work(self.session, self.clock)
 
     # --- reading -----------------------------------------------------------------------
 

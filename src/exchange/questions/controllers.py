@@ -9,29 +9,18 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
-from exchange.clock import Clock
-from exchange.config import Settings
 from exchange.kernel import paging
 from exchange.openapi import problems
 from exchange.questions.schemas import AnswerCreate, QuestionCreate, QuestionList, QuestionOut
 from exchange.questions.service import QuestionService
 
 
-async def provide_questions(
-    db_session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    clock: NamedDependency[Clock],
-) -> QuestionService:
-    return QuestionService(db_session, settings, clock)
-
-
 class PartnershipQuestionController(Controller):
     path = "/api/partnerships/{partnership_id:uuid}/questions"
     tags = ["questions"]
-    dependencies = {"questions": Provide(provide_questions)}
+    dependencies = {"questions": Provide(QuestionService, sync_to_thread=False)}
 
     @post(
         operation_id="askPartnerQuestion",
@@ -52,7 +41,7 @@ class PartnershipQuestionController(Controller):
 class QuestionController(Controller):
     path = "/api/questions"
     tags = ["questions"]
-    dependencies = {"questions": Provide(provide_questions)}
+    dependencies = {"questions": Provide(QuestionService, sync_to_thread=False)}
 
     @get(
         operation_id="listPartnerQuestions",

@@ -14,12 +14,10 @@ from typing import Literal
 from uuid import UUID
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.accounts.identity import Identity
-from exchange.clock import Clock
-from exchange.config import Settings
+from exchange.domain_service import DomainService
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
 from exchange.kernel import paging
@@ -51,12 +49,7 @@ QUESTION_ORDER = (
 )
 
 
-class QuestionService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-
+class QuestionService(DomainService):
     # --- asking ------------------------------------------------------------------------
 
     async def ask(

@@ -9,11 +9,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
-from exchange.clock import Clock
-from exchange.config import Settings
 from exchange.kernel import paging
 from exchange.openapi import problems
 from exchange.reuse.forwards import ForwardService
@@ -33,39 +30,15 @@ from exchange.reuse.schemas import (
 RequestStatus = Literal["pending", "approved", "denied", "withdrawn", "closed"]
 
 
-async def provide_requests(
-    db_session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    clock: NamedDependency[Clock],
-) -> ReuseRequestService:
-    return ReuseRequestService(db_session, settings, clock)
-
-
-async def provide_grants(
-    db_session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    clock: NamedDependency[Clock],
-) -> GrantService:
-    return GrantService(db_session, settings, clock)
-
-
-async def provide_forwards(
-    db_session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    clock: NamedDependency[Clock],
-) -> ForwardService:
-    return ForwardService(db_session, settings, clock)
-
-
 class ResourceReuseController(Controller):
     """Reuse of one resource: asking, its grants, forwarding it and the forward chain."""
 
     path = "/api/resources/{resource_id:uuid}"
     tags = ["reuse"]
     dependencies = {
-        "requests": Provide(provide_requests),
-        "grants": Provide(provide_grants),
-        "forwards": Provide(provide_forwards),
+        "requests": Provide(ReuseRequestService, sync_to_thread=False),
+        "grants": Provide(GrantService, sync_to_thread=False),
+        "forwards": Provide(ForwardService, sync_to_thread=False),
     }
 
     @post(
@@ -148,7 +121,7 @@ class ResourceReuseController(Controller):
 class ReuseRequestController(Controller):
     path = "/api/reuse-requests"
     tags = ["reuse"]
-    dependencies = {"requests": Provide(provide_requests)}
+    dependencies = {"requests": Provide(ReuseRequestService, sync_to_thread=False)}
 
     @get(
         operation_id="listReuseRequests",

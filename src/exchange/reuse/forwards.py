@@ -7,13 +7,11 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.audit.trail import record_event
-from exchange.clock import Clock
-from exchange.config import Settings
+from exchange.domain_service import DomainService
 from exchange.errors import RuleRefusal
 from exchange.kernel.refs import Names, SchoolRef
 from exchange.models import Forward, Grant, Resource
@@ -22,12 +20,7 @@ from exchange.reuse.schemas import ForwardChain, ForwardIn, ForwardOut
 from exchange.unit_of_work import unit_of_work
 
 
-class ForwardService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-
+class ForwardService(DomainService):
     async def forward(self, identity: Identity, resource_id: UUID, data: ForwardIn) -> ForwardOut:
         now = self.clock.now()
         resource = await policy.readable_resource(self.session, identity, resource_id, now=now)

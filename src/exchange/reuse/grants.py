@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.audit.trail import record_event
-from exchange.clock import Clock
-from exchange.config import Settings
+from exchange.domain_service import DomainService
 from exchange.errors import Conflict, NotFound
 from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.kernel import paging
@@ -134,12 +133,7 @@ async def grant_views(session: AsyncSession, grants: list[Grant], now: datetime)
 GRANT_ORDER = (paging.SortKey(Grant.created_at, datetime), paging.SortKey(Grant.id, UUID))
 
 
-class GrantService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-
+class GrantService(DomainService):
     async def list(
         self,
         identity: Identity,

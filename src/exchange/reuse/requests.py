@@ -9,13 +9,11 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.audit.trail import record_event
-from exchange.clock import Clock
-from exchange.config import Settings
+from exchange.domain_service import DomainService
 from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
 from exchange.events import (
     ReuseRequestChanged,
@@ -95,12 +93,7 @@ REQUEST_ORDER = (
 )
 
 
-class ReuseRequestService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-
+class ReuseRequestService(DomainService):
     # --- asking ------------------------------------------------------------------------
 
     async def create(

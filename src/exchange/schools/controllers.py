@@ -9,12 +9,9 @@ from uuid import UUID
 from litestar import Controller, get, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.accounts.identity import Identity
-from exchange.clock import Clock
-from exchange.config import Settings
 from exchange.kernel import paging
 from exchange.models import School, SchoolKind, SchoolLocality
 from exchange.schools.schemas import (
@@ -34,14 +31,6 @@ from exchange.schools.services import (
     OpenPartnership,
     SchoolService,
 )
-
-
-async def provide_school_service(
-    db_session: NamedDependency[AsyncSession],
-    settings: NamedDependency[Settings],
-    clock: NamedDependency[Clock],
-) -> SchoolService:
-    return SchoolService(db_session, settings, clock)
 
 
 def school_out(
@@ -85,7 +74,7 @@ LANGUAGE_CODE = r"^(\s*[A-Za-z]{2,3}\s*)?$"
 class SchoolController(Controller):
     path = "/api/schools"
     tags = ["schools"]
-    dependencies = {"schools": Provide(provide_school_service)}
+    dependencies = {"schools": Provide(SchoolService, sync_to_thread=False)}
 
     @get(operation_id="listSchools", summary="The directory of schools, to find a partner")
     async def directory(

@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, String, cast, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.audit.trail import record_event
-from exchange.clock import Clock
-from exchange.config import Settings
+from exchange.domain_service import DomainService
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
 from exchange.kernel import paging
@@ -61,12 +59,7 @@ class DirectoryPage:
     in_touch: frozenset[UUID] = frozenset()
 
 
-class SchoolService:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self.session = session
-        self.settings = settings
-        self.clock = clock
-
+class SchoolService(DomainService):
     async def directory(
         self,
         identity: Identity,

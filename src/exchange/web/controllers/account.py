@@ -10,7 +10,6 @@ from litestar.response import Redirect, Response
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.accounts.controllers import provide_account_service
 from exchange.accounts.schemas import Language, MemberUpdate
 from exchange.accounts.services import AccountService
 from exchange.errors import DomainError, NotAuthenticated, TooManyAttempts
@@ -25,7 +24,7 @@ class AccountController(Controller):
     """A member's own account: name, position, language (and password)."""
 
     include_in_schema = False
-    dependencies = {"accounts": Provide(provide_account_service)}
+    dependencies = {"accounts": Provide(AccountService, sync_to_thread=False)}
 
     @get("/account")
     async def show(self, page: NamedDependency[Page]) -> Any:
@@ -144,7 +143,7 @@ class SetPasswordController(Controller):
     the one-time link an admin gave them."""
 
     include_in_schema = False
-    dependencies = {"accounts": Provide(provide_account_service)}
+    dependencies = {"accounts": Provide(AccountService, sync_to_thread=False)}
 
     @get("/set-password")
     async def show(self, page: NamedDependency[Page]) -> Any:
@@ -183,7 +182,7 @@ class SetPasswordController(Controller):
 class SignInController(Controller):
     tags = ["pages"]
     include_in_schema = False
-    dependencies = {"accounts": Provide(provide_account_service)}
+    dependencies = {"accounts": Provide(AccountService, sync_to_thread=False)}
 
     @get("/sign-in")
     async def show(self, page: NamedDependency[Page]) -> Any:

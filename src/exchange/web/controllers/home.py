@@ -14,9 +14,8 @@ from exchange.accounts.first_run import FirstRunService
 from exchange.clock import Clock
 from exchange.dashboard.services import DashboardService
 from exchange.kernel import paging
-from exchange.notifications.controllers import notification_out, provide_inbox
+from exchange.notifications.controllers import notification_out
 from exchange.notifications.service import InboxService
-from exchange.reuse.controllers import provide_requests
 from exchange.reuse.requests import ReuseRequestService
 from exchange.web.controllers.first_run import first_run_form
 from exchange.web.forms import FormErrors
@@ -27,7 +26,10 @@ SHOWN = 5
 
 class HomeController(Controller):
     include_in_schema = False
-    dependencies = {"requests": Provide(provide_requests), "inbox": Provide(provide_inbox)}
+    dependencies = {
+        "requests": Provide(ReuseRequestService, sync_to_thread=False),
+        "inbox": Provide(InboxService, sync_to_thread=False),
+    }
 
     @get("/")
     async def home(

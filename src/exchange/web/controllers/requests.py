@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.errors import DomainError
 from exchange.kernel import paging
-from exchange.reuse.controllers import provide_requests
 from exchange.reuse.requests import ReuseRequestService
 from exchange.reuse.schemas import DecisionIn
 from exchange.web.forms import FormErrors, first, form_values
@@ -32,7 +31,7 @@ def _end_of(day: date) -> datetime:
 
 class RequestPages(Controller):
     include_in_schema = False
-    dependencies = {"requests": Provide(provide_requests)}
+    dependencies = {"requests": Provide(ReuseRequestService, sync_to_thread=False)}
 
     @get("/requests")
     async def show(
