@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.activities.schemas import (
     ActivityCreate,
@@ -47,6 +48,7 @@ from exchange.models import (
 from exchange.notifications.service import notify_members
 from exchange.policy import (
     readable_resources,
+    refusals,
     require_activity_evaluator,
     require_activity_planner,
     require_partnership_takes_activities,
@@ -54,7 +56,7 @@ from exchange.policy import (
 )
 from exchange.unit_of_work import unit_of_work
 
-NO_SUCH_ACTIVITY = lazy_gettext("No such activity among your school's partnerships.")
+NO_SUCH_ACTIVITY = refusals.NO_SUCH_ACTIVITY
 ONLY_PLANNED = lazy_gettext(
     "This activity is already done or cancelled: only a planned activity can be changed, "
     "marked done or cancelled."
@@ -322,10 +324,7 @@ class ActivityService:
         partnership = await self.session.get(Partnership, activity.partnership_id)
         if partnership is None:  # pragma: no cover - the foreign key cascades
             raise NotFound(NO_SUCH_ACTIVITY)
-        if partnership.inviting_school_id != identity.school_id and (
-            partnership.invited_school_id != identity.school_id
-        ):
-            raise NotFound(NO_SUCH_ACTIVITY)
+        policy.require(identity, policy.Action.READ_ACTIVITY, partnership)
         if lock:
             # The row lock (PostgreSQL) makes a concurrent move wait and see the new status.
             activity = await self.session.scalar(

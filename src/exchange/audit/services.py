@@ -13,11 +13,12 @@ from exchange.accounts.identity import Identity
 from exchange.audit.schemas import AuditEventOut, AuditPage, DownloadReport, SchoolDownloads
 from exchange.audit.trail import DOWNLOADED
 from exchange.domain_service import DomainService
-from exchange.errors import Forbidden, InvalidInput, NotFound
+from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
 from exchange.kernel import paging
 from exchange.kernel.refs import Names
 from exchange.models import AuditEvent, Resource
+from exchange.policy import refusals
 
 MAX_PAGE = 200
 
@@ -41,8 +42,8 @@ class AuditService(DomainService):
     ) -> AuditPage:
         if resource_id is not None:
             await self._require_own_resource(identity, resource_id)
-        policy.require_audit_reader(identity)
-        query = select(AuditEvent).where(AuditEvent.owner_school_id == identity.school_id)
+        policy.require(identity, policy.Action.READ_AUDIT, policy.Trail(identity.school_id))
+        query = select(AuditEvent).where(policy.where(identity, policy.Action.READ_AUDIT))
         if resource_id is not None:
             query = query.where(AuditEvent.resource_id == resource_id)
         if since is not None:
@@ -100,19 +101,13 @@ class AuditService(DomainService):
             )
             if history is not None:
                 return
-        raise NotFound(_("Your school has no resource with this id, now or in its history."))
+        raise NotFound(refusals.NO_SUCH_OWN_RESOURCE)
 
     async def downloads(self, identity: Identity, resource_id: UUID) -> DownloadReport:
         resource = await policy.readable_resource(
             self.session, identity, resource_id, now=self.clock.now()
         )
-        if not policy.can_read_download_report(identity, resource):
-            raise Forbidden(
-                _(
-                    "Only the resource's authors and the owner school's admins see who downloaded "
-                    "it."
-                )
-            )
+        policy.require(identity, policy.Action.READ_DOWNLOADS, resource)
         rows = (
             await self.session.execute(
                 select(

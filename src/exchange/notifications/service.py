@@ -31,7 +31,7 @@ from exchange.events import NoticesPosted
 from exchange.i18n import LazyText, _
 from exchange.kernel import paging
 from exchange.models import Member, MemberRole, Notification
-from exchange.policy import own_notifications
+from exchange.policy import own_notifications, refusals
 from exchange.unit_of_work import unit_of_work
 
 DEFAULT_PAGE_SIZE = 20
@@ -244,7 +244,7 @@ class InboxService(DomainService):
             )
         )
         if notification is None:
-            raise NotFound(_("No such notification in your inbox."))
+            raise NotFound(refusals.NO_SUCH_NOTIFICATION)
         if notification.read_at is None:
             notification.read_at = self.clock.now()
             await unit_of_work(self.session, self.clock).commit()

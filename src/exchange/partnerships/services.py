@@ -18,6 +18,7 @@ from msgspec import UNSET
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotFound
@@ -41,7 +42,7 @@ from exchange.policy import (
     PartnershipMove,
     PartnershipSide,
     partnerships_visible_to,
-    require_admin,
+    refusals,
     require_partnership_move,
     require_partnership_visible,
 )
@@ -181,7 +182,7 @@ class PartnershipService(DomainService):
     async def get(self, identity: Identity, partnership_id: UUID) -> PartnershipView:
         partnership = await self.session.get(Partnership, partnership_id)
         if partnership is None:
-            raise NotFound(_("No such partnership among your school's partnerships."))
+            raise NotFound(refusals.NO_SUCH_PARTNERSHIP)
         require_partnership_visible(identity, partnership)
         return (await self._views(identity, [partnership]))[0]
 
@@ -195,13 +196,7 @@ class PartnershipService(DomainService):
     # --- moves -------------------------------------------------------------------------
 
     async def invite(self, identity: Identity, data: PartnershipInvite) -> PartnershipView:
-        require_admin(
-            identity,
-            _(
-                "Only an admin of your school can invite a school to a partnership. Ask your "
-                "school's admin."
-            ),
-        )
+        policy.require(identity, policy.Action.INVITE)
         if data.partner_school_id == identity.school_id:
             raise InvalidInput(
                 _("A school cannot invite itself: choose another school from the directory.")
@@ -432,7 +427,7 @@ class PartnershipService(DomainService):
             .execution_options(populate_existing=True)
         )
         if partnership is None:
-            raise NotFound(_("No such partnership among your school's partnerships."))
+            raise NotFound(refusals.NO_SUCH_PARTNERSHIP)
         return partnership
 
     async def _refuse_if_open(self, school_id: UUID, partner: School) -> None:

@@ -27,7 +27,7 @@ from exchange.policy.consent import (
     student_work_visibility,
 )
 from exchange.policy.forms import forward_stands, grant_in_force
-from exchange.policy.gate import allows, require, where
+from exchange.policy.gate import allows, permits, require, where
 from exchange.policy.partnerships import (
     PartnershipMove,
     PartnershipSide,
@@ -52,21 +52,17 @@ from exchange.policy.partnerships import (
 )
 from exchange.policy.reading import forward_reach, readable_by_school
 from exchange.policy.resources import (
-    DecideAction,
     EditAction,
     audits_reads_by,
     cache_control_for,
     can_decide,
     can_edit,
     can_read_download_report,
-    can_see_grants_of,
     check_confidential_licence,
     check_shared_with,
     is_owner_school,
     readable_resource,
     readable_resource_in,
-    require_audit_reader,
-    require_can_decide,
     require_can_edit,
     school_can_read,
 )
@@ -91,7 +87,6 @@ __all__ = [
     "POLICY",
     "STUDENT_CONSENTS",
     "Action",
-    "DecideAction",
     "EditAction",
     "PartnershipMove",
     "PartnershipSide",
@@ -106,7 +101,6 @@ __all__ = [
     "can_decide",
     "can_edit",
     "can_read_download_report",
-    "can_see_grants_of",
     "check_confidential_licence",
     "check_derivation",
     "check_shared_with",
@@ -122,6 +116,7 @@ __all__ = [
     "own_notifications",
     "partnership_side",
     "partnerships_visible_to",
+    "permits",
     "questions_visible_to",
     "readable_by_caller",
     "readable_by_school",
@@ -135,10 +130,8 @@ __all__ = [
     "require_activity_planner",
     "require_admin",
     "require_anonymous_restated",
-    "require_audit_reader",
     "require_can_answer",
     "require_can_ask",
-    "require_can_decide",
     "require_can_edit",
     "require_can_forward",
     "require_can_request",

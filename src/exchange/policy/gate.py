@@ -18,18 +18,23 @@ def allows(identity: Identity, relation: Relation, obj: Any, *, resource: Any = 
     return relation.check(identity, Target(obj, resource))
 
 
+def permits(identity: Identity, action: Action, obj: Any = None, *, resource: Any = None) -> bool:
+    """May the caller do `action` with `obj`? (`require` without the refusal.)"""
+    rule = POLICY[action]
+    if rule.allowed.in_sql_only:
+        raise TypeError(f"'{action}' is decided in SQL: load through policy.where")
+    return rule.allowed.check(identity, Target(obj, resource))
+
+
 def require(identity: Identity, action: Action, obj: Any = None, *, resource: Any = None) -> None:
     """Refuse, as the table says, unless the caller may do `action` with `obj` (for what
     belongs to a resource, `resource` is that resource).
 
     Reading a resource rests on other rows: it is asked by loading through `where` (see
     `exchange.policy.resources.readable_resource`), never here."""
-    rule = POLICY[action]
-    if rule.allowed.in_sql_only:
-        raise TypeError(f"'{action}' is decided in SQL: load through policy.where")
-    target = Target(obj, resource)
-    if not rule.allowed.check(identity, target):
-        raise rule.refusal(identity, target)
+    if not permits(identity, action, obj, resource=resource):
+        rule = POLICY[action]
+        raise rule.refusal(identity, Target(obj, resource))
 
 
 def where(identity: Identity, action: Action, now: datetime | None = None) -> ColumnElement[bool]:

@@ -315,3 +315,5 @@ ONLY_ADMIN_EDITS_PROFILE = lazy_gettext(
 )
 
 NO_SUCH_NOTIFICATION = lazy_gettext("No such notification in your inbox.")
+
+NO_SUCH_ACTIVITY = lazy_gettext("No such activity among your school's partnerships.")

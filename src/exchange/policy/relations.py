@@ -79,11 +79,11 @@ class Target:
 class Relation:
     """One way to stand to an object."""
 
-    # Rests on other rows: checked only in SQL.
+    # Rests on other rows (itself or any of its parts): checked only in SQL.
     in_sql_only = False
 
     def check(self, identity: Identity, target: Target) -> bool:
-        raise NotImplementedError
+        raise DecidedInSql(type(self).__name__)
 
     def sql(self, model: Any, who: Who) -> ColumnElement[bool]:
         raise NotImplementedError
@@ -98,10 +98,10 @@ class AnyOf(Relation):
 
     @property
     def in_sql_only(self) -> bool:  # type: ignore[override]
-        return all(part.in_sql_only for part in self.parts)
+        return any(part.in_sql_only for part in self.parts)
 
     def check(self, identity: Identity, target: Target) -> bool:
-        return any(part.check(identity, target) for part in self.parts if not part.in_sql_only)
+        return any(part.check(identity, target) for part in self.parts)
 
     def sql(self, model: Any, who: Who) -> ColumnElement[bool]:
         return or_(*(part.sql(model, who) for part in self.parts))
@@ -117,6 +117,10 @@ class AnyOf(Relation):
 @dataclass(frozen=True)
 class AllOf(Relation):
     parts: tuple[Relation, ...]
+
+    @property
+    def in_sql_only(self) -> bool:  # type: ignore[override]
+        return any(part.in_sql_only for part in self.parts)
 
     def check(self, identity: Identity, target: Target) -> bool:
         return all(part.check(identity, target) for part in self.parts)

@@ -15,10 +15,10 @@ from exchange.accounts.identity import Identity
 from exchange.errors import InvalidInput, NotFound
 from exchange.models import Licence, Resource, Visibility
 from exchange.policy import refusals
-from exchange.policy.gate import allows, require
+from exchange.policy.gate import allows, permits, require
 from exchange.policy.partnerships import are_active_partners
 from exchange.policy.reading import readable_by_school
-from exchange.policy.table import EDITORS, OWNER, Action, Trail
+from exchange.policy.table import EDITORS, OWNER, Action
 from exchange.policy.tuned import readable_by_caller, reading_parameters
 
 
@@ -108,12 +108,7 @@ def require_can_edit(
 
 def can_read_download_report(identity: Identity, resource: Resource) -> bool:
     """Who downloaded my resource: its authors and the owner school's admins."""
-    return allows(identity, EDITORS, resource)
-
-
-def can_see_grants_of(identity: Identity, resource: Resource) -> bool:
-    """All of a resource's grants are shown to its owner school; others see their own."""
-    return allows(identity, OWNER, resource)
+    return permits(identity, Action.READ_DOWNLOADS, resource)
 
 
 async def check_shared_with(
@@ -139,23 +134,3 @@ def check_confidential_licence(confidential: bool, licence: str) -> None:
     """Rule 6: a confidential resource cannot carry an open licence."""
     if confidential and Licence(licence).is_open:
         raise InvalidInput(refusals.CONFIDENTIAL_NOT_OPEN, code_of_conduct_rule=6)
-
-
-class DecideAction(StrEnum):
-    ANSWER = "answer"
-    WITHDRAW_GRANT = "withdraw a permission"
-
-
-_DECIDE_ACTIONS = {
-    DecideAction.ANSWER: Action.ANSWER_REQUEST,
-    DecideAction.WITHDRAW_GRANT: Action.REVOKE_GRANT,
-}
-
-
-def require_can_decide(identity: Identity, resource: Resource, action: DecideAction) -> None:
-    """Answer the resource's reuse requests, withdraw its grants: its editors."""
-    require(identity, _DECIDE_ACTIONS[action], resource=resource)
-
-
-def require_audit_reader(identity: Identity) -> None:
-    require(identity, Action.READ_AUDIT, Trail(identity.school_id))

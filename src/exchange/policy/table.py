@@ -59,7 +59,6 @@ class Action(StrEnum):
     ADD_VERSION = "add a version"
     DELETE_RESOURCE = "delete a resource"
     READ_DOWNLOADS = "see who downloaded a resource"
-    SEE_EVERY_GRANT = "see every grant of a resource"
     # Reuse requests (rules 7 and 9).
     READ_REQUEST = "read a reuse request"
     ANSWER_REQUEST = "answer a reuse request"
@@ -78,6 +77,7 @@ class Action(StrEnum):
     WITHDRAW_INVITATION = "withdraw an invitation"
     END_PARTNERSHIP = "end a partnership"
     UPDATE_PARTNERSHIP = "change a partnership"
+    READ_ACTIVITY = "read an activity"
     PLAN_ACTIVITY = "plan or change an activity"
     EVALUATE_ACTIVITY = "evaluate an activity"
     READ_QUESTION = "read a question"
@@ -172,7 +172,6 @@ POLICY: Mapping[Action, Rule] = {
         by_school(refusals.EDIT_DELETE_COLLEAGUE, refusals.EDIT_DELETE_OTHER_SCHOOL),
     ),
     Action.READ_DOWNLOADS: Rule(EDITORS, Resource, forbidden(refusals.ONLY_EDITORS_SEE_DOWNLOADS)),
-    Action.SEE_EVERY_GRANT: Rule(OWNER, Resource, forbidden(refusals.NO_SUCH_GRANT)),
     Action.READ_REQUEST: Rule(
         any_of(REQUESTING_SIDE, OfResource(EDITORS)),
         ReuseRequest,
@@ -221,6 +220,7 @@ POLICY: Mapping[Action, Rule] = {
     Action.UPDATE_PARTNERSHIP: Rule(
         all_of(Admin(), EITHER_SIDE), Partnership, forbidden(refusals.ONLY_ADMIN_UPDATES)
     ),
+    Action.READ_ACTIVITY: Rule(EITHER_SIDE, Partnership, hidden(refusals.NO_SUCH_ACTIVITY)),
     # An activity's planners: an admin of either school, or a member responsible for it
     # (a teacher plans one by naming themselves). The object is the responsible members.
     Action.PLAN_ACTIVITY: Rule(RESPONSIBLE_OR_ADMIN, None, forbidden(refusals.NOT_A_PLANNER)),
@@ -241,9 +241,8 @@ POLICY: Mapping[Action, Rule] = {
     # Every school reads every other's public profile; its self-assessment is kept for
     # the schools it is in touch with (`exchange.policy.partnerships`).
     Action.READ_PROFILE: Rule(Always(), School, hidden(refusals.NO_SUCH_RESOURCE)),
-    Action.EDIT_PROFILE: Rule(
-        all_of(Admin(), SchoolOf("id")), School, forbidden(refusals.ONLY_ADMIN_EDITS_PROFILE)
-    ),
+    # The caller's own school's profile (there is no other to change).
+    Action.EDIT_PROFILE: Rule(Admin(), School, forbidden(refusals.ONLY_ADMIN_EDITS_PROFILE)),
     Action.READ_NOTIFICATION: Rule(
         Member("recipient_member_id"), Notification, hidden(refusals.NO_SUCH_NOTIFICATION)
     ),

@@ -30,6 +30,7 @@ from exchange.models import (
     QuestionAnswer,
     Resource,
 )
+from exchange.policy import refusals
 from exchange.questions import notices, waiting
 from exchange.questions.schemas import (
     AnswerCreate,
@@ -58,7 +59,7 @@ class QuestionService(DomainService):
         now = self.clock.now()
         partnership = await self.session.get(Partnership, partnership_id)
         if partnership is None:
-            raise NotFound(_("No such partnership among your school's partnerships."))
+            raise NotFound(refusals.NO_SUCH_PARTNERSHIP)
         answering_school_id = policy.require_can_ask(identity, partnership)
         if data.addressed_to_member_id is not None:
             addressed = await self.session.scalar(

@@ -118,7 +118,6 @@ class ForwardService(DomainService):
                 return [names.school(resource.owner_school_id), names.school(school_id)]
             return [*path_to(hop.from_school_id, seen | {school_id}), names.school(school_id)]
 
-        mine = policy.is_owner_school(identity, resource)
         items = [
             ForwardOut(
                 id=f.id,
@@ -133,7 +132,7 @@ class ForwardService(DomainService):
                 path=[*path_to(f.from_school_id, frozenset()), names.school(f.to_school_id)],
             )
             for f, ok in forwards
-            if mine or identity.school_id in (f.from_school_id, f.to_school_id)
+            if policy.permits(identity, policy.Action.READ_FORWARD, f, resource=resource)
         ]
         return ForwardChain(
             resource_id=resource.id,

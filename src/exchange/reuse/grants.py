@@ -31,6 +31,7 @@ from exchange.models import (
     ReuseRequest,
     ReuseScope,
 )
+from exchange.policy import refusals
 from exchange.reuse import notices
 from exchange.reuse.schemas import GrantOut
 from exchange.unit_of_work import unit_of_work
@@ -142,14 +143,18 @@ class GrantService(DomainService):
         limit: int = paging.DEFAULT_LIMIT,
         cursor: str | None = None,
     ) -> paging.Page[GrantOut]:
-        """The owner school sees every grant; another school sees the licence's and its own.
-        The licence's grants (at most one per scope) head the first page; `limit` counts
-        those given on request, oldest first."""
+        """The owner school sees every grant; another school sees the licence's and its own
+        (`policy.Action.READ_GRANT`). The licence's grants (at most one per scope) head the
+        first page; `limit` counts those given on request, oldest first."""
         now = self.clock.now()
         resource = await policy.readable_resource(self.session, identity, resource_id, now=now)
-        query = select(Grant).where(Grant.resource_id == resource.id)
-        if not policy.can_see_grants_of(identity, resource):
-            query = query.where(Grant.school_id == identity.school_id)
+        query = (
+            select(Grant)
+            .join(Resource, Resource.id == Grant.resource_id)
+            .where(
+                Grant.resource_id == resource.id, policy.where(identity, policy.Action.READ_GRANT)
+            )
+        )
         page = await paging.fetch(
             self.session,
             query,
@@ -169,16 +174,10 @@ class GrantService(DomainService):
         grant = await self.session.scalar(
             select(Grant).where(Grant.id == grant_id, Grant.resource_id == resource.id)
         )
-        if grant is None or not (
-            policy.can_see_grants_of(identity, resource) or grant.school_id == identity.school_id
-        ):
-            raise NotFound(
-                _(
-                    "This resource has no grant with this id. Licence grants have no id: to end "
-                    "them, change the resource's licence."
-                )
-            )
-        policy.require_can_decide(identity, resource, policy.DecideAction.WITHDRAW_GRANT)
+        if grant is None:
+            raise NotFound(refusals.NO_SUCH_GRANT)
+        policy.require(identity, policy.Action.READ_GRANT, grant, resource=resource)
+        policy.require(identity, policy.Action.REVOKE_GRANT, grant, resource=resource)
         status = grant_status(grant, now)
         if status != "active":
             raise Conflict(

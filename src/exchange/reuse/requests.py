@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.audit.trail import record_event
 from exchange.domain_service import DomainService
-from exchange.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleRefusal
+from exchange.errors import Conflict, InvalidInput, NotFound, RuleRefusal
 from exchange.events import (
     ReuseRequestChanged,
     ReuseRequestDecided,
@@ -27,11 +27,11 @@ from exchange.models import (
     Grant,
     GrantSource,
     Resource,
-    ResourceAuthor,
     ReuseRequest,
     ReuseRequestStatus,
     ReuseScope,
 )
+from exchange.policy import refusals
 from exchange.reuse.schemas import DecisionIn, ReuseRequestCreate, ReuseRequestList, ReuseRequestOut
 from exchange.reuse.views import request_views
 from exchange.unit_of_work import unit_of_work
@@ -45,35 +45,13 @@ def pending_key(resource_id: UUID, school_id: UUID, scope: str) -> str:
 
 
 def incoming_for(identity: Identity) -> ColumnElement[bool]:
-    """Requests the caller answers: for an admin, all on the school's resources; for a
-    teacher, those on resources they author."""
-    own = Resource.owner_school_id == identity.school_id
-    if identity.is_admin:
-        return own
-    return and_(
-        own,
-        exists(
-            select(ResourceAuthor.id).where(
-                ResourceAuthor.resource_id == ReuseRequest.resource_id,
-                ResourceAuthor.member_id == identity.member_id,
-            )
-        ),
-    )
+    """Requests the caller answers (the statement joins their resources)."""
+    return policy.where(identity, policy.Action.ANSWER_REQUEST)
 
 
 def outgoing_for(identity: Identity) -> ColumnElement[bool]:
-    """Requests the caller's side made: for an admin, all of the school's; for a teacher,
-    their own."""
-    own = ReuseRequest.requesting_school_id == identity.school_id
-    if identity.is_admin:
-        return own
-    return and_(own, ReuseRequest.requested_by_id == identity.member_id)
-
-
-def on_requesting_side(identity: Identity, request: ReuseRequest) -> bool:
-    return identity.school_id == request.requesting_school_id and (
-        identity.is_admin or identity.member_id == request.requested_by_id
-    )
+    """Requests the caller's side made (the member who asked and their school's admins)."""
+    return policy.where(identity, policy.Action.WITHDRAW_REQUEST)
 
 
 # A request's status as a person reads it inside a sentence.
@@ -237,17 +215,11 @@ class ReuseRequestService(DomainService):
                 .where(ReuseRequest.id == request_id)
             )
         ).first()
-        if row is not None:
-            request, resource = row
-            if on_requesting_side(identity, request) or policy.can_decide(identity, resource):
-                return request, resource
-        raise NotFound(
-            _(
-                "No reuse request with this id is visible to you. Requests are shown to the "
-                "member who asked, their school's admins, and the resource's authors and owner "
-                "school's admins."
-            )
-        )
+        if row is None:
+            raise NotFound(refusals.NO_SUCH_REQUEST)
+        request, resource = row
+        policy.require(identity, policy.Action.READ_REQUEST, request, resource=resource)
+        return request, resource
 
     async def get(self, identity: Identity, request_id: UUID) -> ReuseRequestOut:
         request, resource = await self._visible(identity, request_id)
@@ -262,7 +234,7 @@ class ReuseRequestService(DomainService):
     ) -> ReuseRequestOut:
         now = self.clock.now()
         request, resource = await self._visible(identity, request_id)
-        policy.require_can_decide(identity, resource, policy.DecideAction.ANSWER)
+        policy.require(identity, policy.Action.ANSWER_REQUEST, request, resource=resource)
         self._require_pending(request)
         note = (data.note or "").strip() or None
         approve = data.decision == "approve"
@@ -352,13 +324,7 @@ class ReuseRequestService(DomainService):
     async def withdraw(self, identity: Identity, request_id: UUID) -> ReuseRequestOut:
         now = self.clock.now()
         request, resource = await self._visible(identity, request_id)
-        if not on_requesting_side(identity, request):
-            raise Forbidden(
-                _(
-                    "Only the school that asked can withdraw a request. The authors answer it by "
-                    "approving or declining it."
-                )
-            )
+        policy.require(identity, policy.Action.WITHDRAW_REQUEST, request, resource=resource)
         self._require_pending(request)
         moved = await self.session.execute(
             update(ReuseRequest)

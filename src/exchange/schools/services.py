@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, String, cast, func, or_, select
 
+from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.audit.trail import record_event
 from exchange.domain_service import DomainService
@@ -19,7 +20,6 @@ from exchange.models import Partnership, School, SchoolKind, SchoolLocality
 from exchange.partnerships.content import SelfAssessment, load_self_assessment
 from exchange.policy import (
     partnerships_visible_to,
-    require_admin,
     self_assessment_partnerships,
 )
 from exchange.schools.matching import Profile, Suggestion, suggest
@@ -151,13 +151,7 @@ class SchoolService(DomainService):
         return load_self_assessment()
 
     async def update_profile(self, identity: Identity, data: ProfileUpdate) -> School:
-        require_admin(
-            identity,
-            _(
-                "Only an admin of your school can change your school's profile. Ask your school's "
-                "admin."
-            ),
-        )
+        policy.require(identity, policy.Action.EDIT_PROFILE)
         school = await self.own(identity)
         answers = _clean_answers(data.self_assessment, load_self_assessment())
         school.region = _text_or_none(data.region)
