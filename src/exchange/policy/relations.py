@@ -93,44 +93,37 @@ class Relation:
 
 
 @dataclass(frozen=True)
-class AnyOf(Relation):
+class _Combined(Relation):
     parts: tuple[Relation, ...]
 
     @property
     def in_sql_only(self) -> bool:  # type: ignore[override]
         return any(part.in_sql_only for part in self.parts)
 
+    def relations(self) -> Iterable[Relation]:
+        for part in self.parts:
+            yield from part.relations()
+
+
+@dataclass(frozen=True)
+class AnyOf(_Combined):
     def check(self, identity: Identity, target: Target) -> bool:
         return any(part.check(identity, target) for part in self.parts)
 
     def sql(self, model: Any, who: Who) -> ColumnElement[bool]:
         return or_(*(part.sql(model, who) for part in self.parts))
 
-    def relations(self) -> Iterable[Relation]:
-        for part in self.parts:
-            yield from part.relations()
-
     def without(self, kind: type[Relation]) -> AnyOf:
         return AnyOf(tuple(part for part in self.parts if not isinstance(part, kind)))
 
 
 @dataclass(frozen=True)
-class AllOf(Relation):
-    parts: tuple[Relation, ...]
-
-    @property
-    def in_sql_only(self) -> bool:  # type: ignore[override]
-        return any(part.in_sql_only for part in self.parts)
-
+class AllOf(_Combined):
     def check(self, identity: Identity, target: Target) -> bool:
         return all(part.check(identity, target) for part in self.parts)
 
     def sql(self, model: Any, who: Who) -> ColumnElement[bool]:
         return and_(*(part.sql(model, who) for part in self.parts))
-
-    def relations(self) -> Iterable[Relation]:
-        for part in self.parts:
-            yield from part.relations()
 
 
 def any_of(*parts: Relation) -> AnyOf:

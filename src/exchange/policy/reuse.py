@@ -149,29 +149,20 @@ async def check_derivation(
     """
     moment = at(now)
     original = await readable_resource(session, identity, original_id, now=moment)
+
+    async def permitted(scope: ReuseScope) -> bool:
+        return licence_grants(original) or (
+            await grant_in_hand(session, identity.school_id, original, scope, moment) is not None
+        )
+
     if not is_owner_school(identity, original):
-        if not licence_grants(original) and (
-            await grant_in_hand(session, identity.school_id, original, ReuseScope.ADAPT, moment)
-            is None
-        ):
-            raise RuleRefusal(
-                refusals.ADAPT_NEEDS_PERMISSION,
-                rule=7,
-            )
+        if not await permitted(ReuseScope.ADAPT):
+            raise RuleRefusal(refusals.ADAPT_NEEDS_PERMISSION, rule=7)
         if visibility != Visibility.SCHOOL.value:
             if original.confidential:
-                raise RuleRefusal(
-                    refusals.ADAPTED_FROM_CONFIDENTIAL,
-                    rule=6,
-                )
-            if not licence_grants(original) and (
-                await grant_in_hand(session, identity.school_id, original, ReuseScope.SHARE, moment)
-                is None
-            ):
-                raise RuleRefusal(
-                    refusals.ADAPTATION_NEEDS_SHARE,
-                    rule=7,
-                )
+                raise RuleRefusal(refusals.ADAPTED_FROM_CONFIDENTIAL, rule=6)
+            if not await permitted(ReuseScope.SHARE):
+                raise RuleRefusal(refusals.ADAPTATION_NEEDS_SHARE, rule=7)
     if original.current_version_number < 1:
         raise InvalidInput(refusals.ORIGINAL_WITHOUT_VERSION)
     return original, original.current_version_number

@@ -240,7 +240,7 @@ POLICY: Mapping[Action, Rule] = {
     ),
     # Every school reads every other's public profile; its self-assessment is kept for
     # the schools it is in touch with (`exchange.policy.partnerships`).
-    Action.READ_PROFILE: Rule(Always(), School, hidden(refusals.NO_SUCH_RESOURCE)),
+    Action.READ_PROFILE: Rule(Always(), School, hidden(refusals.NO_SUCH_SCHOOL)),
     # The caller's own school's profile (there is no other to change).
     Action.EDIT_PROFILE: Rule(Admin(), School, forbidden(refusals.ONLY_ADMIN_EDITS_PROFILE)),
     Action.READ_NOTIFICATION: Rule(

@@ -20,6 +20,7 @@ from exchange.models import Partnership, School, SchoolKind, SchoolLocality
 from exchange.partnerships.content import SelfAssessment, load_self_assessment
 from exchange.policy import (
     partnerships_visible_to,
+    refusals,
     self_assessment_partnerships,
 )
 from exchange.schools.matching import Profile, Suggestion, suggest
@@ -113,7 +114,7 @@ class SchoolService(DomainService):
     async def get(self, identity: Identity, school_id: UUID) -> School:
         school = await self.session.get(School, school_id)
         if school is None:
-            raise NotFound(_("No school with this id is in the exchange."))
+            raise NotFound(refusals.NO_SUCH_SCHOOL)
         return school
 
     async def own(self, identity: Identity) -> School:
