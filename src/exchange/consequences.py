@@ -16,19 +16,25 @@ from exchange.audit.trail import (
     record_partnership_change,
     record_request_change,
     record_request_escalated,
+    record_resource_change,
 )
 from exchange.events import (
     EVENTS,
     MailWritten,
+    MemberRenamed,
     NoticesPosted,
     PartnershipChanged,
     PartnershipEnded,
     QuestionOverdue,
+    ResourceChanged,
+    ResourceCreated,
+    ResourceUpdated,
     ReuseRequestChanged,
     ReuseRequestDecided,
     ReuseRequestMade,
     ReuseRequestOverdue,
     ReuseRequestWithdrawn,
+    VersionUploaded,
 )
 from exchange.jobs.worker import JobKind
 from exchange.mail.notifications import mail_posted_notices
@@ -38,7 +44,12 @@ from exchange.questions import notices as question_notices
 from exchange.reuse import notices as reuse_notices
 from exchange.reuse.escalation import ESCALATION
 from exchange.reuse.partnership_end import end_what_rested_on_it
-from exchange.text.extraction_job import EXTRACT_TEXT, TEXT_EXTRACTION
+from exchange.search.index import index_resource, reindex_authored_by
+from exchange.text.extraction_job import (
+    EXTRACT_TEXT,
+    TEXT_EXTRACTION,
+    extract_uploaded_version,
+)
 from exchange.unit_of_work import Handler, Subscriptions
 
 # The kinds of background job the workers run (`exchange jobs run`, or the app's own).
@@ -47,6 +58,16 @@ ESCALATE_OVERDUE = "requests.escalate_overdue"
 
 def build_consequences() -> Subscriptions:
     on = Subscriptions()
+
+    # Members: a renamed author's resources are found by the new name from the commit on.
+    on.within_transaction(MemberRenamed, reindex_authored_by)
+
+    # Resources: the search index row, the text extraction job of each uploaded version
+    # and the owner school's trail are committed with the change.
+    on.within_transaction(ResourceCreated, index_resource)
+    on.within_transaction(ResourceUpdated, index_resource)
+    on.within_transaction(VersionUploaded, extract_uploaded_version)
+    on.within_transaction(ResourceChanged, record_resource_change)
 
     # Partnerships: ending one ends for good what rested on it (shares, grants,
     # forwards, pending requests) before the move itself is audited and announced.

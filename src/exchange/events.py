@@ -16,12 +16,60 @@ if TYPE_CHECKING:
     from exchange.accounts.identity import Identity
     from exchange.i18n import LazyText
     from exchange.models import (
+        Member,
         Notification,
         PartnerQuestion,
         Partnership,
         Resource,
         ReuseRequest,
     )
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRenamed:
+    """A member's full name changed; their name is indexed with the resources they
+    author."""
+
+    member: Member
+
+
+# --- resources --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResourceChanged:
+    """A resource was created, given a new version or changed by `actor`; `action` and
+    `details` are its entry in the owner school's audit trail."""
+
+    actor: Identity
+    resource: Resource
+    action: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class VersionUploaded(ResourceChanged):
+    """A file was uploaded as version `version`: its text is to be extracted."""
+
+    version: int
+
+
+@dataclass(frozen=True)
+class ResourceCreated(VersionUploaded):
+    """A new resource with its first version: it enters the search index."""
+
+
+@dataclass(frozen=True)
+class VersionAdded(VersionUploaded):
+    """A further version of an existing resource."""
+
+
+@dataclass(frozen=True)
+class ResourceUpdated(ResourceChanged):
+    """Its metadata changed: its search index row is rewritten."""
 
 
 # --- partnerships -----------------------------------------------------------------------
@@ -141,6 +189,10 @@ class MailWritten:
 
 
 EVENTS: tuple[type, ...] = (
+    MemberRenamed,
+    ResourceCreated,
+    VersionAdded,
+    ResourceUpdated,
     PartnershipInvited,
     PartnershipAccepted,
     PartnershipDeclined,

@@ -15,9 +15,17 @@ TELL_PARTNER = "exchange.partnerships.notices.tell_the_other_school"
 AUDIT_REQUEST = "exchange.audit.trail.record_request_change"
 END_WHAT_RESTED = "exchange.reuse.partnership_end.end_what_rested_on_it"
 
+INDEX_RESOURCE = "exchange.search.index.index_resource"
+EXTRACT_TEXT = "exchange.text.extraction_job.extract_uploaded_version"
+AUDIT_RESOURCE = "exchange.audit.trail.record_resource_change"
+
 PARTNERSHIP_MOVE = {"within": [AUDIT_PARTNERSHIP, TELL_PARTNER], "after": []}
 
 EXPECTED: dict[str, dict[str, list[str]]] = {
+    "MemberRenamed": {"within": ["exchange.search.index.reindex_authored_by"], "after": []},
+    "ResourceCreated": {"within": [INDEX_RESOURCE, EXTRACT_TEXT, AUDIT_RESOURCE], "after": []},
+    "VersionAdded": {"within": [EXTRACT_TEXT, AUDIT_RESOURCE], "after": []},
+    "ResourceUpdated": {"within": [INDEX_RESOURCE, AUDIT_RESOURCE], "after": []},
     "PartnershipInvited": PARTNERSHIP_MOVE,
     "PartnershipAccepted": PARTNERSHIP_MOVE,
     "PartnershipDeclined": PARTNERSHIP_MOVE,

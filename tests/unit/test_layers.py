@@ -79,8 +79,6 @@ FLOORS: dict[str, int] = {
 
 # Imports that still run up a floor, each with what takes it away.
 ON_THEIR_WAY_OUT: dict[tuple[str, str], str] = {
-    # A renamed member's resources are reindexed; becomes a subscriber of the rename.
-    ("exchange.accounts.services", "exchange.search.index"): "a MemberRenamed subscriber",
     # Escalation of overdue questions rides on that of reuse requests; becomes a job.
     ("exchange.reuse.escalation", "exchange.questions"): "a periodic escalation job",
 }

@@ -22,11 +22,11 @@ from exchange.database import run_read
 from exchange.display_text import clean_line
 from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from exchange.events import MemberRenamed
 from exchange.i18n import _, resolve_language
 from exchange.kernel import paging
 from exchange.models import AccessToken, Member, MemberRole, PasswordLink, School
 from exchange.policy import require_admin
-from exchange.search.index import SearchIndex
 from exchange.unit_of_work import unit_of_work
 
 MEMBER_ORDER = (paging.SortKey(Member.full_name, str), paging.SortKey(Member.email, str))
@@ -288,9 +288,7 @@ class AccountService(DomainService):
             name = check_full_name(data.full_name)
             if name != member.full_name:
                 member.full_name = name
-                # Authors' names are indexed with their resources: a search by the new
-                # name finds them, by the old one no longer, from this commit on.
-                await SearchIndex(self.session).refresh_authored_by(member.id)
+                unit_of_work(self.session, self.clock).record(MemberRenamed(member=member))
         await unit_of_work(self.session, self.clock).commit()
         return member
 

@@ -9,7 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
-from exchange.events import PartnershipChanged, ReuseRequestChanged, ReuseRequestOverdue
+from exchange.events import (
+    PartnershipChanged,
+    ResourceChanged,
+    ReuseRequestChanged,
+    ReuseRequestOverdue,
+)
 from exchange.models import AuditEvent, Resource
 from exchange.policy import audits_reads_by
 from exchange.unit_of_work import UnitOfWork
@@ -61,6 +66,19 @@ async def record_partnership_change(uow: UnitOfWork, event: PartnershipChanged) 
             other_school_id=partnership.other_school_id(owner),
             details=event.details,
         )
+
+
+async def record_resource_change(uow: UnitOfWork, event: ResourceChanged) -> None:
+    """In the owner school's trail."""
+    record_event(
+        uow.session,
+        uow.clock,
+        action=event.action,
+        owner_school_id=event.resource.owner_school_id,
+        actor=event.actor,
+        resource_id=event.resource.id,
+        details=event.details,
+    )
 
 
 async def record_request_change(uow: UnitOfWork, event: ReuseRequestChanged) -> None:

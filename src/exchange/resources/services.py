@@ -28,6 +28,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.database import run_read
 from exchange.errors import InvalidInput, NotFound
+from exchange.events import ResourceCreated, ResourceUpdated, VersionAdded
 from exchange.i18n import _
 from exchange.kernel import paging
 from exchange.kernel.refs import Names
@@ -65,8 +66,7 @@ from exchange.resources.schemas import (
 )
 from exchange.resources.upload import StoredFile, UploadReceiver
 from exchange.reuse import notices
-from exchange.search.index import SearchIndex, text_extraction_in
-from exchange.text.extraction_job import queue_text_extraction
+from exchange.search.index import text_extraction_in
 from exchange.unit_of_work import unit_of_work
 
 VERSION_ORDER = (paging.SortKey(ResourceVersion.number, int, descending=True),)
@@ -210,10 +210,10 @@ class ResourceService:
         async with receiver.receive(quota=school_quota, check_fields=_check_early) as upload:
             new = read_form(upload.fields)
             resource = await self._insert_resource(identity, new, upload.file)
-            await SearchIndex(self.session).refresh(resource.id)
-            await queue_text_extraction(self.session, self.clock, resource.id, 1)
+            uow = unit_of_work(self.session, self.clock)
+            await uow.publish()  # indexed and its text queued before the file is kept
             upload.committing()
-            await unit_of_work(self.session, self.clock).commit()
+            await uow.commit()
         return resource
 
     async def add_version(
@@ -249,18 +249,19 @@ class ResourceService:
                 self.session, resource.owner_school_id, upload.file.size, school_quota.limit
             )
             self._add_version(resource, number, upload.file, identity)
-            await queue_text_extraction(self.session, self.clock, resource.id, number)
-            record_event(
-                self.session,
-                self.clock,
-                action=VERSION_ADDED,
-                owner_school_id=resource.owner_school_id,
-                actor=identity,
-                resource_id=resource.id,
-                details={"version": number, "size": upload.file.size},
+            uow = unit_of_work(self.session, self.clock)
+            uow.record(
+                VersionAdded(
+                    actor=identity,
+                    resource=resource,
+                    action=VERSION_ADDED,
+                    details={"version": number, "size": upload.file.size},
+                    version=number,
+                )
             )
+            await uow.publish()  # its text queued before the file is kept
             upload.committing()
-            await unit_of_work(self.session, self.clock).commit()
+            await uow.commit()
         await self.session.refresh(resource)
         return resource
 
@@ -308,19 +309,19 @@ class ResourceService:
         if meta.student_consent is not None:
             self._record_consent(identity, resource, meta.student_consent)
         self._add_version(resource, 1, stored, identity)
-        record_event(
-            self.session,
-            self.clock,
-            action=CREATED,
-            owner_school_id=identity.school_id,
-            actor=identity,
-            resource_id=resource.id,
-            details={
-                "title": resource.title,
-                "size": stored.size,
-                "media_type": stored.media_type,
-                **({"derived_from": str(original.id)} if original else {}),
-            },
+        unit_of_work(self.session, self.clock).record(
+            ResourceCreated(
+                actor=identity,
+                resource=resource,
+                action=CREATED,
+                details={
+                    "title": resource.title,
+                    "size": stored.size,
+                    "media_type": stored.media_type,
+                    **({"derived_from": str(original.id)} if original else {}),
+                },
+                version=1,
+            )
         )
         return resource
 
@@ -524,17 +525,13 @@ class ResourceService:
             self._record_consent(identity, resource, after.student_consent, narrowed=narrowed)
             if withdrawn:
                 await self._stop_passing_on(identity, resource)
-        record_event(
-            self.session,
-            self.clock,
-            action=UPDATED,
-            owner_school_id=resource.owner_school_id,
-            actor=identity,
-            resource_id=resource.id,
-            details={"fields": changed},
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(
+            ResourceUpdated(
+                actor=identity, resource=resource, action=UPDATED, details={"fields": changed}
+            )
         )
-        await SearchIndex(self.session).refresh(resource.id)
-        await unit_of_work(self.session, self.clock).commit()
+        await uow.commit()
         await self.session.refresh(resource)
         return resource
 

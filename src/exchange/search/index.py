@@ -1,11 +1,11 @@
 """Writing the full-text index: one row per resource, in the caller's transaction.
 
 The application normalises every field with `normalise_text` before either database sees
-it, so SQLite's FTS5 and PostgreSQL's tsvector hold the same words. Services call
-`SearchIndex.refresh` after they create or change a resource, its authors or its current
-version, and `refresh_authored_by` when a member's name changes; the extraction job calls
-`store_extraction`. The index row is then committed with the change it describes
-(`exchange search reindex` rewrites rows in bulk, see `exchange.search.rebuild`).
+it, so SQLite's FTS5 and PostgreSQL's tsvector hold the same words. A created or changed
+resource is refreshed (`index_resource`) and a renamed member's resources rewritten
+(`reindex_authored_by`), as consequences of their events (`exchange.consequences`); the
+extraction job calls `store_extraction`. The index row is then committed with the change
+it describes (`exchange search reindex` rewrites rows in bulk, see `exchange.search.rebuild`).
 Deleting a resource needs no call: its search document goes with it (a foreign-key
 cascade, and on SQLite a trigger that drops the FTS5 row).
 """
@@ -28,6 +28,10 @@ from exchange.kernel.text import normalise_text
 from exchange.models import Member, Resource, ResourceAuthor, SearchDocument, SearchText
 from exchange.search.schemas import ExtractionState, TextExtraction
 from exchange.text.extraction import Extraction
+
+if typing.TYPE_CHECKING:
+    from exchange.events import MemberRenamed, ResourceCreated, ResourceUpdated
+    from exchange.unit_of_work import UnitOfWork
 
 PENDING: ExtractionState = "pending"
 
@@ -303,3 +307,14 @@ class SearchIndex:
             ),
             {"id": row_id, "title": indexed.title, "meta": indexed.meta, "body": indexed.body},
         )
+
+
+async def index_resource(uow: UnitOfWork, event: ResourceCreated | ResourceUpdated) -> None:
+    """A new or changed resource's index row, committed with the change."""
+    await SearchIndex(uow.session).refresh(event.resource.id)
+
+
+async def reindex_authored_by(uow: UnitOfWork, event: MemberRenamed) -> None:
+    """Authors' names are indexed with their resources: a search by the new name finds
+    them, by the old one no longer, from the rename's commit on."""
+    await SearchIndex(uow.session).refresh_authored_by(event.member.id)

@@ -1,10 +1,11 @@
 """Extracting the text of a new version off the request path, as a job.
 
-A service that commits a new version calls `queue_text_extraction` in the same
-transaction: the resource's text turns `pending` and a job is queued (one per version).
-The job copies the stored file to a private temporary folder, runs extraction in a child
-process with hard limits (a worker thread waits for it), and stores the outcome and the
-reindexed resource in one transaction. A version replaced meanwhile is skipped: the newer
+Each uploaded version (`VersionUploaded`) queues its extraction in the transaction that
+commits it (`extract_uploaded_version`, subscribed in `exchange.consequences`): the
+resource's text turns `pending` and a job is queued (one per version). The job copies
+the stored file to a private temporary folder, runs extraction in a child process with
+hard limits (a worker thread waits for it), and stores the outcome and the reindexed
+resource in one transaction. A version replaced meanwhile is skipped: the newer
 version has its own job.
 """
 
@@ -14,7 +15,7 @@ import asyncio
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -33,6 +34,10 @@ from exchange.text.extraction import (
     extract_text_isolated,
     outcome_without_reading,
 )
+
+if TYPE_CHECKING:
+    from exchange.events import VersionUploaded
+    from exchange.unit_of_work import UnitOfWork
 
 EXTRACT_TEXT = "search.extract_text"
 
@@ -75,6 +80,10 @@ async def queue_text_extraction(
         dedupe_key=extraction_dedupe_key(resource_id, version_number),
     )
     return job is not None
+
+
+async def extract_uploaded_version(uow: UnitOfWork, event: VersionUploaded) -> None:
+    await queue_text_extraction(uow.session, uow.clock, event.resource.id, event.version)
 
 
 async def _current_version(
