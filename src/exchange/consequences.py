@@ -25,6 +25,8 @@ from exchange.events import (
     NoticesPosted,
     PartnershipChanged,
     PartnershipEnded,
+    QuestionAnswered,
+    QuestionAsked,
     QuestionOverdue,
     ResourceChanged,
     ResourceCreated,
@@ -80,6 +82,10 @@ def build_consequences() -> Subscriptions:
     on.within_transaction(ReuseRequestMade, reuse_notices.request_created)
     on.within_transaction(ReuseRequestDecided, reuse_notices.request_decided)
     on.within_transaction(ReuseRequestWithdrawn, reuse_notices.request_withdrawn)
+
+    # Questions between partners: the other side is told.
+    on.within_transaction(QuestionAsked, question_notices.question_asked)
+    on.within_transaction(QuestionAnswered, question_notices.question_answered)
 
     # Rule 9: a request or question past its date, claimed once by the escalation job.
     on.within_transaction(ReuseRequestOverdue, record_request_escalated)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         Notification,
         PartnerQuestion,
         Partnership,
+        QuestionAnswer,
         Resource,
         ReuseRequest,
     )
@@ -151,6 +152,25 @@ class ReuseRequestWithdrawn(ReuseRequestChanged):
     """The requesting school took it back; the authors are told."""
 
 
+# --- questions between partners ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionAsked:
+    """A school asked its partner a question; the member it names (or the partner's admins)
+    is told."""
+
+    question: PartnerQuestion
+
+
+@dataclass(frozen=True)
+class QuestionAnswered:
+    """The partner answered (or said it cannot help now); the member who asked is told."""
+
+    question: PartnerQuestion
+    answer: QuestionAnswer
+
+
 # --- rule 9: every request gets an answer -------------------------------------------------
 
 
@@ -203,6 +223,8 @@ EVENTS: tuple[type, ...] = (
     ReuseRequestDecided,
     ReuseRequestWithdrawn,
     ReuseRequestOverdue,
+    QuestionAsked,
+    QuestionAnswered,
     QuestionOverdue,
     NoticesPosted,
     MailWritten,

@@ -54,6 +54,11 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         ],
         "after": [],
     },
+    "QuestionAsked": {"within": ["exchange.questions.notices.question_asked"], "after": []},
+    "QuestionAnswered": {
+        "within": ["exchange.questions.notices.question_answered"],
+        "after": [],
+    },
     "QuestionOverdue": {"within": ["exchange.questions.notices.question_overdue"], "after": []},
     "NoticesPosted": {"within": ["exchange.mail.notifications.mail_posted_notices"], "after": []},
     "MailWritten": {"within": [], "after": ["exchange.mail.outbox.send_after_commit"]},

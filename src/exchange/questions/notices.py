@@ -15,10 +15,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.clock import Clock
-from exchange.events import QuestionOverdue
+from exchange.events import QuestionAnswered, QuestionAsked, QuestionOverdue
 from exchange.i18n import LazyText, lazy_gettext
-from exchange.models import Member, PartnerQuestion, QuestionAnswer
+from exchange.models import Member, PartnerQuestion
 from exchange.notifications.notices import Notice, deliver, school_admin_ids, school_name
 from exchange.unit_of_work import UnitOfWork
 
@@ -54,7 +53,8 @@ async def _active(session: AsyncSession, member_id: UUID) -> bool:
     )
 
 
-async def question_asked(session: AsyncSession, clock: Clock, question: PartnerQuestion) -> None:
+async def question_asked(uow: UnitOfWork, event: QuestionAsked) -> None:
+    session, clock, question = uow.session, uow.clock, event.question
     school = await school_name(session, question.asking_school_id)
     recipients: set[UUID]
     if question.addressed_to_id is not None and await _active(session, question.addressed_to_id):
@@ -86,9 +86,9 @@ async def question_asked(session: AsyncSession, clock: Clock, question: PartnerQ
     )
 
 
-async def question_answered(
-    session: AsyncSession, clock: Clock, question: PartnerQuestion, answer: QuestionAnswer
-) -> None:
+async def question_answered(uow: UnitOfWork, event: QuestionAnswered) -> None:
+    session, clock = uow.session, uow.clock
+    question, answer = event.question, event.answer
     school = await school_name(session, question.answering_school_id)
     recipients: set[UUID]
     if question.asked_by_id is not None and await _active(session, question.asked_by_id):

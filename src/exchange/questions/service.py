@@ -19,6 +19,7 @@ from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.domain_service import DomainService
 from exchange.errors import InvalidInput, NotFound
+from exchange.events import QuestionAnswered, QuestionAsked
 from exchange.i18n import _
 from exchange.kernel import paging
 from exchange.kernel.refs import Names
@@ -31,7 +32,7 @@ from exchange.models import (
     Resource,
 )
 from exchange.policy import refusals
-from exchange.questions import notices, waiting
+from exchange.questions import waiting
 from exchange.questions.schemas import (
     AnswerCreate,
     AnswerOut,
@@ -89,7 +90,7 @@ class QuestionService(DomainService):
         )
         self.session.add(question)
         await self.session.flush()
-        await notices.question_asked(self.session, self.clock, question)
+        unit_of_work(self.session, self.clock).record(QuestionAsked(question=question))
         await unit_of_work(self.session, self.clock).commit()
         return (await self._views(identity, [(question, partnership)], now))[0]
 
@@ -140,7 +141,9 @@ class QuestionService(DomainService):
             question.answered_at = now
         question.updated_at = now
         await self.session.flush()
-        await notices.question_answered(self.session, self.clock, question, answer)
+        unit_of_work(self.session, self.clock).record(
+            QuestionAnswered(question=question, answer=answer)
+        )
         await unit_of_work(self.session, self.clock).commit()
         return (await self._views(identity, [(question, partnership)], now))[0]
 
