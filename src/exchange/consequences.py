@@ -13,6 +13,7 @@ subscribed `after_commit` run once it is stored and never undo it.
 from __future__ import annotations
 
 from exchange.audit.trail import (
+    record_forward,
     record_partnership_change,
     record_request_change,
     record_request_escalated,
@@ -30,6 +31,7 @@ from exchange.events import (
     QuestionOverdue,
     ResourceChanged,
     ResourceCreated,
+    ResourceForwarded,
     ResourceUpdated,
     ReuseRequestChanged,
     ReuseRequestDecided,
@@ -82,6 +84,10 @@ def build_consequences() -> Subscriptions:
     on.within_transaction(ReuseRequestMade, reuse_notices.request_created)
     on.within_transaction(ReuseRequestDecided, reuse_notices.request_decided)
     on.within_transaction(ReuseRequestWithdrawn, reuse_notices.request_withdrawn)
+
+    # Forwarding (rule 7): the owner school's trail, and those who decide on the resource.
+    on.within_transaction(ResourceForwarded, record_forward)
+    on.within_transaction(ResourceForwarded, reuse_notices.resource_forwarded)
 
     # Questions between partners: the other side is told.
     on.within_transaction(QuestionAsked, question_notices.question_asked)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from exchange.accounts.identity import Identity
     from exchange.i18n import LazyText
     from exchange.models import (
+        Forward,
         Member,
         Notification,
         PartnerQuestion,
@@ -152,6 +153,17 @@ class ReuseRequestWithdrawn(ReuseRequestChanged):
     """The requesting school took it back; the authors are told."""
 
 
+@dataclass(frozen=True)
+class ResourceForwarded:
+    """`actor`'s school passed a partner's resource on (`forward`); `details` are its entry
+    in the owner school's audit trail, and those who decide on the resource are told."""
+
+    actor: Identity
+    forward: Forward
+    resource: Resource
+    details: dict[str, Any]
+
+
 # --- questions between partners ---------------------------------------------------------
 
 
@@ -223,6 +235,7 @@ EVENTS: tuple[type, ...] = (
     ReuseRequestDecided,
     ReuseRequestWithdrawn,
     ReuseRequestOverdue,
+    ResourceForwarded,
     QuestionAsked,
     QuestionAnswered,
     QuestionOverdue,

@@ -54,6 +54,13 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         ],
         "after": [],
     },
+    "ResourceForwarded": {
+        "within": [
+            "exchange.audit.trail.record_forward",
+            "exchange.reuse.notices.resource_forwarded",
+        ],
+        "after": [],
+    },
     "QuestionAsked": {"within": ["exchange.questions.notices.question_asked"], "after": []},
     "QuestionAnswered": {
         "within": ["exchange.questions.notices.question_answered"],

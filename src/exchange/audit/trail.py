@@ -12,6 +12,7 @@ from exchange.clock import Clock
 from exchange.events import (
     PartnershipChanged,
     ResourceChanged,
+    ResourceForwarded,
     ReuseRequestChanged,
     ReuseRequestOverdue,
 )
@@ -92,6 +93,20 @@ async def record_request_change(uow: UnitOfWork, event: ReuseRequestChanged) -> 
         resource_id=event.resource.id,
         reuse_request_id=event.request.id,
         other_school_id=event.request.requesting_school_id,
+        details=event.details,
+    )
+
+
+async def record_forward(uow: UnitOfWork, event: ResourceForwarded) -> None:
+    """In the owner school's trail, with the receiving school as the other side."""
+    record_event(
+        uow.session,
+        uow.clock,
+        action="resource.forwarded",
+        owner_school_id=event.resource.owner_school_id,
+        actor=event.actor,
+        resource_id=event.resource.id,
+        other_school_id=event.forward.to_school_id,
         details=event.details,
     )
 

@@ -13,9 +13,9 @@ from exchange.accounts.identity import Identity
 from exchange.audit.trail import record_event
 from exchange.domain_service import DomainService
 from exchange.errors import RuleRefusal
+from exchange.events import ResourceForwarded
 from exchange.kernel.refs import Names, SchoolRef
 from exchange.models import Forward, Grant, Resource
-from exchange.reuse import notices
 from exchange.reuse.schemas import ForwardChain, ForwardIn, ForwardOut
 from exchange.unit_of_work import unit_of_work
 
@@ -53,24 +53,22 @@ class ForwardService(DomainService):
         )
         self.session.add(forward)
         await self.session.flush()
-        record_event(
-            self.session,
-            self.clock,
-            action="resource.forwarded",
-            owner_school_id=resource.owner_school_id,
-            actor=identity,
-            resource_id=resource.id,
-            other_school_id=data.school_id,
-            details={
-                "forward_id": str(forward.id),
-                "from_school_id": str(identity.school_id),
-                "to_school_id": str(data.school_id),
-                "grant_id": str(grant.id) if grant else None,
-                "licence": resource.licence if grant is None else None,
-            },
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(
+            ResourceForwarded(
+                actor=identity,
+                forward=forward,
+                resource=resource,
+                details={
+                    "forward_id": str(forward.id),
+                    "from_school_id": str(identity.school_id),
+                    "to_school_id": str(data.school_id),
+                    "grant_id": str(grant.id) if grant else None,
+                    "licence": resource.licence if grant is None else None,
+                },
+            )
         )
-        await notices.resource_forwarded(self.session, self.clock, forward, resource)
-        await unit_of_work(self.session, self.clock).commit()
+        await uow.commit()
         chain = await self._chain(identity, resource, now)
         return next(item for item in chain.forwards if item.id == forward.id)
 

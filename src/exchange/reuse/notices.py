@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
 from exchange.events import (
+    ResourceForwarded,
     ReuseRequestDecided,
     ReuseRequestMade,
     ReuseRequestOverdue,
@@ -335,9 +336,9 @@ async def grant_revoked(
     )
 
 
-async def resource_forwarded(
-    session: AsyncSession, clock: Clock, forward: Forward, resource: Resource
-) -> None:
+async def resource_forwarded(uow: UnitOfWork, event: ResourceForwarded) -> None:
+    session, clock = uow.session, uow.clock
+    forward, resource = event.forward, event.resource
     sender = await school_name(session, forward.from_school_id)
     receiver = await school_name(session, forward.to_school_id)
     payload = {
