@@ -69,45 +69,58 @@ async def record_partnership_change(uow: UnitOfWork, event: PartnershipChanged) 
         )
 
 
-async def record_resource_change(uow: UnitOfWork, event: ResourceChanged) -> None:
-    """In the owner school's trail."""
+def _in_owner_trail(
+    uow: UnitOfWork,
+    *,
+    action: str,
+    actor: Identity,
+    resource: Resource,
+    details: dict[str, Any],
+    reuse_request_id: UUID | None = None,
+    other_school_id: UUID | None = None,
+) -> None:
+    """One entry about a resource, in its owner school's trail."""
     record_event(
         uow.session,
         uow.clock,
-        action=event.action,
-        owner_school_id=event.resource.owner_school_id,
-        actor=event.actor,
-        resource_id=event.resource.id,
-        details=event.details,
+        action=action,
+        owner_school_id=resource.owner_school_id,
+        actor=actor,
+        resource_id=resource.id,
+        reuse_request_id=reuse_request_id,
+        other_school_id=other_school_id,
+        details=details,
+    )
+
+
+async def record_resource_change(uow: UnitOfWork, event: ResourceChanged) -> None:
+    _in_owner_trail(
+        uow, action=event.action, actor=event.actor, resource=event.resource, details=event.details
     )
 
 
 async def record_request_change(uow: UnitOfWork, event: ReuseRequestChanged) -> None:
-    """In the owner school's trail, with the requesting school as the other side."""
-    record_event(
-        uow.session,
-        uow.clock,
+    """With the requesting school as the other side."""
+    _in_owner_trail(
+        uow,
         action=event.action,
-        owner_school_id=event.resource.owner_school_id,
         actor=event.actor,
-        resource_id=event.resource.id,
+        resource=event.resource,
+        details=event.details,
         reuse_request_id=event.request.id,
         other_school_id=event.request.requesting_school_id,
-        details=event.details,
     )
 
 
 async def record_forward(uow: UnitOfWork, event: ResourceForwarded) -> None:
-    """In the owner school's trail, with the receiving school as the other side."""
-    record_event(
-        uow.session,
-        uow.clock,
+    """With the receiving school as the other side."""
+    _in_owner_trail(
+        uow,
         action="resource.forwarded",
-        owner_school_id=event.resource.owner_school_id,
         actor=event.actor,
-        resource_id=event.resource.id,
-        other_school_id=event.forward.to_school_id,
+        resource=event.resource,
         details=event.details,
+        other_school_id=event.forward.to_school_id,
     )
 
 
