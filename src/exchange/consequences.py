@@ -12,6 +12,7 @@ subscribed `after_commit` run once it is stored and never undo it.
 
 from __future__ import annotations
 
+from exchange.activities.services import tell_the_named_members
 from exchange.audit.trail import (
     record_forward,
     record_partnership_change,
@@ -21,6 +22,7 @@ from exchange.audit.trail import (
 )
 from exchange.events import (
     EVENTS,
+    ActivityMoved,
     MailWritten,
     MemberRenamed,
     NoticesPosted,
@@ -88,6 +90,9 @@ def build_consequences() -> Subscriptions:
     # Forwarding (rule 7): the owner school's trail, and those who decide on the resource.
     on.within_transaction(ResourceForwarded, record_forward)
     on.within_transaction(ResourceForwarded, reuse_notices.resource_forwarded)
+
+    # Activities between partners: the members named in one are told of its moves.
+    on.within_transaction(ActivityMoved, tell_the_named_members)
 
     # Questions between partners: the other side is told.
     on.within_transaction(QuestionAsked, question_notices.question_asked)

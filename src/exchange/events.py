@@ -8,7 +8,7 @@ within the transaction see the change as it is about to be committed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from exchange.accounts.identity import Identity
     from exchange.i18n import LazyText
     from exchange.models import (
+        Activity,
         Forward,
         Member,
         Notification,
@@ -164,6 +165,35 @@ class ResourceForwarded:
     details: dict[str, Any]
 
 
+# --- activities between partners ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityMoved:
+    """`actor` planned, changed or cancelled an activity; the members named in it, and
+    those just taken off it (`taken_off`), are told, not the actor."""
+
+    kind: ClassVar[str]
+    actor: Identity
+    activity: Activity
+    taken_off: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ActivityPlanned(ActivityMoved):
+    kind: ClassVar[str] = "activity.planned"
+
+
+@dataclass(frozen=True)
+class ActivityChanged(ActivityMoved):
+    kind: ClassVar[str] = "activity.changed"
+
+
+@dataclass(frozen=True)
+class ActivityCancelled(ActivityMoved):
+    kind: ClassVar[str] = "activity.cancelled"
+
+
 # --- questions between partners ---------------------------------------------------------
 
 
@@ -236,6 +266,9 @@ EVENTS: tuple[type, ...] = (
     ReuseRequestWithdrawn,
     ReuseRequestOverdue,
     ResourceForwarded,
+    ActivityPlanned,
+    ActivityChanged,
+    ActivityCancelled,
     QuestionAsked,
     QuestionAnswered,
     QuestionOverdue,

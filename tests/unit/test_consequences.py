@@ -19,6 +19,11 @@ INDEX_RESOURCE = "exchange.search.index.index_resource"
 EXTRACT_TEXT = "exchange.text.extraction_job.extract_uploaded_version"
 AUDIT_RESOURCE = "exchange.audit.trail.record_resource_change"
 
+ACTIVITY_MOVE = {
+    "within": ["exchange.activities.services.tell_the_named_members"],
+    "after": [],
+}
+
 PARTNERSHIP_MOVE = {"within": [AUDIT_PARTNERSHIP, TELL_PARTNER], "after": []}
 
 EXPECTED: dict[str, dict[str, list[str]]] = {
@@ -61,6 +66,9 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         ],
         "after": [],
     },
+    "ActivityPlanned": ACTIVITY_MOVE,
+    "ActivityChanged": ACTIVITY_MOVE,
+    "ActivityCancelled": ACTIVITY_MOVE,
     "QuestionAsked": {"within": ["exchange.questions.notices.question_asked"], "after": []},
     "QuestionAnswered": {
         "within": ["exchange.questions.notices.question_answered"],

@@ -33,6 +33,7 @@ from exchange.activities.schemas import (
 from exchange.clock import Clock
 from exchange.display_text import clean_line
 from exchange.errors import Conflict, InvalidInput, NotFound
+from exchange.events import ActivityCancelled, ActivityChanged, ActivityMoved, ActivityPlanned
 from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.kernel import paging
 from exchange.models import (
@@ -54,7 +55,7 @@ from exchange.policy import (
     require_partnership_takes_activities,
     require_partnership_visible,
 )
-from exchange.unit_of_work import unit_of_work
+from exchange.unit_of_work import UnitOfWork, unit_of_work
 
 NO_SUCH_ACTIVITY = refusals.NO_SUCH_ACTIVITY
 ONLY_PLANNED = lazy_gettext(
@@ -174,7 +175,9 @@ class ActivityService:
         _check_tasks_fit(activity)
         self.session.add(activity)
         await self.session.flush()
-        await self._notify(identity, activity, "activity.planned")
+        unit_of_work(self.session, self.clock).record(
+            ActivityPlanned(actor=identity, activity=activity)
+        )
         await unit_of_work(self.session, self.clock).commit()
         return (await self._views(identity, partnership, [activity]))[0]
 
@@ -223,11 +226,12 @@ class ActivityService:
         _check_tasks_fit(activity)
         if _snapshot(activity) != before:
             await self.session.flush()
-            await self._notify(
-                identity,
-                activity,
-                "activity.changed",
-                also=was_named - set(activity.responsible_member_ids),
+            unit_of_work(self.session, self.clock).record(
+                ActivityChanged(
+                    actor=identity,
+                    activity=activity,
+                    taken_off=frozenset(was_named - set(activity.responsible_member_ids)),
+                )
             )
             await unit_of_work(self.session, self.clock).commit()
         return (await self._views(identity, partnership, [activity]))[0]
@@ -248,7 +252,9 @@ class ActivityService:
         activity.status = target
         await self.session.flush()
         if target is ActivityStatus.CANCELLED:
-            await self._notify(identity, activity, "activity.cancelled")
+            unit_of_work(self.session, self.clock).record(
+                ActivityCancelled(actor=identity, activity=activity)
+            )
         await unit_of_work(self.session, self.clock).commit()
         return (await self._views(identity, partnership, [activity]))[0]
 
@@ -418,36 +424,6 @@ class ActivityService:
             for task in tasks
         ]
 
-    async def _notify(
-        self, identity: Identity, activity: Activity, kind: str, *, also: Iterable[str] = ()
-    ) -> None:
-        """Tell the members named in the activity (and any just taken off it), not the
-        member who made the change."""
-        recipients = {UUID(m) for m in [*activity.responsible_member_ids, *also]}
-        recipients.discard(identity.member_id)
-        if not recipients:
-            return
-        school = await self.session.get(School, identity.school_id)
-        await notify_members(
-            self.session,
-            self.clock,
-            member_ids=recipients,
-            kind=kind,
-            subject_type="activity",
-            subject_id=activity.id,
-            payload={
-                "message": _NOTICES[kind].with_params(
-                    member=identity.full_name,
-                    school=school.name if school else "",
-                    title=activity.title,
-                ),
-                "activity_id": str(activity.id),
-                "partnership_id": str(activity.partnership_id),
-                "status": activity.status,
-                "starts_on": activity.starts_on.isoformat(),
-            },
-        )
-
     async def _views(
         self, identity: Identity, partnership: Partnership, activities: Sequence[Activity]
     ) -> list[ActivityView]:
@@ -563,4 +539,34 @@ def _snapshot(activity: Activity) -> tuple[Any, ...]:
         activity.approval_obtained,
         list(activity.resource_ids),
         [dict(t) for t in activity.tasks],
+    )
+
+
+async def tell_the_named_members(uow: UnitOfWork, event: ActivityMoved) -> None:
+    """Tell the members named in the activity (and any just taken off it), not the
+    member who made the change."""
+    identity, activity, kind = event.actor, event.activity, event.kind
+    recipients = {UUID(m) for m in [*activity.responsible_member_ids, *event.taken_off]}
+    recipients.discard(identity.member_id)
+    if not recipients:
+        return
+    school = await uow.session.get(School, identity.school_id)
+    await notify_members(
+        uow.session,
+        uow.clock,
+        member_ids=recipients,
+        kind=kind,
+        subject_type="activity",
+        subject_id=activity.id,
+        payload={
+            "message": _NOTICES[kind].with_params(
+                member=identity.full_name,
+                school=school.name if school else "",
+                title=activity.title,
+            ),
+            "activity_id": str(activity.id),
+            "partnership_id": str(activity.partnership_id),
+            "status": activity.status,
+            "starts_on": activity.starts_on.isoformat(),
+        },
     )
