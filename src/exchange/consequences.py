@@ -15,6 +15,7 @@ from __future__ import annotations
 from exchange.activities.services import tell_the_named_members
 from exchange.audit.trail import (
     record_forward,
+    record_grant_revoked,
     record_partnership_change,
     record_request_change,
     record_request_escalated,
@@ -23,6 +24,7 @@ from exchange.audit.trail import (
 from exchange.events import (
     EVENTS,
     ActivityMoved,
+    GrantRevoked,
     MailWritten,
     MemberRenamed,
     NoticesPosted,
@@ -86,6 +88,10 @@ def build_consequences() -> Subscriptions:
     on.within_transaction(ReuseRequestMade, reuse_notices.request_created)
     on.within_transaction(ReuseRequestDecided, reuse_notices.request_decided)
     on.within_transaction(ReuseRequestWithdrawn, reuse_notices.request_withdrawn)
+
+    # A withdrawn permission: the owner school's trail, and the school that held it.
+    on.within_transaction(GrantRevoked, record_grant_revoked)
+    on.within_transaction(GrantRevoked, reuse_notices.grant_revoked)
 
     # Forwarding (rule 7): the owner school's trail, and those who decide on the resource.
     on.within_transaction(ResourceForwarded, record_forward)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from exchange.models import (
         Activity,
         Forward,
+        Grant,
         Member,
         Notification,
         PartnerQuestion,
@@ -155,6 +156,19 @@ class ReuseRequestWithdrawn(ReuseRequestChanged):
 
 
 @dataclass(frozen=True)
+class GrantRevoked:
+    """`actor` withdrew a permission (or the withdrawn consent for a student's work did),
+    cutting `forwards_cut` forwards made under it; `details` are its entry in the owner
+    school's audit trail, and the school that held it is told."""
+
+    actor: Identity
+    grant: Grant
+    resource: Resource
+    forwards_cut: int
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class ResourceForwarded:
     """`actor`'s school passed a partner's resource on (`forward`); `details` are its entry
     in the owner school's audit trail, and those who decide on the resource are told."""
@@ -265,6 +279,7 @@ EVENTS: tuple[type, ...] = (
     ReuseRequestDecided,
     ReuseRequestWithdrawn,
     ReuseRequestOverdue,
+    GrantRevoked,
     ResourceForwarded,
     ActivityPlanned,
     ActivityChanged,

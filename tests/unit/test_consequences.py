@@ -59,6 +59,13 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         ],
         "after": [],
     },
+    "GrantRevoked": {
+        "within": [
+            "exchange.audit.trail.record_grant_revoked",
+            "exchange.reuse.notices.grant_revoked",
+        ],
+        "after": [],
+    },
     "ResourceForwarded": {
         "within": [
             "exchange.audit.trail.record_forward",

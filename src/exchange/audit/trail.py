@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.events import (
+    GrantRevoked,
     PartnershipChanged,
     ResourceChanged,
     ResourceForwarded,
@@ -109,6 +110,19 @@ async def record_request_change(uow: UnitOfWork, event: ReuseRequestChanged) -> 
         details=event.details,
         reuse_request_id=event.request.id,
         other_school_id=event.request.requesting_school_id,
+    )
+
+
+async def record_grant_revoked(uow: UnitOfWork, event: GrantRevoked) -> None:
+    """With the school that held the permission as the other side."""
+    _in_owner_trail(
+        uow,
+        action="grant.revoked",
+        actor=event.actor,
+        resource=event.resource,
+        details=event.details,
+        reuse_request_id=event.grant.reuse_request_id,
+        other_school_id=event.grant.school_id,
     )
 
 

@@ -28,7 +28,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.database import run_read
 from exchange.errors import InvalidInput, NotFound
-from exchange.events import ResourceCreated, ResourceUpdated, VersionAdded
+from exchange.events import GrantRevoked, ResourceCreated, ResourceUpdated, VersionAdded
 from exchange.i18n import _
 from exchange.kernel import paging
 from exchange.kernel.refs import Names
@@ -43,7 +43,6 @@ from exchange.models import (
     ResourceKind,
     ResourceShare,
     ResourceVersion,
-    ReuseRequest,
     ReuseScope,
     StudentConsent,
     Visibility,
@@ -65,7 +64,6 @@ from exchange.resources.schemas import (
     VersionOut,
 )
 from exchange.resources.upload import StoredFile, UploadReceiver
-from exchange.reuse import notices
 from exchange.search.index import text_extraction_in
 from exchange.unit_of_work import unit_of_work
 
@@ -414,37 +412,22 @@ class ResourceService:
                 )
                 .execution_options(synchronize_session=False)
             )
-        for grant in grants:
-            record_event(
-                self.session,
-                self.clock,
-                action="grant.revoked",
-                owner_school_id=resource.owner_school_id,
-                actor=identity,
-                resource_id=resource.id,
-                reuse_request_id=grant.reuse_request_id,
-                other_school_id=grant.school_id,
-                details={
-                    "grant_id": str(grant.id),
-                    "scope": grant.scope,
-                    "reason": GrantRevocation.STUDENT_CONSENT_WITHDRAWN,
-                },
+        unit_of_work(self.session, self.clock).record(
+            *(
+                GrantRevoked(
+                    actor=identity,
+                    grant=grant,
+                    resource=resource,
+                    forwards_cut=sum(1 for f in cut if f.grant_id == grant.id),
+                    details={
+                        "grant_id": str(grant.id),
+                        "scope": grant.scope,
+                        "reason": GrantRevocation.STUDENT_CONSENT_WITHDRAWN,
+                    },
+                )
+                for grant in grants
             )
-            request = (
-                await self.session.get(ReuseRequest, grant.reuse_request_id)
-                if grant.reuse_request_id
-                else None
-            )
-            await notices.grant_revoked(
-                self.session,
-                self.clock,
-                grant_id=grant.id,
-                scope=grant.scope,
-                school_id=grant.school_id,
-                resource=resource,
-                request=request,
-                forwards_cut=sum(1 for f in cut if f.grant_id == grant.id),
-            )
+        )
 
     async def _quota(self, school_id: UUID) -> quota.SchoolQuota:
         return await quota.quota_of(self.session, school_id, self.settings.school_quota_bytes)

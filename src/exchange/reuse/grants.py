@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.accounts.identity import Identity
-from exchange.audit.trail import record_event
 from exchange.domain_service import DomainService
 from exchange.errors import Conflict, NotFound
+from exchange.events import GrantRevoked
 from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.kernel import paging
 from exchange.kernel.refs import Names
@@ -32,7 +32,6 @@ from exchange.models import (
     ReuseScope,
 )
 from exchange.policy import refusals
-from exchange.reuse import notices
 from exchange.reuse.schemas import GrantOut
 from exchange.unit_of_work import unit_of_work
 
@@ -208,31 +207,19 @@ class GrantService(DomainService):
         )
         forwards_cut = int(cut.rowcount)  # type: ignore[attr-defined]
         await self.session.refresh(grant)
-        request = (
-            await self.session.get(ReuseRequest, grant.reuse_request_id)
-            if grant.reuse_request_id
-            else None
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(
+            GrantRevoked(
+                actor=identity,
+                grant=grant,
+                resource=resource,
+                forwards_cut=forwards_cut,
+                details={
+                    "grant_id": str(grant.id),
+                    "scope": grant.scope,
+                    "forwards_cut": forwards_cut,
+                },
+            )
         )
-        record_event(
-            self.session,
-            self.clock,
-            action="grant.revoked",
-            owner_school_id=resource.owner_school_id,
-            actor=identity,
-            resource_id=resource.id,
-            reuse_request_id=grant.reuse_request_id,
-            other_school_id=grant.school_id,
-            details={"grant_id": str(grant.id), "scope": grant.scope, "forwards_cut": forwards_cut},
-        )
-        await notices.grant_revoked(
-            self.session,
-            self.clock,
-            grant_id=grant.id,
-            scope=grant.scope,
-            school_id=grant.school_id,
-            resource=resource,
-            request=request,
-            forwards_cut=forwards_cut,
-        )
-        await unit_of_work(self.session, self.clock).commit()
+        await uow.commit()
         return (await grant_views(self.session, [grant], now))[0]

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
 from exchange.events import (
+    GrantRevoked,
     ResourceForwarded,
     ReuseRequestDecided,
     ReuseRequestMade,
@@ -285,17 +286,13 @@ async def request_overdue(uow: UnitOfWork, event: ReuseRequestOverdue) -> None:
     )
 
 
-async def grant_revoked(
-    session: AsyncSession,
-    clock: Clock,
-    *,
-    grant_id: UUID,
-    scope: str,
-    school_id: UUID,
-    resource: Resource,
-    request: ReuseRequest | None,
-    forwards_cut: int,
-) -> None:
+async def grant_revoked(uow: UnitOfWork, event: GrantRevoked) -> None:
+    session, clock = uow.session, uow.clock
+    grant, resource, forwards_cut = event.grant, event.resource, event.forwards_cut
+    grant_id, scope, school_id = grant.id, grant.scope, grant.school_id
+    request = (
+        await session.get(ReuseRequest, grant.reuse_request_id) if grant.reuse_request_id else None
+    )
     owner = await school_name(session, resource.owner_school_id)
     members = await school_admin_ids(session, school_id)
     if request is not None and request.requested_by_id is not None:
