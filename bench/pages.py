@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.settings import settings_env
 
 from bench.search import (
     BENCH_EMAIL,
@@ -118,7 +119,7 @@ def main() -> None:
         print(f"loaded {len(corpus.docs)} resources in {time.perf_counter() - started:.0f} s")
     env = {
         **os.environ,
-        **settings.to_env(),
+        **settings_env(settings),
         "EXCHANGE_RUN_JOBS": "false",
         "EXCHANGE_AUTO_MIGRATE": "false",
         "EXCHANGE_LOG_LEVEL": "WARNING",

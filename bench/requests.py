@@ -42,6 +42,7 @@ from urllib.parse import quote
 import httpx
 from litestar import Litestar, get
 from sqlalchemy.engine import make_url
+from tests.settings import settings_env
 
 from bench.search import (
     BENCH_EMAIL,
@@ -248,7 +249,7 @@ def main() -> None:
         if not (args.reuse and (workdir / "built").is_file()) and rows is None:
             rows = rows_of(corpus)
         build(args, backend, settings, rows)
-        env = {**root_env, **settings.to_env()}
+        env = {**root_env, **settings_env(settings)}
         for workers in workers_list:
             bare = measure_bare(workers, args, env)
             print(

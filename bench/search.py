@@ -65,10 +65,11 @@ import httpx
 from sqlalchemy import create_engine, event, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from tests.settings import settings_env
 from uuid_utils.compat import uuid7
 
 from exchange.accounts.identity import Identity
-from exchange.accounts.passwords import hash_password_sync
+from exchange.accounts.passwords import hasher
 from exchange.clock import SystemClock
 from exchange.config import Settings
 from exchange.database import create_engine as create_app_engine
@@ -421,7 +422,7 @@ def member_id(number: int) -> UUID:
 def rows_of(corpus: Corpus) -> Rows:
     now = datetime(2026, 9, 1, tzinfo=UTC)
     audit = {"created_at": now, "updated_at": now}
-    password_hash = hash_password_sync(PASSWORD)
+    password_hash = hasher.hash(PASSWORD)
     schools = [
         {
             **audit,
@@ -1118,7 +1119,7 @@ def run_backend(
         raw = asyncio.run(raw_postgres(url, captured, args.rounds))
     env = {
         **os.environ,
-        **settings.to_env(),
+        **settings_env(settings),
         "EXCHANGE_RUN_JOBS": "false",
         "EXCHANGE_AUTO_MIGRATE": "false",
         "EXCHANGE_LOG_LEVEL": "WARNING",

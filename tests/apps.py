@@ -24,9 +24,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 
 from exchange.app import create_app
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.mail import outbox
+from tests.clock import ManualClock
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from litestar import Litestar
@@ -19,7 +20,7 @@ async def run_jobs(app: Litestar, *, periodic: bool = False, **changes: Any) -> 
     (the app's connections belong to the loop that serves its requests). With
     `periodic`, the periodic jobs (the escalation of overdue requests) are queued first,
     as a worker does when it starts. Returns how many jobs ran."""
-    settings: Settings = app.state["settings"].with_changes(**changes)
+    settings: Settings = replace(app.state["settings"], **changes)
     engine = create_engine(settings)
     store = create_blob_store(settings)
     try:

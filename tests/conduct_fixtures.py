@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from exchange.accounts.identity import Identity, new_token, token_digest
-from exchange.accounts.passwords import hash_password_sync
+from exchange.accounts.passwords import hasher
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.consequences import build_consequences
@@ -42,7 +42,7 @@ from tests.actors import Actor, SchoolHandle
 from tests.background import run_escalation
 
 # One argon2 hash for every member made here: these tests never sign in with a password.
-_PASSWORD_HASH = hash_password_sync("a long enough password")
+_PASSWORD_HASH = hasher.hash("a long enough password")
 _numbers = itertools.count(1)
 
 

@@ -30,11 +30,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.engine import make_url
 
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.schema import upgrade
 from tests.actors import SchoolFactory
 from tests.apps import RunningApps
+from tests.clock import ManualClock
 from tests.databases import PostgresDatabase, SqliteDatabase, postgres_copy
 from tests.pages import Visitor
 

@@ -8,7 +8,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from tests.blobstore_fixtures import (
 )
 from tests.live_server import run_exchange
 from tests.sample_files import pdf
+from tests.settings import settings_env
 
 S3_PREFIX = "exchange/files"
 
@@ -61,7 +62,7 @@ class StoreUnderTest:
         return self.moto.url if self.moto else None
 
     def apply(self, settings: Settings) -> Settings:
-        return settings.with_changes(storage_url=self.url, s3_endpoint_url=self.endpoint_url)
+        return replace(settings, storage_url=self.url, s3_endpoint_url=self.endpoint_url)
 
     def env(self) -> dict[str, str]:
         """What a child process needs to reach this store."""
@@ -342,7 +343,7 @@ def run_store_command(
 
 
 def server_env(settings: Settings, store: StoreUnderTest) -> dict[str, str]:
-    return {**settings.to_env(), **store.env()}
+    return {**settings_env(settings), **store.env()}
 
 
 def create_school_for(settings: Settings, store: StoreUnderTest, cwd: Path) -> tuple[str, str]:

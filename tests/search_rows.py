@@ -16,13 +16,13 @@ from uuid import UUID
 
 import magic
 
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.models import Partnership, Resource, ResourceAuthor, ResourceShare, ResourceVersion
 from exchange.search.index import SearchIndex
 from exchange.text.extraction import Extraction, extract_text
+from tests.clock import ManualClock
 
 _numbers = itertools.count(1)
 

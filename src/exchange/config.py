@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,21 +144,6 @@ class Settings:
     def request_max_body_bytes(self) -> int:
         """Upper bound of any request body: the largest upload plus its form fields."""
         return self.max_upload_bytes + self.max_json_body_bytes
-
-    def with_changes(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
-
-    def to_env(self) -> dict[str, str]:
-        """The `EXCHANGE_*` variables that reproduce these settings in another process."""
-        env: dict[str, str] = {}
-        for spec in fields(self):
-            value = getattr(self, spec.name)
-            if value is None:
-                continue
-            if isinstance(value, bool):
-                value = "true" if value else "false"
-            env[f"EXCHANGE_{spec.name.upper()}"] = str(value)
-        return env
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -52,11 +52,6 @@ class Subscriptions:
     def after_commit(self, event_type: type, handler: Handler) -> None:
         _add(self.after, event_type, handler)
 
-    def unsubscribe(self, event_type: type, handler: Handler) -> None:
-        for table in (self.within, self.after):
-            if handler in table.get(event_type, []):
-                table[event_type].remove(handler)
-
     def handlers_within(self, event_type: type) -> list[Handler]:
         return _for(self.within, event_type)
 

@@ -9,12 +9,12 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.models import AccessToken, Member
 from tests.actors import PASSWORD, SchoolFactory
+from tests.clock import ManualClock
 from tests.problems import assert_problem
 
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from exchange.audit.trail import record_download, record_read
-from exchange.clock import ManualClock
 from exchange.models import Resource
 from exchange.policy import cache_control_for
+from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, grant_by_request, ground, identity_of, sister_schools
 from tests.problems import assert_problem
 

@@ -17,6 +17,7 @@ from exchange.config import Settings
 from exchange.partnerships.content import LANGUAGES
 from tests.migration_modules import code_of_conduct_v1
 from tests.problems import assert_problem
+from tests.settings import settings_env
 
 
 def _document(rules: int = 10, **changes: Any) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def _publish(settings: Settings, tmp_path: Path, document: object) -> Any:
     path = tmp_path / "code.json"
     path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
     return CliRunner().invoke(
-        main, ["conduct", "publish", "--file", str(path)], env=settings.to_env()
+        main, ["conduct", "publish", "--file", str(path)], env=settings_env(settings)
     )
 
 
@@ -106,7 +107,7 @@ def test_a_file_that_is_not_json_is_a_usage_error(settings: Settings, tmp_path: 
     path.write_text("rules: nine", "utf-8")
 
     result = CliRunner().invoke(
-        main, ["conduct", "publish", "--file", str(path)], env=settings.to_env()
+        main, ["conduct", "publish", "--file", str(path)], env=settings_env(settings)
     )
 
     assert result.exit_code == 2

@@ -37,7 +37,6 @@ from msgspec import UNSET
 from sqlalchemy import select
 
 from exchange.accounts.identity import Identity
-from exchange.clock import ManualClock
 from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.errors import Conflict, DomainError, InvalidInput, NotFound, RuleRefusal
@@ -61,6 +60,7 @@ from exchange.reuse.grants import GrantService
 from exchange.reuse.partnership_end import end_what_rested_on_the_partnership
 from exchange.reuse.requests import ReuseRequestService
 from exchange.reuse.schemas import DecisionIn, ForwardIn, ReuseRequestCreate
+from tests.clock import ManualClock
 from tests.conftest import base_settings
 
 SCHOOLS = 5

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,7 @@ def test_gc_clears_a_killed_servers_temporary_file_at_once_and_leaves_a_living_o
 ) -> None:
     root = Path(file_store.url.removeprefix("file://"))
     # The living upload waits while `gc` runs: no idle timeout may cut it meanwhile.
-    settings = settings.with_changes(upload_idle_timeout_seconds=600.0)
+    settings = replace(settings, upload_idle_timeout_seconds=600.0)
     env = server_env(file_store.apply(settings), file_store)
     credentials = create_school_for(file_store.apply(settings), file_store, tmp_path)
     orphan = orphan_in(root)

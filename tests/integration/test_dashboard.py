@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from exchange.clock import ManualClock
 from tests.actors import Actor
+from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, ground, sister_schools
 
 # On SQLite and PostgreSQL: overdue and new counts are SQL.

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from exchange.clock import ManualClock
 from exchange.errors import NotFound, RuleRefusal
 from exchange.policy import check_derivation
+from tests.clock import ManualClock
 from tests.conduct_fixtures import (
     Ground,
     grant_by_request,

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from exchange.clock import ManualClock
 from exchange.models import AuditEvent
 from exchange.search.index import SearchIndex
+from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, can_read, grant_by_request, ground, sister_schools
 from tests.problems import assert_problem
 from tests.searching import search, titles

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -11,12 +12,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
 from exchange.jobs.queue import claim, enqueue
 from exchange.jobs.worker import JobContext, JobKind, JobWorker
 from exchange.models import Job
+from tests.clock import ManualClock
 
 # On SQLite and PostgreSQL: jobs are claimed by SQL that differs per database.
 pytestmark = pytest.mark.every_database
@@ -170,7 +171,7 @@ async def test_the_app_runs_jobs_in_process_when_enabled(settings: Settings) -> 
     from exchange.app import create_app
     from exchange.clock import SystemClock
 
-    app = create_app(settings.with_changes(run_jobs=True))
+    app = create_app(replace(settings, run_jobs=True))
     app.state["job_worker"].kinds.update(KINDS)
     async with AsyncTestClient(app=app):
         engine = create_engine(settings)

@@ -9,6 +9,7 @@ import asyncio
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -18,9 +19,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from structlog.testing import capture_logs
 
-from exchange.clock import ManualClock
 from exchange.config import Settings, SettingsError
 from exchange.mail.smtp import SmtpTarget
+from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, ground, sister_schools
 from tests.problems import assert_problem
 
@@ -109,7 +110,8 @@ def smtp_inbox(smtp_server: tuple[Inbox, int]) -> tuple[Inbox, int]:
 @pytest.fixture
 def settings(settings: Settings, smtp_inbox: tuple[Inbox, int]) -> Settings:
     _, port = smtp_inbox
-    return settings.with_changes(
+    return replace(
+        settings,
         smtp_url=f"smtp://{USER}:{PASSWORD.replace(' ', '%20')}@127.0.0.1:{port}",
         mail_from="exchange@school.kg",
     )
@@ -204,7 +206,7 @@ async def test_a_mail_server_that_is_down_does_not_undo_the_decision(
         await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
     ).json()
     # Point the running app at a port where nothing listens.
-    dead = settings.with_changes(smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    dead = replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}")
     session_info = app.state["alchemy_config"].session_config.info
     session_info["exchange.settings"] = dead
     try:

@@ -10,12 +10,12 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.notifications.service import notify_members, notify_school_admins
 from tests.actors import Actor, SchoolFactory
+from tests.clock import ManualClock
 from tests.partnering import invited, partners
 from tests.problems import assert_problem
 

@@ -10,9 +10,9 @@ from uuid import UUID
 
 import pytest
 
-from exchange.clock import ManualClock
 from exchange.reuse.escalation import escalate_overdue
 from tests.actors import Actor
+from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, QuickSchool, ground
 from tests.problems import assert_problem
 

@@ -12,10 +12,10 @@ from uuid import UUID
 import pytest
 from sqlalchemy import text
 
-from exchange.clock import ManualClock
 from exchange.models import Partnership
 from exchange.search.index import SearchIndex
 from tests.actors import Actor
+from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
 from tests.migration_modules import migration
 from tests.partnering import invite

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
-from exchange.clock import Clock, ManualClock
+from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
@@ -24,6 +24,7 @@ from exchange.partnerships.services import PartnershipService
 from exchange.policy import readable_resources
 from exchange.unit_of_work import Subscriptions, UnitOfWork
 from tests.actors import Actor, SchoolFactory, SchoolHandle
+from tests.clock import ManualClock
 from tests.migration_modules import code_of_conduct_v1
 from tests.partnering import GOALS, invite, invited, partners
 from tests.problems import assert_problem
@@ -636,7 +637,7 @@ async def test_end_hooks_run_once_inside_the_transaction_that_ends_the_partnersh
     try:
         response = await osh.admin.post(f"/api/partnerships/{partnership_id}/end")
     finally:
-        consequences.unsubscribe(PartnershipEnded, close_pending_requests)
+        consequences.within[PartnershipEnded].remove(close_pending_requests)
 
     assert response.status_code == 200
     assert calls == [(UUID(partnership_id), "ended", True)]
@@ -660,7 +661,7 @@ async def test_a_failing_end_hook_leaves_the_partnership_active(
     try:
         response = await osh.admin.post(f"/api/partnerships/{partnership_id}/end")
     finally:
-        consequences.unsubscribe(PartnershipEnded, broken)
+        consequences.within[PartnershipEnded].remove(broken)
 
     assert_problem(response, 500)
     assert await _status(osh.admin, partnership_id) == "active"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -19,12 +20,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from exchange.app import create_app
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.models import PasswordLink
 from tests.actors import PASSWORD, SchoolFactory, SchoolHandle
+from tests.clock import ManualClock
 from tests.live_server import free_port
 from tests.problems import assert_problem
 
@@ -291,8 +292,8 @@ async def test_links_are_emailed_with_the_configured_public_address(
     settings: Settings, clock: ManualClock, smtp_inbox: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp_inbox
-    mailing = settings.with_changes(
-        smtp_url=f"smtp://127.0.0.1:{port}", public_url="https://exchange.example.kg/"
+    mailing = replace(
+        settings, smtp_url=f"smtp://127.0.0.1:{port}", public_url="https://exchange.example.kg/"
     )
     async with AsyncTestClient(app=create_app(mailing, clock=clock)) as client:
         school = await SchoolFactory(client, mailing).create("Ош №5")

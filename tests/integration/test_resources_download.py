@@ -5,6 +5,7 @@ redirects on S3."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from urllib.parse import quote
 from uuid import UUID
 
@@ -35,7 +36,7 @@ ETAG = f'"{hashlib.sha256(CONTENT).hexdigest()}"'
 def settings(settings: Settings, store: StoreUnderTest, request: pytest.FixtureRequest) -> Settings:
     settings = store.apply(settings)
     if request.node.get_closest_marker("presigned_downloads"):
-        settings = settings.with_changes(s3_presigned_downloads=True, s3_presigned_ttl_seconds=60)
+        settings = replace(settings, s3_presigned_downloads=True, s3_presigned_ttl_seconds=60)
     return settings
 
 

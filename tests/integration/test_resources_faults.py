@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -43,7 +44,7 @@ MIB = 1024 * 1024
 
 @pytest.fixture
 def settings(settings: Settings, store: StoreUnderTest) -> Settings:
-    return store.apply(settings).with_changes(upload_idle_timeout_seconds=2.0)
+    return replace(store.apply(settings), upload_idle_timeout_seconds=2.0)
 
 
 @pytest.fixture

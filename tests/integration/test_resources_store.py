@@ -7,6 +7,7 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ QUOTA = 100_000
 
 @pytest.fixture
 def settings(settings: Settings, store: StoreUnderTest) -> Settings:
-    return store.apply(settings).with_changes(school_quota_bytes=QUOTA)
+    return replace(store.apply(settings), school_quota_bytes=QUOTA)
 
 
 # --- quotas -------------------------------------------------------------------------------
@@ -167,8 +168,10 @@ async def test_ready_when_the_store_answers(client: AsyncTestClient[Litestar]) -
 async def app_with_a_dead_store(
     settings: Settings, aws_test_credentials: None
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    dead = settings.with_changes(
-        storage_url="s3://nowhere/files", s3_endpoint_url=f"http://127.0.0.1:{free_port()}"
+    dead = replace(
+        settings,
+        storage_url="s3://nowhere/files",
+        s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
     )
     async with AsyncTestClient(app=create_app(dead)) as client:
         yield client

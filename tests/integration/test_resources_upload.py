@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -45,8 +46,10 @@ LIMIT = 64 * 1024
 @pytest.fixture
 def settings(settings: Settings, store: StoreUnderTest, request: pytest.FixtureRequest) -> Settings:
     marker = request.node.get_closest_marker("upload_limit")
-    return store.apply(settings).with_changes(
-        max_upload_bytes=marker.args[0] if marker else LIMIT, upload_idle_timeout_seconds=1.5
+    return replace(
+        store.apply(settings),
+        max_upload_bytes=marker.args[0] if marker else LIMIT,
+        upload_idle_timeout_seconds=1.5,
     )
 
 

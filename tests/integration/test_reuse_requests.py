@@ -10,7 +10,6 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.errors import Conflict
 from exchange.models import AuditEvent, ReuseRequest
@@ -18,8 +17,10 @@ from exchange.reuse.escalation import escalate_overdue
 from exchange.reuse.requests import ReuseRequestService
 from exchange.reuse.schemas import ReuseRequestCreate
 from tests.actors import Actor
+from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, ground, identity_of, sister_schools
 from tests.problems import assert_problem
+from tests.settings import settings_env
 
 # On SQLite and PostgreSQL: requests, grants and escalation are SQL, with concurrent decisions.
 pytestmark = pytest.mark.every_database
@@ -362,12 +363,12 @@ async def test_the_escalation_command_escalates_each_overdue_request_once(
         await session.commit()
     runner = CliRunner()
     first = await asyncio.to_thread(
-        runner.invoke, main, ["requests", "escalate"], env=settings.to_env()
+        runner.invoke, main, ["requests", "escalate"], env=settings_env(settings)
     )
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout) == {"escalated": 1}
     again = await asyncio.to_thread(
-        runner.invoke, main, ["requests", "escalate"], env=settings.to_env()
+        runner.invoke, main, ["requests", "escalate"], env=settings_env(settings)
     )
     assert json.loads(again.stdout) == {"escalated": 0}
     inbox = (await cast.a.admin.get("/api/notifications")).json()

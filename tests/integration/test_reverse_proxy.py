@@ -21,6 +21,7 @@ from tests.conftest import base_settings
 from tests.live_server import LiveServer, create_school, free_port, live_server, served_folder
 from tests.raw_http import RawConnection
 from tests.sample_files import pdf
+from tests.settings import settings_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx" / "exchange.conf"
@@ -108,7 +109,7 @@ def proxied(
         served_folder(sqlite_template, cwd / "storage"), max_connections_per_address=2
     )
     asyncio.run(create_school(settings, "Школа через прокси", EMAIL, PASSWORD))
-    with live_server(cwd, settings.to_env()) as server:
+    with live_server(cwd, settings_env(settings)) as server:
         app_port = int(server.base_url.rsplit(":", 1)[1])
         port = free_port()
         prefix = cwd / "nginx"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -25,9 +25,9 @@ from odf import teletype
 from odf.opendocument import OpenDocumentText
 from odf.text import H, P
 
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from tests.actors import Actor, SchoolFactory, SchoolHandle
+from tests.clock import ManualClock
 from tests.problems import assert_problem
 from tests.search_rows import Shelf
 
@@ -55,7 +55,7 @@ KYRGYZ = (
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.with_changes(token_ttl_hours=24 * 365)
+    return replace(settings, token_ttl_hours=24 * 365)
 
 
 @pytest.fixture

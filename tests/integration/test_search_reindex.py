@@ -21,15 +21,16 @@ from litestar import Litestar
 from sqlalchemy import delete, select, text, update
 
 from exchange.cli import main
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.models import Job, SearchDocument, SearchText
 from tests.actors import Actor, SchoolFactory, SchoolHandle
 from tests.background import run_jobs
+from tests.clock import ManualClock
 from tests.partnering import partners
 from tests.resource_fixtures import database, upload, upload_version
 from tests.sample_files import docx_of
 from tests.searching import search, title_set
+from tests.settings import settings_env
 
 # On SQLite and PostgreSQL: the search index is built differently on each database.
 pytestmark = pytest.mark.every_database
@@ -53,7 +54,7 @@ async def share(actor: Actor, title: str, *paragraphs: str, **fields: Any) -> UU
 async def reindex(settings: Settings, *args: str) -> tuple[int, dict[str, int] | None, str]:
     """The command as an operator runs it, on the test's database."""
     result = await asyncio.to_thread(
-        CliRunner().invoke, main, ["search", "reindex", *args], env=settings.to_env()
+        CliRunner().invoke, main, ["search", "reindex", *args], env=settings_env(settings)
     )
     summary = json.loads(result.stdout) if result.exit_code == 0 else None
     return result.exit_code, summary, result.stderr

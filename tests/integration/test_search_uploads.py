@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,10 +24,10 @@ from odf.text import P
 
 from exchange.app import create_blob_store
 from exchange.blobstore.local import LocalBlobStore
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from tests.actors import Actor, SchoolFactory, SchoolHandle
 from tests.background import run_jobs
+from tests.clock import ManualClock
 from tests.partnering import partners
 from tests.resource_fixtures import upload, upload_version
 from tests.sample_files import docx_of, png
@@ -51,7 +52,7 @@ WITHIN_LIMITS_SECONDS = 30.0
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.with_changes(extraction_timeout_seconds=3.0)
+    return replace(settings, extraction_timeout_seconds=3.0)
 
 
 def kyrgyz_odt(*paragraphs: str) -> bytes:

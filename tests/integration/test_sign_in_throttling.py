@@ -18,14 +18,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from exchange.clock import ManualClock
 from exchange.config import Settings
 from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from tests.actors import PASSWORD, SchoolFactory
 from tests.apps import RunningApps
+from tests.clock import ManualClock
 from tests.live_server import create_school, live_server
 from tests.problems import assert_problem
+from tests.settings import settings_env
 
 # On SQLite and PostgreSQL: throttling counts in one statement per attempt, with concurrent guesses.
 pytestmark = pytest.mark.every_database
@@ -61,7 +62,7 @@ async def test_a_concurrent_burst_of_wrong_passwords_gets_at_most_the_limit_of_4
 ) -> None:
     email = "director@burst.kg"
     await create_school(settings, "Burst school", email)
-    with live_server(tmp_path, settings.to_env()) as server:
+    with live_server(tmp_path, settings_env(settings)) as server:
         statuses = await burst_of_wrong_passwords(server.base_url, email, BURST)
     assert sorted(set(statuses)) == [401, 429]
     assert statuses.count(401) <= settings.sign_in_max_failures_per_account

@@ -29,6 +29,7 @@ from tests.live_server import LiveServer, create_school, live_server, served_fol
 from tests.raw_http import RawConnection
 from tests.resource_fixtures import StoreUnderTest, bearer_headers, multipart_body, row_counts
 from tests.sample_files import pdf
+from tests.settings import settings_env
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +98,7 @@ def impatient(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -
     )
     email = "director@impatient.kg"
     asyncio.run(create_school(settings, "Impatient school", email))
-    with live_server(cwd, settings.to_env()) as server:
+    with live_server(cwd, settings_env(settings)) as server:
         yield Served(server, settings, email)
 
 
@@ -111,7 +112,7 @@ def capped(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         max_connections_per_address=CAP,
         header_timeout_seconds=60.0,
     )
-    with live_server(cwd, settings.to_env()) as server:
+    with live_server(cwd, settings_env(settings)) as server:
         yield server
 
 

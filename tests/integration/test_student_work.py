@@ -16,9 +16,9 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import select
 
-from exchange.clock import ManualClock
 from exchange.models import AuditEvent, Forward, Resource
 from tests.actors import Actor
+from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, QuickSchool, can_read, grant_by_request, ground
 from tests.problems import assert_problem
 

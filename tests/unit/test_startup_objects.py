@@ -5,6 +5,7 @@ they land on."""
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 from pathlib import Path
 
 from litestar.testing import AsyncTestClient
@@ -14,7 +15,7 @@ from exchange.config import Settings
 
 
 async def test_an_app_leaves_its_start_out_of_garbage_collection(tmp_path: Path) -> None:
-    app = create_app(Settings.from_env({}).with_changes(data_dir=tmp_path))
+    app = create_app(replace(Settings.from_env({}), data_dir=tmp_path))
     gc.unfreeze()
     async with AsyncTestClient(app=app) as client:
         assert (await client.get("/health/live")).status_code == 200

@@ -58,7 +58,3 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
             return False
 
     return await anyio.to_thread.run_sync(verify)
-
-
-def hash_password_sync(password: str) -> str:
-    return hasher.hash(password)
