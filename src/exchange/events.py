@@ -76,6 +76,12 @@ class ResourceUpdated(ResourceChanged):
     """Its metadata changed: its search index row is rewritten."""
 
 
+@dataclass(frozen=True)
+class ResourceDeleted(ResourceChanged):
+    """Deleted with its versions (its search row goes with it; its files after the
+    commit)."""
+
+
 # --- partnerships -----------------------------------------------------------------------
 
 
@@ -269,6 +275,7 @@ EVENTS: tuple[type, ...] = (
     ResourceCreated,
     VersionAdded,
     ResourceUpdated,
+    ResourceDeleted,
     PartnershipInvited,
     PartnershipAccepted,
     PartnershipDeclined,

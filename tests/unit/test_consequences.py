@@ -31,6 +31,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     "ResourceCreated": {"within": [INDEX_RESOURCE, EXTRACT_TEXT, AUDIT_RESOURCE], "after": []},
     "VersionAdded": {"within": [EXTRACT_TEXT, AUDIT_RESOURCE], "after": []},
     "ResourceUpdated": {"within": [INDEX_RESOURCE, AUDIT_RESOURCE], "after": []},
+    "ResourceDeleted": {"within": [AUDIT_RESOURCE], "after": []},
     "PartnershipInvited": PARTNERSHIP_MOVE,
     "PartnershipAccepted": PARTNERSHIP_MOVE,
     "PartnershipDeclined": PARTNERSHIP_MOVE,

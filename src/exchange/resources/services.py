@@ -28,7 +28,13 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.database import run_read
 from exchange.errors import InvalidInput, NotFound
-from exchange.events import GrantRevoked, ResourceCreated, ResourceUpdated, VersionAdded
+from exchange.events import (
+    GrantRevoked,
+    ResourceCreated,
+    ResourceDeleted,
+    ResourceUpdated,
+    VersionAdded,
+)
 from exchange.i18n import _
 from exchange.kernel import paging
 from exchange.kernel.refs import Names
@@ -527,14 +533,13 @@ class ResourceService:
             )
         )
         stored = [(key, size) for key, size in rows]
-        record_event(
-            self.session,
-            self.clock,
-            action=DELETED,
-            owner_school_id=resource.owner_school_id,
-            actor=identity,
-            resource_id=resource.id,
-            details={"title": resource.title, "versions": len(stored)},
+        unit_of_work(self.session, self.clock).record(
+            ResourceDeleted(
+                actor=identity,
+                resource=resource,
+                action=DELETED,
+                details={"title": resource.title, "versions": len(stored)},
+            )
         )
         await quota.release(self.session, resource.owner_school_id, sum(s for _, s in stored))
         await self.session.delete(resource)
