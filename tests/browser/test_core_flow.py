@@ -305,6 +305,7 @@ def test_the_core_flow_with_javascript_and_every_page_accessible_in_each_languag
     visitor = browser.new_context(bypass_csp=True).new_page()
     for language in LANGUAGES:
         check_accessible(visitor, f"{base}/sign-in", language, "sign-in")
+        check_accessible(visitor, f"{base}/no-such-page", language, "not-found")
         check_accessible(owner, f"{base}/", language, "home")
         check_accessible(owner, f"{base}/resources/new", language, "upload")
         check_accessible(owner, f"{base}/resources/{resource_id}", language, "resource-owner")
