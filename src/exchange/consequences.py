@@ -12,6 +12,7 @@ subscribed `after_commit` run once it is stored and never undo it.
 
 from __future__ import annotations
 
+from exchange.activities.reminders import EVALUATION_REMINDERS, remind_the_responsible
 from exchange.activities.services import tell_the_named_members
 from exchange.audit.trail import (
     record_forward,
@@ -24,6 +25,7 @@ from exchange.audit.trail import (
 from exchange.events import (
     EVENTS,
     ActivityMoved,
+    EvaluationReminderDue,
     GrantRevoked,
     MailWritten,
     MemberRenamed,
@@ -62,6 +64,7 @@ from exchange.unit_of_work import Handler, Subscriptions
 
 # The kinds of background job the workers run (`exchange jobs run`, or the app's own).
 ESCALATE_OVERDUE = "requests.escalate_overdue"
+REMIND_EVALUATIONS = "activities.remind_evaluations"
 
 
 def build_consequences() -> Subscriptions:
@@ -99,6 +102,8 @@ def build_consequences() -> Subscriptions:
 
     # Activities between partners: the members named in one are told of its moves.
     on.within_transaction(ActivityMoved, tell_the_named_members)
+    # A week after an activity is done, a school that has not evaluated it is reminded once.
+    on.within_transaction(EvaluationReminderDue, remind_the_responsible)
 
     # Questions between partners: the other side is told.
     on.within_transaction(QuestionAsked, question_notices.question_asked)
@@ -122,6 +127,7 @@ def job_kinds() -> dict[str, JobKind]:
     return {
         EXTRACT_TEXT: TEXT_EXTRACTION,
         ESCALATE_OVERDUE: ESCALATION,
+        REMIND_EVALUATIONS: EVALUATION_REMINDERS,
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import UUID
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -214,6 +215,15 @@ class ActivityCancelled(ActivityMoved):
     kind: ClassVar[str] = "activity.cancelled"
 
 
+@dataclass(frozen=True)
+class EvaluationReminderDue:
+    """A done activity still waits for the evaluation of `waiting_school_ids` a week after
+    it was marked done, and was claimed for its one reminder."""
+
+    activity: Activity
+    waiting_school_ids: tuple[UUID, ...]
+
+
 # --- questions between partners ---------------------------------------------------------
 
 
@@ -291,6 +301,7 @@ EVENTS: tuple[type, ...] = (
     ActivityPlanned,
     ActivityChanged,
     ActivityCancelled,
+    EvaluationReminderDue,
     QuestionAsked,
     QuestionAnswered,
     QuestionOverdue,

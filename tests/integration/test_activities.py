@@ -4,12 +4,15 @@ kept as a record, unchanged, once the partnership ends."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from exchange.activities.reminders import remind_evaluations
 from tests.actors import Actor
+from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
 from tests.partnering import GOALS, invite
 from tests.problems import assert_problem
@@ -347,3 +350,87 @@ async def test_an_ended_partnership_keeps_its_activities_as_a_record(ground: Gro
         body = assert_problem(response, 409)
         assert "ended" in body["detail"]
     assert (await a.admin.get(activity)).json()["title"] == "First meeting of the two staffs"
+
+
+async def _notices(actor: Actor, kind: str) -> list[dict[str, Any]]:
+    response = await actor.get("/api/notifications", params={"limit": 100})
+    assert response.status_code == 200, response.text
+    return [item for item in response.json()["items"] if item["kind"] == kind]
+
+
+async def test_a_week_after_it_is_done_the_schools_still_to_evaluate_are_reminded_once(
+    ground: Ground, clock: ManualClock
+) -> None:
+    a, b = await ground.school("Naryn school"), await ground.school("Osh school")
+    partnership_id = await _partners(a, b)
+    a_teacher, b_teacher = await a.teacher("Aida Teacher"), await b.teacher("Bakyt Teacher")
+    russian = await b_teacher.patch("/api/me", json={"language": "ru"})
+    assert russian.status_code == 200, russian.text
+    activity = (
+        await _plan(
+            a.admin,
+            partnership_id,
+            starts_on=clock.now().date().isoformat(),
+            ends_on=clock.now().date().isoformat(),
+            responsible_member_ids=[str(a_teacher.member_id)],
+        )
+    )["id"]
+    named = await b.admin.patch(
+        f"/api/activities/{activity}", json={"responsible_member_ids": [str(b_teacher.member_id)]}
+    )
+    assert named.status_code == 200, named.text
+    assert (await a_teacher.post(f"/api/activities/{activity}/done")).status_code == 200
+
+    # A school that evaluates within the week is not reminded.
+    clock.advance(timedelta(days=3))
+    evaluated = await a_teacher.post(f"/api/activities/{activity}/evaluations", json=_evaluation())
+    assert evaluated.status_code == 201, evaluated.text
+    clock.advance(timedelta(days=3, hours=23))
+    await ground.run_escalation()
+    assert await _notices(b_teacher, "activity.evaluation_due") == []
+
+    clock.advance(timedelta(hours=2))
+    await ground.run_escalation()
+    (reminder,) = await _notices(b_teacher, "activity.evaluation_due")
+    assert reminder["subject_id"] == activity
+    assert "First meeting of the two staffs" in reminder["message"]
+    assert "отмечено как проведённое" in reminder["message"]  # her language: Russian
+    assert await _notices(a_teacher, "activity.evaluation_due") == []
+    assert await _notices(b.admin, "activity.evaluation_due") == []
+
+    # Once: later runs, and two workers at once, remind nobody again.
+    clock.advance(timedelta(days=7))
+    await ground.run_escalation()
+    async with ground.session() as first, ground.session() as second:
+        assert await asyncio.gather(
+            remind_evaluations(first, clock), remind_evaluations(second, clock)
+        ) == [0, 0]
+    assert len(await _notices(b_teacher, "activity.evaluation_due")) == 1
+
+
+async def test_a_school_that_named_nobody_is_reminded_through_its_admins_and_only_once(
+    ground: Ground, clock: ManualClock
+) -> None:
+    a, b = await ground.school("Bishkek school"), await ground.school("Naryn school")
+    partnership_id = await _partners(a, b)
+    activities = []
+    for number in range(3):
+        planned = await _plan(
+            a.admin,
+            partnership_id,
+            title=f"Open day number {number}",
+            starts_on=clock.now().date().isoformat(),
+            ends_on=clock.now().date().isoformat(),
+        )
+        assert (await a.admin.post(f"/api/activities/{planned['id']}/done")).status_code == 200
+        activities.append(planned["id"])
+    clock.advance(timedelta(days=8))
+    async with ground.session() as first, ground.session() as second:
+        counts = await asyncio.gather(
+            remind_evaluations(first, clock), remind_evaluations(second, clock)
+        )
+    assert sum(counts) == 3
+    for school in (a, b):
+        reminders = await _notices(school.admin, "activity.evaluation_due")
+        assert sorted(r["subject_id"] for r in reminders) == sorted(activities)
+        assert all("has not evaluated it yet" in r["message"] for r in reminders)

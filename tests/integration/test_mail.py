@@ -198,6 +198,36 @@ async def test_the_overdue_escalation_is_mailed_to_the_owner_admins_once(
     assert [m["To"] for m in overdue] == [cast.a.admin.email]
 
 
+async def test_the_evaluation_reminder_is_mailed_to_the_responsible_member_once(
+    ground: Ground, smtp_inbox: tuple[Inbox, int], clock: ManualClock
+) -> None:
+    from datetime import timedelta
+
+    inbox, _ = smtp_inbox
+    cast = await sister_schools(ground)
+    today = clock.now().date().isoformat()
+    planned = await cast.author.post(
+        f"/api/partnerships/{cast.partnership_id}/activities",
+        json={
+            "kind": "lesson_visit",
+            "title": "A lesson visit in Naryn",
+            "starts_on": today,
+            "responsible_member_ids": [str(cast.author.member_id)],
+        },
+    )
+    assert planned.status_code == 201, planned.text
+    done = await cast.author.post(f"/api/activities/{planned.json()['id']}/done")
+    assert done.status_code == 200, done.text
+    clock.advance(timedelta(days=8))
+    await ground.run_escalation()
+    clock.advance(timedelta(days=1))
+    await ground.run_escalation()
+    await inbox.wait_for(2)  # the author's, and the partner school's admin (named nobody)
+    await asyncio.sleep(0.2)
+    reminders = [m for m in inbox.messages if "A lesson visit in Naryn" in m["Subject"]]
+    assert sorted(m["To"] for m in reminders) == sorted([cast.author.email, cast.b.admin.email])
+
+
 async def test_a_mail_server_that_is_down_does_not_undo_the_decision(
     ground: Ground, app: Any, settings: Settings
 ) -> None:

@@ -77,6 +77,10 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     "ActivityPlanned": ACTIVITY_MOVE,
     "ActivityChanged": ACTIVITY_MOVE,
     "ActivityCancelled": ACTIVITY_MOVE,
+    "EvaluationReminderDue": {
+        "within": ["exchange.activities.reminders.remind_the_responsible"],
+        "after": [],
+    },
     "QuestionAsked": {"within": ["exchange.questions.notices.question_asked"], "after": []},
     "QuestionAnswered": {
         "within": ["exchange.questions.notices.question_answered"],
@@ -97,9 +101,10 @@ def test_building_the_consequences_twice_subscribes_nothing_twice() -> None:
     assert subscriber_table(build_consequences()) == EXPECTED
 
 
-def test_the_workers_run_extraction_and_the_periodic_escalation() -> None:
+def test_the_workers_run_extraction_the_periodic_escalation_and_evaluation_reminders() -> None:
     kinds = job_kinds()
     assert {kind: spec.every for kind, spec in kinds.items()} == {
         "search.extract_text": None,
         "requests.escalate_overdue": timedelta(minutes=15),
+        "activities.remind_evaluations": timedelta(minutes=15),
     }

@@ -250,6 +250,8 @@ class ActivityService:
         require_activity_planner(identity, activity.responsible_member_ids)
         _require_planned(activity)
         activity.status = target
+        if target is ActivityStatus.DONE:
+            activity.done_at = self.clock.now()
         await self.session.flush()
         if target is ActivityStatus.CANCELLED:
             unit_of_work(self.session, self.clock).record(

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,7 +24,10 @@ class Activity(UUIDv7AuditBase):
     """
 
     __tablename__ = "activities"
-    __table_args__ = (Index("ix_activities_partnership_starts", "partnership_id", "starts_on"),)
+    __table_args__ = (
+        Index("ix_activities_partnership_starts", "partnership_id", "starts_on"),
+        Index("ix_activities_evaluation_reminder", "status", "done_at"),
+    )
 
     partnership_id: Mapped[UUID] = mapped_column(ForeignKey("partnerships.id", ondelete="CASCADE"))
     kind: Mapped[ActivityKind] = mapped_column(StoredEnum(ActivityKind, 32))
@@ -42,6 +46,12 @@ class Activity(UUIDv7AuditBase):
     status: Mapped[ActivityStatus] = mapped_column(StoredEnum(ActivityStatus, 16))
     planned_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
+    )
+    # When it was marked done; its responsible members are reminded to evaluate it once,
+    # `EVALUATION_REMINDER_AFTER` later (`evaluation_reminded_at` is that claim).
+    done_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    evaluation_reminded_at: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None
     )
 
 
