@@ -186,9 +186,11 @@ async def upload_version(
     *,
     filename: str = "plan-v2.pdf",
     media_type: str = "application/pdf",
+    **fields: str,
 ) -> Any:
     return await actor.post(
         f"/api/resources/{resource_id}/versions",
+        data=fields or None,
         files={"file": (filename, content, media_type)},
     )
 

@@ -353,6 +353,55 @@ async def test_a_new_version_becomes_current_and_the_history_keeps_all(
     assert actions == ["resource.created", "resource.version_added"]
 
 
+async def test_a_new_version_carries_its_change_note_into_the_history(
+    schools: SchoolFactory, settings: Settings, store: StoreUnderTest
+) -> None:
+    school = await schools.create()
+    author = await school.teacher()
+    resource_id = str((await upload(author)).json()["id"])
+
+    response = await upload_version(
+        author,
+        resource_id,
+        text("Revised plan.\n"),
+        filename="plan v2.txt",
+        change_note="Бөлчөктөрдү кошуу бөлүмү кеңейтилди.\r\nЖаңы мисалдар\u200b кошулду.",
+    )
+
+    assert response.status_code == 201, response.text
+    history = (await author.get(f"/api/resources/{resource_id}/versions")).json()["items"]
+    assert [(v["number"], v["change_note"]) for v in history] == [
+        (2, "Бөлчөктөрдү кошуу бөлүмү кеңейтилди.\nЖаңы мисалдар кошулду."),
+        (1, None),
+    ]
+    blank = await upload_version(author, resource_id, pdf(), change_note="  \n ")
+    assert blank.status_code == 201, blank.text
+    history = (await author.get(f"/api/resources/{resource_id}/versions")).json()["items"]
+    assert history[0]["change_note"] is None
+
+
+async def test_a_change_note_too_long_is_refused_before_the_file_is_kept(
+    schools: SchoolFactory, settings: Settings, store: StoreUnderTest
+) -> None:
+    school = await schools.create()
+    resource_id = await shared(school)
+
+    response = await school.admin.post(
+        f"/api/resources/{resource_id}/versions",
+        data={"change_note": "ы" * 2001},
+        files={"file": ("plan.pdf", pdf(), "application/pdf")},
+        headers={"Accept-Language": "ru"},
+    )
+
+    problem = assert_problem(response, 422)
+    assert [e["field"] for e in problem["errors"]] == ["change_note"]
+    assert "2000" in problem["errors"][0]["message"]
+    assert "символ" in problem["errors"][0]["message"]
+    assert len(store.stored_keys()) == 1
+    history = (await school.admin.get(f"/api/resources/{resource_id}/versions")).json()["items"]
+    assert [v["number"] for v in history] == [1]
+
+
 async def test_a_version_is_a_file_only(
     schools: SchoolFactory, settings: Settings, store: StoreUnderTest
 ) -> None:

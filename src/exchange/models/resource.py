@@ -106,3 +106,6 @@ class ResourceVersion(UUIDv7AuditBase):
     uploaded_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )
+    # What changed from the version before, in the uploader's words; None for the first
+    # version and for versions uploaded without a note.
+    change_note: Mapped[str | None] = mapped_column(Text, default=None)

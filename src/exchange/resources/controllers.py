@@ -134,7 +134,8 @@ class ResourceController(Controller):
         operation_class=VersionUploadOperation,
         summary="Upload a new version of the file (an author or an admin of the owner school)",
         description=(
-            "Multipart: the part 'file', and for a student's work the field "
+            "Multipart: the part 'file', the field change_note (what changed from the "
+            "version before, shown in the history), and for a student's work the field "
             "student_consent ('parents' or 'not_needed_anonymous') restating the consent "
             "for the new file; a work shared as anonymous needs it."
         ),

@@ -31,6 +31,7 @@ MAX_DESCRIPTION_CHARS: Final = 20_000
 MAX_CO_AUTHORS: Final = 20
 MAX_CO_AUTHOR_CHARS: Final = 200
 MAX_LISTED: Final = 100
+MAX_CHANGE_NOTE_CHARS: Final = 2_000
 GRADES: Final = range(1, 12)
 
 KINDS: Final = tuple(kind.value for kind in ResourceKind)
@@ -57,8 +58,9 @@ FORM_FIELDS: Final = (
     "co_authors",
     "student_consent",
 )
-# A new version is a file; the one field it may carry restates the students' consent.
-VERSION_FORM_FIELDS: Final = ("student_consent",)
+# A new version is a file, with what changed in it and, for a student's work, the
+# students' consent restated for the new file.
+VERSION_FORM_FIELDS: Final = ("change_note", "student_consent")
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,14 @@ class NewResource:
 
     metadata: ResourceMetadata
     derived_from: UUID | None = None
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A checked new-version form: what changed, and the consent restated (or None)."""
+
+    change_note: str | None = None
+    student_consent: str | None = None
 
 
 @dataclass
@@ -375,16 +385,36 @@ def apply_update(current: ResourceMetadata, update: ResourceUpdate) -> ResourceM
     return current.changed(**changes)
 
 
-def read_version_form(fields: Sequence[tuple[str, str]]) -> str | None:
-    """The fields a new version may carry: only `student_consent`, restated for the new
-    file (None when not sent)."""
+def read_version_form(fields: Sequence[tuple[str, str]]) -> NewVersion:
+    """The fields a new version may carry: its change note, and `student_consent`
+    restated for the new file (None when not sent)."""
     problems = Problems()
-    sent = [value for name, value in fields if name == "student_consent"]
-    if len(sent) > 1:
-        problems.add("student_consent", "Send this field once.")
-    consent = check_student_consent(sent[0], problems) if sent else None
+    sent: dict[str, list[str]] = {}
+    for name, value in fields:
+        sent.setdefault(name, []).append(value)
+    for name, values in sent.items():
+        if len(values) > 1:
+            problems.add(name, _("Send this field once."))
+    consent_sent = sent.get("student_consent")
+    consent = check_student_consent(consent_sent[0], problems) if consent_sent else None
+    note_sent = sent.get("change_note")
+    note = check_change_note(note_sent[0], problems) if note_sent else None
     problems.raise_if_any()
-    return consent
+    return NewVersion(change_note=note, student_consent=consent)
+
+
+def check_change_note(value: str, problems: Problems) -> str | None:
+    note = clean_paragraphs(value)
+    if len(note) > MAX_CHANGE_NOTE_CHARS:
+        problems.add(
+            "change_note",
+            _(
+                "The change note has {count} characters; keep it to {limit}.",
+                count=len(note),
+                limit=MAX_CHANGE_NOTE_CHARS,
+            ),
+        )
+    return note or None
 
 
 def changed_fields(before: ResourceMetadata, after: ResourceMetadata) -> list[str]:

@@ -26,6 +26,7 @@ from litestar.openapi.spec import (
 from exchange.models.enums import Licence, ResourceKind, Visibility
 from exchange.openapi import ExchangeOperation
 from exchange.resources.metadata import (
+    MAX_CHANGE_NOTE_CHARS,
     MAX_CO_AUTHOR_CHARS,
     MAX_CO_AUTHORS,
     MAX_DESCRIPTION_CHARS,
@@ -107,7 +108,13 @@ RESOURCE_FORM = Schema(
 VERSION_FORM = Schema(
     type=OpenAPIType.OBJECT,
     required=["file"],
-    properties={"file": FILE_PART},
+    properties={
+        "file": FILE_PART,
+        "change_note": _text(
+            "What changed from the version before, shown in the history.",
+            MAX_CHANGE_NOTE_CHARS,
+        ),
+    },
     additional_properties=False,
 )
 

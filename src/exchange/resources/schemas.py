@@ -45,6 +45,8 @@ class VersionOut(msgspec.Struct):
     sha256: str
     created_at: datetime
     uploaded_by: MemberRef | None = None
+    # What changed from the version before, as its uploader wrote it.
+    change_note: str | None = None
 
 
 class OriginalOut(msgspec.Struct):

@@ -94,6 +94,10 @@ def _check_early(fields: Sequence[tuple[str, str]]) -> None:
     read_form(fields, complete=False)
 
 
+def _check_version_early(fields: Sequence[tuple[str, str]]) -> None:
+    read_version_form(fields)
+
+
 class ResourceService:
     def __init__(
         self, session: AsyncSession, settings: Settings, clock: Clock, store: BlobStore
@@ -229,13 +233,16 @@ class ResourceService:
         await self.session.commit()
         school_quota.refuse_if_full()
         async with receiver.receive(
-            quota=school_quota, fields_allowed=False, allowed_fields=VERSION_FORM_FIELDS
+            quota=school_quota,
+            fields_allowed=False,
+            check_fields=_check_version_early,
+            allowed_fields=VERSION_FORM_FIELDS,
         ) as upload:
-            consent = read_version_form(upload.fields)
+            new = read_version_form(upload.fields)
             await self.session.refresh(resource)
-            policy.require_anonymous_restated(resource, consent)
-            if consent is not None:
-                self._record_consent(identity, resource, consent)
+            policy.require_anonymous_restated(resource, new.student_consent)
+            if new.student_consent is not None:
+                self._record_consent(identity, resource, new.student_consent)
             # The number is taken atomically: two versions uploaded at once get two numbers.
             number = await self.session.scalar(
                 update(Resource)
@@ -252,7 +259,7 @@ class ResourceService:
             await quota.reserve(
                 self.session, resource.owner_school_id, upload.file.size, school_quota.limit
             )
-            self._add_version(resource, number, upload.file, identity)
+            self._add_version(resource, number, upload.file, identity, change_note=new.change_note)
             uow = unit_of_work(self.session, self.clock)
             uow.record(
                 VersionAdded(
@@ -330,7 +337,13 @@ class ResourceService:
         return resource
 
     def _add_version(
-        self, resource: Resource, number: int, stored: StoredFile, identity: Identity
+        self,
+        resource: Resource,
+        number: int,
+        stored: StoredFile,
+        identity: Identity,
+        *,
+        change_note: str | None = None,
     ) -> None:
         self.session.add(
             ResourceVersion(
@@ -343,6 +356,7 @@ class ResourceService:
                 size=stored.size,
                 sha256=stored.sha256,
                 uploaded_by_id=identity.member_id,
+                change_note=change_note,
             )
         )
 
@@ -662,6 +676,7 @@ class ResourceService:
             sha256=version.sha256,
             created_at=version.created_at,
             uploaded_by=names.member(version.uploaded_by_id),
+            change_note=version.change_note,
         )
 
     @staticmethod

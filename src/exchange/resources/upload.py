@@ -158,10 +158,11 @@ class UploadReceiver:
                     if not fields_allowed and part.name not in allowed_fields:
                         raise InvalidInput(
                             _(
-                                "A new version is only a file: send the part 'file' and no "
-                                "other field (this form has {name!r}), except "
-                                "'student_consent' for a student's work. Change the "
-                                "description by editing the resource.",
+                                "A new version is a file with its change note: send the "
+                                "part 'file', the field 'change_note' and, for a student's "
+                                "work, 'student_consent', and no other field (this form "
+                                "has {name!r}). Change the description by editing the "
+                                "resource.",
                                 name=part.name,
                             )
                         )

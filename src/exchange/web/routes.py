@@ -24,6 +24,7 @@ from exchange.web.controllers.home import HomeController
 from exchange.web.controllers.requests import RequestPages
 from exchange.web.controllers.resources import ResourcePages, UploadController
 from exchange.web.controllers.search import SearchPages
+from exchange.web.controllers.versions import VersionPages
 from exchange.web.errors import handle_page_exception
 from exchange.web.page import provide_page
 
@@ -64,7 +65,7 @@ def web_routes(settings: Settings) -> list[Any]:
         ),
         Router(
             path="/",
-            route_handlers=[UploadController],
+            route_handlers=[UploadController, VersionPages],
             request_max_body_size=settings.request_max_body_bytes,
             **_PAGES,
         ),

@@ -20,8 +20,10 @@ from typing import Any, Final
 from litestar import Request
 from litestar.exceptions import PermissionDeniedException
 
+from exchange.resources.controllers import incoming_form
 from exchange.resources.metadata import FORM_FIELDS
 from exchange.resources.quota import SchoolQuota
+from exchange.resources.services import ResourceService
 from exchange.resources.upload import FieldCheck, ReceivedUpload, UploadReceiver
 
 TOKEN_FIELD: Final = "_csrf_token"
@@ -60,6 +62,20 @@ class PageUploadReceiver(UploadReceiver):
         self._header = request.headers.get(csrf.header_name)
         self.sent: list[tuple[str, str]] = []
 
+    @classmethod
+    def reading(
+        cls, request: Request[Any, Any, Any], resources: ResourceService
+    ) -> PageUploadReceiver:
+        """The receiver of a page's upload form, streamed as the API's uploads are."""
+        return cls(incoming_form(request), resources.settings, resources.store, request=request)
+
+    def sent_values(self) -> dict[str, list[str]]:
+        """What the form sent, by field, to show a refused form again as it was."""
+        values: dict[str, list[str]] = {}
+        for name, value in self.sent:
+            values.setdefault(name, []).append(value)
+        return values
+
     def _check_token(self, fields: Sequence[tuple[str, str]]) -> None:
         sent = self._header or next((v for k, v in fields if k == TOKEN_FIELD), None)
         if not form_token_matches(sent, self._cookie, self._secret):
@@ -83,7 +99,8 @@ class PageUploadReceiver(UploadReceiver):
             quota=quota,
             fields_allowed=fields_allowed,
             check_fields=checked,
-            allowed_fields=allowed_fields,
+            # The form token comes with a new version's file too.
+            allowed_fields=(*allowed_fields, TOKEN_FIELD),
         ) as upload:
             self.sent = list(upload.fields)
             upload.fields = _api_fields(upload.fields)

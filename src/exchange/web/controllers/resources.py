@@ -3,6 +3,7 @@ asking its authors for permission, and the owner's view of who may do what with 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from exchange.errors import (
 from exchange.kernel import paging
 from exchange.models import PartnershipStatus
 from exchange.partnerships.services import PartnershipService
-from exchange.resources.controllers import incoming_form, provide_resource_service
+from exchange.resources.controllers import provide_resource_service
 from exchange.resources.download import serve_version
 from exchange.resources.metadata import FORM_FIELDS, KINDS, LICENCES
 from exchange.resources.schemas import ResourceUpdate
@@ -84,22 +85,24 @@ def _upload_form(
     )
 
 
-def _place_upload_refusal(errors: FormErrors, exc: DomainError) -> None:
+def place_upload_refusal(
+    errors: FormErrors, exc: DomainError, fields: Collection[str] = UPLOAD_FIELDS
+) -> None:
     """Put a refusal next to the field it concerns (GOV.UK: message by the field)."""
     if isinstance(exc, RuleRefusal):
         field = "confidential" if exc.code_of_conduct_rule == 6 else "derived_from"
         if "visibility" in str(exc.detail) and exc.code_of_conduct_rule == 7:
             field = "visibility"
-        errors.add(field, str(exc.detail))
+        errors.add(field if field in fields else None, str(exc.detail))
         return
     named = [
         str(item.get("field"))
         for item in exc.extra.get("errors") or []
-        if isinstance(item, dict) and item.get("field") in UPLOAD_FIELDS
+        if isinstance(item, dict) and item.get("field") in fields
     ]
     if named:
         for item in exc.extra.get("errors") or []:
-            if isinstance(item, dict) and item.get("field") in UPLOAD_FIELDS:
+            if isinstance(item, dict) and item.get("field") in fields:
                 errors.add(str(item["field"]), str(item.get("message") or exc.detail))
         return
     if isinstance(exc, PayloadTooLarge | UnsupportedMediaType | QuotaExceeded) or exc.detail:
@@ -137,18 +140,14 @@ class UploadController(Controller):
         clock: NamedDependency[Clock],
     ) -> Any:
         identity = page.require_member()
-        receiver = PageUploadReceiver(
-            incoming_form(request), resources.settings, resources.store, request=request
-        )
+        receiver = PageUploadReceiver.reading(request, resources)
         try:
             resource = await resources.create(identity, receiver)
         except DomainError as exc:
             await db_session.rollback()
             errors = FormErrors()
-            _place_upload_refusal(errors, exc)
-            values: dict[str, list[str]] = {}
-            for name, value in receiver.sent:
-                values.setdefault(name, []).append(value)
+            place_upload_refusal(errors, exc)
+            values = receiver.sent_values()
             partners = await _partners(page, db_session, clock)
             return _upload_form(page, partners, values, errors, status_code=exc.status_code)
         return Redirect(f"/resources/{resource.id}?shared=1", status_code=HTTP_303_SEE_OTHER)
@@ -209,6 +208,7 @@ class ResourcePages(Controller):
             "forwarded": page.request.query_params.get("forwarded") == "1",
             "saved": page.request.query_params.get("saved") == "1",
             "revoked": page.request.query_params.get("revoked") == "1",
+            "new_version": page.request.query_params.get("new_version") == "1",
             "can_decide": policy.can_decide(identity, resource),
             "requests": [],
             "downloads": None,
@@ -448,7 +448,7 @@ class ResourcePages(Controller):
                 if exc.status_code == 404:
                     raise
                 await db_session.rollback()
-                _place_upload_refusal(errors, exc)
+                place_upload_refusal(errors, exc)
             else:
                 return Redirect(f"/resources/{resource_id}?saved=1", status_code=HTTP_303_SEE_OTHER)
         resource = await resources.get(identity, resource_id)
