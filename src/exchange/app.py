@@ -18,6 +18,7 @@ from exchange import __version__
 from exchange.accounts.controllers import AuthController, MeController, MemberController
 from exchange.accounts.identity import BearerTokenMiddleware, Identity, provide_identity
 from exchange.activities.controllers import ActivityController, PartnershipActivityController
+from exchange.activities.plan_controllers import PlanController
 from exchange.audit.controllers import AuditController, DownloadReportController
 from exchange.blobstore import BlobStore, open_blob_store
 from exchange.clock import Clock, SystemClock
@@ -60,6 +61,7 @@ ROUTE_HANDLERS: list[Any] = [
     PartnershipController,
     CodeOfConductController,
     PartnershipActivityController,
+    PlanController,
     ActivityController,
     NotificationController,
     ResourceReuseController,

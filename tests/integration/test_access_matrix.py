@@ -195,6 +195,11 @@ TABLE: dict[str, Row] = {
         "listed_partner": {**ADMINS_ONLY, "admin": 201},
         **THIRD_SCHOOLS,
     },
+    # The plan and its school-year summary (JSON and documents): both schools read them.
+    "getPartnershipPlan": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
+    "getPlanSummary": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
+    "downloadPlanSummaryDocx": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
+    "downloadPlanSummaryText": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
     # --- the inbox: one's own only ------------------------------------------------------
     "listNotifications": 200,
     "markAllNotificationsRead": 200,
@@ -883,6 +888,10 @@ ACTIONS: dict[str, Action] = {
         goal_progress={},
         **{"continue": True},
     ),
+    "getPartnershipPlan": _get("/api/partnerships/{a_p}/plan"),
+    "getPlanSummary": _get("/api/partnerships/{a_p}/plan/summary"),
+    "downloadPlanSummaryDocx": _get("/api/partnerships/{a_p}/plan/summary.docx"),
+    "downloadPlanSummaryText": _get("/api/partnerships/{a_p}/plan/summary.txt"),
     "getCodeOfConduct": _get("/api/code-of-conduct"),
     "getCodeOfConductVersion": _get("/api/code-of-conduct/1"),
     "listNotifications": _get("/api/notifications"),

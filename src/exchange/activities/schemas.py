@@ -10,13 +10,14 @@ evaluation is keyed by the same sentences.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from exchange.display_text import LINE, PARAGRAPHS, CleanedInput
+from exchange.kernel.refs import SchoolRef
 from exchange.models import ActivityKind, ActivityStatus
 
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300, extra=LINE)]
@@ -175,3 +176,93 @@ class ActivityOut(msgspec.Struct):
     awaiting_evaluation_from: list[UUID]
     created_at: datetime
     updated_at: datetime
+
+
+class PlanActivitiesOut(msgspec.Struct):
+    """The partnership's activities by status, each by date."""
+
+    planned: list[ActivityOut]
+    done: list[ActivityOut]
+    cancelled: list[ActivityOut]
+
+
+class WaitingOut(msgspec.Struct):
+    """What the plan waits for, and from whom: `evaluation` of a done activity,
+    `done_or_cancelled` for a planned activity past its last day, an open `task` of a joint
+    project, an `answer` to a question between the partners. `school_id` is the school it
+    waits for, `member_ids` the members named for it (none: any of the school's admins)."""
+
+    what: Literal["evaluation", "done_or_cancelled", "task", "answer"]
+    title: str
+    school_id: UUID
+    member_ids: list[UUID]
+    activity_id: UUID | None = None
+    question_id: UUID | None = None
+    since: date | None = None
+    due_on: date | None = None
+
+
+class PlanOut(msgspec.Struct):
+    """A partnership's plan: readable by the members of its two schools while it lives and,
+    as a record, after it ended (`waiting` is empty then)."""
+
+    partnership_id: UUID
+    status: str
+    language: str
+    schools: list[SchoolRef]
+    goals: list[str]
+    activities: PlanActivitiesOut
+    waiting: list[WaitingOut]
+    # The school years the plan has activities in (and the current one), newest first.
+    school_years: list[int]
+
+
+class SummaryActivityOut(msgspec.Struct):
+    id: UUID
+    title: str
+    kind: ActivityKind
+    starts_on: date
+
+
+class SchoolProgressOut(msgspec.Struct):
+    school_id: UUID
+    average_progress: float
+
+
+class RemarkOut(msgspec.Struct):
+    school_id: UUID
+    activity_title: str
+    text: str
+
+
+class GoalSummaryOut(msgspec.Struct):
+    """One goal over the school year: the done activities that served it, the progress
+    the schools gave it (1 to 5, averaged), how many evaluations said to go on, and what
+    they said went well and should change."""
+
+    goal: str
+    activities: list[SummaryActivityOut]
+    evaluations: int
+    average_progress: float | None
+    progress_by_school: list[SchoolProgressOut]
+    continue_yes: int
+    continue_no: int
+    went_well: list[RemarkOut]
+    to_change: list[RemarkOut]
+
+
+class YearSummaryOut(msgspec.Struct):
+    """A school year of the partnership (1 September to 31 August, named by the year it
+    starts in), per goal. `ended`: its lessons are over (after 31 May), so the summary is
+    final."""
+
+    partnership_id: UUID
+    school_year: int
+    label: str
+    starts_on: date
+    ends_on: date
+    ended: bool
+    activities_done: int
+    activities_planned: int
+    activities_cancelled: int
+    goals: list[GoalSummaryOut]

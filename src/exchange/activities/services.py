@@ -137,6 +137,16 @@ class ActivityService:
         )
         return await self._views(identity, partnership, page.rows), page.next_cursor
 
+    async def all_of(self, identity: Identity, partnership: Partnership) -> list[ActivityView]:
+        """Every activity of a partnership the caller may read, by date (the plan)."""
+        require_partnership_visible(identity, partnership)
+        rows = await self.session.scalars(
+            select(Activity)
+            .where(Activity.partnership_id == partnership.id)
+            .order_by(Activity.starts_on, Activity.id)
+        )
+        return await self._views(identity, partnership, list(rows))
+
     async def get(self, identity: Identity, activity_id: UUID) -> ActivityView:
         activity, partnership = await self._load(identity, activity_id)
         return (await self._views(identity, partnership, [activity]))[0]

@@ -63,18 +63,23 @@ def invitation_letter(
     )
 
 
+def file_name_part(text: str, limit: int = 120) -> str:
+    """Text (a school's name) made safe to stand in a saved file's name."""
+    name = unicodedata.normalize("NFC", text)
+    return " ".join(_UNSAFE_IN_NAMES.sub(" ", name).split()).strip(" .")[:limit]
+
+
 def letter_filename(language: str, invited_school_name: str) -> str:
     """ "Invitation letter - <school>.txt" in the letter's language, safe to save."""
-    name = unicodedata.normalize("NFC", invited_school_name)
-    name = " ".join(_UNSAFE_IN_NAMES.sub(" ", name).split()).strip(" .")[:120]
+    name = file_name_part(invited_school_name)
     stem = _FILE_STEM.get(language, _FILE_STEM["en"])
     return f"{stem} - {name}.txt" if name else f"{stem}.txt"
 
 
-def attachment_disposition(filename: str) -> str:
+def attachment_disposition(filename: str, ascii_stand_in: str = "invitation-letter.txt") -> str:
     """`Content-Disposition: attachment` per RFC 6266: the exact name in `filename*`
     (UTF-8), and a plain ASCII `filename` for clients that know no better."""
-    ascii_name = filename if filename.isascii() else "invitation-letter.txt"
+    ascii_name = filename if filename.isascii() else ascii_stand_in
     ascii_name = ascii_name.replace('"', "").replace("\\", "")
     encoded = quote(filename, safe=_ATTR_CHARS)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
