@@ -106,6 +106,12 @@ class LiveServer:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
 
+    def terminate(self) -> None:
+        """Stop as an orchestrator does (SIGTERM): requests under way are finished first."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=40)
+
 
 @contextmanager
 def live_server(

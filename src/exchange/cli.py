@@ -180,7 +180,10 @@ def jobs() -> None:
 @click.option("--until-idle", is_flag=True, help="Stop when no job is left instead of waiting.")
 def jobs_run(until_idle: bool) -> None:
     """Run jobs in this process: a dedicated worker beside the app instances."""
+    from exchange.observability import configure_logging
+
     settings = load_settings()
+    configure_logging(settings)  # its log lines read as the app's do
     ran = asyncio.run(_run_jobs(settings, until_idle))
     if until_idle:
         click.echo(ngettext("{n} job run.", "{n} jobs run.", ran), err=True)
