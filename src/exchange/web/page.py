@@ -116,6 +116,17 @@ class Page:
         query.append(("lang", language))
         return f"{self.request.url.path}?{urlencode(query)}"
 
+    def page_url(self, **changes: str | None) -> str:
+        """This page with some query values changed (None drops one): the next page of a
+        list keeps the list's filters and names its cursor."""
+        query = [
+            (k, v)
+            for k, v in self.request.query_params.multi_items()
+            if k not in changes and k != "lang"
+        ]
+        query += [(k, v) for k, v in changes.items() if v is not None]
+        return self.request.url.path + (f"?{urlencode(query)}" if query else "")
+
     def render(self, template: str, *, status_code: int = 200, **context: Any) -> Template:
         self.speak()
         cookies = list(self.cookies)

@@ -21,6 +21,7 @@ from exchange.web.controllers.account import (
 )
 from exchange.web.controllers.first_run import FirstRunController
 from exchange.web.controllers.home import HomeController
+from exchange.web.controllers.members import MemberPages
 from exchange.web.controllers.requests import RequestPages
 from exchange.web.controllers.resources import ResourcePages, UploadController
 from exchange.web.controllers.search import SearchPages
@@ -60,6 +61,7 @@ def web_routes(settings: Settings) -> list[Any]:
                 FirstRunController,
                 AccountController,
                 SetPasswordController,
+                MemberPages,
             ],
             **_PAGES,
         ),
