@@ -5,9 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from sqlalchemy import func, select
+
 from exchange.accounts.first_run import FirstRunService
 from exchange.clock import SystemClock
 from exchange.config import Settings
+from exchange.errors import NotFound
+from exchange.models import SetupCode
 from tests.pages import Visitor
 from tests.resource_fixtures import database
 
@@ -56,3 +61,35 @@ async def test_the_first_school_is_made_with_the_setup_code_only(
     )
     assert again.status_code == 404
     assert await _code(settings) is None
+
+
+async def test_each_instance_prints_a_code_that_works_until_the_first_school(
+    client: object, visitors: Callable[[], Visitor], settings: Settings
+) -> None:
+    # Two instances start on one database, each printing its code; the proxy may send
+    # the page to either.
+    first, second = await _code(settings), await _code(settings)
+    assert first is not None and second is not None and first != second
+    fields = {
+        "name": "Нарын айылдык мектеби",
+        "region": "Naryn",
+        "full_name": "Бакыт Осмонов",
+        "password": "a long passphrase",
+    }
+    made = await visitors().post_form(
+        "/setup", {"setup_code": first, **fields, "email": "a@naryn.kg"}, token_from="/"
+    )
+    assert made.status_code == 303, made.text
+    # The school used up every code: the other instance's makes no second one.
+    async with database(settings) as session:
+        service = FirstRunService(session, settings, SystemClock())
+        with pytest.raises(NotFound):
+            await service.create_first_school(
+                setup_code=second,
+                name="Another",
+                region=None,
+                admin_name="Someone",
+                admin_email="b@naryn.kg",
+                admin_password="a long passphrase",
+            )
+        assert await session.scalar(select(func.count()).select_from(SetupCode)) == 0

@@ -3,14 +3,17 @@
 While the database holds no school, `exchange serve` makes a one-time setup code and
 prints it on its console; the first-run page asks for it, so whoever can reach the
 address but not the console cannot take the install. Only the code's SHA-256 is kept
-(it is random, 60 bits: nothing to guess offline or online), and it is used up by the
-school it creates, inside the same transaction, so two people racing get one school.
+(it is random, 60 bits: nothing to guess offline or online). Every instance started
+within `CODE_KEPT` prints a code of its own and each works, whichever instance the proxy
+sends the page to; the first school uses them all up, inside its transaction, so two
+people racing with two codes get one school.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import Final
 
 from sqlalchemy import delete, exists, select
@@ -26,6 +29,9 @@ PURPOSE: Final = "first_school"
 # Letters and digits that cannot be mistaken for each other when read off a console.
 _ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _LENGTH: Final = 12
+# How long a printed code keeps working while no school exists; an older one is dropped
+# when an instance starts.
+CODE_KEPT: Final = timedelta(days=1)
 
 
 def _digest(code: str) -> str:
@@ -47,11 +53,16 @@ class FirstRunService(DomainService):
         return not bool(await self.session.scalar(select(exists().where(School.id.is_not(None)))))
 
     async def issue_code(self) -> str | None:
-        """A new setup code (the previous one stops working), or None once a school exists."""
+        """A new setup code (those of the other instances keep working, unless older than
+        `CODE_KEPT`), or None once a school exists."""
         if not await self.needed():
             return None
         code = new_code()
-        await self.session.execute(delete(SetupCode).where(SetupCode.purpose == PURPOSE))
+        await self.session.execute(
+            delete(SetupCode).where(
+                SetupCode.purpose == PURPOSE, SetupCode.created_at < self.clock.now() - CODE_KEPT
+            )
+        )
         self.session.add(
             SetupCode(purpose=PURPOSE, code_hash=_digest(code), created_at=self.clock.now())
         )
@@ -70,12 +81,12 @@ class FirstRunService(DomainService):
     ) -> tuple[School, Member]:
         if not await self.needed():
             raise NotFound(_("The exchange already has its first school."))
-        used = await self.session.execute(
-            delete(SetupCode).where(
-                SetupCode.purpose == PURPOSE, SetupCode.code_hash == _digest(setup_code)
-            )
+        # Every code goes; the one given must be among them. Of two people racing, the
+        # second finds none left.
+        used = await self.session.scalars(
+            delete(SetupCode).where(SetupCode.purpose == PURPOSE).returning(SetupCode.code_hash)
         )
-        if used.rowcount != 1:  # type: ignore[attr-defined]
+        if _digest(setup_code) not in set(used):
             await self.session.rollback()
             raise InvalidInput(
                 _(
