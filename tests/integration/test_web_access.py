@@ -12,7 +12,16 @@ from tests.pages import Visitor, csrf_token_in, upload_page
 from tests.resource_fixtures import make_partners, row_counts
 from tests.sample_files import pdf
 
-MEMBER_PAGES = ["/", "/account", "/resources/new", "/search", "/requests", "/inbox", "/members"]
+MEMBER_PAGES = [
+    "/",
+    "/account",
+    "/resources/new",
+    "/search",
+    "/requests",
+    "/inbox",
+    "/members",
+    "/audit",
+]
 
 
 async def test_every_member_page_sends_a_visitor_to_sign_in(

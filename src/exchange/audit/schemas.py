@@ -23,6 +23,11 @@ class AuditEventOut(msgspec.Struct):
     reuse_request_id: UUID | None
     other_school: SchoolRef | None
     details: dict[str, Any]
+    # The title of the school's own resource the entry is about (as it is now, or as it
+    # was when deleted), and the member an account entry is about: what a reader needs
+    # to read the entry as a sentence.
+    resource_title: str | None = None
+    member: MemberRef | None = None
 
 
 class AuditPage(msgspec.Struct):

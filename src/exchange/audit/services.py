@@ -4,6 +4,7 @@ resources, requests and partnerships. Nothing here (or anywhere) changes a row."
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select
@@ -59,11 +60,13 @@ class AuditService(DomainService):
             scope=paging.fingerprint("audit", resource_id, since),
         )
         events: list[AuditEvent] = page.rows
+        subjects = {e.id: _member_in(e.details) for e in events}
         names = await Names.load(
             self.session,
             schools=[s for e in events for s in (e.actor_school_id, e.other_school_id)],
-            members=[e.actor_member_id for e in events],
+            members=[e.actor_member_id for e in events] + list(subjects.values()),
         )
+        titles = await self._own_titles(identity, {e.resource_id for e in events})
         items = [
             AuditEventOut(
                 id=e.id,
@@ -77,10 +80,24 @@ class AuditService(DomainService):
                 reuse_request_id=e.reuse_request_id,
                 other_school=names.school(e.other_school_id) if e.other_school_id else None,
                 details=e.details,
+                resource_title=_title(titles, e),
+                member=names.member(subjects[e.id]),
             )
             for e in events
         ]
         return AuditPage(items=items, next_cursor=page.next_cursor)
+
+    async def _own_titles(self, identity: Identity, ids: set[UUID | None]) -> dict[UUID, str]:
+        """The titles of the school's own resources among `ids` (never another school's)."""
+        wanted = [i for i in ids if i is not None]
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(Resource.id, Resource.title).where(
+                Resource.id.in_(wanted), Resource.owner_school_id == identity.school_id
+            )
+        )
+        return {row.id: row.title for row in rows}
 
     async def _require_own_resource(self, identity: Identity, resource_id: UUID) -> None:
         """Another school's resource is 404, like one that never existed. A deleted one
@@ -139,6 +156,21 @@ class AuditService(DomainService):
         return DownloadReport(
             resource_id=resource.id, total=sum(s.downloads for s in schools), schools=schools
         )
+
+
+def _member_in(details: dict[str, Any]) -> UUID | None:
+    """The member an account entry (a password link, a password set) is about."""
+    try:
+        return UUID(str(details["member_id"]))
+    except (KeyError, ValueError):
+        return None
+
+
+def _title(titles: dict[UUID, str], event: AuditEvent) -> str | None:
+    if event.resource_id is None:
+        return None
+    title = titles.get(event.resource_id) or event.details.get("title")
+    return str(title) if title else None
 
 
 def _aware(moment: datetime) -> datetime:

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.accounts.schemas import Language, MemberUpdate
 from exchange.accounts.services import AccountService
@@ -109,6 +110,14 @@ class Page:
                 target += "?" + self.request.url.query
             raise SignInRequired(target)
         return self.viewer
+
+    @property
+    def can_read_audit(self) -> bool:
+        """Whether the school's audit trail is the reader's to read (the page's link)."""
+        viewer = self.viewer
+        return viewer is not None and policy.permits(
+            viewer, policy.Action.READ_AUDIT, policy.Trail(viewer.school_id)
+        )
 
     def language_url(self, language: str) -> str:
         """This page in another language (the choice is remembered)."""

@@ -19,6 +19,7 @@ from exchange.web.controllers.account import (
     SetPasswordController,
     SignInController,
 )
+from exchange.web.controllers.audit import AuditPages
 from exchange.web.controllers.first_run import FirstRunController
 from exchange.web.controllers.home import HomeController
 from exchange.web.controllers.members import MemberPages
@@ -62,6 +63,7 @@ def web_routes(settings: Settings) -> list[Any]:
                 AccountController,
                 SetPasswordController,
                 MemberPages,
+                AuditPages,
             ],
             **_PAGES,
         ),
