@@ -44,6 +44,11 @@ async def run_jobs(app: Litestar, *, periodic: bool = False, **changes: Any) -> 
         await engine.dispose()
 
 
+# How many jobs one run of the periodic jobs is (the escalation of overdue requests and
+# questions, the reminders to evaluate activities).
+PERIODIC_JOBS = sum(1 for kind in job_kinds().values() if kind.every is not None)
+
+
 async def run_escalation(app: Litestar) -> int:
     """What the periodic escalation job does when it is due (and any job queued)."""
     return await run_jobs(app, periodic=True)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.actors import Actor
+from tests.background import PERIODIC_JOBS
 from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, ground, sister_schools
 
@@ -58,7 +59,7 @@ async def test_reading_the_dashboard_counts_overdue_requests_without_escalating_
     assert listed["items"][0]["escalated_at"] is None
     assert await overdue_notices(cast.a.admin) == []
 
-    assert await ground.run_escalation() == 1
+    assert await ground.run_escalation() == PERIODIC_JOBS
     assert len(await overdue_notices(cast.a.admin)) == 1
     assert (await cast.a.admin.get("/api/dashboard")).json()["incoming"] == {
         "open": 1,

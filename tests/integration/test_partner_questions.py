@@ -12,6 +12,7 @@ import pytest
 
 from exchange.reuse.escalation import escalate_overdue
 from tests.actors import Actor
+from tests.background import PERIODIC_JOBS
 from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, QuickSchool, ground
 from tests.problems import assert_problem
@@ -124,7 +125,7 @@ async def test_an_unanswered_question_is_overdue_on_both_sides_and_escalated_onc
     # Reading shows it overdue from its date; escalating is the periodic job's.
     assert incoming["items"][0]["escalated_at"] is None
     assert await notices(bishkek.admin, "question.overdue") == []
-    assert await ground.run_escalation() == 1
+    assert await ground.run_escalation() == PERIODIC_JOBS
     incoming = (await bishkek.admin.get("/api/questions?direction=incoming")).json()
     assert incoming["items"][0]["escalated_at"] is not None
     outgoing = (await naryn.admin.get("/api/questions?direction=outgoing")).json()
@@ -140,7 +141,7 @@ async def test_an_unanswered_question_is_overdue_on_both_sides_and_escalated_onc
     async with ground.session() as session:
         assert await escalate_overdue(session, clock) == 0
     clock.advance(timedelta(hours=1))
-    assert await ground.run_escalation() == 1
+    assert await ground.run_escalation() == PERIODIC_JOBS
     (escalation,) = await notices(bishkek.admin, "question.overdue")
     assert "rule 9" in escalation["message"]
     assert await notices(naryn.admin, "question.overdue") == []

@@ -17,6 +17,7 @@ from exchange.reuse.escalation import escalate_overdue
 from exchange.reuse.requests import ReuseRequestService
 from exchange.reuse.schemas import ReuseRequestCreate
 from tests.actors import Actor
+from tests.background import PERIODIC_JOBS
 from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, ground, identity_of, sister_schools
 from tests.problems import assert_problem
@@ -241,7 +242,7 @@ async def test_overdue_requests_are_shown_to_both_sides_and_escalated_once(
     assert outgoing["items"][0]["overdue"] is True
     # Reading shows it overdue from its date; escalating is the periodic job's.
     assert incoming["items"][0]["escalated_at"] is None
-    assert await ground.run_escalation() == 1
+    assert await ground.run_escalation() == PERIODIC_JOBS
     incoming = (await cast.a.admin.get("/api/reuse-requests?direction=incoming")).json()
     assert incoming["items"][0]["escalated_at"] is not None
     # Every further read, on any instance, and the job run again, find nothing to do.
@@ -250,7 +251,7 @@ async def test_overdue_requests_are_shown_to_both_sides_and_escalated_once(
     async with ground.session() as session:
         assert await escalate_overdue(session, clock) == 0
     clock.advance(timedelta(hours=1))
-    assert await ground.run_escalation() == 1
+    assert await ground.run_escalation() == PERIODIC_JOBS
     escalations = await ground.all(
         select(AuditEvent).where(AuditEvent.action == "reuse_request.escalated")
     )

@@ -21,6 +21,7 @@ MEMBER_PAGES = [
     "/inbox",
     "/members",
     "/audit",
+    "/partnerships",
 ]
 
 

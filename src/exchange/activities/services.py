@@ -147,6 +147,15 @@ class ActivityService:
         )
         return await self._views(identity, partnership, list(rows))
 
+    async def own_members(self, identity: Identity) -> list[Member]:
+        """The active members of the caller's school, by name: those it may name responsible."""
+        rows = await self.session.scalars(
+            select(Member)
+            .where(Member.school_id == identity.school_id, Member.is_active.is_(True))
+            .order_by(Member.full_name, Member.id)
+        )
+        return list(rows)
+
     async def get(self, identity: Identity, activity_id: UUID) -> ActivityView:
         activity, partnership = await self._load(identity, activity_id)
         return (await self._views(identity, partnership, [activity]))[0]

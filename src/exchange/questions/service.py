@@ -186,6 +186,20 @@ class QuestionService(DomainService):
             overdue=int(overdue or 0),
         )
 
+    async def of_partnership(self, identity: Identity, partnership_id: UUID) -> list[QuestionOut]:
+        """Every question between the two schools of a partnership, newest first (the
+        partnership's page)."""
+        rows = await self.session.execute(
+            select(PartnerQuestion, Partnership)
+            .join(Partnership, Partnership.id == PartnerQuestion.partnership_id)
+            .where(
+                PartnerQuestion.partnership_id == partnership_id,
+                policy.questions_visible_to(identity),
+            )
+            .order_by(PartnerQuestion.created_at.desc(), PartnerQuestion.id.desc())
+        )
+        return await self._views(identity, [(q, p) for q, p in rows], self.clock.now())
+
     async def get(self, identity: Identity, question_id: UUID) -> QuestionOut:
         question, partnership = await self._visible(identity, question_id)
         return (await self._views(identity, [(question, partnership)], self.clock.now()))[0]

@@ -23,6 +23,7 @@ from exchange.web.controllers.audit import AuditPages
 from exchange.web.controllers.first_run import FirstRunController
 from exchange.web.controllers.home import HomeController
 from exchange.web.controllers.members import MemberPages
+from exchange.web.controllers.partnerships import PartnershipPages
 from exchange.web.controllers.requests import RequestPages
 from exchange.web.controllers.resources import ResourcePages, UploadController
 from exchange.web.controllers.search import SearchPages
@@ -59,6 +60,7 @@ def web_routes(settings: Settings) -> list[Any]:
                 ResourcePages,
                 SearchPages,
                 RequestPages,
+                PartnershipPages,
                 FirstRunController,
                 AccountController,
                 SetPasswordController,

@@ -14,8 +14,10 @@ from exchange.accounts.first_run import FirstRunService
 from exchange.clock import Clock
 from exchange.dashboard.services import DashboardService
 from exchange.kernel import paging
+from exchange.models import PartnershipStatus
 from exchange.notifications.controllers import notification_out
 from exchange.notifications.service import InboxService
+from exchange.partnerships.services import PartnershipService
 from exchange.reuse.requests import ReuseRequestService
 from exchange.web.controllers.first_run import first_run_form
 from exchange.web.forms import FormErrors
@@ -29,6 +31,7 @@ class HomeController(Controller):
     dependencies = {
         "requests": Provide(ReuseRequestService, sync_to_thread=False),
         "inbox": Provide(InboxService, sync_to_thread=False),
+        "partnerships": Provide(PartnershipService, sync_to_thread=False),
     }
 
     @get("/")
@@ -37,6 +40,7 @@ class HomeController(Controller):
         page: NamedDependency[Page],
         requests: NamedDependency[ReuseRequestService],
         inbox: NamedDependency[InboxService],
+        partnerships: NamedDependency[PartnershipService],
         db_session: NamedDependency[AsyncSession],
         clock: NamedDependency[Clock],
     ) -> Any:
@@ -51,6 +55,9 @@ class HomeController(Controller):
         waiting = sorted(incoming.items, key=lambda r: (not r.overdue, r.respond_by))
         outgoing = await requests.list(identity, direction="outgoing", limit=paging.MAX_LIMIT)
         answers = [r for r in outgoing.items if r.status in {"approved", "denied", "closed"}]
+        active, _cursor = await partnerships.list_for(
+            identity, status=PartnershipStatus.ACTIVE, limit=paging.MAX_LIMIT
+        )
         return page.render(
             "home.html",
             dashboard=dashboard,
@@ -58,6 +65,8 @@ class HomeController(Controller):
             waiting_count=len(waiting),
             answers=answers[:SHOWN],
             unread=await inbox.unread_count(identity),
+            partnerships=active,
+            me=identity,
             deleted=page.request.query_params.get("deleted") == "1",
         )
 

@@ -1,0 +1,700 @@
+"""A school's partnerships (`/partnerships`) and a partnership's page (`/partnerships/{id}`):
+its goals, its plan (what waits and for whom, activities by status and date), questions
+between the partners; an activity's page to change it, mark it done or cancel it and
+evaluate it (§4.8); the school year's summary and its documents. The same services and
+policy as the API: another school's partnership, or its activity, is 404."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange.accounts.identity import Identity
+from exchange.activities.plan import PlanService, PlanView
+from exchange.activities.plan_controllers import DOCX
+from exchange.activities.schemas import ActivityCreate, ActivityUpdate, EvaluationIn
+from exchange.activities.services import ActivityService, ActivityView
+from exchange.activities.summary_document import summary_docx, summary_filename, summary_text
+from exchange.clock import Clock
+from exchange.errors import DomainError, NotFound
+from exchange.kernel import paging
+from exchange.models import ActivityKind, ActivityStatus
+from exchange.partnerships.letter import attachment_disposition
+from exchange.partnerships.services import PartnershipService
+from exchange.questions.schemas import AnswerCreate, QuestionCreate
+from exchange.questions.service import QuestionService
+from exchange.web.forms import FormErrors, first, form_values
+from exchange.web.language import _
+from exchange.web.page import Page
+
+KINDS = [kind.value for kind in ActivityKind]
+ACTIVITY_FIELDS = (
+    "kind",
+    "title",
+    "description",
+    "starts_on",
+    "ends_on",
+    "host_school_id",
+    "goals",
+    "responsible_member_ids",
+    "cover_arrangements",
+    "needs_approval",
+    "approval_obtained",
+)
+
+
+def provide_activities(
+    db_session: NamedDependency[AsyncSession], clock: NamedDependency[Clock]
+) -> ActivityService:
+    return ActivityService(db_session, clock)
+
+
+def _see_other(path: str) -> Redirect:
+    return Redirect(path, status_code=HTTP_303_SEE_OTHER)
+
+
+def _place(errors: FormErrors, exc: DomainError, fields: Sequence[str]) -> None:
+    """A service's refusal next to the field it names, or at the top."""
+    named = [
+        item
+        for item in exc.extra.get("errors") or []
+        if isinstance(item, dict) and item.get("field") in fields
+    ]
+    for item in named:
+        errors.add(str(item["field"]), str(item.get("message") or exc.detail))
+    if not named:
+        errors.add(None, str(exc.detail))
+
+
+def _shape_refusal(errors: FormErrors, exc: msgspec.ValidationError, fields: Sequence[str]) -> None:
+    """A value the shape refuses (too long, not a date...), said in the reader's words."""
+    text = str(exc)
+    field = next((f for f in fields if f"$.{f}" in text), None)
+    errors.add(field, _("Check this answer: it is too long, or not what is asked here."))
+
+
+def _day(values: dict[str, list[str]], name: str, errors: FormErrors, *, required: bool) -> Any:
+    raw = first(values, name)
+    if not raw:
+        if required:
+            errors.add(name, _("Give the date as day, month and year."))
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors.add(name, _("Give the date as day, month and year."))
+        return None
+
+
+def _activity_fields(values: dict[str, list[str]], errors: FormErrors) -> dict[str, Any]:
+    """The activity form as the API's fields; what is missing or malformed goes to
+    `errors`."""
+    kind = first(values, "kind")
+    if kind not in KINDS:
+        errors.add("kind", _("Choose what kind of activity it is."))
+    title = first(values, "title")
+    if not title:
+        errors.add("title", _("Give the activity a title."))
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "title": title,
+        "description": first(values, "description"),
+        "starts_on": _day(values, "starts_on", errors, required=True),
+        "ends_on": _day(values, "ends_on", errors, required=False),
+        "goals": values.get("goals", []),
+        "responsible_member_ids": values.get("responsible_member_ids", []),
+        "cover_arrangements": first(values, "cover_arrangements"),
+        "needs_approval": first(values, "needs_approval") == "true",
+        "approval_obtained": first(values, "approval_obtained") == "true",
+    }
+    host = first(values, "host_school_id")
+    if host:
+        fields["host_school_id"] = host
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+class PartnershipPages(Controller):
+    include_in_schema = False
+    dependencies = {
+        "partnerships": Provide(PartnershipService, sync_to_thread=False),
+        "plans": Provide(PlanService, sync_to_thread=False),
+        "activities": Provide(provide_activities, sync_to_thread=False),
+        "questions": Provide(QuestionService, sync_to_thread=False),
+    }
+
+    # --- the list and the partnership's page -------------------------------------------
+
+    @get("/partnerships")
+    async def index(
+        self, page: NamedDependency[Page], partnerships: NamedDependency[PartnershipService]
+    ) -> Any:
+        identity = page.require_member()
+        views, _cursor = await partnerships.list_for(identity, limit=paging.MAX_LIMIT)
+        return page.render("partnerships/index.html", partnerships=views, me=identity)
+
+    @get("/partnerships/{partnership_id:uuid}")
+    async def show(
+        self,
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        questions: NamedDependency[QuestionService],
+        activities: NamedDependency[ActivityService],
+        partnership_id: FromPath[UUID],
+    ) -> Any:
+        return await self._show(page, plans, questions, activities, partnership_id)
+
+    async def _show(
+        self,
+        page: Page,
+        plans: PlanService,
+        questions: QuestionService,
+        activities: ActivityService,
+        partnership_id: UUID,
+        *,
+        errors: FormErrors | None = None,
+        values: dict[str, list[str]] | None = None,
+        failed: str | None = None,
+        status_code: int = 200,
+    ) -> Any:
+        identity = page.require_member()
+        plan = await plans.plan(identity, partnership_id)
+        asked = await questions.of_partnership(identity, partnership_id)
+        return page.render(
+            "partnerships/show.html",
+            status_code=status_code,
+            plan=plan,
+            me=identity,
+            names=_names(plan),
+            partner_members=_partner_members(plan, identity),
+            questions=asked,
+            errors=errors or FormErrors(),
+            values=values or {},
+            failed=failed,
+            done=page.request.query_params.get("done"),
+        )
+
+    # --- planning an activity ------------------------------------------------------------
+
+    @get("/partnerships/{partnership_id:uuid}/activities/new")
+    async def new_activity(
+        self,
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        activities: NamedDependency[ActivityService],
+        partnership_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        plan = await plans.plan(identity, partnership_id)
+        return await self._activity_form(page, activities, plan, identity, None, FormErrors(), {})
+
+    async def _activity_form(
+        self,
+        page: Page,
+        activities: ActivityService,
+        plan: PlanView,
+        identity: Identity,
+        view: ActivityView | None,
+        errors: FormErrors,
+        values: dict[str, list[str]],
+        *,
+        status_code: int = 200,
+    ) -> Any:
+        if not values and view is not None:
+            a = view.activity
+            values = {
+                "kind": [a.kind],
+                "title": [a.title],
+                "description": [a.description],
+                "starts_on": [a.starts_on.isoformat()],
+                "ends_on": [a.ends_on.isoformat()],
+                "host_school_id": [str(a.host_school_id)],
+                "goals": list(a.goals),
+                "responsible_member_ids": [str(m.id) for m in view.members],
+                "cover_arrangements": [a.cover_arrangements],
+                "needs_approval": ["true"] if a.needs_approval else [],
+                "approval_obtained": ["true"] if a.approval_obtained else [],
+            }
+        elif not values:
+            values = {"host_school_id": [str(identity.school_id)]}
+            if identity.role != "admin":
+                values["responsible_member_ids"] = [str(identity.member_id)]
+        return page.render(
+            "partnerships/activity_form.html",
+            status_code=status_code,
+            plan=plan,
+            view=view,
+            kinds=KINDS,
+            own_members=await activities.own_members(identity),
+            errors=errors,
+            values=values,
+        )
+
+    @post("/partnerships/{partnership_id:uuid}/activities", status_code=HTTP_303_SEE_OTHER)
+    async def plan_activity(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        activities: NamedDependency[ActivityService],
+        db_session: NamedDependency[AsyncSession],
+        partnership_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        plan = await plans.plan(identity, partnership_id)
+        values = await form_values(request)
+        errors = FormErrors()
+        fields = _activity_fields(values, errors)
+        if not errors:
+            try:
+                data = msgspec.convert(fields, ActivityCreate)
+                view = await activities.plan(identity, partnership_id, data)
+            except msgspec.ValidationError as exc:
+                _shape_refusal(errors, exc, ACTIVITY_FIELDS)
+            except DomainError as exc:
+                if exc.status_code == 404:
+                    raise
+                await db_session.rollback()
+                _place(errors, exc, ACTIVITY_FIELDS)
+            else:
+                return _see_other(
+                    f"/partnerships/{partnership_id}/activities/{view.activity.id}?done=planned"
+                )
+        plan = await plans.plan(identity, partnership_id)  # read again after a rollback
+        return await self._activity_form(
+            page, activities, plan, identity, None, errors, values, status_code=422
+        )
+
+    # --- an activity's page: change, done or cancelled, evaluated ----------------------
+
+    @get("/partnerships/{partnership_id:uuid}/activities/{activity_id:uuid}")
+    async def activity(
+        self,
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        activities: NamedDependency[ActivityService],
+        partnership_id: FromPath[UUID],
+        activity_id: FromPath[UUID],
+    ) -> Any:
+        return await self._activity_page(page, plans, activities, partnership_id, activity_id)
+
+    async def _activity_page(
+        self,
+        page: Page,
+        plans: PlanService,
+        activities: ActivityService,
+        partnership_id: UUID,
+        activity_id: UUID,
+        *,
+        errors: FormErrors | None = None,
+        values: dict[str, list[str]] | None = None,
+        status_code: int = 200,
+    ) -> Any:
+        identity = page.require_member()
+        plan, view = await _plan_and_activity(
+            plans, activities, identity, partnership_id, activity_id
+        )
+        evaluated = any(e.school_id == identity.school_id for e in view.evaluations)
+        return page.render(
+            "partnerships/activity.html",
+            status_code=status_code,
+            plan=plan,
+            view=view,
+            me=identity,
+            names=_names(plan),
+            can_evaluate=(
+                view.activity.status == ActivityStatus.DONE and not evaluated and not plan.is_record
+            ),
+            can_change=view.activity.status == ActivityStatus.PLANNED and not plan.is_record,
+            errors=errors or FormErrors(),
+            values=values or {},
+            done=page.request.query_params.get("done"),
+        )
+
+    @get("/partnerships/{partnership_id:uuid}/activities/{activity_id:uuid}/edit")
+    async def edit_activity(
+        self,
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        activities: NamedDependency[ActivityService],
+        partnership_id: FromPath[UUID],
+        activity_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        plan, view = await _plan_and_activity(
+            plans, activities, identity, partnership_id, activity_id
+        )
+        return await self._activity_form(page, activities, plan, identity, view, FormErrors(), {})
+
+    @post(
+        "/partnerships/{partnership_id:uuid}/activities/{activity_id:uuid}",
+        status_code=HTTP_303_SEE_OTHER,
+    )
+    async def change_activity(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        activities: NamedDependency[ActivityService],
+        db_session: NamedDependency[AsyncSession],
+        partnership_id: FromPath[UUID],
+        activity_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        plan, view = await _plan_and_activity(
+            plans, activities, identity, partnership_id, activity_id
+        )
+        values = await form_values(request)
+        errors = FormErrors()
+        fields = _activity_fields(values, errors)
+        fields.setdefault("ends_on", fields.get("starts_on"))
+        if not errors:
+            try:
+                data = msgspec.convert(fields, ActivityUpdate)
+                await activities.update(identity, activity_id, data)
+            except msgspec.ValidationError as exc:
+                _shape_refusal(errors, exc, ACTIVITY_FIELDS)
+            except DomainError as exc:
+                if exc.status_code == 404:
+                    raise
+                await db_session.rollback()
+                _place(errors, exc, ACTIVITY_FIELDS)
+            else:
+                return _see_other(
+                    f"/partnerships/{partnership_id}/activities/{activity_id}?done=changed"
+                )
+        plan, view = await _plan_and_activity(  # read again after a rollback
+            plans, activities, identity, partnership_id, activity_id
+        )
+        return await self._activity_form(
+            page, activities, plan, identity, view, errors, values, status_code=422
+        )
+
+    @post(
+        "/partnerships/{partnership_id:uuid}/activities/{activity_id:uuid}/done",
+        status_code=HTTP_303_SEE_OTHER,
+    )
+    async def mark_done(
+        self,
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        activities: NamedDependency[ActivityService],
+        partnership_id: FromPath[UUID],
+        activity_id: FromPath[UUID],
+    ) -> Any:
+        return await self._move(
+            page, plans, activities, partnership_id, activity_id, activities.mark_done, "done"
+        )
+
+    @post(
+        "/partnerships/{partnership_id:uuid}/activities/{activity_id:uuid}/cancel",
+        status_code=HTTP_303_SEE_OTHER,
+    )
+    async def cancel(
+        self,
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        activities: NamedDependency[ActivityService],
+        partnership_id: FromPath[UUID],
+        activity_id: FromPath[UUID],
+    ) -> Any:
+        return await self._move(
+            page, plans, activities, partnership_id, activity_id, activities.cancel, "cancelled"
+        )
+
+    async def _move(
+        self,
+        page: Page,
+        plans: PlanService,
+        activities: ActivityService,
+        partnership_id: UUID,
+        activity_id: UUID,
+        move: Callable[[Identity, UUID], Any],
+        done: str,
+    ) -> Any:
+        identity = page.require_member()
+        await _plan_and_activity(plans, activities, identity, partnership_id, activity_id)
+        await move(identity, activity_id)
+        return _see_other(f"/partnerships/{partnership_id}/activities/{activity_id}?done={done}")
+
+    @post(
+        "/partnerships/{partnership_id:uuid}/activities/{activity_id:uuid}/evaluations",
+        status_code=HTTP_303_SEE_OTHER,
+    )
+    async def evaluate(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        activities: NamedDependency[ActivityService],
+        db_session: NamedDependency[AsyncSession],
+        partnership_id: FromPath[UUID],
+        activity_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        _plan, view = await _plan_and_activity(
+            plans, activities, identity, partnership_id, activity_id
+        )
+        values = await form_values(request)
+        errors = FormErrors()
+        went_well, to_change = first(values, "went_well"), first(values, "to_change")
+        if not went_well:
+            errors.add("went_well", _("Say what went well."))
+        if not to_change:
+            errors.add("to_change", _("Say what to change next time, or that nothing needs to."))
+        progress: dict[str, int] = {}
+        for number, goal in enumerate(view.activity.goals):
+            mark = first(values, f"goal_progress-{number}")
+            if mark not in {"1", "2", "3", "4", "5"}:
+                errors.add(f"goal_progress-{number}", _("Choose a progress from 1 to 5."))
+            else:
+                progress[goal] = int(mark)
+        go_on = first(values, "continue")
+        if go_on not in {"true", "false"}:
+            errors.add("continue", _("Say whether to go on with this kind of activity."))
+        if not errors:
+            try:
+                data = msgspec.convert(
+                    {
+                        "went_well": went_well,
+                        "to_change": to_change,
+                        "goal_progress": progress,
+                        "continue": go_on == "true",
+                    },
+                    EvaluationIn,
+                )
+                await activities.evaluate(identity, activity_id, data)
+            except msgspec.ValidationError as exc:
+                _shape_refusal(errors, exc, ("went_well", "to_change"))
+            except DomainError as exc:
+                if exc.status_code == 404:
+                    raise
+                await db_session.rollback()
+                _place(errors, exc, ("went_well", "to_change", "continue"))
+            else:
+                return _see_other(
+                    f"/partnerships/{partnership_id}/activities/{activity_id}?done=evaluated"
+                )
+        return await self._activity_page(
+            page,
+            plans,
+            activities,
+            partnership_id,
+            activity_id,
+            errors=errors,
+            values=values,
+            status_code=422,
+        )
+
+    # --- questions between partners -------------------------------------------------------
+
+    @post("/partnerships/{partnership_id:uuid}/questions", status_code=HTTP_303_SEE_OTHER)
+    async def ask(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        questions: NamedDependency[QuestionService],
+        activities: NamedDependency[ActivityService],
+        db_session: NamedDependency[AsyncSession],
+        partnership_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        await plans.plan(identity, partnership_id)  # another school's partnership: 404 first
+        values = await form_values(request)
+        errors = FormErrors()
+        question = first(values, "question")
+        if not question:
+            errors.add("question", _("Write the question you want to ask."))
+        if not errors:
+            addressed = first(values, "addressed_to_member_id")
+            try:
+                data = msgspec.convert(
+                    {"question": question, "addressed_to_member_id": addressed or None},
+                    QuestionCreate,
+                )
+                await questions.ask(identity, partnership_id, data)
+            except msgspec.ValidationError as exc:
+                _shape_refusal(errors, exc, ("question", "addressed_to_member_id"))
+            except DomainError as exc:
+                if exc.status_code == 404:
+                    raise
+                await db_session.rollback()
+                _place(errors, exc, ("question", "addressed_to_member_id"))
+            else:
+                return _see_other(f"/partnerships/{partnership_id}?done=asked#questions")
+        return await self._show(
+            page,
+            plans,
+            questions,
+            activities,
+            partnership_id,
+            errors=errors,
+            values=values,
+            failed="ask",
+            status_code=422,
+        )
+
+    @post(
+        "/partnerships/{partnership_id:uuid}/questions/{question_id:uuid}/answers",
+        status_code=HTTP_303_SEE_OTHER,
+    )
+    async def answer(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        questions: NamedDependency[QuestionService],
+        activities: NamedDependency[ActivityService],
+        db_session: NamedDependency[AsyncSession],
+        partnership_id: FromPath[UUID],
+        question_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        asked = await questions.get(identity, question_id)
+        if asked.partnership_id != partnership_id:
+            raise NotFound(_("No such question between your school and this partner."))
+        values = await form_values(request)
+        errors = FormErrors()
+        suffix = f"-{question_id}"
+        text, cannot_help = first(values, "answer"), first(values, "cannot_help") == "true"
+        if not text and not cannot_help:
+            errors.add(
+                "answer" + suffix,
+                _("Write your answer, or say that your school cannot help now."),
+            )
+        if not errors:
+            try:
+                data = msgspec.convert({"answer": text, "cannot_help": cannot_help}, AnswerCreate)
+                await questions.answer(identity, question_id, data)
+            except msgspec.ValidationError:
+                errors.add("answer" + suffix, _("The answer is too long: shorten it."))
+            except DomainError as exc:
+                if exc.status_code == 404:
+                    raise
+                await db_session.rollback()
+                errors.add("answer" + suffix, str(exc.detail))
+            else:
+                return _see_other(
+                    f"/partnerships/{partnership_id}?done=answered#question-{question_id}"
+                )
+        return await self._show(
+            page,
+            plans,
+            questions,
+            activities,
+            partnership_id,
+            errors=errors,
+            values=values,
+            failed=str(question_id),
+            status_code=422,
+        )
+
+    # --- the school year's summary ------------------------------------------------------
+
+    @get("/partnerships/{partnership_id:uuid}/summary")
+    async def summary(
+        self,
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        partnership_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        plan = await plans.plan(identity, partnership_id)
+        summary = await plans.summary(identity, partnership_id, _school_year(page))
+        return page.render(
+            "partnerships/summary.html", plan=plan, summary=summary, names=_names(plan)
+        )
+
+    @get("/partnerships/{partnership_id:uuid}/summary.docx", media_type=DOCX)
+    async def summary_docx(
+        self,
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        partnership_id: FromPath[UUID],
+    ) -> Response[bytes]:
+        identity = page.require_member()
+        summary = await plans.summary(identity, partnership_id, _school_year(page))
+        return Response(
+            content=summary_docx(summary),
+            media_type=DOCX,
+            headers={
+                "Content-Disposition": attachment_disposition(
+                    summary_filename(summary, "docx"),
+                    f"partnership-summary-{summary.school_year}.docx",
+                ),
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @get("/partnerships/{partnership_id:uuid}/summary.txt", media_type=MediaType.TEXT)
+    async def summary_txt(
+        self,
+        page: NamedDependency[Page],
+        plans: NamedDependency[PlanService],
+        partnership_id: FromPath[UUID],
+    ) -> Response[str]:
+        identity = page.require_member()
+        summary = await plans.summary(identity, partnership_id, _school_year(page))
+        return Response(
+            content=summary_text(summary),
+            media_type=MediaType.TEXT,
+            headers={
+                "Content-Disposition": attachment_disposition(
+                    summary_filename(summary, "txt"),
+                    f"partnership-summary-{summary.school_year}.txt",
+                ),
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+
+async def _plan_and_activity(
+    plans: PlanService,
+    activities: ActivityService,
+    identity: Identity,
+    partnership_id: UUID,
+    activity_id: UUID,
+) -> tuple[PlanView, ActivityView]:
+    plan = await plans.plan(identity, partnership_id)
+    view = next((v for v in plan.activities if v.activity.id == activity_id), None)
+    if view is None:
+        await activities.get(identity, activity_id)  # the API's refusal, in its words
+        raise NotFound(_("No such activity in this partnership."))
+    return plan, view
+
+
+def _school_year(page: Page) -> int | None:
+    raw = page.request.query_params.get("school_year") or ""
+    return int(raw) if raw.isdigit() and len(raw) == 4 else None
+
+
+def _names(plan: PlanView) -> dict[UUID | str, str]:
+    """School and member names the plan's pages show, by id (and by its text, as a
+    joint project's tasks keep it)."""
+    names: dict[UUID | str, str] = {}
+    for school in plan.schools:
+        names[school.id] = names[str(school.id)] = school.name
+    for view in plan.activities:
+        names.update({member.id: member.full_name for member in view.members})
+    return names
+
+
+def _partner_members(plan: PlanView, identity: Identity) -> list[tuple[UUID, str]]:
+    """Members of the partner school a question may be addressed to: those the plan
+    already names (its activities' responsible members)."""
+    found: dict[UUID, str] = {}
+    for view in plan.activities:
+        for member in view.members:
+            if member.school_id != identity.school_id:
+                found[member.id] = member.full_name
+    return sorted(found.items(), key=lambda item: item[1])
