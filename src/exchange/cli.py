@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 import threading
 from collections.abc import AsyncIterator
@@ -208,11 +209,21 @@ async def _run_jobs(settings: Settings, until_idle: bool) -> int:
         ),
         kinds=job_kinds(),
     )
+    # SIGTERM (a deploy, `docker stop`) and Ctrl-C stop the worker between two statements:
+    # a job under way is handed back to the queue for another worker at once.
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, main_task.cancel)
     try:
         await worker.schedule_periodic()
         if until_idle:
             return await worker.run_until_idle()
         await worker.run_forever()
+        return 0
+    except asyncio.CancelledError:
+        main_task.uncancel()  # stopping as asked: what follows still runs
         return 0
     finally:
         await outbox.drain()

@@ -188,3 +188,30 @@ async def test_the_app_runs_jobs_in_process_when_enabled(settings: Settings) -> 
         finally:
             await engine.dispose()
     assert ran == [{"name": "background"}]
+
+
+async def test_a_job_under_way_when_its_worker_stops_is_handed_back_at_once(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: ManualClock
+) -> None:
+    started = asyncio.Event()
+
+    async def never_ends(_context: JobContext, _payload: dict[str, Any]) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    await queue(sessions, clock, "long")
+    stopping = JobWorker(
+        JobContext(sessions, settings, clock, {}), kinds={"test.record": JobKind(never_ends)}
+    )
+    under_way = asyncio.create_task(stopping.run_once())
+    await started.wait()
+    under_way.cancel()  # as SIGTERM does to `exchange jobs run`, or the app's shutdown
+    with pytest.raises(asyncio.CancelledError):
+        await under_way
+    (job,) = await jobs(sessions)
+    assert (job.status, job.attempts, job.locked_by) == ("queued", 0, None)
+    # Another worker takes it now, not when the lease would have run out.
+    assert await worker(sessions, settings, clock).run_until_idle() == 1
+    assert ran == [{"name": "long"}]
+    (job,) = await jobs(sessions)
+    assert (job.status, job.attempts) == ("done", 1)

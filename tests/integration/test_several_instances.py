@@ -84,6 +84,7 @@ class Cluster:
     root: Path
     stack: ExitStack
     instances: list[LiveServer] = field(default_factory=list)
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     worker_logs: list[Path] = field(default_factory=list)
     _names: Iterator[int] = field(default_factory=itertools.count)
 
@@ -118,6 +119,7 @@ class Cluster:
                 stderr=subprocess.STDOUT,
             )
         self.stack.callback(_stop, process)
+        self.workers.append(process)
         return process
 
 
@@ -532,6 +534,15 @@ async def every_job_ran_once(cluster: Cluster) -> None:
     assert {str(job_id) for job_id, *_ in finished} == set(runs)
 
 
+async def workers_stop_when_told(cluster: Cluster) -> None:
+    """SIGTERM, as a deploy sends it: each worker hands back what it has under way and
+    ends at once, without an error."""
+    for process in cluster.workers:
+        process.terminate()
+    for process in cluster.workers:
+        assert await asyncio.to_thread(process.wait, 15) == 0
+
+
 # --- the test -----------------------------------------------------------------------------
 
 
@@ -548,3 +559,4 @@ async def test_two_instances_and_two_workers_on_one_database_and_store_act_as_on
         await two_workers_and_a_command_escalate_once(cluster, shared)
         await stopped_instances_lose_no_acknowledged_write(cluster)
         await every_job_ran_once(cluster)
+        await workers_stop_when_told(cluster)

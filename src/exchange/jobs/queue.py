@@ -108,6 +108,24 @@ async def complete(session: AsyncSession, clock: Clock, job: Job) -> None:
     await session.commit()
 
 
+async def release(session: AsyncSession, clock: Clock, job_id: UUID, worker_id: str) -> None:
+    """Hand back a job this worker took but did not finish because it is stopping: queued
+    to run now, by any worker, its attempt not counted. Commits."""
+    await session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == RUNNING, Job.locked_by == worker_id)
+        .values(
+            status=QUEUED,
+            locked_by=None,
+            locked_until=None,
+            run_after=clock.now(),
+            attempts=Job.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+
+
 async def fail(session: AsyncSession, clock: Clock, job: Job, error: str) -> bool:
     """Retry later with a growing delay, or give up after the last attempt (True)."""
     await session.refresh(job)  # the handler's failure may have rolled the session back

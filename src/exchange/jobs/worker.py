@@ -12,13 +12,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange.clock import Clock
 from exchange.config import Settings
-from exchange.jobs.queue import DONE, claim, complete, enqueue, fail
+from exchange.jobs.queue import DONE, claim, complete, enqueue, fail, release
 
 logger = structlog.get_logger("exchange.jobs")
 
@@ -122,6 +123,12 @@ class JobWorker:
             job_id, kind, payload = str(job.id), job.kind, dict(job.payload)
             try:
                 await handler(self.context, dict(payload))
+            except asyncio.CancelledError:
+                # The process is stopping (SIGTERM, a deploy): another worker takes the
+                # job at once instead of when its lease runs out.
+                await asyncio.shield(self._release(job.id))
+                logger.info("job handed back", job_id=job_id, kind=kind)
+                raise
             except Exception as exc:
                 error = repr(exc)
                 logger.warning("job failed", job_id=job_id, kind=kind, error=error)
@@ -137,6 +144,10 @@ class JobWorker:
             return True  # queued again for another attempt
         await self._schedule_next(kind)
         return True
+
+    async def _release(self, job_id: UUID) -> None:
+        async with self.context.session_factory() as session:
+            await release(session, self.context.clock, job_id, self.worker_id)
 
     async def _give_up(self, job_id: str, kind: str, payload: dict[str, Any], error: str) -> None:
         logger.error("job given up", job_id=job_id, kind=kind, error=error)
