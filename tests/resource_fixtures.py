@@ -159,6 +159,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # --- sending uploads ----------------------------------------------------------------------
 
+# Form fields each refused with a 422 naming a field (None: the field left out).
+FIELD_REFUSALS: list[tuple[dict[str, Any], str]] = [
+    ({"title": "   "}, "title"),
+    ({"title": "x" * 301}, "title"),
+    ({"title": None}, "title"),
+    ({"kind": "poem"}, "kind"),
+    ({"kind": None}, "kind"),
+    ({"grades": "0"}, "grades"),
+    ({"grades": ["5", "12"]}, "grades"),
+    ({"grades": "five"}, "grades"),
+    ({"language": "xx"}, "language"),
+    ({"language": "kyr"}, "language"),
+    ({"language": "english"}, "language"),
+    ({"visibility": "public"}, "visibility"),
+    ({"licence": "gpl"}, "licence"),
+    ({"confidential": "maybe"}, "confidential"),
+    ({"shared_with": "not-an-id", "visibility": "selected"}, "shared_with"),
+    ({"derived_from": "nope"}, "derived_from"),
+    ({"subject": "s" * 101}, "subject"),
+    ({"price": "100"}, "price"),
+]
+
 
 async def upload(
     actor: Actor,

@@ -45,6 +45,7 @@ from exchange.questions.controllers import PartnershipQuestionController, Questi
 from exchange.request_bodies import ExchangeRequest, require_json_content_type
 from exchange.request_pace import PacedReceive, PaceRule
 from exchange.resources.controllers import resource_routes
+from exchange.resources.resumable_routes import upload_routes
 from exchange.reuse.controllers import ResourceReuseController, ReuseRequestController
 from exchange.schools.controllers import SchoolController
 from exchange.search.engines import search_engine_for
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         route_handlers=[
             *ROUTE_HANDLERS,
             *resource_routes(settings),
+            *upload_routes(settings),
             *web_routes(settings),
             viewer_routes(),
         ],

@@ -133,8 +133,10 @@ def _clear_upload_leftovers(settings: Settings) -> None:
     from exchange.resources.storekeeping import DEFAULT_GRACE, clear_interrupted_uploads
 
     async def run() -> int:
-        async with _store_and_sessions(settings) as (blob_store, _sessions, now):
-            return await clear_interrupted_uploads(blob_store, now=now, grace=DEFAULT_GRACE)
+        async with _store_and_sessions(settings) as (blob_store, sessions, now):
+            return await clear_interrupted_uploads(
+                blob_store, now=now, grace=DEFAULT_GRACE, sessions=sessions
+            )
 
     try:
         cleared = asyncio.run(run())
@@ -443,7 +445,10 @@ def store_gc(grace_hours: float, dry_run: bool) -> None:
     if dry_run:
         summary += "; leftovers of interrupted uploads not looked at in a dry run."
     else:
-        summary += f"; {report.incomplete_cleared} leftover(s) of interrupted uploads cleared."
+        summary += (
+            f"; {report.incomplete_cleared} leftover(s) of interrupted uploads cleared"
+            f"; {report.uploads_expired} expired resumable upload(s) removed."
+        )
     click.echo(summary, err=True)
 
 

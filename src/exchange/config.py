@@ -40,6 +40,8 @@ class Settings:
     max_upload_bytes: int = 2 * 1024**3
     school_quota_bytes: int | None = None
     upload_idle_timeout_seconds: float = 60.0
+    # How long a resumable upload may wait for its next piece before it expires.
+    upload_expiry_hours: float = 168.0
     # Slow clients: a request body (an upload above all) must average this rate over
     # every window of waiting for it (0 turns the floor off); a request's head must be
     # complete this soon; one client address holds at most this many connections.
@@ -90,6 +92,8 @@ class Settings:
             raise SettingsError("EXCHANGE_MAX_UPLOAD_BYTES must be a positive number of bytes.")
         if self.school_quota_bytes is not None and self.school_quota_bytes <= 0:
             raise SettingsError("EXCHANGE_SCHOOL_QUOTA_BYTES must be positive when set.")
+        if self.upload_expiry_hours <= 0:
+            raise SettingsError("EXCHANGE_UPLOAD_EXPIRY_HOURS must be positive.")
         if self.password_link_ttl_hours <= 0:
             raise SettingsError("EXCHANGE_PASSWORD_LINK_TTL_HOURS must be positive.")
         if not self.public_url.startswith(("http://", "https://")):

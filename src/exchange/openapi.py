@@ -123,10 +123,14 @@ DESCRIPTIONS = {
     413: "The request body is larger than the exchange accepts.",
     415: "The body is not of a type this address takes (JSON routes take "
     "`application/json`; uploads take `multipart/form-data` with a file the exchange shares).",
+    412: "The client does not speak this version of tus (send `Tus-Resumable: 1.0.0`).",
     416: "The range asked for lies outside the file.",
     422: "A value is not acceptable; `errors` names each field.",
+    423: "Another request is appending to this upload right now: ask where it stands "
+    "(HEAD) and go on from there.",
     429: "Too many attempts: wait as long as `Retry-After` says.",
     503: "The database or the file store is unavailable; nothing was changed. Try again.",
+    460: "The piece does not match its `Upload-Checksum`; it was dropped.",
     507: "The school's storage quota is reached.",
 }
 
@@ -279,8 +283,9 @@ def document_routes(app: Litestar) -> None:
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
-        for method, (handler, kwargs_model) in route.route_handler_map.items():
-            if method == HttpMethod.OPTIONS or not handler.resolve_include_in_schema():
+        for handler, kwargs_model in route.route_handler_map.values():
+            # (Litestar's own OPTIONS handlers stay out; a route's declared one is in.)
+            if not handler.resolve_include_in_schema():
                 continue
             declared = dict(handler.responses or {})
             statuses = _statuses_from_what_the_route_takes(handler, kwargs_model, route.path)

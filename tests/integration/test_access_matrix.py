@@ -20,6 +20,7 @@ carry nothing.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -221,6 +222,26 @@ TABLE: dict[str, Row] = {
     "updateResource": OWNER_EDITS,
     "deleteResource": {**OWNER_EDITS, "own": {"teacher": 403, "author": 204, "admin": 204}},
     "uploadResourceVersion": {**OWNER_EDITS, "own": {"teacher": 403, "author": 201, "admin": 201}},
+    # --- resumable uploads: a new version as the form's; the upload its creator's alone ---
+    "describeUploads": 204,
+    "createUpload": {**OWNER_EDITS, "own": {"teacher": 403, "author": 201, "admin": 201}},
+    # An upload the author began: only the author sees or continues it.
+    "describeUploadOffset": {
+        "own": {"teacher": 404, "author": 200, "admin": 404},
+        **{r: 404 for r in RELATIONS if r != "own"},
+    },
+    "getUpload": {
+        "own": {"teacher": 404, "author": 200, "admin": 404},
+        **{r: 404 for r in RELATIONS if r != "own"},
+    },
+    "appendToUpload": {
+        "own": {"teacher": 404, "author": 204, "admin": 404},
+        **{r: 404 for r in RELATIONS if r != "own"},
+    },
+    "abandonUpload": {
+        "own": {"teacher": 404, "author": 204, "admin": 404},
+        **{r: 404 for r in RELATIONS if r != "own"},
+    },
     # Upload adapting the resource (visibility `school`): rule 7 without an adapt grant.
     "uploadResource": {
         "own": 201,
@@ -297,6 +318,7 @@ ANONYMOUS = {
     "setPasswordWithLink": 204,
     "getCodeOfConduct": 200,
     "getCodeOfConductVersion": 200,
+    "describeUploads": 204,
 }
 
 
@@ -671,6 +693,38 @@ async def _set_password_with_link(world: World, actor: Actor, confidential: bool
     )
 
 
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def _tus_metadata(**fields: str) -> str:
+    return ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in fields.items()
+    )
+
+
+def _on_upload(method: str, **kwargs: Any) -> Action:
+    """`method` on a fresh upload of a new version the resource's author began."""
+
+    async def action(world: World, actor: Actor, confidential: bool) -> Any:
+        author = world.actor("own", "author")
+        created = await author.post(
+            "/api/uploads",
+            headers={
+                **TUS,
+                "Upload-Length": "100",
+                "Upload-Metadata": _tus_metadata(
+                    filename="plan-v2.txt", resource_id=str(_r(world, confidential))
+                ),
+            },
+        )
+        assert created.status_code == 201, created.text
+        headers = {**TUS, **kwargs.get("headers", {})}
+        extra = {k: v for k, v in kwargs.items() if k != "headers"}
+        return await actor.request(method, created.headers["location"], headers=headers, **extra)
+
+    return action
+
+
 def _get(path: str, method: str = "GET") -> Action:
     async def action(world: World, actor: Actor, confidential: bool) -> Any:
         return await actor.request(
@@ -842,6 +896,23 @@ ACTIONS: dict[str, Action] = {
         files={"file": ("plan.txt", b"A second version.\n", "text/plain")},
     ),
     "uploadResource": _upload_derived,
+    "describeUploads": lambda w, a, c: a.request("OPTIONS", "/api/uploads"),
+    "createUpload": lambda w, a, c: a.post(
+        "/api/uploads",
+        headers={
+            **TUS,
+            "Upload-Length": "100",
+            "Upload-Metadata": _tus_metadata(filename="plan-v2.txt", resource_id=str(_r(w, c))),
+        },
+    ),
+    "describeUploadOffset": _on_upload("HEAD"),
+    "getUpload": _on_upload("GET"),
+    "appendToUpload": _on_upload(
+        "PATCH",
+        content=b"A second ",
+        headers={"Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"},
+    ),
+    "abandonUpload": _on_upload("DELETE"),
     "createReuseRequest": _request,
     "listGrants": _get("/api/resources/{r}/grants"),
     "revokeGrant": _revoke,

@@ -16,6 +16,8 @@ PUBLIC = {
     ("get", "/api/code-of-conduct/{version}"),
     ("get", "/health/live"),
     ("get", "/health/ready"),
+    # What the resumable uploads speak (tus): asked before signing in, as tus allows.
+    ("options", "/api/uploads"),
 }
 
 

@@ -15,6 +15,7 @@ from exchange.config import Settings
 from tests.actors import SchoolFactory
 from tests.problems import assert_problem
 from tests.resource_fixtures import (
+    FIELD_REFUSALS,
     NOTHING_STORED,
     StoreUnderTest,
     StreamingClient,
@@ -192,29 +193,7 @@ async def test_authors_are_members_of_the_school_and_co_authors_free_text(
     assert "co_authors" in body["detail"]
 
 
-@pytest.mark.parametrize(
-    ("fields", "field"),
-    [
-        ({"title": "   "}, "title"),
-        ({"title": "x" * 301}, "title"),
-        ({"title": None}, "title"),
-        ({"kind": "poem"}, "kind"),
-        ({"kind": None}, "kind"),
-        ({"grades": "0"}, "grades"),
-        ({"grades": ["5", "12"]}, "grades"),
-        ({"grades": "five"}, "grades"),
-        ({"language": "xx"}, "language"),
-        ({"language": "kyr"}, "language"),
-        ({"language": "english"}, "language"),
-        ({"visibility": "public"}, "visibility"),
-        ({"licence": "gpl"}, "licence"),
-        ({"confidential": "maybe"}, "confidential"),
-        ({"shared_with": "not-an-id", "visibility": "selected"}, "shared_with"),
-        ({"derived_from": "nope"}, "derived_from"),
-        ({"subject": "s" * 101}, "subject"),
-        ({"price": "100"}, "price"),
-    ],
-)
+@pytest.mark.parametrize(("fields", "field"), FIELD_REFUSALS)
 async def test_each_field_is_checked_and_a_refusal_leaves_nothing(
     schools: SchoolFactory,
     settings: Settings,

@@ -13,10 +13,10 @@ import asyncio
 import concurrent.futures
 import re
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Collection
 from datetime import datetime
 from types import TracebackType
-from typing import Final, Protocol, Self
+from typing import Any, Final, Protocol, Self
 
 from exchange.blobstore.threads import BlockingCalls, ignore_outcome
 
@@ -189,12 +189,35 @@ class BlobStore(Protocol):
         """Every stored key with its last-modified time (UTC), for `gc`."""
         ...
 
-    async def clear_incomplete(self, older_than: datetime) -> int:
+    async def clear_incomplete(self, older_than: datetime, keep: Collection[str] = ()) -> int:
         """Remove what interrupted writes left (temporary files, unfinished multipart
         uploads); return how many were removed. What the store can tell is abandoned
         (the folder store: a temporary file no living process holds) goes whatever its
         age; what it cannot (an S3 multipart upload) goes once started before
-        `older_than`."""
+        `older_than`. Resumable files under a key of `keep` (uploads still alive) stay."""
+        ...
+
+    async def start_resumable(self, key: str) -> dict[str, Any]:
+        """Begin a file that will arrive in pieces, maybe over days (a tus upload), to
+        appear under `key` once finished. Returns the state to keep (JSON) and pass to
+        the calls below; any app instance sharing the store may make them."""
+        ...
+
+    async def append_resumable(
+        self, key: str, state: dict[str, Any], offset: int, chunks: AsyncIterable[bytes]
+    ) -> tuple[int, dict[str, Any]]:
+        """Write `chunks` after the first `offset` bytes (what was written past them
+        before is dropped) and return the new offset and state once every byte counted
+        in it is durable (on disk after `fsync`, or in the S3 store). When `chunks`
+        raises, nothing is promised beyond `offset` and the exception propagates."""
+        ...
+
+    async def finish_resumable(self, key: str, state: dict[str, Any], length: int) -> None:
+        """The file's `length` bytes are all in: make them the blob under `key`."""
+        ...
+
+    async def abort_resumable(self, key: str, state: dict[str, Any]) -> None:
+        """Remove what an unfinished resumable file holds (abandoned or expired)."""
         ...
 
     async def check(self) -> None:

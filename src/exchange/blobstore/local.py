@@ -24,7 +24,7 @@ import fcntl
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Final, TypeVar
@@ -42,6 +42,8 @@ from exchange.blobstore.writeback import start_writeback
 from exchange.errors import StoreUnavailable
 
 TEMP_PREFIX: Final = ".upload-"
+# A resumable (tus) upload's bytes wait beside their final place under this prefix.
+RESUMABLE_PREFIX: Final = ".resumable-"
 FILE_MODE: Final = 0o600
 FOLDER_MODE: Final = 0o700
 # Chunks are handed to a thread in batches of about this size: one thread hop per
@@ -81,39 +83,45 @@ class LocalBlobStore:
         target = self._path(key)
         calls = BlockingCalls(self._executor)
         pending = await calls.run(_store_io, _PendingFile.create, self.root, target)
-        written = 0
-        # One batch is written in a thread while the next one gathers: the disk and the
-        # upload's parsing and hashing work at the same time, and at most two batches
-        # are held.
-        writing: asyncio.Future[None] | None = None
         try:
-            batch: list[bytes] = []
-            batch_bytes = 0
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                batch.append(chunk)
-                batch_bytes += len(chunk)
-                if batch_bytes >= WRITE_BATCH_BYTES:
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.ensure_future(calls.run(_store_io, pending.write, batch))
-                    written += batch_bytes
-                    batch, batch_bytes = [], 0
-            if writing is not None:
-                await writing
-            if batch:
-                await calls.run(_store_io, pending.write, batch)
-                written += batch_bytes
+            written = await _write_in_batches(calls, pending.write, chunks)
             await calls.run(_store_io, pending.commit)
         except BaseException:
-            if writing is not None and not writing.done():
-                # Only the waiting is cancelled: the cleanup below waits for the write.
-                writing.cancel()
-                writing.add_done_callback(ignore_outcome)
             await calls.run_cleanup(pending.discard)
             raise
         return written
+
+    async def start_resumable(self, key: str) -> dict[str, Any]:
+        calls = BlockingCalls(self._executor)
+        await calls.run(_store_io, _create_resumable, self.root, self._resumable_path(key))
+        return {}
+
+    async def append_resumable(
+        self, key: str, state: dict[str, Any], offset: int, chunks: AsyncIterable[bytes]
+    ) -> tuple[int, dict[str, Any]]:
+        calls = BlockingCalls(self._executor)
+        path = self._resumable_path(key)
+        try:
+            appending = await calls.run(_store_io, _Appending.open, path, offset)
+        except StoreUnavailable as exc:
+            if isinstance(exc.__cause__, FileNotFoundError):
+                raise BlobNotFound(key) from exc
+            raise
+        try:
+            await _write_in_batches(calls, appending.write, chunks)
+            return await calls.run(_store_io, appending.make_durable), state
+        finally:
+            await calls.run_cleanup(appending.close)
+
+    async def finish_resumable(self, key: str, state: dict[str, Any], length: int) -> None:
+        await BlockingCalls(self._executor).run(
+            _store_io, _finish_resumable, self._resumable_path(key), self._path(key), length
+        )
+
+    async def abort_resumable(self, key: str, state: dict[str, Any]) -> None:
+        await BlockingCalls(self._executor).run(
+            _store_io, _unlink_if_present, self._resumable_path(key)
+        )
 
     async def open_range(self, key: str, start: int = 0, end: int | None = None) -> BlobStream:
         path = self._path(key)
@@ -140,9 +148,10 @@ class LocalBlobStore:
         async for key, modified in self._walk(temporary=False):
             yield key, modified
 
-    async def clear_incomplete(self, older_than: datetime) -> int:
+    async def clear_incomplete(self, older_than: datetime, keep: Collection[str] = ()) -> int:
         """Remove the temporary files no living writer holds, whatever their age (the
-        lock, not `older_than`, tells a leftover here)."""
+        lock, not `older_than`, tells a leftover here). Resumable files are not
+        temporary files: they go when their upload is abandoned or expires."""
         calls = BlockingCalls(self._executor)
         removed = 0
         async for path, _modified in self._walk(temporary=True):
@@ -164,6 +173,10 @@ class LocalBlobStore:
 
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*check_blob_key(key).split("/"))
+
+    def _resumable_path(self, key: str) -> Path:
+        target = self._path(key)
+        return target.with_name(RESUMABLE_PREFIX + target.name)
 
     async def _walk(self, *, temporary: bool) -> AsyncIterator[tuple[str, datetime]]:
         """Stored keys (or, with `temporary`, leftover temporary files) under the two
@@ -236,6 +249,114 @@ class _PendingFile:
                 path.unlink(missing_ok=True)
             except OSError:
                 _log.warning("could not remove %s after a failed write", path, exc_info=True)
+
+
+async def _write_in_batches(
+    calls: BlockingCalls, write: Callable[[list[bytes]], None], chunks: AsyncIterable[bytes]
+) -> int:
+    """Hand `chunks` to `write` in a thread, in batches of about `WRITE_BATCH_BYTES`; one
+    batch is written while the next one gathers, so the disk and the upload's parsing and
+    hashing work at the same time and at most two batches are held. Returns the bytes
+    written. On failure the write in flight is left to finish: cleanup run through
+    `calls.run_cleanup` waits for it."""
+    written = 0
+    writing: asyncio.Future[None] | None = None
+    try:
+        batch: list[bytes] = []
+        batch_bytes = 0
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            batch.append(chunk)
+            batch_bytes += len(chunk)
+            if batch_bytes >= WRITE_BATCH_BYTES:
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(calls.run(_store_io, write, batch))
+                written += batch_bytes
+                batch, batch_bytes = [], 0
+        if writing is not None:
+            await writing
+        if batch:
+            await calls.run(_store_io, write, batch)
+            written += batch_bytes
+    except BaseException:
+        if writing is not None and not writing.done():
+            # Only the waiting is cancelled: the caller's cleanup waits for the write.
+            writing.cancel()
+            writing.add_done_callback(ignore_outcome)
+        raise
+    return written
+
+
+class _Appending:
+    """A resumable file opened to write after its first `offset` bytes. Its methods run
+    in worker threads, one at a time."""
+
+    def __init__(self, fd: int, offset: int) -> None:
+        self._fd: int | None = fd
+        self._start = offset
+        self._written = 0
+        self._written_back = 0
+
+    @classmethod
+    def open(cls, path: Path, offset: int) -> _Appending:
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW)
+        try:
+            size = os.fstat(fd).st_size
+            if size < offset:
+                # The offset recorded is never ahead of what was made durable.
+                raise OSError(errno.EIO, f"{path} holds {size} bytes, fewer than {offset}")
+            os.ftruncate(fd, offset)
+            os.lseek(fd, offset, os.SEEK_SET)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(fd, offset)
+
+    def write(self, chunks: Iterable[bytes]) -> None:
+        assert self._fd is not None
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            self._written += len(chunk)
+        if self._written - self._written_back >= WRITEBACK_BYTES:
+            start_writeback(
+                self._fd, self._start + self._written_back, self._written - self._written_back
+            )
+            self._written_back = self._written
+
+    def make_durable(self) -> int:
+        assert self._fd is not None
+        os.fsync(self._fd)
+        return self._start + self._written
+
+    def close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+
+
+def _create_resumable(root: Path, path: Path) -> None:
+    _make_folders(root, path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    os.close(fd)
+    _fsync_folder(path.parent)
+
+
+def _finish_resumable(path: Path, target: Path, length: int) -> None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        if target.stat().st_size == length:
+            return  # finished before, by a request that did not live to record it
+        raise
+    if size != length:
+        raise OSError(errno.EIO, f"{path} holds {size} bytes, not {length}")
+    path.replace(target)
+    _fsync_folder(target.parent)
 
 
 def _make_folders(root: Path, folder: Path) -> None:

@@ -16,7 +16,7 @@ import concurrent.futures
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -125,6 +125,84 @@ class S3BlobStore:
             raise
         return written
 
+    async def start_resumable(self, key: str) -> dict[str, Any]:
+        self._object_name(key)
+        # The multipart upload is begun with the first full part.
+        return {"upload_id": None, "parts": []}
+
+    async def append_resumable(
+        self, key: str, state: dict[str, Any], offset: int, chunks: AsyncIterable[bytes]
+    ) -> tuple[int, dict[str, Any]]:
+        """Full parts go to the multipart upload as they fill; what is left past the
+        last part (the tail, under a part's size) is kept as a small object of its own,
+        named by where it starts, so that any instance can take it up."""
+        calls = BlockingCalls(self._executor)
+        upload = _Upload(self._client, self.bucket, self._object_name(key))
+        upload.resume(state)
+        tail_start = upload.stored_bytes
+        tail = await calls.run(self._read_tail, key, tail_start, offset - tail_start)
+        async for chunk in chunks:
+            tail += chunk
+            if len(tail) >= self._part_bytes:
+                await calls.run(upload.send_part, tail)
+                tail = bytearray()
+        if tail:
+            await calls.run(
+                _s3,
+                key,
+                self._client.put_object,
+                Bucket=self.bucket,
+                Key=self._tail_name(key, upload.stored_bytes),
+                Body=tail,
+            )
+        return upload.stored_bytes + len(tail), upload.state()
+
+    async def finish_resumable(self, key: str, state: dict[str, Any], length: int) -> None:
+        calls = BlockingCalls(self._executor)
+        upload = _Upload(self._client, self.bucket, self._object_name(key))
+        upload.resume(state)
+        if await self.size(key) == length:
+            return  # finished before, by a request that did not live to record it
+        tail = await calls.run(
+            self._read_tail, key, upload.stored_bytes, length - upload.stored_bytes
+        )
+        await calls.run(upload.finish, tail)
+        await calls.run(self._remove_tails, key)
+
+    async def abort_resumable(self, key: str, state: dict[str, Any]) -> None:
+        calls = BlockingCalls(self._executor)
+        upload = _Upload(self._client, self.bucket, self._object_name(key))
+        upload.resume(state)
+        await calls.run(upload.discard)
+        await calls.run(self._remove_tails, key)
+
+    def _tail_name(self, key: str, start: int) -> str:
+        check_blob_key(key)
+        return f"{self._listing_prefix()}resumable/{key.replace('/', '-')}/tail-{start}"
+
+    def _read_tail(self, key: str, start: int, length: int) -> bytearray:
+        if length <= 0:
+            return bytearray()
+        response = _s3(
+            key,
+            self._client.get_object,
+            Bucket=self.bucket,
+            Key=self._tail_name(key, start),
+            Range=f"bytes=0-{length - 1}",
+        )
+        with _store_errors(key):
+            data = bytearray(response["Body"].read())
+        if len(data) != length:
+            raise BlobNotFound(key)
+        return data
+
+    def _remove_tails(self, key: str) -> None:
+        folder = self._tail_name(key, 0).rsplit("/", 1)[0] + "/"
+        listed = _s3(None, self._client.list_objects_v2, Bucket=self.bucket, Prefix=folder)
+        for item in listed.get("Contents", []):
+            with contextlib.suppress(StoreUnavailable, BlobNotFound):
+                _s3(None, self._client.delete_object, Bucket=self.bucket, Key=item["Key"])
+
     async def open_range(self, key: str, start: int = 0, end: int | None = None) -> BlobStream:
         name = self._object_name(key)
         if start < 0 or (end is not None and end < start):
@@ -182,7 +260,8 @@ class S3BlobStore:
                 if key is not None:
                     yield key, item["LastModified"]
 
-    async def clear_incomplete(self, older_than: datetime) -> int:
+    async def clear_incomplete(self, older_than: datetime, keep: Collection[str] = ()) -> int:
+        kept = {self._object_name(key) for key in keep}
         calls = BlockingCalls(self._executor)
         pages = iter(
             self._client.get_paginator("list_multipart_uploads").paginate(
@@ -192,7 +271,11 @@ class S3BlobStore:
         aborted = 0
         while (page := await calls.run(_next_page, pages)) is not None:
             for upload in page.get("Uploads", []):
-                if self._key_of(upload["Key"]) is None or upload["Initiated"] >= older_than:
+                if (
+                    self._key_of(upload["Key"]) is None
+                    or upload["Initiated"] >= older_than
+                    or upload["Key"] in kept
+                ):
                     continue
                 await calls.run(
                     _s3,
@@ -258,7 +341,32 @@ class _Upload:
         self._target = {"Bucket": bucket, "Key": name}
         self._upload_id: str | None = None
         self._parts: list[CompletedPartTypeDef] = []
+        self._part_sizes: list[int] = []
+        self._sizes = 0
         self._object_may_exist = False
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes in the parts sent so far."""
+        return self._sizes
+
+    def resume(self, state: dict[str, Any]) -> None:
+        """Go on with the multipart upload `state()` described."""
+        self._upload_id = state.get("upload_id")
+        self._parts = [
+            {"PartNumber": int(p["PartNumber"]), "ETag": str(p["ETag"])} for p in state["parts"]
+        ]
+        self._sizes = sum(int(p["Size"]) for p in state["parts"])
+        self._part_sizes = [int(p["Size"]) for p in state["parts"]]
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "upload_id": self._upload_id,
+            "parts": [
+                {"PartNumber": p["PartNumber"], "ETag": p["ETag"], "Size": size}
+                for p, size in zip(self._parts, self._part_sizes, strict=True)
+            ],
+        }
 
     def send_part(self, data: bytearray) -> None:
         if len(self._parts) >= MAX_PARTS - 1:
@@ -276,6 +384,8 @@ class _Upload:
             Body=data,
         )
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+        self._part_sizes.append(len(data))
+        self._sizes += len(data)
 
     def finish(self, rest: bytearray) -> None:
         if self._upload_id is None:

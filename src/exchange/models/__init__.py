@@ -41,6 +41,7 @@ from exchange.models.school import School
 from exchange.models.search_document import SearchDocument, SearchText
 from exchange.models.setup_code import SetupCode
 from exchange.models.sign_in import KnownSignInAddress, SignInThrottle
+from exchange.models.upload import Upload
 
 metadata = orm_registry.metadata
 
@@ -84,6 +85,7 @@ __all__ = (
     "SetupCode",
     "SignInThrottle",
     "StudentConsent",
+    "Upload",
     "Visibility",
     "metadata",
 )

@@ -316,6 +316,10 @@ ONLY_ADMIN_EDITS_PROFILE = lazy_gettext(
 
 NO_SUCH_NOTIFICATION = lazy_gettext("No such notification in your inbox.")
 
+NO_SUCH_UPLOAD = lazy_gettext(
+    "No such upload of yours: it was finished, abandoned or has expired. Upload the file again."
+)
+
 NO_SUCH_SCHOOL = lazy_gettext("No school with this id is in the exchange.")
 
 NO_SUCH_ACTIVITY = lazy_gettext("No such activity among your school's partnerships.")

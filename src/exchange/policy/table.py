@@ -32,6 +32,7 @@ from exchange.models import (
     Resource,
     ReuseRequest,
     School,
+    Upload,
 )
 from exchange.policy import refusals
 from exchange.policy.relations import (
@@ -87,6 +88,8 @@ class Action(StrEnum):
     READ_PROFILE = "read a school's profile"
     EDIT_PROFILE = "change the school's profile"
     READ_NOTIFICATION = "read a notice"
+    # A resumable upload: only the member who began it sees or continues it.
+    CONTINUE_UPLOAD = "see or continue an upload"
 
 
 @dataclass(frozen=True)
@@ -245,5 +248,8 @@ POLICY: Mapping[Action, Rule] = {
     Action.EDIT_PROFILE: Rule(Admin(), School, forbidden(refusals.ONLY_ADMIN_EDITS_PROFILE)),
     Action.READ_NOTIFICATION: Rule(
         Member("recipient_member_id"), Notification, hidden(refusals.NO_SUCH_NOTIFICATION)
+    ),
+    Action.CONTINUE_UPLOAD: Rule(
+        all_of(Member("member_id"), SchoolOf("school_id")), Upload, hidden(refusals.NO_SUCH_UPLOAD)
     ),
 }

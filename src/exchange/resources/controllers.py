@@ -8,7 +8,7 @@ with a JSON body has its own small limit, which the metadata it carries always f
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -64,22 +64,29 @@ def incoming_form(request: Request[Any, Any, Any]) -> IncomingForm:
     return IncomingForm(
         content_type=request.headers.get("content-type", ""),
         content_length=int(length) if length and length.isdigit() else None,
-        body=_body_of(request),
+        body=body_of(request),
     )
 
 
-async def _body_of(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
-    """The request body as it arrives, with the framework's refusals as domain errors."""
+def _cut_form() -> Exception:
+    return DomainError(
+        _(
+            "The upload ended before the file was complete (the connection dropped). Upload "
+            "it again."
+        )
+    )
+
+
+async def body_of(
+    request: Request[Any, Any, Any], went_away: Callable[[], Exception] = _cut_form
+) -> AsyncIterator[bytes]:
+    """The request body as it arrives, with the framework's refusals as domain errors
+    (`went_away` makes the error of a client that went away)."""
     try:
         async for chunk in request.stream():
             yield chunk
     except InternalServerException as exc:  # Litestar's word for "the client went away"
-        raise DomainError(
-            _(
-                "The upload ended before the file was complete (the connection dropped). Upload "
-                "it again."
-            )
-        ) from exc
+        raise went_away() from exc
     except ClientException as exc:
         if exc.status_code == 413:
             raise PayloadTooLarge(

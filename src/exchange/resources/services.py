@@ -11,7 +11,7 @@ at, which `exchange store gc` removes; never a row pointing at a missing file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from msgspec import UNSET
@@ -57,6 +57,7 @@ from exchange.resources import quota
 from exchange.resources.metadata import (
     VERSION_FORM_FIELDS,
     NewResource,
+    NewVersion,
     ResourceMetadata,
     apply_update,
     changed_fields,
@@ -217,18 +218,38 @@ class ResourceService:
         school_quota.refuse_if_full()
         async with receiver.receive(quota=school_quota, check_fields=_check_early) as upload:
             new = read_form(upload.fields)
-            resource = await self._insert_resource(identity, new, upload.file)
-            uow = unit_of_work(self.session, self.clock)
-            await uow.publish()  # indexed and its text queued before the file is kept
-            upload.committing()
-            await uow.commit()
+            return await self.keep_new_resource(
+                identity, new, upload.file, committing=lambda _resource: upload.committing()
+            )
+
+    async def keep_new_resource(
+        self,
+        identity: Identity,
+        new: NewResource,
+        stored: StoredFile,
+        *,
+        committing: Callable[[Resource], None],
+        reserved: bool = False,
+    ) -> Resource:
+        """Commit the resource of a received file (`reserved`: its bytes already count
+        against the quota). `committing` is called with it right before the commit."""
+        resource = await self._insert_resource(identity, new, stored, reserved=reserved)
+        uow = unit_of_work(self.session, self.clock)
+        await uow.publish()  # indexed and its text queued before the file is kept
+        committing(resource)
+        await uow.commit()
+        return resource
+
+    async def editable_for_version(self, identity: Identity, resource_id: UUID) -> Resource:
+        """The resource the caller may add a version to."""
+        resource = await self.get(identity, resource_id)
+        policy.require_can_edit(identity, resource, policy.EditAction.ADD_VERSION)
         return resource
 
     async def add_version(
         self, identity: Identity, resource_id: UUID, receiver: UploadReceiver
     ) -> Resource:
-        resource = await self.get(identity, resource_id)
-        policy.require_can_edit(identity, resource, policy.EditAction.ADD_VERSION)
+        resource = await self.editable_for_version(identity, resource_id)
         school_quota = await self._quota(resource.owner_school_id)
         await self.session.commit()
         school_quota.refuse_if_full()
@@ -239,46 +260,69 @@ class ResourceService:
             allowed_fields=VERSION_FORM_FIELDS,
         ) as upload:
             new = read_version_form(upload.fields)
-            await self.session.refresh(resource)
-            policy.require_anonymous_restated(resource, new.student_consent)
-            if new.student_consent is not None:
-                self._record_consent(identity, resource, new.student_consent)
-            # The number is taken atomically: two versions uploaded at once get two numbers.
-            number = await self.session.scalar(
-                update(Resource)
-                .where(Resource.id == resource.id)
-                .values(
-                    current_version_number=Resource.current_version_number + 1,
-                    updated_at=self.clock.now(),
-                )
-                .returning(Resource.current_version_number),
-                execution_options={"synchronize_session": False},
+            await self.keep_version(
+                identity, resource, new, upload.file, committing=upload.committing
             )
-            if number is None:
-                raise NotFound(_("This resource was deleted while the file was being uploaded."))
-            await quota.reserve(
-                self.session, resource.owner_school_id, upload.file.size, school_quota.limit
-            )
-            self._add_version(resource, number, upload.file, identity, change_note=new.change_note)
-            uow = unit_of_work(self.session, self.clock)
-            uow.record(
-                VersionAdded(
-                    actor=identity,
-                    resource=resource,
-                    action=VERSION_ADDED,
-                    details={"version": number, "size": upload.file.size},
-                    version=number,
-                )
-            )
-            await uow.publish()  # its text queued before the file is kept
-            upload.committing()
-            await uow.commit()
         await self.session.refresh(resource)
         return resource
 
-    async def _insert_resource(
-        self, identity: Identity, new: NewResource, stored: StoredFile
-    ) -> Resource:
+    async def keep_version(
+        self,
+        identity: Identity,
+        resource: Resource,
+        new: NewVersion,
+        stored: StoredFile,
+        *,
+        committing: Callable[[], None],
+        reserved: bool = False,
+    ) -> None:
+        """Commit a received file as the resource's next version (`reserved`: its bytes
+        already count against the quota)."""
+        await self.session.refresh(resource)
+        policy.require_anonymous_restated(resource, new.student_consent)
+        if new.student_consent is not None:
+            self._record_consent(identity, resource, new.student_consent)
+        # The number is taken atomically: two versions uploaded at once get two numbers.
+        number = await self.session.scalar(
+            update(Resource)
+            .where(Resource.id == resource.id)
+            .values(
+                current_version_number=Resource.current_version_number + 1,
+                updated_at=self.clock.now(),
+            )
+            .returning(Resource.current_version_number),
+            execution_options={"synchronize_session": False},
+        )
+        if number is None:
+            raise NotFound(_("This resource was deleted while the file was being uploaded."))
+        if not reserved:
+            await quota.reserve(
+                self.session,
+                resource.owner_school_id,
+                stored.size,
+                self.settings.school_quota_bytes,
+            )
+        self._add_version(resource, number, stored, identity, change_note=new.change_note)
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(
+            VersionAdded(
+                actor=identity,
+                resource=resource,
+                action=VERSION_ADDED,
+                details={"version": number, "size": stored.size},
+                version=number,
+            )
+        )
+        await uow.publish()  # its text queued before the file is kept
+        committing()
+        await uow.commit()
+
+    async def check_new_resource(
+        self, identity: Identity, new: NewResource
+    ) -> tuple[list[UUID], Resource | None, int | None]:
+        """The rules a new resource's metadata must meet that need the database (the
+        code of conduct's, the authors, the original it is adapted from): its authors,
+        and its original and that original's version, if any."""
         meta = new.metadata
         policy.check_confidential_licence(meta.confidential, meta.licence)
         policy.student_work_visibility(meta.kind, meta.visibility, meta.student_consent)
@@ -293,9 +337,17 @@ class ResourceService:
             original, original_version = await policy.check_derivation(
                 self.session, identity, new.derived_from, meta.visibility, now=self.clock.now()
             )
-        await quota.reserve(
-            self.session, identity.school_id, stored.size, self.settings.school_quota_bytes
-        )
+        return author_ids, original, original_version
+
+    async def _insert_resource(
+        self, identity: Identity, new: NewResource, stored: StoredFile, *, reserved: bool = False
+    ) -> Resource:
+        meta = new.metadata
+        author_ids, original, original_version = await self.check_new_resource(identity, new)
+        if not reserved:
+            await quota.reserve(
+                self.session, identity.school_id, stored.size, self.settings.school_quota_bytes
+            )
         resource = Resource(
             owner_school_id=identity.school_id,
             created_by_id=identity.member_id,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.blobstore import BlobNotFound, BlobStore
 from exchange.models import ResourceVersion
+from exchange.resources.resumable import expire_uploads, live_upload_keys
 
 # Keys checked against the database per query.
 _BATCH = 500
@@ -38,6 +39,7 @@ class GarbageReport:
     kept_young: int = 0
     referenced: int = 0
     incomplete_cleared: int = 0
+    uploads_expired: int = 0
     dry_run: bool = False
 
 
@@ -50,11 +52,15 @@ async def collect_garbage(
     dry_run: bool = False,
 ) -> GarbageReport:
     """Remove stored files no `resource_versions.blob_key` points at, older than `grace`,
-    and what interrupted writes left (temporary files, unfinished multipart uploads)."""
+    what interrupted writes left (temporary files, unfinished multipart uploads), and
+    resumable uploads past their expiry (their bytes, and their share of the quota)."""
     cutoff = now - grace
     report = GarbageReport(dry_run=dry_run)
     if not dry_run:
-        report.incomplete_cleared = await clear_interrupted_uploads(store, now=now, grace=grace)
+        report.uploads_expired = await expire_uploads(store, sessions, now=now)
+        report.incomplete_cleared = await clear_interrupted_uploads(
+            store, now=now, grace=grace, sessions=sessions
+        )
     batch: list[str] = []
     async for key, modified in store.iter_keys():
         if modified >= cutoff:
@@ -69,11 +75,15 @@ async def collect_garbage(
     return report
 
 
-async def clear_interrupted_uploads(store: BlobStore, *, now: datetime, grace: timedelta) -> int:
+async def clear_interrupted_uploads(
+    store: BlobStore, *, now: datetime, grace: timedelta, sessions: SessionFactory
+) -> int:
     """Remove what interrupted uploads left: at once what the store knows no living
     process writes (the folder store's unlocked temporary files), after `grace` what it
-    cannot tell (S3 multipart uploads). Safe while app instances upload."""
-    return await store.clear_incomplete(now - grace)
+    cannot tell (S3 multipart uploads), except those of resumable uploads that live.
+    Safe while app instances upload."""
+    keep = await live_upload_keys(sessions, now=now)
+    return await store.clear_incomplete(now - grace, keep)
 
 
 async def _sweep(

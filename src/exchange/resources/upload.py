@@ -140,7 +140,7 @@ class UploadReceiver:
             # allowance is sure to carry a file too large.
             allowance = self._settings.max_json_body_bytes
             if announced > limit:
-                raise self._too_large()
+                raise too_large(self._settings)
             room = quota.left
             if room is not None and announced > room + allowance:
                 raise quota.refusal(announced - allowance)
@@ -156,16 +156,7 @@ class UploadReceiver:
             ):
                 if isinstance(part, Field):
                     if not fields_allowed and part.name not in allowed_fields:
-                        raise InvalidInput(
-                            _(
-                                "A new version is a file with its change note: send the "
-                                "part 'file', the field 'change_note' and, for a student's "
-                                "work, 'student_consent', and no other field (this form "
-                                "has {name!r}). Change the description by editing the "
-                                "resource.",
-                                name=part.name,
-                            )
-                        )
+                        raise refuse_version_field(part.name)
                     fields.append((part.name, part.value))
                     continue
                 if part.name != FILE_PART:
@@ -191,35 +182,98 @@ class UploadReceiver:
 
     async def _store_file(self, part: FilePart, quota: SchoolQuota) -> StoredFile:
         name = clean_display_name(part.filename)
-        inspector = ContentInspector()
+        check = ContentCheck()
         largest = self._settings.max_upload_bytes
         room = quota.left
 
         async def checked_chunks() -> AsyncIterator[bytes]:
-            inspecting = _Inspecting(inspector)
             size = 0
             try:
                 async for chunk in part.chunks:
                     size += len(chunk)
                     if size > largest:
-                        raise self._too_large()
+                        raise too_large(self._settings)
                     if room is not None and size > room:
                         raise quota.refusal(size)
-                    await inspecting.feed(chunk)
+                    await check.feed(chunk)
                     yield chunk
-                await inspecting.finish()
+                await check.settle()
             finally:
-                inspecting.abandon()
+                check.abandon()
 
         key = new_blob_key()
         await self._store.put(key, checked_chunks())
         try:
-            inspection = inspector.finish(name)
-            if inspection.media_type == media_types.PDF:
-                await self._check_stored_pdf(key)
+            return await check.verdict(name, key, self._store, self._settings)
         except BaseException:
             await self._discard(key)
             raise
+
+    async def _discard(self, key: str) -> None:
+        # Shielded: a client that goes away must not leave half a cleanup behind.
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._store.delete(key)
+            except Exception:
+                _log.warning("could not remove refused upload %s; gc will", key, exc_info=True)
+
+
+def refuse_version_field(name: str) -> InvalidInput:
+    """The refusal of a field a new version does not take (see `VERSION_FORM_FIELDS`)."""
+    return InvalidInput(
+        _(
+            "A new version is a file with its change note: send the "
+            "part 'file', the field 'change_note' and, for a student's "
+            "work, 'student_consent', and no other field (this form "
+            "has {name!r}). Change the description by editing the "
+            "resource.",
+            name=name,
+        )
+    )
+
+
+def too_large(settings: Settings) -> PayloadTooLarge:
+    """The refusal of a file over `EXCHANGE_MAX_UPLOAD_BYTES`, however it is sent."""
+    largest = settings.max_upload_bytes
+    return PayloadTooLarge(
+        _(
+            "The file is larger than {largest}, the most the exchange accepts. Make it "
+            "smaller (compress a video, split a long document) and upload it again.",
+            largest=_mib(largest),
+        ),
+        max_upload_bytes=largest,
+    )
+
+
+class ContentCheck:
+    """The one content check of an upload, form or resumable: fed the file's bytes as
+    they stream past (refusing early what can never be accepted), then asked for its
+    verdict on the whole once the file is in the store under its key."""
+
+    def __init__(self) -> None:
+        self._inspector = ContentInspector()
+        self._inspecting = _Inspecting(self._inspector)
+        self.fed = 0
+
+    async def feed(self, chunk: bytes) -> None:
+        self.fed += len(chunk)
+        await self._inspecting.feed(chunk)
+
+    async def settle(self) -> None:
+        """Wait for the bytes fed so far to be inspected (a refusal raises here)."""
+        await self._inspecting.finish()
+
+    def abandon(self) -> None:
+        self._inspecting.abandon()
+
+    async def verdict(
+        self, name: str, key: str, store: BlobStore, settings: Settings
+    ) -> StoredFile:
+        """What the stored file under `key` is, or the refusal that says why not."""
+        await self.settle()
+        inspection = self._inspector.finish(name)
+        if inspection.media_type == media_types.PDF:
+            await check_stored_pdf(key, store, settings)
         return StoredFile(
             key=key,
             original_name=name,
@@ -229,44 +283,25 @@ class UploadReceiver:
             charset=inspection.charset,
         )
 
-    async def _check_stored_pdf(self, key: str) -> None:
-        """Refuses a PDF that carries scripts, launch actions or attached files. pypdf
-        needs the whole file, so it reads a temporary copy, in a child process with the
-        limits of text extraction."""
-        settings = self._settings
-        limits = PdfCheckLimits(
-            timeout_seconds=settings.extraction_timeout_seconds,
-            max_memory_bytes=settings.extraction_max_memory_bytes,
-        )
-        with tempfile.TemporaryDirectory(prefix="exchange-check-") as scratch:
-            copy = Path(scratch) / "upload.pdf"
-            stream = await self._store.open_range(key)
-            with copy.open("wb") as out:
-                async with stream:
-                    async for chunk in stream:
-                        await asyncio.to_thread(out.write, chunk)
-            found = await asyncio.to_thread(in_pdf_isolated, copy, limits)
-        if found is not None:
-            raise active_content_refusal(found, media_types.PDF)
 
-    def _too_large(self) -> PayloadTooLarge:
-        largest = self._settings.max_upload_bytes
-        return PayloadTooLarge(
-            _(
-                "The file is larger than {largest}, the most the exchange accepts. Make it "
-                "smaller (compress a video, split a long document) and upload it again.",
-                largest=_mib(largest),
-            ),
-            max_upload_bytes=largest,
-        )
-
-    async def _discard(self, key: str) -> None:
-        # Shielded: a client that goes away must not leave half a cleanup behind.
-        with anyio.CancelScope(shield=True):
-            try:
-                await self._store.delete(key)
-            except Exception:
-                _log.warning("could not remove refused upload %s; gc will", key, exc_info=True)
+async def check_stored_pdf(key: str, store: BlobStore, settings: Settings) -> None:
+    """Refuses a PDF that carries scripts, launch actions or attached files. pypdf
+    needs the whole file, so it reads a temporary copy, in a child process with the
+    limits of text extraction."""
+    limits = PdfCheckLimits(
+        timeout_seconds=settings.extraction_timeout_seconds,
+        max_memory_bytes=settings.extraction_max_memory_bytes,
+    )
+    with tempfile.TemporaryDirectory(prefix="exchange-check-") as scratch:
+        copy = Path(scratch) / "upload.pdf"
+        stream = await store.open_range(key)
+        with copy.open("wb") as out:
+            async with stream:
+                async for chunk in stream:
+                    await asyncio.to_thread(out.write, chunk)
+        found = await asyncio.to_thread(in_pdf_isolated, copy, limits)
+    if found is not None:
+        raise active_content_refusal(found, media_types.PDF)
 
 
 class _Inspecting:
