@@ -64,6 +64,7 @@ class HomeController(Controller):
             waiting=waiting[:SHOWN],
             waiting_count=len(waiting),
             answers=answers[:SHOWN],
+            answers_more=len(answers) > SHOWN or outgoing.next_cursor is not None,
             unread=await inbox.unread_count(identity),
             partnerships=active,
             me=identity,

@@ -50,21 +50,40 @@ class RequestPages(Controller):
         status_code: int = 200,
     ) -> Any:
         identity = page.require_member()
-        incoming = await requests.list(identity, direction="incoming", limit=paging.MAX_LIMIT)
-        outgoing = await requests.list(identity, direction="outgoing", limit=paging.MAX_LIMIT)
-        # Overdue first, then the nearest answer-by date: what must be done first on top.
-        waiting = sorted(
-            (r for r in incoming.items if r.status == "pending"),
-            key=lambda r: (not r.overdue, r.respond_by),
+        # Each list pages on by its own cursor, so that reading on in one keeps the others.
+        query = page.request.query_params
+        pending = await requests.list(
+            identity,
+            direction="incoming",
+            status="pending",
+            limit=paging.MAX_LIMIT,
+            cursor=query.get("waiting_cursor") or None,
         )
+        incoming = await requests.list(
+            identity,
+            direction="incoming",
+            limit=paging.DEFAULT_LIMIT,
+            cursor=query.get("answered_cursor") or None,
+        )
+        outgoing = await requests.list(
+            identity,
+            direction="outgoing",
+            limit=paging.DEFAULT_LIMIT,
+            cursor=query.get("outgoing_cursor") or None,
+        )
+        # Overdue first, then the nearest answer-by date: what must be done first on top.
+        waiting = sorted(pending.items, key=lambda r: (not r.overdue, r.respond_by))
         answered = [r for r in incoming.items if r.status != "pending"]
         return page.render(
             "requests/index.html",
             status_code=status_code,
             waiting=waiting,
+            waiting_next=pending.next_cursor,
             answered=answered,
-            incoming_overdue=incoming.overdue,
+            answered_next=incoming.next_cursor,
+            incoming_overdue=pending.overdue,
             outgoing=outgoing.items,
+            outgoing_next=outgoing.next_cursor,
             outgoing_overdue=outgoing.overdue,
             failed=failed,
             errors=errors or FormErrors(),
