@@ -29,8 +29,8 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,9 +40,12 @@ from uuid import UUID
 import httpx
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exchange.clock import SystemClock
 from exchange.config import Settings
+from exchange.consequences import build_consequences
+from exchange.database import create_engine, create_session_factory
 from exchange.models import Job, Member, Notification, ReuseRequest, School
 from exchange.models.resource import Resource, ResourceVersion
 from exchange.reuse.escalation import escalate_overdue
@@ -56,7 +59,7 @@ from tests.live_server import (
     live_server,
 )
 from tests.pages import csrf_token_in
-from tests.resource_fixtures import S3_PREFIX, StoreUnderTest, database, make_partners
+from tests.resource_fixtures import S3_PREFIX, StoreUnderTest, make_partners
 from tests.sample_files import pdf_of_size
 from tests.settings import settings_env
 
@@ -82,7 +85,8 @@ class Cluster:
     settings: Settings
     store: StoreUnderTest
     root: Path
-    stack: ExitStack
+    stack: AsyncExitStack
+    session: async_sessionmaker[AsyncSession]
     instances: list[LiveServer] = field(default_factory=list)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     worker_logs: list[Path] = field(default_factory=list)
@@ -133,8 +137,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-@contextmanager
-def cluster_on(settings: Settings, moto: MotoEndpoint, root: Path) -> Iterator[Cluster]:
+@asynccontextmanager
+async def cluster_on(settings: Settings, moto: MotoEndpoint, root: Path) -> AsyncIterator[Cluster]:
     bucket = new_bucket(moto.url)
     store = StoreUnderTest("s3", f"s3://{bucket}/{S3_PREFIX}", moto=moto, bucket=bucket)
     shared = replace(
@@ -148,8 +152,17 @@ def cluster_on(settings: Settings, moto: MotoEndpoint, root: Path) -> Iterator[C
         # The one value every instance behind one address is given (README).
         secret_key=secrets.token_urlsafe(32),
     )
-    with ExitStack() as stack:
-        yield Cluster(settings=shared, store=store, root=root, stack=stack)
+    async with AsyncExitStack() as stack:
+        # One engine for the test's own looks into the database.
+        engine = create_engine(shared)
+        stack.push_async_callback(engine.dispose)
+        yield Cluster(
+            settings=shared,
+            store=store,
+            root=root,
+            stack=stack,
+            session=create_session_factory(engine, shared, consequences=build_consequences()),
+        )
 
 
 # --- clients ------------------------------------------------------------------------------
@@ -191,7 +204,7 @@ async def wait_until(condition: Callable[[], Any], what: str) -> None:
     while not await condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.25)
 
 
 # --- the phases ---------------------------------------------------------------------------
@@ -225,7 +238,7 @@ async def concurrent_uploads_stay_within_the_quota(cluster: Cluster) -> None:
     assert {status for status, _size in answers} == {201, 507}, answers
     accepted = [size for status, size in answers if status == 201]
     refused = [size for status, size in answers if status == 507]
-    async with database(cluster.settings) as session:
+    async with cluster.session() as session:
         used = await session.scalar(select(School.storage_used_bytes).where(School.id == school_id))
         stored = list(
             await session.scalars(
@@ -341,7 +354,7 @@ async def one_instance_stores_and_the_other_serves(cluster: Cluster) -> Shared:
         on_a.cookies = on_b.cookies
         assert (await on_a.get("/")).status_code == 200
 
-    async with database(cluster.settings) as session:
+    async with cluster.session() as session:
         owner_admin_id = await session.scalar(
             select(Member.id).where(Member.school_id == UUID(owner))
         )
@@ -350,7 +363,7 @@ async def one_instance_stores_and_the_other_serves(cluster: Cluster) -> Shared:
 
 
 async def make_overdue(cluster: Cluster, request_id: str) -> None:
-    async with database(cluster.settings) as session:
+    async with cluster.session() as session:
         await session.execute(
             update(ReuseRequest)
             .where(ReuseRequest.id == UUID(request_id))
@@ -360,7 +373,7 @@ async def make_overdue(cluster: Cluster, request_id: str) -> None:
 
 
 async def jobs_waiting(cluster: Cluster) -> int:
-    async with database(cluster.settings) as session:
+    async with cluster.session() as session:
         return int(
             await session.scalar(
                 select(func.count())
@@ -377,11 +390,11 @@ async def two_workers_and_a_command_escalate_once(cluster: Cluster, shared: Shar
     # this process escalates at once, as `exchange requests escalate` does.
     cluster.start_worker()
     cluster.start_worker()
-    async with database(cluster.settings) as session:
+    async with cluster.session() as session:
         await escalate_overdue(session, SystemClock())
 
     async def escalated() -> bool:
-        async with database(cluster.settings) as session:
+        async with cluster.session() as session:
             return (
                 await session.scalar(
                     select(ReuseRequest.escalated_at).where(
@@ -396,7 +409,7 @@ async def two_workers_and_a_command_escalate_once(cluster: Cluster, shared: Shar
         return await jobs_waiting(cluster) == 0
 
     await wait_until(idle, "the workers idle")
-    async with database(cluster.settings) as session:
+    async with cluster.session() as session:
         notices = list(
             await session.scalars(
                 select(Notification.recipient_member_id).where(
@@ -471,7 +484,7 @@ async def stopped_instances_lose_no_acknowledged_write(cluster: Cluster) -> None
         await asyncio.gather(*clients)
 
     assert len(traffic.acknowledged) >= 6
-    async with database(cluster.settings) as session:
+    async with cluster.session() as session:
         rows = {
             resource_id: (blob_key, sha256)
             for resource_id, blob_key, sha256 in await session.execute(
@@ -518,7 +531,7 @@ async def every_job_ran_once(cluster: Cluster) -> None:
         return await jobs_waiting(cluster) == 0
 
     await wait_until(idle, "the workers idle")
-    async with database(cluster.settings) as session:
+    async with cluster.session() as session:
         finished = list(
             await session.execute(
                 select(Job.id, Job.kind, Job.status, Job.attempts).where(
@@ -549,7 +562,7 @@ async def workers_stop_when_told(cluster: Cluster) -> None:
 async def test_two_instances_and_two_workers_on_one_database_and_store_act_as_one(
     settings: Settings, moto_endpoint: MotoEndpoint, aws_test_credentials: None, tmp_path: Path
 ) -> None:
-    with cluster_on(settings, moto_endpoint, tmp_path) as cluster:
+    async with cluster_on(settings, moto_endpoint, tmp_path) as cluster:
         await asyncio.gather(
             asyncio.to_thread(cluster.start_instance), asyncio.to_thread(cluster.start_instance)
         )
