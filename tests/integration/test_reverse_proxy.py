@@ -1,7 +1,9 @@
 """The nginx configuration the README recommends (deploy/nginx/exchange.conf), run as
 written by Debian's nginx in front of a real `exchange serve`: requests and uploads pass
 through, the app sees the clients as nginx sees them, and a slow head is cut. One nginx
-and one server serve the module; each test closes the connections it opens."""
+and one server serve the module; each test closes the connections it opens. With two
+instances in its upstream, nginx spreads requests over both and passes a dead one's to
+the other."""
 
 from __future__ import annotations
 
@@ -37,12 +39,14 @@ pytestmark = [
 ]
 
 
-def render_site(app_port: int, nginx_port: int) -> str:
-    """The file as shipped, on loopback ports and with a short header timeout."""
+def render_site(app_ports: list[int], nginx_port: int) -> str:
+    """The file as shipped, on loopback ports (one upstream `server` line for each app
+    instance) and with a short header timeout."""
     site = SITE.read_text()
+    servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in app_ports)
     for shipped, here in {
         "listen 80;": f"listen 127.0.0.1:{nginx_port};",
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{app_port};",
+        "server 127.0.0.1:8000;": servers,
         "client_header_timeout 20s;": "client_header_timeout 1s;",
     }.items():
         assert site.count(shipped) == 1, f"{SITE} no longer says {shipped!r}"
@@ -113,16 +117,20 @@ def proxied(
         app_port = int(server.base_url.rsplit(":", 1)[1])
         port = free_port()
         prefix = cwd / "nginx"
-        nginx = start_nginx(prefix, render_site(app_port, port), port)
+        nginx = start_nginx(prefix, render_site([app_port], port), port)
         try:
             yield f"http://127.0.0.1:{port}", server, prefix
         finally:
-            nginx.send_signal(signal.SIGQUIT)
-            try:
-                nginx.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                nginx.kill()
-                nginx.wait()
+            stop_nginx(nginx)
+
+
+def stop_nginx(nginx: subprocess.Popen[bytes]) -> None:
+    nginx.send_signal(signal.SIGQUIT)
+    try:
+        nginx.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        nginx.kill()
+        nginx.wait()
 
 
 def test_requests_and_uploads_pass_through_nginx(proxied: tuple[str, LiveServer, Path]) -> None:
@@ -201,3 +209,51 @@ def test_behind_nginx_the_apps_cap_counts_the_client_nginx_sees(
     assert refused.json()["type"] == "urn:exchange:problem:too-many-connections"
     for connection in [*busy, third]:
         connection.close()
+
+
+def _port(server: LiveServer) -> int:
+    return int(server.base_url.rsplit(":", 1)[1])
+
+
+def test_nginx_spreads_requests_over_two_instances_and_passes_a_dead_ones_to_the_other(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """Two instances in the upstream, as several machines would be (here they share one
+    data folder): both answer, and once one dies, every request, uploads included,
+    reaches the other."""
+    email = "d@two.kg"
+    settings = base_settings(served_folder(sqlite_template, tmp_path / "storage"), log_level="INFO")
+    asyncio.run(create_school(settings, "Эки нускадагы мектеп", email, PASSWORD))
+    env = settings_env(settings)
+    with live_server(tmp_path, env) as first, live_server(tmp_path, env) as second:
+        port = free_port()
+        site = render_site([_port(first), _port(second)], port)
+        nginx = start_nginx(tmp_path / "nginx", site, port)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(6):
+                assert httpx.get(f"{base}/health/live", timeout=PATIENCE).status_code == 200
+            assert '"/health/live"' in first.log()
+            assert '"/health/live"' in second.log()
+
+            first.kill()
+            signed_in = httpx.post(
+                f"{base}/api/auth/token",
+                json={"email": email, "password": PASSWORD},
+                timeout=PATIENCE,
+            )
+            assert signed_in.status_code == 200, signed_in.text
+            headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+            for number in range(4):
+                uploaded = httpx.post(
+                    f"{base}/api/resources",
+                    headers=headers,
+                    data={"title": f"План {number}", "kind": "lesson_plan"},
+                    files={"file": ("plan.pdf", pdf(), "application/pdf")},
+                    timeout=PATIENCE,
+                )
+                assert uploaded.status_code == 201, uploaded.text
+            # nginx did try the dead one, and passed those requests on.
+            assert "Connection refused" in (tmp_path / "nginx" / "error.log").read_text()
+        finally:
+            stop_nginx(nginx)
