@@ -17,6 +17,7 @@ from litestar.routes import HTTPRoute
 from exchange import __version__
 from exchange.accounts.controllers import AuthController, MeController, MemberController
 from exchange.accounts.identity import BearerTokenMiddleware, Identity, provide_identity
+from exchange.activities.calendar_controllers import CalendarController, CalendarFeedController
 from exchange.activities.controllers import ActivityController, PartnershipActivityController
 from exchange.activities.plan_controllers import PlanController
 from exchange.audit.controllers import AuditController, DownloadReportController
@@ -63,6 +64,8 @@ ROUTE_HANDLERS: list[Any] = [
     CodeOfConductController,
     PartnershipActivityController,
     PlanController,
+    CalendarFeedController,
+    CalendarController,
     ActivityController,
     NotificationController,
     ResourceReuseController,

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 import pytest
@@ -308,6 +309,11 @@ TABLE: dict[str, Row] = {
     "listPartnerQuestions": 200,
     "getPartnerQuestion": {"own": 200, "listed_partner": 200, **THIRD_SCHOOLS},
     "answerPartnerQuestion": {"own": 201, "listed_partner": 403, **THIRD_SCHOOLS},
+    # --- the calendar feed: every member turns their own on and off; the address of A's
+    # admin's feed is its own key, read by whoever holds it (a calendar app sends nothing)
+    "turnOnCalendarFeed": 201,
+    "revokeCalendarFeed": 204,
+    "readCalendarFeed": 200,
 }
 
 # Without a token everything is 401 except these.
@@ -319,6 +325,7 @@ ANONYMOUS = {
     "getCodeOfConduct": 200,
     "getCodeOfConductVersion": 200,
     "describeUploads": 204,
+    "readCalendarFeed": 200,
 }
 
 
@@ -864,6 +871,12 @@ async def _plan_activity(world: World, actor: Actor, confidential: bool) -> Any:
     )
 
 
+async def _read_calendar_feed(world: World, actor: Actor, confidential: bool) -> Any:
+    turned_on = await world.actor("own", "admin").post("/api/me/calendar-feed")
+    assert turned_on.status_code == 201, turned_on.text
+    return await actor.get(urlsplit(turned_on.json()["url"]).path)
+
+
 ACTIONS: dict[str, Action] = {
     "healthLive": _get("/health/live"),
     "healthReady": _get("/health/ready"),
@@ -963,6 +976,9 @@ ACTIONS: dict[str, Action] = {
     "getPlanSummary": _get("/api/partnerships/{a_p}/plan/summary"),
     "downloadPlanSummaryDocx": _get("/api/partnerships/{a_p}/plan/summary.docx"),
     "downloadPlanSummaryText": _get("/api/partnerships/{a_p}/plan/summary.txt"),
+    "turnOnCalendarFeed": lambda w, a, c: a.post("/api/me/calendar-feed"),
+    "revokeCalendarFeed": lambda w, a, c: a.delete("/api/me/calendar-feed"),
+    "readCalendarFeed": _read_calendar_feed,
     "getCodeOfConduct": _get("/api/code-of-conduct"),
     "getCodeOfConductVersion": _get("/api/code-of-conduct/1"),
     "listNotifications": _get("/api/notifications"),

@@ -9,6 +9,7 @@ from advanced_alchemy.base import orm_registry
 from exchange.models.access_token import AccessToken
 from exchange.models.activity import Activity, ActivityEvaluation
 from exchange.models.audit_event import AuditEvent
+from exchange.models.calendar_feed import CalendarFeed
 from exchange.models.code_of_conduct import CodeOfConductVersion
 from exchange.models.dashboard_visit import DashboardVisit
 from exchange.models.enums import (
@@ -52,6 +53,7 @@ __all__ = (
     "ActivityKind",
     "ActivityStatus",
     "AuditEvent",
+    "CalendarFeed",
     "CodeOfConductVersion",
     "DashboardVisit",
     "Forward",
