@@ -7,11 +7,9 @@ On the folder store and S3 (moto over HTTP), SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import io
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,6 +21,7 @@ from tusclient.client import TusClient
 
 from exchange.config import Settings
 from tests.actors import PASSWORD
+from tests.cutting_proxy import CuttingProxy
 from tests.live_server import LiveServer, create_school, live_server
 from tests.resource_fixtures import StoreUnderTest, bearer_headers, server_env
 from tests.sample_files import pdf_of_size
@@ -31,54 +30,6 @@ pytestmark = [pytest.mark.every_database, pytest.mark.slow, pytest.mark.s3_on_ev
 
 MIB = 1024 * 1024
 PLAN = {"filename": "lesson.pdf", "title": "A lesson filmed in Naryn", "kind": "lesson_plan"}
-
-
-class CuttingProxy:
-    """A TCP proxy in front of the server that drops the connection carrying the
-    `cut_after`-th byte sent to the server (once); every other connection passes."""
-
-    def __init__(self, target_port: int, cut_after: int) -> None:
-        self._target = target_port
-        self._budget: int | None = cut_after
-        self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self.cuts = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _address = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self._target))
-            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
-
-    def _pipe(self, source: socket.socket, target: socket.socket, counted: bool) -> None:
-        try:
-            while data := source.recv(64 * 1024):
-                if counted:
-                    with self._lock:
-                        if self._budget is not None:
-                            if len(data) >= self._budget:
-                                target.sendall(data[: self._budget])
-                                self._budget = None
-                                self.cuts += 1
-                                raise ConnectionAbortedError
-                            self._budget -= len(data)
-                target.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, target):
-                with contextlib.suppress(OSError):
-                    end.shutdown(socket.SHUT_RDWR)
-                end.close()
-
-    def close(self) -> None:
-        self._listener.close()
 
 
 @pytest.fixture

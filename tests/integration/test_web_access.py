@@ -122,3 +122,60 @@ async def test_a_first_and_a_later_visit_stay_within_their_byte_budgets(
             asset_bytes += answer.num_bytes_downloaded
         assert page_bytes + asset_bytes <= 100 * 1024, (path, page_bytes, asset_bytes)
         assert page_bytes <= 30 * 1024, (path, page_bytes)
+
+
+async def test_the_upload_pages_resumable_uploads_are_the_members_own_and_need_the_form_token(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    school = await schools.create()
+    colleague = await school.teacher()
+    tus = {"Tus-Resumable": "1.0.0", "Upload-Length": "1000"}
+    metadata = {"Upload-Metadata": "filename cGxhbi5wZGY=,title RnJhY3Rpb25z,kind bGVzc29uX3BsYW4="}
+    visitor = visitors()
+    answer = await visitor.http.post("/resources/uploads", headers={**tus, **metadata})
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/sign-in")
+
+    member = visitors()
+    await member.sign_in(school.admin.email)
+    token = csrf_token_in((await member.get("/resources/new")).text)
+    without_token = await member.http.post("/resources/uploads", headers={**tus, **metadata})
+    assert without_token.status_code == 403
+    refused = await member.http.post(
+        "/resources/uploads",
+        headers={**tus, "X-CSRFToken": token, "Upload-Metadata": "filename cGxhbi5wZGY="},
+    )
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert {e["field"] for e in refused.json()["errors"]} == {"title", "kind"}
+    created = await member.http.post(
+        "/resources/uploads", headers={**tus, **metadata, "X-CSRFToken": token}
+    )
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    assert location.startswith("/resources/uploads/")
+    assert (await member.http.request("HEAD", location, headers=tus)).headers[
+        "upload-offset"
+    ] == "0"
+
+    other = visitors()
+    await other.sign_in(colleague.email)
+    other_token = csrf_token_in((await other.get("/resources/new")).text)
+    assert (await other.http.request("HEAD", location, headers=tus)).status_code == 404
+    piece = await other.http.request(
+        "PATCH",
+        location,
+        content=b"%PDF",
+        headers={
+            **tus,
+            "X-CSRFToken": other_token,
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Offset": "0",
+        },
+    )
+    assert piece.status_code == 404
+    assert (
+        await other.http.request("DELETE", location, headers={**tus, "X-CSRFToken": other_token})
+    ).status_code == 404
+    gone = await member.http.request("DELETE", location, headers={**tus, "X-CSRFToken": token})
+    assert gone.status_code == 204

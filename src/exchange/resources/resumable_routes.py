@@ -136,6 +136,69 @@ def _piece(request: Request[Any, Any, Any], offset: int) -> Piece:
     )
 
 
+# --- the protocol, for the API's routes and the upload page's -------------------------------
+
+
+async def begin_upload(
+    request: Request[Any, Any, Any],
+    identity: Identity,
+    uploads: ResumableUploads,
+    base_path: str,
+) -> Response[None]:
+    """tus creation (and creation-with-upload): the upload is at `base_path/<id>`."""
+    with _speaking_tus(request):
+        length = _number(request, "upload-length")
+        if length is None:
+            raise DomainError(
+                _(
+                    "Say how large the file is in the header Upload-Length (the exchange "
+                    "does not take uploads of unknown length)."
+                )
+            )
+        metadata = parse_metadata(request.headers.get("upload-metadata"))
+        upload = await uploads.create(identity, length, metadata)
+        has_body = (
+            request.headers.get("content-type") is not None
+            and (_number(request, "content-length") or 0) > 0
+        )
+        if has_body or length == 0:
+            piece = _piece(request, 0) if has_body else Piece(0, _nothing())
+            upload = await uploads.append(identity, upload.id, piece)
+        headers = _tus_headers(upload)
+        headers["Location"] = f"{base_path}/{upload.id}"
+        return Response(content=None, status_code=HTTP_201_CREATED, headers=headers)
+
+
+async def upload_offset(
+    request: Request[Any, Any, Any], identity: Identity, uploads: ResumableUploads, upload_id: UUID
+) -> Response[None]:
+    """tus HEAD: how much has arrived."""
+    with _speaking_tus(request):
+        upload = await uploads.get(identity, upload_id)
+        return Response(content=None, status_code=200, headers=_tus_headers(upload))
+
+
+async def append_piece(
+    request: Request[Any, Any, Any], identity: Identity, uploads: ResumableUploads, upload_id: UUID
+) -> Response[None]:
+    """tus PATCH: the next piece; the last one answers the resource's id."""
+    with _speaking_tus(request):
+        offset = _number(request, "upload-offset")
+        if offset is None:
+            raise DomainError(_("Say where this piece starts in the header Upload-Offset."))
+        upload = await uploads.append(identity, upload_id, _piece(request, offset))
+        return Response(content=None, status_code=HTTP_204_NO_CONTENT, headers=_tus_headers(upload))
+
+
+async def abandon_upload(
+    request: Request[Any, Any, Any], identity: Identity, uploads: ResumableUploads, upload_id: UUID
+) -> Response[None]:
+    """tus termination."""
+    with _speaking_tus(request):
+        await uploads.abandon(identity, upload_id)
+        return Response(content=None, status_code=HTTP_204_NO_CONTENT, headers=_tus_headers())
+
+
 class UploadController(Controller):
     path = UPLOADS_PATH
     tags = ["uploads"]
@@ -167,27 +230,7 @@ class UploadController(Controller):
         identity: NamedDependency[Identity],
         uploads: NamedDependency[ResumableUploads],
     ) -> Response[None]:
-        with _speaking_tus(request):
-            length = _number(request, "upload-length")
-            if length is None:
-                raise DomainError(
-                    _(
-                        "Say how large the file is in the header Upload-Length (the exchange "
-                        "does not take uploads of unknown length)."
-                    )
-                )
-            metadata = parse_metadata(request.headers.get("upload-metadata"))
-            upload = await uploads.create(identity, length, metadata)
-            has_body = (
-                request.headers.get("content-type") is not None
-                and (_number(request, "content-length") or 0) > 0
-            )
-            if has_body or length == 0:
-                piece = _piece(request, 0) if has_body else Piece(0, _nothing())
-                upload = await uploads.append(identity, upload.id, piece)
-            headers = _tus_headers(upload)
-            headers["Location"] = f"{UPLOADS_PATH}/{upload.id}"
-            return Response(content=None, status_code=HTTP_201_CREATED, headers=headers)
+        return await begin_upload(request, identity, uploads, UPLOADS_PATH)
 
     @head(
         "/{upload_id:uuid}",
@@ -202,9 +245,7 @@ class UploadController(Controller):
         uploads: NamedDependency[ResumableUploads],
         upload_id: FromPath[UUID],
     ) -> Response[None]:
-        with _speaking_tus(request):
-            upload = await uploads.get(identity, upload_id)
-            return Response(content=None, status_code=200, headers=_tus_headers(upload))
+        return await upload_offset(request, identity, uploads, upload_id)
 
     @patch(
         "/{upload_id:uuid}",
@@ -228,14 +269,7 @@ class UploadController(Controller):
         uploads: NamedDependency[ResumableUploads],
         upload_id: FromPath[UUID],
     ) -> Response[None]:
-        with _speaking_tus(request):
-            offset = _number(request, "upload-offset")
-            if offset is None:
-                raise DomainError(_("Say where this piece starts in the header Upload-Offset."))
-            upload = await uploads.append(identity, upload_id, _piece(request, offset))
-            return Response(
-                content=None, status_code=HTTP_204_NO_CONTENT, headers=_tus_headers(upload)
-            )
+        return await append_piece(request, identity, uploads, upload_id)
 
     @delete(
         "/{upload_id:uuid}",
@@ -251,9 +285,7 @@ class UploadController(Controller):
         uploads: NamedDependency[ResumableUploads],
         upload_id: FromPath[UUID],
     ) -> Response[None]:
-        with _speaking_tus(request):
-            await uploads.abandon(identity, upload_id)
-            return Response(content=None, status_code=HTTP_204_NO_CONTENT, headers=_tus_headers())
+        return await abandon_upload(request, identity, uploads, upload_id)
 
     @get(
         "/{upload_id:uuid}",

@@ -26,6 +26,7 @@ from exchange.web.controllers.members import MemberPages
 from exchange.web.controllers.partnerships import PartnershipPages
 from exchange.web.controllers.requests import RequestPages
 from exchange.web.controllers.resources import ResourcePages, UploadController
+from exchange.web.controllers.resumable import ResumablePageUploads
 from exchange.web.controllers.search import SearchPages
 from exchange.web.controllers.versions import VersionPages
 from exchange.web.errors import handle_page_exception
@@ -71,7 +72,7 @@ def web_routes(settings: Settings) -> list[Any]:
         ),
         Router(
             path="/",
-            route_handlers=[UploadController, VersionPages],
+            route_handlers=[UploadController, ResumablePageUploads, VersionPages],
             request_max_body_size=settings.request_max_body_bytes,
             **_PAGES,
         ),
