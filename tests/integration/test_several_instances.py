@@ -7,8 +7,9 @@ The clients send their traffic to both instances, as a proxy in front of them wo
 - concurrent uploads of one school through both never take it past its quota;
 - sign-in throttling counts the failures seen by every instance;
 - a resource uploaded through one instance is found (by its title at once, by the
-  words of its file once a worker has read them) and downloaded through the other, and
-  a page's form from one instance is accepted by the other;
+  words of its file once a worker has read them) and downloaded through the other, a
+  resumable upload begun on one is finished on the other, and a page's form from one
+  instance is accepted by the other;
 - every job runs once, whichever worker claims it (each worker's log names the jobs it
   ran), and an overdue request is escalated to its owner school's admins once, though
   both workers and an escalation like `exchange requests escalate`'s look for it at once;
@@ -21,6 +22,7 @@ One test, so that the processes start once: each phase is a function of its own.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import itertools
 import json
@@ -362,6 +364,45 @@ async def one_instance_stores_and_the_other_serves(cluster: Cluster) -> Shared:
     return Shared(owner_headers, partner_headers, resource_id, asked.json()["id"], owner_admin_id)
 
 
+async def an_upload_begun_on_one_instance_is_finished_on_the_other(
+    cluster: Cluster, shared: Shared
+) -> None:
+    """A resumable (tus) upload whose connection dropped comes back through the proxy to
+    whichever instance: that one takes it on where the first left it."""
+    a, b = cluster.instances
+    content = pdf_of_size(30_000)
+    half = len(content) // 2
+    fields = {"filename": "resumed.pdf", "title": "Resumed plan", "kind": "lesson_plan"}
+    metadata = ",".join(
+        f"{name} {base64.b64encode(value.encode()).decode()}" for name, value in fields.items()
+    )
+    tus = {**shared.owner_headers, "Tus-Resumable": "1.0.0"}
+    piece = {**tus, "Content-Type": "application/offset+octet-stream"}
+    async with (
+        httpx.AsyncClient(base_url=a.base_url, timeout=30) as on_a,
+        httpx.AsyncClient(base_url=b.base_url, timeout=30) as on_b,
+    ):
+        created = await on_a.post(
+            "/api/uploads",
+            headers={**tus, "Upload-Length": str(len(content)), "Upload-Metadata": metadata},
+        )
+        assert created.status_code == 201, created.text
+        location = created.headers["Location"]
+        first = await on_a.patch(
+            location, headers={**piece, "Upload-Offset": "0"}, content=content[:half]
+        )
+        assert first.status_code == 204, first.text
+        stands = await on_b.head(location, headers=tus)
+        assert stands.headers["Upload-Offset"] == str(half)
+        last = await on_b.patch(
+            location, headers={**piece, "Upload-Offset": str(half)}, content=content[half:]
+        )
+        assert last.status_code == 204, last.text
+    assert await download(
+        a.base_url, shared.owner_headers, last.headers["Exchange-Resource-Id"]
+    ) == (content)
+
+
 async def make_overdue(cluster: Cluster, request_id: str) -> None:
     async with cluster.session() as session:
         await session.execute(
@@ -569,6 +610,7 @@ async def test_two_instances_and_two_workers_on_one_database_and_store_act_as_on
         await concurrent_uploads_stay_within_the_quota(cluster)
         await sign_in_failures_count_across_instances(cluster)
         shared = await one_instance_stores_and_the_other_serves(cluster)
+        await an_upload_begun_on_one_instance_is_finished_on_the_other(cluster, shared)
         await two_workers_and_a_command_escalate_once(cluster, shared)
         await stopped_instances_lose_no_acknowledged_write(cluster)
         await every_job_ran_once(cluster)
