@@ -9,17 +9,19 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 import pytest
+from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from exchange.accounts import passwords
 from exchange.accounts.identity import Identity, new_token, token_digest
-from exchange.accounts.passwords import hasher
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.consequences import build_consequences
@@ -38,11 +40,18 @@ from exchange.models import (
     School,
 )
 from exchange.reuse.partnership_end import end_what_rested_on_the_partnership
-from tests.actors import Actor, SchoolHandle
+from tests.actors import PASSWORD, Actor, SchoolHandle
 from tests.background import run_escalation
 
-# One argon2 hash for every member made here: these tests never sign in with a password.
-_PASSWORD_HASH = hasher.hash("a long enough password")
+
+@cache
+def _password_hash(hasher: PasswordHasher) -> str:
+    """One hash of `PASSWORD` for every member made here, by the hasher in use (the tests'
+    cheap one): a hash with production parameters costs a fifth of a second of CPU at each
+    sign-in and each password change that checks it."""
+    return hasher.hash(PASSWORD)
+
+
 _numbers = itertools.count(1)
 
 
@@ -113,7 +122,7 @@ class Ground:
                 email=email,
                 full_name=full_name or f"{role.title()} {number}",
                 role=role,
-                password_hash=_PASSWORD_HASH,
+                password_hash=_password_hash(passwords.hasher),
             )
             session.add(member)
             await session.flush()
