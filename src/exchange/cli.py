@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from exchange.config import Settings, SettingsError
-from exchange.i18n import _, lazy_gettext, ngettext, set_language
+from exchange.i18n import _, format_number, lazy_gettext, ngettext, set_language
 from exchange.i18n.negotiation import console_language
 
 
@@ -102,8 +102,12 @@ def serve(host: str, port: int, workers: int) -> None:
         setup_code = None
     if setup_code:
         click.echo(
-            f"First run: open http://{host}:{port}/ in a browser to create the first school "
-            f"and its admin, with this one-time setup code: {setup_code}",
+            _(
+                "First run: open {address}/ in a browser to create the first school and its "
+                "admin, with this one-time setup code: {setup_code}",
+                address=f"http://{host}:{port}",
+                setup_code=setup_code,
+            ),
             err=True,
         )
     # What uploads cut short by a crash left in the store goes now, beside the start.
@@ -141,10 +145,21 @@ def _clear_upload_leftovers(settings: Settings) -> None:
     try:
         cleared = asyncio.run(run())
     except Exception as exc:  # the store is down: `store gc`, or the next start, will do it
-        click.echo(f"Leftovers of interrupted uploads not cleared at start: {exc}", err=True)
+        click.echo(
+            _("Leftovers of interrupted uploads not cleared at start: {problem}", problem=exc),
+            err=True,
+        )
         return
     if cleared:
-        click.echo(f"{cleared} leftover(s) of interrupted uploads cleared.", err=True)
+        click.echo(_leftovers_cleared(cleared), err=True)
+
+
+def _leftovers_cleared(count: int) -> str:
+    return ngettext(
+        "{n} leftover of interrupted uploads cleared.",
+        "{n} leftovers of interrupted uploads cleared.",
+        count,
+    )
 
 
 @main.group()
@@ -376,9 +391,13 @@ def conduct_publish(path: Path) -> None:
     try:
         raw = json.loads(path.read_text("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.BadParameter(f"{path} is not UTF-8 JSON: {exc}", param_hint="--file") from exc
+        raise click.BadParameter(
+            _("{path} is not UTF-8 JSON: {problem}", path=path, problem=exc), param_hint="--file"
+        ) from exc
     if not isinstance(raw, dict):
-        raise click.BadParameter(f"{path} must hold one JSON object.", param_hint="--file")
+        raise click.BadParameter(
+            _("{path} must hold one JSON object.", path=path), param_hint="--file"
+        )
     try:
         version = asyncio.run(_publish_conduct(load_settings(), raw))
     except DomainError as exc:
@@ -435,21 +454,35 @@ def store_gc(grace_hours: float, dry_run: bool) -> None:
             )
 
     report = _run_store_task(run)
-    verb = "would remove" if dry_run else "removed"
     for key in report.orphans:
-        click.echo(f"{verb} {key}")
-    summary = (
-        f"{len(report.orphans)} orphaned file(s) {verb}; {report.referenced} in use; "
-        f"{report.kept_young} younger than {grace_hours:g} h left alone"
-    )
-    if dry_run:
-        summary += "; leftovers of interrupted uploads not looked at in a dry run."
-    else:
-        summary += (
-            f"; {report.incomplete_cleared} leftover(s) of interrupted uploads cleared"
-            f"; {report.uploads_expired} expired resumable upload(s) removed."
+        click.echo(_("would remove {key}", key=key) if dry_run else _("removed {key}", key=key))
+    orphans = len(report.orphans)
+    summary = [
+        ngettext(
+            "{n} orphaned file would be removed.", "{n} orphaned files would be removed.", orphans
         )
-    click.echo(summary, err=True)
+        if dry_run
+        else ngettext("{n} orphaned file removed.", "{n} orphaned files removed.", orphans),
+        ngettext("{n} file is in use.", "{n} files are in use.", report.referenced),
+        ngettext(
+            "{n} file younger than {hours} hours was left alone.",
+            "{n} files younger than {hours} hours were left alone.",
+            report.kept_young,
+            hours=format_number(grace_hours),
+        ),
+    ]
+    if dry_run:
+        summary.append(_("Leftovers of interrupted uploads are not looked at in a dry run."))
+    else:
+        summary.append(_leftovers_cleared(report.incomplete_cleared))
+        summary.append(
+            ngettext(
+                "{n} expired resumable upload removed.",
+                "{n} expired resumable uploads removed.",
+                report.uploads_expired,
+            )
+        )
+    click.echo(" ".join(summary), err=True)
 
 
 @store.command("verify")
@@ -568,18 +601,35 @@ def search_reindex(school_id: Any, resource_id: Any, extract: bool, batch_size: 
         click.echo(_("error: {problem}", problem=exc.detail), err=True)
         sys.exit(1)
     click.echo(json.dumps(report.as_dict()))
-    summary = f"{report.reindexed} resource(s) reindexed in {report.batches} batch(es)."
+    summary = [
+        ngettext(
+            "{n} resource reindexed in {batches}.",
+            "{n} resources reindexed in {batches}.",
+            report.reindexed,
+            batches=ngettext("{n} batch", "{n} batches", report.batches),
+        )
+    ]
     if report.extraction_queued:
-        summary += (
-            f" Text extraction queued for {report.extraction_queued}; the app's background "
-            "jobs (or `exchange jobs run`) will read the files."
+        summary.append(
+            ngettext(
+                "Text extraction queued for {n} resource; the app's background jobs (or "
+                "`exchange jobs run`) will read the file.",
+                "Text extraction queued for {n} resources; the app's background jobs (or "
+                "`exchange jobs run`) will read the files.",
+                report.extraction_queued,
+            )
         )
     elif report.text_missing:
-        summary += (
-            f" {report.text_missing} resource(s) have no text from their current file; "
-            "`--extract` queues their extraction again."
+        summary.append(
+            ngettext(
+                "{n} resource has no text from its current file; `--extract` queues its "
+                "extraction again.",
+                "{n} resources have no text from their current file; `--extract` queues "
+                "their extraction again.",
+                report.text_missing,
+            )
         )
-    click.echo(summary, err=True)
+    click.echo(" ".join(summary), err=True)
 
 
 async def _reindex(settings: Settings, *args: Any) -> Any:

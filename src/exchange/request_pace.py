@@ -19,7 +19,7 @@ from typing import Any
 from litestar.types import Receive, ReceiveMessage
 
 from exchange.errors import RequestTooSlow
-from exchange.i18n import _
+from exchange.i18n import _, format_size
 
 
 @dataclass(frozen=True)
@@ -38,16 +38,10 @@ class PaceRule:
                 "The request arrived more slowly than the exchange waits for: less than "
                 "{rate} a second over {window} seconds. Try again on a steadier connection "
                 "or at a quieter time of day.",
-                rate=_size(self.min_bytes_per_second),
+                rate=format_size(self.min_bytes_per_second),
                 window=f"{self.window_seconds:g}",
             )
         )
-
-
-def _size(count: int) -> str:
-    if count >= 1024 * 1024:
-        return f"{count / (1024 * 1024):.3g} MB"
-    return f"{count / 1024:.3g} KB"
 
 
 class ArrivalPace:

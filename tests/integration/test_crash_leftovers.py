@@ -105,7 +105,7 @@ def test_gc_clears_a_killed_servers_temporary_file_at_once_and_leaves_a_living_o
         # The default grace of 24 hours: the dead upload's file goes all the same.
         code, out = run_store_command(file_store.apply(settings), file_store, tmp_path, "gc")
         assert code == 0, out
-        assert "1 leftover(s) of interrupted uploads cleared" in out
+        assert "1 leftover of interrupted uploads cleared" in out
         assert temporary_files(root) == [living_temporary]
         assert orphan.exists(), "an orphan keeps its grace"
         going_on.close()

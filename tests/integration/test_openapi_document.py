@@ -194,3 +194,13 @@ async def test_every_list_has_one_shape_items_and_next_cursor_paged_by_limit_and
         "/api/notifications",
         "/api/audit",
     } <= set(lists)
+
+
+async def test_every_schema_has_a_name_a_client_developer_can_read(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """Generated clients name their classes after the components: `MemberPage`, not
+    `Page_exchange.accounts.schemas.MemberOut_`, and no module path to tell two apart."""
+    names = list((await _document(client))["components"]["schemas"])
+    assert [name for name in names if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", name)] == []
+    assert {"MemberPage", "GrantPage", "VersionPage", "SelfAssessmentQuestionOut"} <= set(names)

@@ -140,7 +140,7 @@ async def test_reindex_rebuilds_every_row_in_batches_and_again_to_the_same_resul
         "extraction_queued": 0,
         "extraction_waiting": 0,
     }
-    assert "3 resource(s) reindexed" in err
+    assert "3 resources reindexed in 2 batches" in err
     assert await what_search_finds() == expected
 
     code, again, err = await reindex(settings)

@@ -294,7 +294,7 @@ def test_a_trickling_upload_is_cut_with_408_and_leaves_nothing(impatient: Served
     assert response_headers["content-type"].startswith("application/problem+json")
     assert problem["type"] == "urn:exchange:problem:request-too-slow"
     # In the school's language; the figures are the settings'.
-    assert "1 KB" in str(problem["detail"])
+    assert "секундасына 1 кБ жетпеди" in str(problem["detail"])
     assert " 2 " in str(problem["detail"])
     # Nothing half-written, no temporary file, no row.
     assert store.contents() == stored_before

@@ -513,7 +513,7 @@ def test_a_zip_bomb_named_docx_is_refused() -> None:
     error = refusal(bomb, "plan.docx")
 
     assert isinstance(error, InvalidInput)
-    assert "unpacks to 1.1 GiB" in error.detail
+    assert "unpacks to 1.1 GB from 4.9 MB" in error.detail
 
 
 @pytest.mark.parametrize("name", ["plan.docx", "files.zip"])

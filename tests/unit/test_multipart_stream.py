@@ -228,7 +228,7 @@ async def test_an_oversized_field_is_refused() -> None:
     with pytest.raises(InvalidInput) as caught:
         await parse(body, 64 * 1024)
 
-    assert "'description' is longer than 64 KiB" in caught.value.detail
+    assert "'description' is longer than 64 kB" in caught.value.detail
 
 
 async def test_a_field_that_is_not_utf8_is_refused() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from exchange.i18n import using_language
 from exchange.request_pace import PaceRule
 
 RULE = PaceRule(min_bytes_per_second=1024, window_seconds=60.0)
@@ -53,5 +54,7 @@ def test_a_stall_longer_than_the_window_is_too_slow_whatever_came_before() -> No
 def test_the_refusal_says_the_floor_in_words() -> None:
     refusal = RULE.refusal()
     assert refusal.status_code == 408
-    assert "less than 1 KB a second over 60 seconds" in refusal.detail
+    assert "less than 1 kB a second over 60 seconds" in refusal.detail
+    with using_language("ru"):
+        assert "меньше 1 кБ в секунду" in RULE.refusal().detail
     assert refusal.headers == {"Connection": "close"}

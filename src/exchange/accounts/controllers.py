@@ -16,6 +16,7 @@ from exchange.accounts.schemas import (
     MemberAdded,
     MemberCreate,
     MemberOut,
+    MemberPage,
     MemberUpdate,
     MeOut,
     PasswordChange,
@@ -231,9 +232,9 @@ class MemberController(Controller):
         identity: NamedDependency[Identity],
         limit: paging.Limit = paging.DEFAULT_LIMIT,
         cursor: paging.Cursor = None,
-    ) -> paging.Page[MemberOut]:
+    ) -> MemberPage:
         page = await accounts.list_members(identity, limit=limit, cursor=cursor)
-        return paging.Page(items=[member_out(m) for m in page.rows], next_cursor=page.next_cursor)
+        return MemberPage(items=[member_out(m) for m in page.rows], next_cursor=page.next_cursor)
 
     @get("/{member_id:uuid}", operation_id="getMember", summary="One member of your school")
     async def get(

@@ -11,6 +11,7 @@ from msgspec import UNSET, UnsetType
 
 from exchange.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from exchange.display_text import LINE, CleanedInput
+from exchange.kernel.paging import Page
 
 Email = Annotated[
     str,
@@ -132,3 +133,7 @@ class MeOut(msgspec.Struct):
     school_id: UUID
     school: SchoolSummary
     language: str | None = None
+
+
+class MemberPage(Page[MemberOut]):
+    """One page of the school's members."""

@@ -471,8 +471,9 @@ def refuse_unusable_link(link: PasswordLink, now: datetime) -> None:
         )
     if link.expires_at <= now:
         raise Conflict(
-            "This link expired on {expires} (UTC). Ask your school's admin for a new one.".format(
-                expires=link.expires_at.strftime("%Y-%m-%d %H:%M")
+            _(
+                "This link expired on {day}. Ask your school's admin for a new one.",
+                day=link.expires_at,
             ),
             link_status="expired",
         )

@@ -16,6 +16,7 @@ from exchange.activities.schemas import (
     ActivityCreate,
     ActivityMemberOut,
     ActivityOut,
+    ActivityPage,
     ActivityUpdate,
     EvaluationIn,
     EvaluationOut,
@@ -106,11 +107,11 @@ class PartnershipActivityController(Controller):
         partnership_id: FromPath[UUID],
         limit: paging.Limit = paging.DEFAULT_LIMIT,
         cursor: paging.Cursor = None,
-    ) -> paging.Page[ActivityOut]:
+    ) -> ActivityPage:
         views, next_cursor = await activities.list_for(
             identity, partnership_id, limit=limit, cursor=cursor
         )
-        return paging.Page(items=[activity_out(v) for v in views], next_cursor=next_cursor)
+        return ActivityPage(items=[activity_out(v) for v in views], next_cursor=next_cursor)
 
     @post(
         operation_id="planActivity",

@@ -17,6 +17,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from exchange.display_text import LINE, PARAGRAPHS, CleanedInput
+from exchange.kernel.paging import Page
 from exchange.kernel.refs import SchoolRef
 from exchange.models import ActivityKind, ActivityStatus
 
@@ -266,3 +267,7 @@ class YearSummaryOut(msgspec.Struct):
     activities_planned: int
     activities_cancelled: int
     goals: list[GoalSummaryOut]
+
+
+class ActivityPage(Page[ActivityOut]):
+    """One page of a partnership's activities."""

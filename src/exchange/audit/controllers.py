@@ -15,6 +15,7 @@ from exchange.accounts.identity import Identity
 from exchange.audit.schemas import AuditPage, DownloadReport
 from exchange.audit.services import MAX_PAGE, AuditService
 from exchange.errors import InvalidInput
+from exchange.i18n import _
 from exchange.openapi import problems
 
 
@@ -54,7 +55,8 @@ def _moment(value: str | None) -> datetime | None:
         return msgspec.convert(value, datetime)
     except msgspec.ValidationError:
         raise InvalidInput(
-            "'since' must be a date and time such as 2026-09-01T08:00:00Z.", field="since"
+            _("{field} must be a date and time such as 2026-09-01T08:00:00Z.", field="'since'"),
+            field="since",
         ) from None
 
 

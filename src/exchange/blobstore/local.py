@@ -40,6 +40,7 @@ from exchange.blobstore.contract import (
 from exchange.blobstore.threads import BlockingCalls, ignore_outcome
 from exchange.blobstore.writeback import start_writeback
 from exchange.errors import StoreUnavailable
+from exchange.i18n import lazy_gettext
 
 TEMP_PREFIX: Final = ".upload-"
 # A resumable (tus) upload's bytes wait beside their final place under this prefix.
@@ -470,5 +471,7 @@ def _store_io(fn: Callable[..., T], *args: Any) -> T:
 def _unavailable(exc: OSError) -> StoreUnavailable:
     _log.error("file store failure: %s", exc)
     if exc.errno in {errno.ENOSPC, errno.EDQUOT}:
-        return StoreUnavailable("The file store is full. Tell the exchange's administrator.")
+        return StoreUnavailable(
+            lazy_gettext("The file store is full. Tell the exchange's administrator.")
+        )
     return StoreUnavailable()

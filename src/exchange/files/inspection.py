@@ -54,7 +54,7 @@ from exchange.files.containers import (
 )
 from exchange.files.media_types import ACCEPTED, describe
 from exchange.files.names import extension_of
-from exchange.i18n import LazyText, _, lazy_gettext
+from exchange.i18n import LazyText, _, format_size, lazy_gettext
 from exchange.text.plain_text import detect_encoding
 
 HEAD_BYTES: Final = 8 * 1024
@@ -306,7 +306,8 @@ def _zip_document(view: KeptBytes, sniffed: str) -> str:
         raise InvalidInput(
             _(
                 "This document has too many parts for the exchange to check (its table of "
-                "contents is over 1 MiB). Save it as PDF, or split it, and upload again."
+                "contents is over {limit}). Save it as PDF, or split it, and upload again.",
+                limit=format_size(TAIL_BYTES),
             ),
             detected_media_type=sniffed,
         ) from exc
@@ -340,8 +341,8 @@ def _zip_document(view: KeptBytes, sniffed: str) -> str:
                 "This document says it unpacks to {declared_size} from {size}, far beyond any "
                 "real document: it is damaged or made to overload computers. Save it again from "
                 "your office program.",
-                declared_size=_human(reading.declared_size),
-                size=_human(view.size),
+                declared_size=format_size(reading.declared_size),
+                size=format_size(view.size),
             ),
             detected_media_type=reading.media_type,
         )
@@ -497,14 +498,3 @@ def _archive_refusal(sniffed: str) -> UnsupportedMediaType:
         ),
         sniffed,
     )
-
-
-def _human(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    value = size / 1024
-    for unit in ("KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from exchange.i18n import LazyText, lazy_gettext
+
 PDF: Final = "application/pdf"
 DOC: Final = "application/msword"
 DOCX: Final = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -39,35 +41,90 @@ WAV: Final = "audio/wav"
 @dataclass(frozen=True, slots=True)
 class AcceptedType:
     media_type: str
-    label: str  # how a teacher would call it, used in explanations
+    label: LazyText  # how a teacher would call it in a sentence: "The file is a PDF document."
+    name: LazyText  # what a page shows beside the file: "PDF document"
     extensions: tuple[str, ...]  # the first is the one to suggest
 
 
 ACCEPTED: Final[dict[str, AcceptedType]] = {
     t.media_type: t
     for t in (
-        AcceptedType(PDF, "a PDF document", ("pdf",)),
-        AcceptedType(DOC, "a Word 97-2003 document", ("doc",)),
-        AcceptedType(DOCX, "a Word document", ("docx",)),
-        AcceptedType(XLS, "an Excel 97-2003 workbook", ("xls",)),
-        AcceptedType(XLSX, "an Excel workbook", ("xlsx",)),
-        AcceptedType(PPT, "a PowerPoint 97-2003 presentation", ("ppt",)),
-        AcceptedType(PPTX, "a PowerPoint presentation", ("pptx",)),
-        AcceptedType(ODT, "an OpenDocument text", ("odt",)),
-        AcceptedType(ODS, "an OpenDocument spreadsheet", ("ods",)),
-        AcceptedType(ODP, "an OpenDocument presentation", ("odp",)),
-        AcceptedType(RTF, "a rich text (RTF) document", ("rtf",)),
-        AcceptedType(TEXT, "plain text", ("txt", "md", "csv")),
-        AcceptedType(PNG, "a PNG image", ("png",)),
-        AcceptedType(JPEG, "a JPEG image", ("jpg", "jpeg")),
-        AcceptedType(GIF, "a GIF image", ("gif",)),
-        AcceptedType(WEBP, "a WebP image", ("webp",)),
-        AcceptedType(MP4, "an MP4 video", ("mp4", "m4v")),
-        AcceptedType(WEBM, "a WebM video", ("webm",)),
-        AcceptedType(MP3, "an MP3 recording", ("mp3",)),
-        AcceptedType(M4A, "an M4A recording", ("m4a",)),
-        AcceptedType(OGG, "an Ogg recording", ("ogg", "oga", "opus")),
-        AcceptedType(WAV, "a WAV recording", ("wav",)),
+        AcceptedType(PDF, lazy_gettext("a PDF document"), lazy_gettext("PDF document"), ("pdf",)),
+        AcceptedType(
+            DOC,
+            lazy_gettext("a Word 97-2003 document"),
+            lazy_gettext("Word 97-2003 document"),
+            ("doc",),
+        ),
+        AcceptedType(
+            DOCX, lazy_gettext("a Word document"), lazy_gettext("Word document"), ("docx",)
+        ),
+        AcceptedType(
+            XLS,
+            lazy_gettext("an Excel 97-2003 workbook"),
+            lazy_gettext("Excel 97-2003 workbook"),
+            ("xls",),
+        ),
+        AcceptedType(
+            XLSX, lazy_gettext("an Excel workbook"), lazy_gettext("Excel workbook"), ("xlsx",)
+        ),
+        AcceptedType(
+            PPT,
+            lazy_gettext("a PowerPoint 97-2003 presentation"),
+            lazy_gettext("PowerPoint 97-2003 presentation"),
+            ("ppt",),
+        ),
+        AcceptedType(
+            PPTX,
+            lazy_gettext("a PowerPoint presentation"),
+            lazy_gettext("PowerPoint presentation"),
+            ("pptx",),
+        ),
+        AcceptedType(
+            ODT, lazy_gettext("an OpenDocument text"), lazy_gettext("OpenDocument text"), ("odt",)
+        ),
+        AcceptedType(
+            ODS,
+            lazy_gettext("an OpenDocument spreadsheet"),
+            lazy_gettext("OpenDocument spreadsheet"),
+            ("ods",),
+        ),
+        AcceptedType(
+            ODP,
+            lazy_gettext("an OpenDocument presentation"),
+            lazy_gettext("OpenDocument presentation"),
+            ("odp",),
+        ),
+        AcceptedType(
+            RTF,
+            lazy_gettext("a rich text (RTF) document"),
+            lazy_gettext("Rich text (RTF) document"),
+            ("rtf",),
+        ),
+        AcceptedType(
+            TEXT, lazy_gettext("plain text"), lazy_gettext("Plain text"), ("txt", "md", "csv")
+        ),
+        AcceptedType(PNG, lazy_gettext("a PNG image"), lazy_gettext("PNG image"), ("png",)),
+        AcceptedType(
+            JPEG, lazy_gettext("a JPEG image"), lazy_gettext("JPEG image"), ("jpg", "jpeg")
+        ),
+        AcceptedType(GIF, lazy_gettext("a GIF image"), lazy_gettext("GIF image"), ("gif",)),
+        AcceptedType(WEBP, lazy_gettext("a WebP image"), lazy_gettext("WebP image"), ("webp",)),
+        AcceptedType(MP4, lazy_gettext("an MP4 video"), lazy_gettext("MP4 video"), ("mp4", "m4v")),
+        AcceptedType(WEBM, lazy_gettext("a WebM video"), lazy_gettext("WebM video"), ("webm",)),
+        AcceptedType(
+            MP3, lazy_gettext("an MP3 recording"), lazy_gettext("MP3 recording"), ("mp3",)
+        ),
+        AcceptedType(
+            M4A, lazy_gettext("an M4A recording"), lazy_gettext("M4A recording"), ("m4a",)
+        ),
+        AcceptedType(
+            OGG,
+            lazy_gettext("an Ogg recording"),
+            lazy_gettext("Ogg recording"),
+            ("ogg", "oga", "opus"),
+        ),
+        AcceptedType(WAV, lazy_gettext("a WAV recording"), lazy_gettext("WAV recording"), ("wav",)),
     )
 }
 
@@ -188,6 +245,24 @@ def is_markup(media_type: str) -> bool:
     return media_type in {"text/xml", "application/xml"} or media_type.endswith("+xml")
 
 
-def describe(media_type: str) -> str:
-    accepted = ACCEPTED.get(media_type)
-    return accepted.label if accepted else media_type
+def describe(media_type: str) -> LazyText:
+    """How a sentence names a file of `media_type` ("a PDF document")."""
+    return _accepted(media_type).label
+
+
+def type_name(media_type: str) -> LazyText:
+    """What a page shows as a stored file's type ("PDF document"), in the reader's
+    language; plain text, CSV and Markdown are all plain text to a teacher."""
+    return _accepted(media_type).name
+
+
+def _accepted(media_type: str) -> AcceptedType:
+    if media_type in TEXT_BY_EXTENSION.values():
+        return ACCEPTED[TEXT]
+    return ACCEPTED.get(media_type) or _UNKNOWN
+
+
+# A stored type no longer accepted (the list only ever grows; this is for safety).
+_UNKNOWN: Final = AcceptedType(
+    "application/octet-stream", lazy_gettext("a file"), lazy_gettext("File"), ()
+)

@@ -31,7 +31,7 @@ from exchange.errors import (
     RequestTimeout,
     UnsupportedMediaType,
 )
-from exchange.i18n import _
+from exchange.i18n import _, format_size
 
 DEFAULT_MAX_FIELDS: Final = 100
 DEFAULT_MAX_FIELD_BYTES: Final = 64 * 1024
@@ -162,9 +162,9 @@ async def _field_value(events: _Events, name: str, limit: int) -> str:
         if len(value) > limit:
             raise InvalidInput(
                 _(
-                    "The field '{name}' is longer than {value} KiB. Shorten it and send again.",
+                    "The field '{name}' is longer than {limit}. Shorten it and send again.",
                     name=name,
-                    value=limit // 1024,
+                    limit=format_size(limit),
                 )
             )
     try:

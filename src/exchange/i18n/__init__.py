@@ -9,6 +9,8 @@ and the functions every person-facing sentence goes through.
 - `use_language(scope, language)`: make it the request's language (texts, problems,
   `Content-Language`); `using_language(language)`: a block written for someone else
   (a notice's recipient).
+- `format_size`, `format_day`, `format_number`: sizes, dates and numbers as the current
+  language writes them (Babel's CLDR data).
 - `exchange.i18n.jinja.install(environment)`: the same catalogs in Jinja2 templates.
 
 Catalogs: `exchange/locale/<language>/LC_MESSAGES/messages.po`; how to change a
@@ -30,6 +32,7 @@ from exchange.i18n.current import (
     set_language,
     using_language,
 )
+from exchange.i18n.formats import format_day, format_number, format_size
 from exchange.i18n.middleware import LanguageMiddleware, request_language, use_language
 from exchange.i18n.negotiation import preferred_language, resolve_language
 
@@ -42,6 +45,9 @@ __all__ = [
     "LazyText",
     "_",
     "current_language",
+    "format_day",
+    "format_number",
+    "format_size",
     "gettext",
     "lazy_gettext",
     "lazy_ngettext",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from exchange.i18n.catalogs import LANGUAGES, SOURCE_LANGUAGE, translations
 
@@ -58,9 +59,11 @@ def gettext(message: str, /, **params: Any) -> str:
 
 def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> str:
     """The form of the sentence for the number `n` (CLDR plural rules of the language);
-    `{n}` and the other placeholders are filled in."""
-    text = translations(current_language()).ngettext(singular, plural, n)
-    return text.format(n=n, **_shown(params))
+    `{n}` (written with the language's digit grouping) and the other placeholders are
+    filled in."""
+    language = current_language()
+    text = translations(language).ngettext(singular, plural, n)
+    return text.format(n=format_decimal(n, locale=language), **_shown(params))
 
 
 _ = gettext

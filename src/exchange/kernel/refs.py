@@ -12,12 +12,14 @@ from sqlalchemy import Executable, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from exchange.i18n import lazy_gettext
 from exchange.models import Member, School
 
 # Schools and members are never deleted (members are disabled), so these show only for
-# an id that was never one: a row written by hand, or a database restored in part.
-FORMER_SCHOOL = "(a former school)"
-FORMER_MEMBER = "(a former member)"
+# an id that was never one: a row written by hand, or a database restored in part. They
+# are written in the language of the answer that shows them.
+FORMER_SCHOOL = lazy_gettext("(a former school)")
+FORMER_MEMBER = lazy_gettext("(a former member)")
 
 
 class SchoolRef(msgspec.Struct):
@@ -71,17 +73,19 @@ class Names:
         return cls(school_names, member_names)
 
     def school(self, school_id: UUID) -> SchoolRef:
-        return SchoolRef(id=school_id, name=self.schools.get(school_id, FORMER_SCHOOL))
+        return SchoolRef(id=school_id, name=self.schools.get(school_id) or FORMER_SCHOOL.render())
 
     def member(self, member_id: UUID | None) -> MemberRef | None:
         if member_id is None:
             return None
-        return MemberRef(id=member_id, full_name=self.members.get(member_id, FORMER_MEMBER))
+        return MemberRef(
+            id=member_id, full_name=self.members.get(member_id) or FORMER_MEMBER.render()
+        )
 
     def members_of(self, member_ids: Iterable[UUID]) -> list[MemberRef]:
         """`member_ids` as refs, ordered by name (then id), as lists of people are shown."""
         refs = [
-            MemberRef(id=member_id, full_name=self.members.get(member_id, FORMER_MEMBER))
+            MemberRef(id=member_id, full_name=self.members.get(member_id) or FORMER_MEMBER.render())
             for member_id in member_ids
         ]
         return sorted(refs, key=lambda ref: (ref.full_name.casefold(), str(ref.id)))

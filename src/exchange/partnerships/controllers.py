@@ -24,6 +24,7 @@ from exchange.partnerships.schemas import (
     PartnershipClose,
     PartnershipInvite,
     PartnershipOut,
+    PartnershipPage,
     PartnershipSideOut,
     PartnershipUpdate,
 )
@@ -115,11 +116,11 @@ class PartnershipController(Controller):
         status: FromQuery[PartnershipStatus | None] = None,
         limit: paging.Limit = paging.DEFAULT_LIMIT,
         cursor: paging.Cursor = None,
-    ) -> paging.Page[PartnershipOut]:
+    ) -> PartnershipPage:
         views, next_cursor = await partnerships.list_for(
             identity, status=status, limit=limit, cursor=cursor
         )
-        return paging.Page(items=[partnership_out(v) for v in views], next_cursor=next_cursor)
+        return PartnershipPage(items=[partnership_out(v) for v in views], next_cursor=next_cursor)
 
     @get(
         "/{partnership_id:uuid}",

@@ -10,6 +10,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from exchange.display_text import LINE, PARAGRAPHS, CleanedInput
+from exchange.kernel.paging import Page
 from exchange.kernel.refs import MemberRef, SchoolRef
 
 LetterLanguage = Literal["ky", "ru", "en"]
@@ -110,3 +111,7 @@ class CodeOfConductOut(msgspec.Struct):
     title: dict[str, str]
     preamble: dict[str, str]
     rules: list[ConductRuleOut]
+
+
+class PartnershipPage(Page[PartnershipOut]):
+    """One page of the school's partnerships."""

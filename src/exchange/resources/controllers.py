@@ -35,7 +35,7 @@ from exchange.resources.openapi import (
     ResourceUploadOperation,
     VersionUploadOperation,
 )
-from exchange.resources.schemas import ResourceOut, ResourceUpdate, VersionOut
+from exchange.resources.schemas import ResourceOut, ResourceUpdate, VersionPage
 from exchange.resources.services import ResourceService
 from exchange.resources.upload import IncomingForm, UploadReceiver
 from exchange.search.deps import (
@@ -234,7 +234,7 @@ class ResourceController(Controller):
         resource_id: FromPath[UUID],
         limit: paging.Limit = paging.DEFAULT_LIMIT,
         cursor: paging.Cursor = None,
-    ) -> Response[paging.Page[VersionOut]]:
+    ) -> Response[VersionPage]:
         resource, versions = await resources.versions(
             identity, resource_id, limit=limit, cursor=cursor
         )

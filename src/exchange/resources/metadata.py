@@ -130,10 +130,15 @@ class Problems:
 def check_title(value: str, problems: Problems) -> str:
     title = clean_text(value)
     if not title:
-        problems.add("title", "Give the resource a title.")
+        problems.add("title", _("Give the resource a title."))
     elif len(title) > MAX_TITLE_CHARS:
         problems.add(
-            "title", f"The title has {len(title)} characters; keep it to {MAX_TITLE_CHARS}."
+            "title",
+            _(
+                "The title has {count} characters; keep it to {limit}.",
+                count=len(title),
+                limit=MAX_TITLE_CHARS,
+            ),
         )
     return title
 
@@ -141,14 +146,23 @@ def check_title(value: str, problems: Problems) -> str:
 def check_kind(value: str, problems: Problems) -> str:
     kind = value.strip().lower()
     if kind not in KINDS:
-        problems.add("kind", f"{value!r} is not a kind of resource; use one of {', '.join(KINDS)}.")
+        problems.add(
+            "kind",
+            _(
+                "{value} is not a kind of resource; use one of {kinds}.",
+                value=repr(value),
+                kinds=", ".join(KINDS),
+            ),
+        )
     return kind
 
 
 def check_subject(value: str | None, problems: Problems) -> str | None:
     subject = clean_text(value or "")
     if len(subject) > MAX_SUBJECT_CHARS:
-        problems.add("subject", f"Keep the subject to {MAX_SUBJECT_CHARS} characters.")
+        problems.add(
+            "subject", _("Keep the subject to {limit} characters.", limit=MAX_SUBJECT_CHARS)
+        )
     return subject or None
 
 
@@ -158,7 +172,10 @@ def check_grades(values: Iterable[int], problems: Problems) -> tuple[int, ...]:
     if wrong:
         problems.add(
             "grades",
-            f"Grades go from 1 to 11; {', '.join(map(str, wrong))} is not a school grade.",
+            _(
+                "Grades go from 1 to 11; {grades} is not a school grade.",
+                grades=", ".join(map(str, wrong)),
+            ),
         )
     return tuple(g for g in grades if g in GRADES)
 
@@ -170,8 +187,12 @@ def check_language(value: str | None, problems: Problems) -> str | None:
     if not is_language_code(language):
         problems.add(
             "language",
-            f"{value!r} is not a two-letter ISO 639-1 language code; use "
-            f"{', '.join(EXCHANGE_LANGUAGES)}, or another such code (uz, tg, de...).",
+            _(
+                "{value} is not a two-letter ISO 639-1 language code; use {codes}, or another "
+                "such code (uz, tg, de...).",
+                value=repr(value),
+                codes=", ".join(EXCHANGE_LANGUAGES),
+            ),
         )
     return language
 
@@ -181,8 +202,11 @@ def check_description(value: str | None, problems: Problems) -> str:
     if len(description) > MAX_DESCRIPTION_CHARS:
         problems.add(
             "description",
-            f"The description has {len(description)} characters; keep it to "
-            f"{MAX_DESCRIPTION_CHARS}.",
+            _(
+                "The description has {count} characters; keep it to {limit}.",
+                count=len(description),
+                limit=MAX_DESCRIPTION_CHARS,
+            ),
         )
     return description
 
@@ -192,8 +216,11 @@ def check_visibility(value: str, problems: Problems) -> str:
     if visibility not in VISIBILITIES:
         problems.add(
             "visibility",
-            f"{value!r} is not a visibility; use 'school' (your school only), 'partners' "
-            "(every active partner) or 'selected' (the partners named in shared_with).",
+            _(
+                "{value} is not a visibility; use 'school' (your school only), 'partners' "
+                "(every active partner) or 'selected' (the partners named in shared_with).",
+                value=repr(value),
+            ),
         )
     return visibility
 
@@ -201,7 +228,14 @@ def check_visibility(value: str, problems: Problems) -> str:
 def check_licence(value: str, problems: Problems) -> str:
     licence = value.strip().lower()
     if licence not in LICENCES:
-        problems.add("licence", f"{value!r} is not a licence; use one of {', '.join(LICENCES)}.")
+        problems.add(
+            "licence",
+            _(
+                "{value} is not a licence; use one of {licences}.",
+                value=repr(value),
+                licences=", ".join(LICENCES),
+            ),
+        )
     return licence
 
 
@@ -212,9 +246,12 @@ def check_student_consent(value: str | None, problems: Problems) -> str | None:
     if consent not in policy.STUDENT_CONSENTS:
         problems.add(
             "student_consent",
-            f"{value!r} is not a consent on file; use 'parents' (the parents agreed, and "
-            "your school keeps their consent) or 'not_needed_anonymous' (the work shows no "
-            "student's name or face), or leave it empty when there is none.",
+            _(
+                "{value} is not a consent on file; use 'parents' (the parents agreed, and "
+                "your school keeps their consent) or 'not_needed_anonymous' (the work shows no "
+                "student's name or face), or leave it empty when there is none.",
+                value=repr(value),
+            ),
         )
         return None
     return consent
@@ -223,17 +260,18 @@ def check_student_consent(value: str | None, problems: Problems) -> str | None:
 def check_ids(name: str, values: Iterable[UUID], problems: Problems) -> tuple[UUID, ...]:
     ids = tuple(dict.fromkeys(values))
     if len(ids) > MAX_LISTED:
-        problems.add(name, f"Name at most {MAX_LISTED}.")
+        problems.add(name, _("Name at most {limit}.", limit=MAX_LISTED))
     return ids
 
 
 def check_co_authors(values: Iterable[str], problems: Problems) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(name for name in (clean_text(v) for v in values) if name))
     if len(names) > MAX_CO_AUTHORS:
-        problems.add("co_authors", f"Name at most {MAX_CO_AUTHORS} co-authors.")
+        problems.add("co_authors", _("Name at most {limit} co-authors.", limit=MAX_CO_AUTHORS))
     if any(len(name) > MAX_CO_AUTHOR_CHARS for name in names):
         problems.add(
-            "co_authors", f"Keep each co-author's name to {MAX_CO_AUTHOR_CHARS} characters."
+            "co_authors",
+            _("Keep each co-author's name to {limit} characters.", limit=MAX_CO_AUTHOR_CHARS),
         )
     return names
 
@@ -255,13 +293,17 @@ def read_form(fields: Sequence[tuple[str, str]], *, complete: bool = True) -> Ne
             if not problems.has(name):
                 problems.add(
                     name,
-                    f"The form has a field {name!r} the exchange does not know; the fields "
-                    f"are 'file' and {', '.join(FORM_FIELDS)}.",
+                    _(
+                        "The form has a field {name} the exchange does not know; the fields "
+                        "are 'file' and {fields}.",
+                        name=repr(name),
+                        fields=", ".join(FORM_FIELDS),
+                    ),
                 )
             continue
         if name in values and name not in _LIST_FIELDS:
             if not problems.has(name):
-                problems.add(name, "Send this field once.")
+                problems.add(name, _("Send this field once."))
             continue
         values.setdefault(name, []).append(value)
 
@@ -274,10 +316,12 @@ def read_form(fields: Sequence[tuple[str, str]], *, complete: bool = True) -> Ne
 
     title = one("title")
     if title is None and complete:
-        problems.add("title", "Give the resource a title.")
+        problems.add("title", _("Give the resource a title."))
     kind = one("kind")
     if kind is None and complete:
-        problems.add("kind", f"Say what kind of resource this is: one of {', '.join(KINDS)}.")
+        problems.add(
+            "kind", _("Say what kind of resource this is: one of {kinds}.", kinds=", ".join(KINDS))
+        )
     checked_kind = check_kind(kind, problems) if kind is not None else ""
     consent = check_student_consent(one("student_consent"), problems)
     metadata = ResourceMetadata(
@@ -315,7 +359,9 @@ def _integers(name: str, raw: list[str], problems: Problems) -> list[int]:
         try:
             numbers.append(int(item))
         except ValueError:
-            problems.add(name, f"{item!r} is not a number; send grades like 5 or 5,6,7.")
+            problems.add(
+                name, _("{value} is not a number; send grades like 5 or 5,6,7.", value=repr(item))
+            )
     return numbers
 
 
@@ -327,7 +373,9 @@ def _uuids(name: str, raw: list[str], problems: Problems) -> list[UUID]:
         try:
             ids.append(UUID(item.strip()))
         except ValueError:
-            problems.add(name, f"{item!r} is not an id (ids look like 0192f0c4-...).")
+            problems.add(
+                name, _("{value} is not an id (ids look like 0192f0c4-...).", value=repr(item))
+            )
     return ids
 
 
@@ -336,7 +384,7 @@ def _boolean(name: str, raw: str | None, problems: Problems) -> bool:
     if value in _TRUE:
         return True
     if value not in _FALSE:
-        problems.add(name, f"{raw!r} is not yes or no; send true or false.")
+        problems.add(name, _("{value} is not yes or no; send true or false.", value=repr(raw)))
     return False
 
 
@@ -376,7 +424,7 @@ def apply_update(current: ResourceMetadata, update: ResourceUpdate) -> ResourceM
     if update.author_ids is not UNSET:
         changes["author_ids"] = check_ids("author_ids", update.author_ids, problems)
         if not changes["author_ids"]:
-            problems.add("author_ids", "A resource needs at least one author from your school.")
+            problems.add("author_ids", _("A resource needs at least one author from your school."))
     if update.co_authors is not UNSET:
         changes["co_authors"] = check_co_authors(update.co_authors, problems)
     if update.student_consent is not UNSET:

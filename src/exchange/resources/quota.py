@@ -16,14 +16,8 @@ from sqlalchemy import CursorResult, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.errors import QuotaExceeded
-from exchange.i18n import _
+from exchange.i18n import _, format_size
 from exchange.models import School
-
-_MB = 1024 * 1024
-
-
-def _mb(size: int) -> str:
-    return f"{size / _MB:,.1f} MB"
 
 
 @dataclass(frozen=True)
@@ -42,10 +36,10 @@ class SchoolQuota:
         assert self.limit is not None
         full = _(
             "Your school's storage is full: it uses {used} of its {limit}.",
-            used=_mb(self.used),
-            limit=_mb(self.limit),
+            used=format_size(self.used),
+            limit=format_size(self.limit),
         )
-        needs = _("This file needs at least {size}.", size=_mb(adding)) if adding else ""
+        needs = _("This file needs at least {size}.", size=format_size(adding)) if adding else ""
         advice = _(
             "Delete resources or old versions your school no longer needs, or ask the "
             "exchange's administrator for more space."

@@ -12,6 +12,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from exchange.kernel.paging import Page
 from exchange.kernel.refs import MemberRef, SchoolRef
 from exchange.search.schemas import ExtractionState
 
@@ -99,3 +100,7 @@ class ResourceOut(msgspec.Struct):
     extraction_reason: str | None
     # The status in words a teacher reads, in the request's language.
     extraction_label: str = ""
+
+
+class VersionPage(Page[VersionOut]):
+    """One page of a resource's versions, newest first."""

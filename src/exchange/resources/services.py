@@ -69,8 +69,10 @@ from exchange.resources.schemas import (
     ResourceOut,
     ResourceUpdate,
     VersionOut,
+    VersionPage,
 )
 from exchange.resources.upload import StoredFile, UploadReceiver
+from exchange.reuse.reasons import ForwardCut
 from exchange.search.index import text_extraction_in
 from exchange.unit_of_work import unit_of_work
 
@@ -122,14 +124,14 @@ class ResourceService:
         *,
         limit: int = paging.DEFAULT_LIMIT,
         cursor: str | None = None,
-    ) -> tuple[Resource, paging.Page[VersionOut]]:
+    ) -> tuple[Resource, VersionPage]:
         resource = await self.get(identity, resource_id)
         await self.record_read(identity, resource, "versions")
         return resource, await self.history(resource, limit=limit, cursor=cursor)
 
     async def history(
         self, resource: Resource, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
-    ) -> paging.Page[VersionOut]:
+    ) -> VersionPage:
         """The versions of a resource the caller has already read (`get`), newest first:
         the resource page shows them with its metadata, read and audited once."""
         page = await paging.fetch(
@@ -142,7 +144,7 @@ class ResourceService:
         )
         versions: list[ResourceVersion] = page.rows
         names = await Names.load(self.session, members=[v.uploaded_by_id for v in versions])
-        return paging.Page(
+        return VersionPage(
             items=[self._version_out(v, names) for v in versions], next_cursor=page.next_cursor
         )
 
@@ -479,7 +481,7 @@ class ResourceService:
                 .where(Forward.id.in_([f.id for f in cut]), Forward.cut_at.is_(None))
                 .values(
                     cut_at=now,
-                    cut_reason="The consent for this student's work was withdrawn.",
+                    cut_reason=ForwardCut.CONSENT_WITHDRAWN.value,
                     updated_at=now,
                 )
                 .execution_options(synchronize_session=False)

@@ -15,13 +15,14 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.blobstore import BlobNotFound, BlobStore
+from exchange.i18n import _, lazy_gettext
 from exchange.models import ResourceVersion
 from exchange.resources.resumable import expire_uploads, live_upload_keys
 
@@ -105,6 +106,14 @@ async def _sweep(
             await store.delete(key)
 
 
+# What `store verify` found wrong with a stored version.
+_DAMAGE_WORDS: Final = {
+    "missing": lazy_gettext("file missing"),
+    "size": lazy_gettext("size differs"),
+    "sha256": lazy_gettext("content differs"),
+}
+
+
 @dataclass(frozen=True)
 class Damage:
     """A stored version whose file is missing or differs from its row."""
@@ -117,14 +126,16 @@ class Damage:
     found: str
 
     def describe(self) -> str:
-        what = {
-            "missing": "file missing",
-            "size": "size differs",
-            "sha256": "content differs",
-        }[self.problem]
-        return (
-            f"{what}: resource {self.resource_id} version {self.number} (key {self.key}): "
-            f"expected {self.expected}, found {self.found}"
+        """One line for the console, in its language."""
+        return _(
+            "{problem}: resource {resource_id} version {number} (key {key}): expected "
+            "{expected}, found {found}",
+            problem=_DAMAGE_WORDS[self.problem],
+            resource_id=self.resource_id,
+            number=self.number,
+            key=self.key,
+            expected=self.expected,
+            found=self.found,
         )
 
 

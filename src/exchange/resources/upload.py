@@ -37,7 +37,7 @@ from exchange.files.active_content import PdfCheckLimits, in_pdf_isolated
 from exchange.files.inspection import ContentInspector, active_content_refusal
 from exchange.files.multipart_stream import Field, FilePart, iter_form
 from exchange.files.names import clean_display_name
-from exchange.i18n import _
+from exchange.i18n import _, format_size
 from exchange.resources.quota import SchoolQuota
 
 FILE_PART: Final = "file"
@@ -81,10 +81,6 @@ class ReceivedUpload:
         """Call right before committing the row that points at the file: from here on a
         failure leaves the file to `gc` instead of removing it."""
         self._committing = True
-
-
-def _mib(size: int) -> str:
-    return f"{size / (1024 * 1024):,.1f} MB"
 
 
 class UploadReceiver:
@@ -239,7 +235,7 @@ def too_large(settings: Settings) -> PayloadTooLarge:
         _(
             "The file is larger than {largest}, the most the exchange accepts. Make it "
             "smaller (compress a video, split a long document) and upload it again.",
-            largest=_mib(largest),
+            largest=format_size(largest),
         ),
         max_upload_bytes=largest,
     )

@@ -12,14 +12,9 @@ from exchange.audit.trail import record_event
 from exchange.clock import Clock
 from exchange.kernel.refs import Names
 from exchange.models import Forward, Partnership, Resource, ReuseRequest, ReuseRequestStatus
-from exchange.reuse import notices
+from exchange.reuse import notices, reasons
 
 PENDING = ReuseRequestStatus.PENDING
-
-CLOSED_REASON = (
-    "The partnership between {school_a} and {school_b} ended. If the schools become "
-    "partners again, the request can be made again."
-)
 
 
 async def close_requests_after_partnership_end(
@@ -72,7 +67,7 @@ async def close_requests_after_partnership_end(
     ).all()
     loaded = await Names.load(session, schools=sides)
     names = {school_id: loaded.school(school_id).name for school_id in set(sides)}
-    reason = CLOSED_REASON.format(school_a=names[sides[0]], school_b=names[sides[1]])
+    reason = reasons.partnership_ended(sides[0], sides[1])
     closed = 0
     for request, resource in rows:
         moved = await session.execute(

@@ -22,6 +22,7 @@ from exchange.reuse.schemas import (
     ForwardIn,
     ForwardOut,
     GrantOut,
+    GrantPage,
     ReuseRequestCreate,
     ReuseRequestList,
     ReuseRequestOut,
@@ -69,7 +70,7 @@ class ResourceReuseController(Controller):
         resource_id: FromPath[UUID],
         limit: paging.Limit = paging.DEFAULT_LIMIT,
         cursor: paging.Cursor = None,
-    ) -> paging.Page[GrantOut]:
+    ) -> GrantPage:
         return await grants.list(identity, resource_id, limit=limit, cursor=cursor)
 
     @post(

@@ -14,8 +14,10 @@ from exchange.audit.trail import record_event
 from exchange.domain_service import DomainService
 from exchange.errors import RuleRefusal
 from exchange.events import ResourceForwarded
+from exchange.i18n import _
 from exchange.kernel.refs import Names, SchoolRef
 from exchange.models import Forward, Grant, Resource
+from exchange.reuse import reasons
 from exchange.reuse.schemas import ForwardChain, ForwardIn, ForwardOut
 from exchange.unit_of_work import unit_of_work
 
@@ -96,10 +98,11 @@ class ForwardService(DomainService):
         names = await Names.load(
             self.session,
             schools=[resource.owner_school_id]
-            + [s for f, _ in forwards for s in (f.from_school_id, f.to_school_id)],
+            + [s for f, _ in forwards for s in (f.from_school_id, f.to_school_id)]
+            + reasons.schools_named(f.cut_reason for f, _ in forwards),
             members=[f.forwarded_by_id for f, _ in forwards],
         )
-        reasons = {
+        why_cut = {
             f.id: await self._cut_reason(f, resource, names, now) for f, ok in forwards if not ok
         }
         # Who passed it to each school: the standing forward if there is one.
@@ -125,7 +128,7 @@ class ForwardService(DomainService):
                 created_at=f.created_at,
                 grant_id=f.grant_id,
                 standing=ok,
-                cut_reason=reasons.get(f.id),
+                cut_reason=why_cut.get(f.id),
                 cut_at=f.cut_at,
                 path=[*path_to(f.from_school_id, frozenset()), names.school(f.to_school_id)],
             )
@@ -141,24 +144,30 @@ class ForwardService(DomainService):
     async def _cut_reason(
         self, forward: Forward, resource: Resource, names: Names, now: datetime
     ) -> str:
+        """Why a forward no longer stands, in the reader's language: as stored when it was
+        cut, else what took its footing away since."""
         if forward.cut_at is not None:
-            return forward.cut_reason or "Cut."
+            return reasons.cut_in_words(forward.cut_reason, names) or _("It was stopped.")
         if resource.confidential:
-            return "The resource is confidential now; confidential resources are never passed on."
+            return _(
+                "The resource is confidential now; confidential resources are never passed on."
+            )
         if forward.grant_id is None:
             if not policy.licence_grants(resource):
-                return "The resource's open licence was withdrawn."
+                return _("The resource's open licence was withdrawn.")
         else:
             grant = await self.session.get(Grant, forward.grant_id)
             if grant is None or grant.revoked_at is not None:
-                return "The share permission was withdrawn."
+                return _("The share permission was withdrawn.")
             if grant.expires_at is not None and grant.expires_at <= now:
-                return f"The share permission expired on {grant.expires_at:%d %B %Y}."
+                return _("The share permission expired on {day}.", day=grant.expires_at)
+        from_school = names.school(forward.from_school_id).name
         if not await policy.are_active_partners(
             self.session, forward.from_school_id, forward.to_school_id
         ):
-            return (
-                f"{names.school(forward.from_school_id).name} and "
-                f"{names.school(forward.to_school_id).name} are no longer active partners."
+            return _(
+                "{school_a} and {school_b} are no longer active partners.",
+                school_a=from_school,
+                school_b=names.school(forward.to_school_id).name,
             )
-        return f"{names.school(forward.from_school_id).name} can no longer read the resource."
+        return _("{school} can no longer read the resource.", school=from_school)

@@ -32,21 +32,37 @@ from exchange.models import (
     ReuseScope,
 )
 from exchange.policy import refusals
-from exchange.reuse.schemas import GrantOut
+from exchange.reuse.reasons import ForwardCut
+from exchange.reuse.schemas import GrantOut, GrantPage
 from exchange.unit_of_work import unit_of_work
 
 GrantStatus = Literal["active", "expired", "revoked"]
 
-PARTNERSHIP_ENDED_WHY = (
+# Why a permission exists (`why`), in the reader's language.
+REQUEST_WHY = lazy_gettext("Approved reuse request.")
+REQUEST_WHY_FOR = lazy_gettext("Approved reuse request for: {purpose}")
+PARTNERSHIP_ENDED_WHY = lazy_gettext(
     "The permission ended when the partnership between the two schools ended; a new "
     "partnership does not bring it back."
 )
-
-
-STUDENT_CONSENT_WITHDRAWN_WHY = (
+STUDENT_CONSENT_WITHDRAWN_WHY = lazy_gettext(
     "The permission ended when the school withdrew the consent for this student's work; "
     "recording the consent again does not bring it back."
 )
+LICENCE_WHY: dict[str, LazyText] = {
+    ReuseScope.ADAPT: lazy_gettext(
+        "The licence {licence} lets every school that can read it adapt it, with credit to "
+        "its authors and school."
+    ),
+    ReuseScope.SHARE: lazy_gettext(
+        "The licence {licence} lets every school that can read it share it, with credit to "
+        "its authors and school."
+    ),
+    ReuseScope.PUBLISH: lazy_gettext(
+        "The licence {licence} lets every school that can read it publish it, with credit "
+        "to its authors and school."
+    ),
+}
 
 
 # A permission's status as a person reads it inside a sentence.
@@ -76,10 +92,7 @@ def licence_grant_views(resource: Resource) -> list[GrantOut]:
             status="active",
             since=resource.created_at,
             until=None,
-            why=(
-                f"The licence {resource.licence} lets every school that can read it "
-                f"{scope} it, with credit to its authors and school."
-            ),
+            why=LICENCE_WHY[scope].with_params(licence=resource.licence).render(),
             reuse_request_id=None,
             granted_by=None,
             revoked_at=None,
@@ -105,11 +118,11 @@ async def grant_views(session: AsyncSession, grants: list[Grant], now: datetime)
     views = []
     for grant in grants:
         purpose = purposes.get(grant.reuse_request_id) if grant.reuse_request_id else None
-        why = "Approved reuse request" + (f" for: {purpose}" if purpose else ".")
+        why = (REQUEST_WHY_FOR.with_params(purpose=purpose) if purpose else REQUEST_WHY).render()
         if grant.revoked_reason == GrantRevocation.PARTNERSHIP_ENDED:
-            why += " " + PARTNERSHIP_ENDED_WHY
+            why += " " + PARTNERSHIP_ENDED_WHY.render()
         elif grant.revoked_reason == GrantRevocation.STUDENT_CONSENT_WITHDRAWN:
-            why += " " + STUDENT_CONSENT_WITHDRAWN_WHY
+            why += " " + STUDENT_CONSENT_WITHDRAWN_WHY.render()
         views.append(
             GrantOut(
                 id=grant.id,
@@ -141,7 +154,7 @@ class GrantService(DomainService):
         *,
         limit: int = paging.DEFAULT_LIMIT,
         cursor: str | None = None,
-    ) -> paging.Page[GrantOut]:
+    ) -> GrantPage:
         """The owner school sees every grant; another school sees the licence's and its own
         (`policy.Action.READ_GRANT`). The licence's grants (at most one per scope) head the
         first page; `limit` counts those given on request, oldest first."""
@@ -165,7 +178,7 @@ class GrantService(DomainService):
         views = await grant_views(self.session, page.rows, now)
         if cursor is None:
             views = licence_grant_views(resource) + views
-        return paging.Page(items=views, next_cursor=page.next_cursor)
+        return GrantPage(items=views, next_cursor=page.next_cursor)
 
     async def revoke(self, identity: Identity, resource_id: UUID, grant_id: UUID) -> GrantOut:
         now = self.clock.now()
@@ -202,7 +215,7 @@ class GrantService(DomainService):
         cut = await self.session.execute(
             update(Forward)
             .where(Forward.grant_id == grant.id, Forward.cut_at.is_(None))
-            .values(cut_at=now, cut_reason="The share permission was withdrawn.", updated_at=now)
+            .values(cut_at=now, cut_reason=ForwardCut.SHARE_WITHDRAWN.value, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         forwards_cut = int(cut.rowcount)  # type: ignore[attr-defined]

@@ -51,15 +51,11 @@ from exchange.models import (
     ResourceShare,
     ReuseRequest,
 )
-from exchange.reuse import notices
+from exchange.reuse import notices, reasons
 from exchange.reuse.closing import close_requests_after_partnership_end
 from exchange.unit_of_work import UnitOfWork
 
 ENDED = GrantRevocation.PARTNERSHIP_ENDED
-
-# Stored with the forward and shown in its chain (`cut_reason`, at most 200 characters).
-FORWARD_CUT_REASON = "The partnership between {school_a} and {school_b} ended."
-FORWARD_CUT_REASON_SHORT = "The partnership between the two schools ended."
 
 
 @dataclass
@@ -107,8 +103,7 @@ async def end_what_rested_on_the_partnership(
         session,
         now,
         carried_before - await _carrying_forwards(session, now, (a, b)),
-        names[a],
-        names[b],
+        reasons.partnership_ended(a, b),
     )
     # The schools the cut forwards reached, that no longer read the resource, lose what
     # they were granted on it (their own forwards of it were cut above).
@@ -235,14 +230,12 @@ async def _as_it_was(
 
 
 async def _cut_forwards(
-    session: AsyncSession, now: datetime, ids: set[UUID], school_a: str, school_b: str
+    session: AsyncSession, now: datetime, ids: set[UUID], reason: str
 ) -> list[Forward]:
-    """Cut the forwards `ids` (those the end took the access from); returns them."""
+    """Cut the forwards `ids` (those the end took the access from), for `reason` (a
+    code, `exchange.reuse.reasons`); returns them."""
     if not ids:
         return []
-    reason = FORWARD_CUT_REASON.format(school_a=school_a, school_b=school_b)
-    if len(reason) > 200:
-        reason = FORWARD_CUT_REASON_SHORT
     await session.execute(
         update(Forward)
         .where(Forward.id.in_(ids), Forward.cut_at.is_(None))

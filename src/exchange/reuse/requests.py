@@ -32,6 +32,7 @@ from exchange.models import (
     ReuseScope,
 )
 from exchange.policy import refusals
+from exchange.reuse.reasons import RequestClosing
 from exchange.reuse.schemas import DecisionIn, ReuseRequestCreate, ReuseRequestList, ReuseRequestOut
 from exchange.reuse.views import request_views
 from exchange.unit_of_work import unit_of_work
@@ -334,7 +335,7 @@ class ReuseRequestService(DomainService):
                 pending_key=None,
                 closed_at=now,
                 closed_by_id=identity.member_id,
-                closed_reason="Withdrawn by the requesting school.",
+                closed_reason=RequestClosing.WITHDRAWN.value,
                 updated_at=now,
             )
             .execution_options(synchronize_session=False)

@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from exchange.display_text import PARAGRAPHS, CleanedInput
+from exchange.kernel.paging import Page
 from exchange.kernel.refs import MemberRef, SchoolRef
 
 Scope = Literal["adapt", "share", "publish"]
@@ -127,3 +128,7 @@ class ForwardChain(msgspec.Struct):
     resource_id: UUID
     owner_school: SchoolRef
     forwards: list[ForwardOut]
+
+
+class GrantPage(Page[GrantOut]):
+    """One page of who may do what with a resource."""

@@ -11,19 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
 from exchange.accounts.identity import Identity
+from exchange.i18n import lazy_gettext
 from exchange.kernel.refs import Names
 from exchange.models import Grant, Resource, ReuseRequest
+from exchange.reuse import reasons
 from exchange.reuse.schemas import ResourceRef, ReuseRequestOut
 
 # Shown instead of the title to a school that can no longer read the resource (its
 # partnership with the owner ended): what it may not read, it is not shown.
-UNREADABLE_TITLE = "a resource you can no longer read"
+UNREADABLE_TITLE = lazy_gettext("a resource you can no longer read")
 
 
 def resource_ref(resource: Resource, names: Names, *, readable: bool = True) -> ResourceRef:
     return ResourceRef(
         id=resource.id,
-        title=resource.title if readable else UNREADABLE_TITLE,
+        title=resource.title if readable else UNREADABLE_TITLE.render(),
         owner_school=names.school(resource.owner_school_id),
         confidential=resource.confidential,
         readable=readable,
@@ -62,7 +64,8 @@ async def request_views(
     names = await Names.load(
         session,
         schools=[r.requesting_school_id for r, _ in pairs]
-        + [res.owner_school_id for _, res in pairs],
+        + [res.owner_school_id for _, res in pairs]
+        + reasons.schools_named(r.closed_reason for r, _ in pairs),
         members=[m for r, _ in pairs for m in (r.requested_by_id, r.decided_by_id)],
     )
     request_ids = [r.id for r, _ in pairs]
@@ -92,7 +95,7 @@ async def request_views(
             grant_expires_at=request.grant_expires_at,
             grant_id=grants.get(request.id),
             closed_at=request.closed_at,
-            closed_reason=request.closed_reason,
+            closed_reason=reasons.closed_in_words(request.closed_reason, names),
         )
         for request, resource in pairs
     ]

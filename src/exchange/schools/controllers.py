@@ -16,11 +16,11 @@ from exchange.kernel import paging
 from exchange.models import School, SchoolKind, SchoolLocality
 from exchange.schools.schemas import (
     ProfileUpdate,
-    QuestionOut,
     ReasonOut,
     SchoolOut,
     SchoolPage,
     SelfAssessmentOut,
+    SelfAssessmentQuestionOut,
     SuggestionOut,
     SuggestionsOut,
 )
@@ -137,7 +137,10 @@ class SchoolController(Controller):
         assessment = schools.self_assessment()
         return SelfAssessmentOut(
             version=assessment.version,
-            questions=[QuestionOut(key=q.key, text=dict(q.text)) for q in assessment.questions],
+            questions=[
+                SelfAssessmentQuestionOut(key=q.key, text=dict(q.text))
+                for q in assessment.questions
+            ],
         )
 
     @get(

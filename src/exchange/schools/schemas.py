@@ -87,14 +87,14 @@ class SchoolPage(msgspec.Struct):
     total: int
 
 
-class QuestionOut(msgspec.Struct):
+class SelfAssessmentQuestionOut(msgspec.Struct):
     key: str
     text: dict[str, str]
 
 
 class SelfAssessmentOut(msgspec.Struct):
     version: int
-    questions: list[QuestionOut]
+    questions: list[SelfAssessmentQuestionOut]
 
 
 class ReasonOut(msgspec.Struct):

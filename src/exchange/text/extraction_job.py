@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.blobstore import BlobNotFound, BlobStore
 from exchange.clock import Clock
 from exchange.config import Settings
+from exchange.i18n import N_
 from exchange.jobs.queue import enqueue
 from exchange.jobs.worker import JobContext, JobKind
 from exchange.models import Resource, ResourceVersion
@@ -43,11 +44,13 @@ EXTRACT_TEXT = "search.extract_text"
 
 logger = logging.getLogger(__name__)
 
-TOO_LARGE = (
+# Stored in English with the search document and translated when shown (as
+# `extraction.Reasons`).
+TOO_LARGE = N_(
     "The file is larger than text extraction reads; only the title and description are searchable."
 )
-MISSING = "The stored file could not be found, so its text is not searchable."
-GAVE_UP = (
+MISSING = N_("The stored file could not be found, so its text is not searchable.")
+GAVE_UP = N_(
     "Reading the text failed several times, so only the title and description are "
     "searchable. Upload the file again as a new version to try once more."
 )

@@ -18,6 +18,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from exchange.errors import NotFound
+from exchange.i18n import _
 
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
@@ -68,7 +69,7 @@ def asset_url(name: str) -> str:
 async def static_file(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
     asset = _BY_HASHED_NAME.get(name)
     if asset is None:
-        raise NotFound("There is no such file.")
+        raise NotFound(_("There is no such file."))
     headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"

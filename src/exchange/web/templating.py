@@ -8,7 +8,6 @@ catalogs.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -16,6 +15,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup, escape
 
+from exchange.files.media_types import type_name
+from exchange.i18n import format_day, format_size
 from exchange.i18n import jinja as i18n_jinja
 from exchange.kernel.languages import EXCHANGE_LANGUAGES
 from exchange.web.assets import asset_url
@@ -23,23 +24,8 @@ from exchange.web.forms import FormErrors
 from exchange.web.language import LANGUAGE_NAMES
 
 
-def _day(value: datetime | date | None) -> str:
-    """A date as every language here reads it: 2026-12-07."""
-    if value is None:
-        return ""
-    return value.strftime("%Y-%m-%d")
-
-
 def _size(value: int | None) -> str:
-    if value is None:
-        return ""
-    units = ["B", "KB", "MB", "GB"]
-    size = float(value)
-    for unit in units:
-        if size < 1024 or unit == units[-1]:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{value} B"  # pragma: no cover
+    return "" if value is None else format_size(value)
 
 
 def _field_state(errors: Any, name: str, hint: bool = False) -> Markup:
@@ -67,10 +53,11 @@ def create_environment() -> Environment:
     i18n_jinja.install(environment)
     environment.globals["asset_url"] = asset_url
     environment.globals["field_state"] = _field_state
+    environment.globals["file_type"] = type_name
     environment.globals["empty_errors"] = FormErrors()
     environment.globals["language_names"] = LANGUAGE_NAMES
     environment.globals["languages"] = EXCHANGE_LANGUAGES
-    environment.filters["day"] = _day
+    environment.filters["day"] = format_day
     environment.filters["size"] = _size
     return environment
 

@@ -43,7 +43,7 @@ class FirstRunController(Controller):
         page.speak()
         first_run = FirstRunService(db_session, page.settings, clock)
         if not await first_run.needed():
-            raise NotFound("The exchange already has its first school.")
+            raise NotFound(_("The exchange already has its first school."))
         values = await form_values(request)
         errors = FormErrors()
         for name, message in (
