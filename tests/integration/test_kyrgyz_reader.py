@@ -120,7 +120,16 @@ async def test_every_page_reads_in_kyrgyz_with_the_files_type_size_and_date(
     assert day in text and "-ж." in day
     assert english_in(text) == []
 
-    for path in ("/", "/search?q=бөлчөк", "/requests", "/inbox", "/account", "/resources/new"):
+    pages = (
+        "/",
+        "/search?q=бөлчөк",
+        "/requests",
+        "/inbox",
+        "/account",
+        "/resources/new",
+        "/members",
+    )
+    for path in pages:
         answer = await browser.get(path)
         assert answer.status_code == 200, (path, answer.status_code)
         assert 'lang="ky"' in answer.text

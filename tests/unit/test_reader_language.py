@@ -90,3 +90,21 @@ def test_a_stored_reason_is_written_when_read_and_an_old_english_one_still_reads
         # and any other is shown as it was stored.
         assert reasons.closed_in_words("Closed by hand.", names) == "Closed by hand."
         assert reasons.closed_in_words(None, names) is None
+
+
+def test_a_pages_plural_sentence_groups_its_number_and_takes_the_languages_form() -> None:
+    from exchange.web.templating import create_environment
+
+    found = create_environment().from_string(
+        "{% trans count=n %}{{ count }} resource found{% pluralize %}"
+        "{{ count }} resources found{% endtrans %}"
+    )
+    written = {}
+    for language in ("ky", "ru", "en"):
+        with using_language(language):
+            written[language] = [found.render(n=n).replace("\xa0", " ") for n in (1, 3, 1234)]
+    assert written == {
+        "ky": ["1 ресурс табылды", "3 ресурс табылды", "1 234 ресурс табылды"],
+        "ru": ["Найден 1 ресурс", "Найдено 3 ресурса", "Найдено 1 234 ресурса"],
+        "en": ["1 resource found", "3 resources found", "1,234 resources found"],
+    }
