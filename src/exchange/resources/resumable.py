@@ -558,20 +558,13 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         try:
             value = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError) as exc:
-            raise InvalidInput(
-                _(
-                    "The upload's metadata {key!r} is not base64-encoded UTF-8 text.",
-                    key=key,
-                ),
-                errors=[{"field": key, "message": "not base64"}],
-            ) from exc
+            message = _("The upload's metadata {key!r} is not base64-encoded UTF-8 text.", key=key)
+            raise InvalidInput(message, errors=[{"field": key, "message": message}]) from exc
         if key in found:
+            once = _("Send this field once.")
             raise InvalidInput(
-                _(
-                    "Some values are not acceptable. {listed}",
-                    listed=f"{key}: Send this field once.",
-                ),
-                errors=[{"field": key, "message": "Send this field once."}],
+                _("Some values are not acceptable. {listed}", listed=f"{key}: {once}"),
+                errors=[{"field": key, "message": once}],
             )
         found[key] = value
     return found
