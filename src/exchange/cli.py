@@ -371,6 +371,25 @@ async def _create_school(settings: Settings, *args: Any) -> tuple[Any, Any]:
         await engine.dispose()
 
 
+@main.command()
+def demo() -> None:
+    """Fill an empty database with three schools from the handbook's world, their members,
+    a partnership with its plan, shared resources, a request and a question; prints JSON
+    whose `members` list gives each member's e-mail, password, school and role."""
+    from exchange.demo import DemoRefused, fill
+    from exchange.schema import upgrade
+
+    settings = load_settings()
+    if settings.auto_migrate:
+        upgrade(settings)
+    try:
+        made = asyncio.run(fill(settings))
+    except DemoRefused as exc:
+        click.echo(_("error: {problem}", problem=str(exc)), err=True)
+        sys.exit(1)
+    click.echo(json.dumps(made, ensure_ascii=False, indent=2))
+
+
 @main.group()
 def conduct() -> None:
     """The code of conduct that partnerships agree to."""

@@ -74,6 +74,7 @@ FLOORS: dict[str, int] = {
     "exchange.web": 11,
     "exchange.app": 12,
     "exchange.cli": 13,
+    "exchange.demo": 13,
     "exchange.__main__": 14,
 }
 
