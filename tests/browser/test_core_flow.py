@@ -319,6 +319,71 @@ def test_the_core_flow_with_javascript_and_every_page_accessible_in_each_languag
     partner_context.close()
 
 
+def bearer(exchange: Exchange, email: str) -> dict[str, str]:
+    token = httpx.post(
+        f"{exchange.url}/api/auth/token", json={"email": email, "password": PASSWORD}
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_members_audit_and_versions_in_place_and_accessible_in_each_language(
+    browser: Browser, exchange: Exchange
+) -> None:
+    """The admin's pages: a new version with its change note (progress bar, then the
+    history), the members with more than a page of them (the next page added in place),
+    the audit trail; each page, the account and the set-password page pass axe in each
+    language."""
+    base = exchange.url
+    owner_api = bearer(exchange, exchange.owner_email)
+    for n in range(55):
+        added = httpx.post(
+            f"{base}/api/members",
+            headers=owner_api,
+            json={"email": f"teacher{n:02d}@school5.kg", "full_name": f"Мугалим {n:02d}"},
+        )
+        assert added.status_code == 201, added.text
+    # The link as the member opens it (the token; the address is this server's).
+    link = f"{base}/set-password?" + added.json()["set_password_url"].split("?", 1)[1]
+    context = browser.new_context(locale="ky-KG")
+    owner = context.new_page()
+    sign_in(owner, base, exchange.owner_email)
+    resource_id = share_lesson_plan(owner, base, "Көбөйтүү таблицасы", javascript=True)
+    owner.goto(f"{base}/resources/{resource_id}/versions/new?lang=ky")
+    owner.fill("#change_note", "6-класс үчүн тапшырмалар кошулду.")
+    owner.set_input_files(
+        "#file", files=[{"name": "plan-2.pdf", "mimeType": "application/pdf", "buffer": pdf(3)}]
+    )
+    owner.locator("#upload-form button[type=submit]").click()
+    owner.wait_for_url(re.compile(r"new_version=1"))
+    assert "6-класс үчүн тапшырмалар кошулду." in owner.locator("#versions + table").inner_text()
+    shot(owner, "version-added-ky")
+    # More than a page of members: "more" adds the next ones below, the address stays.
+    owner.goto(f"{base}/members?lang=ru")
+    rows = owner.locator("#members > tr")
+    first_page = rows.count()
+    owner.locator("#members-more a").click()
+    owner.wait_for_function(f"document.querySelectorAll('#members > tr').length > {first_page}")
+    assert owner.url == f"{base}/members?lang=ru"
+    assert owner.locator("#members > tr").count() == 56  # the director and 55 teachers
+    assert owner.locator("#members-more a").count() == 0
+    shot(owner, "members-more-ru")
+    context.close()
+
+    checked = browser.new_context(bypass_csp=True, locale="ky-KG")
+    admin = checked.new_page()
+    sign_in(admin, base, exchange.owner_email)
+    visitor = browser.new_context(bypass_csp=True).new_page()
+    for language in LANGUAGES:
+        check_accessible(admin, f"{base}/members", language, "members")
+        check_accessible(admin, f"{base}/audit", language, "audit")
+        check_accessible(admin, f"{base}/account", language, "account")
+        check_accessible(
+            admin, f"{base}/resources/{resource_id}/versions/new", language, "new-version"
+        )
+        check_accessible(visitor, link, language, "set-password")
+    checked.close()
+
+
 def test_the_core_flow_without_javascript(browser: Browser, exchange: Exchange) -> None:
     owner_context, partner_context, _ = core_flow(
         browser, exchange, javascript=False, title="Геометрия: үч бурчтуктар", stem="геометр"

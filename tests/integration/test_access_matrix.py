@@ -21,6 +21,7 @@ carry nothing.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -44,6 +45,7 @@ from exchange.models import (
 from exchange.notifications.service import notify_members
 from tests.actors import PASSWORD, Actor
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
+from tests.pages import Visitor, csrf_token_in
 
 # On SQLite and PostgreSQL: the rules of the code of conduct are SQL (policy filters and checks).
 pytestmark = pytest.mark.every_database
@@ -1136,3 +1138,249 @@ async def test_a_students_work_follows_the_matrix_and_stays_home_without_consent
     without_consent = await _mismatches(world, consent=False)
 
     assert not with_consent + without_consent, "\n".join(with_consent + without_consent)
+
+
+# --- the pages ---------------------------------------------------------------------------
+# Every page route goes through the same policy: a visitor without a session is sent to
+# sign in, and a member of another school asking for A's resource, request, grant,
+# member, partnership, activity or question gets the plain 404 page, as in the API.
+# `PAGES` names, for each route, the objects of A its address carries (none for a
+# route about the reader's own school); `OPEN_PAGES` are the routes for visitors.
+
+PageObjects = Callable[[World], Awaitable[dict[str, UUID]]]
+
+
+async def _nothing(world: World) -> dict[str, UUID]:
+    return {}
+
+
+async def _a_resource(world: World) -> dict[str, UUID]:
+    return {"resource_id": world.resources[False]}
+
+
+async def _a_grant(world: World) -> dict[str, UUID]:
+    resource_id = world.resources[False]
+    return {"resource_id": resource_id, "grant_id": await new_grant(world, resource_id)}
+
+
+async def _a_request(world: World) -> dict[str, UUID]:
+    return {"request_id": await new_request(world, world.resources[False])}
+
+
+async def _a_member(world: World) -> dict[str, UUID]:
+    return {"member_id": world.actor("own", "teacher").member_id}
+
+
+async def _the_partnership(world: World) -> dict[str, UUID]:
+    return {"partnership_id": world.a_p}
+
+
+async def _an_activity(world: World) -> dict[str, UUID]:
+    return {"partnership_id": world.a_p, "activity_id": await fresh_activity(world)}
+
+
+async def _a_question(world: World) -> dict[str, UUID]:
+    return {"partnership_id": world.a_p, "question_id": await new_question(world)}
+
+
+async def _an_upload(world: World) -> dict[str, UUID]:
+    """An upload A's author began (a new version of the resource)."""
+    created = await world.actor("own", "author").post(
+        "/api/uploads",
+        headers={
+            **TUS,
+            "Upload-Length": "100",
+            "Upload-Metadata": _tus_metadata(
+                filename="plan-v2.txt", resource_id=str(world.resources[False])
+            ),
+        },
+    )
+    assert created.status_code == 201, created.text
+    return {"upload_id": UUID(created.headers["location"].rsplit("/", 1)[1])}
+
+
+PAGES: dict[str, PageObjects] = {
+    "GET /": _nothing,
+    "GET /sign-in": _nothing,
+    "POST /sign-in": _nothing,
+    "POST /sign-out": _nothing,
+    "POST /setup": _nothing,
+    "GET /set-password": _nothing,
+    "POST /set-password": _nothing,
+    "GET /account": _nothing,
+    "POST /account": _nothing,
+    "POST /account/password": _nothing,
+    "GET /inbox": _nothing,
+    "POST /inbox/read": _nothing,
+    "GET /search": _nothing,
+    "GET /requests": _nothing,
+    "POST /requests/{request_id}/decision": _a_request,
+    "POST /requests/{request_id}/withdraw": _a_request,
+    "GET /resources/new": _nothing,
+    "POST /resources/new": _nothing,
+    "GET /resources/{resource_id}": _a_resource,
+    "GET /resources/{resource_id}/content": _a_resource,
+    "POST /resources/{resource_id}/ask": _a_resource,
+    "POST /resources/{resource_id}/forward": _a_resource,
+    "POST /resources/{resource_id}/delete": _a_resource,
+    "GET /resources/{resource_id}/edit": _a_resource,
+    "POST /resources/{resource_id}/edit": _a_resource,
+    "GET /resources/{resource_id}/versions/new": _a_resource,
+    "POST /resources/{resource_id}/versions/new": _a_resource,
+    "POST /resources/{resource_id}/grants/{grant_id}/revoke": _a_grant,
+    "GET /members": _nothing,
+    "POST /members": _nothing,
+    "GET /members/{member_id}/edit": _a_member,
+    "POST /members/{member_id}/edit": _a_member,
+    "POST /members/{member_id}/disable": _a_member,
+    "POST /members/{member_id}/enable": _a_member,
+    "POST /members/{member_id}/password-link": _a_member,
+    "GET /audit": _nothing,
+    "POST /resources/uploads": _nothing,
+    "HEAD /resources/uploads/{upload_id}": _an_upload,
+    "PATCH /resources/uploads/{upload_id}": _an_upload,
+    "DELETE /resources/uploads/{upload_id}": _an_upload,
+    "GET /partnerships": _nothing,
+    "GET /partnerships/{partnership_id}": _the_partnership,
+    "GET /partnerships/{partnership_id}/summary": _the_partnership,
+    "GET /partnerships/{partnership_id}/summary.docx": _the_partnership,
+    "GET /partnerships/{partnership_id}/summary.txt": _the_partnership,
+    "POST /partnerships/{partnership_id}/questions": _the_partnership,
+    "GET /partnerships/{partnership_id}/activities/new": _the_partnership,
+    "POST /partnerships/{partnership_id}/activities": _the_partnership,
+    "GET /partnerships/{partnership_id}/activities/{activity_id}": _an_activity,
+    "POST /partnerships/{partnership_id}/activities/{activity_id}": _an_activity,
+    "GET /partnerships/{partnership_id}/activities/{activity_id}/edit": _an_activity,
+    "POST /partnerships/{partnership_id}/activities/{activity_id}/done": _an_activity,
+    "POST /partnerships/{partnership_id}/activities/{activity_id}/cancel": _an_activity,
+    "POST /partnerships/{partnership_id}/activities/{activity_id}/evaluations": _an_activity,
+    "POST /partnerships/{partnership_id}/questions/{question_id}/answers": _a_question,
+}
+# Open to a visitor: signing in and out, the first run (while no school exists), and
+# setting a password with a link.
+OPEN_PAGES = {
+    "GET /sign-in",
+    "POST /sign-in",
+    "POST /sign-out",
+    "POST /setup",
+    "GET /set-password",
+    "POST /set-password",
+}
+# An admin's action on a member: a teacher of any school is refused for their role
+# before any member is looked for (403 whatever the id, so it tells nothing), as the API
+# refuses it.
+ADMINS_FIRST = {
+    "POST /members/{member_id}/edit",
+    "POST /members/{member_id}/disable",
+    "POST /members/{member_id}/enable",
+    "POST /members/{member_id}/password-link",
+}
+# The upload page's tus routes speak the protocol: their refusals are problem documents
+# (and a HEAD answer has no body), not pages.
+PROTOCOL_ROUTES = {
+    "HEAD /resources/uploads/{upload_id}",
+    "PATCH /resources/uploads/{upload_id}",
+    "DELETE /resources/uploads/{upload_id}",
+}
+_NOT_PAGES = ("/api", "/schema", "/health", "/static")
+
+
+def page_routes(app: Litestar) -> set[str]:
+    """Every page route of the app as "METHOD /path", path parameters without types."""
+    found = set()
+    for route in app.routes:
+        if route.path.startswith(_NOT_PAGES):
+            continue
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+        methods = set(getattr(route, "methods", ())) - {"OPTIONS"}
+        if "GET" in methods:
+            methods.discard("HEAD")  # answered as its GET is
+        found.update(f"{method} {path}" for method in methods)
+    return found
+
+
+def test_every_page_route_is_in_the_page_table(app: Litestar) -> None:
+    routes = page_routes(app)
+    missing = routes - set(PAGES)
+    assert not missing, f"Page routes without a row in the page matrix: {sorted(missing)}"
+    stale = set(PAGES) - routes
+    assert not stale, f"Rows for page routes that no longer exist: {sorted(stale)}"
+
+
+async def test_the_page_matrix(ground: Ground) -> None:
+    world = await build_world(ground)
+    stranger, strange_teacher = (
+        Visitor(ground.client),
+        Visitor(ground.client),
+    )
+    await stranger.sign_in(world.actor("stranger", "admin").email)
+    await strange_teacher.sign_in(world.actor("stranger", "teacher").email)
+    mismatches = []
+    for route, objects in sorted(PAGES.items()):
+        method, template = route.split(" ", 1)
+        names = await objects(world)
+        path = template.format(**{name: str(value) for name, value in names.items()})
+        if route not in OPEN_PAGES:
+            visitor = Visitor(ground.client)
+            answer = await _page_request(visitor, method, path)
+            if answer.status_code != 303 or not answer.headers.get("location", "").startswith(
+                "/sign-in"
+            ):
+                mismatches.append(f"{route}: a visitor got {answer.status_code}, not sign-in")
+        if not names:
+            continue
+        for who, member in (("admin", stranger), ("teacher", strange_teacher)):
+            want = 403 if who == "teacher" and route in ADMINS_FIRST else 404
+            names = await objects(world)
+            path = template.format(**{name: str(value) for name, value in names.items()})
+            answer = await _page_request(member, method, path)
+            shown_as_page = route in PROTOCOL_ROUTES or "text/html" in answer.headers.get(
+                "content-type", ""
+            )
+            if answer.status_code != want or not shown_as_page:
+                mismatches.append(
+                    f"{route}: another school's {who} got {answer.status_code}: {answer.text[:120]}"
+                )
+    assert not mismatches, "\n".join(mismatches)
+
+
+async def _page_request(visitor: Visitor, method: str, path: str) -> Any:
+    if method in {"GET", "HEAD"}:
+        return await visitor.http.request(method, path, headers=TUS)
+    # A form as the browser sends it, with the token of a page the visitor may open (in
+    # the field and in the header the upload page's script sends it in).
+    form = await visitor.get("/sign-in")
+    if form.status_code != 200:  # signed in already: any page of theirs has a form
+        form = await visitor.get("/account")
+    token = csrf_token_in(form.text)
+    if method == "PATCH":  # a tus piece
+        return await visitor.http.request(
+            method,
+            path,
+            content=b"0123456789",
+            headers={
+                **TUS,
+                "X-CSRFToken": token,
+                "Upload-Offset": "0",
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
+    return await visitor.http.request(
+        method,
+        path,
+        data={"_csrf_token": token, **_A_FILLED_FORM},
+        headers={**TUS, "X-CSRFToken": token},
+    )
+
+
+# What a form filled in with care sends, so that each route reaches its service: the
+# answer then comes from the policy, not from a missing field.
+_A_FILLED_FORM = {
+    "full_name": "Айгүл Асанова",
+    "decision": "approve",
+    "scope": "adapt",
+    "purpose": "Our grade 6",
+    "audience": "Two classes",
+    "question": "How do you teach fractions?",
+    "answer": "With paper strips.",
+}
