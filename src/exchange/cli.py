@@ -110,6 +110,9 @@ def serve(host: str, port: int, workers: int) -> None:
             ),
             err=True,
         )
+    advice = secret_key_advice(settings)
+    if advice:
+        click.echo(advice, err=True)
     # What uploads cut short by a crash left in the store goes now, beside the start.
     threading.Thread(
         target=_clear_upload_leftovers, args=(settings,), name="upload-leftovers", daemon=True
@@ -127,6 +130,20 @@ def serve(host: str, port: int, workers: int) -> None:
         access_log=False,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=30,
+    )
+
+
+def secret_key_advice(settings: Settings) -> str | None:
+    """On a database other instances may share, without EXCHANGE_SECRET_KEY: a word that
+    each instance signs the pages' forms with its own key, so instances behind one address
+    need the same one. None on the embedded SQLite file (one machine) or with a key."""
+    if settings.secret_key or settings.database_url.startswith("sqlite"):
+        return None
+    return _(
+        "EXCHANGE_SECRET_KEY is not set, so this instance signs the pages' forms with a key "
+        "of its own ({path}). Where several instances serve one address, give each the same "
+        "EXCHANGE_SECRET_KEY.",
+        path=str(Path(settings.data_dir) / "secret_key"),
     )
 
 
