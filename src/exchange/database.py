@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -14,7 +15,7 @@ from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import Engine, event, make_url
+from sqlalchemy import Engine, Select, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -133,6 +134,88 @@ def sqlite_reader(bind: Any) -> Engine:
         event.listen(reader, "connect", _sqlite_pragmas)
         _SQLITE_READERS[engine] = reader
     return reader
+
+
+class _ThreadConnections(threading.local):
+    def __init__(self) -> None:
+        self.by_reader: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
+
+
+_THREAD_CONNECTIONS = _ThreadConnections()
+
+
+def _thread_connection(reader: Engine) -> Any:
+    """The calling thread's own DBAPI connection of `reader`, opened once and kept.
+
+    A SELECT outside a transaction reads the latest committed state, so a kept
+    connection sees every commit; it never writes."""
+    kept = _THREAD_CONNECTIONS.by_reader.get(reader)
+    if kept is None:
+        kept = reader.raw_connection()
+        _THREAD_CONNECTIONS.by_reader[reader] = kept
+    return kept.dbapi_connection
+
+
+class PreparedRead:
+    """A SELECT run on every request (the sign-in lookup, one's own account), compiled
+    once per database and run with no more than the database needs.
+
+    On SQLite it runs in the calling thread on that thread's kept reader connection
+    (`sqlite_reader`), straight through the DBAPI cursor with the statement's SQL and
+    the column types' own conversions: no pool checkout, no compiled-cache lookup, no
+    result object, which together cost many times the lookup itself. On PostgreSQL it
+    runs on the request's session like any statement.
+    """
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple[str, list[Any], list[Any]]] = {}
+
+    def _for(self, dialect: Any) -> tuple[str, list[Any], list[Any]]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled: Any = self.statement.compile(dialect=dialect)
+            processors = compiled._bind_processors
+            names = list(compiled.positiontup or ())
+            binds = [(name, processors.get(name)) for name in names]
+            results = [
+                column.type._cached_result_processor(dialect, None)
+                for column in compiled._result_columns
+            ]
+            found = (compiled.string, binds, results)
+            self._compiled[dialect.name] = found
+        return found
+
+    def first_on_reader(self, reader: Engine, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row, read on SQLite's reader in the calling thread."""
+        sql, binds, results = self._for(reader.dialect)
+        values = [
+            value if process is None else process(value)
+            for name, process in binds
+            for value in (params[name],)
+        ]
+        cursor = _thread_connection(reader).execute(sql, values)
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()  # ends the statement, and with it the read
+        if row is None:
+            return None
+        return tuple(
+            value if process is None or value is None else process(value)
+            for value, process in zip(row, results, strict=True)
+        )
+
+    async def first(
+        self, session: AsyncSession, params: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """The first row: on SQLite from the reader (what is committed), elsewhere on
+        `session`."""
+        bind = session.get_bind()
+        if bind.dialect.name == "sqlite":
+            return self.first_on_reader(sqlite_reader(bind), params)
+        row = (await session.execute(self.statement, dict(params))).first()
+        return None if row is None else tuple(row)
 
 
 T = TypeVar("T")

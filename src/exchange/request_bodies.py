@@ -125,10 +125,14 @@ def _has_body(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     return "transfer-encoding" in connection.headers
 
 
-def require_json_content_type(
+async def require_json_content_type(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """A guard for every route: a body sent to a JSON route must say it is JSON."""
+    """A guard for every route: a body sent to a JSON route must say it is JSON.
+
+    It is a coroutine function although it awaits nothing: Litestar runs a plain
+    function guard in a worker thread, a hand-off to the thread and back on every
+    request for a check of two headers."""
     if not takes_json_body(handler) or not _has_body(connection):
         return
     content_type = connection.headers.get("content-type", "")

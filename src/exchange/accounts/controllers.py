@@ -128,7 +128,7 @@ class MeController(Controller):
     async def me(
         self, accounts: NamedDependency[AccountService], identity: NamedDependency[Identity]
     ) -> MeOut:
-        return me_out(await accounts.read_me(identity))
+        return await accounts.read_me(identity)
 
     @patch(
         operation_id="updateMe",

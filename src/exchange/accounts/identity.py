@@ -16,11 +16,11 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
-from exchange.database import sqlite_reader
+from exchange.database import PreparedRead, sqlite_reader
 from exchange.errors import NotAuthenticated
 from exchange.i18n import _, resolve_language, use_language
 from exchange.i18n.middleware import accept_language_of
@@ -63,10 +63,10 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return value.strip()
 
 
-# One statement, columns only, built once: it runs before every request under /api, and
-# loading a whole `Member` into the session, or building and walking a new statement,
-# costs more than the lookup itself.
-_IDENTITY_BY_TOKEN = (
+# One statement, columns only, compiled once: it runs before every request under /api,
+# and loading a whole `Member` into the session, or building and walking a new
+# statement, costs more than the lookup itself.
+_IDENTITY_BY_TOKEN = PreparedRead(
     select(
         AccessToken.id,
         Member.id,
@@ -90,13 +90,7 @@ _IDENTITY_BY_TOKEN = (
 
 
 async def resolve_identity(session: AsyncSession, token: str, clock: Clock) -> Identity | None:
-    row = (await session.execute(_IDENTITY_BY_TOKEN, _lookup(token, clock))).first()
-    return _identity(row)
-
-
-def _resolve_on_reader(reader: Engine, token: str, clock: Clock) -> Identity | None:
-    with reader.connect() as connection:
-        return _identity(connection.execute(_IDENTITY_BY_TOKEN, _lookup(token, clock)).first())
+    return _identity(await _IDENTITY_BY_TOKEN.first(session, _lookup(token, clock)))
 
 
 def _lookup(token: str, clock: Clock) -> dict[str, Any]:
@@ -132,7 +126,7 @@ async def identity_for_token(
         # async driver's thread for each step of the statement and of the request's
         # transaction (see `database.run_read`).
         reader = sqlite_reader(engine.sync_engine)
-        return _resolve_on_reader(reader, token, state["clock"])
+        return _identity(_IDENTITY_BY_TOKEN.first_on_reader(reader, _lookup(token, state["clock"])))
     session = alchemy.provide_session(state, connection.scope)
     return await resolve_identity(session, token, state["clock"])
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from msgspec import UNSET
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,9 +16,9 @@ from exchange.accounts import password_links, throttle
 from exchange.accounts.identity import Identity, new_token, token_digest
 from exchange.accounts.password_links import IssuedLink
 from exchange.accounts.passwords import check_password_rules, hash_password, verify_password
-from exchange.accounts.schemas import MemberCreate, MemberUpdate
+from exchange.accounts.schemas import MemberCreate, MemberUpdate, MeOut, SchoolSummary
 from exchange.audit.trail import record_event
-from exchange.database import run_read
+from exchange.database import PreparedRead
 from exchange.display_text import clean_line
 from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
@@ -28,6 +28,24 @@ from exchange.kernel import paging
 from exchange.models import AccessToken, Member, MemberRole, PasswordLink, School
 from exchange.policy import require_admin
 from exchange.unit_of_work import unit_of_work
+
+_ME = PreparedRead(
+    select(
+        Member.id,
+        Member.email,
+        Member.full_name,
+        Member.position,
+        Member.role,
+        Member.school_id,
+        Member.language,
+        School.name,
+        School.region,
+        School.locality,
+        School.kind,
+    )
+    .join(School, School.id == Member.school_id)
+    .where(Member.id == bindparam("member_id", type_=Member.__table__.c.id.type))
+)
 
 MEMBER_ORDER = (paging.SortKey(Member.full_name, str), paging.SortKey(Member.email, str))
 
@@ -292,13 +310,26 @@ class AccountService(DomainService):
         await unit_of_work(self.session, self.clock).commit()
         return member
 
-    async def read_me(self, identity: Identity) -> Member:
-        """The caller's member row with its school, to show (detached on SQLite: read
-        in one go by `run_read`; change it through `get_me`)."""
-        member = await run_read(self.session, lambda db: db.get(Member, identity.member_id))
-        if member is None:  # pragma: no cover - the token resolved it a moment ago
+    async def read_me(self, identity: Identity) -> MeOut:
+        """The caller's account and school, to show: one row of columns, read as the
+        sign-in lookup is (`database.PreparedRead`); change it through `get_me`."""
+        row = await _ME.first(self.session, {"member_id": identity.member_id})
+        if row is None:  # pragma: no cover - the token resolved it a moment ago
             raise NotAuthenticated()
-        return member
+        (member_id, email, full_name, position, role, school_id, language, *school) = row
+        name, region, locality, kind = school
+        return MeOut(
+            id=member_id,
+            email=email,
+            full_name=full_name,
+            position=position,
+            role=role,
+            school_id=school_id,
+            school=SchoolSummary(
+                id=school_id, name=name, region=region, locality=locality, kind=kind
+            ),
+            language=language,
+        )
 
     async def get_me(self, identity: Identity) -> Member:
         member = await self.session.get(Member, identity.member_id)
