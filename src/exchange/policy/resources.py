@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -27,7 +29,7 @@ async def readable_resource(
 ) -> Resource:
     """The resource, if the caller may read it; otherwise NotFound (existence never leaks)."""
     resource = (
-        await session.scalars(_readable_resource(resource_id), reading_parameters(identity, now))
+        await session.scalars(_readable_resource(), _parameters(identity, resource_id, now))
     ).first()
     return _found(resource)
 
@@ -36,14 +38,26 @@ def readable_resource_in(
     db: Session, identity: Identity, resource_id: UUID, *, now: datetime | None = None
 ) -> Resource:
     """`readable_resource` in a synchronous session (`exchange.database.run_read`)."""
-    resource = db.scalars(
-        _readable_resource(resource_id), reading_parameters(identity, now)
-    ).first()
+    resource = db.scalars(_readable_resource(), _parameters(identity, resource_id, now)).first()
     return _found(resource)
 
 
-def _readable_resource(resource_id: UUID) -> Select[Resource]:
-    return select(Resource).where(Resource.id == resource_id, readable_by_caller())
+@cache
+def _readable_resource() -> Select[Resource]:
+    """Built once: the read rule is a large expression, and SQLAlchemy keys its cache of
+    compiled statements by walking a statement's whole tree, once per statement
+    object. The resource and the caller are parameters."""
+    return select(Resource).where(
+        Resource.id == bindparam(_RESOURCE_ID, type_=Resource.__table__.c.id.type),
+        readable_by_caller(),
+    )
+
+
+_RESOURCE_ID = "readable_resource_id"
+
+
+def _parameters(identity: Identity, resource_id: UUID, now: datetime | None) -> dict[str, Any]:
+    return {**reading_parameters(identity, now), _RESOURCE_ID: resource_id}
 
 
 def _found(resource: Resource | None) -> Resource:
