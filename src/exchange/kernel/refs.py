@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 import msgspec
-from sqlalchemy import Executable, select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -52,7 +52,7 @@ class Names:
         members: Iterable[UUID | None] = (),
     ) -> Names:
         school_names, member_names = [
-            {row.id: row.name for row in await session.execute(query)} if query is not None else {}
+            {row.id: row.name for row in await session.execute(*query)} if query else {}
             for query in _queries(schools, members)
         ]
         return cls(school_names, member_names)
@@ -67,7 +67,7 @@ class Names:
     ) -> Names:
         """`load` for code already running in `AsyncSession.run_sync`."""
         school_names, member_names = [
-            {row.id: row.name for row in db.execute(query)} if query is not None else {}
+            {row.id: row.name for row in db.execute(*query)} if query else {}
             for query in _queries(schools, members)
         ]
         return cls(school_names, member_names)
@@ -93,17 +93,19 @@ class Names:
 
 def _queries(
     schools: Iterable[UUID | None], members: Iterable[UUID | None]
-) -> tuple[Executable | None, Executable | None]:
-    school_ids = {s for s in schools if s is not None}
-    member_ids = {m for m in members if m is not None}
-    school_query = (
-        select(School.id, School.name.label("name")).where(School.id.in_(school_ids))
-        if school_ids
-        else None
+) -> tuple[tuple[Executable, dict[str, list[UUID]]] | None, ...]:
+    school_ids = list({s for s in schools if s is not None})
+    member_ids = list({m for m in members if m is not None})
+    return (
+        (_SCHOOL_NAMES, {"ids": school_ids}) if school_ids else None,
+        (_MEMBER_NAMES, {"ids": member_ids}) if member_ids else None,
     )
-    member_query = (
-        select(Member.id, Member.full_name.label("name")).where(Member.id.in_(member_ids))
-        if member_ids
-        else None
-    )
-    return school_query, member_query
+
+
+# Built once, the ids a parameter: an answer asks for names on every request.
+_SCHOOL_NAMES = select(School.id, School.name.label("name")).where(
+    School.id.in_(bindparam("ids", expanding=True))
+)
+_MEMBER_NAMES = select(Member.id, Member.full_name.label("name")).where(
+    Member.id.in_(bindparam("ids", expanding=True))
+)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from msgspec import UNSET
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -99,6 +99,13 @@ def _check_early(fields: Sequence[tuple[str, str]]) -> None:
 
 def _check_version_early(fields: Sequence[tuple[str, str]]) -> None:
     read_version_form(fields)
+
+
+# Built once: every read of a resource asks for it.
+_CURRENT_VERSION = select(ResourceVersion).where(
+    ResourceVersion.resource_id == bindparam("resource_id"),
+    ResourceVersion.number == bindparam("number"),
+)
 
 
 class ResourceService:
@@ -641,10 +648,8 @@ class ResourceService:
     def describe_in(cls, db: Session, identity: Identity, resource: Resource) -> ResourceOut:
         """`describe` in a synchronous session that holds `resource`."""
         current = db.scalar(
-            select(ResourceVersion).where(
-                ResourceVersion.resource_id == resource.id,
-                ResourceVersion.number == resource.current_version_number,
-            )
+            _CURRENT_VERSION,
+            {"resource_id": resource.id, "number": resource.current_version_number},
         )
         if current is None:  # pragma: no cover - every committed resource has a version
             raise NotFound(_("This resource has no stored file."))

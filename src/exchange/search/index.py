@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -96,9 +96,18 @@ def stored_body(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# Built once, columns only: a resource's page and metadata read it on every request.
+_EXTRACTION_OF = select(
+    SearchDocument.extraction_status,
+    SearchDocument.extraction_reason,
+    SearchDocument.extracted_version,
+    SearchDocument.text_truncated,
+).where(SearchDocument.resource_id == bindparam("resource_id"))
+
+
 def text_extraction_in(db: Session, resource_id: UUID) -> TextExtraction:
     """How far the text of the resource's current file is searchable, for its page."""
-    document = db.scalar(select(SearchDocument).where(SearchDocument.resource_id == resource_id))
+    document = db.execute(_EXTRACTION_OF, {"resource_id": resource_id}).first()
     if document is None:
         return TextExtraction(status=PENDING, label=str(EXTRACTION_LABELS[PENDING]))
     status = typing.cast(ExtractionState, document.extraction_status)
