@@ -92,7 +92,12 @@ async def test_every_page_reads_in_kyrgyz_with_the_files_type_size_and_date(
     naryn = await schools.create("Нарын айыл мектеби")
     await named(osh.admin, "Айгүл Токтогулова")
     await named(naryn.admin, "Бакыт Асанов")
-    await partners(osh, naryn)
+    partnership = await partners(
+        osh,
+        naryn,
+        goals=["Окуучулардын билимин баалоону жакшыртуу", "Биргелешкен сабак пландары"],
+        language="ky",
+    )
     content = pdf_of_size(300_000)
     shared = await upload(
         osh.admin, content, title="Бөлчөктөр: сабак планы", subject="Математика", language="ky"
@@ -128,6 +133,14 @@ async def test_every_page_reads_in_kyrgyz_with_the_files_type_size_and_date(
         "/account",
         "/resources/new",
         "/members",
+        f"/members/{osh.admin.member_id}/edit",
+        "/audit",
+        "/partnerships",
+        f"/partnerships/{partnership}",
+        f"/partnerships/{partnership}/activities/new",
+        f"/partnerships/{partnership}/summary",
+        f"/resources/{resource['id']}/edit",
+        f"/resources/{resource['id']}/versions/new",
     )
     for path in pages:
         answer = await browser.get(path)
