@@ -20,7 +20,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import OperationalError
 
 from exchange.errors import DomainError
-from exchange.i18n import LazyText, _, lazy_gettext
+from exchange.i18n import LazyText, _, current_language, lazy_gettext
+from exchange.i18n.catalogs import SOURCE_LANGUAGE
 
 PROBLEM_JSON = "application/problem+json"
 logger = structlog.get_logger("exchange.errors")
@@ -212,7 +213,8 @@ def _validation_problem(
         detail = _say(f"missing {kind} parameter", "missing parameter", name=name)
     else:
         detail = str(_DETAILS[400])
-        if message and "Validation failed" not in message:
+        # Litestar's reason is English: shown only to a reader of English.
+        if message and "Validation failed" not in message and current_language() == SOURCE_LANGUAGE:
             detail = _(
                 "The request could not be read. Check that it is well-formed JSON or form "
                 "data. ({reason})",
@@ -261,7 +263,16 @@ _SENTENCES = {
         "{field} must be a date and time such as 2026-09-01T08:00:00Z."
     ),
     "Invalid RFC3339 encoded date": lazy_gettext("{field} must be a date such as 2026-09-01."),
+    "Expected `datetime` with a timezone component": lazy_gettext(
+        "{field} must be a date and time with its time zone, such as 2026-09-01T08:00:00Z."
+    ),
+    "Number out of range": lazy_gettext("{field} is a number too large for the exchange."),
+    # msgspec's own sentence is English: a reader of another language is pointed to the
+    # documentation instead of reading it.
     "other": lazy_gettext("{field} is not acceptable: {reason}."),
+    "other, in words": lazy_gettext(
+        "{field} is not acceptable: see the API documentation for the values it takes."
+    ),
 }
 
 _KINDS = {
@@ -348,6 +359,8 @@ def _value_in_words(field: str, message: str) -> str:
         return _say("enum", field=field, value=match.group(1))
     if message in _SENTENCES:
         return _say(message, field=field)
+    if current_language() != SOURCE_LANGUAGE:
+        return _say("other, in words", field=field)
     return _say("other", field=field, reason=message.rstrip("."))
 
 

@@ -158,6 +158,9 @@ async def test_a_refused_value_is_explained_in_kyrgyz_naming_its_field(
     schools: SchoolFactory,
 ) -> None:
     school = await schools.create("Талас гимназиясы")
+    shared = await upload(school.admin, pdf(), title="Сабак планы")
+    assert shared.status_code == 201, shared.text
+    json_body = {**KY, "Content-Type": "application/json"}
     refusals = [
         await school.admin.get("/api/audit?since=кечээ", headers=KY),
         await school.admin.patch("/api/me", json={"language": 5}, headers=KY),
@@ -167,11 +170,14 @@ async def test_a_refused_value_is_explained_in_kyrgyz_naming_its_field(
             json={"email": "x", "full_name": "Асан", "role": "teacher"},
             headers=KY,
         ),
+        await school.admin.patch("/api/me", content=b'{"language":', headers=json_body),
         await school.admin.patch(
-            "/api/me", content=b'{"language":', headers={**KY, "Content-Type": "application/json"}
+            f"/api/resources/{shared.json()['id']}",
+            content=b'{"grades": [99999999999999999999999999]}',
+            headers=json_body,
         ),
     ]
-    fields = ["'since'", "'language'", "'direction'", "'email'", None]
+    fields = ["'since'", "'language'", "'direction'", "'email'", None, "grades"]
     for answer, field in zip(refusals, fields, strict=True):
         problem = answer.json()
         assert answer.status_code in {400, 422}, answer.text

@@ -108,3 +108,23 @@ def test_a_pages_plural_sentence_groups_its_number_and_takes_the_languages_form(
         "ru": ["Найден 1 ресурс", "Найдено 3 ресурса", "Найдено 1 234 ресурса"],
         "en": ["1 resource found", "3 resources found", "1,234 resources found"],
     }
+
+
+def test_a_refusal_msgspec_words_only_in_english_points_other_readers_to_the_documentation() -> (
+    None
+):
+    from exchange.problems import _value_in_words
+
+    novel = "Expected `str` that is a palindrome"
+    with using_language("ky"):
+        assert _value_in_words("'title'", novel) == (
+            "'title' кабыл алынбайт: анын кандай маанилерди ала турганын API "
+            "документациясынан караңыз."
+        )
+        assert _value_in_words("'limit'", "Number out of range") == (
+            "'limit' — система үчүн өтө чоң сан."
+        )
+    with using_language("en"):
+        assert _value_in_words("'title'", novel) == (
+            "'title' is not acceptable: Expected `str` that is a palindrome."
+        )
