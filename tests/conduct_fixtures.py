@@ -40,6 +40,7 @@ from exchange.models import (
     School,
 )
 from exchange.reuse.partnership_end import end_what_rested_on_the_partnership
+from exchange.unit_of_work import unit_of_work
 from tests.actors import PASSWORD, Actor, SchoolHandle
 from tests.background import run_escalation
 
@@ -184,7 +185,7 @@ class Ground:
             before = await session.scalar(closed)
             await end_what_rested_on_the_partnership(session, self.clock, partnership)
             after = await session.scalar(closed)
-            await session.commit()
+            await unit_of_work(session, self.clock).commit()
             return int(after or 0) - int(before or 0)
 
     async def resource(

@@ -14,36 +14,41 @@ from __future__ import annotations
 
 from exchange.activities.reminders import EVALUATION_REMINDERS, remind_the_responsible
 from exchange.activities.services import tell_the_named_members
-from exchange.audit.trail import (
-    record_forward,
-    record_grant_revoked,
-    record_partnership_change,
-    record_request_change,
-    record_request_escalated,
-    record_resource_change,
-)
+from exchange.audit import trail
 from exchange.events import (
     EVENTS,
     ActivityMoved,
+    ConfidentialResourceRead,
     EvaluationReminderDue,
+    ForwardCutByPartnershipEnd,
+    ForwardRefused,
     GrantRevoked,
     MailWritten,
     MemberRenamed,
     NoticesPosted,
     PartnershipChanged,
     PartnershipEnded,
+    PasswordChanged,
+    PasswordLinkIssued,
+    PasswordSet,
     QuestionAnswered,
     QuestionAsked,
     QuestionOverdue,
     ResourceChanged,
     ResourceCreated,
+    ResourceDownloaded,
     ResourceForwarded,
     ResourceUpdated,
     ReuseRequestChanged,
+    ReuseRequestClosed,
     ReuseRequestDecided,
     ReuseRequestMade,
     ReuseRequestOverdue,
+    ReuseRequestRefused,
     ReuseRequestWithdrawn,
+    SchoolProfileUpdated,
+    SharedWithRemoved,
+    StudentConsentRecorded,
     VersionUploaded,
 )
 from exchange.jobs.worker import JobKind
@@ -73,32 +78,60 @@ def build_consequences() -> Subscriptions:
     # Members: a renamed author's resources are found by the new name from the commit on.
     on.within_transaction(MemberRenamed, reindex_authored_by)
 
+    # Passwords: issuing a link, setting a password with one and changing one's own are
+    # in the school's trail.
+    on.within_transaction(PasswordLinkIssued, trail.record_password_link_issued)
+    on.within_transaction(PasswordSet, trail.record_password_set)
+    on.within_transaction(PasswordChanged, trail.record_password_changed)
+
+    # A school's profile: its trail keeps who changed it and what was answered.
+    on.within_transaction(SchoolProfileUpdated, trail.record_profile_updated)
+
     # Resources: the search index row, the text extraction job of each uploaded version
     # and the owner school's trail are committed with the change.
     on.within_transaction(ResourceCreated, index_resource)
     on.within_transaction(ResourceUpdated, index_resource)
     on.within_transaction(VersionUploaded, extract_uploaded_version)
-    on.within_transaction(ResourceChanged, record_resource_change)
+    on.within_transaction(ResourceChanged, trail.record_resource_change)
+    on.within_transaction(StudentConsentRecorded, trail.record_student_consent)
+
+    # Reads (rule 6): another school's read of a confidential resource, and any download
+    # by another school, are in the owner school's trail. The GET commits that entry.
+    on.within_transaction(ConfidentialResourceRead, trail.record_read)
+    on.within_transaction(ResourceDownloaded, trail.record_download)
 
     # Partnerships: ending one ends for good what rested on it (shares, grants,
-    # forwards, pending requests) before the move itself is audited and announced.
+    # forwards, pending requests) before the move itself is audited and announced; what
+    # it took away records its own events below.
     on.within_transaction(PartnershipEnded, end_what_rested_on_it)
-    on.within_transaction(PartnershipChanged, record_partnership_change)
+    on.within_transaction(PartnershipChanged, trail.record_partnership_change)
     on.within_transaction(PartnershipChanged, tell_the_other_school)
+    on.within_transaction(SharedWithRemoved, trail.record_shared_with_removed)
 
     # Reuse requests (rule 7): the owner school's trail, and the other side's notices.
-    on.within_transaction(ReuseRequestChanged, record_request_change)
+    on.within_transaction(ReuseRequestChanged, trail.record_request_change)
     on.within_transaction(ReuseRequestMade, reuse_notices.request_created)
     on.within_transaction(ReuseRequestDecided, reuse_notices.request_decided)
     on.within_transaction(ReuseRequestWithdrawn, reuse_notices.request_withdrawn)
+    # Refused by the code of conduct: the refusal is the answer, the trail keeps it.
+    on.within_transaction(ReuseRequestRefused, trail.record_request_refused)
+    # Closed with the partnership it was made under (rule 9): both sides are told.
+    on.within_transaction(ReuseRequestClosed, trail.record_request_closed)
+    on.within_transaction(ReuseRequestClosed, reuse_notices.request_closed)
 
-    # A withdrawn permission: the owner school's trail, and the school that held it.
-    on.within_transaction(GrantRevoked, record_grant_revoked)
+    # A permission ended (withdrawn, with the students' consent, or with the
+    # partnership): the owner school's trail, and the school that held it, told why.
+    on.within_transaction(GrantRevoked, trail.record_grant_revoked)
     on.within_transaction(GrantRevoked, reuse_notices.grant_revoked)
 
-    # Forwarding (rule 7): the owner school's trail, and those who decide on the resource.
-    on.within_transaction(ResourceForwarded, record_forward)
+    # Forwarding (rule 7): the owner school's trail, and those who decide on the resource;
+    # a refused forward is in the trail; a forward cut by a partnership's end too, and
+    # the school it reached is told when it can no longer read the resource.
+    on.within_transaction(ResourceForwarded, trail.record_forward)
     on.within_transaction(ResourceForwarded, reuse_notices.resource_forwarded)
+    on.within_transaction(ForwardRefused, trail.record_forward_refused)
+    on.within_transaction(ForwardCutByPartnershipEnd, trail.record_forward_cut)
+    on.within_transaction(ForwardCutByPartnershipEnd, reuse_notices.forwarded_access_ended)
 
     # Activities between partners: the members named in one are told of its moves.
     on.within_transaction(ActivityMoved, tell_the_named_members)
@@ -110,7 +143,7 @@ def build_consequences() -> Subscriptions:
     on.within_transaction(QuestionAnswered, question_notices.question_answered)
 
     # Rule 9: a request or question past its date, claimed once by the escalation job.
-    on.within_transaction(ReuseRequestOverdue, record_request_escalated)
+    on.within_transaction(ReuseRequestOverdue, trail.record_request_escalated)
     on.within_transaction(ReuseRequestOverdue, reuse_notices.request_overdue)
     on.within_transaction(QuestionOverdue, question_notices.question_overdue)
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         QuestionAnswer,
         Resource,
         ReuseRequest,
+        School,
     )
 
 
@@ -39,6 +40,49 @@ class MemberRenamed:
     author."""
 
     member: Member
+
+
+@dataclass(frozen=True)
+class PasswordLinkIssued:
+    """`actor` (an admin) made a link for `member` to set a password with (`purpose`
+    `join` or `reset`); `mailed` says whether it left by e-mail."""
+
+    actor: Identity
+    member: Member
+    purpose: str
+    mailed: bool
+
+
+@dataclass(frozen=True)
+class PasswordSet:
+    """`member` set a password with a link (`purpose`), which ended `sign_ins_ended`
+    sign-ins; nobody is signed in to act, so there is no actor."""
+
+    member: Member
+    purpose: str
+    sign_ins_ended: int
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    """`actor` changed their own password; their other `sign_ins_ended` sign-ins ended."""
+
+    actor: Identity
+    member: Member
+    sign_ins_ended: int
+
+
+# --- schools ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchoolProfileUpdated:
+    """An admin of the school set its profile; `answered_questions` are the
+    self-assessment's questions it answered."""
+
+    actor: Identity
+    school: School
+    answered_questions: list[str]
 
 
 # --- resources --------------------------------------------------------------------------
@@ -81,6 +125,48 @@ class ResourceUpdated(ResourceChanged):
 class ResourceDeleted(ResourceChanged):
     """Deleted with its versions (its search row goes with it; its files after the
     commit)."""
+
+
+@dataclass(frozen=True)
+class StudentConsentRecorded:
+    """`actor` recorded (`consent`) or withdrew (None) the students' consent on file for
+    a student's work; `previous` is what was on file. `visibility` is set when the
+    change narrowed who sees the work to the school."""
+
+    actor: Identity
+    resource: Resource
+    consent: str | None
+    previous: str | None
+    visibility: str | None = None
+
+
+# --- reads of what is confidential to partners (rule 6) ----------------------------------
+
+
+@dataclass(frozen=True)
+class ConfidentialResourceRead:
+    """Another school read a confidential resource (`what`: "metadata", "versions").
+
+    A read, not a change: the GET that reads records it and commits its unit of work,
+    whose only write is the owner school's audit entry."""
+
+    actor: Identity
+    resource: Resource
+    what: str
+
+
+@dataclass(frozen=True)
+class ResourceDownloaded:
+    """Another school downloaded version `version` of a resource (a resumed download
+    is not recorded again); `presigned`: through a link to the store.
+
+    A read, not a change: the GET that serves it records it and commits its unit of
+    work, whose only write is the owner school's audit entry."""
+
+    actor: Identity
+    resource: Resource
+    version: int
+    presigned: bool = False
 
 
 # --- partnerships -----------------------------------------------------------------------
@@ -163,16 +249,43 @@ class ReuseRequestWithdrawn(ReuseRequestChanged):
 
 
 @dataclass(frozen=True)
-class GrantRevoked:
-    """`actor` withdrew a permission (or the withdrawn consent for a student's work did),
-    cutting `forwards_cut` forwards made under it; `details` are its entry in the owner
-    school's audit trail, and the school that held it is told."""
+class ReuseRequestRefused:
+    """The code of conduct (rule `rule`) refused `actor`'s request for `scope`: the
+    refusal is the answer, and the owner school's trail keeps that it was asked. The
+    refusal is committed on its own, as nothing else of the request is kept."""
 
     actor: Identity
+    resource: Resource
+    scope: str
+    rule: int | None
+
+
+@dataclass(frozen=True)
+class ReuseRequestClosed:
+    """A pending request was closed without a decision because the partnership between
+    `school_a` and `school_b` ended (rule 9); both sides are told why."""
+
+    request: ReuseRequest
+    resource: Resource
+    partnership: Partnership
+    school_a: str
+    school_b: str
+
+
+@dataclass(frozen=True)
+class GrantRevoked:
+    """A permission ended before its time, for `reason` (`GrantRevocation`): `actor`
+    withdrew it, or withdrew the consent for a student's work; or the `partnership` it
+    rested on ended (no actor: the end of the partnership took it). `forwards_cut`
+    forwards made under it were cut. The owner school's trail records it, and the
+    school that held it is told why."""
+
     grant: Grant
     resource: Resource
+    reason: str
     forwards_cut: int
-    details: dict[str, Any]
+    actor: Identity | None = None
+    partnership: Partnership | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +297,44 @@ class ResourceForwarded:
     forward: Forward
     resource: Resource
     details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SharedWithRemoved:
+    """The partnership between a resource's owner and `school_id` ended, so the owner's
+    `shared_with` entry naming that school was removed (the owner chooses again after a
+    new partnership)."""
+
+    owner_school_id: UUID
+    resource_id: UUID
+    school_id: UUID
+    partnership: Partnership
+
+
+@dataclass(frozen=True)
+class ForwardCutByPartnershipEnd:
+    """The end of `partnership` (between `school_a` and `school_b`) took away the access
+    a forward carried, for good. `receiver_lost_access` is true on one cut forward for
+    each school that, with it, can no longer read the resource: that school is told."""
+
+    forward: Forward
+    resource: Resource
+    partnership: Partnership
+    school_a: str
+    school_b: str
+    receiver_lost_access: bool
+
+
+@dataclass(frozen=True)
+class ForwardRefused:
+    """The code of conduct (rule `rule`) refused `actor`'s school passing a resource on
+    to `to_school_id`; the owner school's trail keeps that it was tried. Committed on its
+    own: nothing else of the attempt is kept."""
+
+    actor: Identity
+    resource: Resource
+    to_school_id: UUID
+    rule: int | None
 
 
 # --- activities between partners ---------------------------------------------------------
@@ -282,10 +433,17 @@ class MailWritten:
 
 EVENTS: tuple[type, ...] = (
     MemberRenamed,
+    PasswordLinkIssued,
+    PasswordSet,
+    PasswordChanged,
+    SchoolProfileUpdated,
     ResourceCreated,
     VersionAdded,
     ResourceUpdated,
     ResourceDeleted,
+    StudentConsentRecorded,
+    ConfidentialResourceRead,
+    ResourceDownloaded,
     PartnershipInvited,
     PartnershipAccepted,
     PartnershipDeclined,
@@ -295,9 +453,14 @@ EVENTS: tuple[type, ...] = (
     ReuseRequestMade,
     ReuseRequestDecided,
     ReuseRequestWithdrawn,
+    ReuseRequestRefused,
+    ReuseRequestClosed,
     ReuseRequestOverdue,
     GrantRevoked,
+    SharedWithRemoved,
     ResourceForwarded,
+    ForwardCutByPartnershipEnd,
+    ForwardRefused,
     ActivityPlanned,
     ActivityChanged,
     ActivityCancelled,

@@ -7,10 +7,12 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
-from exchange.audit.trail import record_download, record_read
-from exchange.models import Resource
+from exchange.models import AuditEvent, Resource
 from exchange.policy import cache_control_for
+from exchange.resources.services import ResourceService
+from tests.actors import Actor
 from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, grant_by_request, ground, identity_of, sister_schools
 from tests.problems import assert_problem
@@ -23,21 +25,23 @@ __all__ = ["ground"]
 ASK = {"scope": "adapt", "purpose": "Our grade 5", "audience": "Our pupils"}
 
 
-async def _download(
-    ground: Ground, actor: object, resource_id: uuid.UUID, start: int | None = None
-) -> bool:
+async def _audited(ground: Ground, action: str) -> list[AuditEvent]:
+    rows = await ground.all(
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.occurred_at)
+    )
+    return [row for row in rows if isinstance(row, AuditEvent)]
+
+
+async def _download(ground: Ground, actor: Actor, resource_id: uuid.UUID, start: int = 0) -> bool:
+    """What a download (from byte `start`) records, as the GET that serves it does;
+    whether it was audited."""
+    before = len(await _audited(ground, "resource.downloaded"))
     async with ground.session() as session:
-        resource = await session.get_one(Resource, resource_id)
-        added = record_download(
-            session,
-            ground.clock,
-            actor=identity_of(actor),  # type: ignore[arg-type]
-            resource=resource,
-            version_number=1,
-            range_start=start,
-        )
-        await session.commit()
-        return added
+        store = ground.client.app.state.blob_store
+        resources = ResourceService(session, ground.settings, ground.clock, store)
+        resource, version = await resources.version_to_download(identity_of(actor), resource_id)
+        await resources.record_download(identity_of(actor), resource, version, range_start=start)
+    return len(await _audited(ground, "resource.downloaded")) > before
 
 
 async def test_owner_admins_read_every_request_decision_forward_and_revocation(
@@ -143,6 +147,10 @@ async def test_who_downloaded_my_resource(ground: Ground) -> None:
     assert_problem(await cast.s.admin.get(url), 404)
     events = (await cast.a.admin.get(f"/api/audit?resource_id={cast.resource_id}")).json()
     assert {i["action"] for i in events["items"]} == {"resource.downloaded"}
+    first = (await _audited(ground, "resource.downloaded"))[0]
+    assert first.details == {"version": 1, "confidential": False, "presigned": False}
+    assert first.actor_member_id == identity_of(cast.b_teacher).member_id
+    assert first.other_school_id == cast.b.id
 
 
 async def test_reads_of_a_confidential_resource_by_another_school_are_audited(
@@ -150,34 +158,25 @@ async def test_reads_of_a_confidential_resource_by_another_school_are_audited(
 ) -> None:
     cast = await sister_schools(ground, kind="policy", confidential=True)
     plain = await ground.resource(cast.a, cast.author, title="Open day plan")
+    # Reads are GETs: each audited one commits its entry, and nothing else.
+    for reader, resource_id in (
+        (cast.b_teacher, cast.resource_id),  # a partner reads the confidential one
+        (cast.colleague, cast.resource_id),  # its own school does not count
+        (cast.b_teacher, plain),  # nor does reading what is not confidential
+    ):
+        assert (await reader.get(f"/api/resources/{resource_id}")).status_code == 200
     async with ground.session() as session:
         secret = await session.get_one(Resource, cast.resource_id)
         ordinary = await session.get_one(Resource, plain)
-        assert record_read(
-            session,
-            ground.clock,
-            actor=identity_of(cast.b_teacher),
-            resource=secret,
-            what="metadata",
-        )
-        assert not record_read(
-            session,
-            ground.clock,
-            actor=identity_of(cast.colleague),
-            resource=secret,
-            what="metadata",
-        )
-        assert not record_read(
-            session,
-            ground.clock,
-            actor=identity_of(cast.b_teacher),
-            resource=ordinary,
-            what="metadata",
-        )
         assert cache_control_for(secret) == "no-store"
         assert cache_control_for(ordinary) is None
-        await session.commit()
     page = (await cast.a.admin.get(f"/api/audit?resource_id={cast.resource_id}")).json()
     assert [(i["action"], i["actor_school"]["name"]) for i in page["items"]] == [
         ("resource.read", "Naryn Village School")
     ]
+    (read,) = await _audited(ground, "resource.read")
+    assert read.details == {"what": "metadata", "confidential": True}
+    assert read.actor_member_id == identity_of(cast.b_teacher).member_id
+    assert read.other_school_id == cast.b.id
+    assert read.owner_school_id == cast.a.id
+    assert (await cast.a.admin.get(f"/api/audit?resource_id={plain}")).json()["items"] == []

@@ -60,6 +60,7 @@ from exchange.reuse.grants import GrantService
 from exchange.reuse.partnership_end import end_what_rested_on_the_partnership
 from exchange.reuse.requests import ReuseRequestService
 from exchange.reuse.schemas import DecisionIn, ForwardIn, ReuseRequestCreate
+from exchange.unit_of_work import unit_of_work
 from tests.clock import ManualClock
 from tests.conftest import base_settings
 
@@ -408,7 +409,7 @@ class ConductMachine(RuleBasedStateMachine):
                 partnership.closed_at = self.clock.now()
                 await session.flush()
                 await end_what_rested_on_the_partnership(session, self.clock, partnership)
-                await session.commit()
+                await unit_of_work(session, self.clock).commit()
 
         self.run(move())
         self.ended_before.add(pair)

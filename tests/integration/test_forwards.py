@@ -86,6 +86,12 @@ async def test_forwarding_without_a_share_grant_names_rule_7_and_the_next_step(
         select(AuditEvent).where(AuditEvent.action == "resource.forward_refused")
     )
     assert len(refused) == 2
+    for entry in refused:
+        assert entry.outcome == "refused"  # type: ignore[attr-defined]
+        assert entry.details == {"rule": 7}  # type: ignore[attr-defined]
+        assert entry.owner_school_id == cast.a.id  # type: ignore[attr-defined]
+        assert entry.other_school_id == c.id  # type: ignore[attr-defined]
+        assert entry.actor_member_id == cast.b_teacher.member_id  # type: ignore[attr-defined]
 
 
 async def test_forwarding_only_goes_to_an_active_partner_of_the_forwarder(
@@ -156,7 +162,14 @@ async def test_revoking_the_share_grant_cuts_the_access_it_forwarded(ground: Gro
     assert "withdrawn" in chain["forwards"][0]["cut_reason"]
     assert_problem(await cast.a.admin.post(revoke_url), 409)
     events = await ground.all(select(AuditEvent).where(AuditEvent.action == "grant.revoked"))
-    assert events[0].details["forwards_cut"] == 1  # type: ignore[attr-defined]
+    assert events[0].details == {  # type: ignore[attr-defined]
+        "grant_id": str(grant_id),
+        "scope": "share",
+        "reason": "withdrawn",
+        "forwards_cut": 1,
+    }
+    assert events[0].actor_member_id == cast.author.member_id  # type: ignore[attr-defined]
+    assert events[0].partnership_id is None  # type: ignore[attr-defined]
     # A later grant does not bring back the forward that was cut; a new forward would.
     await grant_by_request(ground, cast.b_teacher, cast.author, cast.resource_id, "share")
     assert not await can_read(ground, c, cast.resource_id)

@@ -5,6 +5,7 @@ owner shares with all its partners."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -165,16 +166,35 @@ async def test_search_finds_nothing_the_end_took_away_after_partnering_again(
     assert titles(await search(b.admin, q="fractions")) == ["Fractions for grade five"]
 
 
-async def test_the_schools_that_lose_access_are_told_why(ground: Ground) -> None:
+@dataclass
+class ForwardedOn:
+    """A (Osh) shares a plan with its partner B (Naryn), which holds a share grant and
+    passed it on to its own partner D (Talas)."""
+
+    a: QuickSchool
+    b: QuickSchool
+    d: QuickSchool
+    a_b: str
+    plan: str
+    grant_id: str
+
+
+async def _forwarded_on(ground: Ground) -> ForwardedOn:
     a = await ground.school("Osh School 5")
     b = await ground.school("Naryn Village School")
     d = await ground.school("Talas Gymnasium")
     a_b = await _partners(a, b)
     await _partners(b, d)
     plan = await _resource(a.admin, title="Fractions for grade 5")
-    await _share_grant(b.admin, a.admin, plan)
+    grant_id = await _share_grant(b.admin, a.admin, plan)
     forwarded = await b.admin.post(f"/api/resources/{plan}/forward", json={"school_id": str(d.id)})
     assert forwarded.status_code == 201, forwarded.text
+    return ForwardedOn(a, b, d, a_b, plan, grant_id)
+
+
+async def test_the_schools_that_lose_access_are_told_why(ground: Ground) -> None:
+    world = await _forwarded_on(ground)
+    b, d, a_b, plan = world.b, world.d, world.a_b, world.plan
 
     ended = await b.admin.post(f"/api/partnerships/{a_b}/end")
     assert ended.status_code == 200, ended.text
@@ -188,8 +208,59 @@ async def test_the_schools_that_lose_access_are_told_why(ground: Ground) -> None
     assert "can no longer read" in told_d["message"]
     (told_b,) = [n for n in await _inbox(b.admin) if n["kind"] == "grant.revoked"]
     assert told_b["payload"]["reason"] == "partnership_ended"
+    assert told_b["payload"]["forwards_cut"] == 1
     assert "ended" in told_b["message"]
     assert "Talas Gymnasium" in told_b["message"] or "passed it to" in told_b["message"]
+
+
+async def test_the_owner_school_s_trail_says_what_the_end_took_away(ground: Ground) -> None:
+    world = await _forwarded_on(ground)
+    a, b, d, a_b, plan, grant_id = world.a, world.b, world.d, world.a_b, world.plan, world.grant_id
+    chosen = await _resource(a.admin, title="Reading club", visibility="selected", shared_with=[b])
+    pending = await b.admin.post(
+        f"/api/resources/{chosen}/reuse-requests",
+        json={"scope": "adapt", "purpose": "A version for grade 4", "audience": "Our pupils"},
+    )
+    assert pending.status_code == 201, pending.text
+
+    assert (await a.admin.post(f"/api/partnerships/{a_b}/end")).status_code == 200
+
+    trail = (await a.admin.get("/api/audit", params={"limit": 100})).json()["items"]
+    ended = {
+        e["action"]: e
+        for e in trail
+        if e["partnership_id"] == a_b and not e["action"].startswith("partnership.")
+    }
+    assert set(ended) == {
+        "resource.shared_with_removed",
+        "grant.revoked",
+        "resource.forward_cut",
+        "reuse_request.closed",
+    }
+    revoked = ended["grant.revoked"]
+    assert revoked["actor"] is None  # the end of the partnership took it, nobody withdrew it
+    assert revoked["resource_id"] == plan
+    assert revoked["other_school"]["name"] == "Naryn Village School"
+    assert revoked["details"] == {
+        "grant_id": grant_id,
+        "scope": "share",
+        "reason": "partnership_ended",
+        "forwards_cut": 1,
+    }
+    removed = ended["resource.shared_with_removed"]
+    assert (removed["resource_id"], removed["other_school"]["name"]) == (
+        chosen,
+        "Naryn Village School",
+    )
+    assert removed["details"] == {"reason": "partnership_ended"}
+    cut = ended["resource.forward_cut"]
+    assert cut["other_school"]["name"] == "Talas Gymnasium"
+    assert cut["details"]["reason"] == "partnership_ended"
+    assert cut["details"]["to_school_id"] == str(d.id)
+    closed = ended["reuse_request.closed"]
+    assert closed["reuse_request_id"] == pending.json()["id"]
+    assert closed["details"]["scope"] == "adapt"
+    assert "ended" in closed["details"]["reason"]
 
 
 async def test_outgoing_requests_hide_the_title_of_a_resource_the_school_no_longer_reads(

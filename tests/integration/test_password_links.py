@@ -249,12 +249,23 @@ async def test_password_events_are_in_the_schools_audit_trail(
     events = (await school.admin.get("/api/audit")).json()["items"]
     by_action = {event["action"]: event for event in events}
     issued = by_action["member.password_link_issued"]
-    assert issued["details"]["member_id"] == added["id"]
-    assert issued["details"]["purpose"] == "join"
-    assert by_action["member.password_set"]["details"]["member_id"] == added["id"]
-    assert by_action["member.password_changed"]["details"]["member_id"] == str(
-        school.admin.member_id
-    )
+    assert issued["details"] == {
+        "member_id": added["id"],
+        "purpose": "join",
+        "emailed": added["link_emailed"],
+    }
+    assert issued["actor"]["id"] == str(school.admin.member_id)
+    password_set = by_action["member.password_set"]
+    assert password_set["details"] == {
+        "member_id": added["id"],
+        "purpose": "join",
+        "sign_ins_ended": 0,
+    }
+    assert password_set["actor"] is None  # whoever held the link
+    password_changed = by_action["member.password_changed"]
+    assert password_changed["details"]["member_id"] == str(school.admin.member_id)
+    assert password_changed["details"]["sign_ins_ended"] >= 0
+    assert password_changed["actor"]["id"] == str(school.admin.member_id)
     assert all(added["set_password_url"].split("token=")[1] not in str(e) for e in events)
 
 

@@ -126,6 +126,11 @@ async def test_confidential_resource_refuses_share_and_publish_naming_rule_6(
     )
     assert len(refused) == 2
     assert {e.outcome for e in refused} == {"refused"}  # type: ignore[attr-defined]
+    assert sorted(e.details["scope"] for e in refused) == ["publish", "share"]  # type: ignore[attr-defined]
+    assert {e.details["rule"] for e in refused} == {6}  # type: ignore[attr-defined]
+    assert {(e.actor_member_id, e.other_school_id) for e in refused} == {  # type: ignore[attr-defined]
+        (cast.b_teacher.member_id, cast.b.id)
+    }
 
 
 async def test_an_open_licence_needs_no_request(ground: Ground) -> None:
@@ -316,6 +321,15 @@ async def test_ending_through_the_partnership_api_closes_the_requests_and_tells_
     inbox = (await cast.b_teacher.get("/api/notifications")).json()
     kinds = [item["kind"] for item in inbox["items"]]
     assert "reuse_request.closed" in kinds
+    (entry,) = await ground.all(
+        select(AuditEvent).where(AuditEvent.action == "reuse_request.closed")
+    )
+    assert str(entry.reuse_request_id) == created["id"]  # type: ignore[attr-defined]
+    assert str(entry.partnership_id) == str(cast.partnership_id)  # type: ignore[attr-defined]
+    assert entry.owner_school_id == cast.a.id  # type: ignore[attr-defined]
+    assert entry.other_school_id == cast.b.id  # type: ignore[attr-defined]
+    assert entry.details["scope"] == "adapt"  # type: ignore[attr-defined]
+    assert entry.details["reason"].startswith("partnership_ended")  # type: ignore[attr-defined]
 
 
 async def test_every_request_event_reaches_the_inbox_of_the_other_side(ground: Ground) -> None:

@@ -74,6 +74,14 @@ async def test_the_profile_is_replaced_as_a_whole(schools: SchoolFactory) -> Non
     assert saved["offers"] is None
     assert saved["languages"] == []
     assert saved["self_assessment"] == {}
+    # Each change is in the school's trail, with who made it and what was answered.
+    trail = (await school.admin.get("/api/audit")).json()["items"]
+    updates = [e for e in trail if e["action"] == "school.profile_updated"]
+    assert sorted(e["details"]["answered_questions"] for e in updates) == [
+        [],
+        ["ict_use", "location"],
+    ]
+    assert {e["actor"]["id"] for e in updates} == {str(school.admin.member_id)}
 
 
 async def test_a_teacher_cannot_change_the_profile(schools: SchoolFactory) -> None:

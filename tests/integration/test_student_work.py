@@ -19,7 +19,14 @@ from sqlalchemy import select
 from exchange.models import AuditEvent, Forward, Resource
 from tests.actors import Actor
 from tests.clock import ManualClock
-from tests.conduct_fixtures import Ground, QuickSchool, can_read, grant_by_request, ground
+from tests.conduct_fixtures import (
+    Ground,
+    QuickSchool,
+    can_read,
+    grant_by_request,
+    ground,
+    identity_of,
+)
 from tests.problems import assert_problem
 
 # On SQLite and PostgreSQL: consent narrows what the rules let through, in SQL, and a migration.
@@ -274,6 +281,19 @@ async def test_withdrawing_consent_revokes_the_permissions_to_pass_the_work_on(
     inbox = (await b_teacher.get("/api/notifications", params={"limit": 100})).json()["items"]
     told = sorted(n["payload"]["scope"] for n in inbox if n["kind"] == "grant.revoked")
     assert told == ["publish", "share"]
+    assert {n["payload"]["reason"] for n in inbox if n["kind"] == "grant.revoked"} == {
+        "student_consent_withdrawn"
+    }
+    revocations = await ground.all(
+        select(AuditEvent).where(
+            AuditEvent.resource_id == resource_id, AuditEvent.action == "grant.revoked"
+        )
+    )
+    assert sorted(
+        (e.details["scope"], e.details["reason"], e.details["forwards_cut"])  # type: ignore[attr-defined]
+        for e in revocations
+    ) == [("publish", "student_consent_withdrawn", 0), ("share", "student_consent_withdrawn", 0)]
+    assert {e.actor_member_id for e in revocations} == {identity_of(teacher).member_id}  # type: ignore[attr-defined]
     forwarded = await b_teacher.post(f"{url}/forward", json={"school_id": str(uuid4())})
     assert_problem(forwarded, 403, rule=7)
 

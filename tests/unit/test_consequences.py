@@ -26,12 +26,25 @@ ACTIVITY_MOVE = {
 
 PARTNERSHIP_MOVE = {"within": [AUDIT_PARTNERSHIP, TELL_PARTNER], "after": []}
 
+
+def only(*handlers: str) -> dict[str, list[str]]:
+    """Handlers that run within the transaction, nothing after it."""
+    return {"within": list(handlers), "after": []}
+
+
 EXPECTED: dict[str, dict[str, list[str]]] = {
     "MemberRenamed": {"within": ["exchange.search.index.reindex_authored_by"], "after": []},
+    "PasswordLinkIssued": only("exchange.audit.trail.record_password_link_issued"),
+    "PasswordSet": only("exchange.audit.trail.record_password_set"),
+    "PasswordChanged": only("exchange.audit.trail.record_password_changed"),
+    "SchoolProfileUpdated": only("exchange.audit.trail.record_profile_updated"),
     "ResourceCreated": {"within": [INDEX_RESOURCE, EXTRACT_TEXT, AUDIT_RESOURCE], "after": []},
     "VersionAdded": {"within": [EXTRACT_TEXT, AUDIT_RESOURCE], "after": []},
     "ResourceUpdated": {"within": [INDEX_RESOURCE, AUDIT_RESOURCE], "after": []},
     "ResourceDeleted": {"within": [AUDIT_RESOURCE], "after": []},
+    "StudentConsentRecorded": only("exchange.audit.trail.record_student_consent"),
+    "ConfidentialResourceRead": only("exchange.audit.trail.record_read"),
+    "ResourceDownloaded": only("exchange.audit.trail.record_download"),
     "PartnershipInvited": PARTNERSHIP_MOVE,
     "PartnershipAccepted": PARTNERSHIP_MOVE,
     "PartnershipDeclined": PARTNERSHIP_MOVE,
@@ -53,6 +66,10 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "within": ["exchange.reuse.notices.request_withdrawn", AUDIT_REQUEST],
         "after": [],
     },
+    "ReuseRequestRefused": only("exchange.audit.trail.record_request_refused"),
+    "ReuseRequestClosed": only(
+        "exchange.audit.trail.record_request_closed", "exchange.reuse.notices.request_closed"
+    ),
     "ReuseRequestOverdue": {
         "within": [
             "exchange.audit.trail.record_request_escalated",
@@ -67,6 +84,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         ],
         "after": [],
     },
+    "SharedWithRemoved": only("exchange.audit.trail.record_shared_with_removed"),
     "ResourceForwarded": {
         "within": [
             "exchange.audit.trail.record_forward",
@@ -74,6 +92,10 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         ],
         "after": [],
     },
+    "ForwardCutByPartnershipEnd": only(
+        "exchange.audit.trail.record_forward_cut", "exchange.reuse.notices.forwarded_access_ended"
+    ),
+    "ForwardRefused": only("exchange.audit.trail.record_forward_refused"),
     "ActivityPlanned": ACTIVITY_MOVE,
     "ActivityChanged": ACTIVITY_MOVE,
     "ActivityCancelled": ACTIVITY_MOVE,

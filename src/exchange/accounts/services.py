@@ -17,12 +17,11 @@ from exchange.accounts.identity import Identity, new_token, token_digest
 from exchange.accounts.password_links import IssuedLink
 from exchange.accounts.passwords import check_password_rules, hash_password, verify_password
 from exchange.accounts.schemas import MemberCreate, MemberUpdate, MeOut, SchoolSummary
-from exchange.audit.trail import record_event
 from exchange.database import PreparedRead
 from exchange.display_text import clean_line
 from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from exchange.events import MemberRenamed
+from exchange.events import MemberRenamed, PasswordChanged, PasswordLinkIssued, PasswordSet
 from exchange.i18n import _, resolve_language
 from exchange.kernel import paging
 from exchange.models import AccessToken, Member, MemberRole, PasswordLink, School
@@ -48,10 +47,6 @@ _ME = PreparedRead(
 )
 
 MEMBER_ORDER = (paging.SortKey(Member.full_name, str), paging.SortKey(Member.email, str))
-
-PASSWORD_LINK_ISSUED = "member.password_link_issued"
-PASSWORD_SET = "member.password_set"
-PASSWORD_CHANGED = "member.password_changed"
 
 
 def normalise_email(email: str) -> str:
@@ -175,13 +170,8 @@ class AccountService(DomainService):
             issued_by=identity.member_id,
             now=now,
         )
-        record_event(
-            self.session,
-            self.clock,
-            action=PASSWORD_LINK_ISSUED,
-            owner_school_id=member.school_id,
-            actor=identity,
-            details={"member_id": str(member.id), "purpose": purpose, "emailed": link.mailed},
+        unit_of_work(self.session, self.clock).record(
+            PasswordLinkIssued(identity, member, purpose, link.mailed)
         )
         return link
 
@@ -431,18 +421,9 @@ class AccountService(DomainService):
         )
         await password_links.void_links(self.session, member.id, now)
         ended = await end_sign_ins(self.session, member.id, now)
-        record_event(
-            self.session,
-            self.clock,
-            action=PASSWORD_SET,
-            owner_school_id=member.school_id,
-            details={
-                "member_id": str(member.id),
-                "purpose": link.purpose,
-                "sign_ins_ended": ended,
-            },
-        )
-        await unit_of_work(self.session, self.clock).commit()
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(PasswordSet(member, link.purpose, ended))
+        await uow.commit()
 
     async def change_password(
         self, identity: Identity, current_password: str, new_password: str, address: str | None
@@ -470,15 +451,9 @@ class AccountService(DomainService):
         )
         await password_links.void_links(self.session, member.id, now)
         ended = await end_sign_ins(self.session, member.id, now, keep_token_id=identity.token_id)
-        record_event(
-            self.session,
-            self.clock,
-            action=PASSWORD_CHANGED,
-            owner_school_id=member.school_id,
-            actor=identity,
-            details={"member_id": str(member.id), "sign_ins_ended": ended},
-        )
-        await unit_of_work(self.session, self.clock).commit()
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(PasswordChanged(identity, member, ended))
+        await uow.commit()
 
 
 def refuse_unusable_link(link: PasswordLink, now: datetime) -> None:

@@ -1,4 +1,7 @@
-"""Writing to the audit trail. Rows are only ever inserted (the database refuses more)."""
+"""Writing to the audit trail. Rows are only ever inserted (the database refuses more).
+
+Each `record_*` handler writes the entries of one domain event, subscribed in
+`exchange.consequences`; services record the events, never the entries."""
 
 from __future__ import annotations
 
@@ -10,15 +13,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.events import (
+    ConfidentialResourceRead,
+    ForwardCutByPartnershipEnd,
+    ForwardRefused,
     GrantRevoked,
     PartnershipChanged,
+    PasswordChanged,
+    PasswordLinkIssued,
+    PasswordSet,
     ResourceChanged,
+    ResourceDownloaded,
     ResourceForwarded,
     ReuseRequestChanged,
+    ReuseRequestClosed,
     ReuseRequestOverdue,
+    ReuseRequestRefused,
+    SchoolProfileUpdated,
+    SharedWithRemoved,
+    StudentConsentRecorded,
 )
-from exchange.models import AuditEvent, Resource
-from exchange.policy import audits_reads_by
+from exchange.models import AuditEvent, GrantRevocation, Resource
 from exchange.unit_of_work import UnitOfWork
 
 
@@ -74,21 +88,26 @@ def _in_owner_trail(
     uow: UnitOfWork,
     *,
     action: str,
-    actor: Identity,
+    actor: Identity | None,
     resource: Resource,
     details: dict[str, Any],
+    outcome: str = "ok",
     reuse_request_id: UUID | None = None,
+    partnership_id: UUID | None = None,
     other_school_id: UUID | None = None,
 ) -> None:
-    """One entry about a resource, in its owner school's trail."""
+    """One entry about a resource, in its owner school's trail (`actor` None: nobody
+    acted, the end of a partnership or a job did)."""
     record_event(
         uow.session,
         uow.clock,
         action=action,
+        outcome=outcome,
         owner_school_id=resource.owner_school_id,
         actor=actor,
         resource_id=resource.id,
         reuse_request_id=reuse_request_id,
+        partnership_id=partnership_id,
         other_school_id=other_school_id,
         details=details,
     )
@@ -114,15 +133,63 @@ async def record_request_change(uow: UnitOfWork, event: ReuseRequestChanged) -> 
 
 
 async def record_grant_revoked(uow: UnitOfWork, event: GrantRevoked) -> None:
-    """With the school that held the permission as the other side."""
+    """However the permission ended, with why (`reason`), the partnership whose end took
+    it (if it was that), and the school that held it as the other side."""
+    grant = event.grant
     _in_owner_trail(
         uow,
         action="grant.revoked",
         actor=event.actor,
         resource=event.resource,
-        details=event.details,
-        reuse_request_id=event.grant.reuse_request_id,
-        other_school_id=event.grant.school_id,
+        reuse_request_id=grant.reuse_request_id,
+        partnership_id=event.partnership.id if event.partnership else None,
+        other_school_id=grant.school_id,
+        details={
+            "grant_id": str(grant.id),
+            "scope": grant.scope,
+            "reason": event.reason,
+            "forwards_cut": event.forwards_cut,
+        },
+    )
+
+
+async def record_shared_with_removed(uow: UnitOfWork, event: SharedWithRemoved) -> None:
+    record_event(
+        uow.session,
+        uow.clock,
+        action="resource.shared_with_removed",
+        owner_school_id=event.owner_school_id,
+        resource_id=event.resource_id,
+        partnership_id=event.partnership.id,
+        other_school_id=event.school_id,
+        details={"reason": GrantRevocation.PARTNERSHIP_ENDED},
+    )
+
+
+async def record_request_closed(uow: UnitOfWork, event: ReuseRequestClosed) -> None:
+    request = event.request
+    _in_owner_trail(
+        uow,
+        action="reuse_request.closed",
+        actor=None,
+        resource=event.resource,
+        reuse_request_id=request.id,
+        partnership_id=event.partnership.id,
+        other_school_id=request.requesting_school_id,
+        details={"scope": request.scope, "reason": request.closed_reason},
+    )
+
+
+async def record_request_refused(uow: UnitOfWork, event: ReuseRequestRefused) -> None:
+    """The refusal is the answer; the owner's trail keeps that it was asked."""
+    _in_owner_trail(
+        uow,
+        action="reuse_request.refused",
+        outcome="refused",
+        actor=event.actor,
+        resource=event.resource,
+        other_school_id=event.actor.school_id,
+        details={"scope": event.scope, "rule": event.rule},
     )
 
 
@@ -138,14 +205,44 @@ async def record_forward(uow: UnitOfWork, event: ResourceForwarded) -> None:
     )
 
 
+async def record_forward_cut(uow: UnitOfWork, event: ForwardCutByPartnershipEnd) -> None:
+    forward = event.forward
+    _in_owner_trail(
+        uow,
+        action="resource.forward_cut",
+        actor=None,
+        resource=event.resource,
+        partnership_id=event.partnership.id,
+        other_school_id=forward.to_school_id,
+        details={
+            "forward_id": str(forward.id),
+            "from_school_id": str(forward.from_school_id),
+            "to_school_id": str(forward.to_school_id),
+            "reason": GrantRevocation.PARTNERSHIP_ENDED,
+        },
+    )
+
+
+async def record_forward_refused(uow: UnitOfWork, event: ForwardRefused) -> None:
+    """With the school it was to go to as the other side."""
+    _in_owner_trail(
+        uow,
+        action="resource.forward_refused",
+        outcome="refused",
+        actor=event.actor,
+        resource=event.resource,
+        other_school_id=event.to_school_id,
+        details={"rule": event.rule},
+    )
+
+
 async def record_request_escalated(uow: UnitOfWork, event: ReuseRequestOverdue) -> None:
-    request, resource = event.request, event.resource
-    record_event(
-        uow.session,
-        uow.clock,
+    request = event.request
+    _in_owner_trail(
+        uow,
         action="reuse_request.escalated",
-        owner_school_id=resource.owner_school_id,
-        resource_id=resource.id,
+        actor=None,
+        resource=event.resource,
         reuse_request_id=request.id,
         other_school_id=request.requesting_school_id,
         details={"respond_by": request.respond_by.isoformat(), "scope": request.scope},
@@ -156,53 +253,96 @@ DOWNLOADED = "resource.downloaded"
 READ = "resource.read"
 
 
-def record_download(
-    session: AsyncSession,
-    clock: Clock,
-    *,
-    actor: Identity,
-    resource: Resource,
-    version_number: int,
-    range_start: int | None = None,
-    presigned: bool = False,
-) -> bool:
-    """Audit a download by another school ("who downloaded my resource"); the caller
-    commits. A resumed download (a Range not starting at byte 0) continues one already
-    counted, so it is not counted again. Returns whether an event was added."""
-    if actor.school_id == resource.owner_school_id or (range_start or 0) > 0:
-        return False
-    record_event(
-        session,
-        clock,
+async def record_download(uow: UnitOfWork, event: ResourceDownloaded) -> None:
+    """Who downloaded my resource: with the downloading school as the other side."""
+    _in_owner_trail(
+        uow,
         action=DOWNLOADED,
-        owner_school_id=resource.owner_school_id,
-        actor=actor,
-        resource_id=resource.id,
-        other_school_id=actor.school_id,
+        actor=event.actor,
+        resource=event.resource,
+        other_school_id=event.actor.school_id,
         details={
-            "version": version_number,
-            "confidential": resource.confidential,
-            "presigned": presigned,
+            "version": event.version,
+            "confidential": event.resource.confidential,
+            "presigned": event.presigned,
         },
     )
-    return True
 
 
-def record_read(
-    session: AsyncSession, clock: Clock, *, actor: Identity, resource: Resource, what: str
-) -> bool:
-    """Rule 6: audit a read of a confidential resource by another school (`what`:
-    "metadata", "versions", ...); the caller commits. Returns whether an event was added."""
-    if not audits_reads_by(actor, resource):
-        return False
-    record_event(
-        session,
-        clock,
+async def record_read(uow: UnitOfWork, event: ConfidentialResourceRead) -> None:
+    """Rule 6: who read what of a confidential resource."""
+    _in_owner_trail(
+        uow,
         action=READ,
-        owner_school_id=resource.owner_school_id,
-        actor=actor,
-        resource_id=resource.id,
-        other_school_id=actor.school_id,
-        details={"what": what, "confidential": True},
+        actor=event.actor,
+        resource=event.resource,
+        other_school_id=event.actor.school_id,
+        details={"what": event.what, "confidential": True},
     )
-    return True
+
+
+async def record_student_consent(uow: UnitOfWork, event: StudentConsentRecorded) -> None:
+    """Who recorded or withdrew the students' consent, with what was on file before."""
+    _in_owner_trail(
+        uow,
+        action="resource.student_consent_changed",
+        actor=event.actor,
+        resource=event.resource,
+        details={
+            "student_consent": event.consent,
+            "previous": event.previous,
+            **({"visibility": event.visibility} if event.visibility is not None else {}),
+        },
+    )
+
+
+async def record_profile_updated(uow: UnitOfWork, event: SchoolProfileUpdated) -> None:
+    record_event(
+        uow.session,
+        uow.clock,
+        action="school.profile_updated",
+        owner_school_id=event.school.id,
+        actor=event.actor,
+        details={"answered_questions": event.answered_questions},
+    )
+
+
+async def record_password_link_issued(uow: UnitOfWork, event: PasswordLinkIssued) -> None:
+    record_event(
+        uow.session,
+        uow.clock,
+        action="member.password_link_issued",
+        owner_school_id=event.member.school_id,
+        actor=event.actor,
+        details={
+            "member_id": str(event.member.id),
+            "purpose": event.purpose,
+            "emailed": event.mailed,
+        },
+    )
+
+
+async def record_password_set(uow: UnitOfWork, event: PasswordSet) -> None:
+    """Without an actor: whoever held the link set it."""
+    record_event(
+        uow.session,
+        uow.clock,
+        action="member.password_set",
+        owner_school_id=event.member.school_id,
+        details={
+            "member_id": str(event.member.id),
+            "purpose": event.purpose,
+            "sign_ins_ended": event.sign_ins_ended,
+        },
+    )
+
+
+async def record_password_changed(uow: UnitOfWork, event: PasswordChanged) -> None:
+    record_event(
+        uow.session,
+        uow.clock,
+        action="member.password_changed",
+        owner_school_id=event.member.school_id,
+        actor=event.actor,
+        details={"member_id": str(event.member.id), "sign_ins_ended": event.sign_ins_ended},
+    )

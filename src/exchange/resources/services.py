@@ -21,18 +21,19 @@ from sqlalchemy.orm import Session
 
 from exchange import policy
 from exchange.accounts.identity import Identity
-from exchange.audit import trail
-from exchange.audit.trail import record_event
 from exchange.blobstore import BlobNotFound, BlobStore, BlobStream
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.database import run_read
 from exchange.errors import InvalidInput, NotFound
 from exchange.events import (
+    ConfidentialResourceRead,
     GrantRevoked,
     ResourceCreated,
     ResourceDeleted,
+    ResourceDownloaded,
     ResourceUpdated,
+    StudentConsentRecorded,
     VersionAdded,
 )
 from exchange.i18n import _
@@ -86,7 +87,6 @@ CREATED = "resource.created"
 UPDATED = "resource.updated"
 DELETED = "resource.deleted"
 VERSION_ADDED = "resource.version_added"
-STUDENT_CONSENT_CHANGED = "resource.student_consent_changed"
 # The fields whose change may widen a student's work beyond its school.
 _CONSENT_FIELDS = frozenset({"kind", "visibility", "shared_with", "student_consent"})
 
@@ -199,24 +199,29 @@ class ResourceService:
         range_start: int = 0,
         presigned: bool = False,
     ) -> None:
-        """Audit a download by another school ("who downloaded my resource") and commit."""
-        if trail.record_download(
-            self.session,
-            self.clock,
-            actor=identity,
-            resource=resource,
-            version_number=version.number,
-            range_start=range_start,
-            presigned=presigned,
-        ):
-            await unit_of_work(self.session, self.clock).commit()
+        """Record a download by another school ("who downloaded my resource").
+
+        A download is a read: the GET that serves it commits its unit of work here, whose
+        only write is the owner school's audit entry (`ResourceDownloaded`). A resumed
+        download (a Range not starting at byte 0) continues one already counted, and the
+        owner school's own downloads are not counted: neither records anything."""
+        if identity.school_id == resource.owner_school_id or range_start > 0:
+            return
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(ResourceDownloaded(identity, resource, version.number, presigned=presigned))
+        await uow.commit()
 
     async def record_read(self, identity: Identity, resource: Resource, what: str) -> None:
-        """Rule 6: a read of a confidential resource by another school is audited."""
-        if trail.record_read(
-            self.session, self.clock, actor=identity, resource=resource, what=what
-        ):
-            await unit_of_work(self.session, self.clock).commit()
+        """Rule 6: a read of a confidential resource by another school is audited.
+
+        The GET that reads it commits its unit of work here, whose only write is the
+        owner school's audit entry (`ConfidentialResourceRead`); other reads record
+        nothing and commit nothing."""
+        if not policy.audits_reads_by(identity, resource):
+            return
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(ConfidentialResourceRead(identity, resource, what))
+        await uow.commit()
 
     # --- uploading -------------------------------------------------------------------
 
@@ -435,18 +440,14 @@ class ResourceService:
         resource.student_consent = StudentConsent(consent) if consent else None
         resource.student_consent_recorded_by_id = identity.member_id
         resource.student_consent_recorded_at = self.clock.now()
-        record_event(
-            self.session,
-            self.clock,
-            action=STUDENT_CONSENT_CHANGED,
-            owner_school_id=resource.owner_school_id,
-            actor=identity,
-            resource_id=resource.id,
-            details={
-                "student_consent": consent,
-                "previous": previous,
-                **({"visibility": resource.visibility} if narrowed else {}),
-            },
+        unit_of_work(self.session, self.clock).record(
+            StudentConsentRecorded(
+                actor=identity,
+                resource=resource,
+                consent=consent,
+                previous=previous,
+                visibility=resource.visibility if narrowed else None,
+            )
         )
 
     async def _stop_passing_on(self, identity: Identity, resource: Resource) -> None:
@@ -496,15 +497,11 @@ class ResourceService:
         unit_of_work(self.session, self.clock).record(
             *(
                 GrantRevoked(
-                    actor=identity,
                     grant=grant,
                     resource=resource,
+                    reason=GrantRevocation.STUDENT_CONSENT_WITHDRAWN,
                     forwards_cut=sum(1 for f in cut if f.grant_id == grant.id),
-                    details={
-                        "grant_id": str(grant.id),
-                        "scope": grant.scope,
-                        "reason": GrantRevocation.STUDENT_CONSENT_WITHDRAWN,
-                    },
+                    actor=identity,
                 )
                 for grant in grants
             )

@@ -1,6 +1,6 @@
 """Rule 9 when a partnership ends: the pending requests made under it, and those of a
-school that can no longer see the resource, are closed, and both sides are told why,
-instead of waiting forever."""
+school that can no longer see the resource, are closed, and both sides are told why
+(`ReuseRequestClosed`), instead of waiting forever."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from sqlalchemy import and_, exists, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
-from exchange.audit.trail import record_event
 from exchange.clock import Clock
+from exchange.events import ReuseRequestClosed
 from exchange.kernel.refs import Names
 from exchange.models import Forward, Partnership, Resource, ReuseRequest, ReuseRequestStatus
-from exchange.reuse import notices, reasons
+from exchange.reuse import reasons
+from exchange.unit_of_work import unit_of_work
 
 PENDING = ReuseRequestStatus.PENDING
 
@@ -26,7 +27,8 @@ async def close_requests_after_partnership_end(
     (`exchange.reuse.partnership_end`); the caller commits. Closes the two schools'
     requests on each other's resources, whatever else lets them read the resource,
     and the requests of schools downstream of a forward one of them made that can no
-    longer read it.
+    longer read it. Each closed request records `ReuseRequestClosed`: its trail entry
+    and the notices to both sides follow it.
     """
     await session.flush()
     now = clock.now()
@@ -85,24 +87,14 @@ async def close_requests_after_partnership_end(
         if moved.rowcount != 1:  # type: ignore[attr-defined]
             continue
         await session.refresh(request)
-        record_event(
-            session,
-            clock,
-            action="reuse_request.closed",
-            owner_school_id=resource.owner_school_id,
-            resource_id=resource.id,
-            reuse_request_id=request.id,
-            partnership_id=partnership.id,
-            other_school_id=request.requesting_school_id,
-            details={"scope": request.scope, "reason": reason},
-        )
-        await notices.request_closed(
-            session,
-            clock,
-            request,
-            resource,
-            school_a=names[sides[0]],
-            school_b=names[sides[1]],
+        unit_of_work(session, clock).record(
+            ReuseRequestClosed(
+                request=request,
+                resource=resource,
+                partnership=partnership,
+                school_a=names[sides[0]],
+                school_b=names[sides[1]],
+            )
         )
         closed += 1
     return closed

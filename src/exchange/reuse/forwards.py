@@ -10,10 +10,9 @@ from sqlalchemy import and_, select
 
 from exchange import policy
 from exchange.accounts.identity import Identity
-from exchange.audit.trail import record_event
 from exchange.domain_service import DomainService
 from exchange.errors import RuleRefusal
-from exchange.events import ResourceForwarded
+from exchange.events import ForwardRefused, ResourceForwarded
 from exchange.i18n import _
 from exchange.kernel.refs import Names, SchoolRef
 from exchange.models import Forward, Grant, Resource
@@ -31,18 +30,12 @@ class ForwardService(DomainService):
                 self.session, identity, resource, data.school_id, now
             )
         except RuleRefusal as refusal:
-            record_event(
-                self.session,
-                self.clock,
-                action="resource.forward_refused",
-                outcome="refused",
-                owner_school_id=resource.owner_school_id,
-                actor=identity,
-                resource_id=resource.id,
-                other_school_id=data.school_id,
-                details={"rule": refusal.code_of_conduct_rule},
+            # The refusal is the answer, and is committed on its own before it is raised.
+            uow = unit_of_work(self.session, self.clock)
+            uow.record(
+                ForwardRefused(identity, resource, data.school_id, refusal.code_of_conduct_rule)
             )
-            await unit_of_work(self.session, self.clock).commit()
+            await uow.commit()
             raise
         forward = Forward(
             resource_id=resource.id,

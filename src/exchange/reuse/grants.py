@@ -223,15 +223,11 @@ class GrantService(DomainService):
         uow = unit_of_work(self.session, self.clock)
         uow.record(
             GrantRevoked(
-                actor=identity,
                 grant=grant,
                 resource=resource,
+                reason=GrantRevocation.WITHDRAWN,
                 forwards_cut=forwards_cut,
-                details={
-                    "grant_id": str(grant.id),
-                    "scope": grant.scope,
-                    "forwards_cut": forwards_cut,
-                },
+                actor=identity,
             )
         )
         await uow.commit()

@@ -16,10 +16,11 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.clock import Clock
 from exchange.events import (
+    ForwardCutByPartnershipEnd,
     GrantRevoked,
     ResourceForwarded,
+    ReuseRequestClosed,
     ReuseRequestDecided,
     ReuseRequestMade,
     ReuseRequestOverdue,
@@ -27,8 +28,6 @@ from exchange.events import (
 )
 from exchange.i18n import LazyText, lazy_gettext, lazy_ngettext
 from exchange.models import (
-    Forward,
-    Grant,
     Member,
     Resource,
     ResourceAuthor,
@@ -200,21 +199,15 @@ async def request_withdrawn(uow: UnitOfWork, event: ReuseRequestWithdrawn) -> No
     )
 
 
-async def request_closed(
-    session: AsyncSession,
-    clock: Clock,
-    request: ReuseRequest,
-    resource: Resource,
-    *,
-    school_a: str,
-    school_b: str,
-) -> None:
-    """The partnership between `school_a` and `school_b` ended, and the request with it."""
+async def request_closed(uow: UnitOfWork, event: ReuseRequestClosed) -> None:
+    """The partnership between the two schools ended, and the request with it: both
+    sides are told."""
+    session, clock, request, resource = uow.session, uow.clock, event.request, event.resource
     words = {
         "permission": permission(request.scope),
         "title": resource.title,
-        "school_a": school_a,
-        "school_b": school_b,
+        "school_a": event.school_a,
+        "school_b": event.school_b,
     }
     await deliver(
         session,
@@ -287,6 +280,8 @@ async def request_overdue(uow: UnitOfWork, event: ReuseRequestOverdue) -> None:
 
 
 async def grant_revoked(uow: UnitOfWork, event: GrantRevoked) -> None:
+    """Tell the school that held the permission (its admins and who asked for it) that
+    it ended, and why."""
     session, clock = uow.session, uow.clock
     grant, resource, forwards_cut = event.grant, event.resource, event.forwards_cut
     grant_id, scope, school_id = grant.id, grant.scope, grant.school_id
@@ -297,21 +292,43 @@ async def grant_revoked(uow: UnitOfWork, event: GrantRevoked) -> None:
     members = await school_admin_ids(session, school_id)
     if request is not None and request.requested_by_id is not None:
         members.add(request.requested_by_id)
+    payload: dict[str, Any] = {
+        "grant_id": str(grant_id),
+        "resource_id": str(resource.id),
+        "resource_title": resource.title,
+        "owner_school": owner,
+        "scope": scope,
+        "reason": event.reason,
+        "forwards_cut": forwards_cut,
+    }
     words = {"owner": owner, "permission": permission(scope), "title": resource.title}
-    body = [
-        lazy_gettext(
-            "{owner} withdrew your school's {permission} “{title}”.",
-            **words,
-        )
-    ]
-    if forwards_cut:
-        body.append(
-            lazy_ngettext(
-                "The {n} school your school passed it to can no longer read it.",
-                "The {n} schools your school passed it to can no longer read it.",
-                forwards_cut,
+    subject_line: LazyText
+    body: LazyText | list[LazyText]
+    if event.partnership is not None:
+        partnership = event.partnership
+        ended_between = {
+            "school_a": await school_name(session, partnership.inviting_school_id),
+            "school_b": await school_name(session, partnership.invited_school_id),
+        }
+        payload.update(ended_between)
+        words.update(ended_between)
+        subject_line = GRANT_ENDED_SUBJECT.with_params(**words)
+        body = (
+            replace(GRANT_ENDED_BODY_WITH_FORWARDS, n=forwards_cut)
+            if forwards_cut
+            else GRANT_ENDED_BODY
+        ).with_params(**words)
+    else:
+        subject_line = lazy_gettext("Withdrawn: {permission} “{title}”", **words)
+        body = [lazy_gettext("{owner} withdrew your school's {permission} “{title}”.", **words)]
+        if forwards_cut:
+            body.append(
+                lazy_ngettext(
+                    "The {n} school your school passed it to can no longer read it.",
+                    "The {n} schools your school passed it to can no longer read it.",
+                    forwards_cut,
+                )
             )
-        )
     await deliver(
         session,
         clock,
@@ -320,15 +337,9 @@ async def grant_revoked(uow: UnitOfWork, event: GrantRevoked) -> None:
             kind="grant.revoked",
             subject_type="grant",
             subject_id=grant_id,
-            subject_line=lazy_gettext("Withdrawn: {permission} “{title}”", **words),
+            subject_line=subject_line,
             body=body,
-            payload={
-                "grant_id": str(grant_id),
-                "resource_id": str(resource.id),
-                "resource_title": resource.title,
-                "scope": scope,
-                "forwards_cut": forwards_cut,
-            },
+            payload=payload,
         ),
     )
 
@@ -411,69 +422,13 @@ ACCESS_ENDED_BODY = lazy_gettext(
 )
 
 
-async def grant_ended_with_partnership(
-    session: AsyncSession,
-    clock: Clock,
-    *,
-    grant: Grant,
-    resource: Resource,
-    request: ReuseRequest | None,
-    forwards_cut: int,
-    school_a: str,
-    school_b: str,
-) -> None:
-    """Tell the school that held the grant (its admins and who asked) that it ended."""
-    owner = await school_name(session, resource.owner_school_id)
-    members = await school_admin_ids(session, grant.school_id)
-    if request is not None and request.requested_by_id is not None:
-        members.add(request.requested_by_id)
-    words = {
-        "permission": permission(grant.scope),
-        "title": resource.title,
-        "owner": owner,
-        "school_a": school_a,
-        "school_b": school_b,
-    }
-    body = (
-        replace(GRANT_ENDED_BODY_WITH_FORWARDS, n=forwards_cut)
-        if forwards_cut
-        else GRANT_ENDED_BODY
-    )
-    await deliver(
-        session,
-        clock,
-        members,
-        Notice(
-            kind="grant.revoked",
-            subject_type="grant",
-            subject_id=grant.id,
-            subject_line=GRANT_ENDED_SUBJECT.with_params(**words),
-            body=body.with_params(**words),
-            payload={
-                "grant_id": str(grant.id),
-                "resource_id": str(resource.id),
-                "resource_title": resource.title,
-                "owner_school": owner,
-                "scope": grant.scope,
-                "reason": "partnership_ended",
-                "school_a": school_a,
-                "school_b": school_b,
-                "forwards_cut": forwards_cut,
-            },
-        ),
-    )
-
-
-async def forwarded_access_ended(
-    session: AsyncSession,
-    clock: Clock,
-    *,
-    forward: Forward,
-    resource: Resource,
-    school_a: str,
-    school_b: str,
-) -> None:
-    """Tell the school a forward reached that it can no longer read the resource."""
+async def forwarded_access_ended(uow: UnitOfWork, event: ForwardCutByPartnershipEnd) -> None:
+    """Tell the school a cut forward reached that it can no longer read the resource
+    (once, when no other way in is left)."""
+    if not event.receiver_lost_access:
+        return
+    session, clock, forward, resource = uow.session, uow.clock, event.forward, event.resource
+    school_a, school_b = event.school_a, event.school_b
     words = {
         "sender": await school_name(session, forward.from_school_id),
         "title": resource.title,

@@ -19,8 +19,11 @@ ends it:
 5. pending requests are closed (`exchange.reuse.closing`).
 
 A revoked grant and a cut forward never carry access again; a new partnership starts
-with nothing but the resources its schools share with all their partners. The schools
-that lose a grant or a forwarded resource are told why in their inbox.
+with nothing but the resources its schools share with all their partners. Each of these
+is recorded as an event (`SharedWithRemoved`, `GrantRevoked` with the reason
+`partnership_ended`, `ForwardCutByPartnershipEnd`, `ReuseRequestClosed`): the audit trail and the
+notices that tell the schools that lose a grant or a forwarded resource why follow them
+(`exchange.consequences`), in the same transaction.
 """
 
 from __future__ import annotations
@@ -37,9 +40,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from exchange import policy
-from exchange.audit.trail import record_event
 from exchange.clock import Clock
-from exchange.events import PartnershipEnded
+from exchange.events import (
+    ForwardCutByPartnershipEnd,
+    GrantRevoked,
+    PartnershipEnded,
+    SharedWithRemoved,
+)
 from exchange.kernel.refs import Names
 from exchange.models import (
     Forward,
@@ -49,11 +56,10 @@ from exchange.models import (
     PartnershipStatus,
     Resource,
     ResourceShare,
-    ReuseRequest,
 )
-from exchange.reuse import notices, reasons
+from exchange.reuse import reasons
 from exchange.reuse.closing import close_requests_after_partnership_end
-from exchange.unit_of_work import UnitOfWork
+from exchange.unit_of_work import UnitOfWork, unit_of_work
 
 ENDED = GrantRevocation.PARTNERSHIP_ENDED
 
@@ -77,7 +83,8 @@ async def end_what_rested_on_the_partnership(
     session: AsyncSession, clock: Clock, partnership: Partnership
 ) -> PartnershipEnding:
     """Run inside the transaction that ended `partnership` (its status is already
-    `ended`); the caller commits."""
+    `ended`); the caller commits its unit of work, which carries the consequences of
+    what is recorded here."""
     await session.flush()
     now = clock.now()
     a, b = partnership.inviting_school_id, partnership.invited_school_id
@@ -152,17 +159,17 @@ async def _remove_shares(
         .where(ResourceShare.id.in_([row[0] for row in rows]))
         .execution_options(synchronize_session=False)
     )
-    for _share_id, school_id, resource_id, owner_id in rows:
-        record_event(
-            session,
-            clock,
-            action="resource.shared_with_removed",
-            owner_school_id=owner_id,
-            resource_id=resource_id,
-            partnership_id=partnership.id,
-            other_school_id=school_id,
-            details={"reason": ENDED},
+    unit_of_work(session, clock).record(
+        *(
+            SharedWithRemoved(
+                owner_school_id=owner_id,
+                resource_id=resource_id,
+                school_id=school_id,
+                partnership=partnership,
+            )
+            for _share_id, school_id, resource_id, owner_id in rows
         )
+    )
     return len(rows)
 
 
@@ -261,9 +268,11 @@ async def _record_and_tell(
     cut: list[Forward],
     names: dict[UUID, str],
 ) -> None:
+    """Record what the end took away; the trail entries and the notices follow those
+    events (`exchange.consequences`)."""
     now = clock.now()
+    uow = unit_of_work(session, clock)
     a, b = partnership.inviting_school_id, partnership.invited_school_id
-    ended_between = {"school_a": names[a], "school_b": names[b]}
     cut_per_grant = Counter(forward.grant_id for forward in cut if forward.grant_id)
     grants = (
         (
@@ -279,62 +288,33 @@ async def _record_and_tell(
     )
     for grant, resource in grants:
         await session.refresh(grant)
-        record_event(
-            session,
-            clock,
-            action="grant.revoked",
-            owner_school_id=resource.owner_school_id,
-            resource_id=resource.id,
-            reuse_request_id=grant.reuse_request_id,
-            partnership_id=partnership.id,
-            other_school_id=grant.school_id,
-            details={
-                "grant_id": str(grant.id),
-                "scope": grant.scope,
-                "reason": ENDED,
-                "forwards_cut": cut_per_grant[grant.id],
-            },
-        )
-        request = (
-            await session.get(ReuseRequest, grant.reuse_request_id)
-            if grant.reuse_request_id
-            else None
-        )
-        await notices.grant_ended_with_partnership(
-            session,
-            clock,
-            grant=grant,
-            resource=resource,
-            request=request,
-            forwards_cut=cut_per_grant[grant.id],
-            **ended_between,
+        uow.record(
+            GrantRevoked(
+                grant=grant,
+                resource=resource,
+                reason=ENDED,
+                forwards_cut=cut_per_grant[grant.id],
+                partnership=partnership,
+            )
         )
     told: set[tuple[UUID, UUID]] = set()
     for forward in cut:
         resource = await session.get_one(Resource, forward.resource_id)
-        record_event(
-            session,
-            clock,
-            action="resource.forward_cut",
-            owner_school_id=resource.owner_school_id,
-            resource_id=resource.id,
-            partnership_id=partnership.id,
-            other_school_id=forward.to_school_id,
-            details={
-                "forward_id": str(forward.id),
-                "from_school_id": str(forward.from_school_id),
-                "to_school_id": str(forward.to_school_id),
-                "reason": ENDED,
-            },
-        )
         key = (forward.to_school_id, resource.id)
-        if key in told or await policy.school_can_read(
+        lost = key not in told and not await policy.school_can_read(
             session, forward.to_school_id, resource.id, now
-        ):
-            continue
-        told.add(key)
-        await notices.forwarded_access_ended(
-            session, clock, forward=forward, resource=resource, **ended_between
+        )
+        if lost:
+            told.add(key)
+        uow.record(
+            ForwardCutByPartnershipEnd(
+                forward=forward,
+                resource=resource,
+                partnership=partnership,
+                school_a=names[a],
+                school_b=names[b],
+                receiver_lost_access=lost,
+            )
         )
 
 

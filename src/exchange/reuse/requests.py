@@ -12,13 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from exchange import policy
 from exchange.accounts.identity import Identity
-from exchange.audit.trail import record_event
 from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotFound, RuleRefusal
 from exchange.events import (
     ReuseRequestChanged,
     ReuseRequestDecided,
     ReuseRequestMade,
+    ReuseRequestRefused,
     ReuseRequestWithdrawn,
 )
 from exchange.i18n import LazyText, _, lazy_gettext
@@ -148,19 +148,10 @@ class ReuseRequestService(DomainService):
     async def _record_refusal(
         self, identity: Identity, resource: Resource, scope: ReuseScope, refusal: RuleRefusal
     ) -> None:
-        # The refusal is the answer; the owner's trail keeps that it was asked.
-        record_event(
-            self.session,
-            self.clock,
-            action="reuse_request.refused",
-            outcome="refused",
-            owner_school_id=resource.owner_school_id,
-            actor=identity,
-            resource_id=resource.id,
-            other_school_id=identity.school_id,
-            details={"scope": scope, "rule": refusal.code_of_conduct_rule},
-        )
-        await unit_of_work(self.session, self.clock).commit()
+        """The refusal is the answer, and is committed on its own before it is raised."""
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(ReuseRequestRefused(identity, resource, scope, refusal.code_of_conduct_rule))
+        await uow.commit()
 
     # --- reading ---------------------------------------------------------------------
 

@@ -10,9 +10,9 @@ from sqlalchemy import ColumnElement, String, cast, func, or_, select
 
 from exchange import policy
 from exchange.accounts.identity import Identity
-from exchange.audit.trail import record_event
 from exchange.domain_service import DomainService
 from exchange.errors import InvalidInput, NotFound
+from exchange.events import SchoolProfileUpdated
 from exchange.i18n import _
 from exchange.kernel import paging
 from exchange.kernel.text import LIKE_ESCAPE, contains_pattern, fold
@@ -167,15 +167,9 @@ class SchoolService(DomainService):
         school.offers = _text_or_none(data.offers)
         school.needs = _text_or_none(data.needs)
         school.self_assessment = answers
-        record_event(
-            self.session,
-            self.clock,
-            action="school.profile_updated",
-            owner_school_id=school.id,
-            actor=identity,
-            details={"answered_questions": sorted(answers)},
-        )
-        await unit_of_work(self.session, self.clock).commit()
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(SchoolProfileUpdated(identity, school, sorted(answers)))
+        await uow.commit()
         return school
 
     async def suggestions(self, identity: Identity, *, limit: int = 10) -> Suggestions:
