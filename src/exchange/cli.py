@@ -709,8 +709,8 @@ def requests_escalate() -> None:
 async def _escalate(settings: Settings) -> int:
     from exchange.clock import SystemClock
     from exchange.database import create_engine
+    from exchange.escalation import escalate_overdue
     from exchange.mail import outbox
-    from exchange.reuse.escalation import escalate_overdue
 
     engine = create_engine(settings)
     try:

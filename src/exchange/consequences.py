@@ -15,6 +15,7 @@ from __future__ import annotations
 from exchange.activities.reminders import EVALUATION_REMINDERS, remind_the_responsible
 from exchange.activities.services import tell_the_named_members
 from exchange.audit import trail
+from exchange.escalation import ESCALATION
 from exchange.events import (
     EVENTS,
     ActivityMoved,
@@ -57,7 +58,6 @@ from exchange.mail.outbox import send_after_commit
 from exchange.partnerships.notices import tell_the_other_school
 from exchange.questions import notices as question_notices
 from exchange.reuse import notices as reuse_notices
-from exchange.reuse.escalation import ESCALATION
 from exchange.reuse.partnership_end import end_what_rested_on_it
 from exchange.search.index import index_resource, reindex_authored_by
 from exchange.text.extraction_job import (

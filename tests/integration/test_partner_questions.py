@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from exchange.reuse.escalation import escalate_overdue
+from exchange.escalation import escalate_overdue
 from tests.actors import Actor
 from tests.background import PERIODIC_JOBS
 from tests.clock import ManualClock

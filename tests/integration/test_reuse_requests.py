@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from exchange.config import Settings
 from exchange.errors import Conflict
+from exchange.escalation import escalate_overdue
 from exchange.models import AuditEvent, ReuseRequest
-from exchange.reuse.escalation import escalate_overdue
 from exchange.reuse.requests import ReuseRequestService
 from exchange.reuse.schemas import ReuseRequestCreate
 from tests.actors import Actor

@@ -48,9 +48,9 @@ from exchange.clock import SystemClock
 from exchange.config import Settings
 from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
+from exchange.escalation import escalate_overdue
 from exchange.models import Job, Member, Notification, ReuseRequest, School
 from exchange.models.resource import Resource, ResourceVersion
-from exchange.reuse.escalation import escalate_overdue
 from tests.actors import PASSWORD
 from tests.blobstore_fixtures import MotoEndpoint, new_bucket
 from tests.live_server import (

@@ -3,7 +3,7 @@
 A new question reaches the member it is addressed to, or the partner school's admins
 when it names nobody; an answer reaches the member who asked (their school's admins
 when that member is gone); an overdue question reaches the answering school's admins,
-once (see `exchange.reuse.escalation`). Each notice goes to the inbox and, when SMTP is
+once (see `exchange.escalation`). Each notice goes to the inbox and, when SMTP is
 configured, by e-mail.
 """
 

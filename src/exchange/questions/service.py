@@ -2,7 +2,7 @@
 
 Every access decision is the policy's (`exchange.policy`, "questions between
 partners"); overdue questions are escalated by the same periodic job as reuse requests
-(`exchange.reuse.escalation`); reads show what is overdue from the dates and write
+(`exchange.escalation`); reads show what is overdue from the dates and write
 nothing.
 """
 
