@@ -305,6 +305,7 @@ TABLE: dict[str, Row] = {
         **NOT_FOUND_ELSEWHERE,
     },
     "getDashboard": 200,
+    "markDashboardSeen": 200,
     # --- questions between partners: the partnership A–P, any member of either school;
     # P's question to A (A answers); every other school 404 -------------------------------
     "askPartnerQuestion": {"own": 201, "listed_partner": 201, **THIRD_SCHOOLS},
@@ -940,6 +941,9 @@ ACTIONS: dict[str, Action] = {
     "withdrawReuseRequest": _withdraw,
     "listAuditEvents": _get("/api/audit?resource_id={r}"),
     "getDashboard": _get("/api/dashboard"),
+    "markDashboardSeen": lambda w, a, c: a.post(
+        "/api/dashboard/seen", json={"seen_until": "2026-03-01T09:00:00Z"}
+    ),
     "askPartnerQuestion": _ask,
     "listPartnerQuestions": _get("/api/questions?direction=incoming"),
     "getPartnerQuestion": _get_question,
@@ -1212,6 +1216,7 @@ PAGES: dict[str, PageObjects] = {
     "POST /account/password": _nothing,
     "GET /inbox": _nothing,
     "POST /inbox/read": _nothing,
+    "POST /dashboard/seen": _nothing,
     "GET /search": _nothing,
     "GET /requests": _nothing,
     "POST /requests/{request_id}/decision": _a_request,

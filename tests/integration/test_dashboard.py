@@ -3,15 +3,18 @@ partners added since the member last looked."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from exchange.models import DashboardVisit
 from tests.actors import Actor
 from tests.background import PERIODIC_JOBS
 from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, ground, sister_schools
+from tests.problems import assert_problem
 
 # On SQLite and PostgreSQL: overdue and new counts are SQL.
 pytestmark = pytest.mark.every_database
@@ -89,12 +92,60 @@ async def test_new_partner_resources_since_the_last_look_or_the_last_14_days(
     assert first["count"] == 1
     assert [r["title"] for r in first["latest"]] == ["Recent"]
     assert first["latest"][0]["school"]["name"] == "Naryn Village School"
+    assert (
+        first["until"]
+        == (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]["until"]
+    )
 
+    # The member says they saw the list: later looks count from its `until`.
     clock.advance(timedelta(hours=1))
+    await seen(cast.author, first["until"])
     second = (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]
     assert second["basis"] == "last_look"
+    assert parse(second["since"]) == parse(first["until"])
     assert second["count"] == 0
     clock.advance(timedelta(hours=1))
     await ground.resource(cast.b, cast.b_teacher, title="Brand new")
     third = (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]
     assert [r["title"] for r in third["latest"]] == ["Brand new"]
+    # Each member has their own last look.
+    colleague = (await cast.colleague.get("/api/dashboard")).json()["new_partner_resources"]
+    assert colleague["basis"] == "last_14_days"
+    assert sorted(r["title"] for r in colleague["latest"]) == ["Brand new", "Recent"]
+
+
+async def test_reading_the_dashboard_records_no_look(ground: Ground, clock: ManualClock) -> None:
+    cast = await sister_schools(ground)
+    await ground.resource(cast.b, cast.b_teacher, title="Recent")
+    for _ in range(2):
+        clock.advance(timedelta(minutes=5))
+        new = (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]
+        assert (new["basis"], new["count"]) == ("last_14_days", 1)
+    assert await ground.all(select(DashboardVisit)) == []
+
+
+async def test_a_look_never_moves_back_nor_past_now(ground: Ground, clock: ManualClock) -> None:
+    cast = await sister_schools(ground)
+    now = clock.now()
+    later = await seen(cast.author, (now + timedelta(days=1)).isoformat())
+    assert parse(later) == now
+    earlier = await seen(cast.author, (now - timedelta(days=1)).isoformat())
+    assert parse(earlier) == now
+    (visit,) = await ground.all(select(DashboardVisit))
+    assert visit.seen_at == now  # type: ignore[attr-defined]
+    body = assert_problem(
+        await cast.author.post("/api/dashboard/seen", json={"seen_until": "2026-03-01T09:00:00"}),
+        422,
+    )
+    assert "time zone" in body["detail"]
+
+
+def parse(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+
+async def seen(member: Actor, until: str) -> str:
+    response = await member.post("/api/dashboard/seen", json={"seen_until": until})
+    assert response.status_code == 200, response.text
+    recorded: str = response.json()["seen_until"]
+    return recorded

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from exchange.config import Settings
 from tests.actors import SchoolFactory, SchoolHandle
+from tests.clock import ManualClock
 from tests.pages import Visitor, upload_page
 from tests.resource_fixtures import make_partners
 from tests.sample_files import pdf
@@ -140,3 +142,39 @@ async def test_a_school_with_a_share_permission_passes_the_resource_on_from_its_
     assert (await stranger.get(page_path)).status_code == 200
     owner_view = await author.get(page_path)
     assert "Нарын №2 → Талас №1" in owner_view.text
+
+
+async def test_the_home_page_shows_what_partners_shared_until_the_member_marks_it_seen(
+    client: object,
+    visitors: Callable[[], Visitor],
+    schools: SchoolFactory,
+    settings: Settings,
+    clock: ManualClock,
+) -> None:
+    owner, partner = await schools.create("Ош №5"), await schools.create("Нарын №2")
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    await upload_page(author, pdf(), title="Бөлчөктөр")
+    reader = visitors()
+    await reader.sign_in(partner.admin.email)
+    # Looking is not seeing: the page shows the same until the member says so.
+    for _ in range(2):
+        clock.set(datetime.now(UTC))  # a resource's creation is stamped with the real time
+        home = await reader.get("/")
+        assert home.status_code == 200
+        assert "Бөлчөктөр" in home.text
+    until = re.search(r'name="seen_until" value="([^"]+)"', home.text)
+    assert until
+    marked = await reader.post_form(
+        "/dashboard/seen", {"seen_until": until.group(1)}, token_from="/"
+    )
+    assert marked.status_code == 303
+    assert marked.headers["location"] == "/"
+    home = await reader.get("/")
+    assert "Бөлчөктөр" not in home.text
+    assert 'action="/dashboard/seen"' not in home.text
+    # What a partner shares afterwards is new again.
+    await upload_page(author, pdf(), title="Көбөйтүү жадыбалы")
+    clock.set(datetime.now(UTC))
+    assert "Көбөйтүү жадыбалы" in (await reader.get("/")).text

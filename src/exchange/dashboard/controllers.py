@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.status_codes import HTTP_200_OK
 
 from exchange.accounts.identity import Identity
-from exchange.dashboard.schemas import Dashboard
+from exchange.dashboard.schemas import Dashboard, DashboardSeen, LastLook
 from exchange.dashboard.services import DashboardService
 
 
@@ -18,8 +19,29 @@ class DashboardController(Controller):
     @get(
         operation_id="getDashboard",
         summary="Open and overdue requests both ways, and new partner resources",
+        description="Reads only: what is new counts from the last look the member recorded "
+        "with `POST /api/dashboard/seen`.",
     )
     async def show(
         self, dashboard: NamedDependency[DashboardService], identity: NamedDependency[Identity]
     ) -> Dashboard:
         return await dashboard.show(identity)
+
+    @post(
+        "/seen",
+        operation_id="markDashboardSeen",
+        summary="Record that the member saw the new partner resources until a moment",
+        description=(
+            "Send the `until` of `new_partner_resources` from the dashboard the member "
+            "read: later dashboards count new partner resources from there. Reading the "
+            "dashboard records nothing by itself."
+        ),
+        status_code=HTTP_200_OK,
+    )
+    async def mark_seen(
+        self,
+        dashboard: NamedDependency[DashboardService],
+        identity: NamedDependency[Identity],
+        data: DashboardSeen,
+    ) -> LastLook:
+        return LastLook(seen_until=await dashboard.mark_seen(identity, data.seen_until))

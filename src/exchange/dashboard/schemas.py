@@ -20,12 +20,16 @@ class NewResource(msgspec.Struct):
 
 
 class NewPartnerResources(msgspec.Struct):
-    """Resources of other schools your school can read, added since `since`.
+    """Resources of other schools your school can read, added since `since` until
+    `until` (the moment of this answer).
 
-    `basis` says where `since` comes from: your previous look at the dashboard, or,
-    the first time, the last 14 days."""
+    `basis` says where `since` comes from: the last look you recorded, or, before your
+    first, the last 14 days. Reading the dashboard records nothing: once the member has
+    seen the list, send `until` to `POST /api/dashboard/seen`, and later answers count
+    from there."""
 
     since: datetime
+    until: datetime
     basis: Literal["last_look", "last_14_days"]
     count: int
     latest: list[NewResource]
@@ -59,3 +63,17 @@ class Dashboard(msgspec.Struct):
     activities_waiting_for_evaluation: EvaluationsWaiting
     incoming_questions: RequestCounts
     outgoing_questions: RequestCounts
+
+
+class DashboardSeen(msgspec.Struct):
+    """The member has seen what was new until `seen_until`: the `until` of
+    `new_partner_resources` in the dashboard they read (with its time zone)."""
+
+    seen_until: datetime
+
+
+class LastLook(msgspec.Struct):
+    """The look as recorded: later dashboards count new partner resources from
+    `seen_until` (never moved back, nor past the moment it was recorded)."""
+
+    seen_until: datetime

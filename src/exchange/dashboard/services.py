@@ -1,5 +1,10 @@
 """The dashboard: counts of open and overdue requests both ways, and new resources
-from partners since the member's last look."""
+from partners since the member's last look.
+
+Reading the dashboard changes nothing. "New since your last look" counts from the
+moment the member last said they had seen what was new (`mark_seen`, an explicit
+`POST`): a look is recorded when the member has seen the list, not whenever a page or a
+client reads it."""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from exchange.dashboard.schemas import (
     RequestCounts,
 )
 from exchange.domain_service import DomainService
+from exchange.errors import Conflict, InvalidInput
+from exchange.i18n import _
 from exchange.kernel.refs import Names
 from exchange.models import (
     Activity,
@@ -47,11 +54,12 @@ class DashboardService(DomainService):
         )
         since = visit.seen_at if visit else now - FIRST_LOOK_WINDOW
         new = await self._new_resources(identity, since, now)
-        dashboard = Dashboard(
+        return Dashboard(
             incoming=incoming,
             outgoing=outgoing,
             new_partner_resources=NewPartnerResources(
                 since=since,
+                until=now,
                 basis="last_look" if visit else "last_14_days",
                 count=new[0],
                 latest=new[1],
@@ -64,8 +72,43 @@ class DashboardService(DomainService):
                 PartnerQuestion.asking_school_id == identity.school_id, now
             ),
         )
-        await self._remember_look(identity, visit, now)
-        return dashboard
+
+    async def mark_seen(self, identity: Identity, seen_until: datetime) -> datetime:
+        """The member has seen what was new up to `seen_until` (the `until` of the
+        dashboard they read): later reads count from there. A look never moves back, nor
+        past now. Returns the look as recorded."""
+        if seen_until.tzinfo is None:
+            raise InvalidInput(
+                _(
+                    "`seen_until` needs a time zone: send back the `until` you were given, "
+                    "e.g. 2026-06-30T08:00:00Z."
+                ),
+                errors=[{"field": "seen_until", "message": "no time zone"}],
+            )
+        seen = min(seen_until, self.clock.now())
+        uow = unit_of_work(self.session, self.clock)
+        for _attempt in range(2):
+            visit = await self.session.scalar(
+                select(DashboardVisit).where(DashboardVisit.member_id == identity.member_id)
+            )
+            if visit is None:
+                self.session.add(DashboardVisit(member_id=identity.member_id, seen_at=seen))
+            elif visit.seen_at < seen:
+                visit.seen_at = seen
+            else:
+                seen = visit.seen_at
+            try:
+                await uow.commit()
+                return seen
+            except IntegrityError:
+                # Two tabs marked it at the same moment: the other one's row is there now.
+                await self.session.rollback()
+        raise Conflict(
+            _(
+                "Your last look was being recorded from another window at the same moment. "
+                "Try again."
+            )
+        )
 
     async def _evaluations_waiting(self, identity: Identity) -> EvaluationsWaiting:
         evaluations = (
@@ -153,16 +196,3 @@ class DashboardService(DomainService):
             )
             for r in latest
         ]
-
-    async def _remember_look(
-        self, identity: Identity, visit: DashboardVisit | None, now: datetime
-    ) -> None:
-        if visit is not None:
-            visit.seen_at = now
-        else:
-            self.session.add(DashboardVisit(member_id=identity.member_id, seen_at=now))
-        try:
-            await unit_of_work(self.session, self.clock).commit()
-        except IntegrityError:
-            # Two looks at the same moment from two tabs: either one is the last look.
-            await self.session.rollback()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
@@ -20,7 +21,7 @@ from exchange.notifications.service import InboxService
 from exchange.partnerships.services import PartnershipService
 from exchange.reuse.requests import ReuseRequestService
 from exchange.web.controllers.first_run import first_run_form
-from exchange.web.forms import FormErrors
+from exchange.web.forms import FormErrors, first, form_values
 from exchange.web.page import Page
 
 SHOWN = 5
@@ -48,7 +49,6 @@ class HomeController(Controller):
             return first_run_form(page, {}, FormErrors())
         identity = page.require_member()
         dashboard = await DashboardService(db_session, page.settings, clock).show(identity)
-        await db_session.commit()
         incoming = await requests.list(
             identity, direction="incoming", status="pending", limit=paging.MAX_LIMIT
         )
@@ -70,6 +70,25 @@ class HomeController(Controller):
             me=identity,
             deleted=page.request.query_params.get("deleted") == "1",
         )
+
+    @post("/dashboard/seen", status_code=HTTP_303_SEE_OTHER)
+    async def dashboard_seen(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        db_session: NamedDependency[AsyncSession],
+        clock: NamedDependency[Clock],
+    ) -> Any:
+        """The member saw what partners shared until the moment the page showed it."""
+        identity = page.require_member()
+        sent = first(await form_values(request), "seen_until")
+        try:
+            seen_until = datetime.fromisoformat(sent)
+        except ValueError:
+            # Not the moment the page wrote: the member has seen the list as it is now.
+            seen_until = clock.now()
+        await DashboardService(db_session, page.settings, clock).mark_seen(identity, seen_until)
+        return Redirect("/", status_code=HTTP_303_SEE_OTHER)
 
     @get("/inbox")
     async def inbox(self, page: NamedDependency[Page], inbox: NamedDependency[InboxService]) -> Any:
