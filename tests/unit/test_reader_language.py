@@ -128,3 +128,10 @@ def test_a_refusal_msgspec_words_only_in_english_points_other_readers_to_the_doc
         assert _value_in_words("'title'", novel) == (
             "'title' is not acceptable: Expected `str` that is a palindrome."
         )
+
+
+def test_a_partnership_reason_without_its_schools_names_them_as_unknown() -> None:
+    with using_language("ky"):
+        assert reasons.cut_in_words("partnership_ended", Names({}, {})) == (
+            "(мурдагы мектеп) менен (мурдагы мектеп) ортосундагы өнөктөштүк аяктады."
+        )

@@ -18,7 +18,7 @@ from typing import Final
 from uuid import UUID
 
 from exchange.i18n import LazyText, gettext, lazy_gettext
-from exchange.kernel.refs import Names
+from exchange.kernel.refs import FORMER_SCHOOL, Names
 
 
 class RequestClosing(StrEnum):
@@ -82,8 +82,11 @@ def _in_words(stored: str | None, names: Names, words: dict[str, LazyText]) -> s
     sentence = words.get(code)
     if sentence is None:
         return gettext(stored)  # an English sentence stored before reasons were codes
-    if schools:
-        a, b = (names.school(school).name for school in schools)
+    if code == RequestClosing.PARTNERSHIP_ENDED:
+        # Without the schools' ids (a row written by hand) they are named as unknown.
+        a, b = (
+            (names.school(school).name for school in schools) if schools else (FORMER_SCHOOL,) * 2
+        )
         return sentence.with_params(school_a=a, school_b=b).render()
     return sentence.render()
 
