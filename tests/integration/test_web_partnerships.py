@@ -192,3 +192,28 @@ async def test_another_schools_partnership_is_404_on_every_page_route(
     visitor = visitors()
     answer = await visitor.get(base)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/sign-in")
+
+
+async def test_a_member_turns_the_calendar_address_on_and_off_from_the_page(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    osh, naryn = await schools.create("Ош №5"), await schools.create("Нарын №2")
+    partnership_id = await partners(osh, naryn)
+    await osh.admin.post(
+        f"/api/partnerships/{partnership_id}/activities",
+        json={"kind": "meeting", "title": "Staff meeting", "starts_on": "2026-11-10", "goals": []},
+    )
+    teacher = visitors()
+    await teacher.sign_in(naryn.admin.email)
+    shown = await teacher.post_form("/partnerships/calendar-feed", {}, token_from="/partnerships")
+    assert shown.status_code == 200  # the address is on this answer only, not in a URL
+    found = re.search(r'value="(http[^"]+/api/calendar/[^"]+\.ics)"', shown.text)
+    assert found
+    path = "/api/calendar/" + found.group(1).rsplit("/", 1)[1]
+    feed = await teacher.get(path)
+    assert feed.status_code == 200 and b"Staff meeting" in feed.content
+    off = await teacher.post_form(
+        "/partnerships/calendar-feed/revoke", {}, token_from="/partnerships"
+    )
+    assert off.status_code == 303
+    assert (await teacher.get(path)).status_code == 404

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
+from exchange.activities.calendar_feed import CalendarFeedService
 from exchange.activities.plan import PlanService, PlanView
 from exchange.activities.plan_controllers import DOCX
 from exchange.activities.schemas import ActivityCreate, ActivityUpdate, EvaluationIn
@@ -130,6 +131,7 @@ class PartnershipPages(Controller):
         "plans": Provide(PlanService, sync_to_thread=False),
         "activities": Provide(provide_activities, sync_to_thread=False),
         "questions": Provide(QuestionService, sync_to_thread=False),
+        "feeds": Provide(CalendarFeedService, sync_to_thread=False),
     }
 
     # --- the list and the partnership's page -------------------------------------------
@@ -138,9 +140,40 @@ class PartnershipPages(Controller):
     async def index(
         self, page: NamedDependency[Page], partnerships: NamedDependency[PartnershipService]
     ) -> Any:
+        return await self._index(page, partnerships)
+
+    async def _index(
+        self, page: Page, partnerships: PartnershipService, *, calendar_url: str | None = None
+    ) -> Any:
         identity = page.require_member()
         views, _cursor = await partnerships.list_for(identity, limit=paging.MAX_LIMIT)
-        return page.render("partnerships/index.html", partnerships=views, me=identity)
+        return page.render(
+            "partnerships/index.html",
+            partnerships=views,
+            me=identity,
+            calendar_url=calendar_url,
+            calendar_off=page.request.query_params.get("calendar") == "off",
+        )
+
+    @post("/partnerships/calendar-feed")
+    async def turn_on_calendar(
+        self,
+        page: NamedDependency[Page],
+        partnerships: NamedDependency[PartnershipService],
+        feeds: NamedDependency[CalendarFeedService],
+    ) -> Any:
+        """The new address is shown on this answer only (never in a redirect's URL)."""
+        identity = page.require_member()
+        feed = await feeds.turn_on(identity)
+        return await self._index(page, partnerships, calendar_url=feed.url)
+
+    @post("/partnerships/calendar-feed/revoke", status_code=HTTP_303_SEE_OTHER)
+    async def revoke_calendar(
+        self, page: NamedDependency[Page], feeds: NamedDependency[CalendarFeedService]
+    ) -> Any:
+        identity = page.require_member()
+        await feeds.revoke(identity)
+        return _see_other("/partnerships?calendar=off#calendar")
 
     @get("/partnerships/{partnership_id:uuid}")
     async def show(
