@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from exchange.accounts.identity import Identity
@@ -42,6 +43,6 @@ class DashboardController(Controller):
         self,
         dashboard: NamedDependency[DashboardService],
         identity: NamedDependency[Identity],
-        data: DashboardSeen,
+        data: JSONBody[DashboardSeen],
     ) -> LastLook:
         return LastLook(seen_until=await dashboard.mark_seen(identity, data.seen_until))
