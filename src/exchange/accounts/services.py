@@ -399,7 +399,8 @@ class AccountService(DomainService):
                     "admin."
                 )
             )
-        await self.session.commit()  # the reads end before the slow hash
+        # The reads end before the slow hash (nothing is recorded yet).
+        await unit_of_work(self.session, self.clock).commit()
         password_hash = await hash_password(new_password)
         # Claimed in one statement: of two uses at once, one sets the password.
         claimed = await self.session.execute(

@@ -227,8 +227,9 @@ class ResourceService:
 
     async def create(self, identity: Identity, receiver: UploadReceiver) -> Resource:
         school_quota = await self._quota(identity.school_id)
-        # No transaction stays open while the file arrives, however long that takes.
-        await self.session.commit()
+        # No transaction stays open while the file arrives, however long that takes: the
+        # unit of work ends the reads (nothing is recorded yet).
+        await unit_of_work(self.session, self.clock).commit()
         school_quota.refuse_if_full()
         async with receiver.receive(quota=school_quota, check_fields=_check_early) as upload:
             new = read_form(upload.fields)
@@ -265,7 +266,7 @@ class ResourceService:
     ) -> Resource:
         resource = await self.editable_for_version(identity, resource_id)
         school_quota = await self._quota(resource.owner_school_id)
-        await self.session.commit()
+        await unit_of_work(self.session, self.clock).commit()
         school_quota.refuse_if_full()
         async with receiver.receive(
             quota=school_quota,
