@@ -21,7 +21,7 @@ import gc
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,13 +89,32 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("backend", backends, indirect=True)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if POSTGRES_URL:
-        return
-    skip = pytest.mark.skip(reason=POSTGRES_SKIP_REASON)
+@pytest.hookimpl(wrapper=True)  # around xdist's, which reads the groups
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
+    if not POSTGRES_URL:
+        skip = pytest.mark.skip(reason=POSTGRES_SKIP_REASON)
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(skip)
+    _share_module_fixtures_and_start_slow_modules_first(items)
+    return (yield)
+
+
+def _share_module_fixtures_and_start_slow_modules_first(items: list[pytest.Item]) -> None:
+    """How the two processes share the work (`--dist loadgroup`, one test at a time to
+    whichever process is free). A test that uses a module-scoped fixture (a server, a
+    browser, a gigabyte archive) runs in the process its module's other such tests run
+    in, so the fixture is made once, not in each. Modules with a test marked `slow` come
+    first, so that the long tests start early and the short ones fill in at the end,
+    instead of one process finishing a long test while the other waits."""
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        fixtures = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        if any(d.scope == "module" for defs in fixtures.values() for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    slow_modules = {item.nodeid.split("::")[0] for item in items if "slow" in item.keywords}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow_modules)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
