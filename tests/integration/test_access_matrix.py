@@ -1246,6 +1246,8 @@ PAGES: dict[str, PageObjects] = {
     "PATCH /resources/uploads/{upload_id}": _an_upload,
     "DELETE /resources/uploads/{upload_id}": _an_upload,
     "GET /partnerships": _nothing,
+    "POST /partnerships/calendar-feed": _nothing,
+    "POST /partnerships/calendar-feed/revoke": _nothing,
     "GET /partnerships/{partnership_id}": _the_partnership,
     "GET /partnerships/{partnership_id}/summary": _the_partnership,
     "GET /partnerships/{partnership_id}/summary.docx": _the_partnership,
