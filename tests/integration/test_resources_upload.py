@@ -382,7 +382,7 @@ async def test_a_zip_bomb_named_docx_is_refused_for_what_it_unpacks_to(
     response = await upload(school.admin, zip_bomb_docx(), filename="plan.docx")
 
     body = assert_problem(response, 422)
-    assert "GiB" in body["detail"]
+    assert "GB" in body["detail"]
     await assert_nothing_left(settings, store)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+
+from babel.dates import format_date
 
 from exchange.config import Settings
 from tests.actors import SchoolFactory, SchoolHandle
@@ -65,7 +67,10 @@ async def test_the_owner_approves_and_the_partner_sees_the_permission(
     assert "Approved" in theirs.text
     resource_page = await reader.get(page_path)
     assert "Нарын №2" in resource_page.text  # the grant names the school that holds it
-    assert "2099-06-30" in resource_page.text
+    page_language = re.search(r'<html lang="(\w+)"', resource_page.text)
+    assert page_language
+    until = format_date(date(2099, 6, 30), format="long", locale=page_language.group(1))
+    assert until in resource_page.text  # the permission's end, as the reader's language writes it
 
     owner_page = await author.get(page_path)
     revoke = re.search(r'action="(/resources/[^"]+/grants/[^"]+/revoke)"', owner_page.text)
