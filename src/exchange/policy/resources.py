@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from exchange.accounts.identity import Identity
 from exchange.errors import InvalidInput, NotFound
@@ -29,8 +29,10 @@ async def readable_resource(
 ) -> Resource:
     """The resource, if the caller may read it; otherwise NotFound (existence never leaks)."""
     resource = (
-        await session.scalars(_readable_resource(), _parameters(identity, resource_id, now))
-    ).first()
+        (await session.scalars(_readable_resource(), _parameters(identity, resource_id, now)))
+        .unique()
+        .first()
+    )
     return _found(resource)
 
 
@@ -38,7 +40,9 @@ def readable_resource_in(
     db: Session, identity: Identity, resource_id: UUID, *, now: datetime | None = None
 ) -> Resource:
     """`readable_resource` in a synchronous session (`exchange.database.run_read`)."""
-    resource = db.scalars(_readable_resource(), _parameters(identity, resource_id, now)).first()
+    resource = (
+        db.scalars(_readable_resource(), _parameters(identity, resource_id, now)).unique().first()
+    )
     return _found(resource)
 
 
@@ -46,10 +50,16 @@ def readable_resource_in(
 def _readable_resource() -> Select[Resource]:
     """Built once: the read rule is a large expression, and SQLAlchemy keys its cache of
     compiled statements by walking a statement's whole tree, once per statement
-    object. The resource and the caller are parameters."""
-    return select(Resource).where(
-        Resource.id == bindparam(_RESOURCE_ID, type_=Resource.__table__.c.id.type),
-        readable_by_caller(),
+    object. The resource and the caller are parameters. Its authors and the schools
+    it is shared with (a few rows each) come in the same statement: loaded by their
+    own statements, each would be built and keyed anew for every resource read."""
+    return (
+        select(Resource)
+        .options(joinedload(Resource.authors), joinedload(Resource.shares))
+        .where(
+            Resource.id == bindparam(_RESOURCE_ID, type_=Resource.__table__.c.id.type),
+            readable_by_caller(),
+        )
     )
 
 
