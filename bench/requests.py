@@ -209,6 +209,19 @@ def build(args: argparse.Namespace, backend: str, settings: Settings, rows: Any)
     print(f"{backend}: loaded the resources in {time.perf_counter() - started:.0f} s", flush=True)
 
 
+def bench_word(args: argparse.Namespace, corpus: Any | None) -> str:
+    """The rare word searched for: chosen from the corpus, and kept beside the built
+    databases so that `--reuse` needs no corpus (generating one takes minutes)."""
+    kept = Path(args.workdir) / f"rare-word-{args.resources}-{args.seed}"
+    if corpus is None and kept.is_file():
+        return kept.read_text(encoding="utf-8")
+    corpus = corpus or generate(args.resources, args.seed)
+    word: str = choose_queries(corpus, 5, args.seed).classes["rare"][0]
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(word, encoding="utf-8")
+    return word
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--resources", type=int, default=100_000)
@@ -223,12 +236,13 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
-    corpus = generate(args.resources, args.seed)
-    rare_word = choose_queries(corpus, 5, args.seed).classes["rare"][0]
-    rows = None
     backends = [("sqlite", None)] + (
         [("postgresql", args.postgres_url)] if args.postgres_url else []
     )
+    built = all((Path(args.workdir) / name / "built").is_file() for name, _ in backends)
+    corpus = None if args.reuse and built else generate(args.resources, args.seed)
+    rare_word = bench_word(args, corpus)
+    rows = None
     root_env = {
         **os.environ,
         "EXCHANGE_RUN_JOBS": "false",
@@ -247,7 +261,7 @@ def main() -> None:
         database_url = url or f"sqlite+aiosqlite:///{workdir / 'exchange.sqlite3'}"
         settings = Settings(data_dir=workdir, database_url=database_url, log_level="WARNING")
         if not (args.reuse and (workdir / "built").is_file()) and rows is None:
-            rows = rows_of(corpus)
+            rows = rows_of(corpus or generate(args.resources, args.seed))
         build(args, backend, settings, rows)
         env = {**root_env, **settings_env(settings)}
         for workers in workers_list:
