@@ -21,6 +21,17 @@ given size, and times in the same run:
 
 The last two are the floors under the API's figures.
 
+Resumable uploads (tus, with the tus project's Python client `tuspy`, from the test
+extra) are timed in the same run:
+
+- the file sent with tus in pieces of 5 MiB, against the form upload of it (target: at
+  most 1.3x the form upload);
+- a 20 MB file through a link shaped to 256 kbit/s (a proxy that passes 32,000 bytes a
+  second towards the server) that drops twice, at a third and at two thirds of the
+  file: the upload must finish, and resend at most one piece (512 KiB, what the upload
+  page sends) per drop. At that speed this takes about 11 minutes; `--no-slow-link`
+  leaves it out. `--resumable-only` times only these two (and the form upload).
+
 Each figure is the best of `--runs`. The server's memory is its resident set
 (`VmRSS` in /proc/<pid>/status), sampled every few milliseconds during each transfer,
 reported over its idle level after a warm-up upload. Targets on a 2-core machine:
@@ -31,6 +42,7 @@ upload at most 2.5x cp, download at most 3x cat, peak memory at most 32 MiB over
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -47,13 +59,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "benchmark password"
 MIB = 1024 * 1024
-TARGETS = {"upload": 2.5, "download": 3.0, "memory": 32.0, "memory4": 64.0}
+TARGETS = {"upload": 2.5, "download": 3.0, "memory": 32.0, "memory4": 64.0, "tus": 1.3}
+TUS_CHUNK = 5 * MIB
+SLOW_LINK_BYTES_PER_SECOND = 256_000 // 8
+SLOW_LINK_CHUNK = 512 * 1024
+SLOW_LINK_SIZE = 20_000_000
 
 
 def free_port() -> int:
@@ -251,6 +268,20 @@ class Server:
         )
         return str(json.loads(result.stdout)["id"])
 
+    def tus_upload(self, path: Path, title: str, *, chunk: int = TUS_CHUNK) -> str:
+        """Send the file with tus in pieces of `chunk`; the resource's id."""
+        client = tus_client(
+            f"{self.base}/api/uploads", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with path.open("rb") as stream:
+            uploader = client.uploader(
+                file_stream=stream,
+                chunk_size=chunk,
+                metadata={"filename": path.name, "title": title, "kind": "video"},
+            )
+            uploader.upload()
+        return str(uploader.request.response_headers["exchange-resource-id"])
+
     def curl_download(self, resource_id: str) -> None:
         subprocess.run(
             [
@@ -272,6 +303,16 @@ class Server:
             headers={"Authorization": f"Bearer {self.token}"},
         )
         response.raise_for_status()
+
+
+def tus_client(url: str, headers: dict[str, str]) -> Any:
+    """tuspy's client. It imports `requests`, which this folder's `requests.py` (a
+    benchmark) would shadow while the folder heads the import path."""
+    here = str(Path(__file__).resolve().parent)
+    sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != here]
+    from tusclient.client import TusClient
+
+    return TusClient(url, headers=headers)
 
 
 @contextmanager
@@ -348,12 +389,22 @@ def main() -> None:
     parser.add_argument("--size-mb", type=int, default=200, help="file size in MB (10^6 bytes)")
     parser.add_argument("--runs", type=int, default=3, help="best of this many runs")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument(
+        "--resumable-only",
+        action="store_true",
+        help="time only the form upload, the tus upload and the slow link",
+    )
+    parser.add_argument(
+        "--no-slow-link", action="store_true", help="leave out the 256 kbit/s link (11 min)"
+    )
     args = parser.parse_args()
     if shutil.which("curl") is None:
         raise SystemExit("curl is needed on the PATH")
     folder = Path(tempfile.mkdtemp(prefix="exchange-transfer-"))
     try:
-        run(folder, args.size_mb * 1_000_000, args.runs)
+        if not args.resumable_only:
+            run(folder, args.size_mb * 1_000_000, args.runs)
+        run_resumable(folder, args.size_mb * 1_000_000, args.runs, slow_link=not args.no_slow_link)
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -509,6 +560,169 @@ def run(folder: Path, size: int, runs: int) -> None:
         f"  VmHWM (kernel's peak): {hwm_before / 1024:.1f} MiB before the transfers (start-up "
         f"and migrations), {hwm / 1024:.1f} MiB after them"
     )
+
+
+class ShapedLink:
+    """A TCP proxy in front of the server: towards it at most `rate` bytes a second per
+    connection, and the connection that carries the byte at each of `drops` (counted
+    over every connection) is cut. `sent` counts the bytes that reached the server."""
+
+    def __init__(self, target: str, rate: int, drops: list[int]) -> None:
+        self._target = int(target.rsplit(":", 1)[1])
+        self._rate = rate
+        self._drops = sorted(drops)
+        self._lock = threading.Lock()
+        self.sent = 0
+        self.cut = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self._target))
+            threading.Thread(target=self._up, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    def _up(self, source: socket.socket, target: socket.socket) -> None:
+        step = max(1, self._rate // 20)  # twenty sends a second
+        started, passed = time.monotonic(), 0
+        try:
+            while data := source.recv(step):
+                with self._lock:
+                    if self._drops and self.sent + len(data) >= self._drops[0]:
+                        self._drops.pop(0)
+                        self.cut += 1
+                        raise ConnectionAbortedError
+                    self.sent += len(data)
+                target.sendall(data)
+                passed += len(data)
+                ahead = started + passed / self._rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+        except OSError:
+            pass
+        finally:
+            _close(source, target)
+
+    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(64 * 1024):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(source, target)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def _close(*ends: socket.socket) -> None:
+    for end in ends:
+        with contextlib.suppress(OSError):
+            end.shutdown(socket.SHUT_RDWR)
+        end.close()
+
+
+def resume_through(link: ShapedLink, server: Server, path: Path, chunk: int) -> tuple[str, int]:
+    """Upload with tus through `link`; after a drop, ask the server where the upload
+    stands (HEAD) and go on. The resource's id, and how many times it resumed."""
+    from tusclient.client import TusClient
+
+    client = TusClient(
+        f"{link.url}/api/uploads", headers={"Authorization": f"Bearer {server.token}"}
+    )
+    url: str | None = None
+    resumed = 0
+    with path.open("rb") as stream:
+        while True:
+            uploader = client.uploader(
+                file_stream=stream,
+                url=url,
+                chunk_size=chunk,
+                metadata={"filename": path.name, "title": "slow link", "kind": "video"},
+            )
+            try:
+                uploader.upload()
+                return str(uploader.request.response_headers["exchange-resource-id"]), resumed
+            except Exception:  # the link dropped, however the client tells it
+                url = uploader.url
+                resumed += 1
+                if resumed > 10:
+                    raise
+                time.sleep(1)
+
+
+def run_resumable(folder: Path, size: int, runs: int, *, slow_link: bool) -> None:
+    source = folder / "lesson.pdf"
+    if not source.exists():
+        make_pdf(source, size)
+    mb = size / 1e6
+    print(f"resumable uploads: file {mb:.0f} MB; best of {runs} runs")
+    with running_server(folder) as server:
+        warm = folder / "warm.pdf"
+        make_pdf(warm, 64 * 1024)
+        server.delete(server.curl_upload(warm, "warm-up"))
+        server.delete(server.tus_upload(warm, "warm-up"))
+        form_times, tus_times = [], []
+        for _ in range(runs):
+            started = time.perf_counter()
+            server.delete(server.curl_upload(source, "form"))
+            form_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            resource_id = server.tus_upload(source, "tus")
+            tus_times.append(time.perf_counter() - started)
+            check_sha256(server, resource_id, source)
+            server.delete(resource_id)
+        form_time, tus_time = min(form_times), min(tus_times)
+        ratio = tus_time / form_time
+        verdict = "ok" if ratio <= TARGETS["tus"] else "OVER"
+        print(f"upload (form)     {form_time:7.3f} s  {mb / form_time:8.0f} MB/s")
+        print(
+            f"upload (tus, 5 MiB pieces) {tus_time:7.3f} s  {mb / tus_time:8.0f} MB/s  "
+            f"{ratio:5.2f}x the form upload (target <= {TARGETS['tus']}x: {verdict})"
+        )
+        if not slow_link:
+            return
+        small = folder / "rural.pdf"
+        make_pdf(small, SLOW_LINK_SIZE)
+        drops = [SLOW_LINK_SIZE // 3, 2 * SLOW_LINK_SIZE // 3]
+        link = ShapedLink(server.base, SLOW_LINK_BYTES_PER_SECOND, drops)
+        try:
+            started = time.perf_counter()
+            resource_id, resumed = resume_through(link, server, small, SLOW_LINK_CHUNK)
+            took = time.perf_counter() - started
+        finally:
+            link.close()
+        check_sha256(server, resource_id, small)
+        # What reached the server beyond the file: the requests' heads (well under a
+        # kilobyte each) and what was resent after each drop.
+        pieces = -(-SLOW_LINK_SIZE // SLOW_LINK_CHUNK) + resumed
+        heads = 1024 * (pieces + 2 * resumed + 1)
+        resent = max(0, link.sent - SLOW_LINK_SIZE - heads)
+        allowed = link.cut * SLOW_LINK_CHUNK
+        verdict = "ok" if resent <= allowed else "OVER"
+        print(
+            f"slow link (256 kbit/s, {link.cut} drops): 20 MB in {took:.0f} s "
+            f"({SLOW_LINK_SIZE / took * 8 / 1000:.0f} kbit/s), resumed {resumed} times, "
+            f"resent at most {resent / 1024:.0f} KiB (target <= one {SLOW_LINK_CHUNK // 1024} "
+            f"KiB piece per drop, {allowed // 1024} KiB: {verdict})"
+        )
+
+
+def check_sha256(server: Server, resource_id: str, path: Path) -> None:
+    resource = httpx.get(
+        f"{server.base}/api/resources/{resource_id}",
+        headers={"Authorization": f"Bearer {server.token}"},
+    ).json()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if resource["sha256"] != digest:
+        raise SystemExit(f"the stored file differs: {resource['sha256']} != {digest}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ WRITE_BATCH_BYTES: Final = 512 * 1024
 # Written data is handed to the disk in steps of this size while the upload goes on
 # (see `writeback`), so the `fsync` before the commit finds little left to write.
 WRITEBACK_BYTES: Final = 8 * 1024 * 1024
+RESUMABLE_WRITEBACK_BYTES: Final = 1024 * 1024
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -198,17 +199,40 @@ class LocalBlobStore:
             raise _unavailable(exc) from exc
 
 
-class _PendingFile:
-    """A blob being written: a temporary file beside its final place. Its methods run in
-    worker threads, one at a time."""
+class _Writing:
+    """A file being written from byte `start` on, handed to the disk as it grows (see
+    `writeback`). Its methods run in worker threads, one at a time."""
+
+    writeback_bytes = WRITEBACK_BYTES
+
+    def __init__(self, fd: int, start: int = 0) -> None:
+        self._fd: int | None = fd
+        self._start = start
+        self._written = 0
+        self._written_back = 0
+
+    def write(self, chunks: Iterable[bytes]) -> None:
+        assert self._fd is not None
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            self._written += len(chunk)
+        if self._written - self._written_back >= self.writeback_bytes:
+            start_writeback(
+                self._fd, self._start + self._written_back, self._written - self._written_back
+            )
+            self._written_back = self._written
+
+
+class _PendingFile(_Writing):
+    """A blob being written: a temporary file beside its final place."""
 
     def __init__(self, fd: int, temporary: Path, target: Path) -> None:
-        self._fd: int | None = fd
+        super().__init__(fd)
         self._temporary = temporary
         self._target = target
         self._committed = False
-        self._written = 0
-        self._written_back = 0
 
     @classmethod
     def create(cls, root: Path, target: Path) -> _PendingFile:
@@ -219,17 +243,6 @@ class _PendingFile:
             if _held_for_writing(fd, Path(name)):
                 return cls(fd, Path(name), target)
             os.close(fd)  # a clean-up took it between its creation and the lock
-
-    def write(self, chunks: Iterable[bytes]) -> None:
-        assert self._fd is not None
-        for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(self._fd, view) :]
-            self._written += len(chunk)
-        if self._written - self._written_back >= WRITEBACK_BYTES:
-            start_writeback(self._fd, self._written_back, self._written - self._written_back)
-            self._written_back = self._written
 
     def commit(self) -> None:
         assert self._fd is not None
@@ -290,15 +303,12 @@ async def _write_in_batches(
     return written
 
 
-class _Appending:
-    """A resumable file opened to write after its first `offset` bytes. Its methods run
-    in worker threads, one at a time."""
+class _Appending(_Writing):
+    """A resumable file opened to write after its first `offset` bytes."""
 
-    def __init__(self, fd: int, offset: int) -> None:
-        self._fd: int | None = fd
-        self._start = offset
-        self._written = 0
-        self._written_back = 0
+    # Each piece is flushed before it is answered, while the client waits to send the
+    # next one: hand it to the disk in small steps, so the flush finds little to do.
+    writeback_bytes = RESUMABLE_WRITEBACK_BYTES
 
     @classmethod
     def open(cls, path: Path, offset: int) -> _Appending:
@@ -314,19 +324,6 @@ class _Appending:
             os.close(fd)
             raise
         return cls(fd, offset)
-
-    def write(self, chunks: Iterable[bytes]) -> None:
-        assert self._fd is not None
-        for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(self._fd, view) :]
-            self._written += len(chunk)
-        if self._written - self._written_back >= WRITEBACK_BYTES:
-            start_writeback(
-                self._fd, self._start + self._written_back, self._written - self._written_back
-            )
-            self._written_back = self._written
 
     def make_durable(self) -> int:
         assert self._fd is not None

@@ -206,15 +206,18 @@ class ResumableUploads:
         if upload.state == DONE:
             return upload
         writer = await self._hold(upload)
+        holding = _Holding()
         try:
             if upload.offset < upload.length:
-                await self._receive(upload, writer, piece)
+                await self._receive(upload, writer, piece, holding)
             if upload.offset == upload.length:
                 await self._finish(identity, upload, writer)
         finally:
-            with anyio.CancelScope(shield=True):
-                await self._let_go(upload.id, writer)
-        await self.session.refresh(upload)
+            if holding.held:
+                with anyio.CancelScope(shield=True):
+                    await self._let_go(upload.id, writer)
+        if holding.held:
+            await self.session.refresh(upload)
         return upload
 
     async def _hold(self, upload: Upload) -> str:
@@ -273,7 +276,7 @@ class ResumableUploads:
         assert isinstance(result, CursorResult)
         return result.rowcount == 1
 
-    async def _receive(self, upload: Upload, writer: str, piece: Piece) -> None:
+    async def _receive(self, upload: Upload, writer: str, piece: Piece, holding: _Holding) -> None:
         room = upload.length - upload.offset
         check = _checks.pop(upload.id, None)
         if check is not None and check.fed != upload.offset:
@@ -357,12 +360,15 @@ class ResumableUploads:
                 ),
                 headers={"Upload-Offset": str(upload.offset)},
             )
-        await self._record(upload, writer, offset, state)
+        # A piece that leaves the upload unfinished lets go of it with its record; the
+        # last one holds it on while the file is checked and kept.
+        holding.held = offset == upload.length
+        await self._record(upload, writer, offset, state, let_go=not holding.held)
         if check is not None:
             _keep_check(upload.id, check)
 
     async def _record(
-        self, upload: Upload, writer: str, offset: int, state: dict[str, Any]
+        self, upload: Upload, writer: str, offset: int, state: dict[str, Any], *, let_go: bool
     ) -> None:
         now = self.clock.now()
         result = await self.session.execute(
@@ -371,7 +377,8 @@ class ResumableUploads:
             .values(
                 offset=offset,
                 store_state=state,
-                writer_seen_at=now,
+                writer=None if let_go else writer,
+                writer_seen_at=None if let_go else now,
                 updated_at=now,
                 expires_at=now + self._lifetime(),
             ),
@@ -509,6 +516,13 @@ class ConnectionCut(Exception):
 @dataclass
 class _Arrival:
     cut: bool = False
+
+
+@dataclass
+class _Holding:
+    """Whether the request still holds the upload (and must let go of it)."""
+
+    held: bool = True
 
 
 def _keep_check(upload_id: UUID, check: ContentCheck) -> None:
