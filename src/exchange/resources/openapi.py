@@ -36,6 +36,7 @@ from exchange.resources.metadata import (
 )
 
 _STRING = OpenAPIType.STRING
+_INTEGER = OpenAPIType.INTEGER
 _TEXT_WITH_A_LETTER = r"\S"  # what is left once spaces and control characters are cleaned
 
 
@@ -231,3 +232,157 @@ class DownloadHeadOperation(DownloadOperation):
     """`HEAD .../content`: what the download would answer, without the file."""
 
     with_body = False
+
+
+# --- resumable uploads (tus 1.0.0) ---------------------------------------------------------
+
+
+def _tus_parameter(name: str, description: str, *, required: bool, **schema: Any) -> Parameter:
+    return Parameter(
+        name=name,
+        param_in="header",
+        required=required,
+        schema=Schema(**schema),
+        description=description,
+    )
+
+
+TUS_RESUMABLE = _tus_parameter(
+    "Tus-Resumable",
+    "The tus version the client speaks; other values are answered 412.",
+    required=True,
+    type=_STRING,
+    enum=["1.0.0"],
+)
+_PIECE = RequestBody(
+    content={
+        "application/offset+octet-stream": OpenAPIMediaType(
+            schema=Schema(type=_STRING, content_media_type="application/octet-stream")
+        )
+    },
+    description="The file's bytes from `Upload-Offset` on.",
+)
+_TUS_ANSWER_HEADERS: dict[str, OpenAPIHeader | Reference] = {
+    "Tus-Resumable": _header("`1.0.0`.", enum=["1.0.0"]),
+    "Upload-Offset": _header("How many bytes of the file the exchange holds."),
+    "Upload-Length": _header("The file's size, as announced."),
+    "Upload-Expires": _header("When the upload expires unless a piece reaches it."),
+}
+
+
+@dataclass
+class UploadCreationOperation(ExchangeOperation):
+    """`POST /api/uploads`: tus creation, with the first piece or without."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.parameters = [
+            *(self.parameters or []),
+            TUS_RESUMABLE,
+            _tus_parameter(
+                "Upload-Length",
+                "The file's size in bytes.",
+                required=True,
+                type=_INTEGER,
+                minimum=0,
+            ),
+            _tus_parameter(
+                "Upload-Metadata",
+                "Comma-separated `key base64value` pairs: `filename` and the upload form's "
+                "fields, or `resource_id` for a new version.",
+                required=False,
+                type=_STRING,
+            ),
+        ]
+        self.request_body = RequestBody(content=_PIECE.content, required=False)
+        self.responses = {
+            **(self.responses or {}),
+            "201": OpenAPIResponse(
+                description="The upload is begun: it is at `Location`.",
+                headers={
+                    **_TUS_ANSWER_HEADERS,
+                    "Location": _header("The upload's address."),
+                },
+            ),
+        }
+
+
+@dataclass
+class UploadPieceOperation(ExchangeOperation):
+    """`PATCH /api/uploads/{id}`: the next piece."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.parameters = [
+            *(self.parameters or []),
+            TUS_RESUMABLE,
+            _tus_parameter(
+                "Upload-Offset",
+                "Where this piece starts; 409 when the upload stands elsewhere.",
+                required=True,
+                type=_INTEGER,
+                minimum=0,
+            ),
+            _tus_parameter(
+                "Upload-Checksum",
+                "`sha1` or `sha256`, a space, and the piece's digest in base64.",
+                required=False,
+                type=_STRING,
+            ),
+        ]
+        self.request_body = RequestBody(content=_PIECE.content, required=True)
+        self.responses = {
+            **(self.responses or {}),
+            "204": OpenAPIResponse(
+                description="The piece is kept. The piece that completes the file also "
+                "carries `Exchange-Resource-Id`.",
+                headers={
+                    **_TUS_ANSWER_HEADERS,
+                    "Exchange-Resource-Id": _header("The resource the upload made or added to."),
+                },
+            ),
+        }
+
+
+@dataclass
+class UploadOffsetOperation(ExchangeOperation):
+    """`HEAD /api/uploads/{id}`: where the upload stands."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.parameters = [*(self.parameters or []), TUS_RESUMABLE]
+        self.responses = {
+            **(self.responses or {}),
+            "200": OpenAPIResponse(
+                description="Where the upload stands.", headers=_TUS_ANSWER_HEADERS
+            ),
+        }
+
+
+@dataclass
+class UploadTerminationOperation(ExchangeOperation):
+    """`DELETE /api/uploads/{id}`: tus termination."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.parameters = [*(self.parameters or []), TUS_RESUMABLE]
+
+
+@dataclass
+class UploadOptionsOperation(ExchangeOperation):
+    """`OPTIONS /api/uploads`: what the server speaks, in headers."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.responses = {
+            **(self.responses or {}),
+            "204": OpenAPIResponse(
+                description="What the resumable uploads speak.",
+                headers={
+                    "Tus-Version": _header("`1.0.0`."),
+                    "Tus-Extension": _header("The tus extensions supported."),
+                    "Tus-Max-Size": _header("The largest file, in bytes."),
+                    "Tus-Checksum-Algorithm": _header("`sha1,sha256`."),
+                },
+            ),
+        }

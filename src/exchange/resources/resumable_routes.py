@@ -28,6 +28,13 @@ from exchange.i18n import _, lazy_gettext
 from exchange.models import Upload
 from exchange.openapi import problems
 from exchange.resources.controllers import body_of, provide_resource_service
+from exchange.resources.openapi import (
+    UploadCreationOperation,
+    UploadOffsetOperation,
+    UploadOptionsOperation,
+    UploadPieceOperation,
+    UploadTerminationOperation,
+)
 from exchange.resources.resumable import (
     CHECKSUMS,
     TUS_EXTENSIONS,
@@ -209,6 +216,7 @@ class UploadController(Controller):
 
     @post(
         operation_id="createUpload",
+        operation_class=UploadCreationOperation,
         responses=problems(400, 403, 404, 412, 413, 415, 422, 507),
         summary="Begin a resumable upload (tus creation, creation-with-upload)",
         description=(
@@ -235,6 +243,7 @@ class UploadController(Controller):
     @head(
         "/{upload_id:uuid}",
         operation_id="describeUploadOffset",
+        operation_class=UploadOffsetOperation,
         responses=problems(404, 412),
         summary="How much of a resumable upload has arrived (Upload-Offset)",
     )
@@ -250,6 +259,7 @@ class UploadController(Controller):
     @patch(
         "/{upload_id:uuid}",
         operation_id="appendToUpload",
+        operation_class=UploadPieceOperation,
         responses=problems(400, 404, 408, 409, 412, 413, 415, 422, 423, 460),
         summary="Append a piece to a resumable upload; the last one makes the resource",
         description=(
@@ -274,6 +284,7 @@ class UploadController(Controller):
     @delete(
         "/{upload_id:uuid}",
         operation_id="abandonUpload",
+        operation_class=UploadTerminationOperation,
         responses=problems(404, 409, 412, 423),
         summary="Abandon a resumable upload (tus termination): its bytes and quota go",
         status_code=HTTP_204_NO_CONTENT,
@@ -308,6 +319,7 @@ class UploadController(Controller):
     http_method=HttpMethod.OPTIONS,
     tags=["uploads"],
     operation_id="describeUploads",
+    operation_class=UploadOptionsOperation,
     summary="What the resumable uploads speak: tus version, extensions, largest size",
     status_code=HTTP_204_NO_CONTENT,
     exclude_from_auth=True,
