@@ -65,3 +65,11 @@ class SeededAdmin:
     def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
         token = _sign_in() if (case.method.upper(), case.path) == SIGN_OUT else data
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+
+
+@schemathesis.serializer("application/offset+octet-stream")
+def _piece_of_a_file(ctx: Any, value: Any) -> bytes:
+    """A resumable upload's piece is bytes: sent as they are drawn (text as UTF-8)."""
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()
