@@ -1187,6 +1187,15 @@ async def _a_question(world: World) -> dict[str, UUID]:
     return {"partnership_id": world.a_p, "question_id": await new_question(world)}
 
 
+async def _a_school(world: World) -> dict[str, UUID]:
+    return {"school_id": world.a.id}
+
+
+async def _the_invitation(world: World) -> dict[str, UUID]:
+    """A's open invitation to another school."""
+    return {"partnership_id": await fresh_partnership(world, "invited", "invited")}
+
+
 async def _an_upload(world: World) -> dict[str, UUID]:
     """An upload A's author began (a new version of the resource)."""
     created = await world.actor("own", "author").post(
@@ -1262,6 +1271,25 @@ PAGES: dict[str, PageObjects] = {
     "POST /partnerships/{partnership_id}/activities/{activity_id}/cancel": _an_activity,
     "POST /partnerships/{partnership_id}/activities/{activity_id}/evaluations": _an_activity,
     "POST /partnerships/{partnership_id}/questions/{question_id}/answers": _a_question,
+    "GET /partners": _nothing,
+    "GET /partners/schools/{school_id}": _a_school,
+    "GET /partners/schools/{school_id}/invite": _a_school,
+    "POST /partners/schools/{school_id}/invite": _a_school,
+    "GET /partners/invitations/{partnership_id}": _the_invitation,
+    "GET /partners/invitations/{partnership_id}/letter.txt": _the_invitation,
+    "GET /partners/invitations/{partnership_id}/letter.docx": _the_invitation,
+    "POST /partners/invitations/{partnership_id}/accept": _the_invitation,
+    "POST /partners/invitations/{partnership_id}/decline": _the_invitation,
+    "POST /partners/invitations/{partnership_id}/withdraw": _the_invitation,
+}
+# The directory is every member's: another school's profile is read by any member (its
+# self-assessment only as the policy says), and only an admin is offered to invite it.
+# A visitor is still sent to sign in; a teacher elsewhere is refused the invitation
+# form for their role; an admin elsewhere gets the page (a preview sends nothing).
+DIRECTORY_PAGES = {
+    "GET /partners/schools/{school_id}": {"admin": 200, "teacher": 200},
+    "GET /partners/schools/{school_id}/invite": {"admin": 200, "teacher": 403},
+    "POST /partners/schools/{school_id}/invite": {"admin": 200, "teacher": 403},
 }
 # Open to a visitor: signing in and out, the first run (while no school exists), and
 # setting a password with a link.
@@ -1338,6 +1366,7 @@ async def test_the_page_matrix(ground: Ground) -> None:
             continue
         for who, member in (("admin", stranger), ("teacher", strange_teacher)):
             want = 403 if who == "teacher" and route in ADMINS_FIRST else 404
+            want = DIRECTORY_PAGES.get(route, {}).get(who, want)
             names = await objects(world)
             path = template.format(**{name: str(value) for name, value in names.items()})
             answer = await _page_request(member, method, path)
@@ -1390,4 +1419,8 @@ _A_FILLED_FORM = {
     "audience": "Two classes",
     "question": "How do you teach fractions?",
     "answer": "With paper strips.",
+    "goals": "Exchange lesson plans for grade 7 mathematics",
+    "language": "en",
+    "agree": "true",
+    "note": "Not this school year.",
 }

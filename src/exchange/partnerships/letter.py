@@ -6,11 +6,15 @@ is rendered once, when the invitation is sent, and kept as sent.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
+
+from docx import Document
+from docx.shared import Pt
 
 from exchange.models import Member, School
 from exchange.partnerships.content import render_invitation_letter
@@ -69,11 +73,28 @@ def file_name_part(text: str, limit: int = 120) -> str:
     return " ".join(_UNSAFE_IN_NAMES.sub(" ", name).split()).strip(" .")[:limit]
 
 
-def letter_filename(language: str, invited_school_name: str) -> str:
+def letter_filename(language: str, invited_school_name: str, extension: str = "txt") -> str:
     """ "Invitation letter - <school>.txt" in the letter's language, safe to save."""
     name = file_name_part(invited_school_name)
     stem = _FILE_STEM.get(language, _FILE_STEM["en"])
-    return f"{stem} - {name}.txt" if name else f"{stem}.txt"
+    return f"{stem} - {name}.{extension}" if name else f"{stem}.{extension}"
+
+
+def letter_docx(text: str, language: str) -> bytes:
+    """The letter as sent, as a Word document a director prints and signs: one paragraph
+    per line of the text, with room left under the closing for a signature."""
+    document = Document()
+    document.core_properties.title = _FILE_STEM.get(language, _FILE_STEM["en"])
+    document.core_properties.language = language
+    document.styles["Normal"].font.size = Pt(12)
+    for line in text.splitlines():
+        paragraph = document.add_paragraph(line.rstrip())
+        paragraph.paragraph_format.space_after = Pt(0 if line.strip() else 6)
+    document.add_paragraph()
+    document.add_paragraph("_" * 30)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
 
 
 def attachment_disposition(filename: str, ascii_stand_in: str = "invitation-letter.txt") -> str:

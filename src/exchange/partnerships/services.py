@@ -195,7 +195,25 @@ class PartnershipService(DomainService):
 
     # --- moves -------------------------------------------------------------------------
 
-    async def invite(self, identity: Identity, data: PartnershipInvite) -> PartnershipView:
+    async def preview_letter(self, identity: Identity, data: PartnershipInvite) -> str:
+        """The letter `invite` would send now, checked as `invite` checks it; nothing is
+        stored and the partner school is not told."""
+        own, partner, sender = await self._inviting_parties(identity, data)
+        characteristics = clean_characteristics(data.characteristics)
+        goals = clean_goals(data.goals)
+        return invitation_letter(
+            data.language,
+            inviting=own,
+            invited=partner,
+            sender=sender,
+            sent_at=self.clock.now(),
+            goals=goals,
+            characteristics=characteristics,
+        )
+
+    async def _inviting_parties(
+        self, identity: Identity, data: PartnershipInvite
+    ) -> tuple[School, School, Member]:
         policy.require(identity, policy.Action.INVITE)
         if data.partner_school_id == identity.school_id:
             raise InvalidInput(
@@ -213,6 +231,10 @@ class PartnershipService(DomainService):
         sender = await self.session.get(Member, identity.member_id)
         if own is None or sender is None:  # pragma: no cover - the token resolved them
             raise NotFound(_("Your school is not in the exchange any more."))
+        return own, partner, sender
+
+    async def invite(self, identity: Identity, data: PartnershipInvite) -> PartnershipView:
+        own, partner, sender = await self._inviting_parties(identity, data)
         characteristics = clean_characteristics(data.characteristics)
         goals = clean_goals(data.goals)
         coordinator = await self._coordinator(identity.school_id, data.coordinator_id)

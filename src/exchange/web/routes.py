@@ -23,6 +23,7 @@ from exchange.web.controllers.audit import AuditPages
 from exchange.web.controllers.first_run import FirstRunController
 from exchange.web.controllers.home import HomeController
 from exchange.web.controllers.members import MemberPages
+from exchange.web.controllers.partners import PartnerPages
 from exchange.web.controllers.partnerships import PartnershipPages
 from exchange.web.controllers.requests import RequestPages
 from exchange.web.controllers.resources import ResourcePages, UploadController
@@ -62,6 +63,7 @@ def web_routes(settings: Settings) -> list[Any]:
                 SearchPages,
                 RequestPages,
                 PartnershipPages,
+                PartnerPages,
                 FirstRunController,
                 AccountController,
                 SetPasswordController,

@@ -1,0 +1,446 @@
+"""Finding and inviting partners (`/partners`): the directory of schools with its search,
+filters and the API's cursor, suggestions with their reasons, a school's profile (its
+self-assessment where the policy lets the reader see it), and for admins an invitation
+with its letter previewed before it is sent, downloadable as text or DOCX, accepted under
+the code of conduct with an explicit "we agree", declined or withdrawn with a reason.
+The same services and policy as the API: another school's invitation is 404."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exchange import policy
+from exchange.activities.plan_controllers import DOCX
+from exchange.errors import DomainError, InvalidInput
+from exchange.models import PartnershipStatus, SchoolKind, SchoolLocality
+from exchange.partnerships.conduct import CodeOfConductService
+from exchange.partnerships.content import CHARACTERISTICS
+from exchange.partnerships.letter import attachment_disposition, letter_docx, letter_filename
+from exchange.partnerships.schemas import PartnershipInvite
+from exchange.partnerships.services import PartnershipService, PartnershipView
+from exchange.schools.services import SchoolService
+from exchange.web.forms import FormErrors, first, form_values
+from exchange.web.language import _
+from exchange.web.page import Page
+
+FILTERS = ("q", "region", "locality", "kind", "language")
+LOCALITIES = [locality.value for locality in SchoolLocality]
+SCHOOL_KINDS = [kind.value for kind in SchoolKind]
+LETTER_LANGUAGES = ("ky", "ru", "en")
+INVITE_FIELDS = ("goals", "characteristics", "language")
+SUGGESTIONS_SHOWN = 5
+MAX_REASON = 2000  # the API's `note`
+
+
+def _see_other(path: str) -> Redirect:
+    return Redirect(path, status_code=HTTP_303_SEE_OTHER)
+
+
+def _filters(page: Page) -> dict[str, str]:
+    """The directory's filters as the reader chose them; a value the directory does not
+    know is dropped rather than refused."""
+    query = page.request.query_params
+    chosen = {name: (query.get(name) or "").strip() for name in FILTERS}
+    if chosen["locality"] not in LOCALITIES:
+        chosen["locality"] = ""
+    if chosen["kind"] not in SCHOOL_KINDS:
+        chosen["kind"] = ""
+    return chosen
+
+
+def _invite_values(values: dict[str, list[str]], errors: FormErrors) -> dict[str, Any]:
+    """The invitation form as the API's fields: goals one per line."""
+    goals = [
+        line.strip()
+        for text in values.get("goals", [])
+        for line in text.splitlines()
+        if line.strip()
+    ]
+    if not goals:
+        errors.add(
+            "goals",
+            _("Write at least one concrete goal, one per line, saying what the schools will do."),
+        )
+    language = first(values, "language")
+    if language not in LETTER_LANGUAGES:
+        errors.add("language", _("Choose the language of the letter."))
+    return {
+        "goals": goals,
+        "characteristics": [c for c in values.get("characteristics", []) if c],
+        "language": language,
+    }
+
+
+def _other_school(view: PartnershipView) -> Any:
+    p = view.partnership
+    return view.schools[
+        p.invited_school_id
+        if view.side is policy.PartnershipSide.INVITING
+        else p.inviting_school_id
+    ]
+
+
+class PartnerPages(Controller):
+    include_in_schema = False
+    dependencies = {
+        "schools": Provide(SchoolService, sync_to_thread=False),
+        "partnerships": Provide(PartnershipService, sync_to_thread=False),
+        "conduct": Provide(CodeOfConductService, sync_to_thread=False),
+    }
+
+    # --- the directory and the suggestions ---------------------------------------------
+
+    @get("/partners")
+    async def directory(
+        self,
+        page: NamedDependency[Page],
+        schools: NamedDependency[SchoolService],
+        partnerships: NamedDependency[PartnershipService],
+    ) -> Any:
+        identity = page.require_member()
+        chosen = _filters(page)
+        cursor = page.request.query_params.get("cursor") or None
+        problem = None
+        found = None
+        try:
+            found = await schools.directory(
+                identity,
+                q=chosen["q"] or None,
+                region=chosen["region"] or None,
+                locality=SchoolLocality(chosen["locality"]) if chosen["locality"] else None,
+                kind=SchoolKind(chosen["kind"]) if chosen["kind"] else None,
+                language=chosen["language"] or None,
+                cursor=cursor,
+            )
+        except InvalidInput as exc:
+            problem = str(exc.detail)
+        fragment = page.request.headers.get("hx-request") == "true"
+        if fragment and cursor:
+            response = page.render(
+                "partners/results.html",
+                found=found,
+                chosen=chosen,
+                problem=problem,
+                paged=True,
+                me=identity,
+            )
+            response.headers["Vary"] = "Cookie, HX-Request"
+            return response
+        suggestions = None
+        invitations: list[PartnershipView] = []
+        if cursor is None:
+            suggestions = await schools.suggestions(identity, limit=SUGGESTIONS_SHOWN)
+            invitations, _next = await partnerships.list_for(
+                identity, status=PartnershipStatus.INVITED
+            )
+        response = page.render(
+            "partners/index.html",
+            found=found,
+            chosen=chosen,
+            problem=problem,
+            paged=cursor is not None,
+            suggestions=suggestions,
+            invitations=invitations,
+            other_school=_other_school,
+            me=identity,
+            localities=LOCALITIES,
+            kinds=SCHOOL_KINDS,
+        )
+        response.headers["Vary"] = "Cookie, HX-Request"
+        return response
+
+    # --- a school's profile --------------------------------------------------------------
+
+    @get("/partners/schools/{school_id:uuid}")
+    async def school(
+        self,
+        page: NamedDependency[Page],
+        schools: NamedDependency[SchoolService],
+        school_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        school = await schools.get(identity, school_id)
+        open_partnerships = await schools.open_partnerships(identity)
+        in_touch = await schools.schools_in_touch(identity)
+        answers = None
+        if policy.reads_self_assessment(identity, school.id, in_touch):
+            questions = schools.self_assessment().questions
+            given = school.self_assessment or {}
+            answers = [
+                (q.text.get(page.language) or q.text["en"], str(given[q.key]))
+                for q in questions
+                if given.get(q.key)
+            ]
+        return page.render(
+            "partners/school.html",
+            school=school,
+            answers=answers,
+            partnership=open_partnerships.get(school.id),
+            is_own=school.id == identity.school_id,
+            can_invite=policy.permits(identity, policy.Action.INVITE),
+        )
+
+    # --- inviting a school -----------------------------------------------------------------
+
+    @get("/partners/schools/{school_id:uuid}/invite")
+    async def invite_form(
+        self,
+        page: NamedDependency[Page],
+        schools: NamedDependency[SchoolService],
+        school_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        school = await schools.get(identity, school_id)
+        policy.require(identity, policy.Action.INVITE)
+        return self._invite_page(page, school, FormErrors(), {"language": [page.language]}, None)
+
+    def _invite_page(
+        self,
+        page: Page,
+        school: Any,
+        errors: FormErrors,
+        values: dict[str, list[str]],
+        letter: str | None,
+        *,
+        status_code: int = 200,
+    ) -> Any:
+        return page.render(
+            "partners/invite.html",
+            status_code=status_code,
+            school=school,
+            errors=errors,
+            values=values,
+            letter=letter,
+            characteristics=CHARACTERISTICS,
+            letter_languages=LETTER_LANGUAGES,
+        )
+
+    @post("/partners/schools/{school_id:uuid}/invite", status_code=HTTP_303_SEE_OTHER)
+    async def invite(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        schools: NamedDependency[SchoolService],
+        partnerships: NamedDependency[PartnershipService],
+        db_session: NamedDependency[AsyncSession],
+        school_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        school = await schools.get(identity, school_id)
+        policy.require(identity, policy.Action.INVITE)
+        values = await form_values(request)
+        errors = FormErrors()
+        fields = _invite_values(values, errors)
+        sending = "send" in values  # the send button, not the preview
+        letter = None
+        if not errors:
+            try:
+                data = msgspec.convert(
+                    {"partner_school_id": str(school_id), **fields}, PartnershipInvite
+                )
+                if sending:
+                    view = await partnerships.invite(identity, data)
+                else:
+                    letter = await partnerships.preview_letter(identity, data)
+            except msgspec.ValidationError:
+                errors.add("goals", _("A goal is too long, or there are too many: shorten them."))
+            except DomainError as exc:
+                await db_session.rollback()
+                errors.add(None, str(exc.detail))
+            else:
+                if sending:
+                    return _see_other(f"/partners/invitations/{view.partnership.id}?done=sent")
+        school = await schools.get(identity, school_id)  # read again after a rollback
+        return self._invite_page(
+            page, school, errors, values, letter, status_code=422 if errors else 200
+        )
+
+    # --- an invitation -------------------------------------------------------------------
+
+    @get("/partners/invitations/{partnership_id:uuid}")
+    async def invitation(
+        self,
+        page: NamedDependency[Page],
+        partnerships: NamedDependency[PartnershipService],
+        conduct: NamedDependency[CodeOfConductService],
+        partnership_id: FromPath[UUID],
+    ) -> Any:
+        return await self._invitation_page(page, partnerships, conduct, partnership_id)
+
+    async def _invitation_page(
+        self,
+        page: Page,
+        partnerships: PartnershipService,
+        conduct: CodeOfConductService,
+        partnership_id: UUID,
+        *,
+        errors: FormErrors | None = None,
+        values: dict[str, list[str]] | None = None,
+        status_code: int = 200,
+    ) -> Any:
+        identity = page.require_member()
+        view = await partnerships.get(identity, partnership_id)
+        p = view.partnership
+        open_invitation = p.status == PartnershipStatus.INVITED
+        return page.render(
+            "partners/invitation.html",
+            status_code=status_code,
+            view=view,
+            p=p,
+            partner=_other_school(view),
+            conduct=await conduct.in_force(),
+            can_answer=open_invitation
+            and policy.permits(identity, policy.Action.ACCEPT_INVITATION, p),
+            can_withdraw=open_invitation
+            and policy.permits(identity, policy.Action.WITHDRAW_INVITATION, p),
+            errors=errors or FormErrors(),
+            values=values or {},
+            done=page.request.query_params.get("done"),
+        )
+
+    @get("/partners/invitations/{partnership_id:uuid}/letter.txt", media_type=MediaType.TEXT)
+    async def letter_text(
+        self,
+        page: NamedDependency[Page],
+        partnerships: NamedDependency[PartnershipService],
+        partnership_id: FromPath[UUID],
+    ) -> Response[str]:
+        identity = page.require_member()
+        text, filename = await partnerships.letter(identity, partnership_id)
+        return Response(
+            content=text,
+            media_type=MediaType.TEXT,
+            headers={
+                "Content-Disposition": attachment_disposition(filename),
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @get("/partners/invitations/{partnership_id:uuid}/letter.docx", media_type=DOCX)
+    async def letter_document(
+        self,
+        page: NamedDependency[Page],
+        partnerships: NamedDependency[PartnershipService],
+        partnership_id: FromPath[UUID],
+    ) -> Response[bytes]:
+        identity = page.require_member()
+        view = await partnerships.get(identity, partnership_id)
+        p = view.partnership
+        filename = letter_filename(p.language, view.schools[p.invited_school_id].name, "docx")
+        return Response(
+            content=letter_docx(p.invitation_letter, p.language),
+            media_type=DOCX,
+            headers={
+                "Content-Disposition": attachment_disposition(filename, "invitation-letter.docx"),
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @post("/partners/invitations/{partnership_id:uuid}/accept", status_code=HTTP_303_SEE_OTHER)
+    async def accept(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        partnerships: NamedDependency[PartnershipService],
+        conduct: NamedDependency[CodeOfConductService],
+        db_session: NamedDependency[AsyncSession],
+        partnership_id: FromPath[UUID],
+    ) -> Any:
+        return await self._answer(
+            request, page, partnerships, conduct, db_session, partnership_id, "accepted"
+        )
+
+    @post("/partners/invitations/{partnership_id:uuid}/decline", status_code=HTTP_303_SEE_OTHER)
+    async def decline(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        partnerships: NamedDependency[PartnershipService],
+        conduct: NamedDependency[CodeOfConductService],
+        db_session: NamedDependency[AsyncSession],
+        partnership_id: FromPath[UUID],
+    ) -> Any:
+        return await self._answer(
+            request, page, partnerships, conduct, db_session, partnership_id, "declined"
+        )
+
+    @post("/partners/invitations/{partnership_id:uuid}/withdraw", status_code=HTTP_303_SEE_OTHER)
+    async def withdraw(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        partnerships: NamedDependency[PartnershipService],
+        conduct: NamedDependency[CodeOfConductService],
+        db_session: NamedDependency[AsyncSession],
+        partnership_id: FromPath[UUID],
+    ) -> Any:
+        return await self._answer(
+            request, page, partnerships, conduct, db_session, partnership_id, "withdrawn"
+        )
+
+    async def _answer(
+        self,
+        request: Request[Any, Any, Any],
+        page: Page,
+        partnerships: PartnershipService,
+        conduct: CodeOfConductService,
+        db_session: AsyncSession,
+        partnership_id: UUID,
+        done: str,
+    ) -> Any:
+        """Accept (with "we agree" ticked), decline or withdraw (with a reason); what is
+        missing or no longer possible is said on the invitation's page."""
+        identity = page.require_member()
+        await partnerships.get(identity, partnership_id)  # another school's: 404 first
+        values = await form_values(request)
+        errors = FormErrors()
+        note = first(values, "note")
+        field = "note-" + done
+        if done == "accepted":
+            if first(values, "agree") != "true":
+                errors.add(
+                    "agree",
+                    _(
+                        "Tick “We agree” below to accept: a partnership starts only when both "
+                        "schools agree to the code of conduct."
+                    ),
+                )
+        elif not note:
+            errors.add(field, _("Give a reason: the other school reads it with your answer."))
+        elif len(note) > MAX_REASON:
+            errors.add(field, _("The reason is too long: shorten it to 2000 characters."))
+        if not errors:
+            try:
+                if done == "accepted":
+                    await partnerships.accept(identity, partnership_id)
+                elif done == "declined":
+                    await partnerships.decline(identity, partnership_id, note=note)
+                else:
+                    await partnerships.withdraw(identity, partnership_id, note=note)
+            except DomainError as exc:
+                if exc.status_code in (403, 404):  # the policy's refusal is the page's
+                    raise
+                await db_session.rollback()
+                errors.add(None, str(exc.detail))
+            else:
+                if done == "accepted":
+                    return _see_other(f"/partnerships/{partnership_id}")
+                return _see_other(f"/partners/invitations/{partnership_id}?done={done}")
+        return await self._invitation_page(
+            page,
+            partnerships,
+            conduct,
+            partnership_id,
+            errors=errors,
+            values=values,
+            status_code=422,
+        )
