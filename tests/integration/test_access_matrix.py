@@ -1272,6 +1272,8 @@ PAGES: dict[str, PageObjects] = {
     "POST /partnerships/{partnership_id}/activities/{activity_id}/evaluations": _an_activity,
     "POST /partnerships/{partnership_id}/questions/{question_id}/answers": _a_question,
     "GET /partners": _nothing,
+    "GET /partners/profile": _nothing,
+    "POST /partners/profile": _nothing,
     "GET /partners/schools/{school_id}": _a_school,
     "GET /partners/schools/{school_id}/invite": _a_school,
     "POST /partners/schools/{school_id}/invite": _a_school,

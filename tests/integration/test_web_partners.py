@@ -233,3 +233,37 @@ async def test_an_invitation_is_declined_or_withdrawn_with_a_reason(
     )
     assert withdrawn.status_code == 303
     assert (await osh.admin.get(f"/api/partnerships/{second}")).json()["status"] == "withdrawn"
+
+
+async def test_an_admin_writes_the_profile_and_the_self_assessment_on_a_form(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    naryn = await schools.create("Нарын №2")
+    director, teacher = visitors(), visitors()
+    await director.sign_in(naryn.admin.email)
+    await teacher.sign_in((await naryn.teacher()).email)
+    assert (await teacher.get("/partners/profile")).status_code == 403
+    form = await director.get("/partners/profile?lang=ru")
+    assert form.status_code == 200
+    assert "Отличается ли чем-то особенным расположение вашей школы?" in unescape(form.text)
+    filled = {
+        "region": "Нарын",
+        "locality": "rural",
+        "kind": "state",
+        "languages": ["ky", "ru"],
+        "strong_subjects": "Кыргыз тили\nМатематика",
+        "offers": "Кыргыз тили боюнча баалоо ыкмалары",
+        "needs": "Физика боюнча лабораториялык иштер",
+        "self_assessment.location": SELF_ASSESSMENT["location"],
+    }
+    wrong = await director.post_form("/partners/profile", {**filled, "website": "not a site"})
+    assert wrong.status_code == 422 and 'href="#website"' in wrong.text
+    assert "Физика боюнча лабораториялык иштер" in wrong.text  # kept as typed
+    saved = await director.post_form("/partners/profile", filled)
+    assert saved.status_code == 303, saved.text
+    school = (await naryn.admin.get("/api/schools/me")).json()
+    assert school["locality"] == "rural" and school["languages"] == ["ky", "ru"]
+    assert school["strong_subjects"] == ["Кыргыз тили", "Математика"]
+    assert school["self_assessment"] == SELF_ASSESSMENT
+    again = await director.get("/partners/profile")
+    assert SELF_ASSESSMENT["location"] in unescape(again.text)

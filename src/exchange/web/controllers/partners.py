@@ -27,6 +27,7 @@ from exchange.partnerships.content import CHARACTERISTICS
 from exchange.partnerships.letter import attachment_disposition, letter_docx, letter_filename
 from exchange.partnerships.schemas import PartnershipInvite
 from exchange.partnerships.services import PartnershipService, PartnershipView
+from exchange.schools.schemas import ProfileUpdate
 from exchange.schools.services import SchoolService
 from exchange.web.forms import FormErrors, first, form_values
 from exchange.web.language import _
@@ -38,6 +39,19 @@ SCHOOL_KINDS = [kind.value for kind in SchoolKind]
 LETTER_LANGUAGES = ("ky", "ru", "en")
 INVITE_FIELDS = ("goals", "characteristics", "language")
 SUGGESTIONS_SHOWN = 5
+TEACHING_LANGUAGES = ("ky", "ru", "en", "uz")
+# The profile's one-line and free-text fields, by the API's names.
+PROFILE_LINES = (
+    "region",
+    "locality",
+    "kind",
+    "address",
+    "contact_email",
+    "contact_phone",
+    "website",
+    "offers",
+    "needs",
+)
 MAX_REASON = 2000  # the API's `note`
 
 
@@ -158,6 +172,89 @@ class PartnerPages(Controller):
         response.headers["Vary"] = "Cookie, HX-Request"
         return response
 
+    # --- the school's own profile and self-assessment (admins) ---------------------------
+
+    @get("/partners/profile")
+    async def profile_form(
+        self, page: NamedDependency[Page], schools: NamedDependency[SchoolService]
+    ) -> Any:
+        identity = page.require_member()
+        policy.require(identity, policy.Action.EDIT_PROFILE)
+        school = await schools.own(identity)
+        values: dict[str, list[str]] = {
+            name: [getattr(school, name) or ""] for name in PROFILE_LINES
+        }
+        values["languages"] = list(school.languages or [])
+        values["strong_subjects"] = ["\n".join(school.strong_subjects or [])]
+        for key, answer in (school.self_assessment or {}).items():
+            values[f"self_assessment.{key}"] = [str(answer)]
+        return self._profile_page(page, schools, FormErrors(), values)
+
+    def _profile_page(
+        self,
+        page: Page,
+        schools: SchoolService,
+        errors: FormErrors,
+        values: dict[str, list[str]],
+        *,
+        status_code: int = 200,
+    ) -> Any:
+        questions = [
+            (q.key, q.text.get(page.language) or q.text["en"])
+            for q in schools.self_assessment().questions
+        ]
+        return page.render(
+            "partners/profile.html",
+            status_code=status_code,
+            errors=errors,
+            values=values,
+            questions=questions,
+            localities=LOCALITIES,
+            kinds=SCHOOL_KINDS,
+            teaching_languages=TEACHING_LANGUAGES,
+        )
+
+    @post("/partners/profile", status_code=HTTP_303_SEE_OTHER)
+    async def save_profile(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        schools: NamedDependency[SchoolService],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Any:
+        identity = page.require_member()
+        policy.require(identity, policy.Action.EDIT_PROFILE)
+        values = await form_values(request)
+        errors = FormErrors()
+        fields: dict[str, Any] = {name: first(values, name) or None for name in PROFILE_LINES}
+        fields["languages"] = [c for c in values.get("languages", []) if c]
+        fields["strong_subjects"] = [
+            line.strip() for line in first(values, "strong_subjects").splitlines() if line.strip()
+        ]
+        fields["self_assessment"] = {
+            name.removeprefix("self_assessment."): first(values, name)
+            for name in values
+            if name.startswith("self_assessment.") and first(values, name)
+        }
+        try:
+            data = msgspec.convert(fields, ProfileUpdate)
+            await schools.update_profile(identity, data)
+        except msgspec.ValidationError as exc:
+            text = str(exc)
+            field = next(
+                (name for name in (*PROFILE_LINES, "strong_subjects") if f"$.{name}" in text),
+                None,
+            )
+            errors.add(field, _("Check this answer: it is too long, or not what is asked here."))
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            await db_session.rollback()
+            errors.add(None, str(exc.detail))
+        else:
+            return _see_other(f"/partners/schools/{identity.school_id}?done=profile")
+        return self._profile_page(page, schools, errors, values, status_code=422)
+
     # --- a school's profile --------------------------------------------------------------
 
     @get("/partners/schools/{school_id:uuid}")
@@ -187,6 +284,9 @@ class PartnerPages(Controller):
             partnership=open_partnerships.get(school.id),
             is_own=school.id == identity.school_id,
             can_invite=policy.permits(identity, policy.Action.INVITE),
+            can_edit=school.id == identity.school_id
+            and policy.permits(identity, policy.Action.EDIT_PROFILE),
+            done=page.request.query_params.get("done"),
         )
 
     # --- inviting a school -----------------------------------------------------------------
