@@ -1283,6 +1283,7 @@ PAGES: dict[str, PageObjects] = {
     "POST /partners/invitations/{partnership_id}/accept": _the_invitation,
     "POST /partners/invitations/{partnership_id}/decline": _the_invitation,
     "POST /partners/invitations/{partnership_id}/withdraw": _the_invitation,
+    "POST /partners/invitations/{partnership_id}/end": _the_partnership,
 }
 # The directory is every member's: another school's profile is read by any member (its
 # self-assessment only as the policy says), and only an admin is offered to invite it.

@@ -184,6 +184,20 @@ async def test_an_invitation_is_previewed_sent_downloaded_and_accepted_under_the
     record = await director.get(path)
     assert after["invited"]["agreed_by"]["full_name"] in unescape(record.text)
 
+    # Either side ends it with a reason; the partner reads the reason.
+    assert f'action="{path}/end"' in record.text
+    no_reason = await director.post_form(f"{path}/end", {"note": ""}, token_from=path)
+    assert no_reason.status_code == 422 and 'href="#note-ended"' in no_reason.text
+    ended = await director.post_form(
+        f"{path}/end", {"note": "Мектебибиз кайра курулууда."}, token_from=path
+    )
+    assert ended.status_code == 303
+    assert (await naryn.admin.get(f"/api/partnerships/{partnership_id}")).json()[
+        "status"
+    ] == "ended"
+    notices = (await naryn.admin.get("/api/notifications")).json()["items"]
+    assert any("Мектебибиз кайра курулууда." in str(notice) for notice in notices)
+
 
 async def test_an_invitation_is_declined_or_withdrawn_with_a_reason(
     client: object, visitors: Callable[[], Visitor], schools: SchoolFactory

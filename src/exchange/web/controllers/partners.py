@@ -402,6 +402,8 @@ class PartnerPages(Controller):
             and policy.permits(identity, policy.Action.ACCEPT_INVITATION, p),
             can_withdraw=open_invitation
             and policy.permits(identity, policy.Action.WITHDRAW_INVITATION, p),
+            can_end=p.status == PartnershipStatus.ACTIVE
+            and policy.permits(identity, policy.Action.END_PARTNERSHIP, p),
             errors=errors or FormErrors(),
             values=values or {},
             done=page.request.query_params.get("done"),
@@ -487,6 +489,20 @@ class PartnerPages(Controller):
             request, page, partnerships, conduct, db_session, partnership_id, "withdrawn"
         )
 
+    @post("/partners/invitations/{partnership_id:uuid}/end", status_code=HTTP_303_SEE_OTHER)
+    async def end(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        partnerships: NamedDependency[PartnershipService],
+        conduct: NamedDependency[CodeOfConductService],
+        db_session: NamedDependency[AsyncSession],
+        partnership_id: FromPath[UUID],
+    ) -> Any:
+        return await self._answer(
+            request, page, partnerships, conduct, db_session, partnership_id, "ended"
+        )
+
     async def _answer(
         self,
         request: Request[Any, Any, Any],
@@ -497,7 +513,7 @@ class PartnerPages(Controller):
         partnership_id: UUID,
         done: str,
     ) -> Any:
-        """Accept (with "we agree" ticked), decline or withdraw (with a reason); what is
+        """Accept (with "we agree" ticked), decline, withdraw or end (with a reason); what is
         missing or no longer possible is said on the invitation's page."""
         identity = page.require_member()
         await partnerships.get(identity, partnership_id)  # another school's: 404 first
@@ -524,6 +540,8 @@ class PartnerPages(Controller):
                     await partnerships.accept(identity, partnership_id)
                 elif done == "declined":
                     await partnerships.decline(identity, partnership_id, note=note)
+                elif done == "ended":
+                    await partnerships.end(identity, partnership_id, note=note)
                 else:
                     await partnerships.withdraw(identity, partnership_id, note=note)
             except DomainError as exc:
