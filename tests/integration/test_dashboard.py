@@ -138,6 +138,10 @@ async def test_a_look_never_moves_back_nor_past_now(ground: Ground, clock: Manua
         422,
     )
     assert "time zone" in body["detail"]
+    body = assert_problem(
+        await cast.author.post("/api/dashboard/seen", json={"seen_until": 0}), 422
+    )  # a number is not read as seconds since 1970
+    assert "as text" in body["detail"]
 
 
 def parse(moment: str) -> datetime:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Any
+
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
@@ -10,6 +12,8 @@ from litestar.status_codes import HTTP_200_OK
 from exchange.accounts.identity import Identity
 from exchange.dashboard.schemas import Dashboard, DashboardSeen, LastLook
 from exchange.dashboard.services import DashboardService
+from exchange.errors import InvalidInput
+from exchange.i18n import _
 
 
 class DashboardController(Controller):
@@ -44,5 +48,15 @@ class DashboardController(Controller):
         dashboard: NamedDependency[DashboardService],
         identity: NamedDependency[Identity],
         data: JSONBody[DashboardSeen],
+        request: Request[Any, Any, Any],
     ) -> LastLook:
+        # Litestar reads a number as seconds since 1970; a look is the `until` sent back.
+        if not isinstance((await request.json()).get("seen_until"), str):
+            raise InvalidInput(
+                _(
+                    "`seen_until` is a moment written as text: send back the `until` you "
+                    "were given, e.g. 2026-06-30T08:00:00Z."
+                ),
+                errors=[{"field": "seen_until", "message": "not a moment written as text"}],
+            )
         return LastLook(seen_until=await dashboard.mark_seen(identity, data.seen_until))
