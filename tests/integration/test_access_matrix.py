@@ -1280,6 +1280,7 @@ PAGES: dict[str, PageObjects] = {
     "GET /partners/invitations/{partnership_id}": _the_invitation,
     "GET /partners/invitations/{partnership_id}/letter.txt": _the_invitation,
     "GET /partners/invitations/{partnership_id}/letter.docx": _the_invitation,
+    "GET /partners/invitations/{partnership_id}/letter.odt": _the_invitation,
     "POST /partners/invitations/{partnership_id}/accept": _the_invitation,
     "POST /partners/invitations/{partnership_id}/decline": _the_invitation,
     "POST /partners/invitations/{partnership_id}/withdraw": _the_invitation,

@@ -14,6 +14,9 @@ from html import unescape
 from typing import Any
 
 from docx import Document
+from odf import teletype
+from odf.opendocument import load
+from odf.text import P
 
 from tests.actors import SchoolFactory, SchoolHandle
 from tests.pages import Visitor
@@ -156,6 +159,12 @@ async def test_an_invitation_is_previewed_sent_downloaded_and_accepted_under_the
     paragraphs = [p.text for p in Document(io.BytesIO(document.content)).paragraphs]
     lines = [line.rstrip() for line in saved["invitation_letter"].splitlines()]
     assert paragraphs[: len(lines)] == lines  # line for line, to print and sign
+    opendocument = await partner.get(f"{path}/letter.odt")
+    assert opendocument.status_code == 200
+    assert opendocument.headers["content-type"] == "application/vnd.oasis.opendocument.text"
+    assert "attachment" in opendocument.headers["content-disposition"]
+    read_back = load(io.BytesIO(opendocument.content)).getElementsByType(P)
+    assert [teletype.extractText(p) for p in read_back][: len(lines)] == lines
 
     # Both schools see the open invitation on the directory page.
     assert f'href="{path}"' in (await partner.get("/partners")).text
@@ -213,7 +222,7 @@ async def test_an_invitation_is_declined_or_withdrawn_with_a_reason(
     await stranger.sign_in(bishkek.admin.email)
     first = await invited(osh, naryn)
     path = f"/partners/invitations/{first}"
-    for route in ("", "/letter.txt", "/letter.docx"):
+    for route in ("", "/letter.txt", "/letter.docx", "/letter.odt"):
         hidden = await stranger.get(path + route)
         assert hidden.status_code == 404 and "text/html" in hidden.headers["content-type"]
     for move in ("accept", "decline", "withdraw"):

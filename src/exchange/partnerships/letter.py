@@ -15,6 +15,10 @@ from urllib.parse import quote
 
 from docx import Document
 from docx.shared import Pt
+from odf import dc, teletype
+from odf.opendocument import OpenDocumentText
+from odf.style import ParagraphProperties, Style, TextProperties
+from odf.text import P
 
 from exchange.models import Member, School
 from exchange.partnerships.content import render_invitation_letter
@@ -92,6 +96,29 @@ def letter_docx(text: str, language: str) -> bytes:
         paragraph.paragraph_format.space_after = Pt(0 if line.strip() else 6)
     document.add_paragraph()
     document.add_paragraph("_" * 30)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def letter_odt(text: str, language: str) -> bytes:
+    """The letter as sent, as an OpenDocument text (LibreOffice, the free office most
+    schools have): one paragraph per line, with room left for a signature, as in the
+    DOCX."""
+    document = OpenDocumentText()
+    document.meta.addElement(dc.Title(text=_FILE_STEM.get(language, _FILE_STEM["en"])))
+    document.meta.addElement(dc.Language(text=language))
+    line_style = Style(name="Letter", family="paragraph")
+    line_style.addElement(TextProperties(fontsize="12pt"))
+    line_style.addElement(ParagraphProperties(margintop="0cm", marginbottom="0cm"))
+    document.styles.addElement(line_style)
+    for line in text.splitlines():
+        paragraph = P(stylename=line_style)
+        # teletype keeps runs of spaces and tabs, which plain ODF text would collapse.
+        teletype.addTextToElement(paragraph, line.rstrip())
+        document.text.addElement(paragraph)
+    document.text.addElement(P(stylename=line_style))
+    document.text.addElement(P(stylename=line_style, text="_" * 30))
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

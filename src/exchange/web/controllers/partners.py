@@ -1,12 +1,13 @@
 """Finding and inviting partners (`/partners`): the directory of schools with its search,
 filters and the API's cursor, suggestions with their reasons, a school's profile (its
 self-assessment where the policy lets the reader see it), and for admins an invitation
-with its letter previewed before it is sent, downloadable as text or DOCX, accepted under
+with its letter previewed before it is sent, downloadable as text, DOCX or ODT, accepted under
 the code of conduct with an explicit "we agree", declined or withdrawn with a reason.
 The same services and policy as the API: another school's invitation is 404."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -19,12 +20,17 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
-from exchange.activities.plan_controllers import DOCX
 from exchange.errors import DomainError, InvalidInput
+from exchange.files.media_types import DOCX, ODT
 from exchange.models import PartnershipStatus, SchoolKind, SchoolLocality
 from exchange.partnerships.conduct import CodeOfConductService
 from exchange.partnerships.content import CHARACTERISTICS
-from exchange.partnerships.letter import attachment_disposition, letter_docx, letter_filename
+from exchange.partnerships.letter import (
+    attachment_disposition,
+    letter_docx,
+    letter_filename,
+    letter_odt,
+)
 from exchange.partnerships.schemas import PartnershipInvite
 from exchange.partnerships.services import PartnershipService, PartnershipView
 from exchange.schools.schemas import ProfileUpdate
@@ -101,6 +107,33 @@ def _other_school(view: PartnershipView) -> Any:
         if view.side is policy.PartnershipSide.INVITING
         else p.inviting_school_id
     ]
+
+
+# The letter as a document a director prints and signs: Word or OpenDocument.
+LETTER_DOCUMENTS: dict[str, tuple[str, Callable[[str, str], bytes]]] = {
+    "docx": (DOCX, letter_docx),
+    "odt": (ODT, letter_odt),
+}
+
+
+async def _letter_document(
+    page: Page, partnerships: PartnershipService, partnership_id: UUID, extension: str
+) -> Response[bytes]:
+    identity = page.require_member()
+    view = await partnerships.get(identity, partnership_id)
+    p = view.partnership
+    media_type, render = LETTER_DOCUMENTS[extension]
+    filename = letter_filename(p.language, view.schools[p.invited_school_id].name, extension)
+    return Response(
+        content=render(p.invitation_letter, p.language),
+        media_type=media_type,
+        headers={
+            "Content-Disposition": attachment_disposition(
+                filename, f"invitation-letter.{extension}"
+            ),
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 class PartnerPages(Controller):
@@ -428,24 +461,22 @@ class PartnerPages(Controller):
         )
 
     @get("/partners/invitations/{partnership_id:uuid}/letter.docx", media_type=DOCX)
-    async def letter_document(
+    async def letter_docx(
         self,
         page: NamedDependency[Page],
         partnerships: NamedDependency[PartnershipService],
         partnership_id: FromPath[UUID],
     ) -> Response[bytes]:
-        identity = page.require_member()
-        view = await partnerships.get(identity, partnership_id)
-        p = view.partnership
-        filename = letter_filename(p.language, view.schools[p.invited_school_id].name, "docx")
-        return Response(
-            content=letter_docx(p.invitation_letter, p.language),
-            media_type=DOCX,
-            headers={
-                "Content-Disposition": attachment_disposition(filename, "invitation-letter.docx"),
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return await _letter_document(page, partnerships, partnership_id, "docx")
+
+    @get("/partners/invitations/{partnership_id:uuid}/letter.odt", media_type=ODT)
+    async def letter_odt(
+        self,
+        page: NamedDependency[Page],
+        partnerships: NamedDependency[PartnershipService],
+        partnership_id: FromPath[UUID],
+    ) -> Response[bytes]:
+        return await _letter_document(page, partnerships, partnership_id, "odt")
 
     @post("/partners/invitations/{partnership_id:uuid}/accept", status_code=HTTP_303_SEE_OTHER)
     async def accept(
