@@ -20,6 +20,7 @@ from exchange.models import (
     Grant,
     Member,
     Notification,
+    Partnership,
     Resource,
     ResourceAuthor,
     ResourceShare,
@@ -92,3 +93,29 @@ async def test_going_down_and_up_again_keeps_every_row(ground: Ground) -> None:
 
     assert await _counts(ground) == before
     assert (await b_teacher.get(f"/api/resources/{resource_id}")).status_code == 200
+
+
+@pytest.mark.own_database  # takes the schema down and up again
+async def test_a_partnership_closed_before_reasons_were_kept_takes_its_reason_from_the_trail(
+    ground: Ground,
+) -> None:
+    a = await ground.school("Osh School 5")
+    b = await ground.school("Naryn Village School")
+    c = await ground.school("Talas Gymnasium")
+    declined = await ground.partnership(a, b, status="invited")
+    withdrawn = await ground.partnership(a, c, status="invited")
+    answer = await b.admin.post(
+        f"/api/partnerships/{declined}/decline", json={"note": "Not this school year."}
+    )
+    assert answer.status_code == 200, answer.text
+    assert (await a.admin.post(f"/api/partnerships/{withdrawn}/withdraw")).status_code == 200
+    await ground.engine.dispose()
+
+    _run_outside_event_loop(command.downgrade, alembic_config(ground.settings), "0024")
+    upgrade(ground.settings)
+
+    async with ground.session() as session:
+        rows = (await session.execute(select(Partnership.id, Partnership.closed_reason))).all()
+    reasons = {partnership_id: reason for partnership_id, reason in rows}
+    assert reasons[declined] == "Not this school year."
+    assert reasons[withdrawn] is None

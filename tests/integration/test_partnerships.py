@@ -365,6 +365,46 @@ async def test_either_sides_admin_ends_an_active_partnership(
 
 
 @pytest.mark.parametrize(
+    ("setup", "move", "side"),
+    [
+        ("invited", "decline", "invited"),
+        ("invited", "withdraw", "inviting"),
+        ("active", "end", "invited"),
+    ],
+)
+async def test_the_reason_for_closing_stays_on_the_partnership_for_both_schools(
+    schools: SchoolFactory, setup: str, move: str, side: str
+) -> None:
+    osh, naryn, _third = await _trio(schools)
+    partnership_id = await (invited if setup == "invited" else partners)(osh, naryn)
+    before = (await osh.admin.get(f"/api/partnerships/{partnership_id}")).json()
+    assert before["closed_reason"] is None
+    admin = osh.admin if side == "inviting" else naryn.admin
+
+    closed = await admin.post(
+        f"/api/partnerships/{partnership_id}/{move}",
+        json={"note": "  Бул окуу жылы мугалимдерибиз жетишпейт.\n\nКийинки жылы кайра жазабыз.  "},
+    )
+
+    assert closed.status_code == 200, closed.text
+    reason = "Бул окуу жылы мугалимдерибиз жетишпейт.\n\nКийинки жылы кайра жазабыз."
+    for reader in (osh.admin, naryn.admin, await osh.teacher()):
+        read = (await reader.get(f"/api/partnerships/{partnership_id}")).json()
+        assert read["closed_reason"] == reason
+    listed = (await naryn.admin.get("/api/partnerships")).json()["items"]
+    assert [p["closed_reason"] for p in listed if p["id"] == partnership_id] == [reason]
+
+
+async def test_closing_without_a_reason_keeps_none(schools: SchoolFactory) -> None:
+    osh, naryn, _third = await _trio(schools)
+    partnership_id = await invited(osh, naryn)
+
+    closed = await osh.admin.post(f"/api/partnerships/{partnership_id}/withdraw")
+
+    assert closed.json()["closed_reason"] is None
+
+
+@pytest.mark.parametrize(
     ("setup", "move", "actor_side"),
     [
         ("active", "accept", "invited"),

@@ -206,6 +206,9 @@ async def test_an_invitation_is_previewed_sent_downloaded_and_accepted_under_the
     ] == "ended"
     notices = (await naryn.admin.get("/api/notifications")).json()["items"]
     assert any("Мектебибиз кайра курулууда." in str(notice) for notice in notices)
+    for reader in (director, partner):
+        for page in (path, f"/partnerships/{partnership_id}"):
+            assert "Мектебибиз кайра курулууда." in unescape((await reader.get(page)).text)
 
 
 async def test_an_invitation_is_declined_or_withdrawn_with_a_reason(
@@ -244,6 +247,9 @@ async def test_an_invitation_is_declined_or_withdrawn_with_a_reason(
     assert any("Бул окуу жылында" in str(notice) for notice in notices), (
         "the inviting school reads the reason"
     )
+    for reader in (director, partner):  # kept on the invitation, for both schools
+        record = unescape((await reader.get(path)).text)
+        assert "Бул окуу жылында биз башка мектеп менен иштешебиз." in record
     late = await partner.post_form(
         f"{path}/decline", {"note": "Again."}, token_from=f"/partners/schools/{osh.id}"
     )

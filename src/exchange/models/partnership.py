@@ -60,6 +60,8 @@ class Partnership(UUIDv7AuditBase):
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )
     closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # The reason the closing school gave (declined, withdrawn or ended), kept as written.
+    closed_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     def other_school_id(self, school_id: UUID) -> UUID:
         return (

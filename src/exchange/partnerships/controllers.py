@@ -72,6 +72,7 @@ def partnership_out(view: PartnershipView) -> PartnershipOut:
         accepted_at=p.accepted_at,
         closed_at=p.closed_at,
         closed_by=_member_ref(view.member(p.closed_by_id)),
+        closed_reason=p.closed_reason,
         updated_at=p.updated_at,
     )
 

@@ -95,6 +95,9 @@ class PartnershipOut(msgspec.Struct):
     accepted_at: datetime | None
     closed_at: datetime | None
     closed_by: MemberContact | None
+    # The reason given when the invitation was declined or withdrawn or the partnership
+    # ended, as its school wrote it (both schools read it).
+    closed_reason: str | None
     updated_at: datetime
 
 

@@ -421,6 +421,7 @@ class PartnershipService(DomainService):
             partnership.open_pair = None
             partnership.closed_by_id = identity.member_id
             partnership.closed_at = now
+            partnership.closed_reason = note
         await self.session.flush()
         own = await self.session.get(School, identity.school_id)
         self.uow.record(
