@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import signal
 import sys
@@ -15,8 +16,19 @@ from typing import Any
 import click
 
 from exchange.config import Settings, SettingsError
-from exchange.i18n import _, format_number, lazy_gettext, ngettext, set_language
-from exchange.i18n.negotiation import console_language
+from exchange.i18n import N_, _, format_number, lazy_gettext, ngettext
+from exchange.i18n.console import (
+    Group,
+    IntegerRange,
+    NumberRange,
+    Option,
+    Uuid,
+    speak_console_language,
+)
+from exchange.i18n.console import Path as PathType
+
+# Options whose help and value names are read in the console's language.
+option = functools.partial(click.option, cls=Option)
 
 
 def _sessions(engine: Any, settings: Settings | None = None) -> Any:
@@ -39,9 +51,14 @@ NOT_MIGRATED = lazy_gettext(
 )
 
 
-class _Commands(click.Group):
-    """The top-level group: a command that meets a database without its schema says in
-    one line what to do, instead of a page of traceback."""
+class _Commands(Group):
+    """The top-level group: everything it and Click say is in the console's language, and
+    a command that meets a database without its schema says in one line what to do,
+    instead of a page of traceback."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        speak_console_language()
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import DBAPIError
@@ -66,20 +83,21 @@ def _schema_is_behind() -> bool:
         return False
 
 
-@click.group(cls=_Commands)
-@click.version_option(package_name="exchange")
+@click.group(cls=_Commands, help=N_("The partner-school exchange."))
+@click.version_option(package_name="exchange", cls=Option)
 def main() -> None:
-    """The partner-school exchange."""
-    # Messages meant for the person at the console are in its locale's language.
-    set_language(console_language())
+    pass
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@main.command(
+    help=N_(
+        "Run the service (applies pending migrations first unless EXCHANGE_AUTO_MIGRATE=false)."
+    )
+)
+@option("--host", default="127.0.0.1", show_default=True, help=N_("Address to listen on."))
+@option("--port", default=8000, show_default=True, type=int, help=N_("Port to listen on."))
+@option("--workers", default=1, show_default=True, type=int, help=N_("Worker processes."))
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the service (applies pending migrations first unless EXCHANGE_AUTO_MIGRATE=false)."""
     import uvicorn
     from sqlalchemy.exc import DBAPIError
 
@@ -179,26 +197,24 @@ def _leftovers_cleared(count: int) -> str:
     )
 
 
-@main.group()
+@main.group(help=N_("The database schema."))
 def db() -> None:
-    """The database schema."""
+    pass
 
 
-@db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@db.command("upgrade", help=N_("Apply the Alembic migrations."))
+@option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
-    """Apply the Alembic migrations."""
     from exchange.schema import upgrade
 
     upgrade(load_settings(), revision)
     click.echo(_("The database schema is up to date."), err=True)
 
 
-@db.command("revision")
-@click.option("--message", "-m", required=True)
-@click.option("--autogenerate/--empty", default=True, show_default=True)
+@db.command("revision", help=N_("Write a new migration (for developers of the exchange)."))
+@option("--message", "-m", required=True)
+@option("--autogenerate/--empty", default=True, show_default=True)
 def db_revision(message: str, autogenerate: bool) -> None:
-    """Write a new migration (for developers of the exchange)."""
     from alembic import command
 
     from exchange.schema import alembic_config
@@ -206,15 +222,16 @@ def db_revision(message: str, autogenerate: bool) -> None:
     command.revision(alembic_config(load_settings()), message=message, autogenerate=autogenerate)
 
 
-@main.group()
+@main.group(help=N_("Background work (text extraction, reminders)."))
 def jobs() -> None:
-    """Background work (text extraction, reminders)."""
+    pass
 
 
-@jobs.command("run")
-@click.option("--until-idle", is_flag=True, help="Stop when no job is left instead of waiting.")
+@jobs.command(
+    "run", help=N_("Run jobs in this process: a dedicated worker beside the app instances.")
+)
+@option("--until-idle", is_flag=True, help=N_("Stop when no job is left instead of waiting."))
 def jobs_run(until_idle: bool) -> None:
-    """Run jobs in this process: a dedicated worker beside the app instances."""
     from exchange.observability import configure_logging
 
     settings = load_settings()
@@ -265,28 +282,36 @@ async def _run_jobs(settings: Settings, until_idle: bool) -> int:
         await engine.dispose()
 
 
-@main.group()
+@main.group(help=N_("Schools and their first admin."))
 def school() -> None:
-    """Schools and their first admin."""
+    pass
 
 
-@school.command("create")
-@click.option("--name", required=True, help="The school's name.")
-@click.option("--admin-email", required=True, help="E-mail of the school's first admin.")
-@click.option(
+@school.command(
+    "create",
+    help=N_(
+        "Create a school with its first admin; prints JSON with school_id and admin_id.\n\n"
+        "The password is asked for (twice, not shown) unless it comes on standard input."
+    ),
+)
+@option("--name", required=True, help=N_("The school's name."))
+@option("--admin-email", required=True, help=N_("E-mail of the school's first admin."))
+@option(
     "--admin-password",
     default=None,
-    help="Password of the first admin. Prefer the prompt or --admin-password-stdin: a "
-    "password on the command line shows in `ps` and in the shell's history ('-' reads "
-    "it from standard input).",
+    help=N_(
+        "Password of the first admin. Prefer the prompt or --admin-password-stdin: a "
+        "password on the command line shows in `ps` and in the shell's history ('-' reads "
+        "it from standard input)."
+    ),
 )
-@click.option(
+@option(
     "--admin-password-stdin",
     is_flag=True,
-    help="Read the first admin's password from the first line of standard input.",
+    help=N_("Read the first admin's password from the first line of standard input."),
 )
-@click.option("--admin-name", default=None, help="Full name of the first admin.")
-@click.option("--region", default=None, help="Region, e.g. Osh or Chui.")
+@option("--admin-name", default=None, help=N_("Full name of the first admin."))
+@option("--region", default=None, help=N_("Region, e.g. Osh or Chui."))
 def school_create(
     name: str,
     admin_email: str,
@@ -295,10 +320,6 @@ def school_create(
     admin_name: str | None,
     region: str | None,
 ) -> None:
-    """Create a school with its first admin; prints JSON with school_id and admin_id.
-
-    The password is asked for (twice, not shown) unless it comes on standard input.
-    """
     from exchange.errors import DomainError
 
     settings = load_settings()
@@ -388,11 +409,14 @@ async def _create_school(settings: Settings, *args: Any) -> tuple[Any, Any]:
         await engine.dispose()
 
 
-@main.command()
+@main.command(
+    help=N_(
+        "Fill an empty database with three schools from the handbook's world, their members, a "
+        "partnership with its plan, shared resources, a request and a question; prints JSON "
+        "whose `members` list gives each member's e-mail, password, school and role."
+    )
+)
 def demo() -> None:
-    """Fill an empty database with three schools from the handbook's world, their members,
-    a partnership with its plan, shared resources, a request and a question; prints JSON
-    whose `members` list gives each member's e-mail, password, school and role."""
     from exchange.demo import DemoRefused, fill
     from exchange.schema import upgrade
 
@@ -407,21 +431,23 @@ def demo() -> None:
     click.echo(json.dumps(made, ensure_ascii=False, indent=2))
 
 
-@main.group()
+@main.group(help=N_("The code of conduct that partnerships agree to."))
 def conduct() -> None:
-    """The code of conduct that partnerships agree to."""
+    pass
 
 
-@conduct.command("publish")
-@click.option(
+@conduct.command(
+    "publish",
+    help=N_("Publish a new version; new agreements use it, existing partnerships keep theirs."),
+)
+@option(
     "--file",
     "path",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON with title, preamble and rules in ky, ru and en (the shape of version 1).",
+    type=PathType(exists=True, dir_okay=False, path_type=Path),
+    help=N_("JSON with title, preamble and rules in ky, ru and en (the shape of version 1)."),
 )
 def conduct_publish(path: Path) -> None:
-    """Publish a new version; new agreements use it, existing partnerships keep theirs."""
     from exchange.errors import DomainError
 
     try:
@@ -456,23 +482,27 @@ async def _publish_conduct(settings: Settings, raw: dict[str, Any]) -> int:
         await engine.dispose()
 
 
-@main.group()
+@main.group(help=N_("The file store (EXCHANGE_STORAGE_URL): clean-up and integrity checks."))
 def store() -> None:
-    """The file store (EXCHANGE_STORAGE_URL): clean-up and integrity checks."""
+    pass
 
 
-@store.command("gc")
-@click.option(
+@store.command(
+    "gc",
+    help=N_(
+        "Remove stored files no resource version points at, and leftovers of interrupted uploads "
+        "(temporary files, unfinished multipart uploads)."
+    ),
+)
+@option(
     "--grace-hours",
     default=24.0,
     show_default=True,
-    type=click.FloatRange(min=0),
-    help="Leave files younger than this: an upload may still be committing its row.",
+    type=NumberRange(min=0),
+    help=N_("Leave files younger than this: an upload may still be committing its row."),
 )
-@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@option("--dry-run", is_flag=True, help=N_("List what would be removed; remove nothing."))
 def store_gc(grace_hours: float, dry_run: bool) -> None:
-    """Remove stored files no resource version points at, and leftovers of interrupted
-    uploads (temporary files, unfinished multipart uploads)."""
     from datetime import timedelta
 
     from exchange.resources.storekeeping import collect_garbage
@@ -521,10 +551,14 @@ def store_gc(grace_hours: float, dry_run: bool) -> None:
     click.echo(" ".join(summary), err=True)
 
 
-@store.command("verify")
+@store.command(
+    "verify",
+    help=N_(
+        "Read every stored version back and check its size and SHA-256; exit 1 when any file is "
+        "missing or differs."
+    ),
+)
 def store_verify() -> None:
-    """Read every stored version back and check its size and SHA-256; exit 1 when any
-    file is missing or differs."""
     from exchange.resources.storekeeping import Damage, verify_store
 
     settings = load_settings()
@@ -583,31 +617,37 @@ async def _store_and_sessions(settings: Settings) -> AsyncIterator[tuple[Any, An
         await engine.dispose()
 
 
-@main.group()
+@main.group(help=N_("The full-text search index."))
 def search() -> None:
-    """The full-text search index."""
+    pass
 
 
-@search.command("reindex")
-@click.option("--school", "school_id", type=click.UUID, help="Only this school's resources.")
-@click.option("--resource", "resource_id", type=click.UUID, help="Only this resource.")
-@click.option(
+@search.command(
+    "reindex",
+    help=N_(
+        "Rebuild the search index rows of every resource (or of one school, or one resource) "
+        "from the database and the text already extracted, a batch per transaction; prints a "
+        "JSON summary. Safe to run again, and while the app runs."
+    ),
+)
+@option("--school", "school_id", type=Uuid(), help=N_("Only this school's resources."))
+@option("--resource", "resource_id", type=Uuid(), help=N_("Only this resource."))
+@option(
     "--extract",
     is_flag=True,
-    help="Also queue text extraction for current versions whose extraction failed or "
-    "is missing (the app's jobs or `exchange jobs run` then read the files).",
+    help=N_(
+        "Also queue text extraction for current versions whose extraction failed or "
+        "is missing (the app's jobs or `exchange jobs run` then read the files)."
+    ),
 )
-@click.option(
+@option(
     "--batch-size",
     default=200,
     show_default=True,
-    type=click.IntRange(min=1, max=5000),
-    help="Resources rewritten and committed per transaction.",
+    type=IntegerRange(min=1, max=5000),
+    help=N_("Resources rewritten and committed per transaction."),
 )
 def search_reindex(school_id: Any, resource_id: Any, extract: bool, batch_size: int) -> None:
-    """Rebuild the search index rows of every resource (or of one school, or one
-    resource) from the database and the text already extracted, a batch per
-    transaction; prints a JSON summary. Safe to run again, and while the app runs."""
     import time
 
     from exchange.errors import DomainError
@@ -689,19 +729,21 @@ async def _reindex(settings: Settings, *args: Any) -> Any:
         await engine.dispose()
 
 
-@main.group()
+@main.group(help=N_("Reuse requests between schools."))
 def requests() -> None:
-    """Reuse requests between schools."""
+    pass
 
 
-@requests.command("escalate")
+@requests.command(
+    "escalate",
+    help=N_(
+        "Escalate overdue reuse requests to the owner schools' admins, and overdue questions "
+        "between partners to the asked schools' admins (rule 9); run it from cron.\n\nEach "
+        "request or question is escalated once, however often this runs and however many app "
+        "instances also check on their own."
+    ),
+)
 def requests_escalate() -> None:
-    """Escalate overdue reuse requests to the owner schools' admins, and overdue questions
-    between partners to the asked schools' admins (rule 9); run it from cron.
-
-    Each request or question is escalated once, however often this runs and however many app
-    instances also check on their own.
-    """
     count = asyncio.run(_escalate(load_settings()))
     click.echo(json.dumps({"escalated": count}))
 

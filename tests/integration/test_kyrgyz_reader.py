@@ -9,7 +9,6 @@ where its plural forms differ from Kyrgyz and English."""
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from datetime import datetime
 from html.parser import HTMLParser
@@ -24,6 +23,7 @@ from exchange.i18n import format_day, format_size, using_language
 from exchange.models import Forward, ReuseRequest
 from tests.actors import Actor, SchoolFactory
 from tests.conduct_fixtures import Ground, ground
+from tests.english_left import english_in
 from tests.pages import Visitor, upload_page
 from tests.partnering import partners
 from tests.resource_fixtures import upload
@@ -34,18 +34,6 @@ __all__ = ["ground"]
 
 KY = {"Accept-Language": "ky"}
 RU = {"Accept-Language": "ru"}
-
-# Two or more Latin words in a row: a phrase left in English. Names of programs and
-# formats a Kyrgyz sentence keeps ("PDF документи", "Word 97-2003", a list "PDF, Word,
-# Excel") stand alone.
-LATIN_PHRASE = re.compile(r"[A-Za-z]{2,}(?:[ :;]+[A-Za-z]{2,})+")
-# What a Kyrgyz text may quote as it is: commands typed at the console, and the
-# reader's own values.
-QUOTED = re.compile(r"`[^`]*`|'[^']*'")
-
-
-def english_in(text: str) -> list[str]:
-    return LATIN_PHRASE.findall(QUOTED.sub(" ", text))
 
 
 class _VisibleText(HTMLParser):
