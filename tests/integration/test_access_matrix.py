@@ -1162,6 +1162,10 @@ async def _a_resource(world: World) -> dict[str, UUID]:
     return {"resource_id": world.resources[False]}
 
 
+async def _a_version(world: World) -> dict[str, Any]:  # the version's number, too
+    return {"resource_id": world.resources[False], "number": 1}
+
+
 async def _a_grant(world: World) -> dict[str, UUID]:
     resource_id = world.resources[False]
     return {"resource_id": resource_id, "grant_id": await new_grant(world, resource_id)}
@@ -1234,6 +1238,7 @@ PAGES: dict[str, PageObjects] = {
     "POST /resources/new": _nothing,
     "GET /resources/{resource_id}": _a_resource,
     "GET /resources/{resource_id}/content": _a_resource,
+    "GET /resources/{resource_id}/versions/{number}/content": _a_version,
     "POST /resources/{resource_id}/ask": _a_resource,
     "POST /resources/{resource_id}/forward": _a_resource,
     "POST /resources/{resource_id}/delete": _a_resource,

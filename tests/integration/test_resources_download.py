@@ -5,12 +5,14 @@ redirects on S3."""
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import replace
 from urllib.parse import quote
 from uuid import UUID
 
 import httpx
 import pytest
+from PIL import Image
 from sqlalchemy import update
 
 from exchange.config import Settings
@@ -25,8 +27,9 @@ from tests.resource_fixtures import (
     upload,
     upload_version,
 )
-from tests.sample_files import pdf_of_size, text
+from tests.sample_files import pdf_of_size, png, text, word_document
 
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 SIZE = 300_000
 CONTENT = pdf_of_size(SIZE)
 ETAG = f'"{hashlib.sha256(CONTENT).hexdigest()}"'
@@ -364,6 +367,139 @@ async def test_head_hides_what_the_caller_may_not_read_and_is_not_a_download(
     assert "resource.downloaded" not in actions
 
 
+# --- ?disposition=inline: PDFs and pictures open in the browser ---------------------
+
+
+def picture(image_format: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 12), (200, 80, 30)).save(out, format=image_format)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "media_type"),
+    [
+        (CONTENT, "Бөлчөктөр.pdf", "application/pdf"),
+        (png(), "board.png", "image/png"),
+        (picture("JPEG"), "board.jpg", "image/jpeg"),
+        (picture("GIF"), "board.gif", "image/gif"),
+        (picture("WEBP"), "board.webp", "image/webp"),
+    ],
+    ids=["pdf", "png", "jpeg", "gif", "webp"],
+)
+async def test_a_pdf_or_a_picture_opens_inline_still_sandboxed_and_never_sniffed(
+    schools: SchoolFactory, settings: Settings, content: bytes, filename: str, media_type: str
+) -> None:
+    owner = await schools.create()
+    partner = await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    resource_id = (await upload(owner.admin, content, filename=filename)).json()["id"]
+    current = f"/api/resources/{resource_id}/content?disposition=inline"
+    version = f"/api/resources/{resource_id}/versions/1/content?disposition=inline"
+
+    answers = [
+        await partner.admin.get(current),
+        await partner.admin.get(version),
+        await partner.admin.request("HEAD", current),
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == media_type
+        assert answer.headers["content-disposition"].startswith("inline; filename=")
+        assert answer.headers["content-security-policy"] == "sandbox"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answers[0].content == content == answers[1].content
+    explicit = await partner.admin.get(current.replace("inline", "attachment"))
+    assert explicit.headers["content-disposition"].startswith("attachment;")
+    downloads = [
+        e for e in await audit_actions(settings, resource_id) if e.action == "resource.downloaded"
+    ]
+    assert len(downloads) == 3  # opening is reading: counted as downloads are
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "media_type", "kyrgyz_kind"),
+    [
+        (word_document(), "plan.docx", DOCX, "Word"),
+        (text(), "notes.txt", "text/plain", "текст"),
+    ],
+    ids=["docx", "text"],
+)
+async def test_inline_is_refused_for_other_types_in_the_readers_language_and_not_counted(
+    schools: SchoolFactory,
+    settings: Settings,
+    content: bytes,
+    filename: str,
+    media_type: str,
+    kyrgyz_kind: str,
+) -> None:
+    owner = await schools.create()
+    partner = await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    resource_id = (
+        await upload(owner.admin, content, filename=filename, media_type=media_type)
+    ).json()["id"]
+    kyrgyz = {"Accept-Language": "ky"}
+
+    answers = [
+        await partner.admin.get(f"/api/resources/{resource_id}/content?disposition=inline"),
+        await partner.admin.get(
+            f"/api/resources/{resource_id}/versions/1/content?disposition=inline", headers=kyrgyz
+        ),
+        await partner.admin.get(
+            f"/api/resources/{resource_id}/content?disposition=inline", headers=kyrgyz
+        ),
+    ]
+
+    english = assert_problem(answers[0], 422)
+    assert "Only PDF documents and pictures" in english["detail"]
+    assert english["errors"] == [{"field": "disposition", "message": "not a PDF or a picture"}]
+    for answer in answers[1:]:
+        body = assert_problem(answer, 422)
+        assert answer.headers["content-language"] == "ky"
+        assert "Only PDF" not in body["detail"]
+        assert kyrgyz_kind in body["detail"], body["detail"]
+        assert "disposition=inline" in body["detail"]
+    head = await partner.admin.request(
+        "HEAD", f"/api/resources/{resource_id}/content?disposition=inline"
+    )
+    assert (head.status_code, head.content) == (422, b"")
+    whole = await partner.admin.get(f"/api/resources/{resource_id}/content")
+    assert whole.status_code == 200
+    assert whole.headers["content-disposition"].startswith("attachment;")
+    downloads = [
+        e for e in await audit_actions(settings, resource_id) if e.action == "resource.downloaded"
+    ]
+    assert len(downloads) == 1
+
+
+@pytest.mark.parametrize("value", ["INLINE", "open", "", "inline,attachment"])
+async def test_a_disposition_other_than_attachment_or_inline_is_refused(
+    stored: tuple[Actor, str], value: str
+) -> None:
+    reader, url = stored
+
+    answer = await reader.get(url, params={"disposition": value})
+
+    body = assert_problem(answer, 422)
+    assert body["errors"] == [{"field": "disposition", "message": "not attachment or inline"}]
+
+
+async def test_a_stranger_asking_inline_gets_404_not_the_type_refusal(
+    schools: SchoolFactory,
+) -> None:
+    owner = await schools.create()
+    stranger = await schools.create()
+    resource_id = (
+        await upload(owner.admin, text(), filename="notes.txt", media_type="text/plain")
+    ).json()["id"]
+
+    answer = await stranger.admin.get(f"/api/resources/{resource_id}/content?disposition=inline")
+
+    assert_problem(answer, 404)
+
+
 # --- S3: presigned downloads ---------------------------------------------------------
 
 
@@ -400,3 +536,38 @@ async def test_with_presigned_downloads_s3_serves_the_bytes_after_the_policy_che
     ]
     assert len(downloads) == 1
     assert downloads[0].details["presigned"] is True
+
+
+@pytest.mark.presigned_downloads
+@pytest.mark.parametrize("store", ["s3"], indirect=True)
+async def test_a_presigned_inline_download_carries_the_inline_disposition(
+    schools: SchoolFactory, settings: Settings
+) -> None:
+    owner = await schools.create()
+    pdf_id = (await upload(owner.admin, CONTENT, filename="план.pdf")).json()["id"]
+    docx_id = (
+        await upload(owner.admin, word_document(), filename="plan.docx", media_type=DOCX)
+    ).json()["id"]
+
+    redirect = await owner.admin.get(
+        f"/api/resources/{pdf_id}/versions/1/content?disposition=inline", follow_redirects=False
+    )
+    plain = await owner.admin.get(f"/api/resources/{pdf_id}/content", follow_redirects=False)
+    refused = await owner.admin.get(
+        f"/api/resources/{docx_id}/content?disposition=inline", follow_redirects=False
+    )
+
+    assert redirect.status_code == 307, redirect.text
+    direct = httpx.get(redirect.headers["location"])
+    assert direct.status_code == 200
+    assert direct.content == CONTENT
+    assert direct.headers["content-type"] == "application/pdf"
+    assert direct.headers["content-disposition"].startswith("inline; filename=")
+    assert f"filename*=UTF-8''{quote('план.pdf')}" in direct.headers["content-disposition"]
+    saved = httpx.get(plain.headers["location"])
+    assert saved.headers["content-disposition"].startswith("attachment;")
+    assert_problem(refused, 422)
+    downloads = [
+        e for e in await audit_actions(settings, docx_id) if e.action == "resource.downloaded"
+    ]
+    assert downloads == []

@@ -11,7 +11,7 @@ from exchange.config import Settings
 from tests.actors import SchoolFactory
 from tests.pages import Visitor, csrf_token_in, upload_page
 from tests.resource_fixtures import NOTHING_STORED, make_partners, row_counts
-from tests.sample_files import html_page, pdf
+from tests.sample_files import html_page, pdf, text
 
 
 def stored_files(settings: Settings) -> list[Path]:
@@ -234,3 +234,52 @@ async def test_an_adaptation_names_its_original_by_the_address_of_its_page(
     assert body["derived_from"]["id"] == original_path.split("/")[2]
     page = await adapter.get(f"/resources/{adapted_id}")
     assert f'href="{original_path}"' in page.text  # the provenance chain links the original
+
+
+async def test_a_pdf_opens_in_the_browser_from_its_page_and_other_types_are_told_why_not(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, partner, stranger = (
+        await schools.create(),
+        await schools.create(),
+        await schools.create(),
+    )
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    shared = await upload_page(author, pdf(2), title="Бөлчөктөр")
+    pdf_id = shared.headers["location"].split("/")[2].split("?")[0]
+    notes = await upload_page(author, text(), filename="notes.txt", title="Эскертүүлөр")
+    text_id = notes.headers["location"].split("/")[2].split("?")[0]
+    reader = visitors()
+    await reader.sign_in(partner.admin.email)
+    kyrgyz = {"Accept-Language": "ky"}
+
+    pdf_page = await reader.get(f"/resources/{pdf_id}", headers=kyrgyz)
+    text_page = await reader.get(f"/resources/{text_id}", headers=kyrgyz)
+    opened = await reader.get(f"/resources/{pdf_id}/content?disposition=inline")
+    version = await reader.get(f"/resources/{pdf_id}/versions/1/content?disposition=inline")
+    saved = await reader.get(f"/resources/{pdf_id}/versions/1/content")
+    refused = await reader.get(f"/resources/{text_id}/content?disposition=inline", headers=kyrgyz)
+
+    assert f'href="/resources/{pdf_id}/content?disposition=inline">Браузерде ачуу</a>' in (
+        pdf_page.text
+    )
+    assert f'href="/resources/{pdf_id}/versions/1/content"' in pdf_page.text
+    assert "disposition=inline" not in text_page.text
+    for answer in (opened, version):
+        assert answer.status_code == 200
+        assert answer.content == pdf(2)
+        assert answer.headers["content-disposition"].startswith("inline;")
+        assert answer.headers["content-security-policy"] == "sandbox"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert saved.headers["content-disposition"].startswith("attachment;")
+    assert refused.status_code == 422
+    assert "text/html" in refused.headers["content-type"]
+    assert '<html lang="ky"' in refused.text
+    assert "Браузерде PDF документтери жана сүрөттөр" in refused.text
+    outsider = visitors()
+    await outsider.sign_in(stranger.admin.email)
+    hidden = await outsider.get(f"/resources/{pdf_id}/versions/1/content?disposition=inline")
+    assert hidden.status_code == 404
+    assert "text/html" in hidden.headers["content-type"]

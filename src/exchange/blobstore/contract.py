@@ -226,10 +226,17 @@ class BlobStore(Protocol):
         ...
 
     async def presigned_get_url(
-        self, key: str, *, filename: str, media_type: str, expires_seconds: int
+        self,
+        key: str,
+        *,
+        filename: str,
+        media_type: str,
+        expires_seconds: int,
+        disposition: str = "attachment",
     ) -> str | None:
         """A short-lived URL from which a client downloads the blob directly, with the
-        given download name and type; None when the store cannot serve one."""
+        given download name, type and disposition (`attachment` or `inline`); None when
+        the store cannot serve one."""
         ...
 
     async def close(self) -> None:

@@ -165,7 +165,13 @@ class LocalBlobStore:
         await BlockingCalls(self._executor).run(_store_io, _probe_writable, self.root)
 
     async def presigned_get_url(
-        self, key: str, *, filename: str, media_type: str, expires_seconds: int
+        self,
+        key: str,
+        *,
+        filename: str,
+        media_type: str,
+        expires_seconds: int,
+        disposition: str = "attachment",
     ) -> str | None:
         check_blob_key(key)
         return None

@@ -298,12 +298,18 @@ class S3BlobStore:
             raise StoreUnavailable() from exc
 
     async def presigned_get_url(
-        self, key: str, *, filename: str, media_type: str, expires_seconds: int
+        self,
+        key: str,
+        *,
+        filename: str,
+        media_type: str,
+        expires_seconds: int,
+        disposition: str = "attachment",
     ) -> str | None:
         params = {
             "Bucket": self.bucket,
             "Key": self._object_name(key),
-            "ResponseContentDisposition": content_disposition(filename),
+            "ResponseContentDisposition": content_disposition(filename, disposition=disposition),
             "ResponseContentType": media_type,
         }
         # Signing is local, but resolving credentials may reach an instance endpoint.

@@ -245,6 +245,17 @@ def is_markup(media_type: str) -> bool:
     return media_type in {"text/xml", "application/xml"} or media_type.endswith("+xml")
 
 
+# What a browser shows by itself, without a program of the school's or a script of ours:
+# only these may be answered `inline` (`?disposition=inline`). SVG is left out on purpose:
+# it is a document that can carry scripts.
+OPENS_IN_BROWSER: Final = frozenset({PDF, PNG, JPEG, GIF, WEBP})
+
+
+def opens_in_browser(media_type: str) -> bool:
+    """Whether a stored file of `media_type` may be opened in the browser (inline)."""
+    return media_type in OPENS_IN_BROWSER
+
+
 def describe(media_type: str) -> LazyText:
     """How a sentence names a file of `media_type` ("a PDF document")."""
     return _accepted(media_type).label

@@ -243,7 +243,7 @@ class ResourceController(Controller):
     @get(
         "/{resource_id:uuid}/content",
         operation_id="downloadResource",
-        responses=problems(416),
+        responses=problems(416, 422),
         operation_class=DownloadOperation,
         summary="Download the current file (Range, If-Range, If-None-Match supported)",
     )
@@ -254,12 +254,14 @@ class ResourceController(Controller):
         resources: NamedDependency[ResourceService],
         resource_id: FromPath[UUID],
     ) -> Response[Any]:
-        return await serve_version(request.headers, resources, identity, resource_id)
+        return await serve_version(
+            request.headers, resources, identity, resource_id, disposition=_disposition(request)
+        )
 
     @get(
         "/{resource_id:uuid}/versions/{number:int}/content",
         operation_id="downloadResourceVersion",
-        responses=problems(416),
+        responses=problems(416, 422),
         operation_class=DownloadOperation,
         summary="Download one version's file (Range, If-Range, If-None-Match supported)",
     )
@@ -271,12 +273,19 @@ class ResourceController(Controller):
         resource_id: FromPath[UUID],
         number: FromPath[int],
     ) -> Response[Any]:
-        return await serve_version(request.headers, resources, identity, resource_id, number)
+        return await serve_version(
+            request.headers,
+            resources,
+            identity,
+            resource_id,
+            number,
+            disposition=_disposition(request),
+        )
 
     @head(
         "/{resource_id:uuid}/content",
         operation_id="describeResourceContent",
-        responses=problems(416),
+        responses=problems(416, 422),
         operation_class=DownloadHeadOperation,
         summary="The headers of the current file's download (size, type, ETag), no body",
     )
@@ -287,12 +296,14 @@ class ResourceController(Controller):
         resources: NamedDependency[ResourceService],
         resource_id: FromPath[UUID],
     ) -> Response[None]:
-        return await describe_version(request.headers, resources, identity, resource_id)
+        return await describe_version(
+            request.headers, resources, identity, resource_id, disposition=_disposition(request)
+        )
 
     @head(
         "/{resource_id:uuid}/versions/{number:int}/content",
         operation_id="describeResourceVersionContent",
-        responses=problems(416),
+        responses=problems(416, 422),
         operation_class=DownloadHeadOperation,
         summary="The headers of one version's download (size, type, ETag), no body",
     )
@@ -304,7 +315,19 @@ class ResourceController(Controller):
         resource_id: FromPath[UUID],
         number: FromPath[int],
     ) -> Response[None]:
-        return await describe_version(request.headers, resources, identity, resource_id, number)
+        return await describe_version(
+            request.headers,
+            resources,
+            identity,
+            resource_id,
+            number,
+            disposition=_disposition(request),
+        )
+
+
+def _disposition(request: Request[Any, Any, Any]) -> str | None:
+    """`?disposition=` as sent (described in the OpenAPI document by the operation)."""
+    return request.query_params.get("disposition")
 
 
 def _private(body: T, resource: Resource) -> Response[T]:

@@ -15,7 +15,11 @@ must never be shown inline as a web page. So:
 - `ETag` is the quoted SHA-256 of the content, and `If-None-Match` answers 304;
 - the type is the one sniffed at upload, never guessed from the name, with
   `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox` and
-  `Content-Disposition: attachment` (RFC 6266, with the UTF-8 `filename*`).
+  `Content-Disposition: attachment` (RFC 6266, with the UTF-8 `filename*`);
+- `?disposition=inline` opens a PDF or a picture in the browser (`inline`), still
+  sandboxed and never sniffed; asked for any other type it is refused (422) rather than
+  quietly turned into a download: a teacher who meant to look at a file over a slow link
+  should not find 45 MB of video being saved instead.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ from litestar.response import Redirect, Stream
 
 from exchange import policy
 from exchange.accounts.identity import Identity
-from exchange.errors import RangeNotSatisfiable
+from exchange.errors import InvalidInput, RangeNotSatisfiable
 from exchange.files.inspection import charset_of_text
+from exchange.files.media_types import describe, opens_in_browser
 from exchange.files.names import content_disposition
 from exchange.i18n import _
 
@@ -114,6 +119,38 @@ def _unsatisfiable(size: int) -> RangeNotSatisfiable:
         headers={"Content-Range": f"bytes */{size}"},
         size=size,
     )
+
+
+ATTACHMENT: Final = "attachment"
+INLINE: Final = "inline"
+
+
+def chosen_disposition(requested: str | None, media_type: str) -> str:
+    """The `Content-Disposition` type a download gets: `attachment` unless `inline` was
+    asked for a type a browser shows by itself (a PDF, PNG, JPEG, GIF or WebP).
+
+    `media_type` is the stored (sniffed) type, without parameters.
+    """
+    if requested is None or requested == ATTACHMENT:
+        return ATTACHMENT
+    if requested != INLINE:
+        raise InvalidInput(
+            _(
+                "'disposition' is 'attachment' (save the file, the default) or 'inline' "
+                "(open it in the browser)."
+            ),
+            errors=[{"field": "disposition", "message": "not attachment or inline"}],
+        )
+    if not opens_in_browser(media_type):
+        raise InvalidInput(
+            _(
+                "Only PDF documents and pictures (PNG, JPEG, GIF, WebP) open in the browser; "
+                "this file is {kind}. Download it instead, without 'disposition=inline'.",
+                kind=describe(media_type),
+            ),
+            errors=[{"field": "disposition", "message": "not a PDF or a picture"}],
+        )
+    return INLINE
 
 
 def etag_matches(header: str | None, etag: str) -> bool:
@@ -235,6 +272,7 @@ def _plan(
     resource: Resource,
     version: ResourceVersion,
     content_type: str,
+    disposition: str,
 ) -> DownloadPlan:
     return plan_download(
         request_headers,
@@ -242,7 +280,7 @@ def _plan(
         sha256=version.sha256,
         media_type=content_type,
         last_modified=version.created_at,
-        content_disposition=content_disposition(version.original_name),
+        content_disposition=content_disposition(version.original_name, disposition=disposition),
         cache_control=policy.cache_control_for(resource),
     )
 
@@ -253,16 +291,20 @@ async def describe_version(
     identity: Identity,
     resource_id: UUID,
     number: int | None = None,
+    *,
+    disposition: str | None = None,
 ) -> Response[None]:
     """Answer a HEAD request: the status and headers the download would get (size,
     type, ETag, the range it would send), without its body.
 
-    The same read rule as the download (404 for what the caller may not read); no byte
+    The same read rule as the download (404 for what the caller may not read), and the
+    same refusal of `disposition`; no byte
     of the file leaves the store, so it is not counted as a download.
     """
     resource, version = await resources.version_to_download(identity, resource_id, number)
+    shown = chosen_disposition(disposition, version.media_type)
     content_type = await content_type_of(resources, version)
-    plan = _plan(request_headers, resource, version, content_type)
+    plan = _plan(request_headers, resource, version, content_type, shown)
     return Response(content=None, status_code=plan.status, headers=plan.headers)
 
 
@@ -272,6 +314,8 @@ async def serve_version(
     identity: Identity,
     resource_id: UUID,
     number: int | None = None,
+    *,
+    disposition: str | None = None,
 ) -> Response[Any]:
     """Answer a download of the resource's version `number` (None: the current one).
 
@@ -279,8 +323,9 @@ async def serve_version(
     before the download is audited, so a missing file is never counted as downloaded.
     """
     resource, version = await resources.version_to_download(identity, resource_id, number)
+    shown = chosen_disposition(disposition, version.media_type)
     content_type = await content_type_of(resources, version)
-    plan = _plan(request_headers, resource, version, content_type)
+    plan = _plan(request_headers, resource, version, content_type, shown)
     if plan.status == 304:
         return Response(content=b"", status_code=304, headers=plan.headers)
     settings = resources.settings
@@ -289,6 +334,7 @@ async def serve_version(
             version.blob_key,
             filename=version.original_name,
             media_type=content_type,
+            disposition=shown,
             expires_seconds=settings.s3_presigned_ttl_seconds,
         )
         if url is not None:

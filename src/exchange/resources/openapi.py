@@ -157,12 +157,19 @@ def _header(description: str, **schema: Any) -> OpenAPIHeader:
 FILE_HEADERS: dict[str, OpenAPIHeader | Reference] = {
     "Content-Type": _header("The media type the file was found to be by its content."),
     "Content-Length": _header("The size in bytes of what is sent."),
-    "Content-Disposition": _header("`attachment` with the file's name (RFC 6266)."),
+    "Content-Disposition": _header(
+        "`attachment` with the file's name (RFC 6266); `inline` when `disposition=inline` "
+        "was asked for a PDF or a picture."
+    ),
     "ETag": _header("The quoted SHA-256 of the file."),
     "Last-Modified": _header("When this version was stored."),
     "Accept-Ranges": _header("`bytes`: a broken download resumes with `Range`.", enum=["bytes"]),
     "Cache-Control": _header("`no-store` for a confidential resource (rule 6), else private."),
     "X-Content-Type-Options": _header("Always `nosniff`.", enum=["nosniff"]),
+    "Content-Security-Policy": _header(
+        "Always `sandbox`: the file never runs as a page of the exchange, inline or not.",
+        enum=["sandbox"],
+    ),
 }
 RANGE_HEADER: dict[str, OpenAPIHeader | Reference] = {
     "Content-Range": _header("Which bytes of the file are sent: `bytes a-b/size`.")
@@ -181,6 +188,17 @@ VALIDATOR_PARAMETERS = [
         ("If-None-Match", "ETags the client holds: 304 when one is current."),
     )
 ]
+
+
+DISPOSITION_PARAMETER = Parameter(
+    name="disposition",
+    param_in="query",
+    required=False,
+    schema=Schema(type=_STRING, enum=["attachment", "inline"], default="attachment"),
+    description="`inline` opens a PDF or a picture (PNG, JPEG, GIF, WebP) in the browser; "
+    "asked for any other type it is refused with 422. With presigned S3 downloads the "
+    "address at `Location` carries the same disposition.",
+)
 
 
 def _download_responses(with_body: bool) -> dict[str, OpenAPIResponse]:
@@ -224,7 +242,11 @@ class DownloadOperation(ExchangeOperation):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.responses = {**(self.responses or {}), **_download_responses(self.with_body)}
-        self.parameters = [*(self.parameters or []), *VALIDATOR_PARAMETERS]
+        self.parameters = [
+            *(self.parameters or []),
+            DISPOSITION_PARAMETER,
+            *VALIDATOR_PARAMETERS,
+        ]
 
 
 @dataclass

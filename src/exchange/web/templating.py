@@ -15,7 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup, escape
 
-from exchange.files.media_types import type_name
+from exchange.files.media_types import opens_in_browser, type_name
 from exchange.i18n import format_day, format_size
 from exchange.i18n import jinja as i18n_jinja
 from exchange.kernel.languages import EXCHANGE_LANGUAGES
@@ -54,6 +54,7 @@ def create_environment() -> Environment:
     environment.globals["asset_url"] = asset_url
     environment.globals["field_state"] = _field_state
     environment.globals["file_type"] = type_name
+    environment.globals["opens_in_browser"] = opens_in_browser
     environment.globals["empty_errors"] = FormErrors()
     environment.globals["language_names"] = LANGUAGE_NAMES
     environment.globals["languages"] = EXCHANGE_LANGUAGES

@@ -252,7 +252,32 @@ class ResourcePages(Controller):
         resource_id: FromPath[UUID],
     ) -> Response[Any]:
         identity = page.require_member()
-        return await serve_version(request.headers, resources, identity, resource_id)
+        return await serve_version(
+            request.headers,
+            resources,
+            identity,
+            resource_id,
+            disposition=request.query_params.get("disposition"),
+        )
+
+    @get("/resources/{resource_id:uuid}/versions/{number:int}/content")
+    async def version_content(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+        number: FromPath[int],
+    ) -> Response[Any]:
+        identity = page.require_member()
+        return await serve_version(
+            request.headers,
+            resources,
+            identity,
+            resource_id,
+            number,
+            disposition=request.query_params.get("disposition"),
+        )
 
     @post("/resources/{resource_id:uuid}/ask", status_code=HTTP_303_SEE_OTHER)
     async def ask(
