@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
+import re
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
 
+from exchange.accounts.identity import Identity
 from exchange.config import Settings
 from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
-from exchange.models import Upload
+from exchange.models import Resource, Upload
 from exchange.resources.storekeeping import DEFAULT_GRACE, collect_garbage
 from tests.actors import Actor, SchoolFactory
 from tests.clock import ManualClock
@@ -496,3 +501,118 @@ async def test_an_expired_upload_is_gone_and_gc_gives_its_bytes_and_quota_back(
         await assert_nothing_left(settings, store)
         async with database(settings) as session:
             assert await session.scalar(select(func.count()).select_from(Upload)) == 0
+
+
+# --- the same events as the form ------------------------------------------------------
+
+
+@pytest.fixture
+def recorded_events(client: Any) -> Iterator[list[Any]]:
+    """Every domain event the app's units of work publish while the test runs (those
+    its handlers record in turn included), as plain data taken when it is published."""
+    subscriptions = client.app.state["consequences"]
+    seen: list[Any] = []
+
+    async def record(_uow: Any, event: Any) -> None:
+        seen.append(_plain(event))
+
+    subscriptions.within_transaction(object, record)
+    yield seen
+    subscriptions.within[object].remove(record)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Identity):
+        return ("member", str(value.member_id))
+    if isinstance(value, Resource):
+        return ("resource", str(value.id), value.title, value.kind, value.visibility)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return (type(value).__name__, fields)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return str(value) if isinstance(value, UUID) else value
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def comparable(events: list[Any]) -> str:
+    """The events as what they say, with the ids of the resources they speak of named
+    alike, so that two uploads of one file by one member compare."""
+    text = repr(events)
+    made = set(re.findall(rf"\('resource', '({_UUID.pattern})'", text))
+    return _UUID.sub(lambda found: "<made>" if found.group(0) in made else found.group(0), text)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"title": "Fractions, grade 5", "kind": "lesson_plan", "grades": "5,6"},
+        {
+            "title": "Essays of grade 9",
+            "kind": "student_work",
+            "student_consent": "parents",
+            "visibility": "partners",
+        },
+    ],
+    ids=["lesson-plan", "student-work-with-consent"],
+)
+async def test_a_finished_upload_records_the_same_events_as_the_form(
+    schools: SchoolFactory, recorded_events: list[Any], fields: dict[str, str]
+) -> None:
+    school = await schools.create()
+    content = pdf_of_size(40_000)
+
+    recorded_events.clear()
+    by_form = await upload(school.admin, content, **fields)
+    assert by_form.status_code == 201, by_form.text
+    form_events = comparable(recorded_events)
+    recorded_events.clear()
+    _location, last = await upload_in_pieces(
+        school.admin, content, 15_000, filename="plan.pdf", **fields
+    )
+    tus_events = comparable(recorded_events)
+
+    assert last.headers["exchange-resource-id"] != by_form.json()["id"]
+    assert "('ResourceCreated'" in form_events
+    assert tus_events == form_events
+
+
+async def test_a_version_finished_in_pieces_records_the_same_events_as_the_form(
+    schools: SchoolFactory, recorded_events: list[Any]
+) -> None:
+    school = await schools.create()
+    resource_id = (await upload(school.admin, pdf())).json()["id"]
+    first, second = pdf_of_size(30_000), pdf_of_size(31_000)
+
+    recorded_events.clear()
+    by_form = await school.admin.post(
+        f"/api/resources/{resource_id}/versions",
+        data={"change_note": "Answers corrected."},
+        files={"file": ("plan-v2.pdf", first, "application/pdf")},
+    )
+    assert by_form.status_code == 201, by_form.text
+    form_events = comparable(recorded_events)
+    recorded_events.clear()
+    await upload_in_pieces(
+        school.admin,
+        second,
+        10_000,
+        filename="plan-v2.pdf",
+        resource_id=resource_id,
+        change_note="Answers corrected.",
+    )
+    tus_events = comparable(recorded_events)
+
+    assert "('VersionAdded'" in form_events
+    # The two versions differ in number, size and checksum; all else is alike.
+    assert _without_file(tus_events) == _without_file(form_events)
+
+
+def _without_file(text: str) -> str:
+    for key in ("version", "number", "size", "sha256"):
+        text = re.sub(rf"'{key}': [^,}}]+", f"'{key}': <file>", text)
+    return text

@@ -105,11 +105,15 @@ async def test_a_first_and_a_later_visit_stay_within_their_byte_budgets(
     gzip = {"Accept-Encoding": "gzip"}
     stranger, browser = visitors(), visitors()
     await browser.sign_in(school.admin.email)
+    shared = await upload_page(browser, pdf(), title="Бөлчөктөр: сабак планы")
+    resource = shared.headers["location"].split("?")[0]
     for who, path in [
         (stranger, "/sign-in"),
         (browser, "/"),
         (browser, "/search?q=бөлчөк"),
         (browser, "/resources/new"),
+        (browser, resource),
+        (browser, f"{resource}/versions/new"),
         (browser, "/requests"),
     ]:
         page = await who.get(path, headers=gzip)

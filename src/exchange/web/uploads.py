@@ -12,19 +12,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from secrets import compare_digest
 from typing import Any, Final
 
 from litestar import Request
 from litestar.exceptions import PermissionDeniedException
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange.errors import (
+    DomainError,
+    PayloadTooLarge,
+    QuotaExceeded,
+    RuleRefusal,
+    UnsupportedMediaType,
+)
+from exchange.models import Resource
 from exchange.resources.controllers import incoming_form
 from exchange.resources.metadata import FORM_FIELDS
 from exchange.resources.quota import SchoolQuota
 from exchange.resources.services import ResourceService
 from exchange.resources.upload import FieldCheck, ReceivedUpload, UploadReceiver
+from exchange.web.forms import FormErrors
 
 TOKEN_FIELD: Final = "_csrf_token"
 _SECRET_HEX_LENGTH: Final = 64
@@ -124,3 +135,67 @@ def _api_fields(fields: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
             value = found.group(0) if found else value
         kept.append((name, value))
     return kept
+
+
+# The fields of the upload form a refusal can stand next to.
+UPLOAD_FIELDS: Final = frozenset({*FORM_FIELDS, "file", "student_consent"})
+
+
+def place_upload_refusal(
+    errors: FormErrors, exc: DomainError, fields: Collection[str] = UPLOAD_FIELDS
+) -> None:
+    """Put a refusal next to the field it concerns (GOV.UK: message by the field)."""
+    if isinstance(exc, RuleRefusal):
+        field = "confidential" if exc.code_of_conduct_rule == 6 else "derived_from"
+        if "visibility" in str(exc.detail) and exc.code_of_conduct_rule == 7:
+            field = "visibility"
+        errors.add(field if field in fields else None, str(exc.detail))
+        return
+    named = [
+        str(item.get("field"))
+        for item in exc.extra.get("errors") or []
+        if isinstance(item, dict) and item.get("field") in fields
+    ]
+    if named:
+        for item in exc.extra.get("errors") or []:
+            if isinstance(item, dict) and item.get("field") in fields:
+                errors.add(str(item["field"]), str(item.get("message") or exc.detail))
+        return
+    if isinstance(exc, PayloadTooLarge | UnsupportedMediaType | QuotaExceeded) or exc.detail:
+        errors.add("file", str(exc.detail))
+
+
+@dataclass(frozen=True)
+class RefusedUpload:
+    """A form the pipeline refused: nothing of it is kept; it is shown again with the
+    reader's answers and each refusal by its field."""
+
+    values: dict[str, list[str]]
+    errors: FormErrors
+    status_code: int
+
+
+async def take_upload_form(
+    request: Request[Any, Any, Any],
+    resources: ResourceService,
+    db_session: AsyncSession,
+    keep: Callable[[PageUploadReceiver], Awaitable[Resource]],
+    fields: Collection[str] = UPLOAD_FIELDS,
+) -> Resource | RefusedUpload:
+    """Stream a page's upload form (a new resource or a new version) through `keep`,
+    the service call that checks and stores it.
+
+    What the reader may not do at all (another school's resource: 404; a role that may
+    not: 403) is the error page, as everywhere; what is wrong with the form comes back
+    as a `RefusedUpload`, after the session is rolled back.
+    """
+    receiver = PageUploadReceiver.reading(request, resources)
+    try:
+        return await keep(receiver)
+    except DomainError as exc:
+        if exc.status_code == 404 or (exc.status_code == 403 and not isinstance(exc, RuleRefusal)):
+            raise
+        await db_session.rollback()
+        errors = FormErrors()
+        place_upload_refusal(errors, exc, fields)
+        return RefusedUpload(receiver.sent_values(), errors, exc.status_code)

@@ -3,7 +3,6 @@ asking its authors for permission, and the owner's view of who may do what with 
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -20,10 +19,7 @@ from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.errors import (
     DomainError,
-    PayloadTooLarge,
-    QuotaExceeded,
     RuleRefusal,
-    UnsupportedMediaType,
 )
 from exchange.kernel import paging
 from exchange.models import PartnershipStatus
@@ -40,9 +36,8 @@ from exchange.reuse.schemas import ForwardIn, ReuseRequestCreate
 from exchange.web.forms import FormErrors, first, form_values
 from exchange.web.language import _
 from exchange.web.page import Page
-from exchange.web.uploads import PageUploadReceiver
+from exchange.web.uploads import RefusedUpload, place_upload_refusal, take_upload_form
 
-UPLOAD_FIELDS = {*FORM_FIELDS, "file", "student_consent"}
 SCOPES = ("adapt", "share", "publish")
 
 
@@ -85,30 +80,6 @@ def _upload_form(
     )
 
 
-def place_upload_refusal(
-    errors: FormErrors, exc: DomainError, fields: Collection[str] = UPLOAD_FIELDS
-) -> None:
-    """Put a refusal next to the field it concerns (GOV.UK: message by the field)."""
-    if isinstance(exc, RuleRefusal):
-        field = "confidential" if exc.code_of_conduct_rule == 6 else "derived_from"
-        if "visibility" in str(exc.detail) and exc.code_of_conduct_rule == 7:
-            field = "visibility"
-        errors.add(field if field in fields else None, str(exc.detail))
-        return
-    named = [
-        str(item.get("field"))
-        for item in exc.extra.get("errors") or []
-        if isinstance(item, dict) and item.get("field") in fields
-    ]
-    if named:
-        for item in exc.extra.get("errors") or []:
-            if isinstance(item, dict) and item.get("field") in fields:
-                errors.add(str(item["field"]), str(item.get("message") or exc.detail))
-        return
-    if isinstance(exc, PayloadTooLarge | UnsupportedMediaType | QuotaExceeded) or exc.detail:
-        errors.add("file", str(exc.detail))
-
-
 class UploadController(Controller):
     """The upload form: on a router whose body limit is the upload limit."""
 
@@ -140,17 +111,18 @@ class UploadController(Controller):
         clock: NamedDependency[Clock],
     ) -> Any:
         identity = page.require_member()
-        receiver = PageUploadReceiver.reading(request, resources)
-        try:
-            resource = await resources.create(identity, receiver)
-        except DomainError as exc:
-            await db_session.rollback()
-            errors = FormErrors()
-            place_upload_refusal(errors, exc)
-            values = receiver.sent_values()
+        taken = await take_upload_form(
+            request,
+            resources,
+            db_session,
+            lambda receiver: resources.create(identity, receiver),
+        )
+        if isinstance(taken, RefusedUpload):
             partners = await _partners(page, db_session, clock)
-            return _upload_form(page, partners, values, errors, status_code=exc.status_code)
-        return Redirect(f"/resources/{resource.id}?shared=1", status_code=HTTP_303_SEE_OTHER)
+            return _upload_form(
+                page, partners, taken.values, taken.errors, status_code=taken.status_code
+            )
+        return Redirect(f"/resources/{taken.id}?shared=1", status_code=HTTP_303_SEE_OTHER)
 
 
 class ResourcePages(Controller):

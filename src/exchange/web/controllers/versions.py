@@ -14,16 +14,14 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
-from exchange.errors import DomainError
 from exchange.models import ResourceKind
 from exchange.resources.controllers import provide_resource_service
 from exchange.resources.metadata import MAX_CHANGE_NOTE_CHARS, VERSION_FORM_FIELDS
 from exchange.resources.schemas import ResourceOut
 from exchange.resources.services import ResourceService
-from exchange.web.controllers.resources import place_upload_refusal
 from exchange.web.forms import FormErrors
 from exchange.web.page import Page
-from exchange.web.uploads import PageUploadReceiver
+from exchange.web.uploads import RefusedUpload, take_upload_form
 
 VERSION_PAGE_FIELDS = frozenset({*VERSION_FORM_FIELDS, "file"})
 
@@ -81,19 +79,19 @@ class VersionPages(Controller):
         resource_id: FromPath[UUID],
     ) -> Any:
         identity = page.require_member()
-        receiver = PageUploadReceiver.reading(request, resources)
-        try:
-            resource = await resources.add_version(identity, resource_id, receiver)
-        except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            await db_session.rollback()
-            errors = FormErrors()
-            place_upload_refusal(errors, exc, VERSION_PAGE_FIELDS)
-            values = receiver.sent_values()
+        taken = await take_upload_form(
+            request,
+            resources,
+            db_session,
+            lambda receiver: resources.add_version(identity, resource_id, receiver),
+            VERSION_PAGE_FIELDS,
+        )
+        if isinstance(taken, RefusedUpload):
             current = await resources.get(identity, resource_id)
             described = await resources.describe(identity, current)
-            return _version_form(page, described, values, errors, status_code=exc.status_code)
+            return _version_form(
+                page, described, taken.values, taken.errors, status_code=taken.status_code
+            )
         return Redirect(
-            f"/resources/{resource.id}?new_version=1#versions", status_code=HTTP_303_SEE_OTHER
+            f"/resources/{taken.id}?new_version=1#versions", status_code=HTTP_303_SEE_OTHER
         )

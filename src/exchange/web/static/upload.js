@@ -1,6 +1,8 @@
-/* The upload form, sent in pieces that survive a dropped connection (tus, with
-   tus-js-client), with a progress bar. Where tus-js-client cannot run, the form is sent
-   whole with a progress bar; without JavaScript it posts as it is. */
+/* The upload form and the new-version form, sent in pieces that survive a dropped
+   connection (tus, with tus-js-client), with a progress bar. A new version names its
+   resource (`data-resource-id`), sent as the upload's `resource_id`. Where tus-js-client
+   cannot run, the form is sent whole with a progress bar; without JavaScript it posts as
+   it is. */
 (function () {
   if (!window.XMLHttpRequest || !window.FormData || !window.DOMParser) return;
   // Pieces small enough that a link of 256 kbit/s sends one in about 16 s: a drop loses
@@ -35,6 +37,8 @@
 
   function metadataOf(form, file) {
     var metadata = { filename: file.name };
+    var resourceId = form.getAttribute("data-resource-id");
+    if (resourceId) metadata.resource_id = resourceId;
     new FormData(form).forEach(function (value, name) {
       if (typeof value !== "string" || value === "" || name === "_csrf_token") return;
       if (metadata[name] !== undefined && LIST_FIELDS[name]) {
@@ -57,6 +61,13 @@
       metadata: metadataOf(form, file),
       headers: { "X-CSRFToken": token ? token.value : "" },
       removeFingerprintOnSuccess: true,
+      // What the browser remembers to resume: the file and what it becomes, so that a
+      // file begun as a new resource never goes on as another resource's version.
+      fingerprint: function (file, options) {
+        return Promise.resolve(["exchange", file.name, file.type, file.size,
+          file.lastModified, options.endpoint,
+          form.getAttribute("data-resource-id") || "new"].join("-"));
+      },
       onProgress: function (sent, total) {
         show(Math.floor((sent / total) * 100));
       },
@@ -65,9 +76,9 @@
         if (made) resourceId = made;
       },
       onSuccess: function () {
-        if (resourceId) {
-          window.location.assign("/resources/" + resourceId + "?shared=1");
-        }
+        if (!resourceId) return;
+        var done = form.getAttribute("data-resource-id") ? "?new_version=1#versions" : "?shared=1";
+        window.location.assign("/resources/" + resourceId + done);
       },
       onError: function (error) {
         box.hidden = true;
@@ -131,7 +142,7 @@
     });
     xhr.addEventListener("load", function () {
       var url = xhr.responseURL || "";
-      if (xhr.status < 300 && url.indexOf("/resources/new") === -1) {
+      if (xhr.status < 300 && url.indexOf(form.getAttribute("action")) === -1) {
         window.location.assign(url);
         return;
       }
