@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from exchange.config import Settings
+from exchange.i18n import format_size, using_language
 from tests.actors import SchoolFactory
 from tests.pages import Visitor, upload_page
 from tests.resource_fixtures import make_partners
-from tests.sample_files import pdf
+from tests.sample_files import pdf, pdf_of_size
 
 
 async def test_a_partner_finds_a_resource_by_a_kyrgyz_word_stem(
@@ -54,3 +55,24 @@ async def test_a_partner_finds_a_resource_by_a_kyrgyz_word_stem(
     nothing = await outsider.get("/search?q=бөлчөк")
     assert resource_path not in nothing.text
     assert 'class="empty"' in nothing.text
+
+
+async def test_a_result_tells_the_files_type_and_what_its_download_costs(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, partner = await schools.create(), await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    content = pdf_of_size(1_572_864)
+    await upload_page(author, content, title="Бөлчөктөр: сабак планы")
+    reader = visitors()
+    await reader.sign_in(partner.admin.email)
+
+    found = await reader.get("/search?q=бөлчөк", headers={"Accept-Language": "ky"})
+
+    assert found.status_code == 200
+    with using_language("ky"):
+        cost = format_size(len(content))
+    assert f"PDF документи · {cost}" in found.text
+    assert cost.startswith("1,5")

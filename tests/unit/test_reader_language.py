@@ -9,7 +9,14 @@ from uuid import uuid4
 import pytest
 
 from exchange.files.media_types import PDF, describe, type_name
-from exchange.i18n import format_day, format_size, ngettext, using_language
+from exchange.i18n import (
+    format_day,
+    format_download_cost,
+    format_duration,
+    format_size,
+    ngettext,
+    using_language,
+)
 from exchange.kernel.refs import Names
 from exchange.reuse import reasons
 
@@ -28,6 +35,37 @@ from exchange.reuse import reasons
 def test_a_size_is_written_in_the_readers_units(language: str, size: int, written: str) -> None:
     with using_language(language):
         assert format_size(size).replace("\xa0", " ") == written
+
+
+@pytest.mark.parametrize(
+    ("language", "size", "pages", "seconds", "written"),
+    [
+        ("en", 3_565_158, 12, None, "12 pages, 3.4 MB"),
+        ("en", 1_000, 1, None, "1 page, 1,000 bytes"),
+        ("ru", 3_565_158, 12, None, "12 страниц, 3,4 МБ"),
+        ("ru", 3_565_158, 2, None, "2 страницы, 3,4 МБ"),
+        ("ru", 3_565_158, 21, None, "21 страница, 3,4 МБ"),
+        ("ky", 3_565_158, 12, None, "12 бет, 3,4 МБ"),
+        ("en", 47_185_920, None, 200, "3 min 20 sec, 45 MB"),
+        ("ru", 47_185_920, None, 200.4, "3 мин 20 с, 45 МБ"),
+        ("ky", 47_185_920, None, 200, "3 мүн 20 сек, 45 МБ"),
+        ("ky", 47_185_920, None, 40, "40 сек, 45 МБ"),
+        ("ky", 2_048, None, None, "2 кБ"),
+        ("ru", 2_048, 0, None, "2 кБ"),
+    ],
+)
+def test_what_a_download_costs_is_its_pages_or_length_and_its_size(
+    language: str, size: int, pages: int | None, seconds: float | None, written: str
+) -> None:
+    with using_language(language):
+        cost = format_download_cost(size, pages=pages, duration_seconds=seconds)
+    assert cost.replace("\xa0", " ").replace("\u202f", " ") == written
+
+
+def test_a_length_past_an_hour_leaves_the_seconds_out() -> None:
+    with using_language("en"):
+        assert format_duration(3_725).replace("\xa0", " ") == "1 hr 2 min"
+        assert format_duration(0).replace("\xa0", " ") == "0 sec"
 
 
 def test_a_date_is_written_as_each_language_writes_it() -> None:

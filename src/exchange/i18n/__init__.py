@@ -9,8 +9,9 @@ and the functions every person-facing sentence goes through.
 - `use_language(scope, language)`: make it the request's language (texts, problems,
   `Content-Language`); `using_language(language)`: a block written for someone else
   (a notice's recipient).
-- `format_size`, `format_day`, `format_number`: sizes, dates and numbers as the current
-  language writes them (Babel's CLDR data).
+- `format_size`, `format_day`, `format_number`, `format_duration`, `format_pages`,
+  `format_download_cost`: sizes, dates, numbers, lengths and what a download costs
+  ("12 pages, 3.4 MB") as the current language writes them (Babel's CLDR data).
 - `exchange.i18n.jinja.install(environment)`: the same catalogs in Jinja2 templates.
 
 Catalogs: `exchange/locale/<language>/LC_MESSAGES/messages.po`; how to change a
@@ -32,7 +33,14 @@ from exchange.i18n.current import (
     set_language,
     using_language,
 )
-from exchange.i18n.formats import format_day, format_number, format_size
+from exchange.i18n.formats import (
+    format_day,
+    format_download_cost,
+    format_duration,
+    format_number,
+    format_pages,
+    format_size,
+)
 from exchange.i18n.middleware import LanguageMiddleware, request_language, use_language
 from exchange.i18n.negotiation import preferred_language, resolve_language
 
@@ -46,7 +54,10 @@ __all__ = [
     "_",
     "current_language",
     "format_day",
+    "format_download_cost",
+    "format_duration",
     "format_number",
+    "format_pages",
     "format_size",
     "gettext",
     "lazy_gettext",

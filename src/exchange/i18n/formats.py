@@ -1,9 +1,9 @@
 """Numbers, sizes and dates written the way the reader's language writes them.
 
 Babel's CLDR data decides: "1,5 МБ" in Kyrgyz and Russian, "1.5 MB" in English; "7 декабря
-2026 г.", "2026-ж., 7-декабрь", "December 7, 2026". Every size or date a person reads
-(pages, problem details, notices, the command line) goes through here, in the current
-language (`exchange.i18n.current_language`).
+2026 г.", "2026-ж., 7-декабрь", "December 7, 2026"; "3 мүн 20 сек", "3 мин 20 с". Every
+size, length or date a person reads (pages, problem details, notices, the command line)
+goes through here, in the current language (`exchange.i18n.current_language`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import datetime as dt
 from typing import Final
 
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.units import format_unit
 
-from exchange.i18n.current import current_language
+from exchange.i18n.current import current_language, gettext, ngettext
 
 _STEP: Final = 1024
 # CLDR's units of digital size, smallest first; the short forms are "КБ", "МБ", "ГБ".
@@ -39,6 +40,42 @@ def format_size(size: int) -> str:
             break
         value /= _STEP
     return format_unit(value, unit, length="short", format="#,##0.#", locale=language)
+
+
+def format_duration(seconds: float) -> str:
+    """A length of sound or video to the second, in CLDR's short units: "3 min 20 sec",
+    "3 мин 20 с", "1 ст 5 мүн" (past an hour, the seconds are left out)."""
+    language = current_language()
+    hours, rest = divmod(max(0, round(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    amounts = [(hours, "duration-hour"), (minutes, "duration-minute")]
+    if not hours:
+        amounts.append((secs, "duration-second"))
+    parts = [
+        format_unit(amount, unit, length="short", locale=language)
+        for amount, unit in amounts
+        if amount
+    ] or [format_unit(0, "duration-second", length="short", locale=language)]
+    return format_list(parts, style="unit-narrow", locale=language)
+
+
+def format_pages(pages: int) -> str:
+    """ "1 page", "12 pages", "12 бет", "5 страниц" (CLDR plural forms)."""
+    return ngettext("{n} page", "{n} pages", pages)
+
+
+def format_download_cost(
+    size: int, *, pages: int | None = None, duration_seconds: float | None = None
+) -> str:
+    """What a download costs a teacher on a slow link: "12 pages, 3.4 MB", "3 min 20 sec,
+    45 MB", or the size alone when the file tells neither."""
+    if duration_seconds is not None:
+        length = format_duration(duration_seconds)
+    elif pages:
+        length = format_pages(pages)
+    else:
+        return format_size(size)
+    return gettext("{length}, {size}", length=length, size=format_size(size))
 
 
 def format_day(value: dt.date | dt.datetime | None) -> str:

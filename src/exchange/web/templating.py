@@ -16,7 +16,7 @@ from litestar.template.config import TemplateConfig
 from markupsafe import Markup, escape
 
 from exchange.files.media_types import opens_in_browser, type_name
-from exchange.i18n import format_day, format_size
+from exchange.i18n import format_day, format_download_cost, format_size
 from exchange.i18n import jinja as i18n_jinja
 from exchange.kernel.languages import EXCHANGE_LANGUAGES
 from exchange.web.assets import asset_url
@@ -26,6 +26,16 @@ from exchange.web.language import LANGUAGE_NAMES
 
 def _size(value: int | None) -> str:
     return "" if value is None else format_size(value)
+
+
+def _download_cost(file: Any) -> str:
+    """What downloading `file` (a resource, a version, a search result's current version)
+    costs: its size, with its pages or length where the file tells them."""
+    return format_download_cost(
+        file.size,
+        pages=getattr(file, "pages", None),
+        duration_seconds=getattr(file, "duration_seconds", None),
+    )
 
 
 def _field_state(errors: Any, name: str, hint: bool = False) -> Markup:
@@ -54,6 +64,7 @@ def create_environment() -> Environment:
     environment.globals["asset_url"] = asset_url
     environment.globals["field_state"] = _field_state
     environment.globals["file_type"] = type_name
+    environment.globals["download_cost"] = _download_cost
     environment.globals["opens_in_browser"] = opens_in_browser
     environment.globals["empty_errors"] = FormErrors()
     environment.globals["language_names"] = LANGUAGE_NAMES
