@@ -22,7 +22,7 @@ from exchange.activities.controllers import ActivityController, PartnershipActiv
 from exchange.activities.plan_controllers import PlanController
 from exchange.audit.controllers import AuditController, DownloadReportController
 from exchange.blobstore import BlobStore, open_blob_store
-from exchange.clock import Clock, SystemClock
+from exchange.clock import Clock, SystemClock, use_time_zone
 from exchange.config import Settings
 from exchange.consequences import build_consequences, job_kinds
 from exchange.dashboard.controllers import DashboardController
@@ -126,6 +126,7 @@ def create_blob_store(settings: Settings) -> BlobStore:
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
+    use_time_zone(settings.time_zone)
     configure_logging(settings)
     if settings.smtp_url:
         SmtpTarget.from_url(settings.smtp_url)  # a bad URL stops the start, not a mail

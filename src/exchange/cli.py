@@ -40,10 +40,14 @@ def _sessions(engine: Any, settings: Settings | None = None) -> Any:
 
 
 def load_settings() -> Settings:
+    from exchange.clock import use_time_zone
+
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from exc
+    use_time_zone(settings.time_zone)  # the days and times a person reads
+    return settings
 
 
 NOT_MIGRATED = lazy_gettext(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 if TYPE_CHECKING:
     from exchange.request_pace import PaceRule
@@ -70,6 +71,9 @@ class Settings:
     auto_migrate: bool = True
     run_jobs: bool = True
     log_level: str = "INFO"
+    # The time zone of the days and times people read (pages, notices, e-mails,
+    # documents), and of the day boundaries they rely on; the API's JSON stays in UTC.
+    time_zone: str = "Asia/Bishkek"
     log_format: str = "json"
     forwarded_allow_ips: str = "127.0.0.1"
     # The pages' cookies: `Secure` unless set to false; unset, they are `Secure` except
@@ -128,6 +132,11 @@ class Settings:
             raise SettingsError("EXCHANGE_HEADER_TIMEOUT_SECONDS must be positive.")
         if self.max_connections_per_address < 0:
             raise SettingsError("EXCHANGE_MAX_CONNECTIONS_PER_ADDRESS must be 0 (no cap) or more.")
+        if not _is_time_zone(self.time_zone):
+            raise SettingsError(
+                f"EXCHANGE_TIME_ZONE={self.time_zone!r} is not a time zone: give its IANA "
+                "name, e.g. Asia/Bishkek."
+            )
         if self.log_format not in {"json", "console"}:
             raise SettingsError("EXCHANGE_LOG_FORMAT must be 'json' or 'console'.")
 
@@ -159,6 +168,14 @@ class Settings:
                 continue
             values[spec.name] = _parse(spec.name, str(spec.type), raw)
         return cls(**values)
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _parse(name: str, type_name: str, raw: str) -> Any:

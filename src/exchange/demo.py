@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from exchange.accounts.services import AccountService
 from exchange.app import create_app
-from exchange.clock import SystemClock
+from exchange.clock import SystemClock, local_day
 from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
 from exchange.i18n import _
@@ -409,7 +409,7 @@ async def _live(
 
     # The plan: a first meeting done and evaluated by both, a lesson visit done and waiting
     # for Bishkek's evaluation, a joint project under way, an open day to come.
-    today = date.today()
+    today = local_day(SystemClock().now())
     first_goal, second_goal = GOALS
     naryn_id, bishkek_id = school_ids["naryn"], school_ids["bishkek"]
     meeting = await _activity(

@@ -194,10 +194,11 @@ async def test_dates_goals_hosts_and_progress_are_checked(ground: Ground) -> Non
 
     one_day = await _plan(a.admin, partnership_id, ends_on=None)
     assert one_day["ends_on"] == one_day["starts_on"]
-    # A planned activity whose day is past asks to be marked done or cancelled.
-    ground.clock.set(datetime(2027, 2, 10, 23, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    # A planned activity whose day is past asks to be marked done or cancelled: past on
+    # Bishkek's clocks (UTC+6), 23:30 there is still its day, 00:30 the next is not.
+    ground.clock.set(datetime(2027, 2, 10, 17, 30, tzinfo=UTC))  # type: ignore[attr-defined]
     assert (await a.admin.get(f"/api/activities/{one_day['id']}")).json()["past_due"] is False
-    ground.clock.set(datetime(2027, 2, 11, 0, 30, tzinfo=UTC))  # type: ignore[attr-defined]
+    ground.clock.set(datetime(2027, 2, 10, 18, 30, tzinfo=UTC))  # type: ignore[attr-defined]
     assert (await a.admin.get(f"/api/activities/{one_day['id']}")).json()["past_due"] is True
     moved = await a.admin.patch(f"/api/activities/{one_day['id']}", json={"ends_on": "2027-01-01"})
     assert assert_problem(moved, 422)["errors"][0]["field"] == "ends_on"

@@ -10,6 +10,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
+from exchange.clock import days_later
 from exchange.config import Settings
 from exchange.errors import Conflict
 from exchange.escalation import escalate_overdue
@@ -44,7 +45,7 @@ async def test_a_partner_asks_and_the_request_reaches_the_deciders_only(
     assert body["overdue"] is False
     assert body["scope"] == "adapt"
     assert body["requesting_school"]["name"] == "Naryn Village School"
-    respond_by = clock.now() + timedelta(days=14)
+    respond_by = days_later(clock.now(), 14)  # the end of the 14th day in Bishkek
     assert body["respond_by"].startswith(respond_by.isoformat()[:16])
 
     for decider in (cast.author, cast.a.admin):

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import new_token, token_digest
 from exchange.config import Settings
-from exchange.i18n import _, lazy_gettext, using_language
+from exchange.i18n import _, format_day, format_time_of_day, lazy_gettext, using_language
 from exchange.i18n.catalogs import SOURCE_LANGUAGE
 from exchange.mail.notifications import SIGNATURE
 from exchange.mail.outbox import compose, queue_mail
@@ -96,7 +96,7 @@ JOIN_BODY = (
         "An admin of {school} has added you to the partner-school exchange, where partner "
         "schools share lesson plans and other resources."
     ),
-    lazy_gettext("Open this link to choose your password; it works once, until {expires} (UTC):"),
+    lazy_gettext("Open this link to choose your password; it works once, until {expires}:"),
     lazy_gettext("Then sign in with your e-mail address, {email}."),
 )
 RESET_BODY = (
@@ -105,7 +105,7 @@ RESET_BODY = (
         "partner-school exchange."
     ),
     lazy_gettext(
-        "Open this link to choose a new password; it works once, until {expires} (UTC), and "
+        "Open this link to choose a new password; it works once, until {expires}, and "
         "earlier links no longer work:"
     ),
     lazy_gettext(
@@ -127,12 +127,13 @@ def link_mail(
     (before, ask, after), subject = (
         (JOIN_BODY, JOIN_SUBJECT) if purpose == JOIN else (RESET_BODY, RESET_SUBJECT)
     )
-    words = {
-        "school": school_name,
-        "expires": expires_at.strftime("%Y-%m-%d %H:%M"),
-        "email": member.email,
-    }
     with using_language(language):
+        words = {
+            "school": school_name,
+            # the day and time on the reader's clocks (the exchange's time zone)
+            "expires": f"{format_day(expires_at)}, {format_time_of_day(expires_at)}",
+            "email": member.email,
+        }
         paragraphs = [
             _("Dear {name},", name=member.full_name),
             before.with_params(**words).render(),

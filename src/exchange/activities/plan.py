@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from exchange.accounts.identity import Identity
 from exchange.activities.services import ActivityService, ActivityView
+from exchange.clock import local_day
 from exchange.domain_service import DomainService
 from exchange.errors import InvalidInput, NotFound
 from exchange.i18n import _
@@ -138,7 +139,7 @@ class PlanService(DomainService):
     async def plan(self, identity: Identity, partnership_id: UUID) -> PlanView:
         partnership = await self._partnership(identity, partnership_id)
         views = await ActivityService(self.session, self.clock).all_of(identity, partnership)
-        today = self.clock.now().date()
+        today = local_day(self.clock.now())
         years = {school_year_of(v.activity.starts_on) for v in views}
         years.add(school_year_of(today))
         return PlanView(
@@ -244,7 +245,7 @@ class PlanService(DomainService):
                         school_id,
                         by_school.get(school_id, []),
                         activity_id=a.id,
-                        since=a.done_at.date() if a.done_at else None,
+                        since=local_day(a.done_at) if a.done_at else None,
                     )
                 )
             if a.status == ActivityStatus.PLANNED:
@@ -277,8 +278,8 @@ class PlanService(DomainService):
                     question.answering_school_id,
                     [question.addressed_to_id] if question.addressed_to_id else [],
                     question_id=question.id,
-                    since=question.created_at.date(),
-                    due_on=question.respond_by.date(),
+                    since=local_day(question.created_at),
+                    due_on=local_day(question.respond_by),
                 )
             )
         return waiting

@@ -137,7 +137,7 @@ async def remind_the_responsible(uow: UnitOfWork, event: EvaluationReminderDue) 
                 lazy_gettext(
                     "'{title}' was marked done on {day} and your school has not evaluated it yet.",
                     title=activity.title,
-                    day=activity.done_at.date() if activity.done_at else activity.ends_on,
+                    day=activity.done_at or activity.ends_on,
                 ),
                 lazy_gettext(
                     "Say what went well, what to change, how far it moved each goal it served "

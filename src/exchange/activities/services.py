@@ -30,7 +30,7 @@ from exchange.activities.schemas import (
     EvaluationIn,
     TaskIn,
 )
-from exchange.clock import Clock
+from exchange.clock import Clock, local_day
 from exchange.display_text import clean_line
 from exchange.errors import Conflict, InvalidInput, NotFound
 from exchange.events import ActivityCancelled, ActivityChanged, ActivityMoved, ActivityPlanned
@@ -448,7 +448,7 @@ class ActivityService:
     async def _views(
         self, identity: Identity, partnership: Partnership, activities: Sequence[Activity]
     ) -> list[ActivityView]:
-        today = self.clock.now().date()
+        today = local_day(self.clock.now())
         member_ids = {UUID(m) for a in activities for m in a.responsible_member_ids}
         members: dict[UUID, Member] = {}
         if member_ids:

@@ -9,9 +9,10 @@ and the functions every person-facing sentence goes through.
 - `use_language(scope, language)`: make it the request's language (texts, problems,
   `Content-Language`); `using_language(language)`: a block written for someone else
   (a notice's recipient).
-- `format_size`, `format_day`, `format_number`, `format_duration`, `format_pages`,
-  `format_download_cost`: sizes, dates, numbers, lengths and what a download costs
-  ("12 pages, 3.4 MB") as the current language writes them (Babel's CLDR data).
+- `format_size`, `format_day`, `format_time_of_day`, `format_number`,
+  `format_duration`, `format_pages`, `format_download_cost`: sizes, dates, times,
+  numbers, lengths and what a download costs ("12 pages, 3.4 MB") as the current
+  language writes them (Babel's CLDR data), days and times in the exchange's time zone.
 - `exchange.i18n.jinja.install(environment)`: the same catalogs in Jinja2 templates.
 
 Catalogs: `exchange/locale/<language>/LC_MESSAGES/messages.po`; how to change a
@@ -40,6 +41,7 @@ from exchange.i18n.formats import (
     format_number,
     format_pages,
     format_size,
+    format_time_of_day,
 )
 from exchange.i18n.middleware import LanguageMiddleware, request_language, use_language
 from exchange.i18n.negotiation import preferred_language, resolve_language
@@ -59,6 +61,7 @@ __all__ = [
     "format_number",
     "format_pages",
     "format_size",
+    "format_time_of_day",
     "gettext",
     "lazy_gettext",
     "lazy_ngettext",

@@ -21,6 +21,7 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from exchange.clock import local_day
 from exchange.i18n.catalogs import LANGUAGES, SOURCE_LANGUAGE, translations
 
 # Outside a request (the command line sets its own, jobs write for each recipient) the
@@ -85,7 +86,7 @@ def _show(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return ", ".join(str(_show(item)) for item in value)
     if isinstance(value, dt.datetime):
-        return format_date(value.date(), format="long", locale=current_language())
+        return format_date(local_day(value), format="long", locale=current_language())
     if isinstance(value, dt.date):
         return format_date(value, format="long", locale=current_language())
     return value
@@ -98,8 +99,9 @@ class LazyText:
     For module constants (read at import, shown later in a request's language) and for
     inbox notices, which are stored as their English `message_id` and parameters and
     shown in the language of whoever reads them (`to_json`, `from_json`). Parameters may
-    be text, numbers, dates (shown the way the language writes dates), other `LazyText`,
-    or lists of these (shown separated by commas).
+    be text, numbers, dates and moments (shown the way the language writes dates; a
+    moment as its day in the exchange's time zone), other `LazyText`, or lists of these
+    (shown separated by commas).
     """
 
     message: str
@@ -156,8 +158,8 @@ def _encode(value: Any) -> Any:
         return {"text": value.to_json()}
     if isinstance(value, list | tuple):
         return {"list": [_encode(item) for item in value]}
-    if isinstance(value, dt.datetime):
-        return {"date": value.date().isoformat()}
+    if isinstance(value, dt.datetime):  # shown as its day where the reader lives
+        return {"moment": value.astimezone(dt.UTC).isoformat()}
     if isinstance(value, dt.date):
         return {"date": value.isoformat()}
     if value is None or isinstance(value, str | int | float):
@@ -172,4 +174,6 @@ def _decode(value: Any) -> Any:
         return [_decode(item) for item in value["list"]]
     if isinstance(value, dict) and set(value) == {"date"}:
         return dt.date.fromisoformat(value["date"])
+    if isinstance(value, dict) and set(value) == {"moment"}:
+        return dt.datetime.fromisoformat(value["moment"])
     return value

@@ -1,9 +1,12 @@
-"""Numbers, sizes and dates written the way the reader's language writes them.
+"""Numbers, sizes, dates and times written the way the reader's language writes them.
 
 Babel's CLDR data decides: "1,5 МБ" in Kyrgyz and Russian, "1.5 MB" in English; "7 декабря
 2026 г.", "2026-ж., 7-декабрь", "December 7, 2026"; "3 мүн 20 сек", "3 мин 20 с". Every
-size, length or date a person reads (pages, problem details, notices, the command line)
-goes through here, in the current language (`exchange.i18n.current_language`).
+size, length, date or time a person reads (pages, problem details, notices, e-mails,
+documents, the command line) goes through here, in the current language
+(`exchange.i18n.current_language`). A moment is shown as the exchange's time zone shows it
+(`exchange.clock`, `EXCHANGE_TIME_ZONE`): 20:30 UTC on 1 March is 2 March, 02:30, in
+Bishkek.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.units import format_unit
 
+from exchange.clock import local_day, local_time
 from exchange.i18n.current import current_language, gettext, ngettext
 
 _STEP: Final = 1024
@@ -79,8 +83,17 @@ def format_download_cost(
 
 
 def format_day(value: dt.date | dt.datetime | None) -> str:
-    """A date (a moment's date in UTC), as the language writes it in full."""
+    """A date (a moment's day in the exchange's time zone), as the language writes it in
+    full."""
     if value is None:
         return ""
-    day = value.date() if isinstance(value, dt.datetime) else value
+    day = local_day(value) if isinstance(value, dt.datetime) else value
     return format_date(day, format="long", locale=current_language())
+
+
+def format_time_of_day(value: dt.datetime | None) -> str:
+    """A moment's time of day on the exchange's clocks, as the language writes it
+    ("14:05", "2:05 PM")."""
+    if value is None:
+        return ""
+    return format_time(local_time(value).time(), format="short", locale=current_language())

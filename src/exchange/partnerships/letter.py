@@ -10,7 +10,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from urllib.parse import quote
 
 from docx import Document
@@ -20,12 +20,9 @@ from odf.opendocument import OpenDocumentText
 from odf.style import ParagraphProperties, Style, TextProperties
 from odf.text import P
 
+from exchange.clock import local_day
 from exchange.models import Member, School
 from exchange.partnerships.content import render_invitation_letter
-
-# Kyrgyzstan keeps UTC+6 all year (no daylight saving since 2005): the letter is dated
-# as its readers' calendars show the day it was sent.
-KYRGYZSTAN_TIME = timezone(timedelta(hours=6), "KGT")
 
 # When the sender has not given their position, the letter still names their role.
 _ADMIN_POSITION = {
@@ -63,7 +60,7 @@ def invitation_letter(
         inviting_school_contacts=school_contacts(inviting, fallback_email=sender.email),
         partner_school_name=invited.name,
         partner_school_contacts=school_contacts(invited),
-        date=sent_at.astimezone(KYRGYZSTAN_TIME).date(),
+        date=local_day(sent_at),
         sender_name=sender.full_name,
         sender_position=(sender.position or "").strip() or _ADMIN_POSITION[language],
         goals=goals,

@@ -77,11 +77,7 @@ async def require_can_request(
     if grant is not None:
         held = str(_HELD[scope])
         if grant.expires_at:
-            held += " " + str(
-                refusals.PERMISSION_LASTS_UNTIL.with_params(
-                    date=grant.expires_at.date().isoformat()
-                )
-            )
+            held += " " + str(refusals.PERMISSION_LASTS_UNTIL.with_params(date=grant.expires_at))
         raise Conflict(held)
 
 

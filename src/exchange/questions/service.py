@@ -9,7 +9,7 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from exchange import policy
 from exchange.accounts.identity import Identity
+from exchange.clock import days_later
 from exchange.domain_service import DomainService
 from exchange.errors import InvalidInput, NotFound
 from exchange.events import QuestionAnswered, QuestionAsked
@@ -84,7 +85,7 @@ class QuestionService(DomainService):
             asked_by_id=identity.member_id,
             addressed_to_id=data.addressed_to_member_id,
             question=data.question,
-            respond_by=now + timedelta(days=self.settings.request_response_days),
+            respond_by=days_later(now, self.settings.request_response_days),
             created_at=now,
             updated_at=now,
         )

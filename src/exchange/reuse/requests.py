@@ -3,7 +3,7 @@ and always gets an answer (rule 9)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from exchange import policy
 from exchange.accounts.identity import Identity
+from exchange.clock import days_later
 from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotFound, RuleRefusal
 from exchange.events import (
@@ -109,7 +110,7 @@ class ReuseRequestService(DomainService):
             audience=audience,
             status=PENDING,
             pending_key=key,
-            respond_by=now + timedelta(days=self.settings.request_response_days),
+            respond_by=days_later(now, self.settings.request_response_days),
             created_at=now,
             updated_at=now,
         )

@@ -16,7 +16,7 @@ from litestar.template.config import TemplateConfig
 from markupsafe import Markup, escape
 
 from exchange.files.media_types import opens_in_browser, type_name
-from exchange.i18n import format_day, format_download_cost, format_size
+from exchange.i18n import format_day, format_download_cost, format_size, format_time_of_day
 from exchange.i18n import jinja as i18n_jinja
 from exchange.kernel.languages import EXCHANGE_LANGUAGES
 from exchange.web.assets import asset_url
@@ -70,6 +70,7 @@ def create_environment() -> Environment:
     environment.globals["language_names"] = LANGUAGE_NAMES
     environment.globals["languages"] = EXCHANGE_LANGUAGES
     environment.filters["day"] = format_day
+    environment.filters["time_of_day"] = format_time_of_day
     environment.filters["size"] = _size
     return environment
 

@@ -7,7 +7,7 @@ filters: one resource (`resource_id`, its id or its page's address) and a first 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 
 from exchange.audit.services import AuditService
+from exchange.clock import start_of_day
 from exchange.web.forms import FormErrors
 from exchange.web.language import _
 from exchange.web.page import Page
@@ -46,7 +47,7 @@ class AuditPages(Controller):
         since: datetime | None = None
         if since_text:
             try:
-                since = datetime.combine(date.fromisoformat(since_text), datetime.min.time(), UTC)
+                since = start_of_day(date.fromisoformat(since_text))
             except ValueError:
                 errors.add("since", _("Give the date as day, month and year, or none."))
         cursor = query.get("cursor") or None

@@ -4,7 +4,7 @@ decision form, and what we asked of theirs, with its status; overdue ones are ma
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exchange.clock import end_of_day
 from exchange.errors import DomainError
 from exchange.kernel import paging
 from exchange.reuse.requests import ReuseRequestService
@@ -22,11 +23,6 @@ from exchange.reuse.schemas import DecisionIn
 from exchange.web.forms import FormErrors, first, form_values
 from exchange.web.language import _
 from exchange.web.page import Page
-
-
-def _end_of(day: date) -> datetime:
-    """A permission "until 30 June" lasts through that day (UTC)."""
-    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
 class RequestPages(Controller):
@@ -120,7 +116,7 @@ class RequestPages(Controller):
         expires_at = None
         if expires and decision == "approve":
             try:
-                expires_at = _end_of(date.fromisoformat(expires))
+                expires_at = end_of_day(date.fromisoformat(expires))
             except ValueError:
                 errors.add(
                     "expires_at" + suffix, _("Give the date as day, month and year, or none.")
