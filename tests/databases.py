@@ -5,7 +5,9 @@ test in one transaction.
 Emptying costs a millisecond or two; copying a template database cost half a second on
 PostgreSQL. The rows the migrations write (the code of conduct) are kept aside on the
 emptying connection and put back, so every test starts from exactly what `exchange db
-upgrade` leaves.
+upgrade` leaves. A module whose tests share a costly starting state (the access matrix's
+nine schools) keeps it the same way (`keep`) and brings it back before each test
+(`bring_back`).
 """
 
 from __future__ import annotations
@@ -48,11 +50,10 @@ class SqliteDatabase:
         migrate(self.url)
         self._connection = sqlite3.connect(path, isolation_level=None, timeout=30)
         self._tables = self._user_tables()
-        self._seeded = [table for table in self._tables if self._has_rows(table)]
-        for table in self._seeded:
-            self._connection.execute(
-                f"CREATE TEMP TABLE {_quote('seed_' + table)} AS SELECT * FROM main.{_quote(table)}"
-            )
+        self._columns = {table: self._stored_columns(table) for table in self._tables}
+        self._kept: dict[str, list[str]] = {}
+        self.keep("seed")
+        self._seeded = self._kept["seed"]
 
     def _user_tables(self) -> list[str]:
         rows = self._connection.execute(
@@ -70,11 +71,46 @@ class SqliteDatabase:
         found = self._connection.execute(f"SELECT EXISTS (SELECT 1 FROM main.{_quote(table)})")
         return bool(found.fetchone()[0])
 
+    def _stored_columns(self, table: str) -> tuple[str, str, str]:
+        """How `table` is copied, as (the columns kept, the columns filled, the columns
+        read back): its stored columns, and for a virtual table (the FTS5 index) the rowid
+        that ties it to its documents."""
+        rows = self._connection.execute(f"PRAGMA main.table_xinfo({_quote(table)})").fetchall()
+        names = ", ".join(_quote(row[1]) for row in rows if row[6] == 0)
+        sql = self._connection.execute(
+            "SELECT sql FROM sqlite_master WHERE name = ?", (table,)
+        ).fetchone()[0]
+        if (sql or "").upper().startswith("CREATE VIRTUAL"):
+            return f"rowid AS kept_rowid, {names}", f"rowid, {names}", f"kept_rowid, {names}"
+        return names, names, names
+
+    def keep(self, name: str) -> None:
+        """Keep every table's rows as they are now, for `bring_back(name)`."""
+        kept = []
+        for table in self._tables:
+            if not self._has_rows(table):
+                continue
+            copy = _quote(f"{name}_{table}")
+            columns = self._columns[table][0]
+            self._connection.execute(f"DROP TABLE IF EXISTS temp.{copy}")
+            self._connection.execute(
+                f"CREATE TEMP TABLE {copy} AS SELECT {columns} FROM main.{_quote(table)}"
+            )
+            kept.append(table)
+        self._kept[name] = kept
+
     def empty(self) -> None:
         """Every table as the migrations left it."""
         used = [table for table in self._tables if self._has_rows(table)]
         if used == self._seeded and not self._seeds_changed():
             return
+        self._fill(used, "seed")
+
+    def bring_back(self, name: str) -> None:
+        """Every table as it was when `keep(name)` was called."""
+        self._fill([table for table in self._tables if self._has_rows(table)], name)
+
+    def _fill(self, used: list[str], name: str) -> None:
         triggers = self._connection.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN "
             f"({', '.join('?' for _ in used)})",
@@ -83,15 +119,17 @@ class SqliteDatabase:
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for name, _sql in triggers:
-                connection.execute(f"DROP TRIGGER main.{_quote(name)}")
+            for trigger, _sql in triggers:
+                connection.execute(f"DROP TRIGGER main.{_quote(trigger)}")
             for table in used:
                 connection.execute(f"DELETE FROM main.{_quote(table)}")
-            for table in self._seeded:
+            for table in self._kept[name]:
+                _kept, filled, read_back = self._columns[table]
                 connection.execute(
-                    f"INSERT INTO main.{_quote(table)} SELECT * FROM temp.{_quote('seed_' + table)}"
+                    f"INSERT INTO main.{_quote(table)} ({filled}) "
+                    f"SELECT {read_back} FROM temp.{_quote(f'{name}_{table}')}"
                 )
-            for _name, sql in triggers:
+            for _trigger, sql in triggers:
                 connection.execute(sql)
             connection.execute("COMMIT")
         except BaseException:
@@ -100,11 +138,12 @@ class SqliteDatabase:
 
     def _seeds_changed(self) -> bool:
         for table in self._seeded:
+            columns = self._columns[table][2]
             differs = self._connection.execute(
-                f"SELECT EXISTS (SELECT * FROM main.{_quote(table)} "
-                f"EXCEPT SELECT * FROM temp.{_quote('seed_' + table)}) "
-                f"OR EXISTS (SELECT * FROM temp.{_quote('seed_' + table)} "
-                f"EXCEPT SELECT * FROM main.{_quote(table)})"
+                f"SELECT EXISTS (SELECT {columns} FROM main.{_quote(table)} "
+                f"EXCEPT SELECT {columns} FROM temp.{_quote('seed_' + table)}) "
+                f"OR EXISTS (SELECT {columns} FROM temp.{_quote('seed_' + table)} "
+                f"EXCEPT SELECT {columns} FROM main.{_quote(table)})"
             ).fetchone()[0]
             if differs:
                 return True
@@ -119,7 +158,7 @@ class PostgresDatabase:
 
     `session_replication_role = replica` turns off the foreign-key triggers (tables
     empty in any order) and the audit trail's append-only trigger for that transaction
-    only; identity sequences start again at 1.
+    only; identity sequences start again at 1 (or where they stood, for a kept state).
     """
 
     def __init__(self, url: str, migrate: Callable[[str], None]) -> None:
@@ -131,6 +170,7 @@ class PostgresDatabase:
             migrate(url)
             self._connection: asyncpg.Connection = self._call(asyncpg.connect, _dsn(url))
             self._script = self._call(self._prepare)
+            self._kept: dict[str, str] = {}
         except BaseException:
             self._stack.close()
             raise
@@ -139,37 +179,69 @@ class PostgresDatabase:
         return self._portal.call(fn, *args)
 
     async def _prepare(self) -> str:
-        tables = [
+        self._tables = [
             row["tablename"]
             for row in await self._connection.fetch(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
             )
             if row["tablename"] not in _KEPT_TABLES
         ]
-        sequences = [
+        self._sequences = [
             row["name"]
             for row in await self._connection.fetch(
                 "SELECT quote_ident(sequence_name) AS name FROM information_schema.sequences "
                 "WHERE sequence_schema = 'public'"
             )
         ]
-        seeded = []
-        for table in tables:
+        self._columns = {
+            table: ", ".join(
+                _quote(row["column_name"])
+                for row in await self._connection.fetch(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = 'public' AND table_name = $1 "
+                    "AND is_generated = 'NEVER' ORDER BY ordinal_position",
+                    table,
+                )
+            )
+            for table in self._tables
+        }
+        return await self._keep("seed", restart_sequences=True)
+
+    async def _keep(self, name: str, *, restart_sequences: bool = False) -> str:
+        """Copies the tables that have rows now, and gives the script that brings every
+        table back to them."""
+        kept = []
+        for table in self._tables:
             if await self._connection.fetchval(f"SELECT EXISTS (SELECT 1 FROM {_quote(table)})"):
-                seeded.append(table)
+                kept.append(table)
+                copy = _quote(f"{name}_{table}")
                 await self._connection.execute(
-                    f"CREATE TEMP TABLE {_quote('seed_' + table)} AS SELECT * FROM {_quote(table)}"
+                    f"DROP TABLE IF EXISTS pg_temp.{copy}; "
+                    f"CREATE TEMP TABLE {copy} AS "
+                    f"SELECT {self._columns[table]} FROM {_quote(table)}"
+                )
+        if restart_sequences:
+            sequences = [f"ALTER SEQUENCE public.{seq} RESTART" for seq in self._sequences]
+        else:
+            sequences = []
+            for seq in self._sequences:
+                row = await self._connection.fetchrow(
+                    f"SELECT last_value, is_called FROM public.{seq}"
+                )
+                sequences.append(
+                    f"SELECT setval('public.{seq}', {row['last_value']}, {row['is_called']})"
                 )
         statements = [
             "BEGIN",
             "SET LOCAL session_replication_role = replica",
-            *(f"DELETE FROM public.{_quote(table)}" for table in tables),
+            *(f"DELETE FROM public.{_quote(table)}" for table in self._tables),
             *(
-                f"INSERT INTO public.{_quote(table)} "
-                f"SELECT * FROM pg_temp.{_quote('seed_' + table)}"
-                for table in seeded
+                f"INSERT INTO public.{_quote(table)} ({self._columns[table]}) "
+                f"OVERRIDING SYSTEM VALUE "
+                f"SELECT {self._columns[table]} FROM pg_temp.{_quote(f'{name}_{table}')}"
+                for table in kept
             ),
-            *(f"ALTER SEQUENCE public.{name} RESTART" for name in sequences),
+            *sequences,
             "COMMIT",
         ]
         return ";\n".join(statements)
@@ -177,6 +249,14 @@ class PostgresDatabase:
     def empty(self) -> None:
         """Every table as the migrations left it."""
         self._call(self._connection.execute, self._script)
+
+    def keep(self, name: str) -> None:
+        """Keep every table's rows as they are now, for `bring_back(name)`."""
+        self._kept[name] = self._call(self._keep, name)
+
+    def bring_back(self, name: str) -> None:
+        """Every table as it was when `keep(name)` was called."""
+        self._call(self._connection.execute, self._kept[name])
 
     def disconnect(self) -> None:
         """Close the emptying connection: a database copied as a template must have none."""

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import base64
 import re
+import shutil
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -44,6 +46,7 @@ from exchange.models import (
 )
 from exchange.notifications.service import notify_members
 from tests.actors import PASSWORD, Actor
+from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
 from tests.pages import Visitor, csrf_token_in
 
@@ -428,6 +431,68 @@ async def build_world(ground: Ground) -> World:
     await ground.end_partnership(a_r)
     await ground.partnership(r, a)
     return world
+
+
+@dataclass
+class KeptWorld:
+    """A world as built, with the moment it was built at and a copy of its stored files."""
+
+    world: World
+    built_at: datetime
+    files: Path
+
+    def on(self, ground: Ground) -> World:
+        """The world for a test of its own: its actors speak through that test's client."""
+
+        def rebound(actor: Actor) -> Actor:
+            return replace(actor, client=ground.client)
+
+        world = self.world
+        return replace(
+            world,
+            ground=ground,
+            schools={
+                relation: replace(school, ground=ground, admin=rebound(school.admin))
+                for relation, school in world.schools.items()
+            },
+            actors={key: rebound(actor) for key, actor in world.actors.items()},
+            anonymous=rebound(world.anonymous),
+            g=replace(world.g, ground=ground, admin=rebound(world.g.admin)),
+            resources=dict(world.resources),
+            requests=dict(world.requests),
+        )
+
+
+# The world each test process built, by database: building it takes nine schools, their
+# members, partnerships, two uploads and their grants and forwards; bringing its rows and
+# files back takes a few milliseconds.
+_KEPT_WORLDS: dict[str, KeptWorld] = {}
+
+
+@pytest.fixture
+async def world(
+    ground: Ground, backend: str, request: pytest.FixtureRequest, tmp_path_factory: Any
+) -> World:
+    """The world, as `build_world` leaves it, for every test: built in the first test on
+    its database, then brought back (its rows, its files and the clock's moment) before
+    each of the others, so no cell sees what another test's cells did."""
+    database = request.getfixturevalue(f"{backend}_database")
+    files = ground.settings.data_dir / "files"
+    kept = _KEPT_WORLDS.get(database.url)
+    if kept is None:
+        built_at = ground.clock.now()
+        world = await build_world(ground)
+        database.keep("world")
+        copy = tmp_path_factory.mktemp("matrix-files") / "files"
+        shutil.copytree(files, copy)
+        _KEPT_WORLDS[database.url] = KeptWorld(world, built_at, copy)
+        return world
+    database.bring_back("world")
+    shutil.rmtree(files, ignore_errors=True)
+    shutil.copytree(kept.files, files)
+    assert isinstance(ground.clock, ManualClock)
+    ground.clock.set(kept.built_at)
+    return kept.on(ground)
 
 
 async def rest_on_the_partnership(
@@ -1044,8 +1109,7 @@ def test_the_table_gives_an_outcome_for_every_cell() -> None:
 
 
 @pytest.mark.parametrize("operation", sorted(TABLE))
-async def test_the_matrix(operation: str, ground: Ground) -> None:
-    world = await build_world(ground)
+async def test_the_matrix(operation: str, world: World) -> None:
     mismatches = []
     for role, relation, confidential in cells():
         response = await ACTIONS[operation](world, world.actor(relation, role), confidential)
@@ -1127,9 +1191,8 @@ async def _mismatches(world: World, consent: bool) -> list[str]:
 
 
 async def test_a_students_work_follows_the_matrix_and_stays_home_without_consent(
-    ground: Ground,
+    world: World,
 ) -> None:
-    world = await build_world(ground)
     work = await new_student_work(world)
     world.resources[False] = work
 
@@ -1351,8 +1414,8 @@ def test_every_page_route_is_in_the_page_table(app: Litestar) -> None:
     assert not stale, f"Rows for page routes that no longer exist: {sorted(stale)}"
 
 
-async def test_the_page_matrix(ground: Ground) -> None:
-    world = await build_world(ground)
+async def test_the_page_matrix(world: World) -> None:
+    ground = world.ground
     stranger, strange_teacher = (
         Visitor(ground.client),
         Visitor(ground.client),
