@@ -2,7 +2,10 @@
 
 One `exchange serve` on a fresh folder, with the embedded defaults, serves the module:
 the other commands run beside it on the same folder, as an admin runs them beside the
-service, each with a school of its own."""
+service, each with a school of its own. The first school is made by `python -m exchange`
+in a process of its own, as a newcomer makes it; the other commands run in the test's
+process through Click's runner (`invoke_exchange`), as their subject is what they say,
+not the process."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live_server import LiveServer, live_server, run_exchange
+from tests.live_server import LiveServer, invoke_exchange, live_server, run_exchange
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +90,7 @@ def test_serve_on_embedded_defaults_then_create_a_school_and_sign_in(served: Ser
 
 
 def test_school_create_refuses_a_weak_password_with_a_clear_message(served: Served) -> None:
-    result = run_exchange(
+    result = invoke_exchange(
         "school",
         "create",
         "--name",
@@ -120,7 +123,7 @@ def test_serve_does_not_migrate_when_auto_migrate_is_off_and_db_upgrade_does(
         assert "sign_in_failures" not in token.text
         assert "SELECT" not in token.text
         # `exchange db upgrade` beside the running service makes the tables it lacked.
-        assert run_exchange("db", "upgrade", cwd=tmp_path).returncode == 0
+        assert invoke_exchange("db", "upgrade", cwd=tmp_path).returncode == 0
         after = httpx.post(
             f"{server.base_url}/api/auth/token",
             json={"email": "a@b.kg", "password": "x"},
@@ -130,7 +133,9 @@ def test_serve_does_not_migrate_when_auto_migrate_is_off_and_db_upgrade_does(
 
 
 def test_a_bad_setting_is_refused_before_starting(tmp_path: Path) -> None:
-    result = run_exchange("db", "upgrade", cwd=tmp_path, env={"EXCHANGE_MAX_UPLOAD_BYTES": "lots"})
+    result = invoke_exchange(
+        "db", "upgrade", cwd=tmp_path, env={"EXCHANGE_MAX_UPLOAD_BYTES": "lots"}
+    )
     assert result.returncode != 0
     assert "EXCHANGE_MAX_UPLOAD_BYTES" in result.stderr
 
@@ -138,7 +143,7 @@ def test_a_bad_setting_is_refused_before_starting(tmp_path: Path) -> None:
 def _create_school(
     served: Served, email: str, *password_args: str, input: str | None = None
 ) -> Any:
-    return run_exchange(
+    return invoke_exchange(
         "school",
         "create",
         "--name",
@@ -222,7 +227,9 @@ def test_school_create_asks_for_the_password_twice_without_showing_it(served: Se
 def test_a_command_on_a_database_without_tables_says_to_upgrade_in_one_line(
     tmp_path: Path, command: tuple[str, ...]
 ) -> None:
-    result = run_exchange(*command, cwd=tmp_path, input="a long enough password\n")
+    # `jobs run` sets up the logging of the process it runs in: a process of its own.
+    run = run_exchange if command[0] == "jobs" else invoke_exchange
+    result = run(*command, cwd=tmp_path, input="a long enough password\n")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: The database has no tables yet, or an older schema: run "
