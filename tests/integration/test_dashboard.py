@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from exchange.dashboard import services as dashboard_services
 from exchange.models import DashboardVisit
 from tests.actors import Actor
 from tests.background import PERIODIC_JOBS
@@ -112,6 +113,50 @@ async def test_new_partner_resources_since_the_last_look_or_the_last_14_days(
     colleague = (await cast.colleague.get("/api/dashboard")).json()["new_partner_resources"]
     assert colleague["basis"] == "last_14_days"
     assert sorted(r["title"] for r in colleague["latest"]) == ["Brand new", "Recent"]
+
+
+async def test_new_partner_resources_are_counted_up_to_a_limit(
+    ground: Ground, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard_services, "COUNTED", 2)
+    cast = await sister_schools(ground)
+    for number in range(2):
+        clock.advance(timedelta(minutes=1))
+        await ground.resource(cast.b, cast.b_teacher, title=f"Shared {number}")
+    await ground.resource(cast.s, cast.s.admin, title="A stranger's")
+    exact = (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]
+    assert (exact["count"], exact["count_capped"]) == (2, False)
+    clock.advance(timedelta(minutes=1))
+    await ground.resource(cast.b, cast.b_teacher, title="Shared 2")
+    capped = (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]
+    assert (capped["count"], capped["count_capped"]) == (2, True)
+    assert [r["title"] for r in capped["latest"]] == ["Shared 2", "Shared 1", "Shared 0"]
+
+
+async def test_after_a_long_absence_the_newest_come_first_from_every_window(
+    ground: Ground, clock: ManualClock
+) -> None:
+    cast = await sister_schools(ground)
+    look = (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]["until"]
+    await seen(cast.author, look)
+    clock.advance(timedelta(days=365))
+    now = clock.now()
+    # Added in the year since the look: few lately, more and more further back.
+    ages = [2, 10, 30, 31, 60, 61, 62, 150, 151, 152, 300, 301]
+    for age in ages:
+        await ground.resource(
+            cast.b, cast.b_teacher, title=f"{age} days old", created_at=now - timedelta(days=age)
+        )
+    await ground.resource(
+        cast.b, cast.b_teacher, title="Before the look", created_at=now - timedelta(days=400)
+    )
+    await ground.resource(cast.b, cast.b_teacher, title="Today")
+    new = (await cast.author.get("/api/dashboard")).json()["new_partner_resources"]
+    assert new["basis"] == "last_look"
+    assert (new["count"], new["count_capped"]) == (13, False)
+    assert [r["title"] for r in new["latest"]] == ["Today"] + [
+        f"{age} days old" for age in ages[:9]
+    ]
 
 
 async def test_reading_the_dashboard_records_no_look(ground: Ground, clock: ManualClock) -> None:

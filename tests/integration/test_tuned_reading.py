@@ -48,6 +48,7 @@ from exchange.policy.tuned import (
     caller_and_partner_schools,
     forwarded_to_caller,
     readable_by_caller,
+    readable_from_others_by_caller,
     readable_resources,
     reading_parameters,
 )
@@ -253,6 +254,14 @@ async def _compare(session: AsyncSession, world: World) -> None:
             )
         )
         assert all(owned_by[r] in owners or r in forwarded for r in wanted)
+        # The dashboard's: what other schools shared that the caller may read.
+        from_others = set(
+            await session.scalars(
+                select(Resource.id).where(readable_from_others_by_caller()), values
+            )
+        )
+        assert from_others == {r for r in wanted if owned_by[r] != school_id}, (world, school_id)
+        SEEN["read from others"] += bool(from_others)
 
 
 def test_every_tuned_variant_reads_what_the_plain_rule_reads(settings: Settings) -> None:
@@ -281,6 +290,7 @@ def test_every_tuned_variant_reads_what_the_plain_rule_reads(settings: Settings)
     try:
         check()
         assert SEEN["forwarded"] > 0 and SEEN["partner reads"] > 0, SEEN
+        assert SEEN["read from others"] > 0, SEEN
     finally:
         loop.run_until_complete(engine.dispose())
         loop.close()

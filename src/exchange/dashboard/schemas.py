@@ -26,13 +26,16 @@ class NewPartnerResources(msgspec.Struct):
     `basis` says where `since` comes from: the last look you recorded, or, before your
     first, the last 14 days. Reading the dashboard records nothing: once the member has
     seen the list, send `until` to `POST /api/dashboard/seen`, and later answers count
-    from there."""
+    from there.
+
+    `count` stops at 200: `count_capped` is true when more than that were added."""
 
     since: datetime
     until: datetime
     basis: Literal["last_look", "last_14_days"]
     count: int
     latest: list[NewResource]
+    count_capped: bool = False
 
 
 class RequestCounts(msgspec.Struct):

@@ -9,8 +9,10 @@ client reads it."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from exchange import policy
@@ -42,6 +44,8 @@ from exchange.unit_of_work import unit_of_work
 
 FIRST_LOOK_WINDOW = timedelta(days=14)
 LATEST = 10
+# New partner resources are counted up to this many; past it the dashboard says "more".
+COUNTED = 200
 
 
 class DashboardService(DomainService):
@@ -62,7 +66,8 @@ class DashboardService(DomainService):
                 until=now,
                 basis="last_look" if visit else "last_14_days",
                 count=new[0],
-                latest=new[1],
+                count_capped=new[1],
+                latest=new[2],
             ),
             activities_waiting_for_evaluation=await self._evaluations_waiting(identity),
             incoming_questions=await self._question_counts(
@@ -166,33 +171,80 @@ class DashboardService(DomainService):
 
     async def _new_resources(
         self, identity: Identity, since: datetime, now: datetime
-    ) -> tuple[int, list[NewResource]]:
-        condition = and_(
-            policy.readable_by_caller(),
-            Resource.owner_school_id != identity.school_id,
-            Resource.created_at > since,
+    ) -> tuple[int, bool, list[NewResource]]:
+        values = {**policy.reading_parameters(identity, now), _SINCE: since}
+        counted = int(
+            await self.session.scalar(_new_count(), {**values, _COUNT_UP_TO: COUNTED + 1}) or 0
         )
-        reading = policy.reading_parameters(identity, now)
-        count = await self.session.scalar(
-            select(func.count()).select_from(Resource).where(condition), reading
-        )
-        latest = list(
-            await self.session.scalars(
-                select(Resource)
-                .where(condition)
-                .order_by(Resource.created_at.desc(), Resource.id.desc())
-                .limit(LATEST),
-                reading,
-            )
-        )
+        latest = await self._latest(values, since, now)
         names = await Names.load(self.session, schools=[r.owner_school_id for r in latest])
-        return int(count or 0), [
-            NewResource(
-                id=r.id,
-                title=r.title,
-                kind=r.kind,
-                school=names.school(r.owner_school_id),
-                created_at=r.created_at,
-            )
-            for r in latest
-        ]
+        return (
+            min(counted, COUNTED),
+            counted > COUNTED,
+            [
+                NewResource(
+                    id=r.id,
+                    title=r.title,
+                    kind=r.kind,
+                    school=names.school(r.owner_school_id),
+                    created_at=r.created_at,
+                )
+                for r in latest
+            ],
+        )
+
+    async def _latest(
+        self, values: dict[str, Any], since: datetime, now: datetime
+    ) -> list[Resource]:
+        """The `LATEST` newest since `since`, looked for in the last 14 days first, then
+        in windows four times as long: every resource newer than a window's start is in
+        the window, so when it holds `LATEST` they are the newest of all. A member back
+        after a year makes the database sort what partners added in weeks, not the
+        whole year's."""
+        start = now - FIRST_LOOK_WINDOW
+        while True:
+            lower = max(since, start)
+            found = list(await self.session.scalars(_new_latest(), {**values, _SINCE: lower}))
+            if len(found) >= LATEST or lower == since:
+                return found
+            start = now - (now - start) * 4
+
+
+_SINCE = "new_since"
+_COUNT_UP_TO = "new_count_up_to"
+
+
+def _new_condition() -> ColumnElement[bool]:
+    """Other schools' resources the caller may read, added after `since` (a parameter).
+    The rule's form that starts from the partners' resources by owner and time
+    (`policy.readable_from_others_by_caller`): a school's dashboard weighs what its
+    partners added lately, never every resource of the exchange."""
+    return and_(
+        Resource.created_at > bindparam(_SINCE, type_=Resource.__table__.c.created_at.type),
+        policy.readable_from_others_by_caller(),
+    )
+
+
+# Both statements are built once: the read rule is a large expression that SQLAlchemy
+# would otherwise walk for its cache key on every read.
+@cache
+def _new_count() -> Select[int]:
+    """How many, counted up to one past `COUNTED`: a member back after months needs no
+    exact figure, and counting stops early."""
+    found = (
+        select(Resource.id)
+        .where(_new_condition())
+        .limit(bindparam(_COUNT_UP_TO, type_=Integer))
+        .subquery()
+    )
+    return select(func.count()).select_from(found)
+
+
+@cache
+def _new_latest() -> Select[Resource]:
+    return (
+        select(Resource)
+        .where(_new_condition())
+        .order_by(Resource.created_at.desc(), Resource.id.desc())
+        .limit(LATEST)
+    )

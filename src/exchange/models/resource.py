@@ -5,7 +5,16 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange.models.enums import Licence, ResourceKind, StudentConsent, Visibility
@@ -16,10 +25,11 @@ class Resource(UUIDv7AuditBase):
     """Something a school shares, with one or more stored versions."""
 
     __tablename__ = "resources"
+    # A school's resources by time: what partners added lately (the dashboard), and a
+    # school's resources at all (the search's owners).
+    __table_args__ = (Index("ix_resources_owner_created", "owner_school_id", "created_at"),)
 
-    owner_school_id: Mapped[UUID] = mapped_column(
-        ForeignKey("schools.id", ondelete="CASCADE"), index=True
-    )
+    owner_school_id: Mapped[UUID] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
     created_by_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )

@@ -78,6 +78,7 @@ from exchange.policy.tuned import (
     caller_and_partner_schools,
     forwarded_to_caller,
     readable_by_caller,
+    readable_from_others_by_caller,
     readable_resources,
     reading_parameters,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "questions_visible_to",
     "readable_by_caller",
     "readable_by_school",
+    "readable_from_others_by_caller",
     "readable_resource",
     "readable_resource_in",
     "readable_resources",
