@@ -27,6 +27,7 @@ from exchange.config import Settings
 from exchange.consequences import build_consequences, job_kinds
 from exchange.dashboard.controllers import DashboardController
 from exchange.database import create_alchemy_config, create_engine, create_session_factory
+from exchange.directory.controllers import DirectoryController
 from exchange.health import HealthController
 from exchange.i18n import LanguageMiddleware
 from exchange.jobs.worker import JobContext, JobWorker
@@ -60,6 +61,7 @@ ROUTE_HANDLERS: list[Any] = [
     MeController,
     MemberController,
     SchoolController,
+    DirectoryController,
     PartnershipController,
     CodeOfConductController,
     PartnershipActivityController,

@@ -435,6 +435,60 @@ def demo() -> None:
     click.echo(json.dumps(made, ensure_ascii=False, indent=2))
 
 
+@main.group(help=N_("The directory's schools that are not on the exchange yet."))
+def directory() -> None:
+    pass
+
+
+@directory.command(
+    "load-handbook",
+    help=N_(
+        "Load the handbook's appendix 5 (private and international schools in Kyrgyzstan) "
+        "and appendix 4 (sister cities) as unclaimed directory entries; running it again "
+        "adds nothing."
+    ),
+)
+def directory_load_handbook() -> None:
+    from exchange.schema import upgrade
+
+    settings = load_settings()
+    if settings.auto_migrate:
+        upgrade(settings)
+    summary = asyncio.run(_load_handbook(settings))
+    click.echo(
+        " ".join(
+            (
+                ngettext(
+                    "The handbook's lists hold {n} entry:",
+                    "The handbook's lists hold {n} entries:",
+                    summary.total,
+                ),
+                ngettext("{n} added,", "{n} added,", summary.added),
+                ngettext("{n} brought up to date,", "{n} brought up to date,", summary.updated),
+                ngettext(
+                    "{n} already in the directory.",
+                    "{n} already in the directory.",
+                    summary.unchanged,
+                ),
+            )
+        )
+    )
+
+
+async def _load_handbook(settings: Settings) -> Any:
+    from exchange.database import create_engine
+    from exchange.directory.handbook import load_handbook
+
+    engine = create_engine(settings)
+    try:
+        async with _sessions(engine, settings)() as session:
+            summary = await load_handbook(session)
+            await session.commit()
+            return summary
+    finally:
+        await engine.dispose()
+
+
 @main.group(help=N_("The code of conduct that partnerships agree to."))
 def conduct() -> None:
     pass

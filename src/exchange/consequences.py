@@ -15,6 +15,7 @@ from __future__ import annotations
 from exchange.activities.reminders import EVALUATION_REMINDERS, remind_the_responsible
 from exchange.activities.services import tell_the_named_members
 from exchange.audit import trail
+from exchange.directory.notices import tell_the_inviting_school
 from exchange.escalation import ESCALATION
 from exchange.events import (
     EVENTS,
@@ -47,7 +48,9 @@ from exchange.events import (
     ReuseRequestOverdue,
     ReuseRequestRefused,
     ReuseRequestWithdrawn,
+    SchoolInvitedByEmail,
     SchoolProfileUpdated,
+    SchoolRegistered,
     SharedWithRemoved,
     StudentConsentRecorded,
     VersionUploaded,
@@ -86,6 +89,13 @@ def build_consequences() -> Subscriptions:
 
     # A school's profile: its trail keeps who changed it and what was answered.
     on.within_transaction(SchoolProfileUpdated, trail.record_profile_updated)
+
+    # Schools not on the exchange yet: an invitation by e-mail is in the inviting school's
+    # trail; a registration begins the new school's trail, and the inviting school's
+    # admins are told that their invitation was taken up.
+    on.within_transaction(SchoolInvitedByEmail, trail.record_school_invited_by_email)
+    on.within_transaction(SchoolRegistered, trail.record_school_registered)
+    on.within_transaction(SchoolRegistered, tell_the_inviting_school)
 
     # Resources: the search index row, the text extraction job of each uploaded version
     # and the owner school's trail are committed with the change.

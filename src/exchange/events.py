@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from exchange.i18n import LazyText
     from exchange.models import (
         Activity,
+        DirectoryEntry,
         Forward,
         Grant,
         Member,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         PartnerQuestion,
         Partnership,
         QuestionAnswer,
+        RegistrationLink,
         Resource,
         ReuseRequest,
         School,
@@ -83,6 +85,33 @@ class SchoolProfileUpdated:
     actor: Identity
     school: School
     answered_questions: list[str]
+
+
+# --- schools not on the exchange yet ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchoolInvitedByEmail:
+    """`actor` (an admin) invited a school that is not on the exchange to register at
+    the link's address; `mailed` says whether the link left by e-mail."""
+
+    actor: Identity
+    link: RegistrationLink
+    mailed: bool
+
+
+@dataclass(frozen=True)
+class SchoolRegistered:
+    """A school registered through `link`: `member` is its first admin, `entry` the
+    handbook entry it became (when it had one), `partnership` the invitation that waits
+    for its answer (when it was invited and the invitation could still be made)."""
+
+    school: School
+    member: Member
+    link: RegistrationLink
+    entry: DirectoryEntry | None
+    partnership: Partnership | None
+    inviting_school_name: str | None
 
 
 # --- resources --------------------------------------------------------------------------
@@ -437,6 +466,8 @@ EVENTS: tuple[type, ...] = (
     PasswordSet,
     PasswordChanged,
     SchoolProfileUpdated,
+    SchoolInvitedByEmail,
+    SchoolRegistered,
     ResourceCreated,
     VersionAdded,
     ResourceUpdated,

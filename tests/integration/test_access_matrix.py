@@ -29,7 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from litestar import Litestar
@@ -320,6 +320,17 @@ TABLE: dict[str, Row] = {
     "turnOnCalendarFeed": 201,
     "revokeCalendarFeed": 204,
     "readCalendarFeed": 200,
+    # --- schools not on the exchange yet: the handbook's entries are every member's to
+    # read; admins invite by e-mail; a registration link is its own authority; a claim
+    # link goes only to the entry's own address, and this exchange sends no mail, so a
+    # claim is refused plainly (409) to anyone, a visitor too -----------------------------
+    "listDirectoryEntries": 200,
+    "getDirectoryEntry": 200,
+    "inviteSchoolByEmail": {**ADMINS_ONLY, "admin": 201},
+    "listEmailInvitations": {**ADMINS_ONLY, "admin": 200},
+    "claimDirectoryEntry": 409,
+    "readRegistrationLink": 200,
+    "registerSchool": 201,
 }
 
 # Without a token everything is 401 except these.
@@ -332,6 +343,9 @@ ANONYMOUS = {
     "getCodeOfConductVersion": 200,
     "describeUploads": 204,
     "readCalendarFeed": 200,
+    "claimDirectoryEntry": 409,
+    "readRegistrationLink": 200,
+    "registerSchool": 201,
 }
 
 
@@ -945,7 +959,98 @@ async def _read_calendar_feed(world: World, actor: Actor, confidential: bool) ->
     return await actor.get(urlsplit(turned_on.json()["url"]).path)
 
 
+async def fresh_entry(world: World) -> UUID:
+    """An unclaimed school of the handbook's list, with an address of its own."""
+    from exchange.models import DirectoryEntry
+
+    key = uuid4().hex
+    async with world.ground.session() as session:
+        entry = DirectoryEntry(
+            key=key,
+            kind="school",
+            name=f"Handbook school {key[:6]}",
+            texts={"town": {"ky": "Бишкек", "ru": "Бишкек", "en": "Bishkek"}},
+            town_key="bishkek",
+            contact_email=f"office@{key}.kg",
+            search_text="",
+        )
+        session.add(entry)
+        await session.commit()
+        return entry.id
+
+
+async def fresh_registration_link(world: World) -> str:
+    """A link inviting a school by name, as A's admin sends one; its token."""
+    from datetime import timedelta
+
+    from exchange.accounts.identity import new_token, token_digest
+    from exchange.models import RegistrationLink
+
+    token = new_token()
+    async with world.ground.session() as session:
+        session.add(
+            RegistrationLink(
+                token_hash=token_digest(token),
+                purpose="invitation",
+                email=f"director@{uuid4().hex}.kg",
+                school_name="A school invited by e-mail",
+                inviting_school_id=world.a.id,
+                invited_by_id=world.actor("own", "admin").member_id,
+                terms={"goals": GOALS, "characteristics": ["local"], "language": "ky"},
+                language="ky",
+                expires_at=world.ground.clock.now() + timedelta(days=1),
+            )
+        )
+        await session.commit()
+    return token
+
+
+async def _get_entry(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.get(f"/api/directory/entries/{await fresh_entry(world)}")
+
+
+async def _invite_by_email(world: World, actor: Actor, confidential: bool) -> Any:
+    return await actor.post(
+        "/api/directory/invitations",
+        json={
+            "entry_id": str(await fresh_entry(world)),
+            "email": f"director@{uuid4().hex}.kg",
+            "goals": GOALS,
+            "language": "ru",
+        },
+    )
+
+
+async def _claim_entry(world: World, actor: Actor, confidential: bool) -> Any:
+    entry_id = await fresh_entry(world)
+    async with world.ground.session() as session:
+        from exchange.models import DirectoryEntry
+
+        email = (await session.get_one(DirectoryEntry, entry_id)).contact_email
+    return await actor.post(f"/api/directory/entries/{entry_id}/claim", json={"email": email})
+
+
+async def _read_registration_link(world: World, actor: Actor, confidential: bool) -> Any:
+    token = await fresh_registration_link(world)
+    return await actor.post("/api/directory/registration", json={"token": token})
+
+
+async def _register_school(world: World, actor: Actor, confidential: bool) -> Any:
+    token = await fresh_registration_link(world)
+    return await actor.post(
+        "/api/directory/registrations",
+        json={"token": token, "full_name": "Айгүл Асанова", "password": "a long passphrase"},
+    )
+
+
 ACTIONS: dict[str, Action] = {
+    "listDirectoryEntries": _get("/api/directory/entries?q=school"),
+    "getDirectoryEntry": _get_entry,
+    "inviteSchoolByEmail": _invite_by_email,
+    "listEmailInvitations": _get("/api/directory/invitations"),
+    "claimDirectoryEntry": _claim_entry,
+    "readRegistrationLink": _read_registration_link,
+    "registerSchool": _register_school,
     "healthLive": _get("/health/live"),
     "healthReady": _get("/health/ready"),
     "signIn": _sign_in,
@@ -1279,6 +1384,10 @@ async def _an_upload(world: World) -> dict[str, UUID]:
     return {"upload_id": UUID(created.headers["location"].rsplit("/", 1)[1])}
 
 
+async def _an_entry(world: World) -> dict[str, UUID]:
+    return {"entry_id": await fresh_entry(world)}
+
+
 PAGES: dict[str, PageObjects] = {
     "GET /": _nothing,
     "GET /sign-in": _nothing,
@@ -1353,6 +1462,15 @@ PAGES: dict[str, PageObjects] = {
     "POST /partners/invitations/{partnership_id}/decline": _the_invitation,
     "POST /partners/invitations/{partnership_id}/withdraw": _the_invitation,
     "POST /partners/invitations/{partnership_id}/end": _the_partnership,
+    "GET /partners/not-on-exchange": _nothing,
+    "GET /partners/not-on-exchange/{entry_id}": _an_entry,
+    "POST /partners/not-on-exchange/{entry_id}/invite": _an_entry,
+    "GET /partners/invite-by-email": _nothing,
+    "POST /partners/invite-by-email": _nothing,
+    "GET /claim": _nothing,
+    "POST /claim": _nothing,
+    "GET /register": _nothing,
+    "POST /register": _nothing,
 }
 # The directory is every member's: another school's profile is read by any member (its
 # self-assessment only as the policy says), and only an admin is offered to invite it.
@@ -1362,6 +1480,10 @@ DIRECTORY_PAGES = {
     "GET /partners/schools/{school_id}": {"admin": 200, "teacher": 200},
     "GET /partners/schools/{school_id}/invite": {"admin": 200, "teacher": 403},
     "POST /partners/schools/{school_id}/invite": {"admin": 200, "teacher": 403},
+    # The handbook's entries are every member's to read; only an admin invites one (the
+    # form's e-mail address is refused, so the page answers 422 with the form again).
+    "GET /partners/not-on-exchange/{entry_id}": {"admin": 200, "teacher": 200},
+    "POST /partners/not-on-exchange/{entry_id}/invite": {"admin": 422, "teacher": 403},
 }
 # Open to a visitor: signing in and out, the first run (while no school exists), and
 # setting a password with a link.
@@ -1372,6 +1494,10 @@ OPEN_PAGES = {
     "POST /setup",
     "GET /set-password",
     "POST /set-password",
+    "GET /claim",
+    "POST /claim",
+    "GET /register",
+    "POST /register",
 }
 # An admin's action on a member: a teacher of any school is refused for their role
 # before any member is looked for (403 whatever the id, so it tells nothing), as the API

@@ -20,6 +20,11 @@ PUBLIC = {
     ("options", "/api/uploads"),
     # A calendar app sends no header: the secret in the path is the key.
     ("get", "/api/calendar/{feed}"),
+    # A school that is not on the exchange yet claims its entry and registers with a
+    # link: it has no account to send a token from.
+    ("post", "/api/directory/entries/{entry_id}/claim"),
+    ("post", "/api/directory/registration"),
+    ("post", "/api/directory/registrations"),
 }
 
 
@@ -193,6 +198,8 @@ async def test_every_list_has_one_shape_items_and_next_cursor_paged_by_limit_and
         "/api/questions",
         "/api/notifications",
         "/api/audit",
+        "/api/directory/entries",
+        "/api/directory/invitations",
     } <= set(lists)
 
 

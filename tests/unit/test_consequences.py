@@ -38,6 +38,14 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     "PasswordSet": only("exchange.audit.trail.record_password_set"),
     "PasswordChanged": only("exchange.audit.trail.record_password_changed"),
     "SchoolProfileUpdated": only("exchange.audit.trail.record_profile_updated"),
+    "SchoolInvitedByEmail": only("exchange.audit.trail.record_school_invited_by_email"),
+    "SchoolRegistered": {
+        "within": [
+            "exchange.audit.trail.record_school_registered",
+            "exchange.directory.notices.tell_the_inviting_school",
+        ],
+        "after": [],
+    },
     "ResourceCreated": {"within": [INDEX_RESOURCE, EXTRACT_TEXT, AUDIT_RESOURCE], "after": []},
     "VersionAdded": {"within": [EXTRACT_TEXT, AUDIT_RESOURCE], "after": []},
     "ResourceUpdated": {"within": [INDEX_RESOURCE, AUDIT_RESOURCE], "after": []},

@@ -61,6 +61,8 @@ FLOORS: dict[str, int] = {
     "exchange.partnerships": 5,
     "exchange.schools": 5,
     "exchange.search": 6,
+    # schools not on the exchange yet: registering one opens the invitation it was sent
+    "exchange.directory": 6,
     # the job that reads a new version's text and puts it in the search index
     "exchange.text.extraction_job": 6,
     "exchange.reuse": 7,

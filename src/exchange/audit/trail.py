@@ -28,7 +28,9 @@ from exchange.events import (
     ReuseRequestClosed,
     ReuseRequestOverdue,
     ReuseRequestRefused,
+    SchoolInvitedByEmail,
     SchoolProfileUpdated,
+    SchoolRegistered,
     SharedWithRemoved,
     StudentConsentRecorded,
 )
@@ -305,6 +307,57 @@ async def record_profile_updated(uow: UnitOfWork, event: SchoolProfileUpdated) -
         actor=event.actor,
         details={"answered_questions": event.answered_questions},
     )
+
+
+async def record_school_invited_by_email(uow: UnitOfWork, event: SchoolInvitedByEmail) -> None:
+    """The inviting school's trail: whom it invited, at which address (never the link)."""
+    link = event.link
+    record_event(
+        uow.session,
+        uow.clock,
+        action="school.invited_by_email",
+        owner_school_id=event.actor.school_id,
+        actor=event.actor,
+        details={
+            "school_name": link.school_name,
+            "email": link.email,
+            "entry_id": str(link.entry_id) if link.entry_id else None,
+            "registration_link_id": str(link.id),
+            "emailed": event.mailed,
+        },
+    )
+
+
+async def record_school_registered(uow: UnitOfWork, event: SchoolRegistered) -> None:
+    """The new school's trail begins with how it came: invited by a school, or claiming
+    its handbook entry; the inviting school's trail says its invitation was taken up."""
+    link = event.link
+    details = {
+        "purpose": link.purpose,
+        "member_id": str(event.member.id),
+        "entry_key": event.entry.key if event.entry else None,
+        "registration_link_id": str(link.id),
+        "partnership_id": str(event.partnership.id) if event.partnership else None,
+    }
+    record_event(
+        uow.session,
+        uow.clock,
+        action="school.registered",
+        owner_school_id=event.school.id,
+        other_school_id=link.inviting_school_id,
+        partnership_id=event.partnership.id if event.partnership else None,
+        details=details,
+    )
+    if link.inviting_school_id is not None:
+        record_event(
+            uow.session,
+            uow.clock,
+            action="school.invitation_taken_up",
+            owner_school_id=link.inviting_school_id,
+            other_school_id=event.school.id,
+            partnership_id=event.partnership.id if event.partnership else None,
+            details=details,
+        )
 
 
 async def record_password_link_issued(uow: UnitOfWork, event: PasswordLinkIssued) -> None:

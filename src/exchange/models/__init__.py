@@ -12,6 +12,7 @@ from exchange.models.audit_event import AuditEvent
 from exchange.models.calendar_feed import CalendarFeed
 from exchange.models.code_of_conduct import CodeOfConductVersion
 from exchange.models.dashboard_visit import DashboardVisit
+from exchange.models.directory_entry import DirectoryEntry
 from exchange.models.enums import (
     ActivityKind,
     ActivityStatus,
@@ -36,6 +37,7 @@ from exchange.models.notification import Notification
 from exchange.models.partner_question import PartnerQuestion, QuestionAnswer
 from exchange.models.partnership import Partnership
 from exchange.models.password_link import PasswordLink
+from exchange.models.registration_link import RegistrationLink
 from exchange.models.resource import Resource, ResourceAuthor, ResourceShare, ResourceVersion
 from exchange.models.reuse_request import ReuseRequest
 from exchange.models.school import School
@@ -56,6 +58,7 @@ __all__ = (
     "CalendarFeed",
     "CodeOfConductVersion",
     "DashboardVisit",
+    "DirectoryEntry",
     "Forward",
     "Grant",
     "GrantRevocation",
@@ -71,6 +74,7 @@ __all__ = (
     "PartnershipStatus",
     "PasswordLink",
     "QuestionAnswer",
+    "RegistrationLink",
     "Resource",
     "ResourceAuthor",
     "ResourceKind",

@@ -234,6 +234,13 @@ class PartnershipService(DomainService):
         return own, partner, sender
 
     async def invite(self, identity: Identity, data: PartnershipInvite) -> PartnershipView:
+        partnership = await self.open_invitation(identity, data)
+        await self.uow.commit()
+        return (await self._views(identity, [partnership]))[0]
+
+    async def open_invitation(self, identity: Identity, data: PartnershipInvite) -> Partnership:
+        """Make the invitation and record it on the unit of work, which the caller
+        commits (with the registration of a school invited by e-mail, say)."""
         own, partner, sender = await self._inviting_parties(identity, data)
         characteristics = clean_characteristics(data.characteristics)
         goals = clean_goals(data.goals)
@@ -301,8 +308,7 @@ class PartnershipService(DomainService):
                 },
             )
         )
-        await self.uow.commit()
-        return (await self._views(identity, [partnership]))[0]
+        return partnership
 
     async def accept(
         self, identity: Identity, partnership_id: UUID, *, coordinator_id: UUID | None = None

@@ -20,6 +20,7 @@ from exchange.web.controllers.account import (
     SignInController,
 )
 from exchange.web.controllers.audit import AuditPages
+from exchange.web.controllers.directory import RegistrationPages, UnclaimedPages
 from exchange.web.controllers.first_run import FirstRunController
 from exchange.web.controllers.home import HomeController
 from exchange.web.controllers.members import MemberPages
@@ -64,6 +65,8 @@ def web_routes(settings: Settings) -> list[Any]:
                 RequestPages,
                 PartnershipPages,
                 PartnerPages,
+                UnclaimedPages,
+                RegistrationPages,
                 FirstRunController,
                 AccountController,
                 SetPasswordController,

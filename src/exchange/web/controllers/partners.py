@@ -20,6 +20,8 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
+from exchange.directory.controllers import entry_out
+from exchange.directory.services import DirectoryService
 from exchange.errors import DomainError, InvalidInput
 from exchange.files.media_types import DOCX, ODT
 from exchange.models import PartnershipStatus, SchoolKind, SchoolLocality
@@ -45,6 +47,7 @@ SCHOOL_KINDS = [kind.value for kind in SchoolKind]
 LETTER_LANGUAGES = ("ky", "ru", "en")
 INVITE_FIELDS = ("goals", "characteristics", "language")
 SUGGESTIONS_SHOWN = 5
+UNCLAIMED_SHOWN = 5
 TEACHING_LANGUAGES = ("ky", "ru", "en", "uz")
 # The profile's one-line and free-text fields, by the API's names.
 PROFILE_LINES = (
@@ -142,6 +145,7 @@ class PartnerPages(Controller):
         "schools": Provide(SchoolService, sync_to_thread=False),
         "partnerships": Provide(PartnershipService, sync_to_thread=False),
         "conduct": Provide(CodeOfConductService, sync_to_thread=False),
+        "directory": Provide(DirectoryService, sync_to_thread=False),
     }
 
     # --- the directory and the suggestions ---------------------------------------------
@@ -152,6 +156,7 @@ class PartnerPages(Controller):
         page: NamedDependency[Page],
         schools: NamedDependency[SchoolService],
         partnerships: NamedDependency[PartnershipService],
+        directory: NamedDependency[DirectoryService],
     ) -> Any:
         identity = page.require_member()
         chosen = _filters(page)
@@ -184,7 +189,11 @@ class PartnerPages(Controller):
             return response
         suggestions = None
         invitations: list[PartnershipView] = []
+        unclaimed = None
         if cursor is None:
+            unclaimed = await directory.entries(
+                identity, q=chosen["q"] or None, kind="school", limit=UNCLAIMED_SHOWN
+            )
             suggestions = await schools.suggestions(identity, limit=SUGGESTIONS_SHOWN)
             invitations, _next = await partnerships.list_for(
                 identity, status=PartnershipStatus.INVITED
@@ -199,6 +208,10 @@ class PartnerPages(Controller):
             invitations=invitations,
             other_school=_other_school,
             me=identity,
+            unclaimed=unclaimed,
+            unclaimed_entries=[entry_out(e, unclaimed, page.language) for e in unclaimed.entries]
+            if unclaimed
+            else [],
             localities=LOCALITIES,
             kinds=SCHOOL_KINDS,
         )
