@@ -231,6 +231,11 @@ async def test_an_entry_invited_by_email_registers_and_finds_the_invitation_wait
     assert mail["Content-Language"] == "ru"
     assert link_in(mail) == url
     assert "Нарын айылындагы мектеп" in mail.get_content()
+    # The handbook's letter goes with it, naming the school and its address as the
+    # handbook gives them.
+    assert sent["invitation_letter"] in mail.get_content()
+    assert "QSI International School Бишкек" in sent["invitation_letter"]
+    assert "Тыныстанов көч., 14A" in sent["invitation_letter"]
     # Only the token's hash is kept.
     stored = await session.scalar(select(RegistrationLink.token_hash))
     assert stored is not None and token_of(url) not in stored
@@ -465,3 +470,16 @@ def test_the_handbook_file_ships_with_the_package() -> None:
 
     text = files("exchange.directory").joinpath("handbook.json").read_text(encoding="utf-8")
     assert json.loads(text)["schools"][0]["key"] == "aga-khan-school-osh"
+
+
+async def test_of_two_uses_of_one_link_at_once_one_registers(
+    schools: SchoolFactory, client: AsyncTestClient[Litestar], session: AsyncSession
+) -> None:
+    inviter = await schools.create()
+    answer = await invite_by_email(inviter, school_name="Z", email="z@z.kg")
+    token = token_of(answer.json()["registration_url"])
+    first, second = await asyncio.gather(register(client, token), register(client, token))
+    assert sorted([first.status_code, second.status_code]) == [201, 409]
+    refused = first if first.status_code == 409 else second
+    assert refused.json()["link_status"] == "used"
+    assert await session.scalar(select(func.count()).select_from(School)) == 2

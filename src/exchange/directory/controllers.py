@@ -86,7 +86,12 @@ def entry_out(entry: DirectoryEntry, page: EntryPage, language: str | None = Non
 
 
 def invitation_out(
-    link: RegistrationLink, now: Any, *, url: str | None = None, emailed: bool | None = None
+    link: RegistrationLink,
+    now: Any,
+    *,
+    url: str | None = None,
+    emailed: bool | None = None,
+    letter: str | None = None,
 ) -> EmailInvitationOut:
     status: Any = (
         "registered"
@@ -106,6 +111,7 @@ def invitation_out(
         school_id=link.school_id,
         emailed=emailed,
         registration_url=url,
+        invitation_letter=letter,
     )
 
 
@@ -191,7 +197,11 @@ class DirectoryController(Controller):
             school_name=data.school_name,
         )
         return invitation_out(
-            issued.link, directory.clock.now(), url=issued.url, emailed=issued.mailed
+            issued.link,
+            directory.clock.now(),
+            url=issued.url,
+            emailed=issued.mailed,
+            letter=issued.letter,
         )
 
     @get(

@@ -19,7 +19,7 @@ def invitation_mail(
     to: str,
     school_name: str,
     inviting_school: str,
-    goals: list[str],
+    letter: str,
     url: str,
     expires_at: datetime,
     language: str,
@@ -34,8 +34,6 @@ def invitation_mail(
                 "handbook.",
                 inviting=inviting_school,
             ),
-            _("The goals they propose:"),
-            "\n".join(f"- {goal}" for goal in goals),
             _(
                 "Open this link to register your school: you choose your password, and the "
                 "invitation waits for your answer. It works once, until {expires} (UTC):",
@@ -44,6 +42,8 @@ def invitation_mail(
             url,
             _("If you do not want to register, you need not do anything."),
             str(SIGNATURE),
+            _("Their invitation letter:"),
+            letter,
         ]
         return compose(
             sender=settings.mail_from,

@@ -81,6 +81,8 @@ class EmailInvitationOut(msgspec.Struct):
     school_id: UUID | None = None
     emailed: bool | None = None
     registration_url: str | None = None
+    # The handbook's invitation letter the e-mail carries, answered when it is made.
+    invitation_letter: str | None = None
 
 
 class EmailInvitationList(msgspec.Struct):

@@ -25,6 +25,7 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 
 from exchange import policy
 from exchange.accounts.identity import Identity, new_token, token_digest
@@ -49,6 +50,7 @@ from exchange.models import (
     School,
     SchoolKind,
 )
+from exchange.partnerships.letter import invitation_letter
 from exchange.partnerships.schemas import PartnershipInvite
 from exchange.partnerships.services import PartnershipService
 from exchange.partnerships.terms import clean_characteristics, clean_goals
@@ -100,6 +102,8 @@ class IssuedRegistration:
     link: RegistrationLink
     url: str
     mailed: bool
+    # The handbook's invitation letter (appendix 6) as the e-mail carries it.
+    letter: str
 
 
 @dataclass(frozen=True)
@@ -285,6 +289,23 @@ class DirectoryService(DomainService):
         now = self.clock.now()
         await self._pace(address, now)
         own = await self.session.get(School, identity.school_id)
+        sender = await self.session.get(Member, identity.member_id)
+        if own is None or sender is None:  # pragma: no cover - the token resolved them
+            raise NotFound(_("Your school is not in the exchange any more."))
+        # The letter names the school as the handbook (or the admin) does; it is not
+        # stored as a school until it registers.
+        invited = School(name=name)
+        if entry is not None:
+            _copy_entry(entry, invited)
+        letter = invitation_letter(
+            language,
+            inviting=own,
+            invited=invited,
+            sender=sender,
+            sent_at=now,
+            goals=terms["goals"],
+            characteristics=terms["characteristics"],
+        )
         token = new_token()
         link = RegistrationLink(
             token_hash=token_digest(token),
@@ -306,8 +327,8 @@ class DirectoryService(DomainService):
             self.settings,
             to=address,
             school_name=name,
-            inviting_school=own.name if own else "",
-            goals=terms["goals"],
+            inviting_school=own.name,
+            letter=letter,
             url=url,
             expires_at=link.expires_at,
             language=language,
@@ -315,7 +336,7 @@ class DirectoryService(DomainService):
         mailed = queue_mail(uow, [mail]) > 0
         uow.record(SchoolInvitedByEmail(identity, link, mailed))
         await uow.commit()
-        return IssuedRegistration(link=link, url=url, mailed=mailed)
+        return IssuedRegistration(link=link, url=url, mailed=mailed, letter=letter)
 
     async def _unclaimed_school_entry(self, entry_id: UUID) -> DirectoryEntry:
         entry = await self.session.get(DirectoryEntry, entry_id)
@@ -577,7 +598,15 @@ class DirectoryService(DomainService):
         )
         self.session.add(member)
         link.school_id = school.id
-        await self.session.flush()
+        address = link.email
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            # Another link to the same address was used at the same moment.
+            await self.session.rollback()
+            raise Conflict(
+                _("{email} already has an account in the exchange.", email=address)
+            ) from exc
         partnership = await self._open_invitation(link, school)
         uow = unit_of_work(self.session, self.clock)
         uow.record(

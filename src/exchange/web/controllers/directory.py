@@ -171,7 +171,11 @@ class UnclaimedPages(Controller):
         return page.render(
             "directory/invited.html",
             invitation=invitation_out(
-                issued.link, directory.clock.now(), url=issued.url, emailed=issued.mailed
+                issued.link,
+                directory.clock.now(),
+                url=issued.url,
+                emailed=issued.mailed,
+                letter=issued.letter,
             ),
         )
 
