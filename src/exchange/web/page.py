@@ -10,6 +10,7 @@ from litestar import MediaType, Request
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.response import Template
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
@@ -18,7 +19,8 @@ from exchange.accounts.schemas import Language, MemberUpdate
 from exchange.accounts.services import AccountService
 from exchange.clock import Clock
 from exchange.config import Settings
-from exchange.models import Member
+from exchange.database import PreparedRead
+from exchange.models import Member, School
 from exchange.web.language import (
     LANGUAGE_COOKIE,
     explicit_choice,
@@ -74,14 +76,26 @@ class MemberView:
     school: SchoolView
 
     @classmethod
-    def of(cls, member: Member) -> MemberView:
+    async def of(cls, session: AsyncSession, viewer: Identity) -> MemberView | None:
+        """What the identity does not hold, read by key in one statement compiled once."""
+        row = await _SHOWN_MEMBER.first(session, {"member_id": viewer.member_id})
+        if row is None:  # the member left between the sign-in's lookup and this one
+            return None
+        position, school_name = row
         return cls(
-            email=member.email,
-            full_name=member.full_name,
-            position=member.position,
-            language=member.language,
-            school=SchoolView(name=member.school.name),
+            email=viewer.email,
+            full_name=viewer.full_name,
+            position=position,
+            language=viewer.language,
+            school=SchoolView(name=school_name),
         )
+
+
+_SHOWN_MEMBER = PreparedRead(
+    select(Member.position, School.name)
+    .join(School, School.id == Member.school_id)
+    .where(Member.id == bindparam("member_id", type_=Member.__table__.c.id.type))
+)
 
 
 @dataclass
@@ -163,12 +177,13 @@ async def provide_page(
     clock: NamedDependency[Clock],
 ) -> Page:
     viewer = await session_identity(request)
-    member = await db_session.get(Member, viewer.member_id) if viewer else None
-    shown = MemberView.of(member) if member else None
+    shown = await MemberView.of(db_session, viewer) if viewer else None
+    if shown is None:
+        viewer = None
     language = page_language(
         request,
         member_language=shown.language if shown else None,
-        school_languages=list(member.school.languages or []) if member else None,
+        school_languages=list(viewer.school_languages) if viewer else None,
     )
     switched = explicit_choice(request)
     if viewer is not None and shown is not None and switched not in (None, shown.language):

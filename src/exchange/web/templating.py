@@ -59,6 +59,9 @@ def create_environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates are files of the installed package: compiled once per process,
+        # never checked again on disk for each page.
+        auto_reload=False,
     )
     i18n_jinja.install(environment)
     environment.globals["asset_url"] = asset_url
