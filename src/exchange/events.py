@@ -238,6 +238,11 @@ class PartnershipWithdrawn(PartnershipChanged):
 
 
 @dataclass(frozen=True)
+class PartnershipReminded(PartnershipChanged):
+    """The inviting school reminded the invited school of its overdue invitation (once)."""
+
+
+@dataclass(frozen=True)
 class PartnershipEnded(PartnershipChanged):
     """What rested on the partnership ends with it, in the same transaction."""
 
@@ -479,6 +484,7 @@ EVENTS: tuple[type, ...] = (
     PartnershipAccepted,
     PartnershipDeclined,
     PartnershipWithdrawn,
+    PartnershipReminded,
     PartnershipEnded,
     PartnershipUpdated,
     ReuseRequestMade,

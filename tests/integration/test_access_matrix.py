@@ -25,7 +25,7 @@ import re
 import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -152,6 +152,8 @@ TABLE: dict[str, Row] = {
     "acceptPartnership": {"own": 403, "invited": {**ADMINS_ONLY, "admin": 200}, **NOT_INVITED},
     "declinePartnership": {"own": 403, "invited": {**ADMINS_ONLY, "admin": 200}, **NOT_INVITED},
     "withdrawPartnership": {"own": {**ADMINS_ONLY, "admin": 200}, "invited": 403, **NOT_INVITED},
+    # The same, 31 days unanswered: the inviting side's admin reminds the invited school.
+    "remindPartnership": {"own": {**ADMINS_ONLY, "admin": 200}, "invited": 403, **NOT_INVITED},
     # A fresh active A–U partnership: either side's admin ends it.
     "endPartnership": {
         "own": {**ADMINS_ONLY, "admin": 200},
@@ -888,6 +890,18 @@ def _move(move: str, other: str, status: str) -> Action:
     return action
 
 
+async def _remind(world: World, actor: Actor, confidential: bool) -> Any:
+    partnership_id = await fresh_partnership(world, "invited", "invited")
+    async with world.ground.session() as session:
+        await session.execute(
+            update(Partnership)
+            .where(Partnership.id == partnership_id)
+            .values(invited_at=world.ground.clock.now() - timedelta(days=31))
+        )
+        await session.commit()
+    return await actor.post(f"/api/partnerships/{partnership_id}/remind")
+
+
 async def _invite(world: World, actor: Actor, confidential: bool) -> Any:
     response = await actor.post(
         "/api/partnerships",
@@ -1131,6 +1145,7 @@ ACTIONS: dict[str, Action] = {
     "acceptPartnership": _move("accept", "invited", "invited"),
     "declinePartnership": _move("decline", "invited", "invited"),
     "withdrawPartnership": _move("withdraw", "invited", "invited"),
+    "remindPartnership": _remind,
     "endPartnership": _move("end", "unlisted_partner", "active"),
     "invitePartner": _invite,
     "listActivities": _list_activities,
@@ -1319,7 +1334,10 @@ async def test_a_students_work_follows_the_matrix_and_stays_home_without_consent
 # `PAGES` names, for each route, the objects of A its address carries (none for a
 # route about the reader's own school); `OPEN_PAGES` are the routes for visitors.
 
-PageObjects = Callable[[World], Awaitable[dict[str, UUID]]]
+PageObjects = (
+    Callable[[World], Awaitable[dict[str, UUID]]]
+    | Callable[[World], Awaitable[dict[str, UUID | str]]]
+)
 
 
 async def _nothing(world: World) -> dict[str, UUID]:
@@ -1366,6 +1384,10 @@ async def _a_school(world: World) -> dict[str, UUID]:
 async def _the_invitation(world: World) -> dict[str, UUID]:
     """A's open invitation to another school."""
     return {"partnership_id": await fresh_partnership(world, "invited", "invited")}
+
+
+async def _an_answer_to_the_invitation(world: World) -> dict[str, UUID | str]:
+    return {**await _the_invitation(world), "move": "decline"}
 
 
 async def _an_upload(world: World) -> dict[str, UUID]:
@@ -1458,10 +1480,8 @@ PAGES: dict[str, PageObjects] = {
     "GET /partners/invitations/{partnership_id}/letter.txt": _the_invitation,
     "GET /partners/invitations/{partnership_id}/letter.docx": _the_invitation,
     "GET /partners/invitations/{partnership_id}/letter.odt": _the_invitation,
-    "POST /partners/invitations/{partnership_id}/accept": _the_invitation,
-    "POST /partners/invitations/{partnership_id}/decline": _the_invitation,
-    "POST /partners/invitations/{partnership_id}/withdraw": _the_invitation,
-    "POST /partners/invitations/{partnership_id}/end": _the_partnership,
+    # accept, decline, withdraw, end and remind: one route, the move last in the path.
+    "POST /partners/invitations/{partnership_id}/{move}": _an_answer_to_the_invitation,
     "GET /partners/not-on-exchange": _nothing,
     "GET /partners/not-on-exchange/{entry_id}": _an_entry,
     "POST /partners/not-on-exchange/{entry_id}/invite": _an_entry,

@@ -299,6 +299,45 @@ async def test_partnership_notices_are_mailed_too(
     assert "Karakol School 2" in mail.get_content()
 
 
+async def test_an_overdue_invitations_reminder_is_mailed_to_the_invited_admins_in_their_language(
+    ground: Ground, smtp_inbox: tuple[Inbox, int], clock: ManualClock
+) -> None:
+    from datetime import timedelta
+
+    inbox, _ = smtp_inbox
+    inviting = await ground.school("Karakol School 2")
+    invited = await ground.school("Batken Lyceum")
+    deputy = await invited.add_member("admin")
+    assert (await invited.admin.patch("/api/me", json={"language": "ky"})).status_code == 200
+    assert (await deputy.patch("/api/me", json={"language": "ru"})).status_code == 200
+    response = await inviting.admin.post(
+        "/api/partnerships",
+        json={
+            "partner_school_id": str(invited.id),
+            "goals": ["Exchange lesson plans for grade 7 physics"],
+            "language": "ru",
+        },
+    )
+    assert response.status_code == 201, response.text
+    await inbox.wait_for(2)
+    inbox.clear()
+    clock.advance(timedelta(days=30))
+
+    reminded = await inviting.admin.post(f"/api/partnerships/{response.json()['id']}/remind")
+
+    assert reminded.status_code == 200, reminded.text
+    await inbox.wait_for(2)
+    await asyncio.sleep(0.2)
+    assert len(inbox.messages) == 2
+    (to_director,) = inbox.to(invited.admin.email)
+    (to_deputy,) = inbox.to(deputy.email)
+    assert to_director["Content-Language"] == "ky"
+    assert "Karakol School 2 мектебиңизге" in to_director.get_content()
+    assert "өнөктөштүккө чакыруусун эскертет" in to_director.get_content()
+    assert to_deputy["Content-Language"] == "ru"
+    assert "напоминает вашей школе о приглашении к партнёрству" in to_deputy.get_content()
+
+
 async def test_each_recipient_reads_the_mail_in_their_own_language(
     ground: Ground, smtp_inbox: tuple[Inbox, int]
 ) -> None:

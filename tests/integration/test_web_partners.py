@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from html import unescape
 from typing import Any
 
@@ -19,6 +20,7 @@ from odf.opendocument import load
 from odf.text import P
 
 from tests.actors import SchoolFactory, SchoolHandle
+from tests.clock import ManualClock
 from tests.pages import Visitor
 from tests.partnering import GOALS, invited
 
@@ -296,3 +298,43 @@ async def test_an_admin_writes_the_profile_and_the_self_assessment_on_a_form(
     assert school["self_assessment"] == SELF_ASSESSMENT
     again = await director.get("/partners/profile")
     assert SELF_ASSESSMENT["location"] in unescape(again.text)
+
+
+async def test_an_overdue_invitation_is_marked_counted_at_home_and_reminded_once(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, clock: ManualClock
+) -> None:
+    osh, naryn = await schools.create("Ош №5"), await schools.create("Нарын №2")
+    partnership_id = await invited(osh, naryn)
+    path = f"/partners/invitations/{partnership_id}"
+    clock.advance(timedelta(days=31))
+    director, partner = visitors(), visitors()
+    await director.sign_in(osh.admin.email)
+    await partner.sign_in(naryn.admin.email)
+
+    seen = unescape((await director.get(f"{path}?lang=ru")).text)
+    assert "Просрочен" in seen and f'action="{path}/remind"' in seen
+    partner_sees = unescape((await partner.get(f"{path}?lang=ky")).text)
+    assert "Мөөнөтү өтүп кетти" in partner_sees and f'action="{path}/remind"' not in partner_sees
+    listed = unescape((await partner.get("/partners")).text)
+    assert "Мөөнөтү өтүп кетти" in listed
+    home = unescape((await partner.get("/")).text)
+    assert "Өнөктөштүккө 1 чакыруу мектебиңиздин жообун күтүп жатат" in home
+    assert "1 мөөнөтү өттү" in home
+    assert "1 приглашение вашей школы ждёт ответа" in unescape((await director.get("/")).text)
+
+    # The invited school's admin may not remind; the inviting school's reminds once.
+    refused = await partner.post_form(f"{path}/remind", {}, token_from=path)
+    assert refused.status_code == 403
+    reminded = await director.post_form(f"{path}/remind", {}, token_from=path)
+    assert reminded.status_code == 303
+    assert reminded.headers["location"] == f"{path}?done=reminded"
+    after = unescape((await director.get(reminded.headers["location"])).text)
+    assert "Напоминание отправлено администраторам приглашённой школы." in after
+    assert f'action="{path}/remind"' not in after  # reminded: no second button
+    again = await director.post_form(f"{path}/remind", {}, token_from=path)
+    assert again.status_code == 422
+    assert "о приглашении напоминают один раз" in unescape(again.text)
+    notices = (await partner.get("/inbox")).text
+    assert "өнөктөштүккө чакыруусун эскертет" in unescape(notices)
+    unknown = await director.post_form(f"{path}/forget", {}, token_from=path)
+    assert unknown.status_code == 404 and "text/html" in unknown.headers["content-type"]

@@ -57,6 +57,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     "PartnershipAccepted": PARTNERSHIP_MOVE,
     "PartnershipDeclined": PARTNERSHIP_MOVE,
     "PartnershipWithdrawn": PARTNERSHIP_MOVE,
+    "PartnershipReminded": PARTNERSHIP_MOVE,
     "PartnershipEnded": {
         "within": [END_WHAT_RESTED, AUDIT_PARTNERSHIP, TELL_PARTNER],
         "after": [],

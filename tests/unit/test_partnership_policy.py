@@ -26,6 +26,8 @@ TABLE = {
     (PartnershipMove.DECLINE, INVITING, MemberRole.ADMIN): Forbidden,
     (PartnershipMove.WITHDRAW, INVITING, MemberRole.ADMIN): ALLOWED,
     (PartnershipMove.WITHDRAW, INVITED, MemberRole.ADMIN): Forbidden,
+    (PartnershipMove.REMIND, INVITING, MemberRole.ADMIN): ALLOWED,
+    (PartnershipMove.REMIND, INVITED, MemberRole.ADMIN): Forbidden,
     (PartnershipMove.END, INVITING, MemberRole.ADMIN): ALLOWED,
     (PartnershipMove.END, INVITED, MemberRole.ADMIN): ALLOWED,
     (PartnershipMove.UPDATE, INVITING, MemberRole.ADMIN): ALLOWED,

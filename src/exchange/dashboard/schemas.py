@@ -58,7 +58,11 @@ class Dashboard(msgspec.Struct):
 
     `incoming_questions`: questions partner schools asked your school that wait for an
     answer; `outgoing_questions`: questions your school asked that wait for the
-    partner's. Any member sees their school's counts: any member may answer."""
+    partner's. Any member sees their school's counts: any member may answer.
+
+    `incoming_invitations`: partnership invitations to your school waiting for its
+    admins' answer; `outgoing_invitations`: your school's invitations waiting for the
+    invited school's. An invitation unanswered after 30 days is overdue (rule 9)."""
 
     incoming: RequestCounts
     outgoing: RequestCounts
@@ -66,6 +70,8 @@ class Dashboard(msgspec.Struct):
     activities_waiting_for_evaluation: EvaluationsWaiting
     incoming_questions: RequestCounts
     outgoing_questions: RequestCounts
+    incoming_invitations: RequestCounts
+    outgoing_invitations: RequestCounts
 
 
 class DashboardSeen(msgspec.Struct):

@@ -34,10 +34,14 @@ from exchange.models import (
     ActivityStatus,
     DashboardVisit,
     PartnerQuestion,
+    Partnership,
+    PartnershipStatus,
     Resource,
     ReuseRequest,
     ReuseRequestStatus,
 )
+from exchange.partnerships.services import INVITATION_ANSWER_WINDOW
+from exchange.policy import partnerships_visible_to
 from exchange.questions import waiting
 from exchange.reuse.requests import incoming_for, outgoing_for
 from exchange.unit_of_work import unit_of_work
@@ -76,6 +80,7 @@ class DashboardService(DomainService):
             outgoing_questions=await self._question_counts(
                 PartnerQuestion.asking_school_id == identity.school_id, now
             ),
+            **await self._invitation_counts(identity, now),
         )
 
     async def mark_seen(self, identity: Identity, seen_until: datetime) -> datetime:
@@ -168,6 +173,34 @@ class DashboardService(DomainService):
             )
         ).one()
         return RequestCounts(open=int(row.open or 0), overdue=int(row.overdue or 0))
+
+    async def _invitation_counts(
+        self, identity: Identity, now: datetime
+    ) -> dict[str, RequestCounts]:
+        """Open invitations both ways, and those unanswered past their 30 days (rule 9)."""
+        overdue = Partnership.invited_at <= now - INVITATION_ANSWER_WINDOW
+        incoming = Partnership.invited_school_id == identity.school_id
+        row = (
+            await self.session.execute(
+                select(
+                    func.count().filter(incoming).label("incoming"),
+                    func.count().filter(incoming, overdue).label("incoming_overdue"),
+                    func.count().filter(~incoming).label("outgoing"),
+                    func.count().filter(~incoming, overdue).label("outgoing_overdue"),
+                ).where(
+                    Partnership.status == PartnershipStatus.INVITED,
+                    partnerships_visible_to(identity),
+                )
+            )
+        ).one()
+        return {
+            "incoming_invitations": RequestCounts(
+                open=int(row.incoming or 0), overdue=int(row.incoming_overdue or 0)
+            ),
+            "outgoing_invitations": RequestCounts(
+                open=int(row.outgoing or 0), overdue=int(row.outgoing_overdue or 0)
+            ),
+        }
 
     async def _new_resources(
         self, identity: Identity, since: datetime, now: datetime

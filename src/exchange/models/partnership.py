@@ -60,6 +60,11 @@ class Partnership(UUIDv7AuditBase):
         ForeignKey("members.id", ondelete="SET NULL"), default=None
     )
     closed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # The one reminder the inviting school may send once the invitation is overdue.
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    reminded_by_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), default=None
+    )
     # The reason the closing school gave (declined, withdrawn or ended), kept as written.
     closed_reason: Mapped[str | None] = mapped_column(Text, default=None)
 

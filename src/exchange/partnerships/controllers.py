@@ -73,6 +73,9 @@ def partnership_out(view: PartnershipView) -> PartnershipOut:
         closed_at=p.closed_at,
         closed_by=_member_ref(view.member(p.closed_by_id)),
         closed_reason=p.closed_reason,
+        respond_by=view.respond_by,
+        overdue=view.overdue,
+        reminded_at=p.reminded_at,
         updated_at=p.updated_at,
     )
 
@@ -222,6 +225,24 @@ class PartnershipController(Controller):
     ) -> PartnershipOut:
         note = data.note if data else None
         return partnership_out(await partnerships.withdraw(identity, partnership_id, note=note))
+
+    @post(
+        "/{partnership_id:uuid}/remind",
+        operation_id="remindPartnership",
+        responses=problems(409),
+        summary=(
+            "Remind the invited school of an invitation unanswered after 30 days, once "
+            "(admins of the inviting school)"
+        ),
+        status_code=HTTP_200_OK,
+    )
+    async def remind(
+        self,
+        partnerships: NamedDependency[PartnershipService],
+        identity: NamedDependency[Identity],
+        partnership_id: FromPath[UUID],
+    ) -> PartnershipOut:
+        return partnership_out(await partnerships.remind(identity, partnership_id))
 
     @post(
         "/{partnership_id:uuid}/end",

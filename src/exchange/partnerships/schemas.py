@@ -98,6 +98,12 @@ class PartnershipOut(msgspec.Struct):
     # The reason given when the invitation was declined or withdrawn or the partnership
     # ended, as its school wrote it (both schools read it).
     closed_reason: str | None
+    # Rule 9 for an open invitation: `respond_by` is 30 days after it was sent; past it
+    # the invitation is `overdue`, and the inviting school may remind the invited school
+    # once (`reminded_at`). Both are null/false once the invitation is answered.
+    respond_by: datetime | None
+    overdue: bool
+    reminded_at: datetime | None
     updated_at: datetime
 
 

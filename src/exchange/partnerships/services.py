@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +28,7 @@ from exchange.events import (
     PartnershipDeclined,
     PartnershipEnded,
     PartnershipInvited,
+    PartnershipReminded,
     PartnershipUpdated,
     PartnershipWithdrawn,
 )
@@ -100,6 +101,28 @@ TRANSITIONS: Mapping[PartnershipMove, Transition] = {
 }
 
 
+# Rule 9 for invitations: one unanswered this long is overdue, and its inviting school
+# may remind the invited school once.
+INVITATION_ANSWER_WINDOW = timedelta(days=30)
+
+NOT_OVERDUE_YET = lazy_gettext(
+    "The invitation is not overdue yet: the invited school has until {day} to answer, and "
+    "your school can remind it after that."
+)
+REMINDED_ALREADY = lazy_gettext(
+    "Your school already reminded the invited school of this invitation on {day}; an "
+    "invitation is reminded once. Wait for the answer, or withdraw the invitation."
+)
+ONLY_OPEN_REMINDED = lazy_gettext(
+    "This partnership is {status}. Only an open invitation can be reminded."
+)
+
+
+def invitation_respond_by(partnership: Partnership) -> datetime:
+    """When the invited school should have answered (rule 9)."""
+    return partnership.invited_at + INVITATION_ANSWER_WINDOW
+
+
 # A partnership's status as a person reads it inside a sentence.
 STATUS_WORDS: Mapping[str, LazyText] = {
     PartnershipStatus.INVITED: lazy_gettext("invited"),
@@ -132,9 +155,27 @@ class PartnershipView:
     side: PartnershipSide
     schools: Mapping[UUID, School]
     members: Mapping[UUID, Member]
+    now: datetime
 
     def member(self, member_id: UUID | None) -> Member | None:
         return self.members.get(member_id) if member_id else None
+
+    @property
+    def respond_by(self) -> datetime | None:
+        """While the invitation is open: when the invited school should have answered."""
+        if self.partnership.status != PartnershipStatus.INVITED:
+            return None
+        return invitation_respond_by(self.partnership)
+
+    @property
+    def overdue(self) -> bool:
+        respond_by = self.respond_by
+        return respond_by is not None and respond_by <= self.now
+
+    @property
+    def may_be_reminded(self) -> bool:
+        """Overdue and not reminded yet: the inviting school may send its one reminder."""
+        return self.overdue and self.partnership.reminded_at is None
 
 
 # Newest invitation first.
@@ -332,6 +373,56 @@ class PartnershipService(DomainService):
     ) -> PartnershipView:
         return await self._move(identity, partnership_id, PartnershipMove.END, note=note)
 
+    async def remind(self, identity: Identity, partnership_id: UUID) -> PartnershipView:
+        """The inviting school reminds the invited school's admins (inbox and e-mail) of an
+        invitation unanswered after `INVITATION_ANSWER_WINDOW`, once."""
+        partnership = await self._load_for_move(partnership_id)
+        require_partnership_move(identity, partnership, PartnershipMove.REMIND)
+        if partnership.status != PartnershipStatus.INVITED:
+            raise Conflict(
+                ONLY_OPEN_REMINDED.with_params(
+                    status=STATUS_WORDS.get(partnership.status, partnership.status)
+                ),
+                partnership_status=partnership.status,
+            )
+        if partnership.reminded_at is not None:
+            raise Conflict(
+                REMINDED_ALREADY.with_params(day=partnership.reminded_at),
+                code_of_conduct_rule=9,
+                reminded_at=partnership.reminded_at.isoformat(),
+            )
+        now = self.clock.now()
+        respond_by = invitation_respond_by(partnership)
+        if now < respond_by:
+            raise Conflict(
+                NOT_OVERDUE_YET.with_params(day=respond_by),
+                code_of_conduct_rule=9,
+                respond_by=respond_by.isoformat(),
+            )
+        partnership.reminded_at = now
+        partnership.reminded_by_id = identity.member_id
+        await self.session.flush()
+        own = await self.session.get(School, identity.school_id)
+        self.uow.record(
+            PartnershipReminded(
+                actor=identity,
+                partnership=partnership,
+                action="partnership.reminded",
+                details={"invited_at": partnership.invited_at.isoformat()},
+                notice=lazy_gettext(
+                    "{school} reminds your school of its partnership invitation of {day}, "
+                    "still unanswered: accept it or decline it with a reason (rule 9: every "
+                    "request gets an answer).",
+                    school=own.name if own else "",
+                    day=partnership.invited_at,
+                ),
+                actor_school_name=own.name if own else "",
+                notice_details={"respond_by": respond_by.isoformat()},
+            )
+        )
+        await self.uow.commit()
+        return (await self._views(identity, [partnership]))[0]
+
     async def update(
         self, identity: Identity, partnership_id: UUID, data: PartnershipUpdate
     ) -> PartnershipView:
@@ -495,6 +586,7 @@ class PartnershipService(DomainService):
         self, identity: Identity, partnerships: Iterable[Partnership]
     ) -> list[PartnershipView]:
         partnerships = list(partnerships)
+        now = self.clock.now()
         school_ids = {
             school_id
             for p in partnerships
@@ -509,6 +601,7 @@ class PartnershipService(DomainService):
                 p.invited_by_id,
                 p.accepted_by_id,
                 p.closed_by_id,
+                p.reminded_by_id,
             )
             if member_id is not None
         }
@@ -532,6 +625,7 @@ class PartnershipService(DomainService):
                 side=require_partnership_visible(identity, p),
                 schools=schools,
                 members=members,
+                now=now,
             )
             for p in partnerships
         ]

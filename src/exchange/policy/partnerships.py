@@ -52,6 +52,7 @@ class PartnershipMove(StrEnum):
     ACCEPT = "accept"
     DECLINE = "decline"
     WITHDRAW = "withdraw"
+    REMIND = "remind"
     END = "end"
     UPDATE = "update"
 
@@ -60,6 +61,7 @@ MOVE_ACTIONS: Mapping[PartnershipMove, Action] = {
     PartnershipMove.ACCEPT: Action.ACCEPT_INVITATION,
     PartnershipMove.DECLINE: Action.DECLINE_INVITATION,
     PartnershipMove.WITHDRAW: Action.WITHDRAW_INVITATION,
+    PartnershipMove.REMIND: Action.REMIND_INVITATION,
     PartnershipMove.END: Action.END_PARTNERSHIP,
     PartnershipMove.UPDATE: Action.UPDATE_PARTNERSHIP,
 }

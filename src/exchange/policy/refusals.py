@@ -44,6 +44,10 @@ ONLY_ADMIN_WITHDRAWS = lazy_gettext(
     "Only an admin of your school can withdraw a partnership invitation. Ask your school's admin."
 )
 
+ONLY_ADMIN_REMINDS = lazy_gettext(
+    "Only an admin of your school can remind a school of your invitation. Ask your school's admin."
+)
+
 ONLY_ADMIN_ENDS = lazy_gettext(
     "Only an admin of your school can end a partnership. Ask your school's admin."
 )
@@ -60,6 +64,11 @@ ONLY_INVITED_DECLINES = lazy_gettext("Only the invited school's admin can declin
 ONLY_INVITING_WITHDRAWS = lazy_gettext(
     "Only the inviting school's admin can withdraw this invitation; your school can "
     "decline it instead."
+)
+
+ONLY_INVITING_REMINDS = lazy_gettext(
+    "Only the inviting school's admin can send a reminder of this invitation; your school "
+    "answers it by accepting or declining it."
 )
 
 NO_SUCH_PARTNERSHIP = lazy_gettext("No such partnership among your school's partnerships.")

@@ -76,6 +76,7 @@ class Action(StrEnum):
     ACCEPT_INVITATION = "accept an invitation"
     DECLINE_INVITATION = "decline an invitation"
     WITHDRAW_INVITATION = "withdraw an invitation"
+    REMIND_INVITATION = "remind of an overdue invitation"
     END_PARTNERSHIP = "end a partnership"
     UPDATE_PARTNERSHIP = "change a partnership"
     READ_ACTIVITY = "read an activity"
@@ -216,6 +217,11 @@ POLICY: Mapping[Action, Rule] = {
         all_of(Admin(), INVITING),
         Partnership,
         by_role(refusals.ONLY_ADMIN_WITHDRAWS, refusals.ONLY_INVITING_WITHDRAWS),
+    ),
+    Action.REMIND_INVITATION: Rule(
+        all_of(Admin(), INVITING),
+        Partnership,
+        by_role(refusals.ONLY_ADMIN_REMINDS, refusals.ONLY_INVITING_REMINDS),
     ),
     Action.END_PARTNERSHIP: Rule(
         all_of(Admin(), EITHER_SIDE), Partnership, forbidden(refusals.ONLY_ADMIN_ENDS)

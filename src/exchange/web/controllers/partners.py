@@ -1,13 +1,15 @@
 """Finding and inviting partners (`/partners`): the directory of schools with its search,
 filters and the API's cursor, suggestions with their reasons, a school's profile (its
 self-assessment where the policy lets the reader see it), and for admins an invitation
-with its letter previewed before it is sent, downloadable as text, DOCX or ODT, accepted under
-the code of conduct with an explicit "we agree", declined or withdrawn with a reason.
-The same services and policy as the API: another school's invitation is 404."""
+with its letter previewed before it is sent, downloadable as text, DOCX or ODT, accepted
+under the code of conduct with an explicit "we agree", declined or withdrawn with a
+reason, and reminded once when it is overdue (rule 9). The same services and policy as
+the API: another school's invitation is 404."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -20,9 +22,10 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
+from exchange.accounts.identity import Identity
 from exchange.directory.controllers import entry_out
 from exchange.directory.services import DirectoryService
-from exchange.errors import DomainError, InvalidInput
+from exchange.errors import DomainError, InvalidInput, NotFound
 from exchange.files.media_types import DOCX, ODT
 from exchange.models import PartnershipStatus, SchoolKind, SchoolLocality
 from exchange.partnerships.conduct import CodeOfConductService
@@ -35,6 +38,7 @@ from exchange.partnerships.letter import (
 )
 from exchange.partnerships.schemas import PartnershipInvite
 from exchange.partnerships.services import PartnershipService, PartnershipView
+from exchange.policy import refusals
 from exchange.schools.schemas import ProfileUpdate
 from exchange.schools.services import SchoolService
 from exchange.web.forms import FormErrors, first, form_values
@@ -110,6 +114,34 @@ def _other_school(view: PartnershipView) -> Any:
         if view.side is policy.PartnershipSide.INVITING
         else p.inviting_school_id
     ]
+
+
+@dataclass(frozen=True)
+class InvitationAnswer:
+    """A move on the invitation's page: what it needs from the form, the service call,
+    and the word the page is told afterwards (`?done=`)."""
+
+    done: str
+    make: Callable[[PartnershipService, Identity, UUID, str], Awaitable[Any]]
+    needs_reason: bool = False
+    needs_agreement: bool = False
+
+
+INVITATION_ANSWERS: dict[str, InvitationAnswer] = {
+    "accept": InvitationAnswer(
+        "accepted", lambda s, who, pid, note: s.accept(who, pid), needs_agreement=True
+    ),
+    "decline": InvitationAnswer(
+        "declined", lambda s, who, pid, note: s.decline(who, pid, note=note), needs_reason=True
+    ),
+    "withdraw": InvitationAnswer(
+        "withdrawn", lambda s, who, pid, note: s.withdraw(who, pid, note=note), needs_reason=True
+    ),
+    "end": InvitationAnswer(
+        "ended", lambda s, who, pid, note: s.end(who, pid, note=note), needs_reason=True
+    ),
+    "remind": InvitationAnswer("reminded", lambda s, who, pid, note: s.remind(who, pid)),
+}
 
 
 # The letter as a document a director prints and signs: Word or OpenDocument.
@@ -491,8 +523,8 @@ class PartnerPages(Controller):
     ) -> Response[bytes]:
         return await _letter_document(page, partnerships, partnership_id, "odt")
 
-    @post("/partners/invitations/{partnership_id:uuid}/accept", status_code=HTTP_303_SEE_OTHER)
-    async def accept(
+    @post("/partners/invitations/{partnership_id:uuid}/{move:str}", status_code=HTTP_303_SEE_OTHER)
+    async def answer(
         self,
         request: Request[Any, Any, Any],
         page: NamedDependency[Page],
@@ -500,103 +532,44 @@ class PartnerPages(Controller):
         conduct: NamedDependency[CodeOfConductService],
         db_session: NamedDependency[AsyncSession],
         partnership_id: FromPath[UUID],
+        move: FromPath[str],
     ) -> Any:
-        return await self._answer(
-            request, page, partnerships, conduct, db_session, partnership_id, "accepted"
-        )
-
-    @post("/partners/invitations/{partnership_id:uuid}/decline", status_code=HTTP_303_SEE_OTHER)
-    async def decline(
-        self,
-        request: Request[Any, Any, Any],
-        page: NamedDependency[Page],
-        partnerships: NamedDependency[PartnershipService],
-        conduct: NamedDependency[CodeOfConductService],
-        db_session: NamedDependency[AsyncSession],
-        partnership_id: FromPath[UUID],
-    ) -> Any:
-        return await self._answer(
-            request, page, partnerships, conduct, db_session, partnership_id, "declined"
-        )
-
-    @post("/partners/invitations/{partnership_id:uuid}/withdraw", status_code=HTTP_303_SEE_OTHER)
-    async def withdraw(
-        self,
-        request: Request[Any, Any, Any],
-        page: NamedDependency[Page],
-        partnerships: NamedDependency[PartnershipService],
-        conduct: NamedDependency[CodeOfConductService],
-        db_session: NamedDependency[AsyncSession],
-        partnership_id: FromPath[UUID],
-    ) -> Any:
-        return await self._answer(
-            request, page, partnerships, conduct, db_session, partnership_id, "withdrawn"
-        )
-
-    @post("/partners/invitations/{partnership_id:uuid}/end", status_code=HTTP_303_SEE_OTHER)
-    async def end(
-        self,
-        request: Request[Any, Any, Any],
-        page: NamedDependency[Page],
-        partnerships: NamedDependency[PartnershipService],
-        conduct: NamedDependency[CodeOfConductService],
-        db_session: NamedDependency[AsyncSession],
-        partnership_id: FromPath[UUID],
-    ) -> Any:
-        return await self._answer(
-            request, page, partnerships, conduct, db_session, partnership_id, "ended"
-        )
-
-    async def _answer(
-        self,
-        request: Request[Any, Any, Any],
-        page: Page,
-        partnerships: PartnershipService,
-        conduct: CodeOfConductService,
-        db_session: AsyncSession,
-        partnership_id: UUID,
-        done: str,
-    ) -> Any:
-        """Accept (with "we agree" ticked), decline, withdraw or end (with a reason); what is
-        missing or no longer possible is said on the invitation's page."""
+        """Accept (with "we agree" ticked), decline, withdraw or end (with a reason), or
+        remind the invited school of an overdue invitation; what is missing or no longer
+        possible is said on the invitation's page."""
         identity = page.require_member()
+        answer = INVITATION_ANSWERS.get(move)
+        if answer is None:
+            raise NotFound(refusals.NO_SUCH_PARTNERSHIP)
         await partnerships.get(identity, partnership_id)  # another school's: 404 first
         values = await form_values(request)
         errors = FormErrors()
         note = first(values, "note")
-        field = "note-" + done
-        if done == "accepted":
-            if first(values, "agree") != "true":
-                errors.add(
-                    "agree",
-                    _(
-                        "Tick “We agree” below to accept: a partnership starts only when both "
-                        "schools agree to the code of conduct."
-                    ),
-                )
-        elif not note:
+        field = "note-" + answer.done
+        if answer.needs_agreement and first(values, "agree") != "true":
+            errors.add(
+                "agree",
+                _(
+                    "Tick “We agree” below to accept: a partnership starts only when both "
+                    "schools agree to the code of conduct."
+                ),
+            )
+        elif answer.needs_reason and not note:
             errors.add(field, _("Give a reason: the other school reads it with your answer."))
-        elif len(note) > MAX_REASON:
+        elif answer.needs_reason and len(note) > MAX_REASON:
             errors.add(field, _("The reason is too long: shorten it to 2000 characters."))
         if not errors:
             try:
-                if done == "accepted":
-                    await partnerships.accept(identity, partnership_id)
-                elif done == "declined":
-                    await partnerships.decline(identity, partnership_id, note=note)
-                elif done == "ended":
-                    await partnerships.end(identity, partnership_id, note=note)
-                else:
-                    await partnerships.withdraw(identity, partnership_id, note=note)
+                await answer.make(partnerships, identity, partnership_id, note)
             except DomainError as exc:
                 if exc.status_code in (403, 404):  # the policy's refusal is the page's
                     raise
                 await db_session.rollback()
                 errors.add(None, str(exc.detail))
             else:
-                if done == "accepted":
+                if answer.done == "accepted":
                     return _see_other(f"/partnerships/{partnership_id}")
-                return _see_other(f"/partners/invitations/{partnership_id}?done={done}")
+                return _see_other(f"/partners/invitations/{partnership_id}?done={answer.done}")
         return await self._invitation_page(
             page,
             partnerships,
