@@ -59,6 +59,7 @@ from exchange.jobs.worker import JobKind
 from exchange.mail.notifications import mail_posted_notices
 from exchange.mail.outbox import send_after_commit
 from exchange.partnerships.notices import tell_the_other_school
+from exchange.previews.job import MAKE_PREVIEW, PREVIEWS, queue_preview
 from exchange.questions import notices as question_notices
 from exchange.reuse import notices as reuse_notices
 from exchange.reuse.partnership_end import end_what_rested_on_it
@@ -68,11 +69,16 @@ from exchange.text.extraction_job import (
     TEXT_EXTRACTION,
     extract_uploaded_version,
 )
-from exchange.unit_of_work import Handler, Subscriptions
+from exchange.unit_of_work import Handler, Subscriptions, UnitOfWork
 
 # The kinds of background job the workers run (`exchange jobs run`, or the app's own).
 ESCALATE_OVERDUE = "requests.escalate_overdue"
 REMIND_EVALUATIONS = "activities.remind_evaluations"
+
+
+async def queue_version_preview(uow: UnitOfWork, event: VersionUploaded) -> None:
+    """A new resource's first version, or a further one: its preview is made by a job."""
+    await queue_preview(uow.session, uow.clock, event.resource.id, event.version)
 
 
 def build_consequences() -> Subscriptions:
@@ -97,11 +103,12 @@ def build_consequences() -> Subscriptions:
     on.within_transaction(SchoolRegistered, trail.record_school_registered)
     on.within_transaction(SchoolRegistered, tell_the_inviting_school)
 
-    # Resources: the search index row, the text extraction job of each uploaded version
-    # and the owner school's trail are committed with the change.
+    # Resources: the search index row, the text extraction and preview jobs of each
+    # uploaded version and the owner school's trail are committed with the change.
     on.within_transaction(ResourceCreated, index_resource)
     on.within_transaction(ResourceUpdated, index_resource)
     on.within_transaction(VersionUploaded, extract_uploaded_version)
+    on.within_transaction(VersionUploaded, queue_version_preview)
     on.within_transaction(ResourceChanged, trail.record_resource_change)
     on.within_transaction(StudentConsentRecorded, trail.record_student_consent)
 
@@ -169,6 +176,7 @@ def job_kinds() -> dict[str, JobKind]:
     """Every kind of background job, with its handler (and period, when it has one)."""
     return {
         EXTRACT_TEXT: TEXT_EXTRACTION,
+        MAKE_PREVIEW: PREVIEWS,
         ESCALATE_OVERDUE: ESCALATION,
         REMIND_EVALUATIONS: EVALUATION_REMINDERS,
     }

@@ -33,7 +33,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from litestar import Litestar
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from exchange.models import (
     Activity,
@@ -42,10 +42,12 @@ from exchange.models import (
     PartnerQuestion,
     Partnership,
     ResourceShare,
+    ResourceVersion,
     ReuseRequest,
 )
 from exchange.notifications.service import notify_members
 from tests.actors import PASSWORD, Actor
+from tests.background import run_previews
 from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, QuickSchool, ground, upload
 from tests.pages import Visitor, csrf_token_in
@@ -227,6 +229,9 @@ TABLE: dict[str, Row] = {
     "downloadResourceVersion": READ,
     "describeResourceContent": READ,
     "describeResourceVersionContent": READ,
+    # The preview of a file: under the file's read rule (its preview is made first).
+    "getResourcePreview": READ,
+    "getResourceVersionPreview": READ,
     "updateResource": OWNER_EDITS,
     "deleteResource": {**OWNER_EDITS, "own": {"teacher": 403, "author": 204, "admin": 204}},
     "uploadResourceVersion": {**OWNER_EDITS, "own": {"teacher": 403, "author": 201, "admin": 201}},
@@ -923,6 +928,24 @@ async def _update_profile(world: World, actor: Actor, confidential: bool) -> Any
     )
 
 
+def _preview(path: str) -> Action:
+    """A GET of a preview, once the preview jobs of the world's uploads have run."""
+    read = _get(path)
+
+    async def action(world: World, actor: Actor, confidential: bool) -> Any:
+        async with world.ground.session() as session:
+            state = await session.scalar(
+                select(ResourceVersion.preview_state).where(
+                    ResourceVersion.resource_id == _r(world, confidential)
+                )
+            )
+        if state == "pending":
+            assert await run_previews(world.ground.client.app) > 0
+        return await read(world, actor, confidential)
+
+    return action
+
+
 async def fresh_activity(world: World, status: str = "planned") -> UUID:
     """A new activity of A–P (with no goals) naming A's author responsible."""
     async with world.ground.session() as session:
@@ -1087,6 +1110,8 @@ ACTIONS: dict[str, Action] = {
     "downloadResourceVersion": _get("/api/resources/{r}/versions/1/content"),
     "describeResourceContent": _get("/api/resources/{r}/content", "HEAD"),
     "describeResourceVersionContent": _get("/api/resources/{r}/versions/1/content", "HEAD"),
+    "getResourcePreview": _preview("/api/resources/{r}/preview"),
+    "getResourceVersionPreview": _preview("/api/resources/{r}/versions/1/preview"),
     "updateResource": lambda w, a, c: a.patch(
         f"/api/resources/{_r(w, c)}", json={"title": "A better title"}
     ),

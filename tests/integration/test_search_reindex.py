@@ -24,7 +24,7 @@ from exchange.cli import main
 from exchange.config import Settings
 from exchange.models import Job, SearchDocument, SearchText
 from tests.actors import Actor, SchoolFactory, SchoolHandle
-from tests.background import run_jobs
+from tests.background import run_text_extraction
 from tests.clock import ManualClock
 from tests.partnering import partners
 from tests.resource_fixtures import database, upload, upload_version
@@ -110,7 +110,7 @@ async def test_reindex_rebuilds_every_row_in_batches_and_again_to_the_same_resul
         co_authors="Гүлмира Токтосунова",
     )
     await share(partner.admin, "Ёлка", "Ёлка стоит во дворе школы.", subject="Математика")
-    assert await run_jobs(app) == 3
+    assert await run_text_extraction(app) == 3
 
     async def what_search_finds() -> list[set[str]]:
         return [
@@ -164,7 +164,7 @@ async def test_reindex_of_one_school_or_one_resource_leaves_the_others_alone(
     first = await share(partner.admin, "Первый план", "Оценивание учащихся.")
     second = await share(partner.admin, "Второй план", "Оценивание учащихся.")
     theirs = await share(third.admin, "Третий план", "Оценивание учащихся.")
-    await run_jobs(app)
+    await run_text_extraction(app)
     await empty_the_index(settings)
 
     code, summary, err = await reindex(settings, "--resource", str(first))
@@ -200,7 +200,7 @@ async def test_reindex_extract_requeues_extraction_that_failed_or_never_finished
     home, partner = pair
     failed = await share(partner.admin, "Failed", "Контрольная работа по грамматике.")
     lost = await share(partner.admin, "Lost", "Эпос «Манас» изучают на уроках.")
-    assert await run_jobs(app) == 2
+    assert await run_text_extraction(app) == 2
     waiting = await share(partner.admin, "Waiting", "Ёлка стоит во дворе школы.")
     response = await upload_version(
         partner.admin,
@@ -252,7 +252,11 @@ async def test_reindex_extract_requeues_extraction_that_failed_or_never_finished
     assert (summary["text_missing"], summary["extraction_queued"]) == (0, 0)
     assert summary["extraction_waiting"] == 3
     async with database(settings) as session:
-        queued = list(await session.scalars(select(Job.payload).where(Job.status == "queued")))
+        queued = list(
+            await session.scalars(
+                select(Job.payload).where(Job.status == "queued", Job.kind == "search.extract_text")
+            )
+        )
     assert sorted((p["resource_id"], p["version"]) for p in queued) == sorted(
         [(str(failed), 1), (str(lost), 2), (str(waiting), 1)]
     )
@@ -266,7 +270,7 @@ async def test_reindex_extract_then_jobs_make_the_text_searchable_again(
 ) -> None:
     home, partner = pair
     failed = await share(partner.admin, "Failed", "Контрольная работа по грамматике.")
-    await run_jobs(app)
+    await run_text_extraction(app)
     async with database(settings) as session:
         document = await session.scalar(
             select(SearchDocument).where(SearchDocument.resource_id == failed)
@@ -281,7 +285,7 @@ async def test_reindex_extract_then_jobs_make_the_text_searchable_again(
     code, summary, err = await reindex(settings, "--extract")
     assert code == 0 and summary is not None and summary["extraction_queued"] == 1, err
     clock.advance(timedelta(seconds=5))  # the command queued it by the system clock
-    assert await run_jobs(app) == 1
+    assert await run_text_extraction(app) == 1
     assert title_set(await search(home.admin, q="грамматике")) == {"Failed"}
     page = await partner.admin.get(f"/api/resources/{failed}")
     assert page.json()["extraction_status"] == "done"
@@ -296,7 +300,7 @@ async def test_full_reindex_drops_index_rows_left_without_their_resource(
         pytest.skip("PostgreSQL keeps the vectors in the documents' rows: none can be left")
     home, partner = pair
     await share(partner.admin, "Kept", "Оценивание учащихся.")
-    assert await run_jobs(app) == 1
+    assert await run_text_extraction(app) == 1
     async with database(settings) as session:
         await session.execute(
             text(
@@ -318,7 +322,7 @@ async def test_a_resource_without_a_search_document_gets_one(
     """As a resource written before the index existed, or by a script, would be."""
     home, partner = pair
     resource_id = await share(partner.admin, "Планы уроков", "Оценивание учащихся.")
-    assert await run_jobs(app) == 1
+    assert await run_text_extraction(app) == 1
     async with database(settings) as session:
         await session.execute(
             delete(SearchDocument).where(SearchDocument.resource_id == resource_id)

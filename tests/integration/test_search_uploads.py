@@ -26,7 +26,7 @@ from exchange.app import create_blob_store
 from exchange.blobstore.local import LocalBlobStore
 from exchange.config import Settings
 from tests.actors import Actor, SchoolFactory, SchoolHandle
-from tests.background import run_jobs
+from tests.background import run_text_extraction
 from tests.clock import ManualClock
 from tests.partnering import partners
 from tests.resource_fixtures import upload, upload_version
@@ -148,7 +148,7 @@ async def test_an_uploaded_document_is_searchable_by_its_text_once_extracted(
     (item,) = (await search(home.admin, q="план"))["items"]
     assert item["extraction_status"] == "pending"
 
-    assert await run_jobs(app) == 1
+    assert await run_text_extraction(app) == 1
 
     page = await search(home.admin, q="ЕЛКА учащ")
     assert titles(page) == ["План урока"]
@@ -179,7 +179,7 @@ async def test_text_inside_odt_and_pdf_uploads_is_found(
 ) -> None:
     home, partner = pair
     await shared(partner.admin, content, filename, media_type, title="Shared file")
-    await run_jobs(app)
+    await run_text_extraction(app)
     assert titles(await search(home.admin, q=query)) == ["Shared file"]
 
 
@@ -190,7 +190,7 @@ async def test_a_new_version_is_extracted_again_and_replaces_the_old_text(
     resource_id = await shared(
         partner.admin, docx_of("Контрольная работа по грамматике."), "v1.docx", DOCX
     )
-    await run_jobs(app)
+    await run_text_extraction(app)
     assert (await search(home.admin, q="грамматик"))["total"] == 1
 
     response = await upload_version(
@@ -206,7 +206,7 @@ async def test_a_new_version_is_extracted_again_and_replaces_the_old_text(
     # Until the new text is in, the previous version's text stays searchable.
     assert (await search(home.admin, q="грамматик"))["total"] == 1
 
-    await run_jobs(app)
+    await run_text_extraction(app)
 
     assert (await search(home.admin, q="грамматик"))["total"] == 0
     assert (await search(home.admin, q="сочинение манас"))["total"] == 1
@@ -227,7 +227,7 @@ async def test_a_version_replaced_before_its_job_ran_is_not_indexed(
     )
     assert response.status_code == 201
 
-    await run_jobs(app)
+    await run_text_extraction(app)
 
     assert (await search(home.admin, q="первая"))["total"] == 0
     assert (await search(home.admin, q="вторая"))["total"] == 1
@@ -262,7 +262,7 @@ async def test_files_without_text_say_so_on_the_resource(
     _home, partner = pair
     picture = await shared(partner.admin, png(), "photo.png", "image/png", title="Photo")
     blank = await shared(partner.admin, english_pdf(""), "blank.pdf", "application/pdf")
-    await run_jobs(app)
+    await run_text_extraction(app)
 
     status, reason = await extraction_of(partner.admin, picture)
     assert status == "unsupported" and reason
@@ -285,7 +285,7 @@ async def test_hostile_files_end_extraction_within_its_limits(
     resource_id = await shared(partner.admin, content, "hostile.docx", DOCX, title="Hostile")
 
     started = time.monotonic()
-    assert await run_jobs(app) == 1
+    assert await run_text_extraction(app) == 1
     assert time.monotonic() - started < WITHIN_LIMITS_SECONDS
 
     status, reason = await extraction_of(partner.admin, resource_id)
@@ -294,7 +294,7 @@ async def test_hostile_files_end_extraction_within_its_limits(
     # The resource stays findable by its title, and the worker is free for more work.
     assert titles(await search(home.admin, q="hostile")) == ["Hostile"]
     await shared(partner.admin, docx_of("После бомбы."), "next.docx", DOCX)
-    assert await run_jobs(app) == 1
+    assert await run_text_extraction(app) == 1
     assert (await search(home.admin, q="бомбы"))["total"] == 1
 
 
@@ -309,7 +309,7 @@ async def test_an_extraction_that_runs_past_its_deadline_stops_and_the_worker_go
         partner.admin, english_pdf(*lines), "long.pdf", "application/pdf", title="Long plan"
     )
     started = time.monotonic()
-    assert await run_jobs(app, extraction_timeout_seconds=0.01) == 1
+    assert await run_text_extraction(app, extraction_timeout_seconds=0.01) == 1
     assert time.monotonic() - started < WITHIN_LIMITS_SECONDS
 
     status, reason = await extraction_of(partner.admin, resource_id)
@@ -338,14 +338,14 @@ async def test_text_that_cannot_be_read_after_every_attempt_says_so_instead_of_p
         stored.unlink()
         stored.mkdir()  # the store answers, but reading the file fails every time
         for _ in range(5):
-            assert await run_jobs(app) == 1
+            assert await run_text_extraction(app) == 1
             assert await extraction_of(partner.admin, resource_id) != ("done", None)
             clock.advance(timedelta(hours=2))
 
         status, reason = await extraction_of(partner.admin, resource_id)
         assert status == "failed"
         assert reason is not None and "failed several times" in reason
-        assert await run_jobs(app) == 0
+        assert await run_text_extraction(app) == 0
         stored.rmdir()
         stored.write_bytes(content)
         assert titles(await search(home.admin, q="Оценивание")) == ["Оценивание"]

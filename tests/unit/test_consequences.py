@@ -17,6 +17,7 @@ END_WHAT_RESTED = "exchange.reuse.partnership_end.end_what_rested_on_it"
 
 INDEX_RESOURCE = "exchange.search.index.index_resource"
 EXTRACT_TEXT = "exchange.text.extraction_job.extract_uploaded_version"
+MAKE_PREVIEW = "exchange.consequences.queue_version_preview"
 AUDIT_RESOURCE = "exchange.audit.trail.record_resource_change"
 
 ACTIVITY_MOVE = {
@@ -46,8 +47,11 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         ],
         "after": [],
     },
-    "ResourceCreated": {"within": [INDEX_RESOURCE, EXTRACT_TEXT, AUDIT_RESOURCE], "after": []},
-    "VersionAdded": {"within": [EXTRACT_TEXT, AUDIT_RESOURCE], "after": []},
+    "ResourceCreated": {
+        "within": [INDEX_RESOURCE, EXTRACT_TEXT, MAKE_PREVIEW, AUDIT_RESOURCE],
+        "after": [],
+    },
+    "VersionAdded": {"within": [EXTRACT_TEXT, MAKE_PREVIEW, AUDIT_RESOURCE], "after": []},
     "ResourceUpdated": {"within": [INDEX_RESOURCE, AUDIT_RESOURCE], "after": []},
     "ResourceDeleted": {"within": [AUDIT_RESOURCE], "after": []},
     "StudentConsentRecorded": only("exchange.audit.trail.record_student_consent"),
@@ -132,10 +136,11 @@ def test_building_the_consequences_twice_subscribes_nothing_twice() -> None:
     assert subscriber_table(build_consequences()) == EXPECTED
 
 
-def test_the_workers_run_extraction_the_periodic_escalation_and_evaluation_reminders() -> None:
+def test_the_workers_run_extraction_previews_the_escalation_and_evaluation_reminders() -> None:
     kinds = job_kinds()
     assert {kind: spec.every for kind, spec in kinds.items()} == {
         "search.extract_text": None,
+        "previews.make": None,
         "requests.escalate_overdue": timedelta(minutes=15),
         "activities.remind_evaluations": timedelta(minutes=15),
     }

@@ -44,6 +44,8 @@ FLOORS: dict[str, int] = {
     "exchange.blobstore": 1,
     "exchange.jobs": 1,
     "exchange.text": 1,
+    # previews: made by a job from the stored file, in the same sandbox as text
+    "exchange.previews": 1,
     "exchange.kernel": 1,
     # who is calling, and what they may do
     "exchange.accounts.identity": 2,

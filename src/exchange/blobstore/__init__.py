@@ -6,6 +6,7 @@ Nothing else in the exchange opens stored files. Pick the backend with
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -26,6 +27,7 @@ __all__ = [
     "BlobStream",
     "LocalBlobStore",
     "check_blob_key",
+    "copy_to_file",
     "is_blob_key",
     "new_blob_key",
     "open_blob_store",
@@ -72,3 +74,14 @@ def open_blob_store(
             **options,
         )
     raise ValueError(f"storage URL {url!r} is neither file:// nor s3://")
+
+
+async def copy_to_file(store: BlobStore, key: str, target: Path) -> None:
+    """Streams the blob under `key` into the local file `target` (for a reader that needs
+    a whole file: text extraction, previews, the PDF check), writing off the event loop.
+    Raises `BlobNotFound` before anything is written when there is no such blob."""
+    stream = await store.open_range(key)
+    with target.open("wb") as out:
+        async with stream:
+            async for chunk in stream:
+                await asyncio.to_thread(out.write, chunk)

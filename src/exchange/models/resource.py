@@ -8,6 +8,7 @@ from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -119,3 +120,14 @@ class ResourceVersion(UUIDv7AuditBase):
     # What changed from the version before, in the uploader's words; None for the first
     # version and for versions uploaded without a note.
     change_note: Mapped[str | None] = mapped_column(Text, default=None)
+    # The small image shown before a download (`exchange.previews`): `pending` until the
+    # preview job has run, then `ready` (stored under `preview_blob_key`, a key of the
+    # same store, served with `preview_etag`) or `none`. Versions from before previews
+    # existed have none.
+    preview_state: Mapped[str] = mapped_column(String(16), default="pending", server_default="none")
+    preview_blob_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    preview_etag: Mapped[str | None] = mapped_column(String(80), default=None)
+    # What a download costs besides its size: a PDF's or document's pages, the seconds
+    # of a sound or video file; None where the file does not say.
+    pages: Mapped[int | None] = mapped_column(Integer, default=None)
+    duration_seconds: Mapped[float | None] = mapped_column(Float, default=None)

@@ -16,7 +16,7 @@ from litestar import Controller, Request, Response, Router, delete, get, head, p
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, InternalServerException
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT, HTTP_304_NOT_MODIFIED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
@@ -32,9 +32,11 @@ from exchange.resources.download import describe_version, serve_version
 from exchange.resources.openapi import (
     DownloadHeadOperation,
     DownloadOperation,
+    PreviewOperation,
     ResourceUploadOperation,
     VersionUploadOperation,
 )
+from exchange.resources.previews import read_preview
 from exchange.resources.schemas import ResourceOut, ResourceUpdate, VersionPage
 from exchange.resources.services import ResourceService
 from exchange.resources.upload import IncomingForm, UploadReceiver
@@ -282,6 +284,43 @@ class ResourceController(Controller):
             disposition=_disposition(request),
         )
 
+    @get(
+        "/{resource_id:uuid}/preview",
+        operation_id="getResourcePreview",
+        operation_class=PreviewOperation,
+        summary="A small image of the current file (at most 20 KB, WebP); 404 while there is none",
+        description=(
+            "Readable by whoever may read the file. The resource's `preview` says whether "
+            "one is `ready`, `pending` (being made) or `none` (this file has none)."
+        ),
+    )
+    async def preview(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+    ) -> Response[bytes | None]:
+        return await _preview_response(request, identity, resources, resource_id, None)
+
+    @get(
+        "/{resource_id:uuid}/versions/{number:int}/preview",
+        operation_id="getResourceVersionPreview",
+        operation_class=PreviewOperation,
+        summary="A small image of one version's file (at most 20 KB, WebP); 404 while "
+        "there is none",
+        description="The version's `preview` says whether one is `ready`, `pending` or `none`.",
+    )
+    async def version_preview(
+        self,
+        request: Request[Any, Any, Any],
+        identity: NamedDependency[Identity],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+        number: FromPath[int],
+    ) -> Response[bytes | None]:
+        return await _preview_response(request, identity, resources, resource_id, number)
+
     @head(
         "/{resource_id:uuid}/content",
         operation_id="describeResourceContent",
@@ -328,6 +367,30 @@ class ResourceController(Controller):
 def _disposition(request: Request[Any, Any, Any]) -> str | None:
     """`?disposition=` as sent (described in the OpenAPI document by the operation)."""
     return request.query_params.get("disposition")
+
+
+async def _preview_response(
+    request: Request[Any, Any, Any],
+    identity: Identity,
+    resources: ResourceService,
+    resource_id: UUID,
+    number: int | None,
+) -> Response[bytes | None]:
+    preview = await read_preview(
+        resources,
+        identity,
+        resource_id,
+        number,
+        if_none_match=request.headers.get("if-none-match"),
+    )
+    headers = {
+        "ETag": preview.etag,
+        "Cache-Control": preview.cache_control,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if preview.content is None:
+        return Response(None, status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(preview.content, media_type=preview.media_type, headers=headers)
 
 
 def _private(body: T, resource: Resource) -> Response[T]:

@@ -256,6 +256,51 @@ class DownloadHeadOperation(DownloadOperation):
     with_body = False
 
 
+PREVIEW_HEADERS: dict[str, OpenAPIHeader | Reference] = {
+    "Content-Type": _header("`image/webp`.", enum=["image/webp"]),
+    "ETag": _header("The quoted tag of the preview image."),
+    "Cache-Control": _header(
+        "`no-store` for a confidential resource (rule 6); else private, a year for a "
+        "numbered version's preview, five minutes for the current one's."
+    ),
+    "X-Content-Type-Options": _header("Always `nosniff`.", enum=["nosniff"]),
+}
+
+
+@dataclass
+class PreviewOperation(ExchangeOperation):
+    """`GET .../preview`: a small WebP image of the file, at most 20 KB."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.responses = {
+            **(self.responses or {}),
+            "200": OpenAPIResponse(
+                description="The preview: a WebP image of at most 20 KB.",
+                headers=PREVIEW_HEADERS,
+                content={
+                    "image/webp": OpenAPIMediaType(
+                        schema=Schema(type=_STRING, content_media_type="image/webp")
+                    )
+                },
+            ),
+            "304": OpenAPIResponse(
+                description="The client's copy (`If-None-Match`) is current.",
+                headers={"ETag": PREVIEW_HEADERS["ETag"]},
+            ),
+        }
+        self.parameters = [
+            *(self.parameters or []),
+            Parameter(
+                name="If-None-Match",
+                param_in="header",
+                required=False,
+                schema=Schema(type=_STRING),
+                description="ETags the client holds: 304 when one is current.",
+            ),
+        ]
+
+
 # --- resumable uploads (tus 1.0.0) ---------------------------------------------------------
 
 

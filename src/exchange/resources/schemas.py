@@ -14,6 +14,7 @@ from msgspec import UNSET, UnsetType
 
 from exchange.kernel.paging import Page
 from exchange.kernel.refs import MemberRef, SchoolRef
+from exchange.previews import PreviewState
 from exchange.search.schemas import ExtractionState
 
 
@@ -48,6 +49,12 @@ class VersionOut(msgspec.Struct):
     uploaded_by: MemberRef | None = None
     # What changed from the version before, as its uploader wrote it.
     change_note: str | None = None
+    # Its preview image (`.../versions/{number}/preview`): ready | pending (being made) |
+    # none; the pages of a PDF or document and the seconds of a sound or video file,
+    # where the file says.
+    preview: PreviewState = "none"
+    pages: int | None = None
+    duration_seconds: float | None = None
 
 
 class OriginalOut(msgspec.Struct):
@@ -100,6 +107,11 @@ class ResourceOut(msgspec.Struct):
     extraction_reason: str | None
     # The status in words a teacher reads, in the request's language.
     extraction_label: str = ""
+    # The current version's preview image (`/api/resources/{id}/preview`): ready |
+    # pending (being made) | none; its pages and duration where they apply.
+    preview: PreviewState = "none"
+    pages: int | None = None
+    duration_seconds: float | None = None
 
 
 class VersionPage(Page[VersionOut]):

@@ -54,6 +54,7 @@ from exchange.models import (
     StudentConsent,
     Visibility,
 )
+from exchange.previews import preview_state
 from exchange.resources import quota
 from exchange.resources.metadata import (
     VERSION_FORM_FIELDS,
@@ -601,11 +602,13 @@ class ResourceService:
         resource = await self.get(identity, resource_id)
         policy.require_can_edit(identity, resource, policy.EditAction.DELETE)
         rows = await self.session.execute(
-            select(ResourceVersion.blob_key, ResourceVersion.size).where(
-                ResourceVersion.resource_id == resource.id
-            )
+            select(
+                ResourceVersion.blob_key, ResourceVersion.size, ResourceVersion.preview_blob_key
+            ).where(ResourceVersion.resource_id == resource.id)
         )
-        stored = [(key, size) for key, size in rows]
+        rows_read = list(rows)
+        stored = [(key, size) for key, size, _preview in rows_read]
+        previews = [preview for _key, _size, preview in rows_read if preview is not None]
         unit_of_work(self.session, self.clock).record(
             ResourceDeleted(
                 actor=identity,
@@ -618,7 +621,7 @@ class ResourceService:
         await self.session.delete(resource)
         await unit_of_work(self.session, self.clock).commit()
         # Only now that no row points at them: a failure here leaves files for gc.
-        for key, _size in stored:
+        for key in [key for key, _size in stored] + previews:
             try:
                 await self.store.delete(key)
             except Exception:
@@ -690,6 +693,9 @@ class ResourceService:
             extraction_status=text.status,
             extraction_reason=text.reason,
             extraction_label=text.label,
+            preview=preview_state(current.preview_state),
+            pages=current.pages,
+            duration_seconds=current.duration_seconds,
         )
 
     @classmethod
@@ -734,6 +740,9 @@ class ResourceService:
             created_at=version.created_at,
             uploaded_by=names.member(version.uploaded_by_id),
             change_note=version.change_note,
+            preview=preview_state(version.preview_state),
+            pages=version.pages,
+            duration_seconds=version.duration_seconds,
         )
 
     @staticmethod

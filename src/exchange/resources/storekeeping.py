@@ -52,7 +52,8 @@ async def collect_garbage(
     grace: timedelta,
     dry_run: bool = False,
 ) -> GarbageReport:
-    """Remove stored files no `resource_versions.blob_key` points at, older than `grace`,
+    """Remove stored files no `resource_versions.blob_key` (nor `preview_blob_key`: a
+    version's preview image) points at, older than `grace`,
     what interrupted writes left (temporary files, unfinished multipart uploads), and
     resumable uploads past their expiry (their bytes, and their share of the quota)."""
     cutoff = now - grace
@@ -95,6 +96,13 @@ async def _sweep(
         known = set(
             await session.scalars(
                 select(ResourceVersion.blob_key).where(ResourceVersion.blob_key.in_(keys))
+            )
+        )
+        known.update(
+            await session.scalars(
+                select(ResourceVersion.preview_blob_key).where(
+                    ResourceVersion.preview_blob_key.in_(keys)
+                )
             )
         )
     report.referenced += len(known)

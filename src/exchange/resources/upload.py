@@ -28,7 +28,7 @@ from typing import Final
 
 import anyio
 
-from exchange.blobstore import BlobStore, new_blob_key
+from exchange.blobstore import BlobStore, copy_to_file, new_blob_key
 from exchange.blobstore.threads import ignore_outcome
 from exchange.config import Settings
 from exchange.errors import InvalidInput, PayloadTooLarge
@@ -290,11 +290,7 @@ async def check_stored_pdf(key: str, store: BlobStore, settings: Settings) -> No
     )
     with tempfile.TemporaryDirectory(prefix="exchange-check-") as scratch:
         copy = Path(scratch) / "upload.pdf"
-        stream = await store.open_range(key)
-        with copy.open("wb") as out:
-            async with stream:
-                async for chunk in stream:
-                    await asyncio.to_thread(out.write, chunk)
+        await copy_to_file(store, key, copy)
         found = await asyncio.to_thread(in_pdf_isolated, copy, limits)
     if found is not None:
         raise active_content_refusal(found, media_types.PDF)

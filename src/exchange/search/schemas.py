@@ -9,6 +9,7 @@ from uuid import UUID
 import msgspec
 
 from exchange.kernel.refs import MemberRef, SchoolRef
+from exchange.previews import PreviewState
 
 ExtractionState = Literal["pending", "done", "no_text", "unsupported", "failed"]
 SortOrder = Literal["relevance", "newest"]
@@ -19,6 +20,11 @@ class VersionSummary(msgspec.Struct):
     media_type: str
     size: int
     original_name: str
+    # Its preview (`/api/resources/{id}/preview`): ready | pending | none; the pages of a
+    # PDF or document, the seconds of a sound or video file, where the file says.
+    preview: PreviewState = "none"
+    pages: int | None = None
+    duration_seconds: float | None = None
 
 
 class TextExtraction(msgspec.Struct):

@@ -23,6 +23,7 @@ from exchange.i18n import _
 from exchange.kernel.languages import is_language_code
 from exchange.kernel.refs import MemberRef, SchoolRef
 from exchange.kernel.text import normalise_text
+from exchange.previews import preview_state
 from exchange.search.cursor import CursorKey, decode_cursor, encode_cursor, search_fingerprint
 from exchange.search.engines import Found, Search, SearchEngine, WantedPage
 from exchange.search.normalise import ParsedQuery, parse_query
@@ -210,6 +211,9 @@ def _items(keys: list[CursorKey], found: Found, query: ParsedQuery) -> list[Sear
                     media_type=row.version_media_type,
                     size=row.version_size,
                     original_name=row.version_original_name,
+                    preview=preview_state(row.version_preview),
+                    pages=row.version_pages,
+                    duration_seconds=row.version_duration_seconds,
                 )
                 if row.version_number is not None
                 else None,

@@ -14,21 +14,16 @@ the store, not of the document.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import math
-import multiprocessing
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.context import ForkServerContext, SpawnContext
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Literal
 
 from defusedxml import DefusedXmlException
 
+from exchange.files.sandbox import SandboxEnd, SandboxLimits, run_sandboxed
 from exchange.i18n import N_
 from exchange.text.budget import (
     ExtractionBudget,
@@ -312,54 +307,9 @@ def extract_text(
     return _outcome(budget.text, partial_reason=None, empty=no_text)
 
 
-# Time for a child process to start and report ready, on a slow, busy machine.
-_CHILD_START_SECONDS = 20.0
-_CHILD_EXIT_SECONDS = 5.0
-_READY = b"ready"
-
-
-def _process_context() -> ForkServerContext | SpawnContext:
-    # forkserver forks children from a small clean server, not from the app with its
-    # threads and connections, and with the parsers already imported; spawn is the
-    # portable fallback.
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
-def _limit_child_resources(limits: ExtractionLimits) -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (limits.max_memory_bytes, limits.max_memory_bytes))
-    # A backstop should the parent die: CPU time past the deadline ends the child.
-    cpu_seconds = math.ceil(limits.timeout_seconds * 2) + 5
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def _send(connection: Connection, payload: dict[str, object]) -> None:
-    connection.send_bytes(json.dumps(payload, ensure_ascii=False).encode("utf-8", "replace"))
-
-
-def _run_in_child(
-    connection: Connection, path: str, media_type: str, limits: ExtractionLimits
-) -> None:
-    """Entry point of the child process: reports ready, extracts, sends the outcome."""
-    try:
-        _limit_child_resources(limits)
-        connection.send_bytes(_READY)
-        try:
-            outcome = extract_text(Path(path), media_type, limits)
-        except MemoryError:
-            outcome = _empty("failed", Reasons.OUT_OF_MEMORY)
-        except OSError as error:
-            _send(connection, {"errno": error.errno, "strerror": error.strerror})
-            return
-        _send(connection, dataclasses.asdict(outcome))
-    finally:
-        connection.close()
+def _read_for_child(path: str, media_type: str, limits: ExtractionLimits) -> dict[str, object]:
+    """What a sandboxed child runs: the extraction, as JSON can carry it."""
+    return dataclasses.asdict(extract_text(Path(path), media_type, limits))
 
 
 def _extraction_from(payload: object) -> Extraction | None:
@@ -378,57 +328,31 @@ def _extraction_from(payload: object) -> Extraction | None:
     return Extraction(status=status, text=text, truncated=truncated, reason=reason)
 
 
-def _stop(process: BaseProcess) -> None:
-    if process.is_alive():
-        process.kill()
-    process.join(_CHILD_EXIT_SECONDS)
-
-
 def extract_text_isolated(
     path: Path, media_type: str, limits: ExtractionLimits = ExtractionLimits()
 ) -> Extraction:
     """Extracts text in a child process limited to `limits.max_memory_bytes` of address
     space, killed if it runs past `limits.timeout_seconds` (plus a small grace for the
-    cooperative deadline inside it to report partial text first).
+    cooperative deadline inside it to report partial text first)
+    (`exchange.files.sandbox`).
 
-    Blocks the calling thread; call it from a worker thread, not the event loop. As with
-    any multiprocessing child, the program's main module must be safe to import (its work
-    under `if __name__ == "__main__":`).
+    Blocks the calling thread; call it from a worker thread, not the event loop.
     """
     reader = _reader_for(media_type)
     if isinstance(reader, Extraction):
         return reader
-    context = _process_context()
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_run_in_child,
-        args=(sender, str(path), media_type, limits),
+    payload = run_sandboxed(
+        _read_for_child,
+        (str(path), media_type, limits),
+        SandboxLimits(limits.timeout_seconds, limits.max_memory_bytes),
+        largest_message=limits.max_output_chars * 6 + 64 * 1024,
+        out_of_memory=dataclasses.asdict(_empty("failed", Reasons.OUT_OF_MEMORY)),
         name="text-extraction",
-        daemon=True,
+        path=str(path),
     )
-    # The child parsed hostile input, so what it sends is read as bounded JSON, never
-    # unpickled: at worst a compromised child makes its own extraction fail.
-    largest_message = limits.max_output_chars * 6 + 64 * 1024
-    payload: object = None
-    try:
-        process.start()
-        sender.close()
-        if receiver.poll(_CHILD_START_SECONDS) and receiver.recv_bytes(len(_READY)) == _READY:
-            if not receiver.poll(limits.timeout_seconds * 1.1 + 1.0):
-                return _empty("failed", Reasons.TOO_SLOW)
-            payload = json.loads(receiver.recv_bytes(largest_message))
-    except (EOFError, OSError, ValueError):
-        pass  # the child died without a word (killed by the kernel, a crash in C code)
-    finally:
-        sender.close()
-        if process.pid is not None:
-            _stop(process)
-        receiver.close()
-    if isinstance(payload, dict) and isinstance(payload.get("errno"), int):
-        # OSError picks the subclass from errno (FileNotFoundError for ENOENT, ...).
-        raise OSError(payload["errno"], str(payload.get("strerror")), str(path))
+    if payload is SandboxEnd.TOO_SLOW:
+        return _empty("failed", Reasons.TOO_SLOW)
     extraction = _extraction_from(payload)
     if extraction is None:
-        logger.info("text extraction child ended early (exit code %s)", process.exitcode)
         return _empty("failed", Reasons.CRASHED)
     return extraction

@@ -21,7 +21,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exchange.blobstore import BlobNotFound, BlobStore
+from exchange.blobstore import BlobNotFound, BlobStore, copy_to_file
 from exchange.clock import Clock
 from exchange.config import Settings
 from exchange.i18n import N_
@@ -104,15 +104,6 @@ async def _current_version(
     )
 
 
-async def _copy(store: BlobStore, key: str, target: Path) -> None:
-    """Streams the stored file into `target`, writing off the event loop."""
-    stream = await store.open_range(key)
-    with target.open("wb") as out:
-        async with stream:
-            async for chunk in stream:
-                await asyncio.to_thread(out.write, chunk)
-
-
 async def _extract(
     store: BlobStore, key: str, media_type: str, size: int, settings: Settings
 ) -> Extraction:
@@ -124,7 +115,7 @@ async def _extract(
     with tempfile.TemporaryDirectory(prefix="exchange-extract-") as scratch:
         path = Path(scratch) / "file"
         try:
-            await _copy(store, key, path)
+            await copy_to_file(store, key, path)
         except BlobNotFound:
             logger.error("stored file %s missing; its text cannot be extracted", key)
             return Extraction("failed", "", False, MISSING)

@@ -11,6 +11,7 @@ and a part larger than memory is read only as far as the caps allow.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import re
 import zipfile
@@ -185,7 +186,7 @@ class _Archive:
         self.names = frozenset(zip_file.namelist())
         self.damaged = False
 
-    def _chunks(self, name: str) -> Iterator[bytes]:
+    def chunks(self, name: str) -> Iterator[bytes]:
         self.budget.count_entry()
         read_from_part = 0
         with self._zip.open(name) as stream:
@@ -203,7 +204,7 @@ class _Archive:
     def parse(self, name: str, handler: ContentHandler) -> None:
         parser = create_parser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
         parser.setContentHandler(handler)
-        for chunk in self._chunks(name):
+        for chunk in self.chunks(name):
             parser.feed(chunk)
         parser.close()
 
@@ -327,14 +328,10 @@ def _recognise(names: frozenset[str]) -> OfficeFormat:
     raise NotAnOfficeFile
 
 
-def read_office_document(
-    path: Path, office_format: OfficeFormat | None, budget: ExtractionBudget
-) -> None:
-    """Writes the text of an office file into `budget`.
-
-    `office_format=None` recognises the format from the archive's part names, for files
-    that were sniffed only as `application/zip`.
-    """
+@contextlib.contextmanager
+def _opened(path: Path, budget: ExtractionBudget) -> Iterator[_Archive]:
+    """The office file at `path` as an archive read under `budget`; an archive declaring
+    more entries than the budget allows is refused before `zipfile` indexes it."""
     with path.open("rb") as file:
         declared = _declared_entry_count(file)
         if declared is not None and declared > budget.max_entries:
@@ -343,7 +340,106 @@ def read_office_document(
         with zipfile.ZipFile(file) as zip_file:
             if len(zip_file.infolist()) > budget.max_entries:
                 raise TooManyParts
-            archive = _Archive(zip_file, budget)
-            _READERS[office_format or _recognise(archive.names)](archive)
-            if archive.damaged:
-                raise DamagedParts
+            yield _Archive(zip_file, budget)
+
+
+def read_office_document(
+    path: Path, office_format: OfficeFormat | None, budget: ExtractionBudget
+) -> None:
+    """Writes the text of an office file into `budget`.
+
+    `office_format=None` recognises the format from the archive's part names, for files
+    that were sniffed only as `application/zip`.
+    """
+    with _opened(path, budget) as archive:
+        _READERS[office_format or _recognise(archive.names)](archive)
+        if archive.damaged:
+            raise DamagedParts
+
+
+@dataclass(frozen=True)
+class OfficeCover:
+    """What an office file says about itself for a preview: the thumbnail its program
+    saved with it (PNG or JPEG bytes, not yet decoded), and its page (or slide) count."""
+
+    thumbnail: bytes | None
+    pages: int | None
+
+
+# Where office programs save a document's thumbnail when the package's relationships do
+# not name it: LibreOffice's `Thumbnails/`, Microsoft Office's `docProps/`.
+_THUMBNAIL_PARTS = (
+    "Thumbnails/thumbnail.png",
+    "docProps/thumbnail.jpeg",
+    "docProps/thumbnail.jpg",
+    "docProps/thumbnail.png",
+)
+_THUMBNAIL_RELATIONSHIP = "/metadata/thumbnail"
+# docProps/app.xml: `<Pages>` of a Word document, `<Slides>` of a presentation.
+_PAGE_ELEMENTS = frozenset({"Pages", "Slides"})
+
+
+class _PageCountCollector(ContentHandler):
+    """The page count in docProps/app.xml (`<Pages>`, `<Slides>`) or in meta.xml
+    (`meta:document-statistic meta:page-count`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages: int | None = None
+        self._inside = False
+        self._digits: list[str] = []
+
+    def startElement(self, name: str, attrs: AttributesImpl) -> None:
+        local = name.rpartition(":")[2]
+        if local in _PAGE_ELEMENTS and self.pages is None:
+            self._inside = True
+            self._digits = []
+        elif local == "document-statistic":
+            for attribute in attrs.getNames():
+                if attribute.rpartition(":")[2] == "page-count":
+                    self.pages = _count(attrs.getValue(attribute))
+
+    def endElement(self, name: str) -> None:
+        if self._inside:
+            self._inside = False
+            self.pages = _count("".join(self._digits))
+
+    def characters(self, content: str) -> None:
+        if self._inside:
+            self._digits.append(content)
+
+
+def _count(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() and 0 < len(text) <= 9 and int(text) > 0 else None
+
+
+def read_office_cover(path: Path, budget: ExtractionBudget) -> OfficeCover:
+    """The thumbnail and page count an office file carries, read under `budget` (the
+    thumbnail's bytes against its per-part cap)."""
+    with _opened(path, budget) as archive:
+        pages: int | None = None
+        for part in ("docProps/app.xml", "meta.xml"):
+            if part in archive.names:
+                collector = _PageCountCollector()
+                try:
+                    archive.parse(part, collector)
+                except (SAXParseException, zipfile.BadZipFile, zlib.error, EOFError):
+                    continue
+                pages = pages or collector.pages
+        thumbnail: bytes | None = None
+        try:
+            related = archive.relationships("")
+        except (SAXParseException, zipfile.BadZipFile, zlib.error, EOFError):
+            related = {}
+        named = [
+            target for kind, target in related.values() if kind.endswith(_THUMBNAIL_RELATIONSHIP)
+        ]
+        for part in (*named, *_THUMBNAIL_PARTS):
+            if part in archive.names:
+                try:
+                    thumbnail = b"".join(archive.chunks(part))
+                except (zipfile.BadZipFile, zlib.error, EOFError):
+                    continue
+                break
+        return OfficeCover(thumbnail=thumbnail, pages=pages)

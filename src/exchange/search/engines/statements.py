@@ -334,6 +334,9 @@ def items() -> AnySelect:
             ResourceVersion.media_type.label("version_media_type"),
             ResourceVersion.size.label("version_size"),
             ResourceVersion.original_name.label("version_original_name"),
+            ResourceVersion.preview_state.label("version_preview"),
+            ResourceVersion.pages.label("version_pages"),
+            ResourceVersion.duration_seconds.label("version_duration_seconds"),
         )
         .join(School, School.id == Resource.owner_school_id)
         .outerjoin(SearchText, SearchText.document_id == SearchDocument.id)
