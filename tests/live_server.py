@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,14 +66,25 @@ def invoke_exchange(
     `EXCHANGE_` settings, its output and errors apart), but in this process through
     Click's test runner: a child process spends a second and more of CPU importing the
     app before it reads its arguments. For commands whose subject is what they say and
-    write, not the process (its signals, its logging, its files' permissions)."""
+    write, not the process (its signals, its logging, its files' permissions). Called
+    from a test's event loop, the command (which runs a loop of its own) runs on another
+    thread while the test waits, as it waited for the child process."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _invoke_exchange(args, cwd, env, input)
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(_invoke_exchange, args, cwd, env, input).result()
+
+
+def _invoke_exchange(
+    args: tuple[str, ...], cwd: Path, env: Mapping[str, str] | None, input: str | None
+) -> subprocess.CompletedProcess[str]:
     from click.testing import CliRunner
 
     from exchange.cli import main
 
-    unset: dict[str, str | None] = {
-        name: None for name in os.environ if name.startswith("EXCHANGE_")
-    }
+    unset = {name: None for name in os.environ if name.startswith("EXCHANGE_")}
     previous = Path.cwd()
     os.chdir(cwd)
     try:

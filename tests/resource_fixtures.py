@@ -41,7 +41,7 @@ from tests.blobstore_fixtures import (
     s3_client_for,
     use_test_credentials,
 )
-from tests.live_server import run_exchange
+from tests.live_server import invoke_exchange
 from tests.sample_files import pdf
 from tests.settings import settings_env
 
@@ -361,8 +361,9 @@ def streaming_client(settings: Settings, clock: Any, client: Any) -> StreamingCl
 def run_store_command(
     settings: Settings, store: StoreUnderTest, cwd: Path, *args: str
 ) -> tuple[int, str]:
-    """`exchange store ...` in a child process on the test's database and store."""
-    result = run_exchange("store", *args, cwd=cwd, env=server_env(settings, store))
+    """`exchange store ...` on the test's database and store, as an operator runs it beside
+    the service (in this process: `invoke_exchange`)."""
+    result = invoke_exchange("store", *args, cwd=cwd, env=server_env(settings, store))
     return result.returncode, result.stdout + result.stderr
 
 
@@ -371,10 +372,11 @@ def server_env(settings: Settings, store: StoreUnderTest) -> dict[str, str]:
 
 
 def create_school_for(settings: Settings, store: StoreUnderTest, cwd: Path) -> tuple[str, str]:
-    """A school made with `exchange school create`; returns its admin's e-mail and password."""
+    """A school made with `exchange school create` (in this process: `invoke_exchange`);
+    returns its admin's e-mail and password."""
     email = f"director-{uuid.uuid4().hex[:8]}@school.kg"
     password = "a long enough password"
-    result = run_exchange(
+    result = invoke_exchange(
         "school",
         "create",
         "--name",
