@@ -40,6 +40,7 @@ from tests.sample_files import pdf, pdf_of_size
 pytestmark = pytest.mark.slow
 
 MIB = 1024 * 1024
+PATIENCE = 30.0
 
 
 @pytest.fixture
@@ -190,6 +191,8 @@ def test_a_server_killed_mid_upload_leaves_no_row_without_its_file_and_gc_no_orp
             headers=headers,
             data={"title": "Kept", "kind": "lesson_plan"},
             files={"file": ("kept.pdf", pdf(), "application/pdf")},
+            # The server's first PDF starts its content checker, slowly on a busy machine.
+            timeout=PATIENCE,
         )
         assert kept.status_code == 201, kept.text
         finished = set(store.stored_keys())
@@ -216,6 +219,7 @@ def test_a_server_killed_mid_upload_leaves_no_row_without_its_file_and_gc_no_orp
         again = httpx.get(
             f"{server.base_url}/api/resources/{kept.json()['id']}/content",
             headers=live.headers(server),
+            timeout=PATIENCE,
         )
         assert again.status_code == 200
         assert again.content == pdf()
