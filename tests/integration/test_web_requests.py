@@ -175,7 +175,7 @@ async def test_the_home_page_shows_what_partners_shared_until_the_member_marks_i
         "/dashboard/seen", {"seen_until": until.group(1)}, token_from="/"
     )
     assert marked.status_code == 303
-    assert marked.headers["location"] == "/"
+    assert marked.headers["location"] == "/#home-recent"
     home = await reader.get("/")
     assert "Бөлчөктөр" not in home.text
     assert 'action="/dashboard/seen"' not in home.text

@@ -1,4 +1,12 @@
-"""The home page (what waits for me, what partners shared, my inbox) and the inbox."""
+"""The home page (what waits for me, what partners shared, my inbox) and the inbox.
+
+The home page's short lists are sections with ids of their own. With htmx they refresh
+in place: every minute and when the window comes back into focus, and after an action
+taken from them (allowing a request, "I have seen these", marking notices read), whose
+form posts and follows the redirect back to `/` as without JavaScript; the sections of
+that page replace the ones shown. Without JavaScript the same forms post and come back
+to the home page.
+"""
 
 from __future__ import annotations
 
@@ -55,6 +63,7 @@ class HomeController(Controller):
         waiting = sorted(incoming.items, key=lambda r: (not r.overdue, r.respond_by))
         outgoing = await requests.list(identity, direction="outgoing", limit=paging.MAX_LIMIT)
         answers = [r for r in outgoing.items if r.status in {"approved", "denied", "closed"}]
+        notices = await inbox.page(identity, unread_only=True, limit=SHOWN)
         active, _cursor = await partnerships.list_for(
             identity, status=PartnershipStatus.ACTIVE, limit=paging.MAX_LIMIT
         )
@@ -65,10 +74,13 @@ class HomeController(Controller):
             waiting_count=len(waiting),
             answers=answers[:SHOWN],
             answers_more=len(answers) > SHOWN or outgoing.next_cursor is not None,
-            unread=await inbox.unread_count(identity),
+            unread=notices.unread_count,
+            notices=[notification_out(n) for n in notices.items],
             partnerships=active,
             me=identity,
             deleted=page.request.query_params.get("deleted") == "1",
+            decided=page.request.query_params.get("decided"),
+            read=page.request.query_params.get("read") == "1",
         )
 
     @post("/dashboard/seen", status_code=HTTP_303_SEE_OTHER)
@@ -88,7 +100,7 @@ class HomeController(Controller):
             # Not the moment the page wrote: the member has seen the list as it is now.
             seen_until = clock.now()
         await DashboardService(db_session, page.settings, clock).mark_seen(identity, seen_until)
-        return Redirect("/", status_code=HTTP_303_SEE_OTHER)
+        return Redirect("/#home-recent", status_code=HTTP_303_SEE_OTHER)
 
     @get("/inbox")
     async def inbox(self, page: NamedDependency[Page], inbox: NamedDependency[InboxService]) -> Any:
@@ -104,8 +116,13 @@ class HomeController(Controller):
 
     @post("/inbox/read", status_code=HTTP_303_SEE_OTHER)
     async def read_all(
-        self, page: NamedDependency[Page], inbox: NamedDependency[InboxService]
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        inbox: NamedDependency[InboxService],
     ) -> Any:
         identity = page.require_member()
         await inbox.mark_all_read(identity)
+        if first(await form_values(request), "from") == "home":
+            return Redirect("/?read=1#home-inbox", status_code=HTTP_303_SEE_OTHER)
         return Redirect("/inbox", status_code=HTTP_303_SEE_OTHER)

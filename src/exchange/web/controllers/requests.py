@@ -139,6 +139,10 @@ class RequestPages(Controller):
                 field = "expires_at" if "expires_at" in str(exc.detail) else "note"
                 errors.add(field + suffix, str(exc.detail))
             else:
+                if first(values, "from") == "home":  # allowed from the home page's list
+                    return Redirect(
+                        f"/?decided={decision}#home-waiting", status_code=HTTP_303_SEE_OTHER
+                    )
                 return Redirect(
                     f"/requests?decided={decision}#request-{request_id}",
                     status_code=HTTP_303_SEE_OTHER,
