@@ -21,6 +21,7 @@ from exchange.events import (
     EVENTS,
     ActivityMoved,
     ConfidentialResourceRead,
+    EntryClaimed,
     EvaluationReminderDue,
     ForwardCutByPartnershipEnd,
     ForwardRefused,
@@ -102,6 +103,7 @@ def build_consequences() -> Subscriptions:
     on.within_transaction(SchoolInvitedByEmail, trail.record_school_invited_by_email)
     on.within_transaction(SchoolRegistered, trail.record_school_registered)
     on.within_transaction(SchoolRegistered, tell_the_inviting_school)
+    on.within_transaction(EntryClaimed, trail.record_entry_claimed)
 
     # Resources: the search index row, the text extraction and preview jobs of each
     # uploaded version and the owner school's trail are committed with the change.

@@ -114,6 +114,16 @@ class SchoolRegistered:
     inviting_school_name: str | None
 
 
+@dataclass(frozen=True)
+class EntryClaimed:
+    """A school already on the exchange made the handbook's `entry` its own, through the
+    link sent to the entry's address; nobody is signed in to act, so there is no actor."""
+
+    school: School
+    entry: DirectoryEntry
+    link: RegistrationLink
+
+
 # --- resources --------------------------------------------------------------------------
 
 
@@ -473,6 +483,7 @@ EVENTS: tuple[type, ...] = (
     SchoolProfileUpdated,
     SchoolInvitedByEmail,
     SchoolRegistered,
+    EntryClaimed,
     ResourceCreated,
     VersionAdded,
     ResourceUpdated,

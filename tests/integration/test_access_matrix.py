@@ -336,6 +336,9 @@ TABLE: dict[str, Row] = {
     "inviteSchoolByEmail": {**ADMINS_ONLY, "admin": 201},
     "listEmailInvitations": {**ADMINS_ONLY, "admin": 200},
     "claimDirectoryEntry": 409,
+    # An admin asks to make an entry the school's: the same refusal without mail.
+    "claimDirectoryEntryForMySchool": {**ADMINS_ONLY, "admin": 409},
+    "confirmDirectoryEntryClaim": 200,
     "readRegistrationLink": 200,
     "registerSchool": 201,
 }
@@ -351,6 +354,7 @@ ANONYMOUS = {
     "describeUploads": 204,
     "readCalendarFeed": 200,
     "claimDirectoryEntry": 409,
+    "confirmDirectoryEntryClaim": 200,
     "readRegistrationLink": 200,
     "registerSchool": 201,
 }
@@ -1067,6 +1071,42 @@ async def _claim_entry(world: World, actor: Actor, confidential: bool) -> Any:
     return await actor.post(f"/api/directory/entries/{entry_id}/claim", json={"email": email})
 
 
+async def _claim_for_my_school(world: World, actor: Actor, confidential: bool) -> Any:
+    from exchange.models import DirectoryEntry
+
+    entry_id = await fresh_entry(world)
+    async with world.ground.session() as session:
+        email = (await session.get_one(DirectoryEntry, entry_id)).contact_email
+    return await actor.post(f"/api/directory/entries/{entry_id}/claims", json={"email": email})
+
+
+async def _confirm_claim(world: World, actor: Actor, confidential: bool) -> Any:
+    """A link A's admin asked for, to make a fresh entry A's, opened by whoever holds it."""
+    from datetime import timedelta
+
+    from exchange.accounts.identity import new_token, token_digest
+    from exchange.models import RegistrationLink
+
+    entry_id = await fresh_entry(world)
+    token = new_token()
+    async with world.ground.session() as session:
+        session.add(
+            RegistrationLink(
+                token_hash=token_digest(token),
+                purpose="attach",
+                email="office@example.kg",
+                school_name="Handbook school",
+                entry_id=entry_id,
+                school_id=world.a.id,
+                terms={},
+                language="ky",
+                expires_at=world.ground.clock.now() + timedelta(days=1),
+            )
+        )
+        await session.commit()
+    return await actor.post("/api/directory/claims/confirm", json={"token": token})
+
+
 async def _read_registration_link(world: World, actor: Actor, confidential: bool) -> Any:
     token = await fresh_registration_link(world)
     return await actor.post("/api/directory/registration", json={"token": token})
@@ -1086,6 +1126,8 @@ ACTIONS: dict[str, Action] = {
     "inviteSchoolByEmail": _invite_by_email,
     "listEmailInvitations": _get("/api/directory/invitations"),
     "claimDirectoryEntry": _claim_entry,
+    "claimDirectoryEntryForMySchool": _claim_for_my_school,
+    "confirmDirectoryEntryClaim": _confirm_claim,
     "readRegistrationLink": _read_registration_link,
     "registerSchool": _register_school,
     "healthLive": _get("/health/live"),
@@ -1510,6 +1552,8 @@ PAGES: dict[str, PageObjects] = {
     "GET /partners/not-on-exchange": _nothing,
     "GET /partners/not-on-exchange/{entry_id}": _an_entry,
     "POST /partners/not-on-exchange/{entry_id}/invite": _an_entry,
+    "POST /partners/not-on-exchange/{entry_id}/claim": _an_entry,
+    "POST /register/confirm": _nothing,
     "GET /partners/invite-by-email": _nothing,
     "POST /partners/invite-by-email": _nothing,
     "GET /claim": _nothing,
@@ -1529,6 +1573,7 @@ DIRECTORY_PAGES = {
     # form's e-mail address is refused, so the page answers 422 with the form again).
     "GET /partners/not-on-exchange/{entry_id}": {"admin": 200, "teacher": 200},
     "POST /partners/not-on-exchange/{entry_id}/invite": {"admin": 422, "teacher": 403},
+    "POST /partners/not-on-exchange/{entry_id}/claim": {"admin": 422, "teacher": 403},
 }
 # Open to a visitor: signing in and out, the first run (while no school exists), and
 # setting a password with a link.
@@ -1543,6 +1588,7 @@ OPEN_PAGES = {
     "POST /claim",
     "GET /register",
     "POST /register",
+    "POST /register/confirm",
 }
 # An admin's action on a member: a teacher of any school is refused for their role
 # before any member is looked for (403 whatever the id, so it tells nothing), as the API

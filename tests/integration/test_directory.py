@@ -483,3 +483,48 @@ async def test_of_two_uses_of_one_link_at_once_one_registers(
     refused = first if first.status_code == 409 else second
     assert refused.json()["link_status"] == "used"
     assert await session.scalar(select(func.count()).select_from(School)) == 2
+
+
+async def test_a_school_already_on_the_exchange_makes_its_own_entry_its_own_once(
+    schools: SchoolFactory,
+    client: AsyncTestClient[Litestar],
+    entries: dict[str, str],
+    inbox: Inbox,
+    session: AsyncSession,
+) -> None:
+    evrika = await schools.create("Эврика гимназиясы")
+    kelechek = await schools.create("Келечек")
+    teacher = await evrika.add_member()
+    url = f"/api/directory/entries/{entries[EVRIKA]}/claims"
+    assert_problem(await teacher.post(url, json={"email": EVRIKA_MAIL}), 403)
+    # Kelechek's admin cannot make Evrika's entry Kelechek's with Kelechek's address...
+    wrong = await kelechek.admin.post(url, json={"email": "shkola.kelechek@mail.ru"})
+    assert_problem(wrong, 422)
+    asked = await evrika.admin.post(url, json={"email": EVRIKA_MAIL})
+    assert asked.status_code == 202, asked.text
+    (mail,) = await inbox.wait_for(1)
+    assert "Эврика гимназиясы" in mail.get_content()
+    token = token_of(link_in(mail))
+    looked = await client.post("/api/directory/registration", json={"token": token})
+    assert looked.json()["purpose"] == "attach"
+    # ...and the link registers no new school: it confirms.
+    assert_problem(await register(client, token), 422)
+    confirmed = await client.post("/api/directory/claims/confirm", json={"token": token})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["school_id"] == str(evrika.id)
+    entry = (await evrika.admin.get(f"/api/directory/entries/{entries[EVRIKA]}")).json()
+    assert entry["on_exchange"] is True and entry["school_id"] == str(evrika.id)
+    own = (await evrika.admin.get("/api/schools/me")).json()
+    assert own["address"] == "Бишкек ш., Байтик Баатыр көч., 36 А"
+    again = assert_problem(await kelechek.admin.post(url, json={"email": EVRIKA_MAIL}), 409)
+    assert again["entry_status"] == "claimed"
+    used = assert_problem(
+        await client.post("/api/directory/claims/confirm", json={"token": token}), 409
+    )
+    assert used["link_status"] == "used"
+    trail = await session.scalar(
+        select(AuditEvent.action).where(
+            AuditEvent.owner_school_id == evrika.id, AuditEvent.action == "school.entry_claimed"
+        )
+    )
+    assert trail == "school.entry_claimed"

@@ -25,6 +25,7 @@ PUBLIC = {
     ("post", "/api/directory/entries/{entry_id}/claim"),
     ("post", "/api/directory/registration"),
     ("post", "/api/directory/registrations"),
+    ("post", "/api/directory/claims/confirm"),
 }
 
 

@@ -40,6 +40,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     "PasswordChanged": only("exchange.audit.trail.record_password_changed"),
     "SchoolProfileUpdated": only("exchange.audit.trail.record_profile_updated"),
     "SchoolInvitedByEmail": only("exchange.audit.trail.record_school_invited_by_email"),
+    "EntryClaimed": only("exchange.audit.trail.record_entry_claimed"),
     "SchoolRegistered": {
         "within": [
             "exchange.audit.trail.record_school_registered",

@@ -14,6 +14,7 @@ from exchange.accounts.identity import Identity
 from exchange.clock import Clock
 from exchange.events import (
     ConfidentialResourceRead,
+    EntryClaimed,
     ForwardCutByPartnershipEnd,
     ForwardRefused,
     GrantRevoked,
@@ -358,6 +359,21 @@ async def record_school_registered(uow: UnitOfWork, event: SchoolRegistered) -> 
             partnership_id=event.partnership.id if event.partnership else None,
             details=details,
         )
+
+
+async def record_entry_claimed(uow: UnitOfWork, event: EntryClaimed) -> None:
+    """Without an actor: whoever opened the link at the entry's address confirmed it."""
+    record_event(
+        uow.session,
+        uow.clock,
+        action="school.entry_claimed",
+        owner_school_id=event.school.id,
+        details={
+            "entry_key": event.entry.key,
+            "email": event.link.email,
+            "registration_link_id": str(event.link.id),
+        },
+    )
 
 
 async def record_password_link_issued(uow: UnitOfWork, event: PasswordLinkIssued) -> None:

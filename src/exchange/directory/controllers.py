@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPT
 from exchange.accounts.identity import Identity
 from exchange.directory.handbook import SCHOOL
 from exchange.directory.schemas import (
+    ClaimConfirmed,
     ClaimRequest,
     ClaimSent,
     EmailInvitation,
@@ -248,6 +249,49 @@ class DirectoryController(Controller):
         return ClaimSent(sent_to=link.email, expires_at=link.expires_at)
 
     @post(
+        "/entries/{entry_id:uuid}/claims",
+        operation_id="claimDirectoryEntryForMySchool",
+        summary="Ask to make a handbook entry your school's, already on the exchange (admins)",
+        description=(
+            "For a school registered some other way whose entry still shows as not on the "
+            "exchange. The link goes only to an address of the entry's own (422 otherwise; "
+            "an address of another school's member is 409); opening it and confirming "
+            "(`POST /api/directory/claims/confirm`) makes the entry the school's and fills "
+            "the profile's empty fields with what the handbook says. Once per entry (409)."
+        ),
+        responses=problems(403, 404, 409, 422, 429),
+        status_code=HTTP_202_ACCEPTED,
+    )
+    async def claim_for_my_school(
+        self,
+        directory: NamedDependency[DirectoryService],
+        identity: NamedDependency[Identity],
+        entry_id: FromPath[UUID],
+        data: JSONBody[ClaimRequest],
+    ) -> ClaimSent:
+        link = await directory.request_claim(entry_id, data.email, current_language(), identity)
+        return ClaimSent(sent_to=link.email, expires_at=link.expires_at)
+
+    @post(
+        "/claims/confirm",
+        operation_id="confirmDirectoryEntryClaim",
+        summary="Confirm, with the link sent to the entry's address, that it is your school's",
+        description=(
+            "No sign-in: the link is the authority. A used or expired link is 409 with "
+            "`link_status`; an entry claimed meanwhile, 409 with `entry_status`."
+        ),
+        responses=problems(404, 409, 422),
+        status_code=HTTP_200_OK,
+        exclude_from_auth=True,
+        security=[],
+    )
+    async def confirm_claim(
+        self, directory: NamedDependency[DirectoryService], data: JSONBody[RegistrationLookup]
+    ) -> ClaimConfirmed:
+        school = await directory.attach(data.token)
+        return ClaimConfirmed(school_id=school.id)
+
+    @post(
         "/registration",
         operation_id="readRegistrationLink",
         summary="What a registration link's token is for, before it is used",
@@ -266,7 +310,7 @@ class DirectoryController(Controller):
         holder = await directory.holder(data.token)
         link = holder.link
         return RegistrationOut(
-            purpose="invitation" if link.purpose == "invitation" else "claim",
+            purpose=link.purpose,  # type: ignore[arg-type]
             email=link.email,
             school_name=link.school_name,
             expires_at=link.expires_at,

@@ -62,20 +62,38 @@ def claim_mail(
     url: str,
     expires_at: datetime,
     language: str,
+    claiming_school: str | None = None,
 ) -> EmailMessage:
+    """The link to register the school from its entry, or, when a school already on the
+    exchange (`claiming_school`) asked, to confirm that the entry is that school's."""
     with using_language(language):
-        paragraphs = [
-            _("Dear colleagues of {school},", school=school_name),
-            _(
+        if claiming_school:
+            asked = _(
+                "An admin of {claiming} in the partner-school exchange asked to make the "
+                "\"Sister schools\" handbook's entry for {school} their school's, with this "
+                "address. Open the link below only if {claiming} is your school.",
+                claiming=claiming_school,
+                school=school_name,
+            )
+            open_it = _(
+                "Open this link to confirm it; it works once, until {expires} (UTC):",
+                expires=expires_at.strftime("%Y-%m-%d %H:%M"),
+            )
+        else:
+            asked = _(
                 "Someone asked the partner-school exchange for a link to register {school} "
                 'from its entry in the "Sister schools" handbook\'s list, with this address.',
                 school=school_name,
-            ),
-            _(
+            )
+            open_it = _(
                 "Open this link to register your school and become its first admin; it works "
                 "once, until {expires} (UTC):",
                 expires=expires_at.strftime("%Y-%m-%d %H:%M"),
-            ),
+            )
+        paragraphs = [
+            _("Dear colleagues of {school},", school=school_name),
+            asked,
+            open_it,
             url,
             _(
                 "If you did not ask for it, do nothing: without the link nobody can claim the "

@@ -102,10 +102,15 @@ class ClaimSent(msgspec.Struct):
     expires_at: datetime
 
 
-class RegistrationOut(msgspec.Struct):
-    """What a registration link is for, before it is used."""
+class ClaimConfirmed(msgspec.Struct):
+    school_id: UUID
 
-    purpose: Literal["invitation", "claim"]
+
+class RegistrationOut(msgspec.Struct):
+    """What a registration link is for, before it is used: `invitation` and `claim`
+    register a school; `attach` makes the entry a school's already on the exchange."""
+
+    purpose: Literal["invitation", "claim", "attach"]
     email: str
     school_name: str
     expires_at: datetime

@@ -36,7 +36,7 @@ from exchange.directory.mail import claim_mail, invitation_mail
 from exchange.display_text import clean_line
 from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
-from exchange.events import SchoolInvitedByEmail, SchoolRegistered
+from exchange.events import EntryClaimed, SchoolInvitedByEmail, SchoolRegistered
 from exchange.i18n import _
 from exchange.kernel import paging
 from exchange.kernel.text import LIKE_ESCAPE, contains_pattern, fold
@@ -58,6 +58,9 @@ from exchange.unit_of_work import unit_of_work
 
 INVITATION = "invitation"
 CLAIM = "claim"
+# A claim asked by an admin of a school already on the exchange: the entry becomes that
+# school's (`school_id`) once the link, sent to the entry's own address, is opened.
+ATTACH = "attach"
 # An invitation waits as long as rule 9 gives an invitation to be answered.
 INVITATION_LINK_DAYS = 30
 
@@ -415,8 +418,14 @@ class DirectoryService(DomainService):
 
     # --- claiming an entry -------------------------------------------------------------
 
-    async def request_claim(self, entry_id: UUID, email: str, language: str) -> RegistrationLink:
-        """Send a link to claim the entry to `email`, which must be the entry's own."""
+    async def request_claim(
+        self, entry_id: UUID, email: str, language: str, identity: Identity | None = None
+    ) -> RegistrationLink:
+        """Send a link to claim the entry to `email`, which must be the entry's own: to
+        register the school (no `identity`), or, asked by an admin of a school already
+        on the exchange, to make the entry that school's."""
+        if identity is not None:
+            policy.require(identity, policy.Action.EDIT_PROFILE)
         entry = await self.session.get(DirectoryEntry, entry_id)
         if entry is None or entry.kind != SCHOOL:
             raise NotFound(_("The directory has no such school. Look for the school in it."))
@@ -458,15 +467,19 @@ class DirectoryService(DomainService):
                     "school on the exchange to invite yours, or write to its operator."
                 )
             )
-        await self._refuse_member_address(address)
+        if identity is None:
+            await self._refuse_member_address(address)
+        else:
+            await self._refuse_other_schools_address(address, identity.school_id)
         now = self.clock.now()
         await self._pace(address, now, entry.id)
         token = new_token()
         link = RegistrationLink(
             token_hash=token_digest(token),
-            purpose=CLAIM,
+            purpose=CLAIM if identity is None else ATTACH,
             email=address,
             school_name=entry.name,
+            school_id=identity.school_id if identity is not None else None,
             entry_id=entry.id,
             terms={},
             language=language,
@@ -483,6 +496,7 @@ class DirectoryService(DomainService):
                     self.settings,
                     to=address,
                     school_name=entry.name,
+                    claiming_school=await self._school_name(identity),
                     url=url,
                     expires_at=link.expires_at,
                     language=language,
@@ -491,6 +505,26 @@ class DirectoryService(DomainService):
         )
         await uow.commit()
         return link
+
+    async def _school_name(self, identity: Identity | None) -> str | None:
+        if identity is None:
+            return None
+        school = await self.session.get(School, identity.school_id)
+        return school.name if school else None
+
+    async def _refuse_other_schools_address(self, address: str, school_id: UUID) -> None:
+        other = await self.session.scalar(
+            select(Member.id).where(Member.email == address, Member.school_id != school_id)
+        )
+        if other is not None:
+            raise Conflict(
+                _(
+                    "{email} is the address of another school's member, so it cannot confirm "
+                    "that the entry is your school's.",
+                    email=address,
+                ),
+                errors=[{"field": "email", "message": "another school's member"}],
+            )
 
     # --- registering through a link ----------------------------------------------------
 
@@ -549,6 +583,13 @@ class DirectoryService(DomainService):
         the school, and an invitation waits for its answer. Once per link and per entry."""
         holder = await self.holder(token)
         link, entry = holder.link, holder.entry
+        if link.purpose == ATTACH:
+            raise InvalidInput(
+                _(
+                    "This link makes the handbook's entry your school's; it registers no new "
+                    "school. Open it to confirm."
+                )
+            )
         name = clean_line(school_name or "") or link.school_name
         admin_name = check_full_name(full_name)
         check_password_rules(password)
@@ -622,6 +663,47 @@ class DirectoryService(DomainService):
         await uow.commit()
         return Registered(school=school, member=member, partnership=partnership)
 
+    async def attach(self, token: str) -> School:
+        """Make the link's entry the school's that asked for it: the entry is claimed, and
+        what the handbook says fills the profile's empty fields. Once per link and entry."""
+        holder = await self.holder(token)
+        link, entry = holder.link, holder.entry
+        if link.purpose != ATTACH or entry is None or link.school_id is None:
+            raise InvalidInput(
+                _("This link registers a school: open it to choose its first admin's password.")
+            )
+        school = await self.session.get(School, link.school_id)
+        if school is None:
+            raise NotFound(_("Your school is not in the exchange any more."))
+        now = self.clock.now()
+        used = await self.session.execute(
+            update(RegistrationLink)
+            .where(
+                RegistrationLink.id == link.id,
+                RegistrationLink.used_at.is_(None),
+                RegistrationLink.expires_at > now,
+            )
+            .values(used_at=now)
+        )
+        took = await self.session.execute(
+            update(DirectoryEntry)
+            .where(DirectoryEntry.id == entry.id, DirectoryEntry.claimed_school_id.is_(None))
+            .values(claimed_school_id=school.id, claimed_at=now)
+        )
+        if _rowcount(used) != 1 or _rowcount(took) != 1:
+            entry_id = entry.id
+            await self.session.rollback()
+            link = await self._link(token)
+            self._refuse_unusable(link, now)
+            raise _claimed_already(await self.session.get_one(DirectoryEntry, entry_id))
+        await self.session.refresh(entry)
+        await self.session.refresh(link)
+        _fill_blanks(entry, school)
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(EntryClaimed(school=school, entry=entry, link=link))
+        await uow.commit()
+        return school
+
     async def _open_invitation(self, link: RegistrationLink, school: School) -> Partnership | None:
         """The invitation the inviting admin made, now that the school exists: made in
         that admin's name, under the code of conduct in force, in this transaction. None
@@ -660,6 +742,15 @@ def _copy_entry(entry: DirectoryEntry, school: School) -> None:
     school.contact_email = entry.contact_email
     school.contact_phone = entry.contact_phone
     school.website = entry.website
+
+
+def _fill_blanks(entry: DirectoryEntry, school: School) -> None:
+    """What the handbook says, where the school's own profile says nothing."""
+    given = School()
+    _copy_entry(entry, given)
+    for name in ("region", "kind", "address", "contact_email", "contact_phone", "website"):
+        if getattr(school, name) in (None, "") and getattr(given, name) is not None:
+            setattr(school, name, getattr(given, name))
 
 
 def _claimed_already(entry: DirectoryEntry) -> Conflict:

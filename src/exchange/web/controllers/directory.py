@@ -99,10 +99,12 @@ class UnclaimedPages(Controller):
         errors: FormErrors,
         *,
         status_code: int = 200,
+        sent_to: str | None = None,
     ) -> Any:
         return page.render(
             "directory/entry.html",
             status_code=status_code,
+            sent_to=sent_to,
             entry=entry_out(found.entries[0], found, page.language),
             can_invite=bool(page.viewer and page.viewer.is_admin),
             values=values,
@@ -165,6 +167,40 @@ class UnclaimedPages(Controller):
             await session.rollback()
             _place(errors, exc, "email" if exc.status_code in (409, 429) else None)
             return None
+
+    @post("/partners/not-on-exchange/{entry_id:uuid}/claim", status_code=HTTP_303_SEE_OTHER)
+    async def claim_for_my_school(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        directory: NamedDependency[DirectoryService],
+        db_session: NamedDependency[AsyncSession],
+        entry_id: FromPath[UUID],
+    ) -> Any:
+        identity = page.require_member()
+        policy.require(identity, policy.Action.EDIT_PROFILE)
+        found = await directory.entry(identity, entry_id)
+        values = await form_values(request)
+        errors = FormErrors()
+        email = first(values, "claim_email")
+        if "@" not in email.strip("@"):
+            errors.add(
+                "claim_email", _("Enter your school's e-mail address, like office@school.kg.")
+            )
+        else:
+            try:
+                link = await directory.request_claim(entry_id, email, page.language, identity)
+            except DomainError as exc:
+                if exc.status_code in (403, 404):
+                    raise
+                await db_session.rollback()
+                errors.add("claim_email", str(exc.detail))
+            else:
+                return self._entry_page(
+                    page, found, {"language": [page.language]}, FormErrors(), sent_to=link.email
+                )
+        claim_values = {"claim_email": [email], "language": [page.language]}
+        return self._entry_page(page, found, claim_values, errors, status_code=422)
 
     def _invited(self, page: Page, directory: DirectoryService, issued: IssuedRegistration) -> Any:
         # The link is shown once, on this answer, never in an address.
@@ -341,6 +377,30 @@ class RegistrationPages(Controller):
             holder=holder,
             values=values,
             errors=errors,
+        )
+
+    @post("/register/confirm", status_code=HTTP_303_SEE_OTHER)
+    async def confirm(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        directory: NamedDependency[DirectoryService],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Any:
+        page.speak()
+        values = await form_values(request)
+        token = first(values, "token")
+        errors = FormErrors()
+        if token:
+            try:
+                school = await directory.attach(token)
+            except DomainError as exc:
+                await db_session.rollback()
+                errors.add(None, str(exc.detail))
+            else:
+                return page.render("directory/confirmed.html", school_name=school.name)
+        return await self._register_page(
+            page, directory, db_session, token, values, errors, status_code=422
         )
 
     @post("/register", status_code=HTTP_303_SEE_OTHER)
