@@ -1,16 +1,20 @@
 """Partnership life in a real browser: the inviting school's director plans an activity
 on the partnership's page in Kyrgyz and marks it done, the partner's director evaluates
 it in Russian, the first evaluates it in Kyrgyz; without JavaScript, as a slow link may
-need; axe-core finds no serious or critical violation on the partnership pages in ky, ru
-and en. The server, Chromium and the two schools are those of `test_core_flow`."""
+need; the inviting school plans a joint project in Russian with its tasks, their owners
+and a partner's resource, and marks a task done; axe-core finds no serious or critical
+violation on the partnership pages in ky, ru and en. The server, Chromium and the two
+schools are those of `test_core_flow`."""
 
 from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
+from tests.actors import PASSWORD
 from tests.browser.test_core_flow import (
     LANGUAGES,
     Exchange,
@@ -101,3 +105,62 @@ def test_an_activity_is_planned_in_kyrgyz_and_evaluated_in_russian_and_kyrgyz(
         check_accessible(reader, f"{partnership_url}/summary", language, "partnership-summary")
     owner_context.close()
     partner_context.close()
+
+
+def test_a_joint_project_is_planned_with_tasks_and_a_partners_resource_in_russian(
+    browser: Browser, exchange: Exchange
+) -> None:
+    base = exchange.url
+    token = httpx.post(
+        f"{base}/api/auth/token",
+        json={"email": exchange.partner_email, "password": PASSWORD},
+    ).json()["access_token"]
+    shared = httpx.post(
+        f"{base}/api/resources",
+        headers={"Authorization": f"Bearer {token}"},
+        data={"title": "Дроби: контрольная работа", "kind": "assessment"},
+        files={"file": ("test.txt", "Дроби: 3 задачи.\n".encode(), "text/plain")},
+    )
+    assert shared.status_code == 201, shared.text
+    resource_id = shared.json()["id"]
+    context = browser.new_context(java_script_enabled=False, locale="ru-RU")
+    owner = context.new_page()
+    sign_in(owner, base, exchange.owner_email)
+
+    partnership_url = open_partnership(owner, base, "ru")
+    owner.goto(f"{partnership_url}/activities/new")
+    owner.select_option("#kind", "joint_project")
+    owner.fill("#title", "Совместно пишем методы оценивания")
+    owner.fill("#starts_on", "2026-12-01")
+    owner.fill("#ends_on", "2027-02-26")
+    owner.check(f"#resource-{resource_id}")
+    owner.fill("#task_title-0", "Задания для 5 класса")
+    owner.select_option("#task_owner-0", label="Айгүл Асанова")
+    owner.fill("#task_due-0", "2027-01-15")
+    owner.fill("#task_title-1", "Критерии оценивания")
+    owner.locator("main form button[type=submit]").click()
+    owner.wait_for_url(re.compile(r"/activities/[0-9a-f-]{36}\?done=planned$"))
+    activity_url = owner.url.split("?")[0]
+    main = owner.inner_text("main")
+    assert "Задания для 5 класса" in main and "Айгүл Асанова" in main
+    assert "Критерии оценивания" in main
+    assert owner.locator(f'main a[href="/resources/{resource_id}"]').count() == 1
+    shot(owner, "partnership-3-joint-project-ru")
+
+    # The task's owner marks it done from the activity's form.
+    owner.goto(f"{activity_url}/edit")
+    assert owner.input_value("#task_title-0") == "Задания для 5 класса"
+    assert owner.is_checked(f"#resource-{resource_id}")
+    owner.check("#task_done-0")
+    owner.check("#task_remove-1")
+    owner.locator("main form button[type=submit]").click()
+    owner.wait_for_url(re.compile(r"done=changed$"))
+    tasks = owner.locator("main ul.tasks li")
+    assert tasks.count() == 1
+    assert "Выполнено" in tasks.first.inner_text()
+
+    reader = browser.new_context(bypass_csp=True, storage_state=context.storage_state()).new_page()
+    for language in LANGUAGES:
+        check_accessible(reader, f"{activity_url}/edit", language, "joint-project-edit")
+        check_accessible(reader, activity_url, language, "joint-project")
+    context.close()

@@ -12,7 +12,7 @@ from html import unescape
 
 from docx import Document
 
-from tests.actors import SchoolFactory
+from tests.actors import SchoolFactory, SchoolHandle
 from tests.pages import Visitor
 from tests.partnering import GOALS, partners
 
@@ -217,3 +217,130 @@ async def test_a_member_turns_the_calendar_address_on_and_off_from_the_page(
     )
     assert off.status_code == 303
     assert (await teacher.get(path)).status_code == 404
+
+
+async def _shared(school: SchoolHandle, title: str, visibility: str = "partners") -> str:
+    uploaded = await school.admin.post(
+        "/api/resources",
+        data={"title": title, "kind": "assessment", "visibility": visibility},
+        files={"file": ("test.txt", f"{title}\n".encode(), "text/plain")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    return str(uploaded.json()["id"])
+
+
+def _task_rows(*rows: dict[str, str]) -> dict[str, str]:
+    fields = {"task_rows": str(len(rows) + 1)}  # and one empty row, as the page sends it
+    for number, row in enumerate(rows):
+        fields.update({f"task_{name}-{number}": value for name, value in row.items()})
+    return fields
+
+
+async def test_a_joint_project_gets_tasks_and_linked_resources_from_the_activity_form(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    osh, naryn = await schools.create("Ош №5"), await schools.create("Нарын №2")
+    stranger = await schools.create("Талас №1")
+    partnership_id = await partners(osh, naryn, language="ky")
+    page_path = f"/partnerships/{partnership_id}"
+    tests_of_naryn = await _shared(naryn, "Бөлчөктөр: баалоо тести")
+    own_plan = await _shared(osh, "Бөлчөктөр: сабак планы", visibility="school")
+    kept_in_talas = await _shared(stranger, "Талас: ички саясат", visibility="school")
+    methodist = await osh.add_member("teacher", full_name="Гүлнара Методист")
+    director, partner = visitors(), visitors()
+    await director.sign_in(osh.admin.email)
+    await partner.sign_in(naryn.admin.email)
+
+    form = unescape((await director.get(f"{page_path}/activities/new")).text)
+    assert f'value="{tests_of_naryn}"' in form and f'value="{own_plan}"' in form
+    assert kept_in_talas not in form  # only what the member may read is offered
+    assert 'name="task_title-0"' in form and f'value="{methodist.member_id}"' in form
+
+    project = _activity_form(
+        kind="joint_project",
+        title="Баалоо ыкмаларын биргелешип жазуу",
+        resource_ids=[tests_of_naryn, own_plan],
+        **_task_rows(
+            {
+                "title": "5-класс үчүн тест жазуу",
+                "owner": str(methodist.member_id),
+                "due": "2026-12-01",
+            },
+            {"title": "Критерийлерди макулдашуу"},
+        ),
+    )
+    # A resource the member cannot read is refused as the API refuses it, next to its field.
+    hidden = await director.post_form(
+        f"{page_path}/activities",
+        {**project, "resource_ids": [tests_of_naryn, kept_in_talas]},
+        token_from=page_path,
+    )
+    assert hidden.status_code == 422 and 'href="#resource_ids"' in hidden.text
+    assert "мектебиңиз окуй алган ресурстарды гана байланыштыра алат" in unescape(hidden.text)
+    assert "Талас: ички саясат" not in unescape(hidden.text)
+    # A task of another school's member is refused too; a malformed due day is said.
+    foreign = await director.post_form(
+        f"{page_path}/activities",
+        {**project, "task_owner-1": str(naryn.admin.member_id), "task_due-1": "1.12"},
+        token_from=page_path,
+    )
+    assert foreign.status_code == 422 and 'href="#task_due-1"' in foreign.text
+    wrong_kind = await director.post_form(
+        f"{page_path}/activities", {**project, "kind": "meeting"}, token_from=page_path
+    )
+    assert wrong_kind.status_code == 422 and 'href="#tasks"' in wrong_kind.text
+
+    planned = await director.post_form(f"{page_path}/activities", project, token_from=page_path)
+    assert planned.status_code == 303, planned.text
+    activity_path = planned.headers["location"].split("?")[0]
+    activity_id = activity_path.rsplit("/", 1)[1]
+    saved = (await osh.admin.get(f"/api/activities/{activity_id}")).json()
+    assert [(t["title"], t["owner_member_id"], t["due_on"], t["done"]) for t in saved["tasks"]] == [
+        ("5-класс үчүн тест жазуу", str(methodist.member_id), "2026-12-01", False),
+        ("Критерийлерди макулдашуу", None, None, False),
+    ]
+    assert saved["resource_ids"] == [tests_of_naryn, own_plan]
+    # The partner reads the tasks with their owners, and only the resource it may read.
+    seen = unescape((await partner.get(activity_path)).text)
+    assert "5-класс үчүн тест жазуу" in seen and "Гүлнара Методист" in seen
+    assert f'href="/resources/{tests_of_naryn}"' in seen and own_plan not in seen
+    partner_read = (await naryn.admin.get(f"/api/activities/{activity_id}")).json()
+    assert partner_read["resource_ids"] == [tests_of_naryn]
+
+    # The partner adds its own task; the owner's form shows it, and keeps it on saving.
+    theirs = await partner.post_form(
+        activity_path,
+        _activity_form(
+            kind="joint_project",
+            title="Баалоо ыкмаларын биргелешип жазуу",
+            resource_ids=[tests_of_naryn],
+            **_task_rows({"title": "6-класс үчүн тест жазуу", "due": "2026-12-05"}),
+        ),
+        token_from=f"{activity_path}/edit",
+    )
+    assert theirs.status_code == 303, theirs.text
+    edit = unescape((await director.get(f"{activity_path}/edit")).text)
+    assert 'value="5-класс үчүн тест жазуу"' in edit and "6-класс үчүн тест жазуу" in edit
+    assert 'name="task_title-2"' in edit  # two tasks and the empty rows after them
+
+    # The owner marks the first task done and removes the second.
+    finished = await director.post_form(
+        activity_path,
+        {
+            **project,
+            "task_done-0": "true",
+            "task_remove-1": "true",
+        },
+        token_from=f"{activity_path}/edit",
+    )
+    assert finished.status_code == 303, finished.text
+    tasks = (await naryn.admin.get(f"/api/activities/{activity_id}")).json()["tasks"]
+    assert [(t["title"], t["done"]) for t in tasks] == [
+        ("6-класс үчүн тест жазуу", False),
+        ("5-класс үчүн тест жазуу", True),
+    ]
+    # The own school's resource the partner cannot read stays linked, unseen by it.
+    assert (await osh.admin.get(f"/api/activities/{activity_id}")).json()["resource_ids"] == [
+        tests_of_naryn,
+        own_plan,
+    ]

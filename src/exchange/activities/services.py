@@ -11,8 +11,8 @@ cancelled, in the same transaction as the change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -90,6 +90,8 @@ class ActivityView:
     readable_resources: Sequence[Resource]
     evaluations: Sequence[ActivityEvaluation]
     today: date
+    # Every member the activity names (responsible members and task owners), by id.
+    people: Mapping[UUID, Member] = field(default_factory=dict)
 
     @property
     def past_due(self) -> bool:
@@ -155,6 +157,26 @@ class ActivityService:
             .order_by(Member.full_name, Member.id)
         )
         return list(rows)
+
+    async def linkable_resources(
+        self, identity: Identity, partnership_id: UUID, *, limit: int = 50
+    ) -> list[Resource]:
+        """Resources of the partnership's two schools the caller may read, newest first:
+        what an activity of theirs may link for exchanging beforehand."""
+        partnership = await self._partnership(identity, partnership_id)
+        return list(
+            await self.session.scalars(
+                select(Resource)
+                .where(
+                    Resource.owner_school_id.in_(
+                        [partnership.inviting_school_id, partnership.invited_school_id]
+                    ),
+                    readable_resources(identity, self.clock.now()),
+                )
+                .order_by(Resource.created_at.desc(), Resource.id.desc())
+                .limit(limit)
+            )
+        )
 
     async def get(self, identity: Identity, activity_id: UUID) -> ActivityView:
         activity, partnership = await self._load(identity, activity_id)
@@ -449,7 +471,9 @@ class ActivityService:
         self, identity: Identity, partnership: Partnership, activities: Sequence[Activity]
     ) -> list[ActivityView]:
         today = local_day(self.clock.now())
-        member_ids = {UUID(m) for a in activities for m in a.responsible_member_ids}
+        member_ids = {UUID(m) for a in activities for m in a.responsible_member_ids} | {
+            UUID(t["owner_member_id"]) for a in activities for t in a.tasks if t["owner_member_id"]
+        }
         members: dict[UUID, Member] = {}
         if member_ids:
             members = {
@@ -486,6 +510,7 @@ class ActivityService:
                 ],
                 evaluations=evaluations[a.id],
                 today=today,
+                people=members,
             )
             for a in activities
         ]

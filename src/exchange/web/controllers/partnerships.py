@@ -51,7 +51,13 @@ ACTIVITY_FIELDS = (
     "cover_arrangements",
     "needs_approval",
     "approval_obtained",
+    "resource_ids",
+    "tasks",
 )
+# Empty task rows the form offers below the school's tasks (a page without scripts adds
+# more by saving and coming back), and the most it reads.
+EMPTY_TASK_ROWS = 3
+MAX_TASK_ROWS = 100
 
 
 def provide_activities(
@@ -121,7 +127,41 @@ def _activity_fields(values: dict[str, list[str]], errors: FormErrors) -> dict[s
     host = first(values, "host_school_id")
     if host:
         fields["host_school_id"] = host
+    fields["resource_ids"] = [r for r in values.get("resource_ids", []) if r]
+    fields["tasks"] = _task_fields(values, errors)
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def _task_fields(values: dict[str, list[str]], errors: FormErrors) -> list[dict[str, Any]]:
+    """The school's tasks of a joint project, one row each: a row without a task, or
+    ticked to be removed, is left out."""
+    count = first(values, "task_rows")
+    rows = min(int(count), MAX_TASK_ROWS) if count.isdigit() else 0
+    tasks = []
+    for row in range(rows):
+        title = first(values, f"task_title-{row}")
+        if not title or first(values, f"task_remove-{row}") == "true":
+            continue
+        task: dict[str, Any] = {"title": title, "done": first(values, f"task_done-{row}") == "true"}
+        owner = first(values, f"task_owner-{row}")
+        if owner:
+            task["owner_member_id"] = owner
+        due = _day(values, f"task_due-{row}", errors, required=False)
+        if due is not None:
+            task["due_on"] = due
+        tasks.append(task)
+    return tasks
+
+
+def _task_values(tasks: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """The school's stored tasks as the form's rows."""
+    values: dict[str, list[str]] = {"task_rows": [str(len(tasks))]}
+    for row, task in enumerate(tasks):
+        values[f"task_title-{row}"] = [task["title"]]
+        values[f"task_owner-{row}"] = [task.get("owner_member_id") or ""]
+        values[f"task_due-{row}"] = [task.get("due_on") or ""]
+        values[f"task_done-{row}"] = ["true"] if task.get("done") else []
+    return values
 
 
 class PartnershipPages(Controller):
@@ -244,7 +284,9 @@ class PartnershipPages(Controller):
     ) -> Any:
         if not values and view is not None:
             a = view.activity
+            own_tasks = [t for t in a.tasks if t["school_id"] == str(identity.school_id)]
             values = {
+                **_task_values(own_tasks),
                 "kind": [a.kind],
                 "title": [a.title],
                 "description": [a.description],
@@ -256,11 +298,17 @@ class PartnershipPages(Controller):
                 "cover_arrangements": [a.cover_arrangements],
                 "needs_approval": ["true"] if a.needs_approval else [],
                 "approval_obtained": ["true"] if a.approval_obtained else [],
+                "resource_ids": [str(r.id) for r in view.readable_resources],
             }
         elif not values:
             values = {"host_school_id": [str(identity.school_id)]}
             if identity.role != "admin":
                 values["responsible_member_ids"] = [str(identity.member_id)]
+        filled = first(values, "task_rows")
+        filled_rows = min(int(filled), MAX_TASK_ROWS) if filled.isdigit() else 0
+        linkable = await activities.linkable_resources(identity, plan.partnership.id)
+        linked = list(view.readable_resources) if view else []
+        shown = {r.id for r in linkable}
         return page.render(
             "partnerships/activity_form.html",
             status_code=status_code,
@@ -268,6 +316,15 @@ class PartnershipPages(Controller):
             view=view,
             kinds=KINDS,
             own_members=await activities.own_members(identity),
+            own_school=next(s for s in plan.schools if s.id == identity.school_id),
+            partner_tasks=[
+                _task_shown(t)
+                for t in (view.activity.tasks if view else [])
+                if t["school_id"] != str(identity.school_id)
+            ],
+            names=_names(plan),
+            task_rows=range(filled_rows + EMPTY_TASK_ROWS),
+            resources=[r for r in linked if r.id not in shown] + linkable,
             errors=errors,
             values=values,
         )
@@ -282,15 +339,43 @@ class PartnershipPages(Controller):
         db_session: NamedDependency[AsyncSession],
         partnership_id: FromPath[UUID],
     ) -> Any:
+        return await self._save_activity(
+            request, page, plans, activities, db_session, partnership_id, None
+        )
+
+    async def _save_activity(
+        self,
+        request: Request[Any, Any, Any],
+        page: Page,
+        plans: PlanService,
+        activities: ActivityService,
+        db_session: AsyncSession,
+        partnership_id: UUID,
+        activity_id: UUID | None,
+    ) -> Any:
+        """Plan a new activity (`activity_id` None) or change one from the activity form;
+        what the form or the service refuses is said next to its field."""
         identity = page.require_member()
-        plan = await plans.plan(identity, partnership_id)
+        if activity_id is None:
+            await plans.plan(identity, partnership_id)  # another school's: 404 first
+        else:
+            await _plan_and_activity(plans, activities, identity, partnership_id, activity_id)
         values = await form_values(request)
         errors = FormErrors()
         fields = _activity_fields(values, errors)
         if not errors:
             try:
-                data = msgspec.convert(fields, ActivityCreate)
-                view = await activities.plan(identity, partnership_id, data)
+                if activity_id is None:
+                    view = await activities.plan(
+                        identity, partnership_id, msgspec.convert(fields, ActivityCreate)
+                    )
+                    done = "planned"
+                else:
+                    fields.setdefault("ends_on", fields.get("starts_on"))
+                    view = await activities.update(
+                        identity, activity_id, msgspec.convert(fields, ActivityUpdate)
+                    )
+                    done = "changed"
             except msgspec.ValidationError as exc:
                 _shape_refusal(errors, exc, ACTIVITY_FIELDS)
             except DomainError as exc:
@@ -300,11 +385,18 @@ class PartnershipPages(Controller):
                 _place(errors, exc, ACTIVITY_FIELDS)
             else:
                 return _see_other(
-                    f"/partnerships/{partnership_id}/activities/{view.activity.id}?done=planned"
+                    f"/partnerships/{partnership_id}/activities/{view.activity.id}?done={done}"
                 )
-        plan = await plans.plan(identity, partnership_id)  # read again after a rollback
+        # Read again after a rollback.
+        changed: ActivityView | None = None
+        if activity_id is None:
+            plan = await plans.plan(identity, partnership_id)
+        else:
+            plan, changed = await _plan_and_activity(
+                plans, activities, identity, partnership_id, activity_id
+            )
         return await self._activity_form(
-            page, activities, plan, identity, None, errors, values, status_code=422
+            page, activities, plan, identity, changed, errors, values, status_code=422
         )
 
     # --- an activity's page: change, done or cancelled, evaluated ----------------------
@@ -342,6 +434,7 @@ class PartnershipPages(Controller):
             status_code=status_code,
             plan=plan,
             view=view,
+            tasks=[_task_shown(t) for t in view.activity.tasks],
             me=identity,
             names=_names(plan),
             can_evaluate=(
@@ -382,34 +475,8 @@ class PartnershipPages(Controller):
         partnership_id: FromPath[UUID],
         activity_id: FromPath[UUID],
     ) -> Any:
-        identity = page.require_member()
-        plan, view = await _plan_and_activity(
-            plans, activities, identity, partnership_id, activity_id
-        )
-        values = await form_values(request)
-        errors = FormErrors()
-        fields = _activity_fields(values, errors)
-        fields.setdefault("ends_on", fields.get("starts_on"))
-        if not errors:
-            try:
-                data = msgspec.convert(fields, ActivityUpdate)
-                await activities.update(identity, activity_id, data)
-            except msgspec.ValidationError as exc:
-                _shape_refusal(errors, exc, ACTIVITY_FIELDS)
-            except DomainError as exc:
-                if exc.status_code == 404:
-                    raise
-                await db_session.rollback()
-                _place(errors, exc, ACTIVITY_FIELDS)
-            else:
-                return _see_other(
-                    f"/partnerships/{partnership_id}/activities/{activity_id}?done=changed"
-                )
-        plan, view = await _plan_and_activity(  # read again after a rollback
-            plans, activities, identity, partnership_id, activity_id
-        )
-        return await self._activity_form(
-            page, activities, plan, identity, view, errors, values, status_code=422
+        return await self._save_activity(
+            request, page, plans, activities, db_session, partnership_id, activity_id
         )
 
     @post(
@@ -718,8 +785,15 @@ def _names(plan: PlanView) -> dict[UUID | str, str]:
     for school in plan.schools:
         names[school.id] = names[str(school.id)] = school.name
     for view in plan.activities:
-        names.update({member.id: member.full_name for member in view.members})
+        for member in view.people.values():
+            names[member.id] = names[str(member.id)] = member.full_name
     return names
+
+
+def _task_shown(task: dict[str, Any]) -> dict[str, Any]:
+    """A stored task as the pages show it: its due day as a date."""
+    due = task.get("due_on")
+    return {**task, "due_on": date.fromisoformat(due) if due else None}
 
 
 def _partner_members(plan: PlanView, identity: Identity) -> list[tuple[UUID, str]]:
