@@ -317,6 +317,7 @@ async def test_an_overdue_invitation_is_marked_counted_at_home_and_reminded_once
     assert "Мөөнөтү өтүп кетти" in partner_sees and f'action="{path}/remind"' not in partner_sees
     listed = unescape((await partner.get("/partners")).text)
     assert "Мөөнөтү өтүп кетти" in listed
+    assert "Мөөнөтү өтүп кетти" in unescape((await partner.get("/partnerships")).text)
     home = unescape((await partner.get("/")).text)
     assert "Өнөктөштүккө 1 чакыруу мектебиңиздин жообун күтүп жатат" in home
     assert "1 мөөнөтү өттү" in home
