@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -303,6 +304,28 @@ def test_the_core_flow_with_javascript_and_every_page_accessible_in_each_languag
         bypass_csp=True, storage_state=partner_context.storage_state()
     ).new_page()
     visitor = browser.new_context(bypass_csp=True).new_page()
+    # Once the worker has made the file's preview, the partner sees it in the results and
+    # on the resource page (decoded, in its reserved box), with the pages and size.
+    api = bearer(exchange, exchange.partner_email)
+    for _ in range(120):
+        described = httpx.get(f"{base}/api/resources/{resource_id}", headers=api).json()
+        if described["preview"] != "pending":
+            break
+        time.sleep(0.5)
+    assert described["preview"] == "ready", described
+    for address, image in (
+        (f"{base}/search?q=бөлчөк&lang=ru", "#search-results img.thumb"),
+        (f"{base}/resources/{resource_id}?lang=ru", "main img.preview"),
+    ):
+        partner.goto(address)
+        shown = partner.locator(image)
+        shown.scroll_into_view_if_needed()
+        width = shown.evaluate("img => img.decode().then(() => img.naturalWidth)")
+        assert 0 < width <= 320
+        assert shown.get_attribute("alt") == "Предпросмотр «Бөлчөктөр: сабак планы»"
+        box = shown.bounding_box()
+        assert box is not None and box["width"] == box["height"]
+        assert "2 страницы" in partner.locator("main").inner_text()
     for language in LANGUAGES:
         check_accessible(visitor, f"{base}/sign-in", language, "sign-in")
         check_accessible(visitor, f"{base}/no-such-page", language, "not-found")

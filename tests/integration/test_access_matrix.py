@@ -1500,6 +1500,8 @@ PAGES: dict[str, PageObjects] = {
     "GET /resources/{resource_id}": _a_resource,
     "GET /resources/{resource_id}/content": _a_resource,
     "GET /resources/{resource_id}/versions/{number}/content": _a_version,
+    "GET /resources/{resource_id}/preview": _a_resource,
+    "GET /resources/{resource_id}/versions/{number}/preview": _a_version,
     "POST /resources/{resource_id}/ask": _a_resource,
     "POST /resources/{resource_id}/forward": _a_resource,
     "POST /resources/{resource_id}/delete": _a_resource,

@@ -301,7 +301,7 @@ class ResourceController(Controller):
         resources: NamedDependency[ResourceService],
         resource_id: FromPath[UUID],
     ) -> Response[bytes | None]:
-        return await _preview_response(request, identity, resources, resource_id, None)
+        return await preview_response(request, identity, resources, resource_id, None)
 
     @get(
         "/{resource_id:uuid}/versions/{number:int}/preview",
@@ -319,7 +319,7 @@ class ResourceController(Controller):
         resource_id: FromPath[UUID],
         number: FromPath[int],
     ) -> Response[bytes | None]:
-        return await _preview_response(request, identity, resources, resource_id, number)
+        return await preview_response(request, identity, resources, resource_id, number)
 
     @head(
         "/{resource_id:uuid}/content",
@@ -369,13 +369,15 @@ def _disposition(request: Request[Any, Any, Any]) -> str | None:
     return request.query_params.get("disposition")
 
 
-async def _preview_response(
+async def preview_response(
     request: Request[Any, Any, Any],
     identity: Identity,
     resources: ResourceService,
     resource_id: UUID,
     number: int | None,
 ) -> Response[bytes | None]:
+    """A preview image's answer (the API's and the pages'): its bytes, or 304 when the
+    caller's copy (`If-None-Match`) is current."""
     preview = await read_preview(
         resources,
         identity,

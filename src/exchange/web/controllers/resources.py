@@ -24,7 +24,7 @@ from exchange.errors import (
 from exchange.kernel import paging
 from exchange.models import PartnershipStatus
 from exchange.partnerships.services import PartnershipService
-from exchange.resources.controllers import provide_resource_service
+from exchange.resources.controllers import preview_response, provide_resource_service
 from exchange.resources.download import serve_version
 from exchange.resources.metadata import FORM_FIELDS, KINDS, LICENCES
 from exchange.resources.schemas import ResourceUpdate
@@ -250,6 +250,32 @@ class ResourcePages(Controller):
             number,
             disposition=request.query_params.get("disposition"),
         )
+
+    @get("/resources/{resource_id:uuid}/preview")
+    async def preview(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+    ) -> Response[Any]:
+        """The current file's preview image (as the API's), for a signed-in member."""
+        identity = page.require_member()
+        return await preview_response(request, identity, resources, resource_id, None)
+
+    @get("/resources/{resource_id:uuid}/versions/{number:int}/preview")
+    async def version_preview(
+        self,
+        request: Request[Any, Any, Any],
+        page: NamedDependency[Page],
+        resources: NamedDependency[ResourceService],
+        resource_id: FromPath[UUID],
+        number: FromPath[int],
+    ) -> Response[Any]:
+        """One version's preview: it never changes, so the pages link to it and a
+        browser keeps it."""
+        identity = page.require_member()
+        return await preview_response(request, identity, resources, resource_id, number)
 
     @post("/resources/{resource_id:uuid}/ask", status_code=HTTP_303_SEE_OTHER)
     async def ask(
