@@ -1,5 +1,5 @@
 FROM python:3.11-slim
-RUN apt-get update && apt-get install -y --no-install-recommends libmagic1 \
+RUN apt-get update && apt-get install -y --no-install-recommends libmagic1 fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /srv/exchange
 COPY pyproject.toml README.md ./

@@ -650,6 +650,35 @@ def store_verify() -> None:
     )
 
 
+@store.command(
+    "previews",
+    help=N_(
+        "Queue a preview for every version that has none: files uploaded before previews "
+        "existed, or whose preview could not be made. The background jobs make them."
+    ),
+)
+def store_previews() -> None:
+    from exchange.previews.job import queue_missing_previews
+
+    settings = load_settings()
+
+    async def run() -> Any:
+        async with _store_and_sessions(settings) as (_blob_store, sessions, _now):
+            from exchange.clock import SystemClock
+
+            return await queue_missing_previews(sessions, SystemClock())
+
+    queued = _run_store_task(run)
+    click.echo(
+        ngettext(
+            "{n} preview queued; the background jobs make it.",
+            "{n} previews queued; the background jobs make them.",
+            queued,
+        ),
+        err=True,
+    )
+
+
 def _run_store_task(task: Any) -> Any:
     from exchange.errors import DomainError
 

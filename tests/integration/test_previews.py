@@ -8,16 +8,19 @@ Files are uploaded through the API; jobs run when the test says so, as a worker 
 
 from __future__ import annotations
 
+import asyncio
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from click.testing import CliRunner
 from litestar import Litestar
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from exchange.cli import main
 from exchange.config import Settings
 from exchange.models import ResourceVersion
 from exchange.resources.storekeeping import collect_garbage
@@ -31,6 +34,7 @@ from tests.resource_fixtures import (
     StoreUnderTest,
     audit_actions,
     database,
+    server_env,
     upload,
     upload_version,
 )
@@ -278,3 +282,67 @@ async def test_a_version_deleted_before_its_job_ran_leaves_no_preview_behind(
     assert await run_previews(app) == 1
 
     assert store.stored_keys() == []
+
+
+async def store_previews(settings: Settings, store: StoreUnderTest) -> tuple[int, str]:
+    """`exchange store previews` as an operator runs it, on the test's database and store."""
+    result = await asyncio.to_thread(
+        CliRunner().invoke, main, ["store", "previews"], env=server_env(settings, store)
+    )
+    return result.exit_code, result.stderr
+
+
+async def test_versions_without_a_preview_get_one_queued_by_the_store_command(
+    app: Litestar,
+    pair: tuple[SchoolHandle, SchoolHandle],
+    settings: Settings,
+    store: StoreUnderTest,
+    clock: ManualClock,
+) -> None:
+    home, partner = pair
+    older = await shared(partner.admin, pdf(pages=2), "older.pdf", "application/pdf")
+    assert await run_previews(app) == 1
+    async with database(settings) as session:
+        # As a version uploaded before previews existed is left by the migration.
+        await session.execute(
+            update(ResourceVersion)
+            .where(ResourceVersion.resource_id == UUID(older))
+            .values(preview_state="none", preview_blob_key=None, preview_etag=None, pages=None)
+        )
+        await session.commit()
+
+    code, output = await store_previews(settings, store)
+
+    assert code == 0, output
+    assert "1 preview queued" in output
+    assert (await home.admin.get(f"/api/resources/{older}")).json()["preview"] == "pending"
+    # The command queued the job at this machine's time, which the test's clock reaches.
+    clock.set(max(clock.now(), datetime.now(UTC)) + timedelta(seconds=1))
+    assert await run_previews(app) == 1
+    body = (await home.admin.get(f"/api/resources/{older}")).json()
+    assert (body["preview"], body["pages"]) == ("ready", 2)
+    code, output = await store_previews(settings, store)
+    assert "0 previews queued" in output
+
+
+async def test_a_file_missing_from_the_store_has_no_preview(
+    app: Litestar,
+    pair: tuple[SchoolHandle, SchoolHandle],
+    settings: Settings,
+    store: StoreUnderTest,
+) -> None:
+    home, partner = pair
+    resource_id = await shared(partner.admin, pdf(), "plan.pdf", "application/pdf")
+    async with database(settings) as session:
+        key = await session.scalar(
+            select(ResourceVersion.blob_key).where(ResourceVersion.resource_id == UUID(resource_id))
+        )
+    blob_store = store.open()
+    try:
+        await blob_store.delete(str(key))
+    finally:
+        await blob_store.close()
+
+    assert await run_previews(app) == 1
+
+    assert (await home.admin.get(f"/api/resources/{resource_id}")).json()["preview"] == "none"

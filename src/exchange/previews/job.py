@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Final
 from uuid import UUID
@@ -70,6 +70,40 @@ async def queue_preview(
         dedupe_key=preview_dedupe_key(resource_id, version_number),
     )
     return job is not None
+
+
+async def queue_missing_previews(
+    session_factory: Callable[[], Any], clock: Clock, *, batch_size: int = 500
+) -> int:
+    """Queue the preview of every version that has none (files uploaded before previews
+    existed, or whose preview could not be made then): each turns `pending` and gets its
+    job, a batch per transaction. Returns how many were queued."""
+    queued = 0
+    after: UUID | None = None
+    while True:
+        async with session_factory() as session:
+            query = (
+                select(ResourceVersion.id, ResourceVersion.resource_id, ResourceVersion.number)
+                .where(ResourceVersion.preview_state == NONE)
+                .order_by(ResourceVersion.id)
+                .limit(batch_size)
+            )
+            if after is not None:
+                query = query.where(ResourceVersion.id > after)
+            rows = list(await session.execute(query))
+            if not rows:
+                return queued
+            for version_id, resource_id, number in rows:
+                await session.execute(
+                    update(ResourceVersion)
+                    .where(ResourceVersion.id == version_id, ResourceVersion.preview_state == NONE)
+                    .values(preview_state=PENDING)
+                    .execution_options(synchronize_session=False)
+                )
+                if await queue_preview(session, clock, resource_id, number):
+                    queued += 1
+                after = version_id
+            await session.commit()
 
 
 def preview_etag(image: bytes) -> str:
