@@ -511,7 +511,9 @@ async def world(
         copy = tmp_path_factory.mktemp("matrix-files") / "files"
         shutil.copytree(files, copy)
         _KEPT_WORLDS[database.url] = KeptWorld(world, built_at, copy)
-        return world
+        # A copy, as every later test gets: a test that points the world at another
+        # resource must not change what the kept world names.
+        return _KEPT_WORLDS[database.url].on(ground)
     database.bring_back("world")
     shutil.rmtree(files, ignore_errors=True)
     shutil.copytree(kept.files, files)
