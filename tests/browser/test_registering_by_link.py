@@ -69,7 +69,8 @@ def test_a_school_invited_by_email_registers_through_the_link_in_kyrgyz(
     director.fill("#goals", "\n".join(GOALS))
     director.check("#characteristics-local")
     director.select_option("#language", "ky")
-    director.locator("main form button[type=submit]").click()
+    entry = director.url
+    director.locator('main form[action$="/invite"] button[type=submit]').click()
     link = director.locator("#registration-link").input_value()
     assert "/register?token=" in link
     shot(director, "invited-by-email-ky")
@@ -83,6 +84,7 @@ def test_a_school_invited_by_email_registers_through_the_link_in_kyrgyz(
     visitor = checked.new_page()
     for language in LANGUAGES:
         check_accessible(admin, f"{base}/partners/not-on-exchange", language, "not-on-exchange")
+        check_accessible(admin, entry, language, "entry")
         check_accessible(admin, f"{base}/partners/invite-by-email", language, "invite-by-email")
         check_accessible(visitor, f"{base}/claim", language, "claim")
         check_accessible(visitor, registration, language, "register")
