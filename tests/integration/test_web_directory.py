@@ -135,3 +135,43 @@ async def test_a_visitor_claims_only_with_the_entrys_own_address(
     assert "address of the school&#39;s own" in refused.text or "address of the school's own" in (
         html.unescape(refused.text)
     )
+
+
+async def test_the_pages_of_schools_not_on_the_exchange_read_in_kyrgyz(
+    schools: SchoolFactory, client: AsyncTestClient[Litestar], entries: dict[str, str]
+) -> None:
+    from tests.english_left import english_in
+    from tests.integration.test_kyrgyz_reader import visible_text
+
+    school = await schools.create("Ош шаарындагы №5 мектеп")
+    renamed = await school.admin.patch("/api/me", json={"full_name": "Айгүл Токтогулова"})
+    assert renamed.status_code == 200
+    admin = Visitor(client)
+    await admin.sign_in(school.admin.email)
+    invited = await admin.post_form(
+        "/partners/invite-by-email?lang=ky",
+        {
+            "school_name": "Токтогул айылындагы №2 мектеп",
+            "email": "mektep2@toktogul.kg",
+            "goals": "Окуучулардын билимин баалоону жакшыртуу",
+            "language": "ky",
+        },
+        token_from="/partners/invite-by-email?lang=ky",
+    )
+    assert invited.status_code == 200, invited.text
+    assert english_in(visible_text(invited.text).replace(link_on(invited.text), "")) == []
+    register = urlsplit(link_on(invited.text))
+    pages = (
+        "/partners/invite-by-email",
+        "/partners/not-on-exchange?kind=sister_city",
+        f"/partners/not-on-exchange/{entries['osh-yozgat']}",
+        f"/partners/not-on-exchange/{entries['ilim-osh']}",
+    )
+    for path in pages:
+        answer = await admin.get(path)
+        assert answer.status_code == 200 and 'lang="ky"' in answer.text, path
+        assert english_in(visible_text(answer.text)) == [], path
+    newcomer = Visitor(client)
+    form = await newcomer.get(f"{register.path}?{register.query}&lang=ky")
+    assert form.status_code == 200
+    assert english_in(visible_text(form.text)) == []
