@@ -572,6 +572,7 @@ def comparable(events: list[Any]) -> str:
     ],
     ids=["lesson-plan", "student-work-with-consent"],
 )
+@pytest.mark.every_database
 async def test_a_finished_upload_records_the_same_events_as_the_form(
     schools: SchoolFactory, recorded_events: list[Any], fields: dict[str, str]
 ) -> None:
@@ -593,6 +594,7 @@ async def test_a_finished_upload_records_the_same_events_as_the_form(
     assert tus_events == form_events
 
 
+@pytest.mark.every_database
 async def test_a_version_finished_in_pieces_records_the_same_events_as_the_form(
     schools: SchoolFactory, recorded_events: list[Any]
 ) -> None:
