@@ -25,6 +25,7 @@ import msgspec
 from litestar.params import QueryParameter
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from exchange.errors import InvalidInput
 from exchange.i18n import lazy_gettext
@@ -162,11 +163,42 @@ async def fetch(
 ) -> Window[Any]:
     """The page of `query`'s rows in `order` after `cursor`: ORM objects when it selects
     one, else rows whose first entity carries the sort key."""
+    result = await session.execute(_page_of(query, order, limit, cursor, scope))
+    return _window_of(result.all(), order, limit, scope)
+
+
+def fetch_in(
+    db: Session,
+    query: Select[*tuple[Any, ...]],
+    order: Sequence[SortKey],
+    *,
+    limit: int,
+    cursor: str | None,
+    scope: str = "",
+) -> Window[Any]:
+    """`fetch` in a synchronous session (`exchange.database.run_read`)."""
+    return _window_of(
+        db.execute(_page_of(query, order, limit, cursor, scope)).all(), order, limit, scope
+    )
+
+
+def _page_of(
+    query: Select[*tuple[Any, ...]],
+    order: Sequence[SortKey],
+    limit: int,
+    cursor: str | None,
+    scope: str,
+) -> Select[*tuple[Any, ...]]:
     if cursor:
         key = decode_cursor(cursor, [sort_key.kind for sort_key in order], scope)
         query = query.where(after(order, key))
-    result = await session.execute(query.order_by(*ordering(order)).limit(limit + 1))
-    rows: list[Any] = [row[0] if len(row) == 1 else row for row in result.all()]
+    return query.order_by(*ordering(order)).limit(limit + 1)
+
+
+def _window_of(
+    result: Sequence[Any], order: Sequence[SortKey], limit: int, scope: str
+) -> Window[Any]:
+    rows: list[Any] = [row[0] if len(row) == 1 else row for row in result]
 
     def key_of(row: Any) -> list[KeyValue]:
         entity = row if isinstance(row, order[0].column.class_) else row[0]

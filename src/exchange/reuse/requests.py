@@ -3,16 +3,19 @@ and always gets an answer (rule 9)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from exchange import policy
 from exchange.accounts.identity import Identity
 from exchange.clock import days_later
+from exchange.database import run_read
 from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput, NotFound, RuleRefusal
 from exchange.events import (
@@ -35,7 +38,7 @@ from exchange.models import (
 from exchange.policy import refusals
 from exchange.reuse.reasons import RequestClosing
 from exchange.reuse.schemas import DecisionIn, ReuseRequestCreate, ReuseRequestList, ReuseRequestOut
-from exchange.reuse.views import request_views
+from exchange.reuse.views import request_views, request_views_in
 from exchange.unit_of_work import unit_of_work
 
 Direction = Literal["incoming", "outgoing"]
@@ -71,6 +74,76 @@ REQUEST_ORDER = (
     paging.SortKey(ReuseRequest.created_at, datetime, descending=True),
     paging.SortKey(ReuseRequest.id, UUID, descending=True),
 )
+
+
+@dataclass(frozen=True)
+class ListWanted:
+    """One list of requests: which side, which status, which page."""
+
+    direction: Direction
+    status: str | None = None
+    overdue_only: bool = False
+    limit: int = paging.DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+class _Reading:
+    """The lists of one read: each side's condition built, and its overdue requests
+    counted, once for every list of that side."""
+
+    def __init__(self, db: Session, identity: Identity, now: datetime) -> None:
+        self.db, self.identity, self.now = db, identity, now
+        self.overdue_condition = and_(ReuseRequest.status == PENDING, ReuseRequest.respond_by < now)
+        self.sides: dict[Direction, ColumnElement[bool]] = {}
+        self.overdue: dict[Direction, int] = {}
+
+    def side(self, direction: Direction) -> ColumnElement[bool]:
+        if direction not in self.sides:
+            self.sides[direction] = (
+                incoming_for(self.identity)
+                if direction == "incoming"
+                else outgoing_for(self.identity)
+            )
+        return self.sides[direction]
+
+    def overdue_count(self, direction: Direction) -> int:
+        if direction not in self.overdue:
+            counted = self.db.scalar(
+                select(func.count())
+                .select_from(ReuseRequest)
+                .join(Resource, Resource.id == ReuseRequest.resource_id)
+                .where(self.side(direction), self.overdue_condition)
+            )
+            self.overdue[direction] = int(counted or 0)
+        return self.overdue[direction]
+
+    def list(self, wanted: ListWanted) -> ReuseRequestList:
+        query = (
+            select(ReuseRequest, Resource)
+            .join(Resource, Resource.id == ReuseRequest.resource_id)
+            .where(self.side(wanted.direction))
+        )
+        if wanted.status is not None:
+            query = query.where(ReuseRequest.status == wanted.status)
+        if wanted.overdue_only:
+            query = query.where(self.overdue_condition)
+        page = paging.fetch_in(
+            self.db,
+            query,
+            REQUEST_ORDER,
+            limit=wanted.limit,
+            cursor=wanted.cursor,
+            scope=paging.fingerprint(
+                "reuse-requests", wanted.direction, wanted.status, wanted.overdue_only
+            ),
+        )
+        pairs = [(r, res) for r, res in page.rows]
+        return ReuseRequestList(
+            items=request_views_in(self.db, self.identity, pairs, self.now),
+            next_cursor=page.next_cursor,
+            direction=wanted.direction,
+            overdue=self.overdue_count(wanted.direction),
+        )
 
 
 class ReuseRequestService(DomainService):
@@ -166,39 +239,21 @@ class ReuseRequestService(DomainService):
         limit: int = paging.DEFAULT_LIMIT,
         cursor: str | None = None,
     ) -> ReuseRequestList:
+        wanted = ListWanted(direction, status, overdue_only, limit, cursor)
+        return (await self.lists(identity, wanted))[0]
+
+    async def lists(self, identity: Identity, *wanted: ListWanted) -> tuple[ReuseRequestList, ...]:
+        """Several lists of requests read in one go (`exchange.database.run_read`): on
+        SQLite, on a reader in this thread, with no hand-off to the driver's thread for
+        each step of each statement. A page shows the requests waiting, those answered
+        and those asked."""
         now = self.clock.now()
-        side = incoming_for(identity) if direction == "incoming" else outgoing_for(identity)
-        query = (
-            select(ReuseRequest, Resource)
-            .join(Resource, Resource.id == ReuseRequest.resource_id)
-            .where(side)
-        )
-        overdue_condition = and_(ReuseRequest.status == PENDING, ReuseRequest.respond_by < now)
-        if status is not None:
-            query = query.where(ReuseRequest.status == status)
-        if overdue_only:
-            query = query.where(overdue_condition)
-        page = await paging.fetch(
-            self.session,
-            query,
-            REQUEST_ORDER,
-            limit=limit,
-            cursor=cursor,
-            scope=paging.fingerprint("reuse-requests", direction, status, overdue_only),
-        )
-        overdue = await self.session.scalar(
-            select(func.count())
-            .select_from(ReuseRequest)
-            .join(Resource, Resource.id == ReuseRequest.resource_id)
-            .where(side, overdue_condition)
-        )
-        items = await request_views(self.session, identity, [(r, res) for r, res in page.rows], now)
-        return ReuseRequestList(
-            items=items,
-            next_cursor=page.next_cursor,
-            direction=direction,
-            overdue=int(overdue or 0),
-        )
+
+        def read(db: Session) -> tuple[ReuseRequestList, ...]:
+            reading = _Reading(db, identity, now)
+            return tuple(reading.list(one) for one in wanted)
+
+        return await run_read(self.session, read)
 
     async def _visible(self, identity: Identity, request_id: UUID) -> tuple[ReuseRequest, Resource]:
         row = (

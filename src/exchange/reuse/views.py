@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from exchange import policy
 from exchange.accounts.identity import Identity
@@ -32,14 +33,14 @@ def resource_ref(resource: Resource, names: Names, *, readable: bool = True) -> 
     )
 
 
-async def readable_among(
-    session: AsyncSession, identity: Identity, resources: Iterable[Resource], now: datetime
+def readable_among_in(
+    db: Session, identity: Identity, resources: Iterable[Resource], now: datetime
 ) -> set[UUID]:
     """The ids among `resources` the caller's school may read (its own always)."""
     others = {r.id for r in resources if r.owner_school_id != identity.school_id}
     readable = {r.id for r in resources if r.owner_school_id == identity.school_id}
     if others:
-        rows = await session.scalars(
+        rows = db.scalars(
             select(Resource.id).where(Resource.id.in_(others), policy.readable_by_caller()),
             policy.reading_parameters(identity, now),
         )
@@ -58,11 +59,21 @@ async def request_views(
     pairs: list[tuple[ReuseRequest, Resource]],
     now: datetime,
 ) -> list[ReuseRequestOut]:
+    """The requests as `identity` sees them (`request_views_in`)."""
+    return await session.run_sync(request_views_in, identity, pairs, now)
+
+
+def request_views_in(
+    db: Session,
+    identity: Identity,
+    pairs: list[tuple[ReuseRequest, Resource]],
+    now: datetime,
+) -> list[ReuseRequestOut]:
     """The requests as `identity` sees them: the title of a resource its school can
     no longer read is not shown."""
-    readable = await readable_among(session, identity, [res for _, res in pairs], now)
-    names = await Names.load(
-        session,
+    readable = readable_among_in(db, identity, [res for _, res in pairs], now)
+    names = Names.load_in(
+        db,
         schools=[r.requesting_school_id for r, _ in pairs]
         + [res.owner_school_id for _, res in pairs]
         + reasons.schools_named(r.closed_reason for r, _ in pairs),
@@ -71,7 +82,7 @@ async def request_views(
     request_ids = [r.id for r, _ in pairs]
     grants: dict[UUID, UUID] = {}
     if request_ids:
-        rows = await session.execute(
+        rows = db.execute(
             select(Grant.reuse_request_id, Grant.id).where(Grant.reuse_request_id.in_(request_ids))
         )
         grants = {row.reuse_request_id: row.id for row in rows}

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exchange.clock import end_of_day
 from exchange.errors import DomainError
 from exchange.kernel import paging
-from exchange.reuse.requests import ReuseRequestService
+from exchange.reuse.requests import ListWanted, ReuseRequestService
 from exchange.reuse.schemas import DecisionIn
 from exchange.web.forms import FormErrors, first, form_values
 from exchange.web.language import _
@@ -48,24 +48,16 @@ class RequestPages(Controller):
         identity = page.require_member()
         # Each list pages on by its own cursor, so that reading on in one keeps the others.
         query = page.request.query_params
-        pending = await requests.list(
+        pending, incoming, outgoing = await requests.lists(
             identity,
-            direction="incoming",
-            status="pending",
-            limit=paging.MAX_LIMIT,
-            cursor=query.get("waiting_cursor") or None,
-        )
-        incoming = await requests.list(
-            identity,
-            direction="incoming",
-            limit=paging.DEFAULT_LIMIT,
-            cursor=query.get("answered_cursor") or None,
-        )
-        outgoing = await requests.list(
-            identity,
-            direction="outgoing",
-            limit=paging.DEFAULT_LIMIT,
-            cursor=query.get("outgoing_cursor") or None,
+            ListWanted(
+                "incoming",
+                status="pending",
+                limit=paging.MAX_LIMIT,
+                cursor=query.get("waiting_cursor") or None,
+            ),
+            ListWanted("incoming", cursor=query.get("answered_cursor") or None),
+            ListWanted("outgoing", cursor=query.get("outgoing_cursor") or None),
         )
         # Overdue first, then the nearest answer-by date: what must be done first on top.
         waiting = sorted(pending.items, key=lambda r: (not r.overdue, r.respond_by))
