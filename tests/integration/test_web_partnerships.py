@@ -12,6 +12,7 @@ from html import unescape
 
 from docx import Document
 
+from exchange.web.controllers.home import SHOWN as HOME_SHOWN
 from tests.actors import SchoolFactory, SchoolHandle
 from tests.pages import Visitor
 from tests.partnering import GOALS, partners
@@ -344,3 +345,21 @@ async def test_a_joint_project_gets_tasks_and_linked_resources_from_the_activity
         tests_of_naryn,
         own_plan,
     ]
+
+
+async def test_the_home_page_shows_a_few_partnerships_and_links_to_all(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory
+) -> None:
+    hub = await schools.create("Бишкек №1")
+    for number in range(HOME_SHOWN):
+        await partners(hub, await schools.create(f"Айыл мектеби {number}"))
+    director = visitors()
+    await director.sign_in(hub.admin.email)
+    few = await director.get("/")
+    assert few.text.count('href="/partnerships/') == HOME_SHOWN
+    assert '<p><a href="/partnerships">' not in few.text
+    await partners(await schools.create("Токмок №3"), hub)
+    more = await director.get("/")
+    assert more.text.count('href="/partnerships/') == HOME_SHOWN
+    assert "Токмок №3" in more.text  # the newest first
+    assert '<p><a href="/partnerships">' in more.text  # the whole list is a link away

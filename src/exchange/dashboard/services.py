@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from exchange import policy
 from exchange.accounts.identity import Identity
@@ -24,6 +25,7 @@ from exchange.dashboard.schemas import (
     NewResource,
     RequestCounts,
 )
+from exchange.database import run_read
 from exchange.domain_service import DomainService
 from exchange.errors import Conflict, InvalidInput
 from exchange.i18n import _
@@ -54,14 +56,19 @@ COUNTED = 200
 
 class DashboardService(DomainService):
     async def show(self, identity: Identity) -> Dashboard:
+        """Its statements read in one go (`exchange.database.run_read`): on SQLite on a
+        reader in this thread, with no hand-off to the driver's thread for each step."""
         now = self.clock.now()
-        incoming = await self._counts(incoming_for(identity), now)
-        outgoing = await self._counts(outgoing_for(identity), now)
-        visit = await self.session.scalar(
+        return await run_read(self.session, lambda db: self._show_in(db, identity, now))
+
+    def _show_in(self, db: Session, identity: Identity, now: datetime) -> Dashboard:
+        incoming = self._counts(db, incoming_for(identity), now)
+        outgoing = self._counts(db, outgoing_for(identity), now)
+        visit = db.scalar(
             select(DashboardVisit).where(DashboardVisit.member_id == identity.member_id)
         )
         since = visit.seen_at if visit else now - FIRST_LOOK_WINDOW
-        new = await self._new_resources(identity, since, now)
+        new = self._new_resources(db, identity, since, now)
         return Dashboard(
             incoming=incoming,
             outgoing=outgoing,
@@ -73,14 +80,14 @@ class DashboardService(DomainService):
                 count_capped=new[1],
                 latest=new[2],
             ),
-            activities_waiting_for_evaluation=await self._evaluations_waiting(identity),
-            incoming_questions=await self._question_counts(
-                PartnerQuestion.answering_school_id == identity.school_id, now
+            activities_waiting_for_evaluation=self._evaluations_waiting(db, identity),
+            incoming_questions=self._question_counts(
+                db, PartnerQuestion.answering_school_id == identity.school_id, now
             ),
-            outgoing_questions=await self._question_counts(
-                PartnerQuestion.asking_school_id == identity.school_id, now
+            outgoing_questions=self._question_counts(
+                db, PartnerQuestion.asking_school_id == identity.school_id, now
             ),
-            **await self._invitation_counts(identity, now),
+            **self._invitation_counts(db, identity, now),
         )
 
     async def mark_seen(self, identity: Identity, seen_until: datetime) -> datetime:
@@ -120,7 +127,7 @@ class DashboardService(DomainService):
             )
         )
 
-    async def _evaluations_waiting(self, identity: Identity) -> EvaluationsWaiting:
+    def _evaluations_waiting(self, db: Session, identity: Identity) -> EvaluationsWaiting:
         evaluations = (
             select(func.count(ActivityEvaluation.id))
             .where(ActivityEvaluation.activity_id == Activity.id)
@@ -133,7 +140,7 @@ class DashboardService(DomainService):
             )
         )
         row = (
-            await self.session.execute(
+            db.execute(
                 select(
                     func.count().filter(evaluations < 2).label("total"),
                     func.count().filter(~ours).label("ours"),
@@ -145,11 +152,11 @@ class DashboardService(DomainService):
         ).one()
         return EvaluationsWaiting(total=int(row.total or 0), from_your_school=int(row.ours or 0))
 
-    async def _counts(self, side: ColumnElement[bool], now: datetime) -> RequestCounts:
+    def _counts(self, db: Session, side: ColumnElement[bool], now: datetime) -> RequestCounts:
         pending = ReuseRequest.status == ReuseRequestStatus.PENDING
         overdue = and_(pending, ReuseRequest.respond_by < now)
         row = (
-            await self.session.execute(
+            db.execute(
                 select(
                     func.count().filter(pending).label("open"),
                     func.count().filter(overdue).label("overdue"),
@@ -161,9 +168,11 @@ class DashboardService(DomainService):
         ).one()
         return RequestCounts(open=int(row.open or 0), overdue=int(row.overdue or 0))
 
-    async def _question_counts(self, side: ColumnElement[bool], now: datetime) -> RequestCounts:
+    def _question_counts(
+        self, db: Session, side: ColumnElement[bool], now: datetime
+    ) -> RequestCounts:
         row = (
-            await self.session.execute(
+            db.execute(
                 select(
                     func.count().filter(waiting.waiting()).label("open"),
                     func.count().filter(waiting.overdue(now)).label("overdue"),
@@ -174,14 +183,14 @@ class DashboardService(DomainService):
         ).one()
         return RequestCounts(open=int(row.open or 0), overdue=int(row.overdue or 0))
 
-    async def _invitation_counts(
-        self, identity: Identity, now: datetime
+    def _invitation_counts(
+        self, db: Session, identity: Identity, now: datetime
     ) -> dict[str, RequestCounts]:
         """Open invitations both ways, and those unanswered past their 30 days (rule 9)."""
         overdue = Partnership.invited_at <= now - INVITATION_ANSWER_WINDOW
         incoming = Partnership.invited_school_id == identity.school_id
         row = (
-            await self.session.execute(
+            db.execute(
                 select(
                     func.count().filter(incoming).label("incoming"),
                     func.count().filter(incoming, overdue).label("incoming_overdue"),
@@ -202,15 +211,13 @@ class DashboardService(DomainService):
             ),
         }
 
-    async def _new_resources(
-        self, identity: Identity, since: datetime, now: datetime
+    def _new_resources(
+        self, db: Session, identity: Identity, since: datetime, now: datetime
     ) -> tuple[int, bool, list[NewResource]]:
         values = {**policy.reading_parameters(identity, now), _SINCE: since}
-        counted = int(
-            await self.session.scalar(_new_count(), {**values, _COUNT_UP_TO: COUNTED + 1}) or 0
-        )
-        latest = await self._latest(values, since, now)
-        names = await Names.load(self.session, schools=[r.owner_school_id for r in latest])
+        counted = int(db.scalar(_new_count(), {**values, _COUNT_UP_TO: COUNTED + 1}) or 0)
+        latest = self._latest(db, values, since, now)
+        names = Names.load_in(db, schools=[r.owner_school_id for r in latest])
         return (
             min(counted, COUNTED),
             counted > COUNTED,
@@ -226,8 +233,8 @@ class DashboardService(DomainService):
             ],
         )
 
-    async def _latest(
-        self, values: dict[str, Any], since: datetime, now: datetime
+    def _latest(
+        self, db: Session, values: dict[str, Any], since: datetime, now: datetime
     ) -> list[Resource]:
         """The `LATEST` newest since `since`, looked for in the last 14 days first, then
         in windows four times as long: every resource newer than a window's start is in
@@ -237,7 +244,7 @@ class DashboardService(DomainService):
         start = now - FIRST_LOOK_WINDOW
         while True:
             lower = max(since, start)
-            found = list(await self.session.scalars(_new_latest(), {**values, _SINCE: lower}))
+            found = list(db.scalars(_new_latest(), {**values, _SINCE: lower}))
             if len(found) >= LATEST or lower == since:
                 return found
             start = now - (now - start) * 4

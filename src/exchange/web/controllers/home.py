@@ -27,7 +27,7 @@ from exchange.models import PartnershipStatus
 from exchange.notifications.controllers import notification_out
 from exchange.notifications.service import InboxService
 from exchange.partnerships.services import PartnershipService
-from exchange.reuse.requests import ReuseRequestService
+from exchange.reuse.requests import ListWanted, ReuseRequestService
 from exchange.web.controllers.first_run import first_run_form
 from exchange.web.forms import FormErrors, first, form_values
 from exchange.web.page import Page
@@ -57,15 +57,16 @@ class HomeController(Controller):
             return first_run_form(page, {}, FormErrors())
         identity = page.require_member()
         dashboard = await DashboardService(db_session, page.settings, clock).show(identity)
-        incoming = await requests.list(
-            identity, direction="incoming", status="pending", limit=paging.MAX_LIMIT
+        incoming, outgoing = await requests.lists(
+            identity,
+            ListWanted("incoming", status="pending", limit=paging.MAX_LIMIT),
+            ListWanted("outgoing", limit=paging.MAX_LIMIT),
         )
         waiting = sorted(incoming.items, key=lambda r: (not r.overdue, r.respond_by))
-        outgoing = await requests.list(identity, direction="outgoing", limit=paging.MAX_LIMIT)
         answers = [r for r in outgoing.items if r.status in {"approved", "denied", "closed"}]
         notices = await inbox.page(identity, unread_only=True, limit=SHOWN)
-        active, _cursor = await partnerships.list_for(
-            identity, status=PartnershipStatus.ACTIVE, limit=paging.MAX_LIMIT
+        active, more_partnerships = await partnerships.list_for(
+            identity, status=PartnershipStatus.ACTIVE, limit=SHOWN
         )
         return page.render(
             "home.html",
@@ -77,6 +78,7 @@ class HomeController(Controller):
             unread=notices.unread_count,
             notices=[notification_out(n) for n in notices.items],
             partnerships=active,
+            partnerships_more=more_partnerships is not None,
             me=identity,
             deleted=page.request.query_params.get("deleted") == "1",
             decided=page.request.query_params.get("decided"),
