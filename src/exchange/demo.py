@@ -34,6 +34,7 @@ from exchange.app import create_app
 from exchange.clock import SystemClock, local_day
 from exchange.config import Settings
 from exchange.database import create_engine, create_session_factory
+from exchange.directory.handbook import load_handbook
 from exchange.i18n import _
 from exchange.models import School
 
@@ -238,7 +239,18 @@ async def fill(settings: Settings) -> dict[str, Any]:
         emails: dict[str, list[str]] = {}
         for school in SCHOOLS:
             school_ids[school.key] = await _found(app, settings, school, api, members, emails)
+        await _handbook_lists(app, settings)
         return await _live(api, school_ids, emails, members)
+
+
+async def _handbook_lists(app: Any, settings: Settings) -> None:
+    """The handbook's schools and sister cities, not on the exchange yet, to invite."""
+    sessions = create_session_factory(
+        app.state["engine"], settings, consequences=app.state["consequences"]
+    )
+    async with sessions() as session:
+        await load_handbook(session)
+        await session.commit()
 
 
 async def _found(

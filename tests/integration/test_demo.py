@@ -59,6 +59,11 @@ def test_the_demo_fills_an_empty_exchange_and_refuses_a_filled_one(tmp_path: Pat
         assert {"application/pdf", "text/plain"} <= {m.split(";")[0] for m in media}
         assert any("wordprocessingml" in m for m in media)
         assert any("opendocument.text" in m for m in media)
+        # The handbook's schools not on the exchange yet are there to invite.
+        handbook = httpx.get(
+            f"{base}/api/directory/entries", headers=naryn, params={"kind": "school"}
+        ).json()
+        assert handbook["total"] == 11 and not any(e["on_exchange"] for e in handbook["items"])
         asked = httpx.get(
             f"{base}/api/reuse-requests", headers=naryn, params={"direction": "outgoing"}
         ).json()
