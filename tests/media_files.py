@@ -173,9 +173,12 @@ def docx_with_thumbnail(pages: int = 4, size: tuple[int, int] = (256, 362)) -> b
     )
 
 
-def odt_of(*paragraphs: str, pages: int | None = None) -> bytes:
-    """An OpenDocument text without a thumbnail; `pages` in its meta.xml statistics."""
+def odt_of(*paragraphs: str, pages: int | None = None, thumbnail: bytes | None = None) -> bytes:
+    """An OpenDocument text, with `thumbnail` (PNG) in `Thumbnails/thumbnail.png` as
+    LibreOffice saves it, and `pages` in its meta.xml statistics."""
     document = OpenDocumentText()
+    if thumbnail is not None:
+        document.addThumbnail(thumbnail)
     for text in paragraphs:
         paragraph = P()
         teletype.addTextToElement(paragraph, text)
@@ -190,3 +193,9 @@ def odt_of(*paragraphs: str, pages: int | None = None) -> bytes:
 def docx_without_thumbnail(*paragraphs: str) -> bytes:
     """A Word document saved without a thumbnail (python-docx's template carries one)."""
     return _rewritten(docx_of(*paragraphs), {}, drop=("docProps/thumbnail.jpeg",))
+
+
+def png_page(colour: tuple[int, int, int], size: tuple[int, int] = (181, 256)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()

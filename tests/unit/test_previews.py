@@ -27,6 +27,7 @@ from tests.media_files import (
     odt_of,
     photo,
     png_bomb,
+    png_page,
     truncated_png,
     video,
     wav,
@@ -95,6 +96,16 @@ def test_a_word_document_shows_the_thumbnail_it_carries_and_its_page_count(
     assert preview.pages == 4
     assert image.size == (226, 320)
     assert colour_at_centre(image) == pytest.approx((200, 30, 30), abs=12)
+
+
+def test_an_open_document_shows_the_thumbnail_it_carries(tmp_path: Path) -> None:
+    content = odt_of("Сабак", pages=3, thumbnail=png_page((20, 90, 200)))
+
+    preview = preview_of(tmp_path, content, ODT)
+
+    image = picture(preview)
+    assert preview.pages == 3 and image.size == (181, 256)  # small ones are kept as they are
+    assert colour_at_centre(image) == pytest.approx((20, 90, 200), abs=12)
 
 
 def test_an_open_document_without_a_thumbnail_shows_its_first_text(tmp_path: Path) -> None:
