@@ -226,6 +226,8 @@ async def test_another_schools_look_at_a_confidential_preview_is_audited_and_not
     resource_id = await shared(
         partner.admin, photo((400, 300)), "a.jpg", "image/jpeg", confidential="true"
     )
+    not_yet = await home.admin.get(f"/api/resources/{resource_id}/preview")
+    assert_problem(not_yet, 404)  # nothing shown, nothing read
     await run_previews(app)
 
     own = await partner.admin.get(f"/api/resources/{resource_id}/preview")

@@ -55,9 +55,9 @@ async def read_preview(
     """The preview of version `version_number` (None: the current one) of a resource the
     caller may read, or NotFound: for what it may not read, exactly as for the file;
     and, in the reader's language, while the preview is being made or when the file has
-    none. Commits the audit entry of a confidential read by another school."""
+    none. Commits the audit entry of a confidential read by another school when it is
+    shown."""
     resource, version = await resources.version_to_download(identity, resource_id, version_number)
-    await resources.record_read(identity, resource, PREVIEW_READ)
     state = preview_state(version.preview_state)
     if state != "ready" or version.preview_blob_key is None or version.preview_etag is None:
         raise NotFound(
@@ -65,6 +65,8 @@ async def read_preview(
             if state == "pending"
             else _("This file has no preview; download it to see it.")
         )
+    # Only a preview shown is a read of the file's content.
+    await resources.record_read(identity, resource, PREVIEW_READ)
     cache_control = policy.cache_control_for(resource) or (
         CURRENT_CACHE_CONTROL if version_number is None else VERSION_CACHE_CONTROL
     )
