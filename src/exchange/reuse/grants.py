@@ -158,8 +158,22 @@ class GrantService(DomainService):
         """The owner school sees every grant; another school sees the licence's and its own
         (`policy.Action.READ_GRANT`). The licence's grants (at most one per scope) head the
         first page; `limit` counts those given on request, oldest first."""
+        resource = await policy.readable_resource(
+            self.session, identity, resource_id, now=self.clock.now()
+        )
+        return await self.of_resource(identity, resource, limit=limit, cursor=cursor)
+
+    async def of_resource(
+        self,
+        identity: Identity,
+        resource: Resource,
+        *,
+        limit: int = paging.DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> GrantPage:
+        """`list` for a resource the caller has already read (`policy.readable_resource`):
+        the resource page shows its grants beside it, read once."""
         now = self.clock.now()
-        resource = await policy.readable_resource(self.session, identity, resource_id, now=now)
         query = (
             select(Grant)
             .join(Resource, Resource.id == Grant.resource_id)

@@ -162,8 +162,8 @@ class ResourcePages(Controller):
         versions = (await resources.history(resource, limit=paging.MAX_LIMIT)).items
         owner = policy.is_owner_school(identity, resource)
         grants = (
-            await GrantService(session, settings, clock).list(
-                identity, resource_id, limit=paging.MAX_LIMIT
+            await GrantService(session, settings, clock).of_resource(
+                identity, resource, limit=paging.MAX_LIMIT
             )
         ).items
         context: dict[str, Any] = {
