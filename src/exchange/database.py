@@ -15,7 +15,7 @@ from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
 )
-from sqlalchemy import Engine, Select, event, make_url
+from sqlalchemy import CompoundSelect, Engine, Select, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -167,17 +167,22 @@ class PreparedRead:
     runs on the request's session like any statement.
     """
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(
+        self, statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
+    ) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, list[Any], list[Any]]] = {}
+        self._compiled: dict[str, tuple[str, list[tuple[str, Any, Any]], list[Any]]] = {}
 
-    def _for(self, dialect: Any) -> tuple[str, list[Any], list[Any]]:
+    def _for(self, dialect: Any) -> tuple[str, list[tuple[str, Any, Any]], list[Any]]:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled: Any = self.statement.compile(dialect=dialect)
             processors = compiled._bind_processors
             names = list(compiled.positiontup or ())
-            binds = [(name, processors.get(name)) for name in names]
+            # Values written into the statement (a rule's constants) are bound too.
+            binds = [
+                (name, processors.get(name), compiled.binds[name].effective_value) for name in names
+            ]
             results = [
                 column.type._cached_result_processor(dialect, None)
                 for column in compiled._result_columns
@@ -186,25 +191,36 @@ class PreparedRead:
             self._compiled[dialect.name] = found
         return found
 
-    def first_on_reader(self, reader: Engine, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """The first row, read on SQLite's reader in the calling thread."""
+    def _rows_on_reader(
+        self, reader: Engine, params: Mapping[str, Any], many: bool
+    ) -> list[tuple[Any, ...]]:
         sql, binds, results = self._for(reader.dialect)
         values = [
             value if process is None else process(value)
-            for name, process in binds
-            for value in (params[name],)
+            for name, process, fixed in binds
+            for value in (params[name] if name in params else fixed,)
         ]
         cursor = _thread_connection(reader).execute(sql, values)
         try:
-            row = cursor.fetchone()
+            if many:
+                rows = cursor.fetchall()
+            else:
+                row = cursor.fetchone()
+                rows = [] if row is None else [row]
         finally:
             cursor.close()  # ends the statement, and with it the read
-        if row is None:
-            return None
-        return tuple(
-            value if process is None or value is None else process(value)
-            for value, process in zip(row, results, strict=True)
-        )
+        return [
+            tuple(
+                value if process is None or value is None else process(value)
+                for value, process in zip(row, results, strict=True)
+            )
+            for row in rows
+        ]
+
+    def first_on_reader(self, reader: Engine, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row, read on SQLite's reader in the calling thread."""
+        rows = self._rows_on_reader(reader, params, many=False)
+        return rows[0] if rows else None
 
     async def first(
         self, session: AsyncSession, params: Mapping[str, Any]
@@ -216,6 +232,13 @@ class PreparedRead:
             return self.first_on_reader(sqlite_reader(bind), params)
         row = (await session.execute(self.statement, dict(params))).first()
         return None if row is None else tuple(row)
+
+    async def all(self, session: AsyncSession, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row, read as `first` reads one."""
+        bind = session.get_bind()
+        if bind.dialect.name == "sqlite":
+            return self._rows_on_reader(sqlite_reader(bind), params, many=True)
+        return [tuple(row) for row in await session.execute(self.statement, dict(params))]
 
 
 T = TypeVar("T")

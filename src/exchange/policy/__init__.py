@@ -52,7 +52,10 @@ from exchange.policy.partnerships import (
 )
 from exchange.policy.reading import forward_reach, readable_by_school
 from exchange.policy.resources import (
+    AnyResource,
+    AuthorFact,
     EditAction,
+    ResourceFacts,
     audits_reads_by,
     cache_control_for,
     can_decide,
@@ -88,9 +91,12 @@ __all__ = [
     "POLICY",
     "STUDENT_CONSENTS",
     "Action",
+    "AnyResource",
+    "AuthorFact",
     "EditAction",
     "PartnershipMove",
     "PartnershipSide",
+    "ResourceFacts",
     "Trail",
     "active_partnership_between",
     "activities_of_active_partnerships",

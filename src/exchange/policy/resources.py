@@ -3,6 +3,7 @@ the checks of what a resource may be (who it is shared with, its licence)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
@@ -22,6 +23,25 @@ from exchange.policy.partnerships import are_active_partners
 from exchange.policy.reading import readable_by_school
 from exchange.policy.table import EDITORS, OWNER, Action
 from exchange.policy.tuned import readable_by_caller, reading_parameters
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorFact:
+    member_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceFacts:
+    """What the rules below ask of a resource, for reads that take its columns rather than
+    the whole object (a resource's page, `exchange.resources.view`)."""
+
+    id: UUID
+    owner_school_id: UUID
+    confidential: bool
+    authors: tuple[AuthorFact, ...]
+
+
+AnyResource = Resource | ResourceFacts
 
 
 async def readable_resource(
@@ -85,12 +105,12 @@ async def school_can_read(
     return found is not None
 
 
-def cache_control_for(resource: Resource) -> str | None:
+def cache_control_for(resource: AnyResource) -> str | None:
     """Rule 6: a confidential resource's metadata and content are never kept in a cache."""
     return "no-store" if resource.confidential else None
 
 
-def audits_reads_by(identity: Identity, resource: Resource) -> bool:
+def audits_reads_by(identity: Identity, resource: AnyResource) -> bool:
     """Rule 6: every read of a confidential resource by another school is audited."""
     return resource.confidential and identity.school_id != resource.owner_school_id
 
@@ -98,11 +118,11 @@ def audits_reads_by(identity: Identity, resource: Resource) -> bool:
 # --- acting on a resource -----------------------------------------------------------------
 
 
-def is_owner_school(identity: Identity, resource: Resource) -> bool:
+def is_owner_school(identity: Identity, resource: AnyResource) -> bool:
     return allows(identity, OWNER, resource)
 
 
-def can_edit(identity: Identity, resource: Resource) -> bool:
+def can_edit(identity: Identity, resource: AnyResource) -> bool:
     """Change, delete, add versions, decide its requests: an author or an owner-school admin."""
     return allows(identity, EDITORS, resource)
 

@@ -26,7 +26,6 @@ from exchange.config import Settings
 from exchange.errors import DomainError, PayloadTooLarge
 from exchange.i18n import _
 from exchange.kernel import paging
-from exchange.models import Resource
 from exchange.openapi import problems
 from exchange.resources.download import describe_version, serve_version
 from exchange.resources.openapi import (
@@ -189,9 +188,9 @@ class ResourceController(Controller):
         resources: NamedDependency[ResourceService],
         resource_id: FromPath[UUID],
     ) -> Response[ResourceOut]:
-        resource, described = await resources.view(identity, resource_id)
-        await resources.record_read(identity, resource, "metadata")
-        return _private(described, resource)
+        viewed = await resources.view(identity, resource_id)
+        await resources.record_view(identity, viewed)
+        return _private(viewed.out, viewed.facts)
 
     @patch(
         "/{resource_id:uuid}",
@@ -395,7 +394,7 @@ async def preview_response(
     return Response(preview.content, media_type=preview.media_type, headers=headers)
 
 
-def _private(body: T, resource: Resource) -> Response[T]:
+def _private(body: T, resource: policy.AnyResource) -> Response[T]:
     """Rule 6: a confidential resource's metadata is never stored by a cache."""
     return Response(
         body, headers={"Cache-Control": policy.cache_control_for(resource) or "private"}

@@ -74,6 +74,7 @@ from exchange.resources.schemas import (
     VersionPage,
 )
 from exchange.resources.upload import StoredFile, UploadReceiver
+from exchange.resources.view import Viewed, view_resource, with_provenance
 from exchange.reuse.reasons import ForwardCut
 from exchange.search.index import text_extraction_in
 from exchange.unit_of_work import unit_of_work
@@ -634,16 +635,21 @@ class ResourceService:
         one go (`AsyncSession.run_sync`)."""
         return await self.session.run_sync(self.describe_in, identity, resource)
 
-    async def view(self, identity: Identity, resource_id: UUID) -> tuple[Resource, ResourceOut]:
-        """`get` and `describe` in one read (`exchange.database.run_read`): on SQLite one
-        hand-off to a worker thread for the whole of it."""
-        now = self.clock.now()
+    async def view(self, identity: Identity, resource_id: UUID) -> Viewed:
+        """What the API shows of a resource the caller may read, read as columns
+        (`exchange.resources.view`); a derived resource's originals are read after."""
+        viewed = await view_resource(self.session, identity, resource_id, self.clock.now())
+        if viewed.derived_from_id is None:
+            return viewed
+        start = (viewed.facts.id, viewed.derived_from_id, viewed.derived_from_version)
+        chain = await run_read(self.session, lambda db: self._provenance(db, *start))
+        return with_provenance(viewed, chain)
 
-        def read(db: Session) -> tuple[Resource, ResourceOut]:
-            resource = policy.readable_resource_in(db, identity, resource_id, now=now)
-            return resource, self.describe_in(db, identity, resource)
-
-        return await run_read(self.session, read)
+    async def record_view(self, identity: Identity, viewed: Viewed) -> None:
+        """`record_read` of the metadata, for a resource read as columns: the resource is
+        loaded only when its read is audited (rule 6)."""
+        if policy.audits_reads_by(identity, viewed.facts):
+            await self.record_read(identity, await self.get(identity, viewed.facts.id), "metadata")
 
     @classmethod
     def describe_in(cls, db: Session, identity: Identity, resource: Resource) -> ResourceOut:
@@ -654,7 +660,9 @@ class ResourceService:
         )
         if current is None:  # pragma: no cover - every committed resource has a version
             raise NotFound(_("This resource has no stored file."))
-        chain = cls._provenance(db, resource)
+        chain = cls._provenance(
+            db, resource.id, resource.derived_from_id, resource.derived_from_version
+        )
         recorder = resource.student_consent_recorded_by_id
         names = Names.load_in(
             db,
@@ -699,14 +707,16 @@ class ResourceService:
         )
 
     @classmethod
-    def _provenance(cls, db: Session, resource: Resource) -> list[OriginalOut]:
-        """The originals this resource was adapted from, nearest first. Shown whether or
+    def _provenance(
+        cls, db: Session, resource_id: UUID, derived_from_id: UUID | None, version: int | None
+    ) -> list[OriginalOut]:
+        """The originals a resource was adapted from, nearest first. Shown whether or
         not the reader may open them: the credit is due either way (rule 7)."""
         chain: list[OriginalOut] = []
-        seen = {resource.id}
-        child = resource
-        while child.derived_from_id is not None and len(chain) < MAX_PROVENANCE_DEPTH:
-            original = db.get(Resource, child.derived_from_id)
+        seen = {resource_id}
+        next_id = derived_from_id
+        while next_id is not None and len(chain) < MAX_PROVENANCE_DEPTH:
+            original = db.get(Resource, next_id)
             if original is None or original.id in seen:
                 break
             seen.add(original.id)
@@ -718,7 +728,7 @@ class ResourceService:
             chain.append(
                 OriginalOut(
                     id=original.id,
-                    version=child.derived_from_version,
+                    version=version,
                     title=original.title,
                     school=names.school(original.owner_school_id),
                     authors=names.members_of(a.member_id for a in original.authors),
@@ -726,7 +736,7 @@ class ResourceService:
                     licence=original.licence,
                 )
             )
-            child = original
+            next_id, version = original.derived_from_id, original.derived_from_version
         return chain
 
     @staticmethod

@@ -108,16 +108,26 @@ _EXTRACTION_OF = select(
 def text_extraction_in(db: Session, resource_id: UUID) -> TextExtraction:
     """How far the text of the resource's current file is searchable, for its page."""
     document = db.execute(_EXTRACTION_OF, {"resource_id": resource_id}).first()
-    if document is None:
+    return extraction_of(*document) if document is not None else extraction_of(None)
+
+
+def extraction_of(
+    status: str | None,
+    reason: str | None = None,
+    version: int | None = None,
+    truncated: bool = False,
+) -> TextExtraction:
+    """`TextExtraction` from a search document's columns (`status` None: no document)."""
+    if status is None:
         return TextExtraction(status=PENDING, label=str(EXTRACTION_LABELS[PENDING]))
-    status = typing.cast(ExtractionState, document.extraction_status)
+    state = typing.cast(ExtractionState, status)
     return TextExtraction(
-        status=status,
+        status=state,
         # The reason is stored in English (`extraction.Reasons`) and shown translated.
-        reason=_(document.extraction_reason) if document.extraction_reason else None,
-        version=document.extracted_version,
-        truncated=document.text_truncated,
-        label=str(EXTRACTION_LABELS.get(status, status)),
+        reason=_(reason) if reason else None,
+        version=version,
+        truncated=truncated,
+        label=str(EXTRACTION_LABELS.get(state, state)),
     )
 
 
