@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Request
@@ -219,6 +219,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     document_routes(app)
     answer_options_with_every_method(app)
     resolve_dependencies_in_turn(app)
+    pass_on_what_the_app_made(app)
     return app
 
 
@@ -241,6 +242,63 @@ def resolve_dependencies_in_turn(app: Litestar) -> None:
                 for batch in kwargs_model.dependency_batches
                 for dependency in sorted(batch, key=lambda container: container.key)
             ]
+
+
+# What Litestar hands a handler or a dependency from the connection itself.
+_FROM_THE_CONNECTION = frozenset({"request", "state", "scope", "socket"})
+
+
+def pass_on_what_the_app_made(app: Litestar) -> None:
+    """Handlers and dependencies whose every argument the app made itself (another
+    dependency, the request, a path parameter the router already converted to the
+    annotated type) get their arguments as they are.
+
+    Litestar converts each callable's arguments through a msgspec model on every call,
+    to check what came from the client; for a service, the caller's identity or the
+    database session there is nothing to check, and the conversion walks every value
+    (four times for `GET /api/me`, more than the rest of the handler). A callable with
+    any argument from the query, headers, cookies or body keeps the conversion, which
+    turns bad input into a 400.
+    """
+    verdicts: dict[Any, bool] = {}
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        path = route.path_parameters
+        path_types = {
+            definition.name: definition.type
+            for definition in (path.values() if isinstance(path, dict) else path)
+        }
+        for handler, kwargs_model in route.route_handler_map.values():
+            containers = [
+                dependency for batch in kwargs_model.dependency_batches for dependency in batch
+            ]
+            made = _FROM_THE_CONNECTION | {container.key for container in containers}
+            models: list[tuple[Any, dict[str, type]]] = [
+                (container.provide.signature_model, {}) for container in containers
+            ]
+            models.append((handler.signature_model, path_types))
+            for model, converted in models:
+                if model is None or not model._fields:
+                    continue
+                verdicts[model] = verdicts.get(model, True) and all(
+                    name in made or _converted_by_router(model, name, converted)
+                    for name in model._fields
+                )
+    for model, made_here in verdicts.items():
+        if made_here:
+            model.parse_values_from_connection_kwargs = classmethod(_as_they_are)
+
+
+def _converted_by_router(model: Any, name: str, path_types: dict[str, type]) -> bool:
+    annotation = model.__annotations__.get(name)
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return name in path_types and path_types[name] is annotation
+
+
+def _as_they_are(model: Any, connection: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {name: kwargs[name] for name in model._fields if name in kwargs}
 
 
 def answer_options_with_every_method(app: Litestar) -> None:

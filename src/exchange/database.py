@@ -7,7 +7,7 @@ import os
 import stat
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -15,6 +15,11 @@ from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
 )
+from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, get_aa_scope_state
+from advanced_alchemy.extensions.litestar.plugins.init.config.common import (
+    SESSION_TERMINUS_ASGI_EVENTS,
+)
+from litestar.types import Message, Scope
 from sqlalchemy import CompoundSelect, Engine, Select, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import (
@@ -198,7 +203,7 @@ class PreparedRead:
         values = [
             value if process is None else process(value)
             for name, process, fixed in binds
-            for value in (params[name] if name in params else fixed,)
+            for value in (params.get(name, fixed),)
         ]
         cursor = _thread_connection(reader).execute(sql, values)
         try:
@@ -284,7 +289,7 @@ def create_alchemy_config(
     Services commit explicitly before they answer: a commit that fails must turn into an
     error response, never into a 2xx for something that was not stored.
     """
-    return SQLAlchemyAsyncConfig(
+    config = SQLAlchemyAsyncConfig(
         engine_instance=engine,
         session_dependency_key=SESSION_DEPENDENCY_KEY,
         session_config=AsyncSessionConfig(
@@ -292,6 +297,29 @@ def create_alchemy_config(
         ),
         create_all=False,
     )
+    config.before_send_handler = _session_closer(config.session_scope_key)
+    return config
+
+
+def _session_closer(scope_key: str) -> Callable[[Message, Scope], Awaitable[None]]:
+    """The request's session ends as its response starts. A session that never began a
+    transaction and holds no object (its reads went through the SQLite reader,
+    `PreparedRead`) has nothing to give back: it is let go without the close, which
+    costs more than most such reads (SQLAlchemy builds the session's event dispatch
+    just to detach nothing)."""
+
+    async def close(message: Message, scope: Scope) -> None:
+        if message["type"] not in SESSION_TERMINUS_ASGI_EVENTS:
+            return
+        session: AsyncSession | None = get_aa_scope_state(scope, scope_key)
+        if session is None:
+            return
+        held = session.sync_session
+        if held.in_transaction() or held.identity_map or held.new:
+            await session.close()
+        delete_aa_scope_state(scope, scope_key)
+
+    return close
 
 
 def create_session_factory(

@@ -22,6 +22,9 @@ from exchange.config import Settings
 
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 access_logger = structlog.get_logger("exchange.access")
+# The access log's logger as configured, made once by `configure_logging` rather than
+# assembled anew for every request's line (structlog's lazy proxy does that).
+_access: Any = access_logger
 
 
 def configure_logging(settings: Settings) -> None:
@@ -43,6 +46,8 @@ def configure_logging(settings: Settings) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    global _access
+    _access = access_logger.bind()
 
 
 class RequestContextMiddleware:
@@ -81,7 +86,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             client = scope.get("client")
-            access_logger.info(
+            _access.info(
                 "request",
                 method=scope.get("method"),
                 path=scope.get("path"),
