@@ -167,15 +167,31 @@ class SqliteRun(SearchRun):
         resource by key as it walks them, which costs little. When more match, they are
         counted and about `SAMPLE_AT_MOST` of them sampled evenly by position (see
         `spread_sample`), so that schools count in the facets as much when they joined
-        late as when they joined early. Without words, the sample is the oldest
-        documents."""
+        late as when they joined early. Without words, every document matches: more
+        than `COUNT_SAMPLE` of them are estimated from positions spread evenly over the
+        whole index (`spread_over_positions`), with nothing counted or read first."""
         words = not self.search.query.is_empty
+        if not words:
+            top = int(self.db.scalar(statements.last_position()) or 0)
+            if top > run.COUNT_SAMPLE:
+                return self.spread_over_positions(top)
         universe, first = self.first_matches_universe(words)
         if universe is not None:
             return universe
         if words:
             return self.spread_sample(first)
         return self.counted_universe(words, first)
+
+    def spread_over_positions(self, top: int) -> Universe:
+        """Every document, estimated: `LIST_SAMPLE` positions spread evenly from the
+        newest to the oldest are named as the sample, and the last position stands for
+        the number of documents. A position whose document was deleted is in neither the
+        count nor the documents, so a corpus with gaps is scaled as one without."""
+        size = min(run.COUNT_SAMPLE, run.LIST_SAMPLE)
+        every = max(1, top // size)
+        positions = range(top, 0, -every)[:size]
+        self.name([(position,) for position in positions])
+        return Universe("all", top, sample=len(positions))
 
     def name(self, rows: Sequence[Any]) -> None:
         self.values[statements.NAMED_POSITIONS] = json.dumps([int(row[0]) for row in rows])
