@@ -93,6 +93,10 @@ def main() -> None:
     pass
 
 
+# How long a worker of `serve --workers N` may take to answer the supervisor.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @main.command(
     help=N_(
         "Run the service (applies pending migrations first unless EXCHANGE_AUTO_MIGRATE=false)."
@@ -152,6 +156,11 @@ def serve(host: str, port: int, workers: int) -> None:
         access_log=False,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=30,
+        # A worker answers the supervisor's health check from a thread while it starts or
+        # serves; on a busy machine five seconds (uvicorn's default) pass before a worker
+        # that is importing the app gets a turn, and the supervisor would kill it and start
+        # another, over and over.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
