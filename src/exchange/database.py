@@ -196,16 +196,32 @@ class PreparedRead:
             self._compiled[dialect.name] = found
         return found
 
+    def runs_as_compiled(self, dialect: Any) -> bool:
+        """Whether the statement's SQL is fixed once compiled: not when it takes lists
+        (`IN` with an expanding parameter), whose SQL depends on their length."""
+        return "__[POSTCOMPILE_" not in self._for(dialect)[0]
+
+    def rows_on(
+        self, dialect: Any, connection: Any, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """Every row, on a DBAPI connection of SQLite's (see `runs_as_compiled`)."""
+        return self._rows(dialect, connection, params, many=True)
+
     def _rows_on_reader(
         self, reader: Engine, params: Mapping[str, Any], many: bool
     ) -> list[tuple[Any, ...]]:
-        sql, binds, results = self._for(reader.dialect)
+        return self._rows(reader.dialect, _thread_connection(reader), params, many)
+
+    def _rows(
+        self, dialect: Any, connection: Any, params: Mapping[str, Any], many: bool
+    ) -> list[tuple[Any, ...]]:
+        sql, binds, results = self._for(dialect)
         values = [
             value if process is None else process(value)
             for name, process, fixed in binds
             for value in (params.get(name, fixed),)
         ]
-        cursor = _thread_connection(reader).execute(sql, values)
+        cursor = connection.execute(sql, values)
         try:
             if many:
                 rows = cursor.fetchall()

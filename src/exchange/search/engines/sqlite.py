@@ -20,8 +20,11 @@ import anyio
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
     Engine,
+    Executable,
     Integer,
+    Select,
     String,
     bindparam,
     cast,
@@ -33,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TableValuedAlias
 
+from exchange.database import PreparedRead
 from exchange.models import Resource, SearchDocument
 from exchange.search.cursor import CursorKey
 from exchange.search.engines import run, statements
@@ -136,6 +140,21 @@ class SqliteRun(SearchRun):
         super().__init__(db, search, shape, values)
         self._reader = reader
 
+    def rows(self, statement: Executable, values: dict[str, Any]) -> Sequence[Any]:
+        """Rows as tuples. A statement whose SQL is fixed runs as compiled once, straight
+        on the connection's SQLite cursor: SQLAlchemy would otherwise walk the whole
+        statement (the read rule, a recursive query in part) on every run to find its
+        compiled form, which costs more than SQLite takes to answer it."""
+        prepared = _prepared(statement)
+        dialect = self.db.dialect
+        if prepared is None or not prepared.runs_as_compiled(dialect):
+            return super().rows(statement, values)
+        return prepared.rows_on(dialect, self.db.connection.dbapi_connection, values)
+
+    def last_position(self) -> int | None:
+        found = self.rows(statements.last_position(), {})
+        return int(found[0][0]) if found and found[0][0] is not None else None
+
     @classmethod
     def database_values(cls, search: Search) -> dict[str, Any]:
         values: dict[str, Any] = {statements.GRADES: list(search.grades)}
@@ -172,7 +191,7 @@ class SqliteRun(SearchRun):
         whole index (`spread_over_positions`), with nothing counted or read first."""
         words = not self.search.query.is_empty
         if not words:
-            top = int(self.db.scalar(statements.last_position()) or 0)
+            top = self.last_position() or 0
             if top > run.COUNT_SAMPLE:
                 return self.spread_over_positions(top)
         universe, first = self.first_matches_universe(words)
@@ -204,7 +223,7 @@ class SqliteRun(SearchRun):
         is that over the sample's size (`SAMPLE_AT_MOST`)."""
         size = min(run.COUNT_SAMPLE, run.SAMPLE_AT_MOST)
         last = int(first[-1][0])
-        top = int(self.db.scalar(statements.last_position()) or last)
+        top = self.last_position() or last
         every = max(1, round(len(first) * top / last / size))
         matched, spread = self.db.execute(
             count_and_spread(), self.values | {SPREAD_EVERY: every}
@@ -239,14 +258,32 @@ class SqliteRun(SearchRun):
             }
             if after is not None:
                 tier_values[statements.AFTER_POSITION] = after.position
-            rows = self.db.scalars(tier_page(shape, resumed), values | tier_values)
-            keys.extend(CursorKey(score=tier, position=row) for row in rows.all())
+            rows = self.rows(tier_page(shape, resumed), values | tier_values)
+            keys.extend(CursorKey(score=tier, position=int(row[0])) for row in rows)
             if len(keys) >= wanted:
                 break
         return keys
 
 
 # --- its statements, each built once per shape ---------------------------------------------
+
+# The statements run as compiled (`SqliteRun.rows`), by the statement they were compiled
+# from: every statement of a search is built once per shape and kept, so few are seen.
+_PREPARED: dict[int, tuple[Executable, PreparedRead]] = {}
+_PREPARED_AT_MOST = 4 * statements.SHAPES_KEPT
+
+
+def _prepared(statement: Executable) -> PreparedRead | None:
+    if not isinstance(statement, Select | CompoundSelect):
+        return None
+    found = _PREPARED.get(id(statement))
+    if found is not None and found[0] is statement:
+        return found[1]
+    if len(_PREPARED) >= _PREPARED_AT_MOST:  # shapes no longer kept by their builders
+        _PREPARED.clear()
+    prepared = PreparedRead(statement)
+    _PREPARED[id(statement)] = (statement, prepared)
+    return prepared
 
 
 @functools.lru_cache(maxsize=1)
