@@ -253,14 +253,15 @@ local post_headers = {
   ["Content-Type"] = "multipart/form-data; boundary=" .. boundary,
 }
 local threads = {}
-local statuses = {}
+statuses = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("seed", #threads)
 end
 
 function init(args)
-  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+  math.randomseed(os.time() * 100 + seed)
 end
 
 function request()
@@ -343,6 +344,11 @@ def wrk_mixed(base: str, script: Path, seconds: int, clients: int) -> dict[str, 
         base,
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return mixed_figures(output)
+
+
+def mixed_figures(output: str) -> dict[str, Any]:
+    """`wrk_figures`, with the answers by status and the socket errors."""
     result: dict[str, Any] = wrk_figures(output)
     statuses = {
         int(status): int(n) for status, n in re.findall(r"^status (\d+) (\d+)$", output, re.M)
@@ -467,14 +473,17 @@ def run_mixed(
         script = exchange.mixed_script()
         wrk_mixed(exchange.base, script, 5, args.mixed_clients)  # warm-up
         mixed = wrk_mixed(exchange.base, script, args.mixed_seconds, args.mixed_clients)
-    statuses = ", ".join(f"{status}: {n}" for status, n in sorted(mixed["statuses"].items()))
     print(
         f"{backend}: mixed load, 1 worker, {args.mixed_clients} clients, "
         f"{args.mixed_seconds} s: {mixed['rps']:.0f} requests/s, p50 {mixed['p50']:.1f} ms, "
         f"p99 {mixed['p99']:.1f} ms, errors {mixed['errors']} "
-        f"(socket errors {mixed['socket_errors']}; answers {statuses})",
+        f"(socket errors {mixed['socket_errors']}; answers {answers(mixed)})",
         flush=True,
     )
+
+
+def answers(figures: dict[str, Any]) -> str:
+    return ", ".join(f"{status}: {n}" for status, n in sorted(figures["statuses"].items()))
 
 
 def run_memory(
@@ -507,7 +516,7 @@ def run_memory(
             )
             time.sleep(10)
         output = load.communicate()[0]
-    figures = wrk_figures(output)
+    figures = mixed_figures(output)
     after_first = [rss for at, rss in samples if at >= 60]
     if not after_first:
         print(f"{backend}: the run was shorter than a minute: no growth to tell", flush=True)
@@ -518,7 +527,8 @@ def run_memory(
         f"{after_first[0] / 2**20:.1f} MiB at 1 min, {after_first[-1] / 2**20:.1f} MiB at the end, "
         f"growth after the first minute {growth:+.1f} MiB "
         f"(highest {max(after_first) / 2**20:.1f} MiB); {figures['rps']:.0f} requests/s, "
-        f"p99 {figures['p99']:.1f} ms, non-2xx {figures['errors']:.0f}",
+        f"p99 {figures['p99']:.1f} ms, errors {figures['errors']} (socket errors "
+        f"{figures['socket_errors']}; answers {answers(figures)})",
         flush=True,
     )
 
