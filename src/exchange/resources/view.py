@@ -36,6 +36,7 @@ from exchange.models import (
 )
 from exchange.policy import AuthorFact, ResourceFacts, refusals
 from exchange.policy.tuned import readable_by_caller, reading_parameters
+from exchange.previews import preview_state
 from exchange.resources.schemas import OriginalOut, ResourceOut, VersionOut
 from exchange.search.index import extraction_of
 
@@ -79,6 +80,9 @@ _RESOURCE = PreparedRead(
         ResourceVersion.created_at,
         ResourceVersion.uploaded_by_id,
         ResourceVersion.change_note,
+        ResourceVersion.preview_state,
+        ResourceVersion.pages,
+        ResourceVersion.duration_seconds,
         _UPLOADER.full_name,
         _RECORDER.full_name,
         SearchDocument.extraction_status,
@@ -166,6 +170,9 @@ async def view_resource(
         version_created_at,
         uploader_id,
         change_note,
+        preview,
+        pages,
+        duration_seconds,
         uploader_name,
         recorder_name,
         *extraction,
@@ -218,6 +225,9 @@ async def view_resource(
             created_at=version_created_at,
             uploaded_by=_member(uploader_id, uploader_name),
             change_note=change_note,
+            preview=preview_state(preview),
+            pages=pages,
+            duration_seconds=duration_seconds,
         ),
         derived_from=None,
         provenance=[],
@@ -230,6 +240,9 @@ async def view_resource(
         extraction_status=text.status,
         extraction_reason=text.reason,
         extraction_label=text.label,
+        preview=preview_state(preview),
+        pages=pages,
+        duration_seconds=duration_seconds,
     )
     return Viewed(
         facts=facts,
