@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from exchange.config import Settings, SettingsError
-from exchange.i18n import N_, _, format_number, lazy_gettext, ngettext
+from exchange.i18n import N_, _, format_number, lazy_gettext, ngettext, using_language
 from exchange.i18n.console import (
     Group,
     IntegerRange,
@@ -61,8 +61,10 @@ class _Commands(Group):
     instead of a page of traceback."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        speak_console_language()
-        return super().main(*args, **kwargs)
+        # The console's language lasts as long as the command, not past it (a command run
+        # inside another program, as the tests run them, leaves that program's as it was).
+        with using_language(speak_console_language()):
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import DBAPIError

@@ -25,7 +25,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from exchange.i18n.catalogs import DOMAIN, LANGUAGES, LOCALE_DIR, catalog_path
-from exchange.i18n.current import N_, gettext, lazy_ngettext, set_language
+from exchange.i18n.current import N_, gettext, lazy_ngettext
 from exchange.i18n.negotiation import console_language
 
 # Every sentence of Click's that a person at the exchange's console can meet: help
@@ -114,10 +114,10 @@ COMMAND_METAVAR: Final = N_("COMMAND [ARGS]...")
 
 
 def speak_console_language() -> str:
-    """Make the console's language (`console_language`) the one the exchange's sentences
-    and Click's are written in, for the rest of this process; returns it."""
+    """Bind Click's sentences to the exchange's catalogs and return the console's language
+    (`console_language`), which the command line makes the current one while a command
+    runs (`using_language`)."""
     language = console_language()
-    set_language(language)
     for each in LANGUAGES:
         _compile_if_stale(each)
     stdlib_gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
@@ -157,6 +157,14 @@ class _HelpInLanguage:
 
 
 class Command(_HelpInLanguage, click.Command):
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        """Click's `--help`, described in the current language: Click makes the option once
+        per command and keeps it, in the language of the moment it was first made."""
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = gettext("Show this message and exit.")
+        return option
+
     @property
     def options_metavar(self) -> str | None:
         return gettext(OPTIONS_METAVAR)
