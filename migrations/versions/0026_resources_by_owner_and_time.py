@@ -24,8 +24,12 @@ def upgrade() -> None:
         "ix_resources_owner_created", "resources", ["owner_school_id", "created_at"], unique=False
     )
     op.drop_index("ix_resources_owner_school_id", table_name="resources")
+    # A new index has no statistics until the table is analysed: without them SQLite's
+    # planner may walk the new index for every list of a filled database.
+    op.execute("ANALYZE resources")
 
 
 def downgrade() -> None:
     op.create_index("ix_resources_owner_school_id", "resources", ["owner_school_id"], unique=False)
     op.drop_index("ix_resources_owner_created", table_name="resources")
+    op.execute("ANALYZE resources")
