@@ -41,10 +41,7 @@ from tests.resource_fixtures import (
 )
 from tests.sample_files import elf_program, html_page, pdf, pdf_of_size, png, svg_with_script
 
-# What the database keeps (the offset a piece must start at, who holds an upload, the
-# quota, versions, expiry) runs on SQLite and PostgreSQL: those tests carry
-# `every_database`. The protocol's headers, checksums and the content and field checks
-# before a byte is kept do not touch SQL beyond what those tests do, and run on SQLite.
+pytestmark = pytest.mark.every_database
 
 TUS = {"Tus-Resumable": "1.0.0"}
 PIECE = {**TUS, "Content-Type": "application/offset+octet-stream"}
@@ -112,7 +109,6 @@ async def test_options_tell_the_version_extensions_and_largest_size(
     assert set(response.headers["tus-checksum-algorithm"].split(",")) == {"sha1", "sha256"}
 
 
-@pytest.mark.every_database
 async def test_a_file_sent_in_pieces_becomes_the_resource_a_form_upload_makes(
     schools: SchoolFactory, settings: Settings, store: StoreUnderTest
 ) -> None:
@@ -183,7 +179,6 @@ async def test_creation_with_upload_takes_the_first_piece_with_the_post(
     assert done.headers["exchange-resource-id"]
 
 
-@pytest.mark.every_database
 async def test_a_piece_at_the_wrong_offset_is_refused_with_409(schools: SchoolFactory) -> None:
     school = await schools.create()
     content = pdf_of_size(50_000)
@@ -228,7 +223,6 @@ async def test_a_piece_that_fails_its_checksum_is_dropped_with_460(
     assert resource["sha256"] == hashlib.sha256(content).hexdigest()
 
 
-@pytest.mark.every_database
 async def test_another_member_can_neither_see_nor_continue_an_upload(
     schools: SchoolFactory,
 ) -> None:
@@ -248,7 +242,6 @@ async def test_another_member_can_neither_see_nor_continue_an_upload(
     assert head.headers["upload-offset"] == "0"
 
 
-@pytest.mark.every_database
 async def test_abandoning_an_upload_removes_its_bytes_and_gives_the_quota_back(
     schools: SchoolFactory, settings: Settings, store: StoreUnderTest
 ) -> None:
@@ -312,7 +305,6 @@ async def test_each_field_is_refused_before_a_byte_as_the_form_refuses_it(
     assert await storage_used(settings, school.id) == 0
 
 
-@pytest.mark.every_database
 async def test_the_rules_that_need_the_database_are_asked_before_a_byte(
     schools: SchoolFactory, settings: Settings, store: StoreUnderTest
 ) -> None:
@@ -412,7 +404,6 @@ async def test_a_program_is_refused_with_its_first_piece(
 # --- versions -----------------------------------------------------------------------------
 
 
-@pytest.mark.every_database
 async def test_a_new_version_arrives_in_pieces(schools: SchoolFactory, settings: Settings) -> None:
     school = await schools.create()
     first = (await upload(school.admin, pdf())).json()
@@ -429,7 +420,6 @@ async def test_a_new_version_arrives_in_pieces(schools: SchoolFactory, settings:
     assert await storage_used(settings, school.id) == len(pdf()) + len(content)
 
 
-@pytest.mark.every_database
 async def test_a_new_version_takes_no_description_and_only_from_an_editor(
     schools: SchoolFactory,
 ) -> None:
@@ -452,7 +442,6 @@ async def test_a_new_version_takes_no_description_and_only_from_an_editor(
 # --- quota and expiry ---------------------------------------------------------------------
 
 
-@pytest.mark.every_database
 async def test_uploads_still_arriving_count_against_the_quota(
     schools: SchoolFactory, settings: Settings, running_apps: Any, clock: ManualClock
 ) -> None:
@@ -486,7 +475,6 @@ async def gc_at(settings: Settings, store: StoreUnderTest, clock: ManualClock) -
         await engine.dispose()
 
 
-@pytest.mark.every_database
 async def test_an_expired_upload_is_gone_and_gc_gives_its_bytes_and_quota_back(
     settings: Settings, store: StoreUnderTest, clock: ManualClock, running_apps: Any
 ) -> None:
@@ -572,7 +560,6 @@ def comparable(events: list[Any]) -> str:
     ],
     ids=["lesson-plan", "student-work-with-consent"],
 )
-@pytest.mark.every_database
 async def test_a_finished_upload_records_the_same_events_as_the_form(
     schools: SchoolFactory, recorded_events: list[Any], fields: dict[str, str]
 ) -> None:
@@ -594,7 +581,6 @@ async def test_a_finished_upload_records_the_same_events_as_the_form(
     assert tus_events == form_events
 
 
-@pytest.mark.every_database
 async def test_a_version_finished_in_pieces_records_the_same_events_as_the_form(
     schools: SchoolFactory, recorded_events: list[Any]
 ) -> None:
