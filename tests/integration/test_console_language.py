@@ -91,7 +91,7 @@ def test_a_missing_option_is_explained_in_kyrgyz_and_in_russian() -> None:
         "Колдонулушу: exchange school create [ПАРАМЕТРЛЕР]",
         "Жардам алуу үчүн 'exchange school create --help' деп териңиз.",
         "",
-        "Ката: Жетишпеген параметр: '--name'.",
+        "Ката: Параметр көрсөтүлгөн жок: '--name'.",
     ]
     assert english_outside_commands(kyrgyz.stderr) == []
 
@@ -118,8 +118,7 @@ def test_a_missing_option_is_explained_in_kyrgyz_and_in_russian() -> None:
         (
             ["search", "reindex", "--school", "nope"],
             "Ката: '--school' үчүн маани туура эмес: 'nope' — жарактуу идентификатор (UUID) эмес.",
-            "Ошибка: Неверное значение для '--school': 'nope' — не корректный идентификатор "
-            "(UUID).",
+            "Ошибка: Неверное значение для '--school': 'nope' — некорректный идентификатор (UUID).",
         ),
         (
             ["conduct", "publish", "--file", "/no/such.json"],
