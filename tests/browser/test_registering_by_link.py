@@ -62,7 +62,7 @@ def test_a_school_invited_by_email_registers_through_the_link_in_kyrgyz(
     director = director_context.new_page()
     sign_in(director, base, exchange.owner_email)
     director.goto(f"{base}/partners?lang=ky&q=Эврика")
-    assert "Системада азырынча жок" in director.locator("#unclaimed").inner_text()
+    assert "Ресурс алмашууга азырынча кошула элек" in director.locator("#unclaimed").inner_text()
     director.locator("#unclaimed a").first.click()
     assert "Байтик Баатыр көч., 36 А" in director.locator("main").inner_text()
     director.fill("#email", "evrika_bi@mail.ru")

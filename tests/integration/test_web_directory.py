@@ -50,7 +50,7 @@ async def test_the_directory_marks_the_handbooks_schools_not_on_the_exchange(
     await visitor.sign_in(school.admin.email)
     partners = await visitor.get("/partners?q=Эврика&lang=ru")
     assert partners.status_code == 200
-    assert "Эврика" in partners.text and "Пока нет в системе" in partners.text
+    assert "Эврика" in partners.text and "Пока не участвует в обмене ресурсами" in partners.text
     listed = await visitor.get("/partners/not-on-exchange?kind=sister_city&q=Osh&lang=en")
     assert "Yozgat, Türkiye" in listed.text and "Sister city of Osh" in listed.text
     page = await visitor.get(f"/partners/not-on-exchange/{entries['evrika-bishkek']}")

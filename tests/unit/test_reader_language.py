@@ -160,7 +160,7 @@ def test_a_refusal_msgspec_words_only_in_english_points_other_readers_to_the_doc
             "документациясынан караңыз."
         )
         assert _value_in_words("'limit'", "Number out of range") == (
-            "'limit' — система үчүн өтө чоң сан."
+            "'limit' — ресурс алмашуу үчүн өтө чоң сан."
         )
     with using_language("en"):
         assert _value_in_words("'title'", novel) == (
