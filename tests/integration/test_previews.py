@@ -87,7 +87,7 @@ async def test_a_pdf_gets_its_first_page_as_a_preview_with_its_page_count(
     waiting = await home.admin.get(
         f"/api/resources/{resource_id}/preview", headers={"Accept-Language": "ru"}
     )
-    assert "превью" in assert_problem(waiting, 404)["detail"].lower()
+    assert "предпросмотр" in assert_problem(waiting, 404)["detail"].lower()
 
     assert await run_previews(app) == 1
 

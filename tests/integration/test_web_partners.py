@@ -320,7 +320,7 @@ async def test_an_overdue_invitation_is_marked_counted_at_home_and_reminded_once
     assert "Мөөнөтү өтүп кетти" in unescape((await partner.get("/partnerships")).text)
     home = unescape((await partner.get("/")).text)
     assert "Өнөктөштүккө 1 чакыруу мектебиңиздин жообун күтүп жатат" in home
-    assert "1 мөөнөтү өттү" in home
+    assert "1 мөөнөтү өткөн" in home
     assert "1 приглашение вашей школы ждёт ответа" in unescape((await director.get("/")).text)
 
     # The invited school's admin may not remind; the inviting school's reminds once.
