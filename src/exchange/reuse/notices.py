@@ -64,7 +64,9 @@ async def requesting_side_of(session: AsyncSession, request: ReuseRequest) -> se
 # --- the notices -------------------------------------------------------------------------
 
 
-def _about_request(
+async def _tell(
+    uow: UnitOfWork,
+    member_ids: set[UUID],
     request: ReuseRequest,
     resource: Resource,
     kind: str,
@@ -72,23 +74,28 @@ def _about_request(
     subject_line: LazyText,
     body: LazyText | list[LazyText],
     **more: Any,
-) -> Notice:
-    """A notice about a reuse request; its payload names the request and the resource,
-    with `more`."""
-    return Notice(
-        kind=f"reuse_request.{kind}",
-        subject_type="reuse_request",
-        subject_id=request.id,
-        subject_line=subject_line,
-        body=body,
-        payload={
-            "reuse_request_id": str(request.id),
-            "resource_id": str(resource.id),
-            "resource_title": resource.title,
-            "scope": request.scope,
-            "status": request.status,
-            **more,
-        },
+) -> None:
+    """Deliver a notice about a reuse request; its payload names the request and the
+    resource, with `more`."""
+    await deliver(
+        uow.session,
+        uow.clock,
+        member_ids,
+        Notice(
+            kind=f"reuse_request.{kind}",
+            subject_type="reuse_request",
+            subject_id=request.id,
+            subject_line=subject_line,
+            body=body,
+            payload={
+                "reuse_request_id": str(request.id),
+                "resource_id": str(resource.id),
+                "resource_title": resource.title,
+                "scope": request.scope,
+                "status": request.status,
+                **more,
+            },
+        ),
     )
 
 
@@ -104,40 +111,47 @@ def permission(scope: str) -> LazyText | str:
     return PERMISSION.get(scope, scope)
 
 
+async def _requester_words(
+    session: AsyncSession, request: ReuseRequest, resource: Resource
+) -> dict[str, Any]:
+    """The words of a sentence to the deciders: who asks, for what, about which resource."""
+    return {
+        "school": await school_name(session, request.requesting_school_id),
+        "permission": permission(request.scope),
+        "title": resource.title,
+    }
+
+
 async def request_created(uow: UnitOfWork, event: ReuseRequestMade) -> None:
-    session, clock, request, resource = uow.session, uow.clock, event.request, event.resource
-    school = await school_name(session, request.requesting_school_id)
-    words = {"school": school, "permission": permission(request.scope), "title": resource.title}
-    await deliver(
-        session,
-        clock,
+    session, request, resource = uow.session, event.request, event.resource
+    words = await _requester_words(session, request, resource)
+    await _tell(
+        uow,
         await deciders_of(session, resource),
-        _about_request(
-            request,
-            resource,
-            "created",
-            subject_line=lazy_gettext("{school} asks for {permission}: “{title}”", **words),
-            body=[
-                lazy_gettext("{school} asks for {permission}: “{title}”.", **words),
-                lazy_gettext(
-                    "Purpose: {purpose}\nAudience: {audience}",
-                    purpose=request.purpose,
-                    audience=request.audience,
-                ),
-                lazy_gettext(
-                    "Please answer by {date}: approve or decline the request under Requests "
-                    "(the code of conduct, rule 9: every request is answered).",
-                    date=request.respond_by,
-                ),
-            ],
-            requesting_school=school,
-            respond_by=str(request.respond_by),
-        ),
+        request,
+        resource,
+        "created",
+        subject_line=lazy_gettext("{school} asks for {permission}: “{title}”", **words),
+        body=[
+            lazy_gettext("{school} asks for {permission}: “{title}”.", **words),
+            lazy_gettext(
+                "Purpose: {purpose}\nAudience: {audience}",
+                purpose=request.purpose,
+                audience=request.audience,
+            ),
+            lazy_gettext(
+                "Please answer by {date}: approve or decline the request under Requests "
+                "(the code of conduct, rule 9: every request is answered).",
+                date=request.respond_by,
+            ),
+        ],
+        requesting_school=words["school"],
+        respond_by=str(request.respond_by),
     )
 
 
 async def request_decided(uow: UnitOfWork, event: ReuseRequestDecided) -> None:
-    session, clock, request, resource = uow.session, uow.clock, event.request, event.resource
+    session, request, resource = uow.session, event.request, event.resource
     owner = await school_name(session, resource.owner_school_id)
     approved = request.status == "approved"
     words = {"owner": owner, "permission": permission(request.scope), "title": resource.title}
@@ -162,39 +176,32 @@ async def request_decided(uow: UnitOfWork, event: ReuseRequestDecided) -> None:
         lines.append(
             lazy_gettext("The permission lasts until {date}.", date=request.grant_expires_at)
         )
-    await deliver(
-        session,
-        clock,
+    await _tell(
+        uow,
         await requesting_side_of(session, request),
-        _about_request(
-            request,
-            resource,
-            request.status,
-            subject_line=subject,
-            body=lines,
-            note=request.decision_note,
-        ),
+        request,
+        resource,
+        request.status,
+        subject_line=subject,
+        body=lines,
+        note=request.decision_note,
     )
 
 
 async def request_withdrawn(uow: UnitOfWork, event: ReuseRequestWithdrawn) -> None:
-    session, clock, request, resource = uow.session, uow.clock, event.request, event.resource
-    school = await school_name(session, request.requesting_school_id)
-    words = {"school": school, "permission": permission(request.scope), "title": resource.title}
-    await deliver(
-        session,
-        clock,
+    session, request, resource = uow.session, event.request, event.resource
+    words = await _requester_words(session, request, resource)
+    await _tell(
+        uow,
         await deciders_of(session, resource),
-        _about_request(
-            request,
-            resource,
-            "withdrawn",
-            subject_line=lazy_gettext("{school} withdrew its request about “{title}”", **words),
-            body=lazy_gettext(
-                "{school} withdrew its request for {permission} “{title}”. Nothing more is "
-                "needed from you.",
-                **words,
-            ),
+        request,
+        resource,
+        "withdrawn",
+        subject_line=lazy_gettext("{school} withdrew its request about “{title}”", **words),
+        body=lazy_gettext(
+            "{school} withdrew its request for {permission} “{title}”. Nothing more is "
+            "needed from you.",
+            **words,
         ),
     )
 
@@ -202,47 +209,41 @@ async def request_withdrawn(uow: UnitOfWork, event: ReuseRequestWithdrawn) -> No
 async def request_closed(uow: UnitOfWork, event: ReuseRequestClosed) -> None:
     """The partnership between the two schools ended, and the request with it: both
     sides are told."""
-    session, clock, request, resource = uow.session, uow.clock, event.request, event.resource
+    session, request, resource = uow.session, event.request, event.resource
     words = {
         "permission": permission(request.scope),
         "title": resource.title,
         "school_a": event.school_a,
         "school_b": event.school_b,
     }
-    await deliver(
-        session,
-        clock,
+    await _tell(
+        uow,
         await requesting_side_of(session, request),
-        _about_request(
-            request,
-            resource,
-            "closed",
-            subject_line=lazy_gettext("Your request about “{title}” was closed", **words),
-            body=lazy_gettext(
-                "Your request for {permission} “{title}” was closed without a decision: the "
-                "partnership between {school_a} and {school_b} ended. If the schools become "
-                "partners again, the request can be made again.",
-                **words,
-            ),
-            reason=request.closed_reason,
+        request,
+        resource,
+        "closed",
+        subject_line=lazy_gettext("Your request about “{title}” was closed", **words),
+        body=lazy_gettext(
+            "Your request for {permission} “{title}” was closed without a decision: the "
+            "partnership between {school_a} and {school_b} ended. If the schools become "
+            "partners again, the request can be made again.",
+            **words,
         ),
+        reason=request.closed_reason,
     )
-    await deliver(
-        session,
-        clock,
+    await _tell(
+        uow,
         await deciders_of(session, resource),
-        _about_request(
-            request,
-            resource,
-            "closed",
-            subject_line=lazy_gettext("A request about “{title}” was closed", **words),
-            body=lazy_gettext(
-                "The request for {permission} “{title}” was closed: the partnership between "
-                "{school_a} and {school_b} ended. Nothing more is needed from you.",
-                **words,
-            ),
-            reason=request.closed_reason,
+        request,
+        resource,
+        "closed",
+        subject_line=lazy_gettext("A request about “{title}” was closed", **words),
+        body=lazy_gettext(
+            "The request for {permission} “{title}” was closed: the partnership between "
+            "{school_a} and {school_b} ended. Nothing more is needed from you.",
+            **words,
         ),
+        reason=request.closed_reason,
     )
 
 
@@ -250,32 +251,29 @@ async def request_overdue(uow: UnitOfWork, event: ReuseRequestOverdue) -> None:
     """Rule 9: the owner school's admins are told a request waits past its date."""
     session, request, resource = uow.session, event.request, event.resource
     school = await school_name(session, request.requesting_school_id)
-    await deliver(
-        session,
-        uow.clock,
+    await _tell(
+        uow,
         await school_admin_ids(session, resource.owner_school_id),
-        _about_request(
-            request,
-            resource,
-            "overdue",
-            subject_line=lazy_gettext(
-                "Overdue: the request of {school} about “{title}”",
-                school=school,
-                title=resource.title,
-            ),
-            body=lazy_gettext(
-                "On {asked} {school} asked for {permission} “{title}” and has had no answer; "
-                "the answer was due by {due}. The code of conduct (rule 9) asks that every "
-                "request is answered, even when the answer is no. Please decide it under "
-                "Requests, or ask its authors to.",
-                asked=request.created_at,
-                school=school,
-                permission=permission(request.scope),
-                title=resource.title,
-                due=request.respond_by,
-            ),
-            respond_by=str(request.respond_by),
+        request,
+        resource,
+        "overdue",
+        subject_line=lazy_gettext(
+            "Overdue: the request of {school} about “{title}”",
+            school=school,
+            title=resource.title,
         ),
+        body=lazy_gettext(
+            "On {asked} {school} asked for {permission} “{title}” and has had no answer; "
+            "the answer was due by {due}. The code of conduct (rule 9) asks that every "
+            "request is answered, even when the answer is no. Please decide it under "
+            "Requests, or ask its authors to.",
+            asked=request.created_at,
+            school=school,
+            permission=permission(request.scope),
+            title=resource.title,
+            due=request.respond_by,
+        ),
+        respond_by=str(request.respond_by),
     )
 
 
