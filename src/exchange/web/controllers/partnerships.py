@@ -6,9 +6,9 @@ policy as the API: another school's partnership, or its activity, is 404."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -37,6 +37,8 @@ from exchange.questions.service import QuestionService
 from exchange.web.forms import FormErrors, first, form_values
 from exchange.web.language import _
 from exchange.web.page import Page
+
+T = TypeVar("T")
 
 KINDS = [kind.value for kind in ActivityKind]
 ACTIVITY_FIELDS = (
@@ -88,6 +90,28 @@ def _shape_refusal(errors: FormErrors, exc: msgspec.ValidationError, fields: Seq
     text = str(exc)
     field = next((f for f in fields if f"$.{f}" in text), None)
     errors.add(field, _("Check this answer: it is too long, or not what is asked here."))
+
+
+async def _attempt(
+    errors: FormErrors,
+    db_session: AsyncSession,
+    action: Callable[[], Awaitable[T]],
+    fields: Sequence[str],
+    shape_fields: Sequence[str] | None = None,
+) -> T | None:
+    """What the form asks, done; None when refused. A refusal is rolled back and said next
+    to the field it names among `fields` (a value the shape refuses, among `shape_fields`);
+    "not found" is not the form's to say: the page answers 404."""
+    try:
+        return await action()
+    except msgspec.ValidationError as exc:
+        _shape_refusal(errors, exc, fields if shape_fields is None else shape_fields)
+    except DomainError as exc:
+        if exc.status_code == 404:
+            raise
+        await db_session.rollback()
+        _place(errors, exc, fields)
+    return None
 
 
 def _day(values: dict[str, list[str]], name: str, errors: FormErrors, *, required: bool) -> Any:
@@ -364,28 +388,22 @@ class PartnershipPages(Controller):
         errors = FormErrors()
         fields = _activity_fields(values, errors)
         if not errors:
-            try:
+
+            async def save() -> ActivityView:
                 if activity_id is None:
-                    view = await activities.plan(
+                    return await activities.plan(
                         identity, partnership_id, msgspec.convert(fields, ActivityCreate)
                     )
-                    done = "planned"
-                else:
-                    fields.setdefault("ends_on", fields.get("starts_on"))
-                    view = await activities.update(
-                        identity, activity_id, msgspec.convert(fields, ActivityUpdate)
-                    )
-                    done = "changed"
-            except msgspec.ValidationError as exc:
-                _shape_refusal(errors, exc, ACTIVITY_FIELDS)
-            except DomainError as exc:
-                if exc.status_code == 404:
-                    raise
-                await db_session.rollback()
-                _place(errors, exc, ACTIVITY_FIELDS)
-            else:
+                fields.setdefault("ends_on", fields.get("starts_on"))
+                return await activities.update(
+                    identity, activity_id, msgspec.convert(fields, ActivityUpdate)
+                )
+
+            saved = await _attempt(errors, db_session, save, ACTIVITY_FIELDS)
+            if saved is not None:
                 return _see_other(
-                    f"/partnerships/{partnership_id}/activities/{view.activity.id}?done={done}"
+                    f"/partnerships/{partnership_id}/activities/{saved.activity.id}"
+                    f"?done={'planned' if activity_id is None else 'changed'}"
                 )
         # Read again after a rollback.
         changed: ActivityView | None = None
@@ -562,25 +580,22 @@ class PartnershipPages(Controller):
         if go_on not in {"true", "false"}:
             errors.add("continue", _("Say whether to go on with this kind of activity."))
         if not errors:
-            try:
-                data = msgspec.convert(
-                    {
-                        "went_well": went_well,
-                        "to_change": to_change,
-                        "goal_progress": progress,
-                        "continue": go_on == "true",
-                    },
-                    EvaluationIn,
-                )
-                await activities.evaluate(identity, activity_id, data)
-            except msgspec.ValidationError as exc:
-                _shape_refusal(errors, exc, ("went_well", "to_change"))
-            except DomainError as exc:
-                if exc.status_code == 404:
-                    raise
-                await db_session.rollback()
-                _place(errors, exc, ("went_well", "to_change", "continue"))
-            else:
+            evaluation = {
+                "went_well": went_well,
+                "to_change": to_change,
+                "goal_progress": progress,
+                "continue": go_on == "true",
+            }
+            evaluated = await _attempt(
+                errors,
+                db_session,
+                lambda: activities.evaluate(
+                    identity, activity_id, msgspec.convert(evaluation, EvaluationIn)
+                ),
+                ("went_well", "to_change", "continue"),
+                shape_fields=("went_well", "to_change"),
+            )
+            if evaluated is not None:
                 return _see_other(
                     f"/partnerships/{partnership_id}/activities/{activity_id}?done=evaluated"
                 )
@@ -616,21 +631,19 @@ class PartnershipPages(Controller):
         if not question:
             errors.add("question", _("Write the question you want to ask."))
         if not errors:
-            addressed = first(values, "addressed_to_member_id")
-            try:
-                data = msgspec.convert(
-                    {"question": question, "addressed_to_member_id": addressed or None},
-                    QuestionCreate,
-                )
-                await questions.ask(identity, partnership_id, data)
-            except msgspec.ValidationError as exc:
-                _shape_refusal(errors, exc, ("question", "addressed_to_member_id"))
-            except DomainError as exc:
-                if exc.status_code == 404:
-                    raise
-                await db_session.rollback()
-                _place(errors, exc, ("question", "addressed_to_member_id"))
-            else:
+            asked = {
+                "question": question,
+                "addressed_to_member_id": first(values, "addressed_to_member_id") or None,
+            }
+            sent = await _attempt(
+                errors,
+                db_session,
+                lambda: questions.ask(
+                    identity, partnership_id, msgspec.convert(asked, QuestionCreate)
+                ),
+                ("question", "addressed_to_member_id"),
+            )
+            if sent is not None:
                 return _see_other(f"/partnerships/{partnership_id}?done=asked#questions")
         return await self._show(
             page,
