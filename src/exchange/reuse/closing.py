@@ -4,7 +4,7 @@ school that can no longer see the resource, are closed, and both sides are told 
 
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, not_, or_, select, update
+from sqlalchemy import and_, exists, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange import policy
@@ -13,6 +13,7 @@ from exchange.events import ReuseRequestClosed
 from exchange.kernel.refs import Names
 from exchange.models import Forward, Partnership, Resource, ReuseRequest, ReuseRequestStatus
 from exchange.reuse import reasons
+from exchange.reuse.requests import move_pending
 from exchange.unit_of_work import unit_of_work
 
 PENDING = ReuseRequestStatus.PENDING
@@ -72,21 +73,15 @@ async def close_requests_after_partnership_end(
     reason = reasons.partnership_ended(sides[0], sides[1])
     closed = 0
     for request, resource in rows:
-        moved = await session.execute(
-            update(ReuseRequest)
-            .where(ReuseRequest.id == request.id, ReuseRequest.status == PENDING)
-            .values(
-                status=ReuseRequestStatus.CLOSED,
-                pending_key=None,
-                closed_at=now,
-                closed_reason=reason,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
+        if not await move_pending(
+            session,
+            request,
+            status=ReuseRequestStatus.CLOSED,
+            closed_at=now,
+            closed_reason=reason,
+            updated_at=now,
+        ):
             continue
-        await session.refresh(request)
         unit_of_work(session, clock).record(
             ReuseRequestClosed(
                 request=request,

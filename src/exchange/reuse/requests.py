@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from exchange import policy
@@ -43,10 +44,28 @@ from exchange.unit_of_work import unit_of_work
 
 Direction = Literal["incoming", "outgoing"]
 PENDING = ReuseRequestStatus.PENDING
+ANSWERED_A_MOMENT_AGO = lazy_gettext(
+    "This request was answered a moment ago; reload it to see the answer."
+)
 
 
 def pending_key(resource_id: UUID, school_id: UUID, scope: str) -> str:
     return f"{resource_id}:{school_id}:{scope}"
+
+
+async def move_pending(session: AsyncSession, request: ReuseRequest, **values: Any) -> bool:
+    """Move a pending request on (to `values`) unless another answer or a closing moved
+    it first; False then, and the request is left as that one left it."""
+    moved = await session.execute(
+        update(ReuseRequest)
+        .where(ReuseRequest.id == request.id, ReuseRequest.status == PENDING)
+        .values(pending_key=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    await session.refresh(request)
+    return True
 
 
 def incoming_for(identity: Identity) -> ColumnElement[bool]:
@@ -326,25 +345,17 @@ class ReuseRequestService(DomainService):
                     )
                 )
         status = ReuseRequestStatus.APPROVED if approve else ReuseRequestStatus.DENIED
-        moved = await self.session.execute(
-            update(ReuseRequest)
-            .where(ReuseRequest.id == request.id, ReuseRequest.status == PENDING)
-            .values(
-                status=status,
-                pending_key=None,
-                decided_by_id=identity.member_id,
-                decided_at=now,
-                decision_note=note,
-                grant_expires_at=data.expires_at if approve else None,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(
-                _("This request was answered a moment ago; reload it to see the answer.")
-            )
-        await self.session.refresh(request)
+        if not await move_pending(
+            self.session,
+            request,
+            status=status,
+            decided_by_id=identity.member_id,
+            decided_at=now,
+            decision_note=note,
+            grant_expires_at=data.expires_at if approve else None,
+            updated_at=now,
+        ):
+            raise Conflict(ANSWERED_A_MOMENT_AGO)
         grant: Grant | None = None
         if approve:
             grant = Grant(
@@ -374,24 +385,16 @@ class ReuseRequestService(DomainService):
         request, resource = await self._visible(identity, request_id)
         policy.require(identity, policy.Action.WITHDRAW_REQUEST, request, resource=resource)
         self._require_pending(request)
-        moved = await self.session.execute(
-            update(ReuseRequest)
-            .where(ReuseRequest.id == request.id, ReuseRequest.status == PENDING)
-            .values(
-                status=ReuseRequestStatus.WITHDRAWN,
-                pending_key=None,
-                closed_at=now,
-                closed_by_id=identity.member_id,
-                closed_reason=RequestClosing.WITHDRAWN.value,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(
-                _("This request was answered a moment ago; reload it to see the answer.")
-            )
-        await self.session.refresh(request)
+        if not await move_pending(
+            self.session,
+            request,
+            status=ReuseRequestStatus.WITHDRAWN,
+            closed_at=now,
+            closed_by_id=identity.member_id,
+            closed_reason=RequestClosing.WITHDRAWN.value,
+            updated_at=now,
+        ):
+            raise Conflict(ANSWERED_A_MOMENT_AGO)
         details = {"scope": request.scope}
         event = ReuseRequestWithdrawn(
             identity, request, resource, "reuse_request.withdrawn", details
