@@ -22,79 +22,80 @@ from exchange.notifications.notices import Notice, deliver, school_admin_ids, sc
 from exchange.unit_of_work import UnitOfWork
 
 
-def _about(
+async def _tell(
+    uow: UnitOfWork,
+    member_ids: set[UUID],
     question: PartnerQuestion,
     kind: str,
     *,
     subject_line: LazyText,
     body: LazyText | list[LazyText],
     **more: Any,
-) -> Notice:
-    return Notice(
-        kind=f"question.{kind}",
-        subject_type="question",
-        subject_id=question.id,
-        subject_line=subject_line,
-        body=body,
-        payload={
-            "question_id": str(question.id),
-            "partnership_id": str(question.partnership_id),
-            "respond_by": str(question.respond_by),
-            **more,
-        },
-    )
-
-
-async def _active(session: AsyncSession, member_id: UUID) -> bool:
-    return bool(
-        await session.scalar(
-            select(Member.id).where(Member.id == member_id, Member.is_active.is_(True))
-        )
-    )
-
-
-async def question_asked(uow: UnitOfWork, event: QuestionAsked) -> None:
-    session, clock, question = uow.session, uow.clock, event.question
-    school = await school_name(session, question.asking_school_id)
-    recipients: set[UUID]
-    if question.addressed_to_id is not None and await _active(session, question.addressed_to_id):
-        recipients = {question.addressed_to_id}
-    else:
-        recipients = await school_admin_ids(session, question.answering_school_id)
+) -> None:
+    """Deliver a notice about a question; its payload names the question, with `more`."""
     await deliver(
-        session,
-        clock,
-        recipients,
-        _about(
-            question,
-            "asked",
-            subject_line=lazy_gettext("{school} asks your school a question", school=school),
-            body=[
-                lazy_gettext(
-                    "{school} asks your school: {question}",
-                    school=school,
-                    question=question.question,
-                ),
-                lazy_gettext(
-                    "Please answer by {date}, even if only to say that you cannot help now "
-                    "(the code of conduct, rule 9: every request is answered).",
-                    date=question.respond_by,
-                ),
-            ],
-            asking_school=school,
+        uow.session,
+        uow.clock,
+        member_ids,
+        Notice(
+            kind=f"question.{kind}",
+            subject_type="question",
+            subject_id=question.id,
+            subject_line=subject_line,
+            body=body,
+            payload={
+                "question_id": str(question.id),
+                "partnership_id": str(question.partnership_id),
+                "respond_by": str(question.respond_by),
+                **more,
+            },
         ),
     )
 
 
+async def _member_or_admins(
+    session: AsyncSession, member_id: UUID | None, school_id: UUID
+) -> set[UUID]:
+    """The member named, while their account is active; else their school's admins."""
+    if member_id is not None and await session.scalar(
+        select(Member.id).where(Member.id == member_id, Member.is_active.is_(True))
+    ):
+        return {member_id}
+    return await school_admin_ids(session, school_id)
+
+
+async def question_asked(uow: UnitOfWork, event: QuestionAsked) -> None:
+    session, question = uow.session, event.question
+    school = await school_name(session, question.asking_school_id)
+    recipients = await _member_or_admins(
+        session, question.addressed_to_id, question.answering_school_id
+    )
+    await _tell(
+        uow,
+        recipients,
+        question,
+        "asked",
+        subject_line=lazy_gettext("{school} asks your school a question", school=school),
+        body=[
+            lazy_gettext(
+                "{school} asks your school: {question}",
+                school=school,
+                question=question.question,
+            ),
+            lazy_gettext(
+                "Please answer by {date}, even if only to say that you cannot help now "
+                "(the code of conduct, rule 9: every request is answered).",
+                date=question.respond_by,
+            ),
+        ],
+        asking_school=school,
+    )
+
+
 async def question_answered(uow: UnitOfWork, event: QuestionAnswered) -> None:
-    session, clock = uow.session, uow.clock
-    question, answer = event.question, event.answer
+    session, question, answer = uow.session, event.question, event.answer
     school = await school_name(session, question.answering_school_id)
-    recipients: set[UUID]
-    if question.asked_by_id is not None and await _active(session, question.asked_by_id):
-        recipients = {question.asked_by_id}
-    else:
-        recipients = await school_admin_ids(session, question.asking_school_id)
+    recipients = await _member_or_admins(session, question.asked_by_id, question.asking_school_id)
     if answer.cannot_help:
         first = lazy_gettext(
             "{school} answered your school's question: they cannot help now.", school=school
@@ -104,18 +105,15 @@ async def question_answered(uow: UnitOfWork, event: QuestionAnswered) -> None:
     body = [first, lazy_gettext("Your question: {question}", question=question.question)]
     if answer.answer:
         body.append(lazy_gettext("Their answer: {answer}", answer=answer.answer))
-    await deliver(
-        session,
-        clock,
+    await _tell(
+        uow,
         recipients,
-        _about(
-            question,
-            "answered",
-            subject_line=lazy_gettext("{school} answered your question", school=school),
-            body=body,
-            answering_school=school,
-            cannot_help=answer.cannot_help,
-        ),
+        question,
+        "answered",
+        subject_line=lazy_gettext("{school} answered your question", school=school),
+        body=body,
+        answering_school=school,
+        cannot_help=answer.cannot_help,
     )
 
 
@@ -123,25 +121,22 @@ async def question_overdue(uow: UnitOfWork, event: QuestionOverdue) -> None:
     """Rule 9: the asked school's admins are told a question waits past its date."""
     session, question = uow.session, event.question
     school = await school_name(session, question.asking_school_id)
-    await deliver(
-        session,
-        uow.clock,
+    await _tell(
+        uow,
         await school_admin_ids(session, question.answering_school_id),
-        _about(
-            question,
-            "overdue",
-            subject_line=lazy_gettext("Overdue: the question of {school}", school=school),
-            body=[
-                lazy_gettext(
-                    "On {asked} {school} asked your school a question and has had no answer; "
-                    "the answer was due by {due}. The code of conduct (rule 9) asks that every "
-                    "request is answered, even when the answer is that you cannot help now.",
-                    asked=question.created_at,
-                    school=school,
-                    due=question.respond_by,
-                ),
-                lazy_gettext("The question: {question}", question=question.question),
-            ],
-            asking_school=school,
-        ),
+        question,
+        "overdue",
+        subject_line=lazy_gettext("Overdue: the question of {school}", school=school),
+        body=[
+            lazy_gettext(
+                "On {asked} {school} asked your school a question and has had no answer; "
+                "the answer was due by {due}. The code of conduct (rule 9) asks that every "
+                "request is answered, even when the answer is that you cannot help now.",
+                asked=question.created_at,
+                school=school,
+                due=question.respond_by,
+            ),
+            lazy_gettext("The question: {question}", question=question.question),
+        ],
+        asking_school=school,
     )
