@@ -124,7 +124,7 @@ async def test_the_inviting_school_reminds_an_overdue_invitation_once(
     path = f"/api/partnerships/{partnership_id}/remind"
 
     early = assert_problem(await osh.admin.post(path, headers={"Accept-Language": "ru"}), 409)
-    assert "Срок приглашения ещё не истёк" in early["detail"]
+    assert "Срок ответа на приглашение ещё не прошёл" in early["detail"]
     assert early["code_of_conduct_rule"] == 9
 
     clock.advance(timedelta(days=31))
