@@ -73,6 +73,19 @@ class Reason:
     message: LazyText  # written in the reader's language when shown
 
 
+# Why a school is suggested: each kind of reason, said as a sentence.
+REASONS: dict[ReasonKind, LazyText] = {
+    "they_offer_what_you_need": lazy_gettext("{school} offers what your school needs: {words}."),
+    "strong_in_what_you_need": lazy_gettext(
+        "{school} is strong in what your school needs: {words}."
+    ),
+    "they_need_what_you_offer": lazy_gettext("{school} needs what your school offers: {words}."),
+    "need_what_you_are_strong_in": lazy_gettext(
+        "{school} needs what your school is strong in: {words}."
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Suggestion:
     school_id: UUID
@@ -155,57 +168,21 @@ def suggest(mine: Profile, candidates: Iterable[Profile], *, limit: int) -> list
 
 def _match(mine: Profile, theirs: Profile, my_needs: Terms, my_offers: Terms) -> Suggestion | None:
     their_needs, their_offers = Terms(theirs.needs), Terms(theirs.offers)
-    reasons: list[Reason] = []
-    name = theirs.name
-
     they_give = my_needs.met_by(their_offers)
-    if they_give:
-        reasons.append(
-            Reason(
-                "they_offer_what_you_need",
-                tuple(they_give),
-                lazy_gettext(
-                    "{school} offers what your school needs: {words}.", school=name, words=they_give
-                ),
-            )
-        )
     strong_for_me = [s for s in theirs.strong_subjects if _subject_in(s, my_needs)]
-    if strong_for_me:
-        reasons.append(
-            Reason(
-                "strong_in_what_you_need",
-                tuple(strong_for_me),
-                lazy_gettext(
-                    "{school} is strong in what your school needs: {words}.",
-                    school=name,
-                    words=strong_for_me,
-                ),
-            )
-        )
     we_give = my_offers.met_by(their_needs)
-    if we_give:
-        reasons.append(
-            Reason(
-                "they_need_what_you_offer",
-                tuple(we_give),
-                lazy_gettext(
-                    "{school} needs what your school offers: {words}.", school=name, words=we_give
-                ),
-            )
-        )
     strong_for_them = [s for s in mine.strong_subjects if _subject_in(s, their_needs)]
-    if strong_for_them:
-        reasons.append(
-            Reason(
-                "need_what_you_are_strong_in",
-                tuple(strong_for_them),
-                lazy_gettext(
-                    "{school} needs what your school is strong in: {words}.",
-                    school=name,
-                    words=strong_for_them,
-                ),
-            )
-        )
+    found: dict[ReasonKind, list[str]] = {  # in the order the reasons are shown
+        "they_offer_what_you_need": they_give,
+        "strong_in_what_you_need": strong_for_me,
+        "they_need_what_you_offer": we_give,
+        "need_what_you_are_strong_in": strong_for_them,
+    }
+    reasons = [
+        Reason(kind, tuple(words), REASONS[kind].with_params(school=theirs.name, words=words))
+        for kind, words in found.items()
+        if words
+    ]
     if not reasons:
         return None
     score = WORD_POINTS * (len(they_give) + len(we_give)) + SUBJECT_POINTS * (
