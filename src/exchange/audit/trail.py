@@ -8,10 +8,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from exchange.accounts.identity import Identity
-from exchange.clock import Clock
 from exchange.events import (
     ConfidentialResourceRead,
     EntryClaimed,
@@ -40,8 +37,7 @@ from exchange.unit_of_work import UnitOfWork
 
 
 def record_event(
-    session: AsyncSession,
-    clock: Clock,
+    uow: UnitOfWork,
     *,
     action: str,
     owner_school_id: UUID,
@@ -53,9 +49,10 @@ def record_event(
     other_school_id: UUID | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add one event to the session; it is committed with the change it describes."""
+    """Add one event to the unit of work's session; it is committed with the change it
+    describes."""
     event = AuditEvent(
-        occurred_at=clock.now(),
+        occurred_at=uow.clock.now(),
         action=action,
         outcome=outcome,
         owner_school_id=owner_school_id,
@@ -67,7 +64,7 @@ def record_event(
         other_school_id=other_school_id,
         details=details or {},
     )
-    session.add(event)
+    uow.session.add(event)
     return event
 
 
@@ -76,8 +73,7 @@ async def record_partnership_change(uow: UnitOfWork, event: PartnershipChanged) 
     partnership = event.partnership
     for owner in (partnership.inviting_school_id, partnership.invited_school_id):
         record_event(
-            uow.session,
-            uow.clock,
+            uow,
             action=event.action,
             owner_school_id=owner,
             actor=event.actor,
@@ -102,8 +98,7 @@ def _in_owner_trail(
     """One entry about a resource, in its owner school's trail (`actor` None: nobody
     acted, the end of a partnership or a job did)."""
     record_event(
-        uow.session,
-        uow.clock,
+        uow,
         action=action,
         outcome=outcome,
         owner_school_id=resource.owner_school_id,
@@ -158,8 +153,7 @@ async def record_grant_revoked(uow: UnitOfWork, event: GrantRevoked) -> None:
 
 async def record_shared_with_removed(uow: UnitOfWork, event: SharedWithRemoved) -> None:
     record_event(
-        uow.session,
-        uow.clock,
+        uow,
         action="resource.shared_with_removed",
         owner_school_id=event.owner_school_id,
         resource_id=event.resource_id,
@@ -301,8 +295,7 @@ async def record_student_consent(uow: UnitOfWork, event: StudentConsentRecorded)
 
 async def record_profile_updated(uow: UnitOfWork, event: SchoolProfileUpdated) -> None:
     record_event(
-        uow.session,
-        uow.clock,
+        uow,
         action="school.profile_updated",
         owner_school_id=event.school.id,
         actor=event.actor,
@@ -314,8 +307,7 @@ async def record_school_invited_by_email(uow: UnitOfWork, event: SchoolInvitedBy
     """The inviting school's trail: whom it invited, at which address (never the link)."""
     link = event.link
     record_event(
-        uow.session,
-        uow.clock,
+        uow,
         action="school.invited_by_email",
         owner_school_id=event.actor.school_id,
         actor=event.actor,
@@ -341,8 +333,7 @@ async def record_school_registered(uow: UnitOfWork, event: SchoolRegistered) -> 
         "partnership_id": str(event.partnership.id) if event.partnership else None,
     }
     record_event(
-        uow.session,
-        uow.clock,
+        uow,
         action="school.registered",
         owner_school_id=event.school.id,
         other_school_id=link.inviting_school_id,
@@ -351,8 +342,7 @@ async def record_school_registered(uow: UnitOfWork, event: SchoolRegistered) -> 
     )
     if link.inviting_school_id is not None:
         record_event(
-            uow.session,
-            uow.clock,
+            uow,
             action="school.invitation_taken_up",
             owner_school_id=link.inviting_school_id,
             other_school_id=event.school.id,
@@ -364,8 +354,7 @@ async def record_school_registered(uow: UnitOfWork, event: SchoolRegistered) -> 
 async def record_entry_claimed(uow: UnitOfWork, event: EntryClaimed) -> None:
     """Without an actor: whoever opened the link at the entry's address confirmed it."""
     record_event(
-        uow.session,
-        uow.clock,
+        uow,
         action="school.entry_claimed",
         owner_school_id=event.school.id,
         details={
@@ -378,8 +367,7 @@ async def record_entry_claimed(uow: UnitOfWork, event: EntryClaimed) -> None:
 
 async def record_password_link_issued(uow: UnitOfWork, event: PasswordLinkIssued) -> None:
     record_event(
-        uow.session,
-        uow.clock,
+        uow,
         action="member.password_link_issued",
         owner_school_id=event.member.school_id,
         actor=event.actor,
@@ -394,8 +382,7 @@ async def record_password_link_issued(uow: UnitOfWork, event: PasswordLinkIssued
 async def record_password_set(uow: UnitOfWork, event: PasswordSet) -> None:
     """Without an actor: whoever held the link set it."""
     record_event(
-        uow.session,
-        uow.clock,
+        uow,
         action="member.password_set",
         owner_school_id=event.member.school_id,
         details={
@@ -408,8 +395,7 @@ async def record_password_set(uow: UnitOfWork, event: PasswordSet) -> None:
 
 async def record_password_changed(uow: UnitOfWork, event: PasswordChanged) -> None:
     record_event(
-        uow.session,
-        uow.clock,
+        uow,
         action="member.password_changed",
         owner_school_id=event.member.school_id,
         actor=event.actor,
