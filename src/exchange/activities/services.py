@@ -109,6 +109,16 @@ class ActivityView:
         return [s for s in (p.inviting_school_id, p.invited_school_id) if s not in done]
 
 
+# What a change takes as it is given; the other fields are checked against the
+# partnership, the school's members or what the school may read.
+COPIED_AS_GIVEN = (
+    "kind",
+    "title",
+    "description",
+    "cover_arrangements",
+    "needs_approval",
+    "approval_obtained",
+)
 ACTIVITY_ORDER = (paging.SortKey(Activity.starts_on, date), paging.SortKey(Activity.id, UUID))
 
 
@@ -215,28 +225,21 @@ class ActivityService:
         )
         _check_tasks_fit(activity)
         self.session.add(activity)
-        await self.session.flush()
-        unit_of_work(self.session, self.clock).record(
-            ActivityPlanned(actor=identity, activity=activity)
+        return await self._save(
+            identity, partnership, activity, ActivityPlanned(actor=identity, activity=activity)
         )
-        await unit_of_work(self.session, self.clock).commit()
-        return (await self._views(identity, partnership, [activity]))[0]
 
     async def update(
         self, identity: Identity, activity_id: UUID, data: ActivityUpdate
     ) -> ActivityView:
-        activity, partnership = await self._load(identity, activity_id, lock=True)
-        require_partnership_takes_activities(partnership)
+        activity, partnership = await self._to_change(identity, activity_id)
         require_activity_planner(identity, activity.responsible_member_ids)
         _require_planned(activity)
         before = _snapshot(activity)
         was_named = set(activity.responsible_member_ids)
-        if data.kind is not UNSET:
-            activity.kind = data.kind
-        if data.title is not UNSET:
-            activity.title = data.title
-        if data.description is not UNSET:
-            activity.description = data.description
+        for name in COPIED_AS_GIVEN:
+            if (value := getattr(data, name)) is not UNSET:
+                setattr(activity, name, value)
         starts_on = activity.starts_on if data.starts_on is UNSET else data.starts_on
         ends_on = activity.ends_on if data.ends_on is UNSET else data.ends_on
         _check_dates(starts_on, ends_on)
@@ -251,12 +254,6 @@ class ActivityService:
             )
             others = await self._other_schools_ids(identity, activity.responsible_member_ids)
             activity.responsible_member_ids = others + own
-        if data.cover_arrangements is not UNSET:
-            activity.cover_arrangements = data.cover_arrangements
-        if data.needs_approval is not UNSET:
-            activity.needs_approval = data.needs_approval
-        if data.approval_obtained is not UNSET:
-            activity.approval_obtained = data.approval_obtained
         if data.resource_ids is not UNSET:
             readable = await self._readable_ids(identity, activity.resource_ids)
             kept = [r for r in activity.resource_ids if r not in readable]
@@ -265,17 +262,18 @@ class ActivityService:
             others_tasks = [t for t in activity.tasks if t["school_id"] != str(identity.school_id)]
             activity.tasks = others_tasks + await self._own_tasks(identity, data.tasks)
         _check_tasks_fit(activity)
-        if _snapshot(activity) != before:
-            await self.session.flush()
-            unit_of_work(self.session, self.clock).record(
-                ActivityChanged(
-                    actor=identity,
-                    activity=activity,
-                    taken_off=frozenset(was_named - set(activity.responsible_member_ids)),
-                )
-            )
-            await unit_of_work(self.session, self.clock).commit()
-        return (await self._views(identity, partnership, [activity]))[0]
+        if _snapshot(activity) == before:
+            return (await self._views(identity, partnership, [activity]))[0]
+        return await self._save(
+            identity,
+            partnership,
+            activity,
+            ActivityChanged(
+                actor=identity,
+                activity=activity,
+                taken_off=frozenset(was_named - set(activity.responsible_member_ids)),
+            ),
+        )
 
     async def mark_done(self, identity: Identity, activity_id: UUID) -> ActivityView:
         return await self._move(identity, activity_id, ActivityStatus.DONE)
@@ -286,28 +284,27 @@ class ActivityService:
     async def _move(
         self, identity: Identity, activity_id: UUID, target: ActivityStatus
     ) -> ActivityView:
-        activity, partnership = await self._load(identity, activity_id, lock=True)
-        require_partnership_takes_activities(partnership)
+        activity, partnership = await self._to_change(identity, activity_id)
         require_activity_planner(identity, activity.responsible_member_ids)
         _require_planned(activity)
         activity.status = target
         if target is ActivityStatus.DONE:
             activity.done_at = self.clock.now()
-        await self.session.flush()
         if target is ActivityStatus.CANCELLED:
-            unit_of_work(self.session, self.clock).record(
-                ActivityCancelled(actor=identity, activity=activity)
+            return await self._save(
+                identity,
+                partnership,
+                activity,
+                ActivityCancelled(actor=identity, activity=activity),
             )
-        await unit_of_work(self.session, self.clock).commit()
-        return (await self._views(identity, partnership, [activity]))[0]
+        return await self._save(identity, partnership, activity)
 
     # --- evaluating --------------------------------------------------------------------
 
     async def evaluate(
         self, identity: Identity, activity_id: UUID, data: EvaluationIn
     ) -> ActivityView:
-        activity, partnership = await self._load(identity, activity_id, lock=True)
-        require_partnership_takes_activities(partnership)
+        activity, _partnership = await self._to_change(identity, activity_id)
         require_activity_evaluator(identity, activity.responsible_member_ids)
         if activity.status != ActivityStatus.DONE:
             raise Conflict(
@@ -351,6 +348,25 @@ class ActivityService:
         return await self.get(identity, activity_id)
 
     # --- the parts ---------------------------------------------------------------------
+
+    async def _to_change(
+        self, identity: Identity, activity_id: UUID
+    ) -> tuple[Activity, Partnership]:
+        """The activity, locked, of a partnership that still takes activities."""
+        activity, partnership = await self._load(identity, activity_id, lock=True)
+        require_partnership_takes_activities(partnership)
+        return activity, partnership
+
+    async def _save(
+        self, identity: Identity, partnership: Partnership, activity: Activity, *events: Any
+    ) -> ActivityView:
+        """Write the change with what happened (`events`), once, and answer the activity as
+        the caller sees it."""
+        await self.session.flush()
+        uow = unit_of_work(self.session, self.clock)
+        uow.record(*events)
+        await uow.commit()
+        return (await self._views(identity, partnership, [activity]))[0]
 
     async def _partnership(
         self, identity: Identity, partnership_id: UUID, *, lock: bool = False
