@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from exchange.config import Settings
 from tests.actors import SchoolFactory
 from tests.pages import Visitor, csrf_token_in, upload_page
@@ -283,3 +285,59 @@ async def test_a_pdf_opens_in_the_browser_from_its_page_and_other_types_are_told
     hidden = await outsider.get(f"/resources/{pdf_id}/versions/1/content?disposition=inline")
     assert hidden.status_code == 404
     assert "text/html" in hidden.headers["content-type"]
+
+
+@pytest.mark.every_database  # the page's own reads run on either database's path
+async def test_the_resource_page_shows_each_school_the_grants_and_versions_the_api_shows_it(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, first, second = [await schools.create() for _ in range(3)]
+    for partner in (first, second):
+        await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    shared = await upload_page(author, pdf(), title="Fractions")
+    page_path = shared.headers["location"].split("?")[0]
+    resource_id = page_path.split("/")[2]
+    version = await owner.admin.post(
+        f"/api/resources/{resource_id}/versions",
+        files={"file": ("fractions-2.pdf", pdf(3), "application/pdf")},
+        data={"change_note": "Examples from Naryn"},
+    )
+    assert version.status_code == 201, version.text
+    for partner, decision in ((first, "approve"), (second, "approve")):
+        asked = await partner.admin.post(
+            f"/api/resources/{resource_id}/reuse-requests",
+            json={"scope": "adapt", "purpose": f"For {partner.name}", "audience": "Grade 6"},
+        )
+        assert asked.status_code == 201, asked.text
+        decided = await owner.admin.post(
+            f"/api/reuse-requests/{asked.json()['id']}/decision", json={"decision": decision}
+        )
+        assert decided.status_code == 200, decided.text
+    grants = (await owner.admin.get(f"/api/resources/{resource_id}/grants")).json()["items"]
+    withdrawn = next(g for g in grants if g["school"]["id"] == str(second.id))
+    revoked = await owner.admin.post(
+        f"/api/resources/{resource_id}/grants/{withdrawn['id']}/revoke"
+    )
+    assert revoked.status_code == 200, revoked.text
+
+    owner_page = (await author.get(page_path)).text
+    kept = next(g for g in grants if g["school"]["id"] == str(first.id))
+    assert f'/grants/{kept["id"]}/revoke"' in owner_page  # in force: it can be withdrawn
+    assert f'/grants/{withdrawn["id"]}/revoke"' not in owner_page
+    assert first.name in owner_page and second.name in owner_page
+    # Newest version first, with what changed and who uploaded it.
+    assert owner_page.index("fractions-2.pdf") < owner_page.index("/versions/1/content")
+    assert "Examples from Naryn" in owner_page
+
+    for partner, other in ((first, second), (second, first)):
+        reader = visitors()
+        await reader.sign_in(partner.admin.email)
+        page = (await reader.get(page_path)).text
+        api = (await partner.admin.get(f"/api/resources/{resource_id}/grants")).json()["items"]
+        assert [g["school"]["id"] for g in api] == [str(partner.id)]
+        assert partner.name in page  # its own permission, in force or withdrawn
+        assert other.name not in page  # never another school's
+        assert "/revoke" not in page
+        assert "Examples from Naryn" in page

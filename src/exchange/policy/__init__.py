@@ -70,6 +70,7 @@ from exchange.policy.resources import (
     school_can_read,
 )
 from exchange.policy.reuse import (
+    Licensed,
     check_derivation,
     grant_in_hand,
     licence_grants,
@@ -94,6 +95,7 @@ __all__ = [
     "AnyResource",
     "AuthorFact",
     "EditAction",
+    "Licensed",
     "PartnershipMove",
     "PartnershipSide",
     "ResourceFacts",

@@ -150,7 +150,7 @@ def require_can_edit(
     require(identity, _EDIT_ACTIONS[action], resource)
 
 
-def can_read_download_report(identity: Identity, resource: Resource) -> bool:
+def can_read_download_report(identity: Identity, resource: AnyResource) -> bool:
     """Who downloaded my resource: its authors and the owner school's admins."""
     return permits(identity, Action.READ_DOWNLOADS, resource)
 

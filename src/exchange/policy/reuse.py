@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from sqlalchemy import select
@@ -40,7 +41,17 @@ async def grant_in_hand(
     return result.first()
 
 
-def licence_grants(resource: Resource) -> bool:
+class Licensed(Protocol):
+    """What an open licence's grants are judged on: a resource, or its answer."""
+
+    @property
+    def licence(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def licence_grants(resource: Licensed) -> bool:
     """An open licence pre-grants adapt, share and publish (rule 7)."""
     return Licence(resource.licence).is_open
 

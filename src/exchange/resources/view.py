@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import ColumnElement, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -24,20 +24,26 @@ from exchange.accounts.identity import Identity
 from exchange.database import PreparedRead
 from exchange.errors import NotFound
 from exchange.i18n import _
+from exchange.kernel import paging
 from exchange.kernel.refs import FORMER_MEMBER, FORMER_SCHOOL, MemberRef, SchoolRef
 from exchange.models import (
+    Grant,
     Member,
     Resource,
     ResourceAuthor,
     ResourceShare,
     ResourceVersion,
+    ReuseRequest,
     School,
     SearchDocument,
 )
 from exchange.policy import AuthorFact, ResourceFacts, refusals
-from exchange.policy.tuned import readable_by_caller, reading_parameters
+from exchange.policy.relations import Who
+from exchange.policy.tuned import CALLER, READER, readable_by_caller, reading_parameters
 from exchange.previews import preview_state
 from exchange.resources.schemas import OriginalOut, ResourceOut, VersionOut
+from exchange.reuse.grants import GRANT_ORDER, licence_grant_views, request_grant_view
+from exchange.reuse.schemas import GrantOut
 from exchange.search.index import extraction_of
 
 _RESOURCE_ID = "viewed_resource_id"
@@ -257,3 +263,147 @@ def with_provenance(viewed: Viewed, chain: list[OriginalOut]) -> Viewed:
     out.provenance = chain
     out.derived_from = chain[0] if chain else None
     return viewed
+
+
+# --- what the resource page shows beside the API's answer ---------------------------------
+# Read the same way (each statement compiled once, rows shaped straight into the API's
+# own answers), after `view_resource` has passed the read rule for the same resource.
+
+_VERSIONS = PreparedRead(
+    select(
+        ResourceVersion.number,
+        ResourceVersion.original_name,
+        ResourceVersion.media_type,
+        ResourceVersion.size,
+        ResourceVersion.sha256,
+        ResourceVersion.created_at,
+        ResourceVersion.uploaded_by_id,
+        Member.full_name,
+        ResourceVersion.change_note,
+        ResourceVersion.preview_state,
+        ResourceVersion.pages,
+        ResourceVersion.duration_seconds,
+    )
+    .outerjoin(Member, Member.id == ResourceVersion.uploaded_by_id)
+    .where(ResourceVersion.resource_id == _resource_id())
+    .order_by(ResourceVersion.number.desc())
+    .limit(paging.MAX_LIMIT)
+)
+
+
+async def versions_of(session: AsyncSession, viewed: Viewed) -> list[VersionOut]:
+    """The first page of a viewed resource's versions, newest first, as
+    `GET /api/resources/{id}/versions?limit=` the most a page holds answers them."""
+    rows = await _VERSIONS.all(session, {_RESOURCE_ID: viewed.facts.id})
+    return [
+        VersionOut(
+            number=number,
+            original_name=original_name,
+            media_type=media_type,
+            size=size,
+            sha256=sha256,
+            created_at=created_at,
+            uploaded_by=_member(uploader_id, uploader_name),
+            change_note=change_note,
+            preview=preview_state(preview),
+            pages=pages,
+            duration_seconds=duration_seconds,
+        )
+        for (
+            number,
+            original_name,
+            media_type,
+            size,
+            sha256,
+            created_at,
+            uploader_id,
+            uploader_name,
+            change_note,
+            preview,
+            pages,
+            duration_seconds,
+        ) in rows
+    ]
+
+
+def _may_read_grants() -> ColumnElement[bool]:
+    """The rule of `policy.Action.READ_GRANT` (the owner school reads every grant,
+    another school its own) with the caller's school as a bound parameter
+    (`reading_parameters`), as `readable_by_caller` holds the read rule."""
+    rule = policy.POLICY[policy.Action.READ_GRANT]
+    caller = Who(school=bindparam(READER, type_=Grant.__table__.c.school_id.type), terms=CALLER)
+    return rule.allowed.sql(Grant, caller)
+
+
+_GRANTEE = aliased(School)
+_GRANTER = aliased(Member)
+_REVOKER = aliased(Member)
+
+_GRANTS = PreparedRead(
+    select(
+        Grant.id,
+        Grant.scope,
+        Grant.school_id,
+        _GRANTEE.name,
+        Grant.created_at,
+        Grant.expires_at,
+        Grant.reuse_request_id,
+        ReuseRequest.purpose,
+        Grant.granted_by_id,
+        _GRANTER.full_name,
+        Grant.revoked_at,
+        Grant.revoked_by_id,
+        _REVOKER.full_name,
+        Grant.revoked_reason,
+    )
+    .join(Resource, Resource.id == Grant.resource_id)
+    .outerjoin(_GRANTEE, _GRANTEE.id == Grant.school_id)
+    .outerjoin(ReuseRequest, ReuseRequest.id == Grant.reuse_request_id)
+    .outerjoin(_GRANTER, _GRANTER.id == Grant.granted_by_id)
+    .outerjoin(_REVOKER, _REVOKER.id == Grant.revoked_by_id)
+    .where(Grant.resource_id == _resource_id(), _may_read_grants())
+    .order_by(*(key.column for key in GRANT_ORDER))
+    .limit(paging.MAX_LIMIT)
+)
+
+
+async def grants_of(
+    session: AsyncSession, identity: Identity, viewed: Viewed, now: datetime
+) -> list[GrantOut]:
+    """The first page of `GET /api/resources/{id}/grants` for a viewed resource: the
+    licence's grants, then those given on request that the caller may read
+    (`policy.Action.READ_GRANT`), oldest first."""
+    values = {**reading_parameters(identity, now), _RESOURCE_ID: viewed.facts.id}
+    rows = await _GRANTS.all(session, values)
+    return licence_grant_views(viewed.out) + [
+        request_grant_view(
+            id=grant_id,
+            scope=scope,
+            school=SchoolRef(id=school_id, name=school_name or FORMER_SCHOOL.render()),
+            since=since,
+            until=until,
+            reuse_request_id=request_id,
+            purpose=purpose,
+            granted_by=_member(granter_id, granter_name),
+            revoked_at=revoked_at,
+            revoked_by=_member(revoker_id, revoker_name),
+            revoked_reason=revoked_reason,
+            now=now,
+        )
+        for (
+            grant_id,
+            scope,
+            school_id,
+            school_name,
+            since,
+            until,
+            request_id,
+            purpose,
+            granter_id,
+            granter_name,
+            revoked_at,
+            revoker_id,
+            revoker_name,
+            revoked_reason,
+        ) in rows
+    ]

@@ -21,7 +21,7 @@ from exchange.errors import Conflict, NotFound
 from exchange.events import GrantRevoked
 from exchange.i18n import LazyText, _, lazy_gettext
 from exchange.kernel import paging
-from exchange.kernel.refs import Names
+from exchange.kernel.refs import MemberRef, Names, SchoolRef
 from exchange.models import (
     Forward,
     Grant,
@@ -73,14 +73,21 @@ GRANT_STATUS_WORDS: dict[str, LazyText] = {
 
 
 def grant_status(grant: Grant, now: datetime) -> GrantStatus:
-    if grant.revoked_at is not None:
+    return status_of(grant.revoked_at, grant.expires_at, now)
+
+
+def status_of(
+    revoked_at: datetime | None, expires_at: datetime | None, now: datetime
+) -> GrantStatus:
+    if revoked_at is not None:
         return "revoked"
-    if grant.expires_at is not None and grant.expires_at <= now:
+    if expires_at is not None and expires_at <= now:
         return "expired"
     return "active"
 
 
-def licence_grant_views(resource: Resource) -> list[GrantOut]:
+def licence_grant_views(resource: policy.Licensed) -> list[GrantOut]:
+    """The grants an open licence implies, for a resource or a resource's answer."""
     if not policy.licence_grants(resource):
         return []
     return [
@@ -115,32 +122,61 @@ async def grant_views(session: AsyncSession, grants: list[Grant], now: datetime)
             select(ReuseRequest.id, ReuseRequest.purpose).where(ReuseRequest.id.in_(request_ids))
         )
         purposes = {row.id: row.purpose for row in rows}
-    views = []
-    for grant in grants:
-        purpose = purposes.get(grant.reuse_request_id) if grant.reuse_request_id else None
-        why = (REQUEST_WHY_FOR.with_params(purpose=purpose) if purpose else REQUEST_WHY).render()
-        if grant.revoked_reason == GrantRevocation.PARTNERSHIP_ENDED:
-            why += " " + PARTNERSHIP_ENDED_WHY.render()
-        elif grant.revoked_reason == GrantRevocation.STUDENT_CONSENT_WITHDRAWN:
-            why += " " + STUDENT_CONSENT_WITHDRAWN_WHY.render()
-        views.append(
-            GrantOut(
-                id=grant.id,
-                scope=grant.scope,
-                source=GrantSource.REQUEST.value,
-                school=names.school(grant.school_id),
-                status=grant_status(grant, now),
-                since=grant.created_at,
-                until=grant.expires_at,
-                why=why,
-                reuse_request_id=grant.reuse_request_id,
-                granted_by=names.member(grant.granted_by_id),
-                revoked_at=grant.revoked_at,
-                revoked_by=names.member(grant.revoked_by_id),
-                revoked_reason=grant.revoked_reason,
-            )
+    return [
+        request_grant_view(
+            id=grant.id,
+            scope=grant.scope,
+            school=names.school(grant.school_id),
+            since=grant.created_at,
+            until=grant.expires_at,
+            reuse_request_id=grant.reuse_request_id,
+            purpose=purposes.get(grant.reuse_request_id) if grant.reuse_request_id else None,
+            granted_by=names.member(grant.granted_by_id),
+            revoked_at=grant.revoked_at,
+            revoked_by=names.member(grant.revoked_by_id),
+            revoked_reason=grant.revoked_reason,
+            now=now,
         )
-    return views
+        for grant in grants
+    ]
+
+
+def request_grant_view(
+    *,
+    id: UUID,
+    scope: str,
+    school: SchoolRef,
+    since: datetime,
+    until: datetime | None,
+    reuse_request_id: UUID | None,
+    purpose: str | None,
+    granted_by: MemberRef | None,
+    revoked_at: datetime | None,
+    revoked_by: MemberRef | None,
+    revoked_reason: str | None,
+    now: datetime,
+) -> GrantOut:
+    """A grant given on request as the API shows it, why in the reader's language."""
+    why = (REQUEST_WHY_FOR.with_params(purpose=purpose) if purpose else REQUEST_WHY).render()
+    if revoked_reason == GrantRevocation.PARTNERSHIP_ENDED:
+        why += " " + PARTNERSHIP_ENDED_WHY.render()
+    elif revoked_reason == GrantRevocation.STUDENT_CONSENT_WITHDRAWN:
+        why += " " + STUDENT_CONSENT_WITHDRAWN_WHY.render()
+    return GrantOut(
+        id=id,
+        scope=scope,
+        source=GrantSource.REQUEST.value,
+        school=school,
+        status=status_of(revoked_at, until, now),
+        since=since,
+        until=until,
+        why=why,
+        reuse_request_id=reuse_request_id,
+        granted_by=granted_by,
+        revoked_at=revoked_at,
+        revoked_by=revoked_by,
+        revoked_reason=revoked_reason,
+    )
 
 
 GRANT_ORDER = (paging.SortKey(Grant.created_at, datetime), paging.SortKey(Grant.id, UUID))

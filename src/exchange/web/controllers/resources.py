@@ -29,6 +29,7 @@ from exchange.resources.download import serve_version
 from exchange.resources.metadata import FORM_FIELDS, KINDS, LICENCES
 from exchange.resources.schemas import ResourceUpdate
 from exchange.resources.services import ResourceService
+from exchange.resources.view import grants_of, versions_of
 from exchange.reuse.forwards import ForwardService
 from exchange.reuse.grants import GrantService
 from exchange.reuse.requests import ReuseRequestService
@@ -156,18 +157,17 @@ class ResourcePages(Controller):
         status_code: int = 200,
     ) -> Any:
         identity = page.require_member()
-        resource = await resources.get(identity, resource_id)
-        await resources.record_read(identity, resource, "metadata")
-        described = await resources.describe(identity, resource)
-        versions = (await resources.history(resource, limit=paging.MAX_LIMIT)).items
-        owner = policy.is_owner_school(identity, resource)
-        grants = (
-            await GrantService(session, settings, clock).of_resource(
-                identity, resource, limit=paging.MAX_LIMIT
-            )
-        ).items
+        # What the API answers for it, read and audited (rule 6) as the API does, and
+        # beside it what the page shows more, read the same way (`resources.view`).
+        viewed = await resources.view(identity, resource_id)
+        await resources.record_view(identity, viewed)
+        facts = viewed.facts
+        now = clock.now()
+        versions = await versions_of(session, viewed)
+        grants = await grants_of(session, identity, viewed, now)
+        owner = policy.is_owner_school(identity, facts)
         context: dict[str, Any] = {
-            "resource": described,
+            "resource": viewed.out,
             "versions": versions,
             "owner": owner,
             "grants": grants,
@@ -181,7 +181,7 @@ class ResourcePages(Controller):
             "saved": page.request.query_params.get("saved") == "1",
             "revoked": page.request.query_params.get("revoked") == "1",
             "new_version": page.request.query_params.get("new_version") == "1",
-            "can_decide": policy.can_decide(identity, resource),
+            "can_decide": policy.can_decide(identity, facts),
             "requests": [],
             "downloads": None,
             "forwards": None,
@@ -191,26 +191,25 @@ class ResourcePages(Controller):
             incoming = await ReuseRequestService(session, settings, clock).list(
                 identity, direction="incoming", limit=paging.MAX_LIMIT
             )
-            context["requests"] = [r for r in incoming.items if r.resource.id == resource.id]
+            context["requests"] = [r for r in incoming.items if r.resource.id == resource_id]
             # Where it went on from partners: the owner's view (the page shows it there).
             context["forwards"] = await ForwardService(session, settings, clock).chain(
                 identity, resource_id
             )
-            if policy.can_read_download_report(identity, resource):
+            if policy.can_read_download_report(identity, facts):
                 context["downloads"] = await AuditService(session, settings, clock).downloads(
                     identity, resource_id
                 )
         if not owner and any(
-            g.scope == "share" and g.status == "active" and not resource.confidential
-            for g in grants
+            g.scope == "share" and g.status == "active" and not facts.confidential for g in grants
         ):
             context["forward_targets"] = [
                 (school_id, name)
                 for school_id, name in await _partners(page, session, clock)
-                if school_id != resource.owner_school_id
+                if school_id != facts.owner_school_id
             ]
         response = page.render("resources/show.html", status_code=status_code, **context)
-        cache = policy.cache_control_for(resource)
+        cache = policy.cache_control_for(facts)
         if cache:
             response.headers["Cache-Control"] = cache
         return response
