@@ -1,4 +1,4 @@
-"""The pages at scale: each page's server time against the API call that gives the same
+"""The pages at scale: each page's server time against the API calls that give the same
 data, and the bytes of a first and of a later visit, at 100,000 resources.
 
 Run by hand from the repository root:
@@ -11,13 +11,20 @@ It builds the corpus of `bench/search.py` (the same generator and bulk load, on 
 the embedded default), starts the real app with uvicorn in a child process, signs the
 well-connected bench school's director in once and sends the same sign-in as a bearer
 token to the API and as the session cookie to the pages (a page session is that same
-kind of sign-in). Then, in the same run, alternating page and API request by request:
+kind of sign-in; the pages also get the form-token cookie a browser holds after its
+first page). Then, in the same run, alternating page and API request by request, each
+page against the API calls a client makes to show what it shows (summed, when a page
+shows more than one call answers):
 
 - `/search?q=` against `GET /api/resources?q=` (rare words, two words, prefixes);
-- `/resources/{id}` against `GET /api/resources/{id}`;
-- `/requests` against `GET /api/reuse-requests?direction=incoming` (the page also lists
-  the outgoing ones);
-- `/` against `GET /api/dashboard` (the home page also lists what waits and the answers).
+- `/resources/{id}` (a partner's resource) against `GET /api/resources/{id}` plus its
+  versions and grants (`.../versions`, `.../grants`), which the page lists too;
+- `/requests` against its three lists: `GET /api/reuse-requests?direction=incoming` with
+  `status=pending` (every one that waits), the incoming ones, and the outgoing ones;
+- `/` against `GET /api/dashboard` plus what the home page lists beside it: the requests
+  that wait, the answers to ours, the unread notices and the active partnerships.
+
+The CPU table also gives the page against the first of its calls alone (`vs 1st`).
 
 Times are the client's wall clock per request over keep-alive HTTP on this machine (the
 server's time plus a loopback round trip), p50 and p99 in ms, and the page's p99 as a
@@ -68,6 +75,8 @@ from bench.search import (
 )
 from exchange.app import create_app
 from exchange.config import Settings
+from exchange.kernel.paging import MAX_LIMIT
+from exchange.web.routes import CSRF_COOKIE
 from exchange.web.sessions import SESSION_COOKIE
 
 
@@ -82,18 +91,20 @@ def timed(client: httpx.Client, url: str, **kwargs: Any) -> tuple[float, httpx.R
 def compare(
     page: httpx.Client,
     api: httpx.Client,
-    pairs: list[tuple[str, str]],
+    pairs: list[Pair],
     rounds: int,
 ) -> tuple[list[float], list[float]]:
-    for page_url, api_url in pairs:  # warm-up
+    """Each page's times, and its API calls' summed times, request by request."""
+    for page_url, api_urls in pairs:  # warm-up
         timed(page, page_url)
-        timed(api, api_url)
+        for api_url in api_urls:
+            timed(api, api_url)
     page_times: list[float] = []
     api_times: list[float] = []
     for _ in range(rounds):
-        for page_url, api_url in pairs:
+        for page_url, api_urls in pairs:
             page_times.append(timed(page, page_url)[0])
-            api_times.append(timed(api, api_url)[0])
+            api_times.append(sum(timed(api, api_url)[0] for api_url in api_urls))
     return page_times, api_times
 
 
@@ -108,31 +119,38 @@ def visit_bytes(page: httpx.Client, url: str) -> tuple[int, int]:
     return first, later
 
 
-Scenarios = dict[str, list[tuple[str, str]]]
+# A page and the API calls that answer what it shows, the first the main one.
+Pair = tuple[str, tuple[str, ...]]
+Scenarios = dict[str, list[Pair]]
 PAGES = ("search", "resource", "requests", "home")
 
 
 async def costs(
     settings: Settings,
     token: str,
+    csrf: str | None,
     scenarios: Scenarios,
     requests: int,
     profile: str | None,
 ) -> None:
-    """CPU time and Python calls per request, page against API, in this process."""
+    """CPU time and Python calls per request, page against its API calls (summed), in
+    this process; and the page against the first of them alone."""
     api: Headers = [(b"authorization", f"Bearer {token}".encode())]
-    page: Headers = [(b"cookie", f"{SESSION_COOKIE}={token}".encode())]
+    cookie = f"{SESSION_COOKIE}={token}" + (f"; {CSRF_COOKIE}={csrf}" if csrf else "")
+    page: Headers = [(b"cookie", cookie.encode())]
     print(
         f"\n{'page':<10} {'page CPU us':>11} {'api CPU us':>11} {'CPU ratio':>9}"
-        f" {'page calls':>10} {'api calls':>10} {'calls ratio':>11}",
+        f" {'page calls':>10} {'api calls':>10} {'calls ratio':>11} {'vs 1st CPU':>10}"
+        f" {'vs 1st calls':>12}",
         flush=True,
     )
     async with Running(create_app(settings)) as app:
         for name, pairs in scenarios.items():
-            cpu = {"page": 0.0, "api": 0.0}
-            calls = {"page": 0.0, "api": 0.0}
-            for page_url, api_url in pairs:
-                for side, url, headers in (("page", page_url, page), ("api", api_url, api)):
+            cpu = {"page": 0.0, "api": 0.0, "first": 0.0}
+            calls = {"page": 0.0, "api": 0.0, "first": 0.0}
+            for page_url, api_urls in pairs:
+                sides = [("page", page_url, page)] + [("api", url, api) for url in api_urls]
+                for index, (side, url, headers) in enumerate(sides):
                     parts = urlsplit(url)
                     profiled = profile == name and side == "page"
                     # A search pair per query: fewer requests each, as for the wall clock.
@@ -142,12 +160,16 @@ async def costs(
                     )
                     cpu[side] += spent / len(pairs)
                     calls[side] += called / len(pairs)
+                    if index == 1:
+                        cpu["first"] += spent / len(pairs)
+                        calls["first"] += called / len(pairs)
                     if profiled:
                         print(f"--- {name}: {url}\n{text}", file=sys.stderr)
             print(
                 f"{name:<10} {cpu['page']:>11.0f} {cpu['api']:>11.0f}"
                 f" {cpu['page'] / cpu['api']:>9.2f} {calls['page']:>10.0f}"
-                f" {calls['api']:>10.0f} {calls['page'] / calls['api']:>11.2f}",
+                f" {calls['api']:>10.0f} {calls['page'] / calls['api']:>11.2f}"
+                f" {cpu['page'] / cpu['first']:>10.2f} {calls['page'] / calls['first']:>12.2f}",
                 flush=True,
             )
 
@@ -215,24 +237,55 @@ def main() -> None:
             ).json()["access_token"]
             api.headers["Authorization"] = f"Bearer {token}"
             page.cookies.set(SESSION_COOKIE, token)
+            # The form-token cookie a browser holds from its first page on.
+            page.get("/").raise_for_status()
+            csrf = page.cookies.get(CSRF_COOKIE)
             words = [q for qs in queries.classes.values() for q in qs if qs]
             found = api.get("/api/resources", params={"q": words[0]}).json()["items"]
             resource_id = found[0]["id"]
+            resource = f"/api/resources/{resource_id}"
+            requests = "/api/reuse-requests?direction="
+            waiting = f"{requests}incoming&status=pending&limit={MAX_LIMIT}"
             scenarios: Scenarios = {
                 "search": [
-                    (f"/search?q={q}", f"/api/resources?q={q}")
+                    (f"/search?q={q}", (f"/api/resources?q={q}",))
                     for name, qs in queries.classes.items()
                     if name != "common"
                     for q in qs
                 ],
-                "resource": [(f"/resources/{resource_id}", f"/api/resources/{resource_id}")],
-                "requests": [("/requests", "/api/reuse-requests?direction=incoming")],
-                "home": [("/", "/api/dashboard")],
+                "resource": [
+                    (
+                        f"/resources/{resource_id}",
+                        (
+                            resource,
+                            f"{resource}/versions?limit={MAX_LIMIT}",
+                            f"{resource}/grants?limit={MAX_LIMIT}",
+                        ),
+                    )
+                ],
+                "requests": [
+                    ("/requests", (f"{requests}incoming", waiting, f"{requests}outgoing"))
+                ],
+                "home": [
+                    (
+                        "/",
+                        (
+                            "/api/dashboard",
+                            waiting,
+                            f"{requests}outgoing&limit={MAX_LIMIT}",
+                            "/api/notifications?unread=true&limit=5",
+                            "/api/partnerships?status=active&limit=5",
+                        ),
+                    )
+                ],
             }
             scenarios = {name: scenarios[name] for name in args.pages.split(",")}
             rounds: Callable[[str], int] = lambda name: (  # noqa: E731
                 max(2, args.rounds // 5) if name == "search" else args.rounds * 5
             )
+            print("API calls per page (summed; p50/p99 of the sums):")
+            for name, pairs in scenarios.items():
+                print(f"  {name}: " + " + ".join(pairs[0][1]))
             print(
                 f"{'page':<10} {'page p50/p99 ms':>16} {'api p50/p99 ms':>16} "
                 f"{'p99 ratio':>9} {'first visit':>12} {'later visit':>12}"
@@ -258,7 +311,7 @@ def main() -> None:
             auto_migrate=False,
             cookie_secure=False,
         )
-        asyncio.run(costs(in_process, token, scenarios, args.cost_requests, args.profile))
+        asyncio.run(costs(in_process, token, csrf, scenarios, args.cost_requests, args.profile))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
