@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
 
+import pytest
 from babel.dates import format_date
 
 from exchange.config import Settings
+from exchange.models import Notification
 from tests.actors import SchoolFactory, SchoolHandle
 from tests.clock import ManualClock
 from tests.pages import Visitor, upload_page
-from tests.resource_fixtures import make_partners
+from tests.resource_fixtures import database, make_partners
 from tests.sample_files import pdf
 
 
@@ -183,3 +186,46 @@ async def test_the_home_page_shows_what_partners_shared_until_the_member_marks_i
     await upload_page(author, pdf(), title="Көбөйтүү жадыбалы")
     clock.set(datetime.now(UTC))
     assert "Көбөйтүү жадыбалы" in (await reader.get("/")).text
+
+
+@pytest.mark.every_database  # the home page's inbox is read on either database's path
+async def test_the_home_page_shows_the_newest_unread_notices_as_the_inbox_api_lists_them(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    school, other = await schools.create("Ош №5"), await schools.create("Нарын №2")
+    start = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+    async with database(settings) as session:
+        for number in range(8):
+            session.add(
+                Notification(
+                    recipient_member_id=school.admin.member_id,
+                    school_id=school.id,
+                    kind="reuse_request.created",
+                    subject_type="resource",
+                    subject_id=uuid4(),
+                    payload={"message": f"Notice number {number}"},
+                    created_at=start + timedelta(minutes=number),
+                    read_at=start if number == 7 else None,  # the newest one is read
+                )
+            )
+        session.add(
+            Notification(
+                recipient_member_id=other.admin.member_id,
+                school_id=other.id,
+                kind="reuse_request.created",
+                subject_type="resource",
+                subject_id=uuid4(),
+                payload={"message": "Somebody else's notice"},
+                created_at=start,
+            )
+        )
+        await session.commit()
+    member = visitors()
+    await member.sign_in(school.admin.email)
+    home = (await member.get("/?lang=en")).text
+    unread = (await school.admin.get("/api/notifications?unread=true&limit=5")).json()
+    shown = [item["message"] for item in unread["items"]]
+    assert shown == [f"Notice number {n}" for n in (6, 5, 4, 3, 2)]
+    assert [m for m in re.findall(r"Notice number \d", home)] == shown  # newest first
+    assert f"See all {unread['unread_count']} unread notices" in home
+    assert "Notice number 7" not in home and "Somebody else's notice" not in home

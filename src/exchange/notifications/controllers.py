@@ -17,12 +17,13 @@ from exchange.notifications.service import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     InboxService,
+    Notice,
     notice_message,
     shown_payload,
 )
 
 
-def notification_out(notification: Notification) -> NotificationOut:
+def notification_out(notification: Notification | Notice) -> NotificationOut:
     return NotificationOut(
         id=notification.id,
         kind=notification.kind,

@@ -17,21 +17,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
 from exchange.clock import Clock
+from exchange.database import PreparedRead
 from exchange.domain_service import DomainService
 from exchange.errors import InvalidInput, NotFound
 from exchange.events import NoticesPosted
 from exchange.i18n import LazyText, _
 from exchange.kernel import paging
 from exchange.models import Member, MemberRole, Notification
-from exchange.policy import own_notifications, refusals
+from exchange.policy import Action, own_notifications, refusals
+from exchange.policy.tuned import caller_may, caller_parameters
 from exchange.unit_of_work import unit_of_work
 
 DEFAULT_PAGE_SIZE = 20
@@ -197,8 +199,56 @@ INBOX_ORDER = (
 )
 
 
+class Notice(NamedTuple):
+    """A notification read as columns (what `notification_out` shows of one)."""
+
+    id: UUID
+    kind: str
+    subject_type: str
+    subject_id: UUID
+    payload: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UnreadNotices:
+    items: list[Notice]
+    unread_count: int
+
+
+_UNREAD = and_(caller_may(Action.READ_NOTIFICATION), Notification.read_at.is_(None))
+_NEWEST_UNREAD = PreparedRead(
+    select(
+        Notification.id,
+        Notification.kind,
+        Notification.subject_type,
+        Notification.subject_id,
+        Notification.payload,
+        Notification.created_at,
+        Notification.read_at,
+    )
+    .where(_UNREAD)
+    .order_by(*paging.ordering(INBOX_ORDER))
+    .limit(bindparam("shown"))
+)
+_UNREAD_COUNT = PreparedRead(select(func.count()).select_from(Notification).where(_UNREAD))
+
+
 class InboxService(DomainService):
     """A member's own notifications; anyone else's are 404."""
+
+    async def newest_unread(self, identity: Identity, shown: int) -> UnreadNotices:
+        """The member's `shown` newest unread notices and how many are unread: the home
+        page's inbox, read as `page(unread_only=True, limit=shown)` reads it, as columns
+        by statements compiled once."""
+        values = {**caller_parameters(identity), "shown": shown}
+        rows = await _NEWEST_UNREAD.all(self.session, values)
+        counted = await _UNREAD_COUNT.first(self.session, values)
+        return UnreadNotices(
+            items=[Notice(*row) for row in rows],
+            unread_count=int(counted[0]) if counted else 0,
+        )
 
     async def page(
         self,

@@ -42,11 +42,11 @@ from sqlalchemy import (
 
 from exchange.accounts.identity import Identity
 from exchange.clock import SystemClock
-from exchange.models import Grant, Resource
+from exchange.models import Grant, Member, Resource
 from exchange.policy import forms
 from exchange.policy.reading import forward_reach
 from exchange.policy.relations import Who
-from exchange.policy.table import READ
+from exchange.policy.table import POLICY, READ, Action
 
 
 def at(now: datetime | None) -> datetime:
@@ -162,3 +162,37 @@ def readable_from_others_by_caller() -> ColumnElement[bool]:
         ),
         readable_by_caller(),
     )
+
+
+# The caller's member, for rules that name it (whose inbox, who asked), as a bound
+# parameter of `caller_may`, valued by `caller_parameters`.
+READING_MEMBER = "reading_member"
+
+
+@cache
+def caller_may(action: Action) -> ColumnElement[bool]:
+    """`policy.where(identity, action)` with the caller's school, member and the time as
+    bound parameters, built once per process: run every statement that uses it with
+    `caller_parameters(identity, now)`. Only for a rule that does not ask the caller's
+    role, which a bound parameter cannot carry into the rule's form."""
+    rule = POLICY[action]
+
+    def form(is_admin: bool) -> ColumnElement[bool]:
+        who = Who(
+            school=_reader(),
+            terms=CALLER,
+            now=_read_at(),
+            member=bindparam(READING_MEMBER, type_=Member.__table__.c.id.type),
+            is_admin=is_admin,
+        )
+        return rule.allowed.sql(rule.model, who)
+
+    condition = form(False)
+    if str(condition) != str(form(True)):
+        raise ValueError(f"The rule of {action!r} depends on the caller's role.")
+    return condition
+
+
+def caller_parameters(identity: Identity, now: datetime | None = None) -> dict[str, Any]:
+    """The values of `caller_may`'s (and `readable_by_caller`'s) parameters."""
+    return {**reading_parameters(identity, now), READING_MEMBER: identity.member_id}

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -38,8 +38,12 @@ from exchange.models import (
     SearchDocument,
 )
 from exchange.policy import AuthorFact, ResourceFacts, refusals
-from exchange.policy.relations import Who
-from exchange.policy.tuned import CALLER, READER, readable_by_caller, reading_parameters
+from exchange.policy.tuned import (
+    caller_may,
+    caller_parameters,
+    readable_by_caller,
+    reading_parameters,
+)
 from exchange.previews import preview_state
 from exchange.resources.schemas import OriginalOut, ResourceOut, VersionOut
 from exchange.reuse.grants import GRANT_ORDER, licence_grant_views, request_grant_view
@@ -326,15 +330,6 @@ async def versions_of(session: AsyncSession, viewed: Viewed) -> list[VersionOut]
     ]
 
 
-def _may_read_grants() -> ColumnElement[bool]:
-    """The rule of `policy.Action.READ_GRANT` (the owner school reads every grant,
-    another school its own) with the caller's school as a bound parameter
-    (`reading_parameters`), as `readable_by_caller` holds the read rule."""
-    rule = policy.POLICY[policy.Action.READ_GRANT]
-    caller = Who(school=bindparam(READER, type_=Grant.__table__.c.school_id.type), terms=CALLER)
-    return rule.allowed.sql(Grant, caller)
-
-
 _GRANTEE = aliased(School)
 _GRANTER = aliased(Member)
 _REVOKER = aliased(Member)
@@ -361,7 +356,7 @@ _GRANTS = PreparedRead(
     .outerjoin(ReuseRequest, ReuseRequest.id == Grant.reuse_request_id)
     .outerjoin(_GRANTER, _GRANTER.id == Grant.granted_by_id)
     .outerjoin(_REVOKER, _REVOKER.id == Grant.revoked_by_id)
-    .where(Grant.resource_id == _resource_id(), _may_read_grants())
+    .where(Grant.resource_id == _resource_id(), caller_may(policy.Action.READ_GRANT))
     .order_by(*(key.column for key in GRANT_ORDER))
     .limit(paging.MAX_LIMIT)
 )
@@ -373,7 +368,7 @@ async def grants_of(
     """The first page of `GET /api/resources/{id}/grants` for a viewed resource: the
     licence's grants, then those given on request that the caller may read
     (`policy.Action.READ_GRANT`), oldest first."""
-    values = {**reading_parameters(identity, now), _RESOURCE_ID: viewed.facts.id}
+    values = {**caller_parameters(identity, now), _RESOURCE_ID: viewed.facts.id}
     rows = await _GRANTS.all(session, values)
     return licence_grant_views(viewed.out) + [
         request_grant_view(

@@ -23,7 +23,6 @@ from exchange.accounts.first_run import FirstRunService
 from exchange.clock import Clock
 from exchange.dashboard.services import DashboardService
 from exchange.kernel import paging
-from exchange.models import PartnershipStatus
 from exchange.notifications.controllers import notification_out
 from exchange.notifications.service import InboxService
 from exchange.partnerships.services import PartnershipService
@@ -64,10 +63,8 @@ class HomeController(Controller):
         )
         waiting = sorted(incoming.items, key=lambda r: (not r.overdue, r.respond_by))
         answers = [r for r in outgoing.items if r.status in {"approved", "denied", "closed"}]
-        notices = await inbox.page(identity, unread_only=True, limit=SHOWN)
-        active, more_partnerships = await partnerships.list_for(
-            identity, status=PartnershipStatus.ACTIVE, limit=SHOWN
-        )
+        notices = await inbox.newest_unread(identity, SHOWN)
+        active, more_partnerships = await partnerships.newest_active(identity, SHOWN)
         return page.render(
             "home.html",
             dashboard=dashboard,
@@ -78,7 +75,7 @@ class HomeController(Controller):
             unread=notices.unread_count,
             notices=[notification_out(n) for n in notices.items],
             partnerships=active,
-            partnerships_more=more_partnerships is not None,
+            partnerships_more=more_partnerships,
             me=identity,
             deleted=page.request.query_params.get("deleted") == "1",
             decided=page.request.query_params.get("decided"),
