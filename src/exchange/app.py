@@ -44,7 +44,7 @@ from exchange.openapi import (
 )
 from exchange.partnerships.controllers import CodeOfConductController, PartnershipController
 from exchange.questions.controllers import PartnershipQuestionController, QuestionController
-from exchange.request_bodies import ExchangeRequest, require_json_content_type
+from exchange.request_bodies import ExchangeRequest, require_json_content_type, takes_json_body
 from exchange.request_pace import PacedReceive, PaceRule
 from exchange.resources.controllers import resource_routes
 from exchange.resources.resumable_routes import upload_routes
@@ -220,7 +220,35 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     answer_options_with_every_method(app)
     resolve_dependencies_in_turn(app)
     pass_on_what_the_app_made(app)
+    guard_only_json_bodies(app)
     return app
+
+
+def _http_handlers(app: Litestar) -> list[Any]:
+    return [
+        handler
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler, _model in route.route_handler_map.values()
+    ]
+
+
+def guard_only_json_bodies(app: Litestar) -> None:
+    """The JSON body check (`require_json_content_type`) runs only for the routes that
+    take a JSON body.
+
+    It is declared once for the whole app, so that no route that takes JSON is left out;
+    for any other route it has nothing to check, yet Litestar would still run it on every
+    request, and hands each guard a fresh copy of the route's handler (some seventy
+    attributes copied, more than the rest of `GET /api/me`'s own work).
+    """
+    for handler in _http_handlers(app):
+        if not takes_json_body(handler):
+            handler._resolved_guards = [
+                guard
+                for guard in handler.resolve_guards()
+                if guard is not require_json_content_type
+            ]
 
 
 def resolve_dependencies_in_turn(app: Litestar) -> None:
