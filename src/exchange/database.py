@@ -9,7 +9,7 @@ import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
@@ -176,22 +176,28 @@ class PreparedRead:
         self, statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
     ) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, list[tuple[str, Any, Any]], list[Any]]] = {}
+        self._compiled: dict[
+            str, tuple[str, list[tuple[str, Any, Any]], list[tuple[int, Any]]]
+        ] = {}
 
-    def _for(self, dialect: Any) -> tuple[str, list[tuple[str, Any, Any]], list[Any]]:
+    def _for(self, dialect: Any) -> tuple[str, list[tuple[str, Any, Any]], list[tuple[int, Any]]]:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled: Any = self.statement.compile(dialect=dialect)
-            processors = compiled._bind_processors
+            bind_processors = compiled._bind_processors
             names = list(compiled.positiontup or ())
             # Values written into the statement (a rule's constants) are bound too.
             binds = [
-                (name, processors.get(name), compiled.binds[name].effective_value) for name in names
+                (name, bind_processors.get(name), compiled.binds[name].effective_value)
+                for name in names
             ]
-            results = [
+            processors = [
                 column.type._cached_result_processor(dialect, None)
                 for column in compiled._result_columns
             ]
+            # Only the columns whose type converts what the driver gives (UUIDs, enums,
+            # JSON, times), by position.
+            results = [(index, process) for index, process in enumerate(processors) if process]
             found = (compiled.string, binds, results)
             self._compiled[dialect.name] = found
         return found
@@ -222,6 +228,7 @@ class PreparedRead:
             for value in (params.get(name, fixed),)
         ]
         cursor = connection.execute(sql, values)
+        rows: list[tuple[Any, ...]]
         try:
             if many:
                 rows = cursor.fetchall()
@@ -230,13 +237,17 @@ class PreparedRead:
                 rows = [] if row is None else [row]
         finally:
             cursor.close()  # ends the statement, and with it the read
-        return [
-            tuple(
-                value if process is None or value is None else process(value)
-                for value, process in zip(row, results, strict=True)
-            )
-            for row in rows
-        ]
+        if not results:
+            return rows
+        converted = []
+        for row in rows:
+            fields = list(row)
+            for index, process in results:
+                value = fields[index]
+                if value is not None:
+                    fields[index] = process(value)
+            converted.append(tuple(fields))
+        return converted
 
     def first_on_reader(self, reader: Engine, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, read on SQLite's reader in the calling thread."""
@@ -253,6 +264,20 @@ class PreparedRead:
             return self.first_on_reader(sqlite_reader(bind), params)
         row = (await session.execute(self.statement, dict(params))).first()
         return None if row is None else tuple(row)
+
+    async def first_in_request(
+        self, scope: Scope, params: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """The first row, for a request that reads and writes nothing: on SQLite from the
+        reader without giving the request a session at all (making one, and letting it
+        go when the response starts, costs more than the read); elsewhere on the
+        request's session, made now if the request has none yet."""
+        state = scope["litestar_app"].state
+        alchemy = cast(SQLAlchemyAsyncConfig, state["alchemy_config"])
+        engine = alchemy.get_engine()
+        if engine.dialect.name == "sqlite":
+            return self.first_on_reader(sqlite_reader(engine.sync_engine), params)
+        return await self.first(alchemy.provide_session(state, scope), params)
 
     async def all(self, session: AsyncSession, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row, read as `first` reads one."""

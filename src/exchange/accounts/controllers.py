@@ -26,7 +26,7 @@ from exchange.accounts.schemas import (
     SignIn,
     TokenOut,
 )
-from exchange.accounts.services import AccountService
+from exchange.accounts.services import AccountService, read_me
 from exchange.i18n import resolve_language, use_language
 from exchange.kernel import paging
 from exchange.models import Member
@@ -126,9 +126,9 @@ class MeController(Controller):
 
     @get(operation_id="getMe", summary="The signed-in member, their role and school")
     async def me(
-        self, accounts: NamedDependency[AccountService], identity: NamedDependency[Identity]
+        self, request: Request[Any, Any, Any], identity: NamedDependency[Identity]
     ) -> MeOut:
-        return await accounts.read_me(identity)
+        return await read_me(request, identity)
 
     @patch(
         operation_id="updateMe",

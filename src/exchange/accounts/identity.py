@@ -7,23 +7,21 @@ Every request under `/api` is authenticated here except the handlers that opt ou
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.clock import Clock
-from exchange.database import PreparedRead, sqlite_reader
+from exchange.database import PreparedRead
 from exchange.errors import NotAuthenticated
 from exchange.i18n import _, resolve_language, use_language
-from exchange.i18n.middleware import accept_language_of
 from exchange.models import AccessToken, Member, MemberRole, School
 
 TOKEN_BYTES = 32  # 256 random bits
@@ -55,9 +53,9 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header."""
+    scheme, _, value = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
@@ -89,10 +87,6 @@ _IDENTITY_BY_TOKEN = PreparedRead(
 )
 
 
-async def resolve_identity(session: AsyncSession, token: str, clock: Clock) -> Identity | None:
-    return _identity(await _IDENTITY_BY_TOKEN.first(session, _lookup(token, clock)))
-
-
 def _lookup(token: str, clock: Clock) -> dict[str, Any]:
     return {"token_hash": token_digest(token), "now": clock.now()}
 
@@ -117,28 +111,76 @@ async def identity_for_token(
     connection: ASGIConnection[Any, Any, Any, Any], token: str
 ) -> Identity | None:
     """The member a sign-in token stands for, if it is still valid: an API bearer token or
-    the pages' session cookie, which hold the same kind of token."""
-    state = connection.app.state
-    alchemy = cast(SQLAlchemyAsyncConfig, state["alchemy_config"])
-    engine = alchemy.get_engine()
-    if engine.dialect.name == "sqlite":
-        # One lookup by key on a reader connection, in this thread: no hand-off to the
-        # async driver's thread for each step of the statement and of the request's
-        # transaction (see `database.run_read`).
-        reader = sqlite_reader(engine.sync_engine)
-        return _identity(_IDENTITY_BY_TOKEN.first_on_reader(reader, _lookup(token, state["clock"])))
-    session = alchemy.provide_session(state, connection.scope)
-    return await resolve_identity(session, token, state["clock"])
+    the pages' session cookie, which hold the same kind of token.
+
+    On SQLite it is one lookup by key on a reader connection, in this thread: no
+    session for the request, and no hand-off to the async driver's thread for each step
+    of the statement (see `database.PreparedRead`). Nothing is kept between requests: a
+    token signed out or revoked on any instance is refused on the next request."""
+    return await _identity_in(connection.scope, token)
 
 
-class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
-        token = bearer_token(connection)
+async def _identity_in(scope: Scope, token: str) -> Identity | None:
+    clock = scope["litestar_app"].state["clock"]
+    return _identity(await _IDENTITY_BY_TOKEN.first_in_request(scope, _lookup(token, clock)))
+
+
+_AUTHENTICATED_SCOPES = frozenset({"http", "websocket"})
+
+
+class BearerTokenMiddleware:
+    """Authenticates the requests of every route it wraps from `Authorization: Bearer`,
+    with the rules of Litestar's `AbstractAuthenticationMiddleware`: a route opts out
+    with `exclude_from_auth=True`, paths matching `exclude` and `OPTIONS` go through
+    unauthenticated, and the caller is `request.user`.
+
+    It reads the two headers it needs straight from the ASGI scope in one pass, where
+    Litestar's base class builds a connection and its header mapping for every request.
+    The caller's language is refined here (their choice, `Accept-Language`, their
+    school's languages), so that errors from here on are written in it.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        exclude: list[str] | None = None,
+        exclude_from_auth_key: str = "exclude_from_auth",
+    ) -> None:
+        self.app = app
+        self.exclude = re.compile("|".join(exclude)) if exclude else None
+        self.exclude_opt_key = exclude_from_auth_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._bypassed(scope):
+            identity, token = await self.authenticate(scope)
+            scope["user"] = identity
+            scope["auth"] = token
+        await self.app(scope, receive, send)
+
+    def _bypassed(self, scope: Scope) -> bool:
+        if scope["type"] not in _AUTHENTICATED_SCOPES or scope.get("method") == "OPTIONS":
+            return True
+        handler: Any = scope.get("route_handler")
+        if handler is not None and handler.opt.get(self.exclude_opt_key):
+            return True
+        if self.exclude is None:
+            return False
+        path = scope["raw_path"].decode() if getattr(handler, "is_mount", False) else scope["path"]
+        return self.exclude.search(path) is not None
+
+    async def authenticate(self, scope: Scope) -> tuple[Identity, str]:
+        authorization = accept_language = None
+        for name, value in scope["headers"]:
+            name = name.lower()
+            if name == b"authorization":
+                if authorization is None:
+                    authorization = value.decode("latin-1")
+            elif name == b"accept-language" and accept_language is None:
+                accept_language = value.decode("latin-1")
+        token = bearer_token(authorization)
         if token is None:
             raise NotAuthenticated()
-        identity = await identity_for_token(connection, token)
+        identity = await _identity_in(scope, token)
         if identity is None:
             raise NotAuthenticated(
                 _(
@@ -147,14 +189,14 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
                 )
             )
         use_language(
-            connection.scope,
+            scope,
             resolve_language(
                 member_choice=identity.language,
-                accept_language=accept_language_of(connection.scope),
+                accept_language=accept_language,
                 school_languages=identity.school_languages,
             ),
         )
-        return AuthenticationResult(user=identity, auth=token)
+        return identity, token
 
 
 def provide_identity(request: Request[Any, Any, Any]) -> Identity:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
+from litestar.connection import ASGIConnection
 from msgspec import UNSET
 from sqlalchemy import CursorResult, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -68,6 +70,27 @@ def check_full_name(full_name: str) -> str:
 class IssuedToken:
     token: str
     expires_at: datetime
+
+
+async def read_me(connection: ASGIConnection[Any, Any, Any, Any], identity: Identity) -> MeOut:
+    """The caller's account and school, to show: one row of columns, read as the sign-in
+    lookup is (`database.PreparedRead`), on SQLite without a session for the request;
+    change it through `AccountService.get_me`."""
+    row = await _ME.first_in_request(connection.scope, {"member_id": identity.member_id})
+    if row is None:  # pragma: no cover - the token resolved it a moment ago
+        raise NotAuthenticated()
+    (member_id, email, full_name, position, role, school_id, language, *school) = row
+    name, region, locality, kind = school
+    return MeOut(
+        id=member_id,
+        email=email,
+        full_name=full_name,
+        position=position,
+        role=role,
+        school_id=school_id,
+        school=SchoolSummary(id=school_id, name=name, region=region, locality=locality, kind=kind),
+        language=language,
+    )
 
 
 class AccountService(DomainService):
@@ -299,27 +322,6 @@ class AccountService(DomainService):
                 unit_of_work(self.session, self.clock).record(MemberRenamed(member=member))
         await unit_of_work(self.session, self.clock).commit()
         return member
-
-    async def read_me(self, identity: Identity) -> MeOut:
-        """The caller's account and school, to show: one row of columns, read as the
-        sign-in lookup is (`database.PreparedRead`); change it through `get_me`."""
-        row = await _ME.first(self.session, {"member_id": identity.member_id})
-        if row is None:  # pragma: no cover - the token resolved it a moment ago
-            raise NotAuthenticated()
-        (member_id, email, full_name, position, role, school_id, language, *school) = row
-        name, region, locality, kind = school
-        return MeOut(
-            id=member_id,
-            email=email,
-            full_name=full_name,
-            position=position,
-            role=role,
-            school_id=school_id,
-            school=SchoolSummary(
-                id=school_id, name=name, region=region, locality=locality, kind=kind
-            ),
-            language=language,
-        )
 
     async def get_me(self, identity: Identity) -> Member:
         member = await self.session.get(Member, identity.member_id)
