@@ -17,6 +17,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from exchange.i18n.current import current_language, set_language
 from exchange.i18n.negotiation import resolve_language
 
+# The language of a request that asks for none (`resolve_language`'s last choice).
+DEFAULT = resolve_language()
+
 _STATE_KEY = "language"
 
 
@@ -46,17 +49,25 @@ class LanguageMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        use_language(scope, resolve_language(accept_language=accept_language_of(scope)))
+        accept_language = accept_language_of(scope)
+        use_language(
+            scope,
+            resolve_language(accept_language=accept_language) if accept_language else DEFAULT,
+        )
         if scope["path"].startswith(self.without_header):
             await self.app(scope, receive, send)
             return
 
         async def send_with_language(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = list(message.get("headers", ()))
                 # A page that says its own language (the pages' switch) keeps it.
-                if not any(name.lower() == b"content-language" for name, _ in headers):
-                    headers.append((b"content-language", request_language(scope).encode()))
+                for name, _value in headers:
+                    if name.lower() == b"content-language":
+                        break
+                else:
+                    language = scope["state"].get(_STATE_KEY) or current_language()
+                    headers.append((b"content-language", language.encode()))
                     message = {**message, "headers": headers}
             await send(message)
 
