@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
 
 
 @dataclass
@@ -26,6 +28,12 @@ class FormErrors:
 
     def __bool__(self) -> bool:
         return bool(self.by_field or self.general)
+
+
+def see_other(path: str) -> Redirect:
+    """303 See Other: where a form that was taken sends the browser (post, redirect,
+    get), or where a page that is not for this visitor sends them."""
+    return Redirect(path, status_code=HTTP_303_SEE_OTHER)
 
 
 async def form_values(request: Request[Any, Any, Any]) -> dict[str, list[str]]:

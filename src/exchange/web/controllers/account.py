@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.response import Redirect, Response
+from litestar.response import Response
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from exchange.accounts.schemas import Language, MemberUpdate
 from exchange.accounts.services import AccountService
 from exchange.errors import DomainError, NotAuthenticated, TooManyAttempts
 from exchange.i18n import LANGUAGES
-from exchange.web.forms import FormErrors, first, form_values
+from exchange.web.forms import FormErrors, first, form_values, see_other
 from exchange.web.language import _
 from exchange.web.page import Page, language_cookie
 from exchange.web.sessions import ending_session_cookie, safe_next, session_cookie
@@ -87,7 +87,7 @@ class AccountController(Controller):
                 field = "current_password" if "current_password" in named else "new_password"
                 errors.add(field, str(exc.detail))
             else:
-                return Redirect("/account?password=changed", status_code=HTTP_303_SEE_OTHER)
+                return see_other("/account?password=changed")
         member = page.member
         assert member is not None
         shown = {
@@ -129,9 +129,7 @@ class AccountController(Controller):
                 await db_session.rollback()
                 errors.add("full_name", str(exc.detail))
             else:
-                response: Response[Any] = Redirect(
-                    "/account?saved=1", status_code=HTTP_303_SEE_OTHER
-                )
+                response: Response[Any] = see_other("/account?saved=1")
                 if language:
                     response.cookies.append(language_cookie(page.settings, request, language))
                 return response
@@ -175,7 +173,7 @@ class SetPasswordController(Controller):
                 about_link = exc.status_code in {404, 409, 410}
                 errors.add(None if about_link else "new_password", str(exc.detail))
             else:
-                return Redirect("/sign-in?password=set", status_code=HTTP_303_SEE_OTHER)
+                return see_other("/sign-in?password=set")
         return page.render("account/set_password.html", status_code=422, token=token, errors=errors)
 
 
@@ -188,7 +186,7 @@ class SignInController(Controller):
     async def show(self, page: NamedDependency[Page]) -> Any:
         next_path = page.request.query_params.get("next")
         if page.viewer is not None:
-            return Redirect(safe_next(next_path), status_code=HTTP_303_SEE_OTHER)
+            return see_other(safe_next(next_path))
         return page.render(
             "account/sign_in.html",
             errors=FormErrors(),
@@ -239,7 +237,7 @@ class SignInController(Controller):
                 )
                 status = 401
             else:
-                response: Response[Any] = Redirect(next_path, status_code=HTTP_303_SEE_OTHER)
+                response: Response[Any] = see_other(next_path)
                 response.cookies.append(
                     session_cookie(page.settings, request, issued.token, issued.expires_at)
                 )
@@ -262,6 +260,6 @@ class SignInController(Controller):
     ) -> Any:
         if page.viewer is not None:
             await accounts.sign_out(page.viewer)
-        response: Response[Any] = Redirect("/sign-in", status_code=HTTP_303_SEE_OTHER)
+        response: Response[Any] = see_other("/sign-in")
         response.cookies.append(ending_session_cookie(page.settings, request))
         return response

@@ -21,7 +21,6 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,16 +36,12 @@ from exchange.directory.services import (
 from exchange.errors import DomainError
 from exchange.partnerships.content import CHARACTERISTICS
 from exchange.web.controllers.partners import LETTER_LANGUAGES, _invite_values
-from exchange.web.forms import FormErrors, first, form_values
+from exchange.web.forms import FormErrors, first, form_values, see_other
 from exchange.web.language import _
 from exchange.web.page import Page
 from exchange.web.sessions import session_cookie
 
 CLAIM_LIST_SIZE = 100
-
-
-def _see_other(path: str) -> Redirect:
-    return Redirect(path, status_code=HTTP_303_SEE_OTHER)
 
 
 def _place(errors: FormErrors, exc: DomainError, default: str | None = None) -> None:
@@ -439,7 +434,7 @@ class RegistrationPages(Controller):
                 address = request.client.host if request.client else None
                 issued = await accounts.sign_in(done.member.email, password, address)
                 arrived = "invited#invitations" if done.partnership else "claimed"
-                response: Response[Any] = _see_other(f"/partners?registered={arrived}")
+                response: Response[Any] = see_other(f"/partners?registered={arrived}")
                 response.cookies.append(
                     session_cookie(page.settings, request, issued.token, issued.expires_at)
                 )

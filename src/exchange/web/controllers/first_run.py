@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
-from litestar.response import Redirect, Response
+from litestar.response import Response
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,7 @@ from exchange.accounts.first_run import FirstRunService
 from exchange.accounts.services import AccountService
 from exchange.clock import Clock
 from exchange.errors import DomainError, NotFound
-from exchange.web.forms import FormErrors, first, form_values
+from exchange.web.forms import FormErrors, first, form_values, see_other
 from exchange.web.language import _
 from exchange.web.page import Page
 from exchange.web.sessions import session_cookie
@@ -78,7 +78,7 @@ class FirstRunController(Controller):
                 accounts = AccountService(db_session, page.settings, clock)
                 address = request.client.host if request.client else None
                 issued = await accounts.sign_in(admin.email, first(values, "password"), address)
-                response: Response[Any] = Redirect("/", status_code=HTTP_303_SEE_OTHER)
+                response: Response[Any] = see_other("/")
                 response.cookies.append(
                     session_cookie(page.settings, request, issued.token, issued.expires_at)
                 )

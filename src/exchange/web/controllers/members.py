@@ -13,7 +13,6 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +23,7 @@ from exchange.accounts.schemas import MemberCreate, MemberOut, MemberUpdate
 from exchange.accounts.services import AccountService
 from exchange.errors import Conflict, DomainError
 from exchange.i18n import lazy_gettext
-from exchange.web.forms import FormErrors, first, form_values
+from exchange.web.forms import FormErrors, first, form_values, see_other
 from exchange.web.language import _
 from exchange.web.page import Page
 
@@ -180,7 +179,7 @@ class MemberPages(Controller):
             await session.rollback()
             return await self._list(page, accounts, problem=str(exc.detail), status_code=409)
         done = "enabled" if active else "disabled"
-        return Redirect(f"/members?done={done}#member-{member_id}", status_code=HTTP_303_SEE_OTHER)
+        return see_other(f"/members?done={done}#member-{member_id}")
 
     @get("/members/{member_id:uuid}/edit")
     async def edit(
@@ -192,7 +191,7 @@ class MemberPages(Controller):
         identity = page.require_member()
         member = await accounts.get_member(identity, member_id)
         if member.id == identity.member_id and not identity.is_admin:
-            return Redirect("/account", status_code=HTTP_303_SEE_OTHER)
+            return see_other("/account")
         policy.require_admin(identity, CHANGE_REFUSAL)
         values = {"full_name": [member.full_name], "position": [member.position or ""]}
         return self._edit_form(page, member_out(member), values, FormErrors())
@@ -248,9 +247,7 @@ class MemberPages(Controller):
                 await db_session.rollback()
                 errors.add("full_name", str(exc.detail))
             else:
-                return Redirect(
-                    f"/members?done=saved#member-{member_id}", status_code=HTTP_303_SEE_OTHER
-                )
+                return see_other(f"/members?done=saved#member-{member_id}")
         member = member_out(await accounts.get_member(identity, member_id))
         return self._edit_form(page, member, values, errors, status_code=422)
 

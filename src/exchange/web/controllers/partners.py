@@ -17,7 +17,6 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +40,7 @@ from exchange.partnerships.services import PartnershipService, PartnershipView
 from exchange.policy import refusals
 from exchange.schools.schemas import ProfileUpdate
 from exchange.schools.services import SchoolService
-from exchange.web.forms import FormErrors, first, form_values
+from exchange.web.forms import FormErrors, first, form_values, see_other
 from exchange.web.language import _
 from exchange.web.page import Page
 
@@ -66,10 +65,6 @@ PROFILE_LINES = (
     "needs",
 )
 MAX_REASON = 2000  # the API's `note`
-
-
-def _see_other(path: str) -> Redirect:
-    return Redirect(path, status_code=HTTP_303_SEE_OTHER)
 
 
 def _filters(page: Page) -> dict[str, str]:
@@ -330,7 +325,7 @@ class PartnerPages(Controller):
             await db_session.rollback()
             errors.add(None, str(exc.detail))
         else:
-            return _see_other(f"/partners/schools/{identity.school_id}?done=profile")
+            return see_other(f"/partners/schools/{identity.school_id}?done=profile")
         return self._profile_page(page, schools, errors, values, status_code=422)
 
     # --- a school's profile --------------------------------------------------------------
@@ -436,7 +431,7 @@ class PartnerPages(Controller):
                 errors.add(None, str(exc.detail))
             else:
                 if sending:
-                    return _see_other(f"/partners/invitations/{view.partnership.id}?done=sent")
+                    return see_other(f"/partners/invitations/{view.partnership.id}?done=sent")
         school = await schools.get(identity, school_id)  # read again after a rollback
         return self._invite_page(
             page, school, errors, values, letter, status_code=422 if errors else 200
@@ -568,8 +563,8 @@ class PartnerPages(Controller):
                 errors.add(None, str(exc.detail))
             else:
                 if answer.done == "accepted":
-                    return _see_other(f"/partnerships/{partnership_id}")
-                return _see_other(f"/partners/invitations/{partnership_id}?done={answer.done}")
+                    return see_other(f"/partnerships/{partnership_id}")
+                return see_other(f"/partners/invitations/{partnership_id}?done={answer.done}")
         return await self._invitation_page(
             page,
             partnerships,

@@ -15,7 +15,6 @@ import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +33,7 @@ from exchange.partnerships.letter import attachment_disposition
 from exchange.partnerships.services import PartnershipService
 from exchange.questions.schemas import AnswerCreate, QuestionCreate
 from exchange.questions.service import QuestionService
-from exchange.web.forms import FormErrors, first, form_values
+from exchange.web.forms import FormErrors, first, form_values, see_other
 from exchange.web.language import _
 from exchange.web.page import Page
 
@@ -66,10 +65,6 @@ def provide_activities(
     db_session: NamedDependency[AsyncSession], clock: NamedDependency[Clock]
 ) -> ActivityService:
     return ActivityService(db_session, clock)
-
-
-def _see_other(path: str) -> Redirect:
-    return Redirect(path, status_code=HTTP_303_SEE_OTHER)
 
 
 def _place(errors: FormErrors, exc: DomainError, fields: Sequence[str]) -> None:
@@ -237,7 +232,7 @@ class PartnershipPages(Controller):
     ) -> Any:
         identity = page.require_member()
         await feeds.revoke(identity)
-        return _see_other("/partnerships?calendar=off#calendar")
+        return see_other("/partnerships?calendar=off#calendar")
 
     @get("/partnerships/{partnership_id:uuid}")
     async def show(
@@ -401,7 +396,7 @@ class PartnershipPages(Controller):
 
             saved = await _attempt(errors, db_session, save, ACTIVITY_FIELDS)
             if saved is not None:
-                return _see_other(
+                return see_other(
                     f"/partnerships/{partnership_id}/activities/{saved.activity.id}"
                     f"?done={'planned' if activity_id is None else 'changed'}"
                 )
@@ -542,7 +537,7 @@ class PartnershipPages(Controller):
         identity = page.require_member()
         await _plan_and_activity(plans, activities, identity, partnership_id, activity_id)
         await move(identity, activity_id)
-        return _see_other(f"/partnerships/{partnership_id}/activities/{activity_id}?done={done}")
+        return see_other(f"/partnerships/{partnership_id}/activities/{activity_id}?done={done}")
 
     @post(
         "/partnerships/{partnership_id:uuid}/activities/{activity_id:uuid}/evaluations",
@@ -596,7 +591,7 @@ class PartnershipPages(Controller):
                 shape_fields=("went_well", "to_change"),
             )
             if evaluated is not None:
-                return _see_other(
+                return see_other(
                     f"/partnerships/{partnership_id}/activities/{activity_id}?done=evaluated"
                 )
         return await self._activity_page(
@@ -644,7 +639,7 @@ class PartnershipPages(Controller):
                 ("question", "addressed_to_member_id"),
             )
             if sent is not None:
-                return _see_other(f"/partnerships/{partnership_id}?done=asked#questions")
+                return see_other(f"/partnerships/{partnership_id}?done=asked#questions")
         return await self._show(
             page,
             plans,
@@ -697,7 +692,7 @@ class PartnershipPages(Controller):
                 await db_session.rollback()
                 errors.add("answer" + suffix, str(exc.detail))
             else:
-                return _see_other(
+                return see_other(
                     f"/partnerships/{partnership_id}?done=answered#question-{question_id}"
                 )
         return await self._show(
