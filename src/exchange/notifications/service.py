@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exchange.accounts.identity import Identity
@@ -54,14 +54,9 @@ async def notify_members(
     wanted = set(member_ids)
     if not wanted:
         return []
-    recipients = (
-        await session.execute(
-            select(Member.id, Member.school_id)
-            .where(Member.id.in_(wanted), Member.is_active.is_(True))
-            .order_by(Member.id)
-        )
-    ).all()
-    return await _add_and_post(session, clock, recipients, kind, subject_type, subject_id, payload)
+    return await _post(
+        session, clock, Member.id.in_(wanted), kind, subject_type, subject_id, payload
+    )
 
 
 async def notify_school_admins(
@@ -75,32 +70,46 @@ async def notify_school_admins(
     payload: Mapping[str, Any],
 ) -> list[Notification]:
     """One notification for each active admin of `school_id` (added, not committed)."""
-    recipients = (
-        await session.execute(
-            select(Member.id, Member.school_id)
-            .where(
-                Member.school_id == school_id,
-                Member.role == MemberRole.ADMIN,
-                Member.is_active.is_(True),
-            )
-            .order_by(Member.id)
-        )
-    ).all()
-    return await _add_and_post(session, clock, recipients, kind, subject_type, subject_id, payload)
+    admins = and_(Member.school_id == school_id, Member.role == MemberRole.ADMIN)
+    return await _post(session, clock, admins, kind, subject_type, subject_id, payload)
 
 
-async def _add_and_post(
+async def _post(
     session: AsyncSession,
     clock: Clock,
-    recipients: Iterable[Any],
+    members: ColumnElement[bool],
     kind: str,
     subject_type: str,
     subject_id: UUID,
     payload: Mapping[str, Any],
 ) -> list[Notification]:
-    """Add the notifications and record them as posted (their e-mails follow from that,
-    `exchange.consequences`); both go with the commit."""
-    notifications = _add(session, clock, recipients, kind, subject_type, subject_id, payload)
+    """One notification for each active member among `members`, recorded as posted (their
+    e-mails follow from that, `exchange.consequences`); all go with the commit."""
+    stored = stored_payload(payload)
+    if not (stored.get("message_i18n") or str(stored.get("message", "")).strip()):
+        raise ValueError("A notification payload needs a 'message' the inbox can show.")
+    recipients = (
+        await session.execute(
+            select(Member.id, Member.school_id)
+            .where(members, Member.is_active.is_(True))
+            .order_by(Member.id)
+        )
+    ).all()
+    now = clock.now()
+    notifications = [
+        Notification(
+            recipient_member_id=member_id,
+            school_id=school_id,
+            kind=kind,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            payload=dict(stored),
+            created_at=now,
+            updated_at=now,
+        )
+        for member_id, school_id in recipients
+    ]
+    session.add_all(notifications)
     if notifications:
         unit_of_work(session, clock).record(NoticesPosted(notifications))
     return notifications
@@ -152,36 +161,6 @@ def notice_subject(payload: Mapping[str, Any]) -> str:
     if "subject_i18n" in payload:
         return _shown(payload["subject_i18n"])
     return str(payload.get("subject") or "")
-
-
-def _add(
-    session: AsyncSession,
-    clock: Clock,
-    recipients: Iterable[Any],
-    kind: str,
-    subject_type: str,
-    subject_id: UUID,
-    payload: Mapping[str, Any],
-) -> list[Notification]:
-    stored = stored_payload(payload)
-    if not (stored.get("message_i18n") or str(stored.get("message", "")).strip()):
-        raise ValueError("A notification payload needs a 'message' the inbox can show.")
-    now = clock.now()
-    notifications = [
-        Notification(
-            recipient_member_id=member_id,
-            school_id=school_id,
-            kind=kind,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            payload=dict(stored),
-            created_at=now,
-            updated_at=now,
-        )
-        for member_id, school_id in recipients
-    ]
-    session.add_all(notifications)
-    return notifications
 
 
 @dataclass(frozen=True)
