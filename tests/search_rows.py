@@ -138,3 +138,16 @@ class Shelf:
                 return partnership.id
         finally:
             await engine.dispose()
+
+    async def set_partnership_status(self, partnership_id: UUID, status: str) -> None:
+        """The partnership's status changed as by its schools (ended, suspended, ...)."""
+        engine = create_engine(self.settings)
+        try:
+            async with create_session_factory(engine)() as session:
+                partnership = await session.get_one(Partnership, partnership_id)
+                partnership.status = status
+                if status not in {"invited", "active"}:
+                    partnership.open_pair = None
+                await session.commit()
+        finally:
+            await engine.dispose()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import stat
 import threading
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 
+import msgspec
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
@@ -19,8 +22,9 @@ from advanced_alchemy.extensions.litestar._utils import delete_aa_scope_state, g
 from advanced_alchemy.extensions.litestar.plugins.init.config.common import (
     SESSION_TERMINUS_ASGI_EVENTS,
 )
+from advanced_alchemy.types import GUID, DateTimeUTC
 from litestar.types import Message, Scope
-from sqlalchemy import CompoundSelect, Engine, Select, event, make_url
+from sqlalchemy import JSON, CompoundSelect, Engine, Select, event, make_url
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -161,6 +165,31 @@ def _thread_connection(reader: Engine) -> Any:
     return kept.dbapi_connection
 
 
+def _uuid_of_bytes(value: bytes) -> uuid.UUID:
+    return uuid.UUID(bytes=value)
+
+
+def _utc_datetime_of_text(value: str) -> datetime.datetime:
+    # SQLAlchemy writes the time in UTC without an offset, and reads any offset as UTC.
+    return datetime.datetime.fromisoformat(value).replace(tzinfo=datetime.UTC)
+
+
+def _read_as_stored_on_sqlite(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """What SQLite's values of the commonest column types become, read with less than
+    SQLAlchemy's conversions take (each made for every dialect and every case): a UUID
+    from its 16 bytes, a UTC time from the text SQLAlchemy writes, a JSON document with
+    msgspec. The same values come out; None for any other type (SQLAlchemy's own)."""
+    if dialect.name != "sqlite":
+        return None
+    if isinstance(column_type, GUID) and column_type.binary:
+        return _uuid_of_bytes
+    if isinstance(column_type, DateTimeUTC):
+        return _utc_datetime_of_text
+    if isinstance(column_type, JSON):
+        return msgspec.json.decode
+    return None
+
+
 class PreparedRead:
     """A SELECT run on every request (the sign-in lookup, one's own account), compiled
     once per database and run with no more than the database needs.
@@ -192,7 +221,8 @@ class PreparedRead:
                 for name in names
             ]
             processors = [
-                column.type._cached_result_processor(dialect, None)
+                _read_as_stored_on_sqlite(column.type, dialect)
+                or column.type._cached_result_processor(dialect, None)
                 for column in compiled._result_columns
             ]
             # Only the columns whose type converts what the driver gives (UUIDs, enums,
@@ -219,7 +249,13 @@ class PreparedRead:
         return self._rows(reader.dialect, _thread_connection(reader), params, many)
 
     def _rows(
-        self, dialect: Any, connection: Any, params: Mapping[str, Any], many: bool
+        self,
+        dialect: Any,
+        connection: Any,
+        params: Mapping[str, Any],
+        many: bool,
+        *,
+        as_stored: bool = False,
     ) -> list[tuple[Any, ...]]:
         sql, binds, results = self._for(dialect)
         values = [
@@ -237,7 +273,7 @@ class PreparedRead:
                 rows = [] if row is None else [row]
         finally:
             cursor.close()  # ends the statement, and with it the read
-        if not results:
+        if not results or as_stored:
             return rows
         converted = []
         for row in rows:
@@ -248,6 +284,15 @@ class PreparedRead:
                     fields[index] = process(value)
             converted.append(tuple(fields))
         return converted
+
+    def all_on_reader(
+        self, reader: Engine, params: Mapping[str, Any], *, as_stored: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Every row, read on SQLite's reader in the calling thread; its values `as_stored`
+        (no column type's conversion: a UUID as its 16 bytes) when only compared."""
+        return self._rows(
+            reader.dialect, _thread_connection(reader), params, many=True, as_stored=as_stored
+        )
 
     def first_on_reader(self, reader: Engine, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, read on SQLite's reader in the calling thread."""

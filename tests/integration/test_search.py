@@ -701,6 +701,42 @@ async def test_a_very_common_word_is_counted_over_a_sample_and_says_so(
     assert few["total_is_estimate"] is False and few["total"] == 4
 
 
+async def test_a_kept_estimate_never_counts_a_partner_whose_partnership_ended(
+    schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A list of everything the caller may read is estimated when there are many
+    # resources, and the estimate is kept a few seconds for the school's next list. It
+    # is kept by whose resources the school may read: when a partnership ends, the next
+    # list counts afresh, and the former partner is in neither the page nor the facets.
+    # What is added shows in the page at once.
+    monkeypatch.setattr("exchange.search.engines.run.COUNT_SAMPLE", 4)
+    home = await schools.create()
+    partner = await schools.create()
+    partnership = await shelf.partnership(home.id, partner.id)
+    for number in range(3):
+        await shelf.add(home.id, title=f"Ours {number}")
+    for number in range(3):
+        await shelf.add(partner.id, title=f"Theirs {number}")
+
+    listed = await search(home.admin, limit=10)
+    assert listed["total_is_estimate"] is True
+    assert str(partner.id) in facet(listed, "school")
+    assert sorted(titles(listed)) == [
+        *(f"Ours {n}" for n in range(3)),
+        *(f"Theirs {n}" for n in range(3)),
+    ]
+
+    await shelf.set_partnership_status(partnership, "ended")
+    await shelf.add(home.id, title="Ours, new")
+    after = await search(home.admin, limit=10)
+    assert titles(after) == ["Ours, new", "Ours 2", "Ours 1", "Ours 0"]
+    assert set(facet(after, "school")) <= {str(home.id)}
+    # The partner's own list is counted for the partner, never from the other's.
+    theirs = await search(partner.admin, limit=10)
+    assert set(facet(theirs, "school")) <= {str(partner.id)}
+    assert titles(theirs) == ["Theirs 2", "Theirs 1", "Theirs 0"]
+
+
 async def test_many_matches_are_estimated_from_a_sample_spread_over_the_corpus(
     schools: SchoolFactory, shelf: Shelf, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,7 +6,8 @@ forms tuned for one known caller (`exchange.policy.tuned`). Hypothesis generates
 worlds of schools, partnerships in every status, resources of every visibility, names in
 `shared_with`, grants in force, expired or withdrawn, and chains of forwards (on grants
 or licences, cut or standing, in cycles), and each variant is compared with the plain
-rule in each world.
+rule in each world, and what searches key their kept estimates on (`reach_of_caller`)
+with the partners and forwards the plain forms find.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from exchange.policy.relations import ForwardedTo, Who
 from exchange.policy.tuned import (
     caller_and_partner_schools,
     forwarded_to_caller,
+    reach_of_caller,
     readable_by_caller,
     readable_from_others_by_caller,
     readable_resources,
@@ -243,6 +245,12 @@ async def _compare(session: AsyncSession, world: World) -> None:
         }
         SEEN["forwarded"] += bool(forwarded - own)
         SEEN["partner reads"] += bool(wanted - own - forwarded)
+        # What searches key their kept estimates on: the active partners and the
+        # forwards that reach the caller, exactly.
+        reach = {tuple(row) for row in await session.execute(reach_of_caller(), values)}
+        assert reach == {("partner", b) for a, b in plain_partners if a == school_id} | {
+            ("forward", r) for r in forwarded
+        }, (world, school_id)
         owners = set(await session.scalars(select(caller_and_partner_schools().subquery()), values))
         assert owners == {school_id} | {b for a, b in plain_partners if a == school_id}
         # The search's shortcut: every resource the caller reads is owned by one of these

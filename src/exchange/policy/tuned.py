@@ -33,8 +33,10 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Select,
+    String,
     and_,
     bindparam,
+    literal,
     or_,
     select,
     union_all,
@@ -196,3 +198,21 @@ def caller_may(action: Action) -> ColumnElement[bool]:
 def caller_parameters(identity: Identity, now: datetime | None = None) -> dict[str, Any]:
     """The values of `caller_may`'s (and `readable_by_caller`'s) parameters."""
     return {**reading_parameters(identity, now), READING_MEMBER: identity.member_id}
+
+
+@cache
+def reach_of_caller() -> CompoundSelect[tuple[str, UUID]]:
+    """SQL: what decides whose resources the caller may read besides its own, as rows
+    (what, id): its active partners (`partner`, their school) and the resources
+    forwarded to it while the forwards stand (`forward`). While these rows stay the
+    same, the caller reads no resource of a school that is neither its own nor named
+    there (see `caller_and_partner_schools`); what it reads of those schools changes
+    only with their resources themselves (a visibility, a name in `shared_with`, a
+    grant's end). Searches key the estimates they keep on them (see
+    `exchange.search.engines.run.Estimates`)."""
+    partners = active_partner_ids(_reader()).subquery("partners")
+    forwarded = forwarded_to_caller().subquery("forwarded")
+    return union_all(
+        select(literal("partner", String), partners.c[0]),
+        select(literal("forward", String), forwarded.c.resource_id),
+    )

@@ -43,7 +43,7 @@ from exchange.policy.tuned import caller_and_partner_schools, forwarded_to_calle
 from exchange.search.cursor import CursorKey
 from exchange.search.engines import run, statements
 from exchange.search.engines.protocol import Found, Search, WantedPage
-from exchange.search.engines.run import SearchRun, Universe, keys_of
+from exchange.search.engines.run import Estimates, SearchRun, Universe, keys_of
 from exchange.search.engines.statements import AnySelect, Conditions, SearchSql, Shape, Source
 from exchange.search.fulltext import (
     BODY,
@@ -101,14 +101,19 @@ REACH_LIMIT = "reach_limit"
 
 
 class PostgresSearch:
-    """The search on the request's own session, in its transaction."""
+    """The search on the request's own session, in its transaction. Estimated totals
+    and facets are kept a few seconds (`run.Estimates`)."""
+
+    def __init__(self) -> None:
+        self.estimates = Estimates()
 
     async def find(self, session: AsyncSession, wanted: WantedPage) -> Found:
         search, after = wanted.search, wanted.after
         shape, values = PostgresRun.prepared(wanted.identity, search, wanted.now)
+        estimates = self.estimates
 
         def find_in_session(db: Session) -> Found:
-            searching = PostgresRun(db, search, shape, values)
+            searching = PostgresRun(db, search, shape, values, estimates)
             searching.db.execute(_SEARCH_PLAN)
             return searching.found(after)
 
@@ -134,6 +139,19 @@ class PostgresSql(SearchSql):
 
     def matching(self) -> Conditions:
         return Conditions((tsvector_matches(),))
+
+    def joined(self, text: Any) -> ColumnElement[str]:
+        joined: ColumnElement[str] = func.string_agg(text, literal(",", String))
+        return joined
+
+    def among_positions(self, position: Any) -> ColumnElement[bool]:
+        among: ColumnElement[bool] = position == any_(
+            bindparam(statements.POSITIONS, type_=ARRAY(BigInteger))
+        )
+        return among
+
+    def positions_value(self, positions: list[int]) -> Any:
+        return positions
 
     def named(self) -> Conditions:
         positions = bindparam(statements.NAMED_POSITIONS, type_=ARRAY(BigInteger))
@@ -206,10 +224,14 @@ class PostgresRun(SearchRun):
         a short prefix never reads its first matches at all, nor does a search whose
         sixteenth promises enough in the quarter. Otherwise (a few thousand matches) the
         matches are counted and the first `COUNT_SAMPLE` are the sample. Without words,
-        the sample is the oldest documents.
+        more than `COUNT_SAMPLE` documents are estimated as on SQLite: from positions
+        spread evenly over the whole index (`spread_over_positions`), the last position
+        standing for their number, with nothing counted.
         """
         values = self.values
         words = not self.search.query.is_empty
+        if not words and (top := self.last_position() or 0) > run.COUNT_SAMPLE:
+            return self.spread_over_positions(top)
         if words and self.reaches_few():
             rows = self.rows(reached_matches(), values)
             if len(rows) <= run.COUNT_SAMPLE:
@@ -251,6 +273,11 @@ class PostgresRun(SearchRun):
     def name(self, rows: Sequence[Any]) -> None:
         self.values[statements.NAMED_POSITIONS] = [int(row[0]) for row in rows]
         self.values[statements.NAMED_RESOURCES] = [row[1] for row in rows]
+
+    def name_positions(self, positions: list[int]) -> None:
+        """Named with their resources, looked up by key (a position whose document is
+        gone names nothing)."""
+        self.name(self.rows(documents_at(), {statements.POSITIONS: positions}))
 
     def quarter_sample(self, quarter: int) -> Universe | None:
         return self.hash_sample(quarter, self.rows(sampled_matches(quarter), self.values))
@@ -330,6 +357,15 @@ def _caller_and_partner_schools(school: Any) -> ColumnElement[bool]:
         func.array(caller_and_partner_schools().scalar_subquery())
     )
     return condition
+
+
+@functools.lru_cache(maxsize=1)
+def documents_at() -> AnySelect:
+    """The documents at the positions `POSITIONS`, as `statements.first_matches` gives
+    them: index position and the resource's id as text."""
+    return select(SearchDocument.id, cast(SearchDocument.resource_id, String)).where(
+        SQL.among_positions(SearchDocument.id)
+    )
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,8 +7,11 @@ are sampled (`universe`), and how a page of them is read (`page_with_words`).
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+import functools
+import threading
+import time
+from collections import OrderedDict, defaultdict, namedtuple
+from collections.abc import Hashable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,11 +21,11 @@ from sqlalchemy import Connection, Executable
 from sqlalchemy.orm import Session
 
 from exchange.accounts.identity import Identity
-from exchange.policy.tuned import reading_parameters
+from exchange.policy.tuned import READER, reading_parameters
 from exchange.search.cursor import CursorKey
 from exchange.search.engines import statements
 from exchange.search.engines.protocol import Found, Search
-from exchange.search.engines.statements import SearchSql, Shape, Source
+from exchange.search.engines.statements import AnySelect, SearchSql, Shape, Source
 
 # Above this many matching documents, totals and facets are counted over a sample of
 # at most this many and scaled (see `universe`).
@@ -43,6 +46,47 @@ FIRST_WINDOW = 1024
 
 # The total, whether it is an estimate, the counts by facet, and the schools' names.
 Counts: TypeAlias = tuple[int, bool, dict[str, list[tuple[str, int]]], dict[str, str]]
+
+# How long an estimated total and facets are kept for the next identical search of the
+# same school, in seconds.
+ESTIMATES_FOR = 5.0
+# Searches whose estimates are kept at once, at most (the oldest give way).
+ESTIMATES_AT_MOST = 4096
+
+
+class Estimates:
+    """Estimated totals and facets (`total_is_estimate`), kept for `ESTIMATES_FOR`
+    seconds per school and search (`SearchRun.estimate_key`): the everyday list of
+    everything a school may read costs a sample's worth of reading and checking, while
+    its estimate moves little from one second to the next. The key holds whose
+    resources the caller may read besides its own, so a partnership that begins or ends
+    and a forward made or cut count afresh at once, and no school is ever counted for a
+    caller that may no longer read it; a resource added, changed, shared or deleted
+    shows in the estimate within `ESTIMATES_FOR` (in the pages, at once). Exact counts
+    are never kept. One per app (the search engine's), for its database."""
+
+    def __init__(self, seconds: float = ESTIMATES_FOR, at_most: int = ESTIMATES_AT_MOST) -> None:
+        self.seconds = seconds
+        self.at_most = at_most
+        self._kept: OrderedDict[Hashable, tuple[float, Counts]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Counts | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is None:
+                return None
+            if found[0] <= time.monotonic():
+                del self._kept[key]
+                return None
+            return found[1]
+
+    def keep(self, key: Hashable, counts: Counts) -> None:
+        with self._lock:
+            self._kept[key] = (time.monotonic() + self.seconds, counts)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.at_most:
+                self._kept.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -76,11 +120,30 @@ class SearchRun:
 
     sql: ClassVar[SearchSql]
 
-    def __init__(self, db: Session, search: Search, shape: Shape, values: dict[str, Any]) -> None:
-        self.db: Connection = db.connection()
+    def __init__(
+        self,
+        db: Session | None,
+        search: Search,
+        shape: Shape,
+        values: dict[str, Any],
+        estimates: Estimates | None = None,
+    ) -> None:
+        self.session = db
         self.search = search
         self.shape = shape
         self.values = values
+        self.estimates = estimates
+        self._universe: Universe | None = None
+
+    @functools.cached_property
+    def db(self) -> Connection:
+        """The connection the statements run on, the session's."""
+        return self.opened_session().connection()
+
+    def opened_session(self) -> Session:
+        if self.session is None:
+            raise RuntimeError("a search run without a session")
+        return self.session
 
     @classmethod
     def prepared(
@@ -115,19 +178,52 @@ class SearchRun:
             values[f"{statements.AUTHOR_WORD}{number}"] = f"% {word}%"
         return shape, values | cls.database_values(search)
 
-    def found(self, after: CursorKey | None) -> Found:
+    def found(self, after: CursorKey | None, *, aside: bool = False) -> Found:
+        """The page, with the total and facets; those counted on another connection
+        while the page is read when `aside` (see `count_aside`). Estimated totals and
+        facets are taken from `estimates` while they are fresh."""
         search = self.search
-        universe = self.universe()
-        counting = self.count_aside(universe)
-        if search.query.is_empty:
-            keys = self.page_without_words(after)
-        else:
+        words = not search.query.is_empty
+        # Without words the counts are estimated whenever there are many documents; with
+        # words, only when the words match many (which the universe tells).
+        universe = self.matched() if words else None
+        key = self.estimate_key() if universe is None or universe.sampled else None
+        counts = self.estimates.get(key) if key is not None and self.estimates else None
+        if counts is None and universe is None:
+            universe = self.matched()
+        counting = None
+        if aside and counts is None and universe is not None:
+            counting = self.count_aside(universe)
+        if words:
+            assert universe is not None
             keys = self.page_with_words(universe, after)
+        else:
+            keys = self.page_without_words(after)
         rows, authors = self.items(keys[: search.limit])
-        total, estimated, counted, names = (
-            counting.result() if counting is not None else self.counts(universe)
-        )
+        if counts is None:
+            assert universe is not None
+            counts = counting.result() if counting is not None else self.counts(universe)
+            if key is not None and self.estimates is not None and counts[1]:
+                self.estimates.keep(key, counts)
+        total, estimated, counted, names = counts
         return Found(keys, rows, authors, total, estimated, counted, names)
+
+    def matched(self) -> Universe:
+        """The universe, worked out once per run."""
+        if self._universe is None:
+            self._universe = self.universe()
+        return self._universe
+
+    def estimate_key(self) -> Hashable | None:
+        """What an estimated total and facets of this search depend on, when they may be
+        kept (`Estimates`): the caller's school, whose resources it may read besides its
+        own (`policy.tuned.reach_of_caller`: its active partners, the forwards that
+        reach it) and the search itself (words, filters, sort). None when nothing is
+        kept for it: a school or author filter (counted exactly), or no `Estimates`."""
+        if self.estimates is None or self.shape.narrowed:
+            return None
+        ((size, reach),) = self.rows(statements.reach_digest(self.sql), self.values)
+        return (self.values[READER], size, reach, self.search.fingerprint)
 
     # --- what each database does its own way ----------------------------------------------
 
@@ -158,6 +254,25 @@ class SearchRun:
     def rows(self, statement: Executable, values: dict[str, Any]) -> Sequence[Any]:
         return self.db.execute(statement, values).all()
 
+    def last_position(self) -> int | None:
+        found = self.rows(statements.last_position(), {})
+        return int(found[0][0]) if found and found[0][0] is not None else None
+
+    def spread_over_positions(self, top: int) -> Universe:
+        """Every document, estimated: `LIST_SAMPLE` positions spread evenly from the
+        newest to the oldest are named as the sample, and the last position stands for
+        the number of documents. A position whose document was deleted is in neither the
+        count nor the documents, so a corpus with gaps is scaled as one without."""
+        size = min(COUNT_SAMPLE, LIST_SAMPLE)
+        every = max(1, top // size)
+        positions = list(range(top, 0, -every)[:size])
+        self.name_positions(positions)
+        return Universe("all", top, sample=len(positions))
+
+    def name_positions(self, positions: list[int]) -> None:
+        """Names the documents at these positions (some may be gone)."""
+        raise NotImplementedError
+
     def first_matches_universe(self, words: bool) -> tuple[Universe | None, Sequence[Any]]:
         """The first `COUNT_SAMPLE` + 1 matches, named as the sample: the universe when
         they are all there is, else None (with them)."""
@@ -169,7 +284,8 @@ class SearchRun:
 
     def counted_universe(self, words: bool, first: Sequence[Any]) -> Universe:
         """Every match counted, the first `COUNT_SAMPLE` of them the sample."""
-        matched = int(self.db.scalar(statements.count_matches(self.sql, words), self.values) or 0)
+        ((counted,),) = self.rows(statements.count_matches(self.sql, words), self.values)
+        matched = int(counted or 0)
         matched = max(matched, len(first))
         source: Source = "matching" if words else "all"
         return Universe(source, matched, sample=COUNT_SAMPLE)
@@ -188,9 +304,7 @@ class SearchRun:
             values[statements.PAGE_LIMIT] = wanted
             bounds = "none" if after is None else "after"
             return keys_of(self.rows(statements.newest(shape, bounds), values))
-        top = (
-            after.position - 1 if after is not None else self.db.scalar(statements.last_position())
-        )
+        top = after.position - 1 if after is not None else self.last_position()
         keys: list[CursorKey] = []
         width = FIRST_WINDOW
         while top is not None and top > 0 and len(keys) < wanted:
@@ -208,13 +322,11 @@ class SearchRun:
         """What the page shows of each document, by position, and its resources' authors."""
         if not keys:
             return {}, []
-        positions = [key.position for key in keys]
-        rows = {
-            row.position: row
-            for row in self.rows(statements.items(), {statements.POSITIONS: positions})
-        }
-        ids = [row.id for row in rows.values()]
-        authors = self.rows(statements.authors(), {statements.RESOURCE_IDS: ids})
+        page = {statements.POSITIONS: self.sql.positions_value([key.position for key in keys])}
+        shown = statements.items(self.sql)
+        item = _item_type(shown)
+        rows = {row[0]: item._make(row) for row in self.rows(shown, page)}
+        authors = self.rows(statements.authors(self.sql), page) if rows else []
         return rows, authors
 
     def counts(self, universe: Universe) -> Counts:
@@ -236,6 +348,13 @@ class SearchRun:
                 if name is not None:
                     names[str(value)] = name
         return total, sampled, dict(counted), names
+
+
+@functools.lru_cache(maxsize=4)
+def _item_type(statement: AnySelect) -> Any:
+    """A page item's row, its fields named as the columns of `statements.items` (the
+    first is the position)."""
+    return namedtuple("Item", [str(column.key) for column in statement.selected_columns])
 
 
 def keys_of(rows: Sequence[Any]) -> list[CursorKey]:

@@ -2,9 +2,10 @@
 
 Each ranking tier is walked newest first straight from the index, and the walk stops
 when the page is full, so a page costs about the same for a word in ten resources or in
-ten thousand; the total and facets are counted meanwhile on a second connection. More
-than `COUNT_SAMPLE` matches are counted, and sampled evenly by their position, in one
-pass over FTS5's list of matches.
+ten thousand. A list without words, or words of few matches, runs in the request's
+own thread; more matches go to a worker thread, and their total and facets are counted
+meanwhile on a second connection. More than `COUNT_SAMPLE` matches are counted, and
+sampled evenly by their position, in one pass over FTS5's list of matches.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from exchange.models import Resource, SearchDocument
 from exchange.search.cursor import CursorKey
 from exchange.search.engines import run, statements
 from exchange.search.engines.protocol import Found, Search, WantedPage
-from exchange.search.engines.run import Counts, SearchRun, Universe
+from exchange.search.engines.run import Counts, Estimates, SearchRun, Universe
 from exchange.search.engines.statements import AnySelect, Conditions, SearchSql, Shape
 from exchange.search.fulltext import (
     BODY,
@@ -59,27 +60,39 @@ _COUNTING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="exchange-searc
 
 # Every how many matches, by index position, one is sampled.
 SPREAD_EVERY = "spread_every"
+# A search whose words match at most this many documents runs in the calling thread
+# (see `SqliteSearch`).
+INLINE_AT_MOST = 256
 
 
 class SqliteSearch:
-    """The whole search in one worker thread, on a connection of its own (a search only
-    reads what is committed), rather than a hand-off to the driver's thread for every
-    step of every statement (see `database.sqlite_reader`); the total and facets on a
-    second one, at the same time."""
+    """Searches on SQLite's reader connections (a search only reads what is committed).
+
+    A list without words, and a search whose words match few documents
+    (`INLINE_AT_MOST`), run right in the event loop's thread, on that thread's kept
+    connection: they read a page of rows by key and count a few hundred at most, less
+    than a hand-off to a worker thread and back costs on a busy machine. A search whose
+    words match more continues in a worker thread, on a connection of its own, while
+    the total and facets are counted on a second one at the same time (see
+    `SqliteRun.count_aside`). Estimated totals and facets are kept a few seconds
+    (`run.Estimates`)."""
 
     def __init__(self, reader: Engine) -> None:
         self._reader = reader
+        self.estimates = Estimates()
 
     async def find(self, session: AsyncSession, wanted: WantedPage) -> Found:
         search, after = wanted.search, wanted.after
         shape, values = SqliteRun.prepared(wanted.identity, search, wanted.now)
-        reader = self._reader
-
-        def find_on_reader() -> Found:
-            with Session(reader) as db:
-                return SqliteRun(db, search, shape, values, reader=reader).found(after)
-
-        return await anyio.to_thread.run_sync(find_on_reader)
+        searching = SqliteRun(self._reader, search, shape, values, self.estimates)
+        try:
+            if searching.light():
+                return searching.found(after)
+            return await anyio.to_thread.run_sync(
+                functools.partial(searching.found, after, aside=True)
+            )
+        finally:
+            searching.close()
 
 
 class SqliteSql(SearchSql):
@@ -97,6 +110,18 @@ class SqliteSql(SearchSql):
 
     def matching(self) -> Conditions:
         return Conditions((fts5_matching_documents(statements.MATCH),))
+
+    def joined(self, text: Any) -> ColumnElement[str]:
+        joined: ColumnElement[str] = func.group_concat(text, ",")
+        return joined
+
+    def among_positions(self, position: Any) -> ColumnElement[bool]:
+        listed = func.json_each(bindparam(statements.POSITIONS, type_=String))
+        among: ColumnElement[bool] = position.in_(select(listed.table_valued("value").c.value))
+        return among
+
+    def positions_value(self, positions: list[int]) -> Any:
+        return json.dumps(positions)
 
     def named(self) -> Conditions:
         """Named documents are a JSON list of their positions."""
@@ -126,34 +151,52 @@ SQL = SqliteSql()
 
 
 class SqliteRun(SearchRun):
+    """A search's statements on SQLite: those whose SQL is fixed run as compiled on the
+    calling thread's kept reader connection (`database.PreparedRead`), the others (a
+    filter of several values, whose SQL depends on their number) on a session of the
+    reader, opened when first needed."""
+
     sql = SQL
 
     def __init__(
         self,
-        db: Session,
+        reader: Engine,
         search: Search,
         shape: Shape,
         values: dict[str, Any],
-        *,
-        reader: Engine | None = None,
+        estimates: Estimates | None = None,
     ) -> None:
-        super().__init__(db, search, shape, values)
+        super().__init__(None, search, shape, values, estimates)
         self._reader = reader
+
+    def opened_session(self) -> Session:
+        if self.session is None:
+            self.session = Session(self._reader)
+        return self.session
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    def light(self) -> bool:
+        """Whether the search is cheap enough to run without leaving the calling thread:
+        a list without words, unless a school or author filter makes it count exactly
+        (every resource of a school, perhaps); words whose matches are few (their
+        universe is then worked out here)."""
+        if self.search.query.is_empty:
+            return not self.shape.narrowed
+        universe = self.matched()
+        return universe.source == "named" and universe.matched <= INLINE_AT_MOST
 
     def rows(self, statement: Executable, values: dict[str, Any]) -> Sequence[Any]:
         """Rows as tuples. A statement whose SQL is fixed runs as compiled once, straight
-        on the connection's SQLite cursor: SQLAlchemy would otherwise walk the whole
-        statement (the read rule, a recursive query in part) on every run to find its
-        compiled form, which costs more than SQLite takes to answer it."""
+        on the calling thread's reader connection: SQLAlchemy would otherwise walk the
+        whole statement (the read rule, a recursive query in part) on every run to find
+        its compiled form, which costs more than SQLite takes to answer it."""
         prepared = _prepared(statement)
-        dialect = self.db.dialect
-        if prepared is None or not prepared.runs_as_compiled(dialect):
+        if prepared is None or not prepared.runs_as_compiled(self._reader.dialect):
             return super().rows(statement, values)
-        return prepared.rows_on(dialect, self.db.connection.dbapi_connection, values)
-
-    def last_position(self) -> int | None:
-        found = self.rows(statements.last_position(), {})
-        return int(found[0][0]) if found and found[0][0] is not None else None
+        return prepared.all_on_reader(self._reader, values)
 
     @classmethod
     def database_values(cls, search: Search) -> dict[str, Any]:
@@ -167,15 +210,16 @@ class SqliteRun(SearchRun):
         `_COUNTING` while this one reads the page. Both mostly wait on SQLite, which
         lets other threads run meanwhile, so on a machine of two cores or more the
         search takes about the longer of the two rather than their sum."""
-        if self._reader is None:
-            return None
         reader, search, shape = self._reader, self.search, self.shape
         # The page's steps add their own values as they go; the count has its own copy.
         values = dict(self.values)
 
         def count() -> Counts:
-            with Session(reader) as db:
-                return SqliteRun(db, search, shape, values).counts(universe)
+            counting = SqliteRun(reader, search, shape, values)
+            try:
+                return counting.counts(universe)
+            finally:
+                counting.close()
 
         return _COUNTING.submit(count)
 
@@ -201,19 +245,11 @@ class SqliteRun(SearchRun):
             return self.spread_sample(first)
         return self.counted_universe(words, first)
 
-    def spread_over_positions(self, top: int) -> Universe:
-        """Every document, estimated: `LIST_SAMPLE` positions spread evenly from the
-        newest to the oldest are named as the sample, and the last position stands for
-        the number of documents. A position whose document was deleted is in neither the
-        count nor the documents, so a corpus with gaps is scaled as one without."""
-        size = min(run.COUNT_SAMPLE, run.LIST_SAMPLE)
-        every = max(1, top // size)
-        positions = range(top, 0, -every)[:size]
-        self.name([(position,) for position in positions])
-        return Universe("all", top, sample=len(positions))
-
     def name(self, rows: Sequence[Any]) -> None:
         self.values[statements.NAMED_POSITIONS] = json.dumps([int(row[0]) for row in rows])
+
+    def name_positions(self, positions: list[int]) -> None:
+        self.values[statements.NAMED_POSITIONS] = json.dumps(positions)
 
     def spread_sample(self, first: Sequence[Any]) -> Universe:
         """More than `COUNT_SAMPLE` matches: counts them, and samples every k-th by index
@@ -225,9 +261,7 @@ class SqliteRun(SearchRun):
         last = int(first[-1][0])
         top = self.last_position() or last
         every = max(1, round(len(first) * top / last / size))
-        matched, spread = self.db.execute(
-            count_and_spread(), self.values | {SPREAD_EVERY: every}
-        ).one()
+        ((matched, spread),) = self.rows(count_and_spread(), self.values | {SPREAD_EVERY: every})
         positions = json.loads(spread or "[]")
         matched = max(int(matched), len(first))
         if not positions:  # matches clustered between multiples of k: the first ones

@@ -48,7 +48,7 @@ from exchange.models import (
     SearchDocument,
     SearchText,
 )
-from exchange.policy.tuned import readable_by_caller
+from exchange.policy.tuned import reach_of_caller, readable_by_caller
 from exchange.search.fulltext import (
     BODY,
 )
@@ -84,9 +84,8 @@ AFTER_POSITION = "after_position"
 # A window of index positions, `low` exclusive, `top` inclusive.
 WINDOW_LOW = "window_low"
 WINDOW_TOP = "window_top"
-# Items of a page, and the resources whose authors are named.
+# The documents of a page, whose items and authors are read.
 POSITIONS = "positions"
-RESOURCE_IDS = "resource_ids"
 
 # A statement of any columns.
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
@@ -169,6 +168,20 @@ class SearchSql:
 
     def resource_id_text(self) -> ColumnElement[Any]:
         """What `first_matches` gives of each document's resource."""
+        raise NotImplementedError
+
+    def joined(self, text: Any) -> ColumnElement[str]:
+        """The aggregate of the texts `text` of a group's rows, joined by commas."""
+        raise NotImplementedError
+
+    def among_positions(self, position: Any) -> ColumnElement[bool]:
+        """`position` is one of the index positions `POSITIONS` (a page's documents),
+        given as one value (`positions_value`), so that the statement's SQL is the same
+        for every page."""
+        raise NotImplementedError
+
+    def positions_value(self, positions: list[int]) -> Any:
+        """The value of `POSITIONS` for `among_positions`."""
         raise NotImplementedError
 
     def walk_window(
@@ -307,8 +320,8 @@ def newest(shape: Shape, bounds: Literal["none", "after", "window"]) -> AnySelec
 # --- what a page shows -------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def items() -> AnySelect:
+@functools.lru_cache(maxsize=4)
+def items(sql: SearchSql) -> AnySelect:
     """What a page shows of each of its documents (`POSITIONS`)."""
     return (
         documents_and_resources(
@@ -347,19 +360,34 @@ def items() -> AnySelect:
                 ResourceVersion.number == Resource.current_version_number,
             ),
         )
-        .where(SearchDocument.id.in_(bindparam(POSITIONS, expanding=True)))
+        .where(sql.among_positions(SearchDocument.id))
     )
 
 
-@functools.lru_cache(maxsize=1)
-def authors() -> AnySelect:
-    """The member authors of the resources `RESOURCE_IDS`, in the order they were added."""
+@functools.lru_cache(maxsize=4)
+def authors(sql: SearchSql) -> AnySelect:
+    """The member authors of the resources of the documents `POSITIONS`, in the order
+    they were added."""
+    page = select(SearchDocument.resource_id).where(sql.among_positions(SearchDocument.id))
     return (
         select(ResourceAuthor.resource_id, Member.id, Member.full_name)
         .join(Member, Member.id == ResourceAuthor.member_id)
-        .where(ResourceAuthor.resource_id.in_(bindparam(RESOURCE_IDS, expanding=True)))
+        .where(ResourceAuthor.resource_id.in_(page))
         .order_by(ResourceAuthor.created_at, Member.full_name)
     )
+
+
+# --- what estimates are kept by ----------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def reach_digest(sql: SearchSql) -> AnySelect:
+    """The rows of `policy.tuned.reach_of_caller` as one text, in the order the database
+    gives them: one row to compare, where a school of hundreds of partners would give
+    hundreds. The same rows in another order give another text, which can only make a
+    kept estimate be counted again, never make one be used for other rows."""
+    reach = reach_of_caller().subquery("reach")
+    return select(func.count(), sql.joined(reach.c[0] + sql.key_text(reach.c[1])))
 
 
 # --- total and facets --------------------------------------------------------------------
