@@ -12,38 +12,68 @@ Bishkek.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+import functools
+from typing import Final, Literal
 
-from babel.dates import format_date, format_time
+from babel import Locale
+from babel.dates import DateTimePattern, format_time, get_date_format
 from babel.lists import format_list
 from babel.numbers import format_decimal
-from babel.units import format_unit
+from babel.units import UnknownUnitError, _find_unit_pattern, format_unit
 
 from exchange.clock import local_day, local_time
 from exchange.i18n.current import current_language, gettext, ngettext
 
+Length = Literal["short", "long", "narrow"]
 _STEP: Final = 1024
 # CLDR's units of digital size, smallest first; the short forms are "КБ", "МБ", "ГБ".
 _UNITS: Final = ("digital-kilobyte", "digital-megabyte", "digital-gigabyte", "digital-terabyte")
 
 
+@functools.cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+@functools.cache
+def _unit_patterns(language: str, unit: str, length: Length) -> dict[str, str]:
+    """CLDR's patterns of `unit` by plural form, as `babel.units.format_unit` finds them
+    (looked up once: a list of files writes dozens of sizes)."""
+    locale = _locale(language)
+    found = _find_unit_pattern(unit, locale=locale)
+    if not found:
+        raise UnknownUnitError(unit=unit, locale=locale)
+    return dict(locale._data["unit_patterns"][found].get(length, {}))
+
+
+def _unit(value: float, unit: str, length: Length, number_format: str | None = None) -> str:
+    """`babel.units.format_unit(value, unit, length, number_format)` in the current
+    language, with the locale and the unit's patterns looked up once per process."""
+    language = current_language()
+    locale = _locale(language)
+    patterns = _unit_patterns(language, unit, length)
+    pattern = patterns.get(locale.plural_form(value)) or patterns.get("other")
+    if pattern is None:  # pragma: no cover - CLDR has every size unit in every language
+        return format_unit(value, unit, length=length, format=number_format, locale=locale)
+    return pattern.format(format_decimal(value, number_format, locale))
+
+
 def format_number(value: float) -> str:
     """`value` with the language's digit grouping and decimal sign: "12 345", "12,345"."""
-    return format_decimal(value, locale=current_language())
+    return format_decimal(value, locale=_locale(current_language()))
 
 
 def format_size(size: int) -> str:
     """A file size in the largest unit that keeps it at least 1, with one decimal at
     most: "840 байт", "1,5 МБ", "2 ГБ" (1 KB is 1,024 bytes, as file managers show)."""
-    language = current_language()
     if size < _STEP:
-        return format_unit(size, "digital-byte", length="long", locale=language)
+        return _unit(size, "digital-byte", "long")
     value = size / _STEP
     for unit in _UNITS:
         if value < _STEP or unit == _UNITS[-1]:
             break
         value /= _STEP
-    return format_unit(value, unit, length="short", format="#,##0.#", locale=language)
+    return _unit(value, unit, "short", "#,##0.#")
 
 
 def format_duration(seconds: float) -> str:
@@ -55,11 +85,9 @@ def format_duration(seconds: float) -> str:
     amounts = [(hours, "duration-hour"), (minutes, "duration-minute")]
     if not hours:
         amounts.append((secs, "duration-second"))
-    parts = [
-        format_unit(amount, unit, length="short", locale=language)
-        for amount, unit in amounts
-        if amount
-    ] or [format_unit(0, "duration-second", length="short", locale=language)]
+    parts = [_unit(amount, unit, "short") for amount, unit in amounts if amount] or [
+        _unit(0, "duration-second", "short")
+    ]
     return format_list(parts, style="unit-narrow", locale=language)
 
 
@@ -88,7 +116,13 @@ def format_day(value: dt.date | dt.datetime | None) -> str:
     if value is None:
         return ""
     day = local_day(value) if isinstance(value, dt.datetime) else value
-    return format_date(day, format="long", locale=current_language())
+    return _long_date(current_language()).apply(day, _locale(current_language()))
+
+
+@functools.cache
+def _long_date(language: str) -> DateTimePattern:
+    """The language's long date pattern, as `format_date(format="long")` looks it up."""
+    return get_date_format("long", locale=_locale(language))
 
 
 def format_time_of_day(value: dt.datetime | None) -> str:
