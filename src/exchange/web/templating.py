@@ -13,7 +13,6 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
-from markupsafe import Markup, escape
 
 from exchange.files.media_types import opens_in_browser, type_name
 from exchange.i18n import format_day, format_download_cost, format_size, format_time_of_day
@@ -22,6 +21,7 @@ from exchange.kernel.languages import EXCHANGE_LANGUAGES
 from exchange.web.assets import asset_url
 from exchange.web.forms import FormErrors
 from exchange.web.language import LANGUAGE_NAMES
+from exchange.web.names import TEMPLATE_FUNCTIONS, field_state
 
 
 def _size(value: int | None) -> str:
@@ -38,19 +38,6 @@ def _download_cost(file: Any) -> str:
     )
 
 
-def _field_state(errors: Any, name: str, hint: bool = False) -> Markup:
-    """The attributes that tie a control to its hint and its error (WCAG 1.3.1, 3.3.1)."""
-    ids = ([f"{name}-hint"] if hint else []) + (
-        [f"{name}-error"] if errors.by_field.get(name) else []
-    )
-    attributes = ""
-    if ids:
-        attributes += f' aria-describedby="{escape(" ".join(ids))}"'
-    if errors.by_field.get(name):
-        attributes += ' aria-invalid="true"'
-    return Markup(attributes)  # noqa: S704 - built from escaped ids only
-
-
 def create_environment() -> Environment:
     environment = Environment(
         loader=PackageLoader("exchange.web", "templates"),
@@ -65,7 +52,8 @@ def create_environment() -> Environment:
     )
     i18n_jinja.install(environment)
     environment.globals["asset_url"] = asset_url
-    environment.globals["field_state"] = _field_state
+    environment.globals["field_state"] = field_state
+    environment.globals["page_names"] = TEMPLATE_FUNCTIONS
     environment.globals["file_type"] = type_name
     environment.globals["download_cost"] = _download_cost
     environment.globals["opens_in_browser"] = opens_in_browser
