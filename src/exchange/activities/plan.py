@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from statistics import mean
-from typing import Literal
 from uuid import UUID
 
 from sqlalchemy import select
 
 from exchange.accounts.identity import Identity
+from exchange.activities.schemas import WaitingOut
 from exchange.activities.services import ActivityService, ActivityView
 from exchange.clock import local_day
 from exchange.domain_service import DomainService
@@ -31,8 +31,6 @@ from exchange.questions import waiting as questions_waiting
 # Kyrgyzstan's school year runs from 1 September; its summer holidays start in June.
 SCHOOL_YEAR_STARTS = (9, 1)
 LESSONS_END = (5, 31)
-
-WaitingWhat = Literal["evaluation", "done_or_cancelled", "task", "answer"]
 
 
 def school_year_of(day: date) -> int:
@@ -50,25 +48,11 @@ def school_year_label(year: int) -> str:
 
 
 @dataclass(frozen=True)
-class Waiting:
-    """Something the plan waits for, and from whom: a school, and the members named."""
-
-    what: WaitingWhat
-    title: str
-    school_id: UUID
-    member_ids: list[UUID]
-    activity_id: UUID | None = None
-    question_id: UUID | None = None
-    since: date | None = None
-    due_on: date | None = None
-
-
-@dataclass(frozen=True)
 class PlanView:
     partnership: Partnership
     schools: list[SchoolRef]
     activities: list[ActivityView]
-    waiting: list[Waiting]
+    waiting: list[WaitingOut]  # what it waits for, and from whom
     school_years: list[int]
     today: date
 
@@ -214,12 +198,12 @@ class PlanService(DomainService):
 
     async def _waiting(
         self, partnership: Partnership, views: list[ActivityView], today: date
-    ) -> list[Waiting]:
+    ) -> list[WaitingOut]:
         """What the plan waits for while the partnership lives (a record waits for
         nothing)."""
         if partnership.status != PartnershipStatus.ACTIVE:
             return []
-        waiting: list[Waiting] = []
+        waiting: list[WaitingOut] = []
         for view in views:
             a = view.activity
             by_school: dict[UUID, list[UUID]] = {}
@@ -228,7 +212,7 @@ class PlanService(DomainService):
             if view.past_due:
                 for school_id in dict.fromkeys([a.host_school_id, *by_school]):
                     waiting.append(
-                        Waiting(
+                        WaitingOut(
                             "done_or_cancelled",
                             a.title,
                             school_id,
@@ -239,7 +223,7 @@ class PlanService(DomainService):
                     )
             for school_id in view.awaiting_evaluation_from:
                 waiting.append(
-                    Waiting(
+                    WaitingOut(
                         "evaluation",
                         a.title,
                         school_id,
@@ -254,7 +238,7 @@ class PlanService(DomainService):
                         continue
                     owner = task.get("owner_member_id")
                     waiting.append(
-                        Waiting(
+                        WaitingOut(
                             "task",
                             task["title"],
                             UUID(task["school_id"]),
@@ -272,7 +256,7 @@ class PlanService(DomainService):
         )
         for question in questions:
             waiting.append(
-                Waiting(
+                WaitingOut(
                     "answer",
                     question.question,
                     question.answering_school_id,

@@ -19,7 +19,6 @@ from exchange.activities.schemas import (
     RemarkOut,
     SchoolProgressOut,
     SummaryActivityOut,
-    WaitingOut,
     YearSummaryOut,
 )
 from exchange.activities.summary_document import summary_docx, summary_filename, summary_text
@@ -52,19 +51,7 @@ def plan_out(plan: PlanView) -> PlanOut:
             done=[activity_out(v) for v in plan.with_status(ActivityStatus.DONE)],
             cancelled=[activity_out(v) for v in plan.with_status(ActivityStatus.CANCELLED)],
         ),
-        waiting=[
-            WaitingOut(
-                what=w.what,
-                title=w.title,
-                school_id=w.school_id,
-                member_ids=w.member_ids,
-                activity_id=w.activity_id,
-                question_id=w.question_id,
-                since=w.since,
-                due_on=w.due_on,
-            )
-            for w in plan.waiting
-        ],
+        waiting=plan.waiting,
         school_years=plan.school_years,
     )
 
