@@ -7,12 +7,16 @@ field it names (`errors=[{"field": ...}]`), or at the top when it names none.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from exchange.web.language import _
 
 
 @dataclass
@@ -25,6 +29,13 @@ class FormErrors:
             self.by_field[name] = message
         elif not name:
             self.general.append(message)
+
+    def refuse_shape(self, exc: msgspec.ValidationError, fields: Sequence[str]) -> None:
+        """A value the API's shape refuses (too long, not a date...), said in the reader's
+        words next to the first of `fields` it names, or at the top."""
+        text = str(exc)
+        name = next((f for f in fields if f"$.{f}" in text), None)
+        self.add(name, _("Check this answer: it is too long, or not what is asked here."))
 
     def __bool__(self) -> bool:
         return bool(self.by_field or self.general)

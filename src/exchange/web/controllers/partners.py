@@ -313,12 +313,7 @@ class PartnerPages(Controller):
             data = msgspec.convert(fields, ProfileUpdate)
             await schools.update_profile(identity, data)
         except msgspec.ValidationError as exc:
-            text = str(exc)
-            field = next(
-                (name for name in (*PROFILE_LINES, "strong_subjects") if f"$.{name}" in text),
-                None,
-            )
-            errors.add(field, _("Check this answer: it is too long, or not what is asked here."))
+            errors.refuse_shape(exc, (*PROFILE_LINES, "strong_subjects"))
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 raise

@@ -80,13 +80,6 @@ def _place(errors: FormErrors, exc: DomainError, fields: Sequence[str]) -> None:
         errors.add(None, str(exc.detail))
 
 
-def _shape_refusal(errors: FormErrors, exc: msgspec.ValidationError, fields: Sequence[str]) -> None:
-    """A value the shape refuses (too long, not a date...), said in the reader's words."""
-    text = str(exc)
-    field = next((f for f in fields if f"$.{f}" in text), None)
-    errors.add(field, _("Check this answer: it is too long, or not what is asked here."))
-
-
 async def _attempt(
     errors: FormErrors,
     db_session: AsyncSession,
@@ -100,7 +93,7 @@ async def _attempt(
     try:
         return await action()
     except msgspec.ValidationError as exc:
-        _shape_refusal(errors, exc, fields if shape_fields is None else shape_fields)
+        errors.refuse_shape(exc, fields if shape_fields is None else shape_fields)
     except DomainError as exc:
         if exc.status_code == 404:
             raise
