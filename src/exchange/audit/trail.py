@@ -32,7 +32,7 @@ from exchange.events import (
     SharedWithRemoved,
     StudentConsentRecorded,
 )
-from exchange.models import AuditEvent, GrantRevocation, Resource
+from exchange.models import AuditEvent, GrantRevocation, Member, Resource
 from exchange.unit_of_work import UnitOfWork
 
 
@@ -365,39 +365,48 @@ async def record_entry_claimed(uow: UnitOfWork, event: EntryClaimed) -> None:
     )
 
 
-async def record_password_link_issued(uow: UnitOfWork, event: PasswordLinkIssued) -> None:
+def _about_member(
+    uow: UnitOfWork, action: str, member: Member, actor: Identity | None, **details: Any
+) -> None:
+    """One entry about a member's account, in their school's trail (`actor` None: whoever
+    held a link acted)."""
     record_event(
         uow,
-        action="member.password_link_issued",
-        owner_school_id=event.member.school_id,
-        actor=event.actor,
-        details={
-            "member_id": str(event.member.id),
-            "purpose": event.purpose,
-            "emailed": event.mailed,
-        },
+        action=action,
+        owner_school_id=member.school_id,
+        actor=actor,
+        details={"member_id": str(member.id), **details},
+    )
+
+
+async def record_password_link_issued(uow: UnitOfWork, event: PasswordLinkIssued) -> None:
+    _about_member(
+        uow,
+        "member.password_link_issued",
+        event.member,
+        event.actor,
+        purpose=event.purpose,
+        emailed=event.mailed,
     )
 
 
 async def record_password_set(uow: UnitOfWork, event: PasswordSet) -> None:
     """Without an actor: whoever held the link set it."""
-    record_event(
+    _about_member(
         uow,
-        action="member.password_set",
-        owner_school_id=event.member.school_id,
-        details={
-            "member_id": str(event.member.id),
-            "purpose": event.purpose,
-            "sign_ins_ended": event.sign_ins_ended,
-        },
+        "member.password_set",
+        event.member,
+        None,
+        purpose=event.purpose,
+        sign_ins_ended=event.sign_ins_ended,
     )
 
 
 async def record_password_changed(uow: UnitOfWork, event: PasswordChanged) -> None:
-    record_event(
+    _about_member(
         uow,
-        action="member.password_changed",
-        owner_school_id=event.member.school_id,
-        actor=event.actor,
-        details={"member_id": str(event.member.id), "sign_ins_ended": event.sign_ins_ended},
+        "member.password_changed",
+        event.member,
+        event.actor,
+        sign_ins_ended=event.sign_ins_ended,
     )
