@@ -7,9 +7,12 @@ from typing import Annotated, Any, get_args, get_origin
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Request
+from litestar._asgi.routing_trie.types import ASGIHandlerTuple
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
+from litestar.middleware._utils import build_exclude_path_pattern
+from litestar.middleware.csrf import CSRFMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
@@ -221,6 +224,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     resolve_dependencies_in_turn(app)
     pass_on_what_the_app_made(app)
     guard_only_json_bodies(app)
+    leave_page_middleware_off_the_api(app)
     return app
 
 
@@ -249,6 +253,60 @@ def guard_only_json_bodies(app: Litestar) -> None:
                 for guard in handler.resolve_guards()
                 if guard is not require_json_content_type
             ]
+
+
+def leave_page_middleware_off_the_api(app: Litestar) -> None:
+    """Routes whose every address the form protection (CSRF) and the compression leave
+    alone (the API, health checks, the API's documentation: `NOT_PAGES`) are served
+    without passing through either.
+
+    Litestar puts both around every route and lets each decide per request, from the
+    address, to step aside. A route's addresses all begin with its template's text
+    before its first parameter, and the excluded patterns are anchored prefixes
+    (`^/api(/|$)`, `^/health`, ...), so when that text matches, every request of the
+    route would step aside: the two layers are taken out of its stack once, at the start.
+    """
+    layers: list[tuple[type, Any]] = []
+    if app.csrf_config is not None:
+        layers.append((CSRFMiddleware, build_exclude_path_pattern(exclude=app.csrf_config.exclude)))
+    if app.compression_config is not None:
+        layers.append(
+            (
+                app.compression_config.middleware_class,
+                build_exclude_path_pattern(exclude=app.compression_config.exclude),
+            )
+        )
+    nodes = [app.asgi_router.root_route_map_node]
+    while nodes:
+        node = nodes.pop()
+        nodes.extend(node.children.values())
+        if not node.asgi_handlers or node.is_mount:
+            continue
+        fixed_text = node.path_template.split("{", 1)[0]
+        kinds = tuple(
+            kind for kind, exclude in layers if exclude is not None and exclude.match(fixed_text)
+        )
+        if not kinds:
+            continue
+        for method, (stack, handler) in list(node.asgi_handlers.items()):
+            node.asgi_handlers[method] = ASGIHandlerTuple(_without(stack, kinds), handler)
+
+
+def _without(stack: Any, kinds: tuple[type, ...]) -> Any:
+    """The middleware stack with the layers of `kinds` taken out (each layer holds the
+    next as `app`)."""
+    outer: Any = _past(stack, kinds)
+    layer = outer
+    while hasattr(layer, "app"):
+        layer.app = _past(layer.app, kinds)
+        layer = layer.app
+    return outer
+
+
+def _past(layer: Any, kinds: tuple[type, ...]) -> Any:
+    while isinstance(layer, kinds):
+        layer = layer.app  # type: ignore[attr-defined]
+    return layer
 
 
 def resolve_dependencies_in_turn(app: Litestar) -> None:
