@@ -341,3 +341,28 @@ async def test_the_resource_page_shows_each_school_the_grants_and_versions_the_a
         assert other.name not in page  # never another school's
         assert "/revoke" not in page
         assert "Examples from Naryn" in page
+
+
+async def test_the_owners_page_lists_the_requests_about_that_resource_only(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, partner = await schools.create(), await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    paths = []
+    for title in ("Fractions", "Decimals"):
+        shared = await upload_page(author, pdf(), title=title)
+        paths.append(shared.headers["location"].split("?")[0])
+    asked = {}
+    for path in paths:
+        answer = await partner.admin.post(
+            f"/api{path}/reuse-requests",
+            json={"scope": "adapt", "purpose": "Grade 6", "audience": "Two classes"},
+        )
+        assert answer.status_code == 201, answer.text
+        asked[path] = answer.json()["id"]
+    for path, other in (paths, paths[::-1]):
+        page = (await author.get(path)).text
+        assert f'href="/requests#request-{asked[path]}"' in page
+        assert f"request-{asked[other]}" not in page

@@ -104,6 +104,8 @@ class ListWanted:
     overdue_only: bool = False
     limit: int = paging.DEFAULT_LIMIT
     cursor: str | None = None
+    # Only the requests about this resource (its page lists them).
+    resource_id: UUID | None = None
 
 
 class _Reading:
@@ -146,6 +148,8 @@ class _Reading:
             query = query.where(ReuseRequest.status == wanted.status)
         if wanted.overdue_only:
             query = query.where(self.overdue_condition)
+        if wanted.resource_id is not None:
+            query = query.where(ReuseRequest.resource_id == wanted.resource_id)
         page = paging.fetch_in(
             self.db,
             query,
@@ -153,7 +157,11 @@ class _Reading:
             limit=wanted.limit,
             cursor=wanted.cursor,
             scope=paging.fingerprint(
-                "reuse-requests", wanted.direction, wanted.status, wanted.overdue_only
+                "reuse-requests",
+                wanted.direction,
+                wanted.status,
+                wanted.overdue_only,
+                wanted.resource_id,
             ),
         )
         pairs = [(r, res) for r, res in page.rows]

@@ -32,7 +32,7 @@ from exchange.resources.services import ResourceService
 from exchange.resources.view import grants_of, versions_of
 from exchange.reuse.forwards import ForwardService
 from exchange.reuse.grants import GrantService
-from exchange.reuse.requests import ReuseRequestService
+from exchange.reuse.requests import ListWanted, ReuseRequestService
 from exchange.reuse.schemas import ForwardIn, ReuseRequestCreate
 from exchange.web.forms import FormErrors, first, form_values
 from exchange.web.language import _
@@ -188,10 +188,10 @@ class ResourcePages(Controller):
             "forward_targets": [],
         }
         if owner:
-            incoming = await ReuseRequestService(session, settings, clock).list(
-                identity, direction="incoming", limit=paging.MAX_LIMIT
+            [about_it] = await ReuseRequestService(session, settings, clock).lists(
+                identity, ListWanted("incoming", limit=paging.MAX_LIMIT, resource_id=resource_id)
             )
-            context["requests"] = [r for r in incoming.items if r.resource.id == resource_id]
+            context["requests"] = about_it.items
             # Where it went on from partners: the owner's view (the page shows it there).
             context["forwards"] = await ForwardService(session, settings, clock).chain(
                 identity, resource_id
