@@ -4,6 +4,8 @@ facets are replaced in place and the address follows."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -14,7 +16,9 @@ from litestar.di import NamedDependency, Provide
 from exchange.errors import InvalidInput
 from exchange.models import ResourceKind
 from exchange.search.deps import provide_search_service
+from exchange.search.schemas import FacetCount, GradeCount, SchoolCount, SearchPage
 from exchange.search.services import SearchParams, SearchService
+from exchange.web.names import kind_name, language_name
 from exchange.web.page import Page
 
 FILTERS = ("kind", "subject", "grade", "language", "school_id")
@@ -34,6 +38,52 @@ def _chosen(page: Page) -> dict[str, list[str]]:
             continue
     chosen["school_id"] = school_ids
     return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One value of a facet as a filter: its checkbox's value, its words, its count, and
+    whether the search holds it."""
+
+    number: int
+    value: str
+    label: Any
+    count: int
+    checked: bool
+
+
+def _filters(
+    results: SearchPage | None, chosen: dict[str, list[str]]
+) -> list[tuple[str, list[Choice]]]:
+    """The facets with values, as the page's filters: laid out here once rather than
+    by the template for each of the dozens of values a search of many schools has."""
+    if results is None:
+        return []
+    facets = results.facets
+    shown: list[tuple[str, list[Choice]]] = []
+    facet_entries: tuple[tuple[str, Sequence[FacetCount | GradeCount | SchoolCount]], ...] = (
+        ("kind", facets.kind),
+        ("subject", facets.subject),
+        ("grade", facets.grade),
+        ("language", facets.language),
+        ("school_id", facets.school),
+    )
+    for facet, entries in facet_entries:
+        choices = []
+        for number, entry in enumerate(entries, start=1):
+            value = str(entry.value)
+            if facet == "kind":
+                label: Any = kind_name(entry.value)
+            elif facet == "language":
+                label = language_name(entry.value)
+            elif isinstance(entry, SchoolCount):
+                label = entry.name
+            else:
+                label = entry.value
+            choices.append(Choice(number, value, label, entry.count, value in chosen[facet]))
+        if choices:
+            shown.append((facet, choices))
+    return shown
 
 
 def _params(q: str, chosen: dict[str, list[str]], cursor: str | None) -> SearchParams:
@@ -92,6 +142,7 @@ class SearchPages(Controller):
             q=q,
             chosen=chosen,
             results=results,
+            filters=_filters(results, chosen),
             problem=problem,
             link=link,
             paged=cursor is not None,
