@@ -366,3 +366,34 @@ async def test_the_owners_page_lists_the_requests_about_that_resource_only(
         page = (await author.get(path)).text
         assert f'href="/requests#request-{asked[path]}"' in page
         assert f"request-{asked[other]}" not in page
+
+
+async def test_a_confidential_resources_page_read_by_a_partner_is_audited_as_the_api_read_is(
+    client: object, visitors: Callable[[], Visitor], schools: SchoolFactory, settings: Settings
+) -> None:
+    owner, partner = await schools.create(), await schools.create()
+    await make_partners(settings, owner.id, partner.id)
+    author = visitors()
+    await author.sign_in(owner.admin.email)
+    shared = await upload_page(
+        author,
+        pdf(),
+        title="Staff rules",
+        kind="policy",
+        confidential="true",
+        visibility="partners",
+    )
+    assert shared.status_code == 303, shared.text
+    page_path = shared.headers["location"].split("?")[0]
+    resource_id = page_path.split("/")[2]
+    reader = visitors()
+    await reader.sign_in(partner.admin.email)
+    page = await reader.get(page_path)
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"  # rule 6, as the API answers it
+    assert (await author.get(page_path)).status_code == 200  # its own school: not audited
+    trail = (await owner.admin.get(f"/api/audit?resource_id={resource_id}")).json()["items"]
+    reads = [
+        (i["action"], i["actor_school"]["name"]) for i in trail if i["action"] == "resource.read"
+    ]
+    assert reads == [("resource.read", partner.name)]
