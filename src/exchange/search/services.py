@@ -177,7 +177,7 @@ class SearchService:
             items=items,
             total=total,
             total_is_estimate=found.total_is_estimate,
-            facets=_facets_shown(found.facet_counts, found.school_names),
+            facets=_facets_of(found),
             next_cursor=encode_cursor(keys[-1], search.fingerprint) if more else None,
             sort=search.sort,
         )
@@ -223,6 +223,25 @@ def _items(keys: list[CursorKey], found: Found, query: ParsedQuery) -> list[Sear
             )
         )
     return items
+
+
+# Facets shaped from kept estimates (`engines.run.Estimates`), by the counts they were
+# shaped from: the next searches given the same counts answer the same facets.
+_SHAPED: dict[int, tuple[dict[str, list[tuple[str, int]]], Facets]] = {}
+_SHAPED_AT_MOST = 256
+
+
+def _facets_of(found: Found) -> Facets:
+    counted = found.facet_counts
+    shaped = _SHAPED.get(id(counted))
+    if shaped is not None and shaped[0] is counted:
+        return shaped[1]
+    facets = _facets_shown(counted, found.school_names)
+    if found.total_is_estimate:  # only estimates are kept and given again
+        if len(_SHAPED) >= _SHAPED_AT_MOST:
+            _SHAPED.clear()
+        _SHAPED[id(counted)] = (counted, facets)
+    return facets
 
 
 def _facets_shown(counted: dict[str, list[tuple[str, int]]], names: dict[str, str]) -> Facets:
