@@ -146,7 +146,9 @@ def exchange(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iter
             partner_id = thread.submit(asyncio.run, partner).result()
         tokens = {
             email: httpx.post(
-                f"{server.base_url}/api/auth/token", json={"email": email, "password": PASSWORD}
+                f"{server.base_url}/api/auth/token",
+                json={"email": email, "password": PASSWORD},
+                timeout=60,
             ).json()["access_token"]
             for email in ("director@school5.kg", "director@school2.kg")
         }
@@ -159,11 +161,13 @@ def exchange(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 "goals": GOALS,
                 "language": "ky",
             },
+            timeout=60,
         )
         assert invited.status_code == 201, invited.text
         accepted = httpx.post(
             f"{server.base_url}/api/partnerships/{invited.json()['id']}/accept",
             headers={"Authorization": f"Bearer {tokens['director@school2.kg']}"},
+            timeout=60,
         )
         assert accepted.status_code == 200, accepted.text
         yield Exchange(
@@ -308,7 +312,7 @@ def test_the_core_flow_with_javascript_and_every_page_accessible_in_each_languag
     # on the resource page (decoded, in its reserved box), with the pages and size.
     api = bearer(exchange, exchange.partner_email)
     for _ in range(120):
-        described = httpx.get(f"{base}/api/resources/{resource_id}", headers=api).json()
+        described = httpx.get(f"{base}/api/resources/{resource_id}", headers=api, timeout=60).json()
         if described["preview"] != "pending":
             break
         time.sleep(0.5)
@@ -344,7 +348,7 @@ def test_the_core_flow_with_javascript_and_every_page_accessible_in_each_languag
 
 def bearer(exchange: Exchange, email: str) -> dict[str, str]:
     token = httpx.post(
-        f"{exchange.url}/api/auth/token", json={"email": email, "password": PASSWORD}
+        f"{exchange.url}/api/auth/token", json={"email": email, "password": PASSWORD}, timeout=60
     ).json()["access_token"]
     return {"Authorization": f"Bearer {token}"}
 
@@ -363,6 +367,7 @@ def test_members_audit_and_versions_in_place_and_accessible_in_each_language(
             f"{base}/api/members",
             headers=owner_api,
             json={"email": f"teacher{n:02d}@school5.kg", "full_name": f"Мугалим {n:02d}"},
+            timeout=60,
         )
         assert added.status_code == 201, added.text
     # The link as the member opens it (the token; the address is this server's).

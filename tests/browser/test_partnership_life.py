@@ -114,12 +114,14 @@ def test_a_joint_project_is_planned_with_tasks_and_a_partners_resource_in_russia
     token = httpx.post(
         f"{base}/api/auth/token",
         json={"email": exchange.partner_email, "password": PASSWORD},
+        timeout=60,
     ).json()["access_token"]
     shared = httpx.post(
         f"{base}/api/resources",
         headers={"Authorization": f"Bearer {token}"},
         data={"title": "Дроби: контрольная работа", "kind": "assessment"},
         files={"file": ("test.txt", "Дроби: 3 задачи.\n".encode(), "text/plain")},
+        timeout=60,
     )
     assert shared.status_code == 201, shared.text
     resource_id = shared.json()["id"]

@@ -76,11 +76,14 @@ def test_the_upload_page_resumes_a_file_cut_by_the_network(
         finally:
             proxy.close()
         token = httpx.post(
-            f"{server.base_url}/api/auth/token", json={"email": email, "password": PASSWORD}
+            f"{server.base_url}/api/auth/token",
+            json={"email": email, "password": PASSWORD},
+            timeout=60,
         ).json()["access_token"]
         resource = httpx.get(
             f"{server.base_url}/api/resources/{found.group(1)}",
             headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
         ).json()
         assert resource["sha256"] == hashlib.sha256(content).hexdigest()
         assert resource["title"] == "Нарындагы сабак"
@@ -100,7 +103,9 @@ def test_a_new_version_goes_up_in_pieces_with_javascript_and_whole_without(
         with ThreadPoolExecutor(max_workers=1) as thread:
             thread.submit(asyncio.run, school).result()
         token = httpx.post(
-            f"{server.base_url}/api/auth/token", json={"email": email, "password": PASSWORD}
+            f"{server.base_url}/api/auth/token",
+            json={"email": email, "password": PASSWORD},
+            timeout=60,
         ).json()["access_token"]
         api = {"Authorization": f"Bearer {token}"}
         created = httpx.post(
@@ -108,6 +113,7 @@ def test_a_new_version_goes_up_in_pieces_with_javascript_and_whole_without(
             headers=api,
             data={"title": "Таластагы сабак", "kind": "lesson_plan"},
             files={"file": ("lesson.pdf", pdf_of_size(10_000), "application/pdf")},
+            timeout=60,
         )
         assert created.status_code == 201, created.text
         resource_id = created.json()["id"]
@@ -150,7 +156,7 @@ def test_a_new_version_goes_up_in_pieces_with_javascript_and_whole_without(
                 sent_in_pieces.clear()
         assert sent_in_pieces == []  # without the script, nothing went through tus
         history = httpx.get(
-            f"{server.base_url}/api/resources/{resource_id}/versions", headers=api
+            f"{server.base_url}/api/resources/{resource_id}/versions", headers=api, timeout=60
         ).json()["items"]
         assert [(v["number"], v["change_note"]) for v in history] == [
             (3, "Жооптор оңдолду."),

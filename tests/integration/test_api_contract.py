@@ -6,7 +6,7 @@ file, so that most operations can succeed; schemathesis signs in as the first sc
 admin (see `tests/contract/schemathesis_hooks.py`), reads `/schema/openapi.json`, and
 runs its phases: coverage of each constraint's edges in one test, and the schema's
 examples, fuzzing and stateful sequences that follow the links between operations in
-another, so that the suite's two processes run them side by side. Any failure it
+another, so that two of the suite's processes run them side by side. Any failure it
 reports fails the test, with schemathesis' own report to reproduce it.
 
 The seed is fixed so that a run is repeatable; `EXCHANGE_CONTRACT_MAX_EXAMPLES` raises
@@ -80,7 +80,7 @@ def _seed_partners_and_a_resource(base_url: str, first: str, second: str) -> Non
         assert own.status_code == 201, own.text
 
 
-# The phases in two groups, each its own test: the suite's two processes run them side by
+# The phases in two groups, each its own test: two of the suite's processes run them side by
 # side, each against a server and database of its own.
 PHASES = {
     "edges": "coverage",

@@ -72,12 +72,14 @@ def test_serve_on_embedded_defaults_then_create_a_school_and_sign_in(served: Ser
         json={"email": "director@tashkomur.kg", "password": "a long enough password"},
         timeout=PATIENCE,
     ).json()["access_token"]
-    me = httpx.get(f"{server.base_url}/api/me", headers={"Authorization": f"Bearer {token}"})
+    me = httpx.get(
+        f"{server.base_url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=60
+    )
     assert me.status_code == 200
     assert me.json()["id"] == ids["admin_id"]
     assert me.json()["school"]["id"] == ids["school_id"]
     assert me.headers["x-request-id"]
-    ready = httpx.get(f"{server.base_url}/health/ready")
+    ready = httpx.get(f"{server.base_url}/health/ready", timeout=60)
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"]["database"] == "ok"
     # Each request is logged as it ends (a line a moment after the answer), never a token.
@@ -110,7 +112,7 @@ def test_serve_does_not_migrate_when_auto_migrate_is_off_and_db_upgrade_does(
     tmp_path: Path,
 ) -> None:
     with live_server(tmp_path, {"EXCHANGE_AUTO_MIGRATE": "false"}) as server:
-        ready = httpx.get(f"{server.base_url}/health/ready")
+        ready = httpx.get(f"{server.base_url}/health/ready", timeout=60)
         assert ready.status_code == 200
         token = httpx.post(
             f"{server.base_url}/api/auth/token",

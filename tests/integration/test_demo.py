@@ -17,7 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 def _token(base: str, email: str, password: str) -> dict[str, str]:
-    answer = httpx.post(f"{base}/api/auth/token", json={"email": email, "password": password})
+    answer = httpx.post(
+        f"{base}/api/auth/token", json={"email": email, "password": password}, timeout=60
+    )
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
@@ -47,13 +49,19 @@ def test_the_demo_fills_an_empty_exchange_and_refuses_a_filled_one(tmp_path: Pat
         )
         for member in members:  # every printed password signs in
             _token(base, member["email"], member["password"])
-        (partnership,) = httpx.get(f"{base}/api/partnerships", headers=naryn).json()["items"]
+        (partnership,) = httpx.get(f"{base}/api/partnerships", headers=naryn, timeout=60).json()[
+            "items"
+        ]
         assert partnership["status"] == "active"
-        plan = httpx.get(f"{base}/api/partnerships/{partnership['id']}/plan", headers=naryn).json()
+        plan = httpx.get(
+            f"{base}/api/partnerships/{partnership['id']}/plan", headers=naryn, timeout=60
+        ).json()
         assert len(plan["activities"]["done"]) == 2 and len(plan["activities"]["planned"]) == 2
         assert sum(len(a["evaluations"]) for a in plan["activities"]["done"]) == 3
         assert {w["what"] for w in plan["waiting"]} >= {"evaluation", "task"}
-        found = httpx.get(f"{base}/api/resources", headers=naryn, params={"limit": 50}).json()
+        found = httpx.get(
+            f"{base}/api/resources", headers=naryn, params={"limit": 50}, timeout=60
+        ).json()
         assert {r["language"] for r in found["items"]} == {"ky", "ru", "en"}
         media = {r["current_version"]["media_type"] for r in found["items"]}
         assert {"application/pdf", "text/plain"} <= {m.split(";")[0] for m in media}
@@ -61,11 +69,14 @@ def test_the_demo_fills_an_empty_exchange_and_refuses_a_filled_one(tmp_path: Pat
         assert any("opendocument.text" in m for m in media)
         # The handbook's schools not on the exchange yet are there to invite.
         handbook = httpx.get(
-            f"{base}/api/directory/entries", headers=naryn, params={"kind": "school"}
+            f"{base}/api/directory/entries", headers=naryn, params={"kind": "school"}, timeout=60
         ).json()
         assert handbook["total"] == 11 and not any(e["on_exchange"] for e in handbook["items"])
         asked = httpx.get(
-            f"{base}/api/reuse-requests", headers=naryn, params={"direction": "outgoing"}
+            f"{base}/api/reuse-requests",
+            headers=naryn,
+            params={"direction": "outgoing"},
+            timeout=60,
         ).json()
         assert [r["status"] for r in asked["items"]] == ["pending"]
         director = _token(
@@ -74,10 +85,12 @@ def test_the_demo_fills_an_empty_exchange_and_refuses_a_filled_one(tmp_path: Pat
             by_email["director@baetov-school.example"]["password"],
         )
         (question,) = httpx.get(
-            f"{base}/api/questions", headers=director, params={"direction": "outgoing"}
+            f"{base}/api/questions", headers=director, params={"direction": "outgoing"}, timeout=60
         ).json()["items"]
         assert question["status"] == "answered"
         summary = httpx.get(
-            f"{base}/api/partnerships/{partnership['id']}/plan/summary.docx", headers=director
+            f"{base}/api/partnerships/{partnership['id']}/plan/summary.docx",
+            headers=director,
+            timeout=60,
         )
         assert summary.status_code == 200
