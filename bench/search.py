@@ -72,8 +72,8 @@ from exchange.accounts.identity import Identity
 from exchange.accounts.passwords import hasher
 from exchange.clock import SystemClock
 from exchange.config import Settings
+from exchange.database import PreparedRead, sqlite_reader
 from exchange.database import create_engine as create_app_engine
-from exchange.database import sqlite_reader
 from exchange.kernel.text import normalise_text
 from exchange.models import (
     Member,
@@ -899,16 +899,31 @@ async def search_statements(
         if engine.dialect.name == "sqlite":
             # SQLite searches run on the reader engine (see `database.sqlite_reader`).
             event.listen(sqlite_reader(engine.sync_engine), "before_cursor_execute", keep)
+        # Statements compiled once run straight on SQLite's cursor, past the engine's
+        # events (`database.PreparedRead`): they are kept as they are given to it.
+        run_prepared = PreparedRead._rows
+
+        def kept_prepared(
+            read: PreparedRead, dialect: Any, *args: Any, **kwargs: Any
+        ) -> list[tuple[Any, ...]]:
+            params = args[1]
+            keep(None, None, *read.bound(dialect, params))
+            return run_prepared(read, dialect, *args, **kwargs)
+
         captured: dict[str, list[Statements]] = {}
-        for name, words in queries.classes.items():
-            captured[name] = []
-            for q in words:
-                sent.clear()
-                async with sessions() as session:
-                    await SearchService(session, settings, SystemClock(), searching).search(
-                        identity, SearchParams(q=q)
-                    )
-                captured[name].append(list(sent))
+        PreparedRead._rows = kept_prepared  # type: ignore[method-assign]
+        try:
+            for name, words in queries.classes.items():
+                captured[name] = []
+                for q in words:
+                    sent.clear()
+                    async with sessions() as session:
+                        await SearchService(session, settings, SystemClock(), searching).search(
+                            identity, SearchParams(q=q)
+                        )
+                    captured[name].append(list(sent))
+        finally:
+            PreparedRead._rows = run_prepared  # type: ignore[method-assign]
         return captured
     finally:
         await engine.dispose()

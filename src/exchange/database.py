@@ -277,6 +277,15 @@ class PreparedRead:
             self._compiled[dialect.name] = found
         return found
 
+    def bound(self, dialect: Any, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and the values the driver is given for `params`."""
+        sql, binds, _results = self._for(dialect)
+        return sql, [
+            value if process is None else process(value)
+            for name, process, fixed in binds
+            for value in (params.get(name, fixed),)
+        ]
+
     def runs_as_compiled(self, dialect: Any) -> bool:
         """Whether the statement's SQL is fixed once compiled: not when it takes lists
         (`IN` with an expanding parameter), whose SQL depends on their length."""
@@ -302,12 +311,8 @@ class PreparedRead:
         *,
         as_stored: bool = False,
     ) -> list[tuple[Any, ...]]:
-        sql, binds, results = self._for(dialect)
-        values = [
-            value if process is None else process(value)
-            for name, process, fixed in binds
-            for value in (params.get(name, fixed),)
-        ]
+        sql, values = self.bound(dialect, params)
+        results = self._for(dialect)[2]
         cursor = connection.execute(sql, values)
         rows: list[tuple[Any, ...]]
         try:
