@@ -18,7 +18,7 @@ from typing import Final, Literal
 from babel import Locale
 from babel.dates import DateTimePattern, format_time, get_date_format
 from babel.lists import format_list
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 from babel.units import UnknownUnitError, _find_unit_pattern, format_unit
 
 from exchange.clock import local_day, local_time
@@ -55,12 +55,22 @@ def _unit(value: float, unit: str, length: Length, number_format: str | None = N
     pattern = patterns.get(locale.plural_form(value)) or patterns.get("other")
     if pattern is None:  # pragma: no cover - CLDR has every size unit in every language
         return format_unit(value, unit, length=length, format=number_format, locale=locale)
-    return pattern.format(format_decimal(value, number_format, locale))
+    number: str = _number_pattern(language, number_format).apply(value, locale)
+    return pattern.format(number)
+
+
+@functools.cache
+def _number_pattern(language: str, number_format: str | None) -> NumberPattern:
+    """The pattern `format_decimal(value, number_format, locale)` applies, parsed once."""
+    locale = _locale(language)
+    return parse_pattern(locale.decimal_formats[None] if number_format is None else number_format)
 
 
 def format_number(value: float) -> str:
     """`value` with the language's digit grouping and decimal sign: "12 345", "12,345"."""
-    return format_decimal(value, locale=_locale(current_language()))
+    language = current_language()
+    written: str = _number_pattern(language, None).apply(value, _locale(language))
+    return written
 
 
 def format_size(size: int) -> str:
