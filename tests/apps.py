@@ -25,7 +25,6 @@ from litestar.testing import AsyncTestClient, TestClient
 
 from exchange.app import create_app
 from exchange.config import Settings
-from exchange.mail import outbox
 from tests.clock import ManualClock
 
 
@@ -46,12 +45,8 @@ class RunningApp:
         # The tests read the English texts unless they ask for another language
         # (tests/integration/test_languages.py); a request that names none gets Kyrgyz.
         client.headers["Accept-Language"] = "en"
-        try:
-            yield client
-        finally:
-            # (Litestar's transport hands requests over synchronously: nothing to close.)
-            # Mail a request queued after its commit goes out before the next test.
-            self.starter.blocking_portal.call(outbox.drain)
+        # (Litestar's transport hands requests over synchronously: nothing to close.)
+        yield client
 
     def stop(self) -> None:
         self.starter.__exit__(None, None, None)

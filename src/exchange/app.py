@@ -34,7 +34,6 @@ from exchange.directory.controllers import DirectoryController
 from exchange.health import HealthController
 from exchange.i18n import LanguageMiddleware
 from exchange.jobs.worker import JobContext, JobWorker
-from exchange.mail import outbox
 from exchange.mail.smtp import SmtpTarget
 from exchange.notifications.controllers import NotificationController
 from exchange.observability import RequestContextMiddleware, configure_logging
@@ -163,7 +162,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     async def stop_jobs_and_dispose_engine() -> None:
         await worker.stop()
-        await outbox.drain()
         await engine.dispose()
         await blob_store.close()
 

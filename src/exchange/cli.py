@@ -262,7 +262,6 @@ async def _run_jobs(settings: Settings, until_idle: bool) -> int:
     from exchange.consequences import job_kinds
     from exchange.database import create_engine
     from exchange.jobs.worker import JobContext, JobWorker
-    from exchange.mail import outbox
 
     engine = create_engine(settings)
     blob_store = create_blob_store(settings)
@@ -292,7 +291,6 @@ async def _run_jobs(settings: Settings, until_idle: bool) -> int:
         main_task.uncancel()  # stopping as asked: what follows still runs
         return 0
     finally:
-        await outbox.drain()
         await blob_store.close()
         await engine.dispose()
 
@@ -850,13 +848,11 @@ async def _escalate(settings: Settings) -> int:
     from exchange.clock import SystemClock
     from exchange.database import create_engine
     from exchange.escalation import escalate_overdue
-    from exchange.mail import outbox
 
     engine = create_engine(settings)
     try:
         async with _sessions(engine, settings)() as session:
             count = await escalate_overdue(session, SystemClock())
-        await outbox.drain()
         return count
     finally:
         await engine.dispose()

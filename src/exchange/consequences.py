@@ -58,7 +58,7 @@ from exchange.events import (
 )
 from exchange.jobs.worker import JobKind
 from exchange.mail.notifications import mail_posted_notices
-from exchange.mail.outbox import send_after_commit
+from exchange.mail.outbox import OUTGOING_MAIL, SEND_MAIL, wake_the_worker, write_to_outbox
 from exchange.partnerships.notices import tell_the_other_school
 from exchange.previews.job import MAKE_PREVIEW, PREVIEWS, queue_preview
 from exchange.questions import notices as question_notices
@@ -167,9 +167,11 @@ def build_consequences() -> Subscriptions:
     on.within_transaction(QuestionOverdue, question_notices.question_overdue)
 
     # Every inbox notice is also e-mailed (when SMTP is configured), written in the
-    # transaction in its recipient's language and sent once the commit has succeeded.
+    # transaction in its recipient's language, stored with the change and sent by a job
+    # worker once the commit has succeeded.
     on.within_transaction(NoticesPosted, mail_posted_notices)
-    on.after_commit(MailWritten, send_after_commit)
+    on.within_transaction(MailWritten, write_to_outbox)
+    on.after_commit(MailWritten, wake_the_worker)
 
     return on
 
@@ -181,6 +183,7 @@ def job_kinds() -> dict[str, JobKind]:
         MAKE_PREVIEW: PREVIEWS,
         ESCALATE_OVERDUE: ESCALATION,
         REMIND_EVALUATIONS: EVALUATION_REMINDERS,
+        SEND_MAIL: OUTGOING_MAIL,
     }
 
 

@@ -468,10 +468,8 @@ class NoticesPosted:
 
 @dataclass(frozen=True)
 class MailWritten:
-    """E-mails to send through the SMTP server `smtp_url` names, once the change they
-    report on is committed."""
+    """E-mails written about a change: stored with it, sent once it is committed."""
 
-    smtp_url: str
     messages: list[EmailMessage]
 
 

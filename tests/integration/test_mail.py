@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -21,6 +21,7 @@ from structlog.testing import capture_logs
 
 from exchange.config import Settings, SettingsError
 from exchange.mail.smtp import SmtpTarget
+from tests.background import send_mail
 from tests.clock import ManualClock
 from tests.conduct_fixtures import Ground, ground, sister_schools
 from tests.problems import assert_problem
@@ -38,6 +39,8 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.logins: list[str] = []
         self._lock = threading.Lock()
+        # Runs a job worker over the outbox (set per test: its settings and clock).
+        self.deliver: Callable[[], Awaitable[object]] | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:
@@ -66,7 +69,9 @@ class Inbox:
             return [m for m in self.messages if m["To"] == address]
 
     async def wait_for(self, count: int) -> list[EmailMessage]:
-        # The test client runs the app on its own event loop: poll, do not drain.
+        """What has arrived once a job worker has sent the mail waiting in the outbox."""
+        if self.deliver is not None:
+            await self.deliver()
         for _ in range(200):
             if len(self.messages) >= count:
                 break
@@ -115,6 +120,13 @@ def settings(settings: Settings, smtp_inbox: tuple[Inbox, int]) -> Settings:
         smtp_url=f"smtp://{USER}:{PASSWORD.replace(' ', '%20')}@127.0.0.1:{port}",
         mail_from="exchange@school.kg",
     )
+
+
+@pytest.fixture(autouse=True)
+def mail_worker(smtp_inbox: tuple[Inbox, int], settings: Settings, clock: ManualClock) -> None:
+    """Waiting for mail first runs a job worker with the app's settings over the outbox."""
+    inbox, _ = smtp_inbox
+    inbox.deliver = lambda: send_mail(settings, clock)
 
 
 async def test_a_request_and_its_decision_are_mailed_to_both_sides(
@@ -175,7 +187,7 @@ async def test_nothing_is_mailed_when_the_change_is_refused(
         403,
         rule=6,
     )
-    await asyncio.sleep(0.3)
+    assert await send_mail(ground.settings, ground.clock) == 0
     assert inbox.messages == []
 
 
@@ -228,33 +240,36 @@ async def test_the_evaluation_reminder_is_mailed_to_the_responsible_member_once(
     assert sorted(m["To"] for m in reminders) == sorted([cast.author.email, cast.b.admin.email])
 
 
-async def test_a_mail_server_that_is_down_does_not_undo_the_decision(
-    ground: Ground, app: Any, settings: Settings
+async def test_a_mail_server_that_is_down_does_not_undo_the_decision_and_the_mail_follows(
+    ground: Ground, smtp_inbox: tuple[Inbox, int], settings: Settings, clock: ManualClock
 ) -> None:
+    from datetime import timedelta
+
+    inbox, _ = smtp_inbox
     cast = await sister_schools(ground)
     created = (
         await cast.b_teacher.post(f"/api/resources/{cast.resource_id}/reuse-requests", json=ASK)
     ).json()
-    # Point the running app at a port where nothing listens.
+    await inbox.wait_for(2)
+    decided = await cast.author.post(
+        f"/api/reuse-requests/{created['id']}/decision", json={"decision": "approve"}
+    )
+    assert decided.status_code == 200
+    # A worker whose mail server does not answer: nothing leaves, nothing is undone.
     dead = replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}")
-    session_info = app.state["alchemy_config"].session_config.info
-    session_info["exchange.settings"] = dead
-    try:
-        with capture_logs() as logs:
-            decided = await cast.author.post(
-                f"/api/reuse-requests/{created['id']}/decision", json={"decision": "approve"}
-            )
-            assert decided.status_code == 200
-            for _ in range(100):
-                if any(entry["event"] == "mail server unreachable" for entry in logs):
-                    break
-                await asyncio.sleep(0.05)
-    finally:
-        # The app runs on for the module's other tests.
-        session_info["exchange.settings"] = settings
-    assert any(entry["event"] == "mail server unreachable" for entry in logs)
+    with capture_logs() as logs:
+        assert await send_mail(dead, clock) == 2
+    assert [entry["event"] for entry in logs].count("job failed") == 2
     again = (await cast.b_teacher.get(f"/api/reuse-requests/{created['id']}")).json()
     assert again["status"] == "approved"
+    # The server is back: the mail waits for its next attempt, then goes once.
+    assert await send_mail(settings, clock) == 0
+    clock.advance(timedelta(seconds=6))
+    await inbox.wait_for(4)
+    clock.advance(timedelta(hours=3))
+    assert await send_mail(settings, clock) == 0
+    for requester_side in (cast.b_teacher, cast.b.admin):
+        assert len(inbox.to(requester_side.email)) == 1
 
 
 def test_smtp_urls_are_read_with_credentials_starttls_and_defaults() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -25,6 +25,7 @@ from exchange.consequences import build_consequences
 from exchange.database import create_engine, create_session_factory
 from exchange.models import PasswordLink
 from tests.actors import PASSWORD, SchoolFactory, SchoolHandle
+from tests.background import send_mail
 from tests.clock import ManualClock
 from tests.live_server import free_port
 from tests.problems import assert_problem
@@ -273,6 +274,8 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self._lock = threading.Lock()
+        # Runs a job worker over the outbox (set per test: its settings and clock).
+        self.deliver: Callable[[], Awaitable[object]] | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self._lock:
@@ -280,6 +283,9 @@ class Inbox:
         return "250 OK"
 
     async def wait_for(self, count: int) -> list[EmailMessage]:
+        """What has arrived once a job worker has sent the mail waiting in the outbox."""
+        if self.deliver is not None:
+            await self.deliver()
         for _ in range(200):
             if len(self.messages) >= count:
                 break
@@ -306,6 +312,7 @@ async def test_links_are_emailed_with_the_configured_public_address(
     mailing = replace(
         settings, smtp_url=f"smtp://127.0.0.1:{port}", public_url="https://exchange.example.kg/"
     )
+    inbox.deliver = lambda: send_mail(mailing, clock)
     async with AsyncTestClient(app=create_app(mailing, clock=clock)) as client:
         school = await SchoolFactory(client, mailing).create("Ош №5")
         added = await add_without_password(school, "mailed@school.kg")

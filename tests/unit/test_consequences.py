@@ -124,7 +124,10 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     },
     "QuestionOverdue": {"within": ["exchange.questions.notices.question_overdue"], "after": []},
     "NoticesPosted": {"within": ["exchange.mail.notifications.mail_posted_notices"], "after": []},
-    "MailWritten": {"within": [], "after": ["exchange.mail.outbox.send_after_commit"]},
+    "MailWritten": {
+        "within": ["exchange.mail.outbox.write_to_outbox"],
+        "after": ["exchange.mail.outbox.wake_the_worker"],
+    },
 }
 
 
@@ -137,11 +140,12 @@ def test_building_the_consequences_twice_subscribes_nothing_twice() -> None:
     assert subscriber_table(build_consequences()) == EXPECTED
 
 
-def test_the_workers_run_extraction_previews_the_escalation_and_evaluation_reminders() -> None:
+def test_the_workers_run_extraction_previews_mail_the_escalation_and_evaluation_reminders() -> None:
     kinds = job_kinds()
     assert {kind: spec.every for kind, spec in kinds.items()} == {
         "search.extract_text": None,
         "previews.make": None,
+        "mail.send": None,
         "requests.escalate_overdue": timedelta(minutes=15),
         "activities.remind_evaluations": timedelta(minutes=15),
     }

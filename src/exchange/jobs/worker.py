@@ -52,6 +52,23 @@ class JobKind:
     every: timedelta | None = None
 
 
+# The workers started in this process (`JobWorker.start`), to wake after a commit that
+# queued work.
+_started: set[JobWorker] = set()
+
+
+def wake_local_workers() -> None:
+    """Wake this process's running workers that belong to the current event loop."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    for worker in list(_started):
+        task = worker._task
+        if task is not None and not task.done() and task.get_loop() is loop:
+            worker.wake()
+
+
 def periodic_key(kind: str) -> str:
     return f"every:{kind}"
 
@@ -195,8 +212,10 @@ class JobWorker:
         self._task = asyncio.create_task(
             self.run_forever_with_periodic(), name=f"jobs:{self.worker_id}"
         )
+        _started.add(self)
 
     async def stop(self) -> None:
+        _started.discard(self)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

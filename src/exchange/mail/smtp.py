@@ -7,17 +7,13 @@ protocol, so sending never blocks the event loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
-import structlog
 
 from exchange.config import SettingsError
-
-logger = structlog.get_logger("exchange.mail")
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -58,13 +54,10 @@ class SmtpTarget:
         )
 
 
-async def send_messages(target: SmtpTarget, messages: Sequence[EmailMessage]) -> int:
-    """Send over one connection; returns how many were accepted. Never raises: a mail
-    that cannot be sent is logged, and whatever it reported on stays done."""
-    if not messages:
-        return 0
-    sent = 0
-    client = aiosmtplib.SMTP(
+async def send_message(target: SmtpTarget, message: EmailMessage) -> None:
+    """Send one message over its own connection. Raises `aiosmtplib.SMTPException` or
+    `OSError` when the server is unreachable or refuses it."""
+    async with aiosmtplib.SMTP(
         hostname=target.host,
         port=target.port,
         use_tls=target.use_tls,
@@ -72,23 +65,5 @@ async def send_messages(target: SmtpTarget, messages: Sequence[EmailMessage]) ->
         username=target.username,
         password=target.password,
         timeout=target.timeout,
-    )
-    try:
-        async with client:
-            for message in messages:
-                try:
-                    await client.send_message(message)
-                    sent += 1
-                except aiosmtplib.SMTPException as exc:
-                    logger.warning(
-                        "mail refused", to=message["To"], subject=message["Subject"], error=str(exc)
-                    )
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        logger.warning(
-            "mail server unreachable",
-            host=target.host,
-            port=target.port,
-            unsent=len(messages) - sent,
-            error=str(exc),
-        )
-    return sent
+    ) as client:
+        await client.send_message(message)

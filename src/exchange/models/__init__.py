@@ -34,6 +34,7 @@ from exchange.models.grant import Grant
 from exchange.models.job import Job
 from exchange.models.member import Member
 from exchange.models.notification import Notification
+from exchange.models.outgoing_mail import OutgoingMail
 from exchange.models.partner_question import PartnerQuestion, QuestionAnswer
 from exchange.models.partnership import Partnership
 from exchange.models.password_link import PasswordLink
@@ -69,6 +70,7 @@ __all__ = (
     "Member",
     "MemberRole",
     "Notification",
+    "OutgoingMail",
     "PartnerQuestion",
     "Partnership",
     "PartnershipStatus",
