@@ -6,7 +6,7 @@ measurement is one command, run from the repository root on a quiet machine:
 
     PYTHONPATH=src:. .venv/bin/python bench/requests.py [--resources 100000]
         [--seconds 8] [--connections 16] [--workers 1,2]
-        [--mixed-seconds 45] [--mixed-clients 30] [--memory-minutes 0]
+        [--mixed-seconds 45] [--mixed-clients 30] [--memory-minutes 0] [--no-routes]
         [--postgres-url postgresql+asyncpg://postgres@127.0.0.1:5432/exchange_bench_requests]
         [--workdir /tmp/exchange-bench-requests] [--keep] [--reuse]
 
@@ -27,9 +27,11 @@ p50/p99 latency, and for two workers or more the gain over one worker. Then, on 
 worker, the mixed load: `--mixed-clients` connections for `--mixed-seconds` doing reads
 of one's account and of resources, lists, searches, downloads and uploads (one request
 in twenty an upload of a small file), with its errors (non-2xx answers and socket
-errors) and p50/p99. With `--memory-minutes N` it then runs the mixed load for N
-minutes on a fresh server, samples the server's resident memory every 10 s, and prints
-its growth after the first minute.
+errors) and p50/p99, overall and for each kind of request (each request's kind and
+start go out in its `X-Request-ID`, which the exchange sends back). With
+`--memory-minutes N` it then runs the mixed load for N minutes on a fresh server,
+samples the server's resident memory every 10 s, and prints its growth after the first
+minute. `--no-routes` leaves out the routes one by one.
 
 wrk's figures are wall-clock: on a machine busy with other work, both the bare app and
 the exchange lose, and the shares hold better than the rates. For a figure that does not
@@ -226,6 +228,7 @@ class Exchange:
 # The mixed load: what each request of a client is, in percent (uploads of a small file).
 MIXED_SHARES = (("me", 20), ("resource", 30), ("list", 10), ("search", 15), ("download", 20))
 UPLOAD_SHARE = 5
+MIXED_KINDS = (*(name for name, _share in MIXED_SHARES), "upload")
 UPLOAD_BYTES = 16 * 1024
 DOWNLOADABLE = 20
 BOUNDARY = "exchange-bench-boundary-7MA4YWxkTrZu0gW"
@@ -252,8 +255,23 @@ local post_headers = {
   ["Authorization"] = token,
   ["Content-Type"] = "multipart/form-data; boundary=" .. boundary,
 }
+-- Each request carries its kind and the moment it was made in its X-Request-ID, which
+-- the exchange sends back: the answer tells how long that kind of request took.
+local ffi = require("ffi")
+ffi.cdef[[
+  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+  int clock_gettime(int clock, bench_timespec *now);
+]]
+local now = ffi.new("bench_timespec")
+local function micros()
+  ffi.C.clock_gettime(1, now)  -- CLOCK_MONOTONIC
+  return tonumber(now.tv_sec) * 1000000 + math.floor(tonumber(now.tv_nsec) / 1000)
+end
+local kinds = { %(kinds)s }
 local threads = {}
 statuses = {}
+-- One flat list per kind (wrk copies flat tables between threads, not nested ones).
+%(latency_lists)s
 
 function setup(thread)
   table.insert(threads, thread)
@@ -264,38 +282,80 @@ function init(args)
   math.randomseed(os.time() * 100 + seed)
 end
 
+local function tagged(headers, kind)
+  headers["X-Request-ID"] = string.format("bench.%%s.%%d", kind, micros())
+  return headers
+end
+
 function request()
   local roll = math.random(100)
   if roll <= upload_share then
-    return wrk.format("POST", "/api/resources", post_headers, upload_body)
+    return wrk.format("POST", "/api/resources", tagged(post_headers, "upload"), upload_body)
   end
   roll = roll - upload_share
   for i, weight in ipairs(weights) do
     if roll <= weight then
       if paths[i] == "download" then
-        return wrk.format("GET", downloads[math.random(#downloads)], get_headers)
+        local path = downloads[math.random(#downloads)]
+        return wrk.format("GET", path, tagged(get_headers, "download"))
       end
-      return wrk.format("GET", paths[i], get_headers)
+      return wrk.format("GET", paths[i], tagged(get_headers, kinds[i]))
     end
     roll = roll - weight
   end
-  return wrk.format("GET", paths[1], get_headers)
+  return wrk.format("GET", paths[1], tagged(get_headers, kinds[1]))
 end
 
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  local id = headers["x-request-id"] or headers["X-Request-ID"] or ""
+  local kind, made = string.match(id, "^bench%%.([a-z]+)%%.(%%d+)$")
+  local taken = kind and _G["latency_" .. kind]
+  if taken then
+    taken[#taken + 1] = (micros() - tonumber(made)) / 1000
+  end
 end
 
 function done(summary, latency, requests)
   local total = {}
+  local taken = {}
+  for _, kind in ipairs(kinds) do
+    taken[kind] = {}
+  end
   for _, thread in ipairs(threads) do
     local counted = thread:get("statuses")
     for status, n in pairs(counted) do
       total[status] = (total[status] or 0) + n
     end
+    for _, kind in ipairs(kinds) do
+      for _, ms in ipairs(thread:get("latency_" .. kind)) do
+        table.insert(taken[kind], ms)
+      end
+    end
   end
   for status, n in pairs(total) do
     io.write(string.format("status %%d %%d\\n", status, n))
+  end
+  local every = {}
+  for _, kind in ipairs(kinds) do
+    for _, ms in ipairs(taken[kind]) do
+      table.insert(every, ms)
+    end
+  end
+  taken["all"] = every
+  table.insert(kinds, "all")
+  for _, kind in ipairs(kinds) do
+    local values = taken[kind]
+    table.sort(values)
+    local n = #values
+    if n > 0 then
+      local function at(share)
+        return values[math.max(1, math.ceil(share * n))]
+      end
+      io.write(string.format(
+        "kind %%s %%d %%.1f %%.1f %%.1f\\n", kind, n, at(0.5), at(0.99), values[n]
+      ))
+    end
   end
 end
 """
@@ -323,6 +383,8 @@ def mixed_script(
             "upload_share": UPLOAD_SHARE,
             "boundary": BOUNDARY,
             "repeat": UPLOAD_BYTES // 46,
+            "kinds": ", ".join(f'"{kind}"' for kind in MIXED_KINDS),
+            "latency_lists": "\n".join(f"latency_{kind} = {{}}" for kind in MIXED_KINDS),
         },
         encoding="utf-8",
     )
@@ -357,6 +419,12 @@ def mixed_figures(output: str) -> dict[str, Any]:
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
     result["statuses"] = statuses
+    result["kinds"] = {
+        kind: {"count": int(n), "p50": float(p50), "p99": float(p99), "max": float(top)}
+        for kind, n, p50, p99, top in re.findall(
+            r"^kind (\w+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)$", output, re.M
+        )
+    }
     result["socket_errors"] = sum(int(n) for n in sockets.groups()) if sockets else 0
     result["errors"] = (
         sum(n for status, n in statuses.items() if status >= 400) + result["socket_errors"]
@@ -480,6 +548,20 @@ def run_mixed(
         f"(socket errors {mixed['socket_errors']}; answers {answers(mixed)})",
         flush=True,
     )
+    print_kinds(backend, mixed)
+
+
+def print_kinds(backend: str, figures: dict[str, Any]) -> None:
+    """Each kind of request of the mixed load, then all of them: how many, p50/p99 and the
+    slowest, in ms, as each request took. (wrk's own p50/p99 above add, for each slow
+    answer, the requests its connection would have made meanwhile: its correction for
+    coordinated omission. So they are higher than those of the requests themselves.)"""
+    for kind, taken in figures["kinds"].items():
+        print(
+            f"{backend}:   {kind:<9} {taken['count']:>7} requests  p50 {taken['p50']:>8.1f} ms  "
+            f"p99 {taken['p99']:>8.1f} ms  max {taken['max']:>8.1f} ms",
+            flush=True,
+        )
 
 
 def answers(figures: dict[str, Any]) -> str:
@@ -531,6 +613,7 @@ def run_memory(
         f"{figures['socket_errors']}; answers {answers(figures)})",
         flush=True,
     )
+    print_kinds(backend, figures)
 
 
 def main() -> None:
@@ -541,6 +624,11 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="numbers of workers, comma-separated")
     parser.add_argument("--mixed-seconds", type=int, default=45, help="0: no mixed load")
     parser.add_argument("--mixed-clients", type=int, default=30)
+    parser.add_argument(
+        "--no-routes",
+        action="store_true",
+        help="only the mixed load (and memory), no wrk per route",
+    )
     parser.add_argument("--memory-minutes", type=int, default=0)
     parser.add_argument(
         "--callgrind",
@@ -588,7 +676,8 @@ def main() -> None:
             rows = rows_of(corpus or generate(args.resources, args.seed))
         build(args, backend, settings, rows)
         env = {**root_env, **settings_env(settings)}
-        run_routes(backend, args, env, rare_word, workdir)
+        if not args.no_routes:
+            run_routes(backend, args, env, rare_word, workdir)
         if args.mixed_seconds > 0:
             run_mixed(backend, args, env, rare_word, workdir)
         if args.memory_minutes > 0:
