@@ -50,21 +50,13 @@ CONSEQUENCES_INFO_KEY = "exchange.consequences"
 SQLITE_FILE_MODE: Final = 0o600
 DATA_FOLDER_MODE: Final = 0o700
 _SQLITE_COMPANIONS: Final = ("-wal", "-shm", "-journal")
-SQLITE_POOL_SIZE: Final = 20
-SQLITE_POOL_OVERFLOW: Final = 40
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         protect_sqlite_file(settings)
         engine = create_async_engine(
-            settings.database_url,
-            connect_args={"timeout": 30},
-            pool_pre_ping=False,
-            # A connection is a thread and an open file, cheap to keep. Writers waiting
-            # in SQLite's busy handler each hold one, and a read must not wait behind them.
-            pool_size=SQLITE_POOL_SIZE,
-            max_overflow=SQLITE_POOL_OVERFLOW,
+            settings.database_url, connect_args={"timeout": 30}, pool_pre_ping=False
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
