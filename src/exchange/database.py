@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime
 import os
-import sqlite3
 import stat
 import threading
 import uuid
@@ -35,7 +33,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.util import await_only
 
 from exchange.config import Settings
 
@@ -62,7 +59,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
             settings.database_url, connect_args={"timeout": 30}, pool_pre_ping=False
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        take_turns_to_write(engine)
         return engine
     return create_async_engine(
         settings.database_url,
@@ -121,105 +117,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA mmap_size=1073741824")
     cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
-
-
-# --- one writer at a time, in turn ---------------------------------------------------------
-
-# SQLite lets one connection write at a time. A connection that finds the file being
-# written sleeps in SQLite's busy handler and looks again, after 1 ms, then 2, 5, 10...
-# up to 100 ms between looks: under load the writers of one process all sleep while the
-# file is free, and whoever looks first wins, not whoever came first. So each SQLite
-# engine's connections wait for their turn to write in the process instead, in order of
-# arrival: before a transaction's first write (SQLite starts it there), a connection
-# takes the engine's turn, and gives it back when the transaction ends. Other processes
-# (a second worker, `exchange jobs run`) still meet in SQLite's busy handler.
-_WRITES: Final = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
-_TURN_INFO_KEY: Final = "exchange.writer_turn"
-# As long as SQLite's own busy timeout: then the write fails as SQLite's would.
-WRITER_TURN_SECONDS: Final = 30.0
-
-
-class WriterTurns:
-    """The turn to write on one SQLite engine, for each event loop that uses it."""
-
-    def __init__(self) -> None:
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        found = self._locks.get(loop)
-        if found is None:
-            found = self._locks[loop] = asyncio.Lock()
-        return found
-
-
-async def _take(lock: asyncio.Lock) -> None:
-    """Wait for the turn, at most `WRITER_TURN_SECONDS`. A wait that ends (cancelled,
-    timed out) just as the turn came gives it back, and a cancellation is never lost."""
-    if not lock.locked():
-        await lock.acquire()  # free: taken without waiting
-        return
-    waiter = asyncio.ensure_future(lock.acquire())
-    try:
-        done, _pending = await asyncio.wait({waiter}, timeout=WRITER_TURN_SECONDS)
-    except BaseException:
-        _stop_waiting(lock, waiter)
-        raise
-    if not done:
-        _stop_waiting(lock, waiter)
-        raise TimeoutError
-
-
-def _stop_waiting(lock: asyncio.Lock, waiter: asyncio.Future[Any]) -> None:
-    if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-        lock.release()
-    else:
-        waiter.cancel()
-
-
-def take_turns_to_write(engine: AsyncEngine) -> None:
-    turns = WriterTurns()
-    sync_engine = engine.sync_engine
-
-    def before_cursor_execute(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        info = connection.info
-        if _TURN_INFO_KEY in info or not statement.lstrip()[:7].upper().startswith(_WRITES):
-            return
-        try:
-            lock = turns.lock()
-        except RuntimeError:  # not on an event loop (a synchronous use): SQLite decides
-            return
-        try:
-            await_only(_take(lock))
-        except TimeoutError as exc:
-            raise sqlite3.OperationalError("database is locked") from exc
-        info[_TURN_INFO_KEY] = lock
-
-    def give_back(info: dict[str, Any]) -> None:
-        lock = info.pop(_TURN_INFO_KEY, None)
-        if lock is not None and lock.locked():
-            lock.release()
-
-    def transaction_ended(connection: Any) -> None:
-        give_back(connection.info)
-
-    def connection_reset(_dbapi: Any, record: Any, _reset_state: Any) -> None:
-        give_back(record.info)
-
-    def connection_invalidated(_dbapi: Any, record: Any, _exception: Any) -> None:
-        give_back(record.info)
-
-    def connection_closed(_dbapi: Any, record: Any) -> None:
-        give_back(record.info)
-
-    event.listen(sync_engine, "before_cursor_execute", before_cursor_execute)
-    event.listen(sync_engine, "commit", transaction_ended)
-    event.listen(sync_engine, "rollback", transaction_ended)
-    event.listen(sync_engine.pool, "reset", connection_reset)
-    event.listen(sync_engine.pool, "invalidate", connection_invalidated)
-    event.listen(sync_engine.pool, "close", connection_closed)
 
 
 # The readers of SQLite databases, one per engine of the app's, closed with it.
