@@ -142,6 +142,37 @@ def _member(member_id: UUID | None, name: str | None) -> MemberRef | None:
     return MemberRef(id=member_id, full_name=name or FORMER_MEMBER.render())
 
 
+def _version(
+    number: int,
+    original_name: str,
+    media_type: str,
+    size: int,
+    sha256: str,
+    created_at: datetime,
+    uploader_id: UUID | None,
+    uploader_name: str | None,
+    change_note: str | None,
+    preview: Any,
+    pages: int | None,
+    duration_seconds: float | None,
+) -> VersionOut:
+    """A version as the API answers it, from its columns in the order `_VERSIONS`
+    selects them (the resource's own read selects its current version's the same way)."""
+    return VersionOut(
+        number=number,
+        original_name=original_name,
+        media_type=media_type,
+        size=size,
+        sha256=sha256,
+        created_at=created_at,
+        uploaded_by=_member(uploader_id, uploader_name),
+        change_note=change_note,
+        preview=preview_state(preview),
+        pages=pages,
+        duration_seconds=duration_seconds,
+    )
+
+
 async def view_resource(
     session: AsyncSession, identity: Identity, resource_id: UUID, now: datetime
 ) -> Viewed:
@@ -226,18 +257,19 @@ async def view_resource(
         media_type=media_type,
         size=size,
         sha256=sha256,
-        current_version=VersionOut(
-            number=number,
-            original_name=original_name,
-            media_type=media_type,
-            size=size,
-            sha256=sha256,
-            created_at=version_created_at,
-            uploaded_by=_member(uploader_id, uploader_name),
-            change_note=change_note,
-            preview=preview_state(preview),
-            pages=pages,
-            duration_seconds=duration_seconds,
+        current_version=_version(
+            number,
+            original_name,
+            media_type,
+            size,
+            sha256,
+            version_created_at,
+            uploader_id,
+            uploader_name,
+            change_note,
+            preview,
+            pages,
+            duration_seconds,
         ),
         derived_from=None,
         provenance=[],
@@ -299,35 +331,7 @@ async def versions_of(session: AsyncSession, viewed: Viewed) -> list[VersionOut]
     """The first page of a viewed resource's versions, newest first, as
     `GET /api/resources/{id}/versions?limit=` the most a page holds answers them."""
     rows = await _VERSIONS.all(session, {_RESOURCE_ID: viewed.facts.id})
-    return [
-        VersionOut(
-            number=number,
-            original_name=original_name,
-            media_type=media_type,
-            size=size,
-            sha256=sha256,
-            created_at=created_at,
-            uploaded_by=_member(uploader_id, uploader_name),
-            change_note=change_note,
-            preview=preview_state(preview),
-            pages=pages,
-            duration_seconds=duration_seconds,
-        )
-        for (
-            number,
-            original_name,
-            media_type,
-            size,
-            sha256,
-            created_at,
-            uploader_id,
-            uploader_name,
-            change_note,
-            preview,
-            pages,
-            duration_seconds,
-        ) in rows
-    ]
+    return [_version(*row) for row in rows]
 
 
 _GRANTEE = aliased(School)
